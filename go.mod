@@ -1,0 +1,3 @@
+module github.com/gdprkit/gdpr
+
+go 1.25.0
