@@ -1,0 +1,210 @@
+package consent
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gdprkit/gdpr"
+)
+
+// Reason says why a Decision allows or denies.
+type Reason string
+
+// The reasons.
+const (
+	// ReasonGiven: a valid, current consent is on record (allows).
+	ReasonGiven Reason = "given"
+	// ReasonNotConsentBased: the Register rests the purpose on another
+	// lawful basis and the subject has not objected (allows).
+	ReasonNotConsentBased Reason = "not_consent_based"
+	// ReasonNone: no consent was ever recorded (denies). A pending double
+	// opt-in is not consent.
+	ReasonNone Reason = "none"
+	// ReasonRefused: the subject declined (denies).
+	ReasonRefused Reason = "refused"
+	// ReasonWithdrawn: the subject withdrew consent (denies).
+	ReasonWithdrawn Reason = "withdrawn"
+	// ReasonExpired: the consent lapsed (denies).
+	ReasonExpired Reason = "expired"
+	// ReasonStale: the consent was given under a notice version that a
+	// material version has since replaced (denies until asked again).
+	ReasonStale Reason = "stale"
+	// ReasonObjected: the subject objected under Art. 21 (denies).
+	ReasonObjected Reason = "objected"
+)
+
+// Decision answers "may this subject's data be processed for this purpose?",
+// with the event that decided it, so the controller can demonstrate the
+// consent it relies on (Art. 7(1)).
+type Decision struct {
+	Allowed bool
+	Reason  Reason
+	// Event is the deciding event; nil for ReasonNone and for
+	// ReasonNotConsentBased without any event.
+	Event *Event
+	// Basis is the lawful basis the decision rests on.
+	Basis gdpr.LawfulBasis
+	// At is the time the decision is for.
+	At time.Time
+}
+
+// Decide answers q at q.At (now when zero) with one Store query. For a
+// purpose resting on consent, it allows only when the latest applicable event
+// is a Given consent that has not expired and whose notice version has not
+// been replaced by a material one; never-given, refused, withdrawn, expired,
+// stale and objected all deny, each with its reason. For a purpose the
+// Register rests on another basis, it allows unless the subject objected.
+//
+// Errors are for bad input (ErrInvalid, ErrUnknownPurpose) and store
+// failures, never for a denial.
+func (l *Ledger) Decide(ctx context.Context, q Query) (Decision, error) {
+	const op = "decide"
+	if err := q.Subject.Validate(); err != nil {
+		return Decision{}, wrap(op, invalid("subject", err))
+	}
+	if err := q.Purpose.Validate(); err != nil {
+		return Decision{}, wrap(op, invalid("purpose", err))
+	}
+	if !q.Contact.valid() {
+		return Decision{}, wrap(op, invalidf("contact", "unknown contact channel %q", trunc(string(q.Contact))))
+	}
+	basis := gdpr.Consent
+	if l.register != nil {
+		a, ok := l.register.Activity(q.Purpose)
+		if !ok {
+			return Decision{}, wrap(op, &fieldError{field: "purpose", err: ErrUnknownPurpose})
+		}
+		basis = a.Basis
+	}
+	if q.At.IsZero() {
+		q.At = l.now()
+	}
+	q.At = q.At.UTC()
+	d := Decision{Basis: basis, At: q.At}
+	cur, err := l.store.Latest(ctx, q)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		if basis.IsConsent() {
+			d.Reason = ReasonNone
+		} else {
+			d.Allowed, d.Reason = true, ReasonNotConsentBased
+		}
+		return d, nil
+	case err != nil:
+		return Decision{}, wrap(op, err)
+	}
+	e := cur.Event
+	d.Event = &e
+	if !basis.IsConsent() {
+		if e.Kind == Objected {
+			d.Reason = ReasonObjected
+		} else {
+			d.Allowed, d.Reason = true, ReasonNotConsentBased
+		}
+		return d, nil
+	}
+	switch e.Kind {
+	case Given:
+		switch {
+		case !e.ExpiresAt.IsZero() && !q.At.Before(e.ExpiresAt):
+			d.Reason = ReasonExpired
+		case cur.LatestMaterial > e.Notice.Version:
+			d.Reason = ReasonStale
+		default:
+			d.Allowed, d.Reason = true, ReasonGiven
+			d.Basis = e.Basis
+		}
+	case Refused:
+		d.Reason = ReasonRefused
+	case Withdrawn:
+		d.Reason = ReasonWithdrawn
+	case Expired:
+		d.Reason = ReasonExpired
+	case Objected:
+		d.Reason = ReasonObjected
+	default:
+		d.Reason = ReasonNone
+	}
+	return d, nil
+}
+
+// Allowed is Decide for now, reduced to its answer. A store failure denies
+// and returns the error.
+func (l *Ledger) Allowed(ctx context.Context, subject gdpr.SubjectID, purpose gdpr.Purpose) (bool, error) {
+	d, err := l.Decide(ctx, Query{Subject: subject, Purpose: purpose})
+	return d.Allowed && err == nil, err
+}
+
+// StaleSubjects lists, in ascending order and at most limit of them, the
+// subjects after the cursor whose decision for a purpose is now ReasonStale
+// because of the latest material version of the notice: the people to ask
+// again. Pass the last subject returned as after to get the next page; an
+// empty page is the end.
+func (l *Ledger) StaleSubjects(ctx context.Context, notice string, after gdpr.SubjectID, limit int) ([]gdpr.SubjectID, error) {
+	const op = "stale_subjects"
+	if limit <= 0 || limit > 10000 {
+		limit = 100
+	}
+	ns, err := l.store.Notices(ctx, notice)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	now := l.now().UTC()
+	latest := 0
+	for _, n := range ns {
+		if n.Material && !n.Published.After(now) && n.Version > latest {
+			latest = n.Version
+		}
+	}
+	if latest == 0 {
+		return nil, nil
+	}
+	var out []gdpr.SubjectID
+	for len(out) < limit {
+		cands, err := l.store.StaleSubjects(ctx, StaleQuery{Notice: notice, Version: latest, After: after, Limit: limit})
+		if err != nil {
+			return nil, wrap(op, err)
+		}
+		if len(cands) == 0 {
+			break
+		}
+		for _, s := range cands {
+			after = s
+			stale, err := l.isStale(ctx, s, notice, latest, now)
+			if err != nil {
+				return nil, wrap(op, err)
+			}
+			if stale && len(out) < limit {
+				out = append(out, s)
+			}
+		}
+		if len(cands) < limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// isStale reports whether any purpose of subject is decided by a consent
+// under an old version of notice.
+func (l *Ledger) isStale(ctx context.Context, s gdpr.SubjectID, notice string, latest int, now time.Time) (bool, error) {
+	evs, err := l.store.Events(ctx, s, "")
+	if err != nil {
+		return false, err
+	}
+	seen := map[[2]string]bool{}
+	for i := len(evs) - 1; i >= 0; i-- {
+		e := evs[i]
+		k := [2]string{string(e.Purpose), string(e.Contact)}
+		if e.Kind == Pending || seen[k] || e.Time.After(now) {
+			continue
+		}
+		seen[k] = true
+		if e.Kind == Given && e.Notice.ID == notice && e.Notice.Version < latest &&
+			(e.ExpiresAt.IsZero() || now.Before(e.ExpiresAt)) {
+			return true, nil
+		}
+	}
+	return false, nil
+}

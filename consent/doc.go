@@ -1,0 +1,58 @@
+// Package consent is an append-only ledger of consent: every choice a data
+// subject makes about a purpose of processing is an immutable Event, and the
+// state of their consent at any moment is derived from those events.
+//
+// It answers the GDPR's demands on consent:
+//
+//   - Art. 4(11), 7(1): consent must be demonstrable. Every event records its
+//     time, actor, the notice ID and version shown with the SHA-256 of its
+//     text, the method and channel, and evidence (a truncated network prefix,
+//     a browser family — never raw personal data). Decide returns the event
+//     that decided, and Receipt gives the subject a signed copy.
+//   - Art. 7(3): withdrawal as easy as giving. Withdraw needs nothing a
+//     Give did not; signed unsubscribe tokens (Unsubscriber) work from a link
+//     in a bulk message without a database lookup and carry no subject ID in
+//     clear; per-channel withdrawal ("no more SMS") is a Contact scope.
+//   - Art. 8 and ePrivacy practice: double opt-in with Request and Confirm.
+//     Confirmation tokens are single-use, unguessable (256-bit secrets), kept
+//     only as hashes and compared in constant time.
+//   - Art. 13, 14: notices are versioned (Publish). A material new version
+//     makes consents given under older ones stale: decisions deny them and
+//     StaleSubjects lists who to ask again.
+//   - Art. 17, 15, 20: the Ledger is a gdpr.Eraser and a gdpr.Exporter.
+//   - Art. 21(2)–(3): objection to direct marketing (Object), per purpose and
+//     per channel, which decisions always honour.
+//
+// # Decisions
+//
+// Decide(Query{Subject, Purpose, Contact, At}) looks at the latest event for
+// the subject and purpose, at or before At, whose Contact is empty (all
+// channels) or the one asked about; pending double opt-ins do not count. A
+// Given consent allows unless it has expired or its notice has a newer
+// material version; every other outcome denies, with a Reason. With a
+// gdpr.Register (WithRegister), purposes are checked against it, and a
+// purpose resting on another basis (contract, legitimate interests…) is
+// allowed unless the subject objected. One Store query per decision.
+//
+// # Storage
+//
+// A Ledger works over a Store: memconsent keeps events in memory (the fake
+// for a host's unit tests), sqlconsent in PostgreSQL, MySQL/MariaDB or
+// SQLite. The Store is append-only except for EraseSubject. Times are kept
+// in UTC to the microsecond; IDs are UUIDv7.
+//
+// # Errors
+//
+// Methods return *Error (for errors.As: Op, Field, cause) wrapping a
+// sentinel for errors.Is: ErrInvalid (bad input; nothing was written),
+// ErrUnknownPurpose, ErrUnknownNotice, ErrNotConsentBased, ErrNotFound,
+// ErrConflict, ErrInvalidToken, ErrTokenExpired, ErrTokenUsed,
+// ErrInvalidReceipt. ErrInvalid, ErrNotFound and ErrConflict wrap the root
+// package's gdpr.ErrInvalid, gdpr.ErrNotFound and gdpr.ErrConflict. No
+// error text holds a subject ID, evidence or any other personal-data value.
+//
+// # Testing
+//
+// Use memconsent.New() as the Store in a host's tests, with WithClock to
+// move time. A host's own Store passes consenttest.RunStoreTests.
+package consent

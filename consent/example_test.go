@@ -1,0 +1,135 @@
+package consent_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/consent"
+	"github.com/gdprkit/gdpr/consent/memconsent"
+)
+
+func Example() {
+	ctx := context.Background()
+	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	ledger, _ := consent.New(memconsent.New(), consent.WithClock(func() time.Time { return now }))
+
+	// Publish the text the subject will see.
+	text := "May we e-mail you our monthly newsletter? You can unsubscribe at any time."
+	_, _ = ledger.Publish(ctx, consent.Notice{ID: "newsletter", Version: 1, TextHash: consent.HashText(text), Language: "en"})
+
+	// The subject ticks the box.
+	now = now.Add(time.Minute)
+	e, err := ledger.Give(ctx, consent.Choice{
+		Subject: "user-42", Purpose: "newsletter",
+		Notice:   consent.NoticeRef{ID: "newsletter", Version: 1},
+		Method:   consent.MethodCheckbox,
+		Evidence: consent.Evidence{IPPrefix: consent.TruncateIP(netip.MustParseAddr("198.51.100.23")), UserAgent: "Firefox/Linux"},
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(e.Kind, e.Evidence.IPPrefix)
+
+	d, _ := ledger.Decide(ctx, consent.Query{Subject: "user-42", Purpose: "newsletter"})
+	fmt.Println(d.Allowed, d.Reason, d.Event.ID == e.ID)
+
+	// Withdrawal is as easy as giving.
+	now = now.Add(time.Hour)
+	_, _ = ledger.Withdraw(ctx, consent.Choice{Subject: "user-42", Purpose: "newsletter"})
+	d, _ = ledger.Decide(ctx, consent.Query{Subject: "user-42", Purpose: "newsletter"})
+	fmt.Println(d.Allowed, d.Reason)
+	// Output:
+	// given 198.51.100.0/24
+	// true given true
+	// false withdrawn
+}
+
+func ExampleLedger_Request() {
+	ctx := context.Background()
+	ledger, _ := consent.New(memconsent.New())
+	_, _ = ledger.Publish(ctx, consent.Notice{ID: "newsletter", Version: 1, TextHash: consent.HashText("…")})
+
+	// Sign-up: record the pending consent and e-mail the link.
+	_, token, _ := ledger.Request(ctx, consent.Choice{Subject: "user-7", Purpose: "newsletter",
+		Notice: consent.NoticeRef{ID: "newsletter", Version: 1}})
+	fmt.Println(strings.HasPrefix(token, "c1."))
+	ok, _ := ledger.Allowed(ctx, "user-7", "newsletter")
+	fmt.Println("before confirmation:", ok)
+
+	// The subject clicks the link.
+	_, err := ledger.Confirm(ctx, token, consent.Evidence{})
+	fmt.Println(err)
+	ok, _ = ledger.Allowed(ctx, "user-7", "newsletter")
+	fmt.Println("after confirmation:", ok)
+
+	_, err = ledger.Confirm(ctx, token, consent.Evidence{})
+	fmt.Println(err)
+	// Output:
+	// true
+	// before confirmation: false
+	// <nil>
+	// after confirmation: true
+	// consent confirm: consent: token already used
+}
+
+func ExampleUnsubscriber() {
+	secret := []byte("0123456789abcdef0123456789abcdef") // 32 random bytes in real life
+	u, _ := consent.NewUnsubscriber(secret)
+	token, _ := u.Sign(consent.Claims{Subject: "user-42", Purpose: "newsletter", Contact: consent.Email})
+	fmt.Println(strings.Contains(token, "user-42"))
+
+	claims, err := u.Verify(token) // no database needed
+	fmt.Println(string(claims.Subject), claims.Purpose, claims.Contact, err)
+	// Output:
+	// false
+	// user-42 newsletter email <nil>
+}
+
+func ExampleVerifyReceipt() {
+	ctx := context.Background()
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	ledger, _ := consent.New(memconsent.New(), consent.WithReceipts(priv,
+		consent.Controller{Name: "Example Ltd", Email: "privacy@example.com"}, "EU"))
+	_, _ = ledger.Publish(ctx, consent.Notice{ID: "newsletter", Version: 1, TextHash: consent.HashText("…")})
+	e, _ := ledger.Give(ctx, consent.Choice{Subject: "user-42", Purpose: "newsletter",
+		Notice: consent.NoticeRef{ID: "newsletter", Version: 1}})
+
+	_, jws, _ := ledger.Receipt(ctx, e.ID) // hand this to the subject
+
+	r, err := consent.VerifyReceipt(jws, pub)
+	fmt.Println(err, r.Version, r.PIIPrincipalID, r.ConsentReceiptID == e.ID)
+	// Output:
+	// <nil> KI-CR-v1.1.0 user-42 true
+}
+
+func ExampleLedger_Decide_register() {
+	ctx := context.Background()
+	reg := &gdpr.Register{
+		Controller: gdpr.Party{Name: "Example Ltd", Email: "privacy@example.com"},
+		Activities: []gdpr.Activity{{
+			ID: "mailings", Name: "Offers to customers", Purpose: "customer_offers",
+			Basis: gdpr.LegitimateInterests, LegitimateInterestAssessment: "LIA-7",
+			SubjectCategories: []string{"customers"}, DataCategories: []gdpr.Category{{ID: "contact"}},
+			Retention: gdpr.RetentionRule{Description: "while a customer"},
+		}},
+	}
+	ledger, err := consent.New(memconsent.New(), consent.WithRegister(reg))
+	if err != nil {
+		panic(err)
+	}
+	q := consent.Query{Subject: "user-42", Purpose: "customer_offers", Contact: consent.SMS}
+	d, _ := ledger.Decide(ctx, q)
+	fmt.Println(d.Allowed, d.Reason, d.Basis.Article())
+
+	_, _ = ledger.Object(ctx, consent.Choice{Subject: "user-42", Purpose: "customer_offers", Contact: consent.SMS})
+	d, _ = ledger.Decide(ctx, q)
+	fmt.Println(d.Allowed, d.Reason)
+	// Output:
+	// true not_consent_based Art. 6(1)(f)
+	// false objected
+}

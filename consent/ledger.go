@@ -1,0 +1,404 @@
+package consent
+
+import (
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gdprkit/gdpr"
+	"github.com/google/uuid"
+)
+
+// Ledger is the consent service: it validates choices, appends them to its
+// Store as immutable events, answers processing decisions, runs double
+// opt-in, issues receipts and unsubscribe tokens, and erases and exports a
+// subject's history. It is safe for concurrent use.
+type Ledger struct {
+	store    Store
+	register *gdpr.Register
+	recorder gdpr.Recorder
+	now      func() time.Time
+	ttl      time.Duration
+	unsub    *Unsubscriber
+	receipts receiptConfig
+
+	idMu sync.Mutex // uuid.NewV7 is safe, but ties on the clock are broken under this lock
+}
+
+// Option configures a Ledger.
+type Option interface{ apply(*Ledger) error }
+
+type optionFunc func(*Ledger) error
+
+func (f optionFunc) apply(l *Ledger) error { return f(l) }
+
+// WithRegister checks every purpose against the record of processing
+// activities: an unknown purpose is rejected with ErrUnknownPurpose,
+// consent for a purpose resting on another basis with ErrNotConsentBased,
+// and decisions for such purposes follow their basis (see Ledger.Decide).
+// Default: no register; any purpose is accepted and assumed to rest on consent.
+func WithRegister(r *gdpr.Register) Option {
+	return optionFunc(func(l *Ledger) error {
+		if r == nil {
+			return fmt.Errorf("%w: nil register", ErrInvalid)
+		}
+		if err := r.Validate(); err != nil {
+			return err
+		}
+		l.register = r
+		return nil
+	})
+}
+
+// WithRecorder records an audit event for every choice appended, every
+// erasure and every export. The recorder pseudonymises the subject; the
+// events carry IDs, purposes and kinds, never evidence or notice text.
+// Default: gdpr.Discard. A recorder error fails the operation after the
+// ledger write (the choice stands; the error says the record is missing).
+func WithRecorder(r gdpr.Recorder) Option {
+	return optionFunc(func(l *Ledger) error {
+		if r == nil {
+			return fmt.Errorf("%w: nil recorder", ErrInvalid)
+		}
+		l.recorder = r
+		return nil
+	})
+}
+
+// WithClock sets the source of the current time. Default: time.Now.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(l *Ledger) error {
+		if now == nil {
+			return fmt.Errorf("%w: nil clock", ErrInvalid)
+		}
+		l.now = now
+		return nil
+	})
+}
+
+// WithConfirmationTTL sets how long a double opt-in confirmation token stays
+// valid. Default: 72 hours. It must be between one minute and 30 days.
+func WithConfirmationTTL(d time.Duration) Option {
+	return optionFunc(func(l *Ledger) error {
+		if d < time.Minute || d > 30*24*time.Hour {
+			return fmt.Errorf("%w: confirmation TTL out of range", ErrInvalid)
+		}
+		l.ttl = d
+		return nil
+	})
+}
+
+// WithUnsubscriber lets the Ledger issue and honour signed unsubscribe tokens
+// (Ledger.UnsubscribeToken, Ledger.Unsubscribe). Default: none; those methods
+// fail with ErrInvalid.
+func WithUnsubscriber(u *Unsubscriber) Option {
+	return optionFunc(func(l *Ledger) error {
+		if u == nil {
+			return fmt.Errorf("%w: nil unsubscriber", ErrInvalid)
+		}
+		l.unsub = u
+		return nil
+	})
+}
+
+// WithReceipts lets the Ledger issue signed consent receipts
+// (Ledger.Receipt). signer must hold an Ed25519 key (an ed25519.PrivateKey,
+// or a KMS or HSM signer whose Public() is an ed25519.PublicKey); controller
+// names the controller on every receipt. Default: none; Receipt fails with
+// ErrInvalid.
+func WithReceipts(signer crypto.Signer, controller Controller, jurisdiction string) Option {
+	return optionFunc(func(l *Ledger) error {
+		rc, err := newReceiptConfig(signer, controller, jurisdiction)
+		if err != nil {
+			return err
+		}
+		l.receipts = rc
+		return nil
+	})
+}
+
+// New returns a Ledger over store.
+func New(store Store, opts ...Option) (*Ledger, error) {
+	if store == nil {
+		return nil, &Error{Op: "new", Err: fmt.Errorf("%w: nil store", ErrInvalid)}
+	}
+	l := &Ledger{store: store, recorder: gdpr.Discard, now: time.Now, ttl: 72 * time.Hour}
+	for _, o := range opts {
+		if err := o.apply(l); err != nil {
+			return nil, &Error{Op: "new", Err: err}
+		}
+	}
+	return l, nil
+}
+
+// Store returns the Ledger's store.
+func (l *Ledger) Store() Store { return l.store }
+
+// HashText returns the hex SHA-256 of a notice's text, the value of
+// Notice.TextHash.
+func HashText(text string) string {
+	h := sha256.Sum256([]byte(text))
+	return hex.EncodeToString(h[:])
+}
+
+// Publish stores a new version of a notice. Version must be higher than every
+// published version of the same ID; TextHash must be a hex SHA-256
+// (HashText); Published defaults to now. It returns ErrConflict if the
+// version exists, and ErrInvalid for bad input.
+func (l *Ledger) Publish(ctx context.Context, n Notice) (Notice, error) {
+	const op = "publish"
+	if err := validKey(n.ID, maxLocator); err != nil {
+		return Notice{}, wrap(op, invalidf("id", "%v", err))
+	}
+	if n.Version < 1 {
+		return Notice{}, wrap(op, invalidf("version", "must be 1 or more"))
+	}
+	if b, err := hex.DecodeString(n.TextHash); err != nil || len(b) != sha256.Size {
+		return Notice{}, wrap(op, invalidf("text_hash", "not a hex SHA-256 (use HashText)"))
+	}
+	if len(n.Language) > maxShort || len(n.URL) > 2048 {
+		return Notice{}, wrap(op, invalidf("language", "language or URL too long"))
+	}
+	if n.Published.IsZero() {
+		n.Published = l.now()
+	}
+	n.Published = n.Published.UTC().Truncate(time.Microsecond)
+	existing, err := l.store.Notices(ctx, n.ID)
+	if err != nil {
+		return Notice{}, wrap(op, err)
+	}
+	if k := len(existing); k > 0 && existing[k-1].Version >= n.Version {
+		return Notice{}, wrap(op, fmt.Errorf("%w: notice %s version %d is not above the latest %d", ErrConflict, n.ID, n.Version, existing[k-1].Version))
+	}
+	if err := l.store.PutNotice(ctx, n); err != nil {
+		return Notice{}, wrap(op, err)
+	}
+	err = l.recorder.Record(ctx, gdpr.Event{
+		Time: l.now(), Actor: gdpr.System("consent"), Action: "consent.notice_published",
+		Resource: "notice/" + n.ID, Outcome: gdpr.Success,
+		Attrs: map[string]string{"version": strconv.Itoa(n.Version), "material": strconv.FormatBool(n.Material)},
+	})
+	return n, wrap(op, err)
+}
+
+// Notice returns one published version of a notice, or ErrUnknownNotice.
+func (l *Ledger) Notice(ctx context.Context, id string, version int) (Notice, error) {
+	ns, err := l.store.Notices(ctx, id)
+	if err != nil {
+		return Notice{}, wrap("notice", err)
+	}
+	for _, n := range ns {
+		if n.Version == version {
+			return n, nil
+		}
+	}
+	return Notice{}, wrap("notice", fmt.Errorf("%w: %s version %d", ErrUnknownNotice, id, version))
+}
+
+// Choice is a subject's answer, as the host hands it to Give, Refuse,
+// Withdraw, Object or Request.
+type Choice struct {
+	Subject gdpr.SubjectID
+	Purpose gdpr.Purpose
+	// Contact scopes the choice to one channel of communication; empty for all.
+	Contact Contact
+	// Actor defaults to the subject.
+	Actor gdpr.Actor
+	// Notice is the notice ID and version shown. Required to give, refuse or
+	// request consent; optional to withdraw or object (withdrawal must be as
+	// easy as giving, Art. 7(3)). Its TextHash is filled in from the registry.
+	Notice NoticeRef
+	// Method defaults to MethodForm.
+	Method   Method
+	Channel  string
+	Evidence Evidence
+	// ExpiresAt optionally limits a consent in time (Give only).
+	ExpiresAt time.Time
+	// Basis defaults to the Register's basis for the purpose, or Consent;
+	// ExplicitConsent for special categories (Art. 9(2)(a)). For Object, the
+	// basis objected to.
+	Basis gdpr.LawfulBasis
+}
+
+// Give records that the subject gave consent. It returns the event appended.
+func (l *Ledger) Give(ctx context.Context, c Choice) (Event, error) {
+	return l.append(ctx, "give", Given, c, nil)
+}
+
+// Refuse records that the subject was asked and declined.
+func (l *Ledger) Refuse(ctx context.Context, c Choice) (Event, error) {
+	return l.append(ctx, "refuse", Refused, c, nil)
+}
+
+// Withdraw records that the subject withdrew consent (Art. 7(3)). From the
+// event's time on, decisions for the purpose (and contact) deny. Withdrawing
+// needs no notice and no earlier consent: the event is recorded either way,
+// so a withdrawal is never lost to a race with the consent it revokes.
+func (l *Ledger) Withdraw(ctx context.Context, c Choice) (Event, error) {
+	return l.append(ctx, "withdraw", Withdrawn, c, nil)
+}
+
+// Object records an objection under Art. 21. Objection to direct marketing
+// (Art. 21(2)) is absolute: decisions for the purpose deny from then on. An
+// objection under Art. 21(1) to processing on public task or legitimate
+// interests also denies, until the controller records (with Give, by staff, or
+// by the subject's new consent) that it may go on; the library cannot weigh
+// "compelling legitimate grounds", so it holds processing meanwhile, as
+// Art. 18(1)(d) asks.
+func (l *Ledger) Object(ctx context.Context, c Choice) (Event, error) {
+	return l.append(ctx, "object", Objected, c, nil)
+}
+
+// Expire records that a consent lapsed. Decisions already treat a consent
+// past its ExpiresAt as expired; recording it makes the lapse visible in the
+// history and lets a host expire consents on its own policy.
+func (l *Ledger) Expire(ctx context.Context, c Choice) (Event, error) {
+	if c.Actor.IsZero() {
+		c.Actor = gdpr.System("consent")
+	}
+	if c.Method == "" {
+		c.Method = MethodSystem
+	}
+	return l.append(ctx, "expire", Expired, c, nil)
+}
+
+// append validates c, builds the event and stores it.
+func (l *Ledger) append(ctx context.Context, op string, kind Kind, c Choice, fill func(*Event)) (Event, error) {
+	e, err := l.build(ctx, kind, c)
+	if err != nil {
+		return Event{}, wrap(op, err)
+	}
+	if fill != nil {
+		fill(&e)
+	}
+	if err := e.validate(); err != nil {
+		return Event{}, wrap(op, err)
+	}
+	if err := l.store.Append(ctx, e); err != nil {
+		return Event{}, wrap(op, err)
+	}
+	return e, wrap(op, l.recordEvent(ctx, e))
+}
+
+func (l *Ledger) build(ctx context.Context, kind Kind, c Choice) (Event, error) {
+	if err := c.Subject.Validate(); err != nil {
+		return Event{}, invalid("subject", err)
+	}
+	if err := c.Purpose.Validate(); err != nil {
+		return Event{}, invalid("purpose", err)
+	}
+	basis, err := l.basisFor(kind, c)
+	if err != nil {
+		return Event{}, err
+	}
+	if c.Actor.IsZero() {
+		c.Actor = gdpr.SubjectActor()
+	}
+	if c.Method == "" {
+		c.Method = MethodForm
+	}
+	if !c.ExpiresAt.IsZero() && kind != Given {
+		return Event{}, invalidf("expires_at", "only a given consent has an expiry")
+	}
+	now := l.now().UTC().Truncate(time.Microsecond)
+	e := Event{
+		ID: l.newID(), Subject: c.Subject, Purpose: c.Purpose, Contact: c.Contact,
+		Kind: kind, Time: now, Actor: c.Actor, Notice: c.Notice, Method: c.Method,
+		Channel: c.Channel, Evidence: cloneEvidence(c.Evidence), Basis: basis,
+	}
+	if !c.ExpiresAt.IsZero() {
+		e.ExpiresAt = c.ExpiresAt.UTC().Truncate(time.Microsecond)
+	}
+	if e.Notice.ID != "" || e.Notice.Version != 0 {
+		n, err := l.Notice(ctx, e.Notice.ID, e.Notice.Version)
+		if err != nil {
+			var ce *Error
+			if errors.As(err, &ce) {
+				err = ce.Err
+			}
+			return Event{}, &fieldError{field: "notice", err: err}
+		}
+		if n.Published.After(now) {
+			return Event{}, &fieldError{field: "notice", err: fmt.Errorf("%w: %s version %d is not published yet", ErrUnknownNotice, n.ID, n.Version)}
+		}
+		e.Notice.TextHash = n.TextHash
+	}
+	return e, nil
+}
+
+// basisFor settles the lawful basis of an event against the register.
+func (l *Ledger) basisFor(kind Kind, c Choice) (gdpr.LawfulBasis, error) {
+	b := c.Basis
+	if l.register != nil {
+		a, ok := l.register.Activity(c.Purpose)
+		if !ok {
+			return 0, &fieldError{field: "purpose", err: fmt.Errorf("%w: %q", ErrUnknownPurpose, trunc(string(c.Purpose)))}
+		}
+		if b == 0 {
+			b = a.Basis
+		}
+		if kind != Objected && !a.Basis.IsConsent() {
+			return 0, &fieldError{field: "purpose", err: fmt.Errorf("%w: %q rests on %s", ErrNotConsentBased, trunc(string(c.Purpose)), a.Basis.Article())}
+		}
+		if kind != Objected && b != a.Basis {
+			return 0, invalidf("basis", "%s differs from the register's %s", b, a.Basis)
+		}
+	}
+	if b == 0 {
+		b = gdpr.Consent
+	}
+	if !b.Valid() {
+		return 0, invalidf("basis", "unknown lawful basis")
+	}
+	if kind != Objected && !b.IsConsent() {
+		return 0, &fieldError{field: "basis", err: fmt.Errorf("%w: a %s event needs a consent basis", ErrNotConsentBased, kind)}
+	}
+	return b, nil
+}
+
+func (l *Ledger) newID() string {
+	l.idMu.Lock()
+	defer l.idMu.Unlock()
+	return uuid.Must(uuid.NewV7()).String()
+}
+
+func (l *Ledger) recordEvent(ctx context.Context, e Event) error {
+	attrs := map[string]string{"method": string(e.Method), "basis": e.Basis.String()}
+	if e.Contact != "" {
+		attrs["contact"] = string(e.Contact)
+	}
+	if e.Notice.ID != "" {
+		attrs["notice"] = e.Notice.ID
+		attrs["notice_version"] = strconv.Itoa(e.Notice.Version)
+	}
+	return l.recorder.Record(ctx, gdpr.Event{
+		Time: e.Time, Actor: e.Actor, Action: "consent." + string(e.Kind), Subject: e.Subject,
+		Purpose: e.Purpose, Resource: "consent_event/" + e.ID, Outcome: gdpr.Success, Attrs: attrs,
+	})
+}
+
+func cloneEvidence(ev Evidence) Evidence {
+	if ev.Attrs != nil {
+		m := make(map[string]string, len(ev.Attrs))
+		for k, v := range ev.Attrs {
+			m[k] = v
+		}
+		ev.Attrs = m
+	}
+	return ev
+}
+
+// History returns the subject's events in order; with a purpose, only those.
+func (l *Ledger) History(ctx context.Context, subject gdpr.SubjectID, purpose gdpr.Purpose) ([]Event, error) {
+	if err := subject.Validate(); err != nil {
+		return nil, wrap("history", invalid("subject", err))
+	}
+	evs, err := l.store.Events(ctx, subject, purpose)
+	return evs, wrap("history", err)
+}

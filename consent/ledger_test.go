@@ -1,0 +1,662 @@
+package consent_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/consent"
+	"github.com/gdprkit/gdpr/consent/memconsent"
+)
+
+// canary is a subject ID that must never appear in an error, a token or an
+// audit event's attributes.
+const canary = "canary-7f3a@example.org"
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+type fixture struct {
+	t     testing.TB
+	ctx   context.Context
+	clk   *clock
+	store *memconsent.Store
+	l     *consent.Ledger
+	audit *auditLog
+}
+
+type auditLog struct {
+	mu     sync.Mutex
+	events []gdpr.Event
+}
+
+func (a *auditLog) Record(_ context.Context, e gdpr.Event) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.events = append(a.events, e)
+	return nil
+}
+
+func newFixture(t testing.TB, opts ...consent.Option) *fixture {
+	t.Helper()
+	f := &fixture{t: t, ctx: context.Background(), clk: &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)},
+		store: memconsent.New(), audit: &auditLog{}}
+	opts = append([]consent.Option{consent.WithClock(f.clk.Now), consent.WithRecorder(f.audit)}, opts...)
+	l, err := consent.New(f.store, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.l = l
+	f.publish("newsletter-notice", 1, false)
+	return f
+}
+
+func (f *fixture) publish(id string, version int, material bool) consent.Notice {
+	f.t.Helper()
+	n, err := f.l.Publish(f.ctx, consent.Notice{ID: id, Version: version, TextHash: consent.HashText(id + string(rune('0'+version))),
+		Language: "en", URL: "https://example.com/notices/" + id, Material: material})
+	if err != nil {
+		f.t.Fatalf("Publish %s v%d: %v", id, version, err)
+	}
+	f.clk.Add(time.Second)
+	return n
+}
+
+func (f *fixture) choice(subject string) consent.Choice {
+	return consent.Choice{Subject: gdpr.SubjectID(subject), Purpose: "newsletter",
+		Notice: consent.NoticeRef{ID: "newsletter-notice", Version: 1}, Method: consent.MethodCheckbox, Channel: "web",
+		Evidence: consent.Evidence{IPPrefix: "203.0.113.0/24", UserAgent: "Firefox/Linux", Locator: "/signup"}}
+}
+
+func (f *fixture) decide(subject string, contact consent.Contact) consent.Decision {
+	f.t.Helper()
+	d, err := f.l.Decide(f.ctx, consent.Query{Subject: gdpr.SubjectID(subject), Purpose: "newsletter", Contact: contact})
+	if err != nil {
+		f.t.Fatalf("Decide: %v", err)
+	}
+	return d
+}
+
+func mustOK[T any](t *testing.T, v T, err error) T {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestGiveWithdrawDecide(t *testing.T) {
+	f := newFixture(t)
+	if d := f.decide("alice", ""); d.Allowed || d.Reason != consent.ReasonNone || d.Event != nil {
+		t.Fatalf("before any consent: %+v, want denied with ReasonNone", d)
+	}
+	given := mustOK(t, f.l.Give(f.ctx, f.choice("alice")))
+	if given.Notice.TextHash != consent.HashText("newsletter-notice1") {
+		t.Errorf("event notice hash %q not filled in from the registry", given.Notice.TextHash)
+	}
+	f.clk.Add(time.Minute)
+	d := f.decide("alice", "")
+	if !d.Allowed || d.Reason != consent.ReasonGiven || d.Event == nil || d.Event.ID != given.ID || d.Basis != gdpr.Consent {
+		t.Fatalf("after Give: %+v, want allowed by event %s", d, given.ID)
+	}
+	w := mustOK(t, f.l.Withdraw(f.ctx, consent.Choice{Subject: "alice", Purpose: "newsletter"}))
+	if w.Method != consent.MethodForm || w.Actor.Kind != gdpr.ActorSubject {
+		t.Errorf("withdrawal defaults: method %q actor %v", w.Method, w.Actor)
+	}
+	f.clk.Add(time.Minute)
+	if d := f.decide("alice", ""); d.Allowed || d.Reason != consent.ReasonWithdrawn || d.Event.ID != w.ID {
+		t.Fatalf("after Withdraw: %+v, want denied with ReasonWithdrawn", d)
+	}
+	// Decisions at a past time see the state then (Art. 7(1): demonstrate
+	// the consent relied on when processing happened).
+	past, err := f.l.Decide(f.ctx, consent.Query{Subject: "alice", Purpose: "newsletter", At: given.Time.Add(time.Second)})
+	if err != nil || !past.Allowed || past.Event.ID != given.ID {
+		t.Fatalf("decision at a time between give and withdraw: %+v, %v", past, err)
+	}
+	// Other subjects are unaffected.
+	if d := f.decide("bob", ""); d.Allowed {
+		t.Fatal("bob allowed without consent")
+	}
+	if ok, err := f.l.Allowed(f.ctx, "alice", "newsletter"); ok || err != nil {
+		t.Fatalf("Allowed after withdrawal = %v, %v", ok, err)
+	}
+}
+
+func TestRefuseAndObject(t *testing.T) {
+	f := newFixture(t)
+	mustOK(t, f.l.Refuse(f.ctx, f.choice("carol")))
+	f.clk.Add(time.Second)
+	if d := f.decide("carol", ""); d.Allowed || d.Reason != consent.ReasonRefused {
+		t.Fatalf("after Refuse: %+v", d)
+	}
+	mustOK(t, f.l.Give(f.ctx, f.choice("carol")))
+	f.clk.Add(time.Second)
+	mustOK(t, f.l.Object(f.ctx, consent.Choice{Subject: "carol", Purpose: "newsletter", Contact: consent.Email}))
+	f.clk.Add(time.Second)
+	if d := f.decide("carol", consent.Email); d.Allowed || d.Reason != consent.ReasonObjected {
+		t.Fatalf("e-mail after objection by e-mail: %+v", d)
+	}
+	if d := f.decide("carol", consent.SMS); !d.Allowed {
+		t.Fatalf("SMS after objection to e-mail only: %+v", d)
+	}
+}
+
+func TestContactScopes(t *testing.T) {
+	f := newFixture(t)
+	mustOK(t, f.l.Give(f.ctx, f.choice("dan")))
+	f.clk.Add(time.Second)
+	mustOK(t, f.l.Withdraw(f.ctx, consent.Choice{Subject: "dan", Purpose: "newsletter", Contact: consent.SMS}))
+	f.clk.Add(time.Second)
+	for _, tc := range []struct {
+		contact consent.Contact
+		allowed bool
+	}{{consent.Email, true}, {consent.SMS, false}, {consent.Push, true}, {"", true}} {
+		if d := f.decide("dan", tc.contact); d.Allowed != tc.allowed {
+			t.Errorf("contact %q: allowed=%v (%s), want %v", tc.contact, d.Allowed, d.Reason, tc.allowed)
+		}
+	}
+	// A later consent for all channels supersedes the SMS withdrawal.
+	mustOK(t, f.l.Give(f.ctx, f.choice("dan")))
+	f.clk.Add(time.Second)
+	if d := f.decide("dan", consent.SMS); !d.Allowed {
+		t.Errorf("SMS after a new all-channel consent: %+v", d)
+	}
+}
+
+func TestExpiry(t *testing.T) {
+	f := newFixture(t)
+	c := f.choice("erin")
+	c.ExpiresAt = f.clk.Now().Add(24 * time.Hour)
+	mustOK(t, f.l.Give(f.ctx, c))
+	f.clk.Add(23 * time.Hour)
+	if d := f.decide("erin", ""); !d.Allowed {
+		t.Fatalf("before expiry: %+v", d)
+	}
+	f.clk.Add(time.Hour)
+	if d := f.decide("erin", ""); d.Allowed || d.Reason != consent.ReasonExpired {
+		t.Fatalf("at expiry: %+v, want ReasonExpired", d)
+	}
+	mustOK(t, f.l.Give(f.ctx, f.choice("frank")))
+	f.clk.Add(time.Second)
+	mustOK(t, f.l.Expire(f.ctx, consent.Choice{Subject: "frank", Purpose: "newsletter"}))
+	f.clk.Add(time.Second)
+	if d := f.decide("frank", ""); d.Allowed || d.Reason != consent.ReasonExpired || d.Event.Actor.Kind != gdpr.ActorSystem {
+		t.Fatalf("after Expire: %+v", d)
+	}
+}
+
+func TestStaleNotices(t *testing.T) {
+	f := newFixture(t)
+	for _, s := range []string{"s1", "s2", "s3", "s4"} {
+		mustOK(t, f.l.Give(f.ctx, f.choice(s)))
+	}
+	mustOK(t, f.l.Withdraw(f.ctx, consent.Choice{Subject: "s2", Purpose: "newsletter"}))
+	f.clk.Add(time.Second)
+	f.publish("newsletter-notice", 2, false) // editorial: nothing stale
+	if d := f.decide("s1", ""); !d.Allowed {
+		t.Fatalf("after an editorial version: %+v", d)
+	}
+	if got := mustOK(t, f.l.StaleSubjects(f.ctx, "newsletter-notice", "", 10)); len(got) != 0 {
+		t.Fatalf("stale after an editorial version: %v", got)
+	}
+	// s4 re-consents under v2 before the material v3.
+	c := f.choice("s4")
+	c.Notice.Version = 2
+	mustOK(t, f.l.Give(f.ctx, c))
+	f.clk.Add(time.Second)
+	before := f.clk.Now()
+	f.publish("newsletter-notice", 3, true)
+	for s, want := range map[string]consent.Reason{"s1": consent.ReasonStale, "s2": consent.ReasonWithdrawn, "s3": consent.ReasonStale, "s4": consent.ReasonStale} {
+		if d := f.decide(s, ""); d.Allowed || d.Reason != want {
+			t.Errorf("%s after material v3: %+v, want %s", s, d, want)
+		}
+	}
+	if d, _ := f.l.Decide(f.ctx, consent.Query{Subject: "s1", Purpose: "newsletter", At: before}); !d.Allowed {
+		t.Errorf("s1 before v3 was published: %+v, want allowed", d)
+	}
+	var all []gdpr.SubjectID
+	var after gdpr.SubjectID
+	for {
+		page := mustOK(t, f.l.StaleSubjects(f.ctx, "newsletter-notice", after, 2))
+		if len(page) == 0 {
+			break
+		}
+		all = append(all, page...)
+		after = page[len(page)-1]
+	}
+	if strings.Join(ids(all), ",") != "s1,s3,s4" {
+		t.Fatalf("StaleSubjects pages = %v, want s1,s3,s4", all)
+	}
+	// Asking again under v3 clears s1.
+	c = f.choice("s1")
+	c.Notice.Version = 3
+	mustOK(t, f.l.Give(f.ctx, c))
+	f.clk.Add(time.Second)
+	if d := f.decide("s1", ""); !d.Allowed {
+		t.Errorf("s1 after consent under v3: %+v", d)
+	}
+	if got := mustOK(t, f.l.StaleSubjects(f.ctx, "newsletter-notice", "", 10)); strings.Join(ids(got), ",") != "s3,s4" {
+		t.Errorf("StaleSubjects after s1 re-consented = %v", got)
+	}
+}
+
+func ids(s []gdpr.SubjectID) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[i] = string(v)
+	}
+	return out
+}
+
+func TestPublishRules(t *testing.T) {
+	f := newFixture(t)
+	for name, n := range map[string]consent.Notice{
+		"same version":  {ID: "newsletter-notice", Version: 1, TextHash: consent.HashText("x")},
+		"lower version": {ID: "newsletter-notice", Version: 0, TextHash: consent.HashText("x")},
+		"bad hash":      {ID: "other", Version: 1, TextHash: "abc"},
+		"empty id":      {Version: 1, TextHash: consent.HashText("x")},
+	} {
+		if _, err := f.l.Publish(f.ctx, n); err == nil {
+			t.Errorf("Publish %s: no error", name)
+		}
+	}
+	// A notice not yet published cannot back a consent.
+	future := consent.Notice{ID: "later", Version: 1, TextHash: consent.HashText("later"), Published: f.clk.Now().Add(time.Hour)}
+	mustOK(t, f.l.Publish(f.ctx, future))
+	c := f.choice("gina")
+	c.Notice = consent.NoticeRef{ID: "later", Version: 1}
+	if _, err := f.l.Give(f.ctx, c); !errors.Is(err, consent.ErrUnknownNotice) {
+		t.Errorf("Give under a future notice: %v, want ErrUnknownNotice", err)
+	}
+}
+
+func testRegister() *gdpr.Register {
+	return &gdpr.Register{
+		Controller: gdpr.Party{Name: "Example Ltd", Email: "privacy@example.com"},
+		Activities: []gdpr.Activity{
+			{ID: "nl", Name: "Newsletter", Purpose: "newsletter", Basis: gdpr.Consent,
+				SubjectCategories: []string{"subscribers"}, DataCategories: []gdpr.Category{{ID: "contact"}},
+				Retention: gdpr.RetentionRule{Description: "until withdrawal"}},
+			{ID: "cm", Name: "Customer mailings", Purpose: "customer_mailings", Basis: gdpr.LegitimateInterests,
+				LegitimateInterestAssessment: "LIA-2026-01",
+				SubjectCategories:            []string{"customers"}, DataCategories: []gdpr.Category{{ID: "contact"}},
+				Retention: gdpr.RetentionRule{Description: "while a customer"}},
+			{ID: "orders", Name: "Orders", Purpose: "orders", Basis: gdpr.Contract,
+				SubjectCategories: []string{"customers"}, DataCategories: []gdpr.Category{{ID: "contact"}},
+				Retention: gdpr.RetentionRule{Description: "10 years"}},
+		},
+	}
+}
+
+func TestRegisterRules(t *testing.T) {
+	f := newFixture(t, consent.WithRegister(testRegister()))
+	c := f.choice("hal")
+	c.Purpose = "unknown"
+	if _, err := f.l.Give(f.ctx, c); !errors.Is(err, consent.ErrUnknownPurpose) {
+		t.Errorf("Give for an unknown purpose: %v", err)
+	}
+	c.Purpose = "orders"
+	if _, err := f.l.Give(f.ctx, c); !errors.Is(err, consent.ErrNotConsentBased) {
+		t.Errorf("Give for a contract purpose: %v", err)
+	}
+	// Legitimate interests: allowed until the subject objects.
+	d, err := f.l.Decide(f.ctx, consent.Query{Subject: "hal", Purpose: "customer_mailings"})
+	if err != nil || !d.Allowed || d.Reason != consent.ReasonNotConsentBased || d.Basis != gdpr.LegitimateInterests {
+		t.Fatalf("legitimate interests before objection: %+v, %v", d, err)
+	}
+	mustOK(t, f.l.Object(f.ctx, consent.Choice{Subject: "hal", Purpose: "customer_mailings"}))
+	f.clk.Add(time.Second)
+	d, err = f.l.Decide(f.ctx, consent.Query{Subject: "hal", Purpose: "customer_mailings"})
+	if err != nil || d.Allowed || d.Reason != consent.ReasonObjected {
+		t.Fatalf("legitimate interests after objection: %+v, %v", d, err)
+	}
+	if _, err := f.l.Decide(f.ctx, consent.Query{Subject: "hal", Purpose: "nope"}); !errors.Is(err, consent.ErrUnknownPurpose) {
+		t.Errorf("Decide for an unknown purpose: %v", err)
+	}
+	if evs := mustOK(t, f.l.History(f.ctx, "hal", "")); len(evs) != 1 {
+		t.Errorf("rejected choices were written: %d events", len(evs))
+	}
+}
+
+func TestBadInputWritesNothing(t *testing.T) {
+	f := newFixture(t)
+	good := f.choice(canary)
+	cases := map[string]func(c *consent.Choice){
+		"empty subject":       func(c *consent.Choice) { c.Subject = "" },
+		"empty purpose":       func(c *consent.Choice) { c.Purpose = "" },
+		"missing notice":      func(c *consent.Choice) { c.Notice = consent.NoticeRef{} },
+		"missing version":     func(c *consent.Choice) { c.Notice.Version = 0 },
+		"unknown version":     func(c *consent.Choice) { c.Notice.Version = 9 },
+		"unknown notice":      func(c *consent.Choice) { c.Notice.ID = "nope" },
+		"raw IP":              func(c *consent.Choice) { c.Evidence.IPPrefix = "203.0.113.7/32" },
+		"raw IP no prefix":    func(c *consent.Choice) { c.Evidence.IPPrefix = "203.0.113.7" },
+		"IPv6 /64":            func(c *consent.Choice) { c.Evidence.IPPrefix = "2001:db8:1:2::/64" },
+		"full user agent":     func(c *consent.Choice) { c.Evidence.UserAgent = strings.Repeat("Mozilla/5.0 ", 10) },
+		"unknown contact":     func(c *consent.Choice) { c.Contact = "pigeon" },
+		"staff without ID":    func(c *consent.Choice) { c.Actor = gdpr.Actor{Kind: gdpr.ActorStaff} },
+		"expiry in the past":  func(c *consent.Choice) { c.ExpiresAt = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC) },
+		"non-consent basis":   func(c *consent.Choice) { c.Basis = gdpr.Contract },
+		"control char method": func(c *consent.Choice) { c.Method = "form\n" },
+	}
+	for name, mutate := range cases {
+		c := good
+		c.Evidence.Attrs = nil
+		mutate(&c)
+		_, err := f.l.Give(f.ctx, c)
+		if !errors.Is(err, consent.ErrInvalid) || !errors.Is(err, gdpr.ErrInvalid) {
+			t.Errorf("%s: Give error %v, want one wrapping consent.ErrInvalid and gdpr.ErrInvalid", name, err)
+			continue
+		}
+		var ce *consent.Error
+		if !errors.As(err, &ce) || ce.Op != "give" {
+			t.Errorf("%s: %v is not a *consent.Error with Op give", name, err)
+		}
+		if strings.Contains(err.Error(), canary) {
+			t.Errorf("%s: error text %q holds the subject ID", name, err)
+		}
+	}
+	if evs := mustOK(t, f.store.Events(f.ctx, canary, "")); len(evs) != 0 {
+		t.Fatalf("bad input wrote %d events", len(evs))
+	}
+	if len(f.audit.events) != 1 { // the notice publication only
+		t.Fatalf("bad input was audited as done: %d audit events", len(f.audit.events))
+	}
+}
+
+func TestDoubleOptIn(t *testing.T) {
+	f := newFixture(t)
+	p, token, err := f.l.Request(f.ctx, f.choice(canary))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Kind != consent.Pending || strings.Contains(token, canary) {
+		t.Fatalf("Request: kind %s, token %q", p.Kind, token)
+	}
+	f.clk.Add(time.Second)
+	if d := f.decide(canary, ""); d.Allowed || d.Reason != consent.ReasonNone {
+		t.Fatalf("pending consent allows: %+v", d)
+	}
+	// A forged token with the right event ID but another secret fails.
+	id, secret, err := consent.ParseConfirmationToken(token)
+	if err != nil || id != p.ID || len(secret) != 32 {
+		t.Fatalf("ParseConfirmationToken = %q, %d bytes, %v", id, len(secret), err)
+	}
+	forged := []byte(token)
+	forged[len(forged)-2] ^= 0x01
+	if _, err := f.l.Confirm(f.ctx, string(forged), consent.Evidence{}); !errors.Is(err, consent.ErrInvalidToken) {
+		t.Errorf("Confirm with a forged secret: %v, want ErrInvalidToken", err)
+	}
+	for _, bad := range []string{"", "c1.", token[:len(token)-1], "c2." + token[3:], token + "A"} {
+		if _, err := f.l.Confirm(f.ctx, bad, consent.Evidence{}); !errors.Is(err, consent.ErrInvalidToken) {
+			t.Errorf("Confirm(%q): %v, want ErrInvalidToken", bad, err)
+		}
+	}
+	g, err := f.l.Confirm(f.ctx, token, consent.Evidence{UserAgent: "Safari/iOS"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Kind != consent.Given || g.Confirms != p.ID || g.Method != consent.MethodEmailLink || g.Notice != p.Notice {
+		t.Fatalf("confirmation event %+v", g)
+	}
+	f.clk.Add(time.Second)
+	if d := f.decide(canary, ""); !d.Allowed || d.Event.ID != g.ID {
+		t.Fatalf("after Confirm: %+v", d)
+	}
+	if _, err := f.l.Confirm(f.ctx, token, consent.Evidence{}); !errors.Is(err, consent.ErrTokenUsed) {
+		t.Fatalf("second Confirm: %v, want ErrTokenUsed", err)
+	}
+}
+
+func TestDoubleOptInExpiryAndRace(t *testing.T) {
+	f := newFixture(t, consent.WithConfirmationTTL(time.Hour))
+	_, token := mustRequest(t, f, "ivy")
+	f.clk.Add(time.Hour)
+	if _, err := f.l.Confirm(f.ctx, token, consent.Evidence{}); !errors.Is(err, consent.ErrTokenExpired) {
+		t.Fatalf("Confirm after TTL: %v, want ErrTokenExpired", err)
+	}
+	_, token = mustRequest(t, f, "jay")
+	var ok, used atomic.Int32
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := f.l.Confirm(f.ctx, token, consent.Evidence{})
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errors.Is(err, consent.ErrTokenUsed):
+				used.Add(1)
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != 1 || used.Load() != 15 {
+		t.Fatalf("16 concurrent confirmations: %d succeeded, %d ErrTokenUsed; want 1 and 15", ok.Load(), used.Load())
+	}
+	// Erasure invalidates outstanding tokens.
+	_, token = mustRequest(t, f, "kim")
+	mustOK(t, f.l.EraseSubject(f.ctx, "kim"))
+	if _, err := f.l.Confirm(f.ctx, token, consent.Evidence{}); !errors.Is(err, consent.ErrInvalidToken) {
+		t.Fatalf("Confirm after erasure: %v, want ErrInvalidToken", err)
+	}
+}
+
+func mustRequest(t *testing.T, f *fixture, s string) (consent.Event, string) {
+	t.Helper()
+	e, tok, err := f.l.Request(f.ctx, f.choice(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, tok
+}
+
+func TestUnsubscribe(t *testing.T) {
+	oldKey := []byte(strings.Repeat("o", 32))
+	newKey := []byte(strings.Repeat("n", 32))
+	oldU := mustOK(t, consent.NewUnsubscriber(oldKey))
+	u := mustOK(t, consent.NewUnsubscriber(newKey, oldKey))
+	f := newFixture(t, consent.WithUnsubscriber(u), consent.WithRegister(testRegister()))
+	mustOK(t, f.l.Give(f.ctx, f.choice(canary)))
+	f.clk.Add(time.Second)
+
+	tok := mustOK(t, f.l.UnsubscribeToken(canary, "newsletter", consent.Email, 0))
+	raw, _ := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(tok, "u1."))
+	if strings.Contains(tok, canary) || strings.Contains(string(raw), canary) ||
+		strings.Contains(tok, base64.RawURLEncoding.EncodeToString([]byte(canary))) {
+		t.Fatal("unsubscribe token carries the subject ID in clear")
+	}
+	// Rotation: a token signed with the old key still verifies.
+	oldTok := mustOK(t, oldU.Sign(consent.Claims{Subject: canary, Purpose: "newsletter", Contact: consent.SMS}))
+	if c, err := u.Verify(oldTok); err != nil || c.Subject != canary || c.Contact != consent.SMS {
+		t.Fatalf("old-key token after rotation: %+v, %v", c, err)
+	}
+	// A token from a key the Ledger does not hold fails.
+	other := mustOK(t, consent.NewUnsubscriber([]byte(strings.Repeat("x", 32))))
+	foreign := mustOK(t, other.Sign(consent.Claims{Subject: canary, Purpose: "newsletter"}))
+	if _, err := f.l.Unsubscribe(f.ctx, foreign, consent.Evidence{}); !errors.Is(err, consent.ErrInvalidToken) {
+		t.Fatalf("foreign token: %v", err)
+	}
+	e, err := f.l.Unsubscribe(f.ctx, tok, consent.Evidence{Attrs: map[string]string{"one_click": "1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Kind != consent.Withdrawn || e.Contact != consent.Email || e.Method != consent.MethodUnsubscribe {
+		t.Fatalf("unsubscribe event %+v", e)
+	}
+	f.clk.Add(time.Second)
+	if d := f.decide(canary, consent.Email); d.Allowed {
+		t.Fatal("e-mail still allowed after unsubscribe")
+	}
+	if d := f.decide(canary, consent.Push); !d.Allowed {
+		t.Fatal("push denied after an e-mail unsubscribe")
+	}
+	// On a legitimate-interest purpose, unsubscribing is an objection.
+	tok = mustOK(t, f.l.UnsubscribeToken(canary, "customer_mailings", "", 0))
+	if e := mustOK(t, f.l.Unsubscribe(f.ctx, tok, consent.Evidence{})); e.Kind != consent.Objected {
+		t.Fatalf("unsubscribe on legitimate interests recorded %s, want objected", e.Kind)
+	}
+	// Expiry.
+	tok = mustOK(t, f.l.UnsubscribeToken(canary, "newsletter", "", time.Hour))
+	f.clk.Add(2 * time.Hour)
+	if _, err := f.l.Unsubscribe(f.ctx, tok, consent.Evidence{}); !errors.Is(err, consent.ErrTokenExpired) {
+		t.Fatalf("expired unsubscribe token: %v", err)
+	}
+	// Every flipped bit fails.
+	tok = mustOK(t, f.l.UnsubscribeToken(canary, "newsletter", "", 0))
+	b := []byte(tok)
+	for i := 3; i < len(b); i++ {
+		orig := b[i]
+		b[i] = flipB64(orig)
+		if _, err := u.Verify(string(b)); !errors.Is(err, consent.ErrInvalidToken) {
+			t.Fatalf("token altered at %d verified: %v", i, err)
+		}
+		b[i] = orig
+	}
+	if _, err := consent.NewUnsubscriber([]byte("short")); !errors.Is(err, consent.ErrInvalid) {
+		t.Errorf("short secret: %v", err)
+	}
+}
+
+// flipB64 returns another base64url character.
+func flipB64(c byte) byte {
+	if c == 'A' {
+		return 'B'
+	}
+	return 'A'
+}
+
+func TestReceipts(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	ctrl := consent.Controller{Name: "Example Ltd", Contact: "Privacy team", Email: "privacy@example.com"}
+	f := newFixture(t, consent.WithReceipts(priv, ctrl, "EU"), consent.WithRegister(testRegister()))
+	g := mustOK(t, f.l.Give(f.ctx, f.choice("lee")))
+	r, jws, err := f.l.Receipt(f.ctx, g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ConsentReceiptID != g.ID || r.PIIPrincipalID != "lee" || r.NoticeHash != g.Notice.TextHash ||
+		r.Services[0].Service != "Newsletter" || r.PolicyURL == "" || r.ConsentTimestamp != g.Time.Unix() {
+		t.Fatalf("receipt %+v", r)
+	}
+	got, err := consent.VerifyReceipt(jws, pub)
+	if err != nil || got.ConsentReceiptID != g.ID {
+		t.Fatalf("VerifyReceipt = %+v, %v", got, err)
+	}
+	otherPub, _, _ := ed25519.GenerateKey(nil)
+	if _, err := consent.VerifyReceipt(jws, otherPub); !errors.Is(err, consent.ErrInvalidReceipt) {
+		t.Errorf("verify with another key: %v", err)
+	}
+	if _, err := consent.VerifyReceipt(jws, otherPub, pub); err != nil {
+		t.Errorf("verify with a key set holding the key: %v", err)
+	}
+	// Alter the payload: change the subject and re-encode.
+	parts := strings.Split(jws, ".")
+	p, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	p = []byte(strings.Replace(string(p), `"piiPrincipalId":"lee"`, `"piiPrincipalId":"eve"`, 1))
+	altered := parts[0] + "." + base64.RawURLEncoding.EncodeToString(p) + "." + parts[2]
+	if _, err := consent.VerifyReceipt(altered, pub); !errors.Is(err, consent.ErrInvalidReceipt) {
+		t.Errorf("altered receipt verified: %v", err)
+	}
+	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","kid":"`+consent.KeyID(pub)+`"}`)) + "." + parts[1] + "."
+	if _, err := consent.VerifyReceipt(none, pub); !errors.Is(err, consent.ErrInvalidReceipt) {
+		t.Errorf("alg none receipt verified: %v", err)
+	}
+	pend, _ := mustRequest(t, f, "lee")
+	if _, _, err := f.l.Receipt(f.ctx, pend.ID); !errors.Is(err, consent.ErrInvalid) {
+		t.Errorf("receipt for a pending event: %v", err)
+	}
+	if _, _, err := f.l.Receipt(f.ctx, "0190b6a0-0000-7000-8000-000000000000"); !errors.Is(err, consent.ErrNotFound) {
+		t.Errorf("receipt for an unknown event: %v", err)
+	}
+}
+
+func TestEraseAndExport(t *testing.T) {
+	f := newFixture(t)
+	mustOK(t, f.l.Give(f.ctx, f.choice(canary)))
+	f.clk.Add(time.Second)
+	mustOK(t, f.l.Withdraw(f.ctx, consent.Choice{Subject: canary, Purpose: "newsletter", Contact: consent.SMS}))
+	mustOK(t, f.l.Give(f.ctx, f.choice("other")))
+	var recs []gdpr.Record
+	err := f.l.ExportSubject(f.ctx, canary, gdpr.RecordWriterFunc(func(_ context.Context, r gdpr.Record) error {
+		recs = append(recs, r)
+		return nil
+	}))
+	if err != nil || len(recs) != 2 || recs[0].Dataset != consent.ExportDataset || recs[0].Fields["kind"] != "given" ||
+		recs[1].Fields["contact"] != "sms" || !recs[0].Provided {
+		t.Fatalf("export = %+v, %v", recs, err)
+	}
+	rep, err := f.l.EraseSubject(f.ctx, canary)
+	if err != nil || rep.Erased != 2 {
+		t.Fatalf("EraseSubject = %+v, %v", rep, err)
+	}
+	if d := f.decide(canary, ""); d.Allowed || d.Reason != consent.ReasonNone {
+		t.Fatalf("decision after erasure: %+v", d)
+	}
+	if rep, err := f.l.EraseSubject(f.ctx, canary); err != nil || rep.Erased != 0 {
+		t.Fatalf("second erasure = %+v, %v; want idempotent", rep, err)
+	}
+	if d := f.decide("other", ""); !d.Allowed {
+		t.Fatal("erasure touched another subject")
+	}
+	// The audit trail got every step, and nothing but IDs and keys in its attributes.
+	f.audit.mu.Lock()
+	defer f.audit.mu.Unlock()
+	actions := map[string]int{}
+	for _, e := range f.audit.events {
+		actions[e.Action]++
+		for k, v := range e.Attrs {
+			if strings.Contains(v, canary) || strings.Contains(k, canary) || strings.Contains(e.Resource, canary) {
+				t.Errorf("audit event %s carries the subject ID in an attribute", e.Action)
+			}
+		}
+	}
+	for _, a := range []string{"consent.given", "consent.withdrawn", "consent.exported", "consent.erased"} {
+		if actions[a] == 0 {
+			t.Errorf("no %s audit event; got %v", a, actions)
+		}
+	}
+}
+
+func TestConcurrentAppends(t *testing.T) {
+	f := newFixture(t)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				s := "conc"
+				if i%2 == 0 {
+					s = "conc-" + string(rune('a'+g))
+				}
+				if _, err := f.l.Give(f.ctx, f.choice(s)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := len(mustOK(t, f.l.History(f.ctx, "conc", ""))); n != 8*25 {
+		t.Fatalf("shared subject has %d events, want %d", n, 8*25)
+	}
+}

@@ -1,0 +1,122 @@
+package consent
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/gdprkit/gdpr"
+	"github.com/google/uuid"
+)
+
+// Double opt-in. Request appends a Pending event and returns a confirmation
+// token for the host to send (in an e-mail link, usually); Confirm takes the
+// token back and appends the Given event that makes the consent valid.
+//
+// A confirmation token is "c1." followed by the unpadded base64url encoding
+// of 48 bytes: the 16-byte ID of the pending event, then a 32-byte random
+// secret. The ledger stores only the SHA-256 of the secret, on the pending
+// event, and compares it in constant time; the ID part only selects the
+// event, so a guess must find 256 bits. A token is single-use: the store
+// admits at most one event confirming a pending one. It carries no personal
+// data.
+
+const (
+	confirmPrefix = "c1."
+	secretLen     = 32
+	confirmRawLen = 16 + secretLen
+)
+
+// Request starts double opt-in: it appends a Pending event (which allows
+// nothing) and returns it with the confirmation token. The token is valid
+// for the Ledger's confirmation TTL (WithConfirmationTTL). The token is a
+// secret: send it to the subject, do not log it.
+func (l *Ledger) Request(ctx context.Context, c Choice) (Event, string, error) {
+	var secret [secretLen]byte
+	if _, err := rand.Read(secret[:]); err != nil {
+		return Event{}, "", wrap("request", err)
+	}
+	sum := sha256.Sum256(secret[:])
+	e, err := l.append(ctx, "request", Pending, c, func(e *Event) {
+		e.TokenHash = sum[:]
+		e.ExpiresAt = e.Time.Add(l.ttl)
+	})
+	if err != nil {
+		return Event{}, "", err
+	}
+	id := uuid.MustParse(e.ID)
+	raw := make([]byte, 0, confirmRawLen)
+	raw = append(append(raw, id[:]...), secret[:]...)
+	return e, confirmPrefix + base64.RawURLEncoding.EncodeToString(raw), nil
+}
+
+// ParseConfirmationToken splits a confirmation token into the pending
+// event's ID and the secret. It checks the form only; Confirm checks the
+// rest. Any malformed token gives ErrInvalidToken.
+func ParseConfirmationToken(token string) (eventID string, secret []byte, err error) {
+	if len(token) != len(confirmPrefix)+base64.RawURLEncoding.EncodedLen(confirmRawLen) ||
+		!strings.HasPrefix(token, confirmPrefix) {
+		return "", nil, ErrInvalidToken
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(token[len(confirmPrefix):])
+	if err != nil || len(raw) != confirmRawLen {
+		return "", nil, ErrInvalidToken
+	}
+	id, err := uuid.FromBytes(raw[:16])
+	if err != nil || id.Version() != 7 {
+		return "", nil, ErrInvalidToken
+	}
+	return id.String(), raw[16:], nil
+}
+
+// Confirm completes double opt-in: if the token matches a pending event and
+// comes back before its deadline, it appends the Given event (method
+// MethodEmailLink unless the evidence says otherwise) and returns it.
+// Errors: ErrInvalidToken for a malformed, unknown or forged token (also once
+// the subject was erased), ErrTokenExpired after the deadline, ErrTokenUsed
+// when the token was used before. Only the first of any number of concurrent
+// confirmations succeeds.
+func (l *Ledger) Confirm(ctx context.Context, token string, ev Evidence) (Event, error) {
+	const op = "confirm"
+	id, secret, err := ParseConfirmationToken(token)
+	if err != nil {
+		return Event{}, wrap(op, err)
+	}
+	p, err := l.store.Event(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return Event{}, wrap(op, ErrInvalidToken)
+	} else if err != nil {
+		return Event{}, wrap(op, err)
+	}
+	sum := sha256.Sum256(secret)
+	if p.Kind != Pending || subtle.ConstantTimeCompare(sum[:], p.TokenHash) != 1 {
+		return Event{}, wrap(op, ErrInvalidToken)
+	}
+	now := l.now().UTC().Truncate(time.Microsecond)
+	if !now.Before(p.ExpiresAt) {
+		return Event{}, wrap(op, ErrTokenExpired)
+	}
+	e := Event{
+		ID: l.newID(), Subject: p.Subject, Purpose: p.Purpose, Contact: p.Contact, Kind: Given,
+		Time: now, Actor: gdpr.SubjectActor(), Notice: p.Notice, Method: MethodEmailLink,
+		Channel: p.Channel, Evidence: cloneEvidence(ev), Basis: p.Basis, Confirms: p.ID,
+	}
+	if !e.Time.After(p.Time) {
+		e.Time = p.Time.Add(time.Microsecond)
+	}
+	if err := e.validate(); err != nil {
+		return Event{}, wrap(op, err)
+	}
+	if err := l.store.Append(ctx, e); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return Event{}, wrap(op, ErrTokenUsed)
+		}
+		return Event{}, wrap(op, err)
+	}
+	return e, wrap(op, l.recordEvent(ctx, e))
+}

@@ -1,0 +1,384 @@
+package sqlconsent
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"testing/fstest"
+	"time"
+
+	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/consent"
+	"github.com/gdprkit/gdpr/internal/migrate"
+	"github.com/gdprkit/gdpr/internal/sqldialect"
+)
+
+// Dialect names the database a Store talks to.
+type Dialect = sqldialect.Dialect
+
+// The supported dialects.
+var (
+	Postgres = sqldialect.Postgres // PostgreSQL 9.5 or later
+	MySQL    = sqldialect.MySQL    // MySQL 8.0 or later, MariaDB 10.6 or later
+	SQLite   = sqldialect.SQLite   // SQLite 3.24 or later
+)
+
+// DialectFor returns the dialect for a database/sql driver name or a
+// database name: "pgx", "postgres", "postgresql"; "mysql", "mariadb";
+// "sqlite", "sqlite3".
+func DialectFor(name string) (Dialect, error) {
+	d, err := sqldialect.ByName(name)
+	if err != nil {
+		return Dialect{}, fmt.Errorf("%w: unknown SQL dialect %q", consent.ErrInvalid, name)
+	}
+	return d, nil
+}
+
+//go:embed migrations
+var migrationFS embed.FS
+
+// Store is a consent.Store in a SQL database. It is safe for concurrent use
+// by many goroutines and by many processes sharing the database.
+type Store struct {
+	db     *sql.DB
+	d      Dialect
+	prefix string
+	q      queries
+}
+
+var _ consent.Store = (*Store)(nil)
+
+// Option configures a Store.
+type Option interface{ apply(*Store) error }
+
+type optionFunc func(*Store) error
+
+func (f optionFunc) apply(s *Store) error { return f(s) }
+
+// WithTablePrefix sets the prefix of the Store's table names (tables
+// <prefix>consent_events and <prefix>consent_notices). It must match
+// ^[a-z_][a-z0-9_]{0,40}$. Default: "gdpr_".
+func WithTablePrefix(p string) Option {
+	return optionFunc(func(s *Store) error {
+		if len(p) > 40 || sqldialect.ValidIdent(p) != nil {
+			return fmt.Errorf("%w: table prefix must match ^[a-z_][a-z0-9_]{0,40}$", consent.ErrInvalid)
+		}
+		s.prefix = p
+		return nil
+	})
+}
+
+// New returns a Store over db, a database of dialect d. It does not touch the
+// database; call Migrate once at start-up (or apply Migrations with your own
+// tool) before use. The *sql.DB stays the caller's to close.
+//
+// For SQLite, open db with a busy timeout and immediate transactions, e.g.
+// "file:app.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate"
+// with modernc.org/sqlite, so concurrent writers wait instead of failing.
+func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
+	if db == nil || !d.Valid() {
+		return nil, fmt.Errorf("%w: sqlconsent.New needs a database and a dialect", consent.ErrInvalid)
+	}
+	s := &Store{db: db, d: d, prefix: "gdpr_"}
+	for _, o := range opts {
+		if err := o.apply(s); err != nil {
+			return nil, err
+		}
+	}
+	s.q = buildQueries(d, s.prefix)
+	return s, nil
+}
+
+// Migrate creates or updates the Store's tables. It is idempotent and safe
+// to run from several processes at once.
+func (s *Store) Migrate(ctx context.Context) error {
+	migs, err := s.migrations()
+	if err != nil {
+		return err
+	}
+	return migrate.Run(ctx, s.db, s.d, "consent:"+s.prefix, migs)
+}
+
+func (s *Store) migrations() ([]migrate.Migration, error) {
+	migs, err := migrate.Load(migrationFS, "migrations/"+s.d.Name())
+	if err != nil {
+		return nil, err
+	}
+	return migrate.RenderAll(migs, map[string]string{"prefix": s.prefix})
+}
+
+// Migrations returns the Store's schema for dialect d with the given table
+// prefix, as versioned files (0001_consent_events.sql, …), for hosts that
+// apply migrations with their own tool (goose, golang-migrate, atlas). Each
+// file holds plain statements separated by ";" at line ends.
+func Migrations(d Dialect, prefix string) (fs.FS, error) {
+	s, err := New(&sql.DB{}, d, WithTablePrefix(prefix))
+	if err != nil {
+		return nil, err
+	}
+	migs, err := s.migrations()
+	if err != nil {
+		return nil, err
+	}
+	m := fstest.MapFS{}
+	for _, mg := range migs {
+		m[fmt.Sprintf("%04d_%s.sql", mg.Version, mg.Name)] = &fstest.MapFile{Data: []byte(mg.SQL), Mode: 0o444}
+	}
+	return m, nil
+}
+
+type queries struct {
+	append, event, latest, events, eventsPurpose, erase string
+	putNotice, notices, stale, stalePurpose             string
+}
+
+const eventCols = "id, subject, purpose, contact, kind, at_us, actor_kind, actor_id, notice_id, notice_version, notice_hash, method, channel, evidence, expires_us, basis, confirms, token_hash"
+
+func buildQueries(d Dialect, p string) queries {
+	ev, no := p+"consent_events", p+"consent_notices"
+	cols := strings.Split(eventCols, ", ")
+	return queries{
+		append: d.InsertIgnore(ev, cols...),
+		event:  d.Rebind("SELECT " + eventCols + " FROM " + ev + " WHERE id = ?"),
+		latest: d.Rebind("SELECT " + prefixCols("e.") + ", COALESCE((SELECT MAX(n.version) FROM " + no +
+			" n WHERE n.id = e.notice_id AND n.material = 1 AND n.published_us <= ?), 0) FROM " + ev +
+			" e WHERE e.subject = ? AND e.purpose = ? AND e.contact IN ('', ?) AND e.kind <> 'pending' AND e.at_us <= ?" +
+			" ORDER BY e.at_us DESC, e.id DESC LIMIT 1"),
+		events:        d.Rebind("SELECT " + eventCols + " FROM " + ev + " WHERE subject = ? ORDER BY at_us, id"),
+		eventsPurpose: d.Rebind("SELECT " + eventCols + " FROM " + ev + " WHERE subject = ? AND purpose = ? ORDER BY at_us, id"),
+		erase:         d.Rebind("DELETE FROM " + ev + " WHERE subject = ?"),
+		putNotice:     d.InsertIgnore(no, "id", "version", "text_hash", "language", "url", "material", "published_us"),
+		notices:       d.Rebind("SELECT id, version, text_hash, language, url, material, published_us FROM " + no + " WHERE id = ? ORDER BY version"),
+		stale: d.Rebind("SELECT DISTINCT subject FROM " + ev +
+			" WHERE notice_id = ? AND kind = 'given' AND notice_version < ? AND subject > ? ORDER BY subject LIMIT ?"),
+		stalePurpose: d.Rebind("SELECT DISTINCT subject FROM " + ev +
+			" WHERE notice_id = ? AND kind = 'given' AND notice_version < ? AND purpose = ? AND subject > ? ORDER BY subject LIMIT ?"),
+	}
+}
+
+func prefixCols(alias string) string {
+	cols := strings.Split(eventCols, ", ")
+	for i, c := range cols {
+		cols[i] = alias + c
+	}
+	return strings.Join(cols, ", ")
+}
+
+// Append implements consent.Store.
+func (s *Store) Append(ctx context.Context, e consent.Event) error {
+	ev := ""
+	if e.Evidence.IPPrefix != "" || e.Evidence.UserAgent != "" || e.Evidence.Locator != "" || len(e.Evidence.Attrs) > 0 {
+		b, err := json.Marshal(e.Evidence)
+		if err != nil {
+			return storeErr("append", err)
+		}
+		ev = string(b)
+	}
+	var confirms any
+	if e.Confirms != "" {
+		confirms = e.Confirms
+	}
+	var token any
+	if len(e.TokenHash) > 0 {
+		token = e.TokenHash
+	}
+	var exp int64
+	if !e.ExpiresAt.IsZero() {
+		exp = e.ExpiresAt.UnixMicro()
+	}
+	res, err := s.db.ExecContext(ctx, s.q.append,
+		e.ID, string(e.Subject), string(e.Purpose), string(e.Contact), string(e.Kind), e.Time.UnixMicro(),
+		string(e.Actor.Kind), e.Actor.ID, e.Notice.ID, e.Notice.Version, e.Notice.TextHash,
+		string(e.Method), e.Channel, ev, exp, e.Basis.String(), confirms, token)
+	if err != nil {
+		return storeErr("append", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return storeErr("append", err)
+	}
+	if n == 0 {
+		return &consent.Error{Op: "append", Err: fmt.Errorf("%w: event ID or confirmation exists", consent.ErrConflict)}
+	}
+	return nil
+}
+
+type scanner interface{ Scan(...any) error }
+
+func scanEvent(r scanner, extra ...any) (consent.Event, error) {
+	var (
+		e                                  consent.Event
+		subject, purpose, contact, kind    string
+		actorKind, method, evidence, basis string
+		at, exp                            int64
+		confirms                           sql.NullString
+		token                              []byte
+	)
+	dst := append([]any{&e.ID, &subject, &purpose, &contact, &kind, &at, &actorKind, &e.Actor.ID,
+		&e.Notice.ID, &e.Notice.Version, &e.Notice.TextHash, &method, &e.Channel, &evidence, &exp,
+		&basis, &confirms, &token}, extra...)
+	if err := r.Scan(dst...); err != nil {
+		return consent.Event{}, err
+	}
+	e.Subject, e.Purpose, e.Contact, e.Kind = gdpr.SubjectID(subject), gdpr.Purpose(purpose), consent.Contact(contact), consent.Kind(kind)
+	e.Actor.Kind, e.Method = gdpr.ActorKind(actorKind), consent.Method(method)
+	e.Time = time.UnixMicro(at).UTC()
+	if exp != 0 {
+		e.ExpiresAt = time.UnixMicro(exp).UTC()
+	}
+	if evidence != "" {
+		if err := json.Unmarshal([]byte(evidence), &e.Evidence); err != nil {
+			return consent.Event{}, fmt.Errorf("decoding stored evidence of event %s: %w", e.ID, err)
+		}
+	}
+	b, err := gdpr.ParseLawfulBasis(basis)
+	if err != nil {
+		return consent.Event{}, fmt.Errorf("decoding stored basis of event %s: %w", e.ID, err)
+	}
+	e.Basis = b
+	e.Confirms = confirms.String
+	if len(token) > 0 {
+		e.TokenHash = append([]byte(nil), token...)
+	}
+	return e, nil
+}
+
+// Event implements consent.Store.
+func (s *Store) Event(ctx context.Context, id string) (consent.Event, error) {
+	e, err := scanEvent(s.db.QueryRowContext(ctx, s.q.event, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return consent.Event{}, &consent.Error{Op: "event", Err: consent.ErrNotFound}
+	}
+	return e, storeErr("event", err)
+}
+
+// Latest implements consent.Store with one indexed query.
+func (s *Store) Latest(ctx context.Context, q consent.Query) (consent.Current, error) {
+	at := q.At.UnixMicro()
+	var latest int
+	e, err := scanEvent(s.db.QueryRowContext(ctx, s.q.latest, at, string(q.Subject), string(q.Purpose), string(q.Contact), at), &latest)
+	if errors.Is(err, sql.ErrNoRows) {
+		return consent.Current{}, &consent.Error{Op: "latest", Err: consent.ErrNotFound}
+	}
+	if err != nil {
+		return consent.Current{}, storeErr("latest", err)
+	}
+	return consent.Current{Event: e, LatestMaterial: latest}, nil
+}
+
+// Events implements consent.Store.
+func (s *Store) Events(ctx context.Context, subject gdpr.SubjectID, purpose gdpr.Purpose) ([]consent.Event, error) {
+	var rows *sql.Rows
+	var err error
+	if purpose == "" {
+		rows, err = s.db.QueryContext(ctx, s.q.events, string(subject))
+	} else {
+		rows, err = s.db.QueryContext(ctx, s.q.eventsPurpose, string(subject), string(purpose))
+	}
+	if err != nil {
+		return nil, storeErr("events", err)
+	}
+	defer rows.Close()
+	var out []consent.Event
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, storeErr("events", err)
+		}
+		out = append(out, e)
+	}
+	return out, storeErr("events", rows.Err())
+}
+
+// EraseSubject implements consent.Store.
+func (s *Store) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.q.erase, string(subject))
+	if err != nil {
+		return 0, storeErr("erase", err)
+	}
+	n, err := res.RowsAffected()
+	return n, storeErr("erase", err)
+}
+
+// PutNotice implements consent.Store.
+func (s *Store) PutNotice(ctx context.Context, n consent.Notice) error {
+	material := 0
+	if n.Material {
+		material = 1
+	}
+	res, err := s.db.ExecContext(ctx, s.q.putNotice, n.ID, n.Version, n.TextHash, n.Language, n.URL, material, n.Published.UnixMicro())
+	if err != nil {
+		return storeErr("put_notice", err)
+	}
+	k, err := res.RowsAffected()
+	if err != nil {
+		return storeErr("put_notice", err)
+	}
+	if k == 0 {
+		return &consent.Error{Op: "put_notice", Err: fmt.Errorf("%w: notice %s version %d exists", consent.ErrConflict, n.ID, n.Version)}
+	}
+	return nil
+}
+
+// Notices implements consent.Store.
+func (s *Store) Notices(ctx context.Context, id string) ([]consent.Notice, error) {
+	rows, err := s.db.QueryContext(ctx, s.q.notices, id)
+	if err != nil {
+		return nil, storeErr("notices", err)
+	}
+	defer rows.Close()
+	var out []consent.Notice
+	for rows.Next() {
+		var n consent.Notice
+		var material int
+		var pub int64
+		if err := rows.Scan(&n.ID, &n.Version, &n.TextHash, &n.Language, &n.URL, &material, &pub); err != nil {
+			return nil, storeErr("notices", err)
+		}
+		n.Material, n.Published = material == 1, time.UnixMicro(pub).UTC()
+		out = append(out, n)
+	}
+	return out, storeErr("notices", rows.Err())
+}
+
+// StaleSubjects implements consent.Store.
+func (s *Store) StaleSubjects(ctx context.Context, q consent.StaleQuery) ([]gdpr.SubjectID, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var rows *sql.Rows
+	var err error
+	if q.Purpose == "" {
+		rows, err = s.db.QueryContext(ctx, s.q.stale, q.Notice, q.Version, string(q.After), limit)
+	} else {
+		rows, err = s.db.QueryContext(ctx, s.q.stalePurpose, q.Notice, q.Version, string(q.Purpose), string(q.After), limit)
+	}
+	if err != nil {
+		return nil, storeErr("stale_subjects", err)
+	}
+	defer rows.Close()
+	var out []gdpr.SubjectID
+	for rows.Next() {
+		var sub string
+		if err := rows.Scan(&sub); err != nil {
+			return nil, storeErr("stale_subjects", err)
+		}
+		out = append(out, gdpr.SubjectID(sub))
+	}
+	return out, storeErr("stale_subjects", rows.Err())
+}
+
+// storeErr wraps a database error. Driver errors may quote the statement but
+// not its bound arguments, so no personal data reaches the text.
+func storeErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &consent.Error{Op: op, Err: fmt.Errorf("sqlconsent: %w", err)}
+}

@@ -1,0 +1,79 @@
+package sqlconsent_test
+
+import (
+	"context"
+	"database/sql"
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/gdprkit/gdpr/consent"
+	"github.com/gdprkit/gdpr/consent/consenttest"
+	"github.com/gdprkit/gdpr/consent/sqlconsent"
+	"github.com/gdprkit/gdpr/internal/sqldialect"
+	"github.com/gdprkit/gdpr/internal/testdb"
+)
+
+func newStore(t *testing.T, d sqldialect.Dialect) *sqlconsent.Store {
+	t.Helper()
+	db := testdb.Open(t, d)
+	s, err := sqlconsent.New(db, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
+		consenttest.RunStoreTests(t, func(t *testing.T) consent.Store { return newStore(t, d) })
+	})
+}
+
+func TestMigrateTwiceAndPrefix(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, d sqldialect.Dialect, db *sql.DB) {
+		ctx := context.Background()
+		for _, p := range []string{"gdpr_", "app_"} {
+			s, err := sqlconsent.New(db, d, sqlconsent.WithTablePrefix(p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				if err := s.Migrate(ctx); err != nil {
+					t.Fatalf("Migrate with prefix %q: %v", p, err)
+				}
+			}
+		}
+		var n int
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM app_consent_events").Scan(&n); err != nil {
+			t.Fatalf("prefixed table missing: %v", err)
+		}
+	})
+}
+
+func TestBadPrefix(t *testing.T) {
+	for _, p := range []string{"", "A_", "x;drop table y", "1abc", strings.Repeat("a", 41)} {
+		if _, err := sqlconsent.New(testdb.Open(t, sqlconsent.SQLite), sqlconsent.SQLite, sqlconsent.WithTablePrefix(p)); err == nil {
+			t.Errorf("prefix %q accepted", p)
+		}
+	}
+}
+
+func TestMigrationsFS(t *testing.T) {
+	for _, d := range []sqlconsent.Dialect{sqlconsent.Postgres, sqlconsent.MySQL, sqlconsent.SQLite} {
+		fsys, err := sqlconsent.Migrations(d, "app_")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := fs.ReadFile(fsys, "0001_consent_events.sql")
+		if err != nil {
+			t.Fatalf("%s: %v", d.Name(), err)
+		}
+		if !strings.Contains(string(b), "CREATE TABLE app_consent_events") || strings.Contains(string(b), "{{") {
+			t.Errorf("%s: migration not rendered with the prefix:\n%s", d.Name(), b)
+		}
+	}
+}

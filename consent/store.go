@@ -1,0 +1,116 @@
+package consent
+
+import (
+	"context"
+	"time"
+
+	"github.com/gdprkit/gdpr"
+)
+
+// Store keeps the ledger's events and notices. The Ledger validates
+// everything before it reaches a Store; a Store persists and answers
+// queries, and enforces the few rules that need atomicity: unique event IDs,
+// unique (notice ID, version), and at most one confirmation per pending event.
+//
+// Implementations: memconsent (in memory, the fake for tests) and sqlconsent
+// (PostgreSQL, MySQL/MariaDB, SQLite). A host's own Store proves itself with
+// consenttest.RunStoreTests.
+//
+// Every method is safe for concurrent use, from many goroutines and, for a
+// shared database, many processes. Events are ordered by (Time, ID) wherever
+// an order is stated. Stores keep times to the microsecond, in UTC.
+type Store interface {
+	// Append stores one event. It returns an error wrapping ErrConflict if an
+	// event with the same ID exists, or if e.Confirms is set and another event
+	// already confirms the same pending event; nothing is written then.
+	Append(ctx context.Context, e Event) error
+
+	// Event returns the event with the given ID, or an error wrapping
+	// ErrNotFound.
+	Event(ctx context.Context, id string) (Event, error)
+
+	// Latest returns the event that decides q: of q.Subject's events for
+	// q.Purpose whose Contact is empty or q.Contact, whose Kind is not
+	// Pending and whose Time is at or before q.At, the last in (Time, ID)
+	// order. With it comes the highest version of that event's notice that
+	// is Material and was Published at or before q.At (0 if none), so a
+	// decision needs one query. It returns an error wrapping ErrNotFound
+	// when no event qualifies.
+	Latest(ctx context.Context, q Query) (Current, error)
+
+	// Events returns all of subject's events in (Time, ID) order; with a
+	// non-empty purpose, only those for it. No events is not an error.
+	Events(ctx context.Context, subject gdpr.SubjectID, purpose gdpr.Purpose) ([]Event, error)
+
+	// EraseSubject deletes every event of subject and returns how many it
+	// deleted. Erasing an unknown subject deletes nothing and succeeds.
+	EraseSubject(ctx context.Context, subject gdpr.SubjectID) (int64, error)
+
+	// PutNotice stores a notice version. It returns an error wrapping
+	// ErrConflict if that ID and Version exist already.
+	PutNotice(ctx context.Context, n Notice) error
+
+	// Notices returns every version of the notice with the given ID in
+	// ascending Version order; none is not an error.
+	Notices(ctx context.Context, id string) ([]Notice, error)
+
+	// StaleSubjects returns, in ascending order and at most q.Limit of them,
+	// the distinct subjects greater than q.After that have a Given event
+	// for notice q.Notice with a Version below q.Version (and, when
+	// q.Purpose is set, for that purpose). It is the candidate list of
+	// subjects to ask again after a material change; the Ledger checks each.
+	StaleSubjects(ctx context.Context, q StaleQuery) ([]gdpr.SubjectID, error)
+}
+
+// Query asks for the state of one subject's consent to one purpose.
+type Query struct {
+	Subject gdpr.SubjectID
+	Purpose gdpr.Purpose
+	// Contact narrows a direct-marketing decision to one channel; empty
+	// considers only events for all channels.
+	Contact Contact
+	// At is the time of the decision; the Ledger fills in now when zero.
+	At time.Time
+}
+
+// Current is the deciding event of a Query and what the notice registry said
+// at the time.
+type Current struct {
+	Event Event
+	// LatestMaterial is the highest material version of Event.Notice.ID
+	// published at or before the query time; 0 when none.
+	LatestMaterial int
+}
+
+// StaleQuery pages through the subjects whose consent rests on an old
+// version of a notice.
+type StaleQuery struct {
+	Notice  string
+	Version int          // subjects with a Given event under a lower version
+	Purpose gdpr.Purpose // optional
+	After   gdpr.SubjectID
+	Limit   int
+}
+
+// Notice is one published version of a text shown to subjects when asking
+// for consent: a privacy notice, a consent request, a cookie banner.
+type Notice struct {
+	// ID names the notice, e.g. "newsletter-consent".
+	ID string `json:"id"`
+	// Version starts at 1 and increases with each publication.
+	Version int `json:"version"`
+	// TextHash is the hex SHA-256 of the exact text shown (HashText).
+	TextHash string `json:"text_hash"`
+	// Language is the BCP 47 tag of the text, e.g. "en" or "de-AT".
+	Language string `json:"language,omitempty"`
+	// URL is where the text can be read.
+	URL string `json:"url,omitempty"`
+	// Material marks a change that matters to the subject's choice (a new
+	// purpose, a new recipient). Consent given under an older version is
+	// stale from the moment a material version is published: decisions deny
+	// it, and StaleSubjects lists who to ask again. Editorial changes are not
+	// material and leave earlier consents valid.
+	Material bool `json:"material"`
+	// Published is when the version took effect.
+	Published time.Time `json:"published"`
+}

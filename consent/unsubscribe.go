@@ -1,0 +1,252 @@
+package consent
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gdprkit/gdpr"
+)
+
+// Unsubscribe tokens go into the links of bulk messages ("unsubscribe",
+// RFC 8058 List-Unsubscribe-Post). They are validated without a database
+// lookup, and they carry no subject ID in clear: a token is the subject,
+// purpose and channel sealed with AES-256-GCM under a key derived (HKDF-SHA256)
+// from the host's secret, so it is both unforgeable and opaque.
+//
+// Format: "u1." then unpadded base64url of key ID (4 bytes) || nonce (12) ||
+// AES-GCM(claims), with "u1" and the key ID as associated data. The claims
+// are: issued and expiry times (Unix seconds, big-endian uint64; expiry 0 =
+// none), then contact, purpose and subject, each a uvarint length and bytes.
+
+// Claims are what an unsubscribe token says.
+type Claims struct {
+	Subject gdpr.SubjectID
+	Purpose gdpr.Purpose
+	// Contact is the channel to stop; empty for all channels.
+	Contact Contact
+	// Issued is when the token was made (to the second).
+	Issued time.Time
+	// Expires is when the token stops working; zero for never. Links in
+	// messages should work for a long time: mailbox providers and the law
+	// expect an unsubscribe link to keep working after the message is sent.
+	Expires time.Time
+}
+
+// Unsubscriber signs and verifies unsubscribe tokens. It is safe for
+// concurrent use.
+type Unsubscriber struct {
+	keys []unsubKey // keys[0] is the primary, used to sign
+	now  func() time.Time
+}
+
+type unsubKey struct {
+	id   [4]byte
+	aead cipher.AEAD
+}
+
+const (
+	unsubPrefix  = "u1."
+	maxTokenLen  = 2048
+	minSecretLen = 32
+)
+
+// NewUnsubscriber returns an Unsubscriber that signs with the first secret
+// and verifies with any of them, so a secret can be rotated without breaking
+// links already sent: put the new one first and keep the old ones until
+// their messages are old enough. Each secret must be at least 32 random
+// bytes; keep them out of source code and logs.
+func NewUnsubscriber(secrets ...[]byte) (*Unsubscriber, error) {
+	if len(secrets) == 0 {
+		return nil, fmt.Errorf("%w: no unsubscribe secret", ErrInvalid)
+	}
+	u := &Unsubscriber{now: time.Now}
+	for i, s := range secrets {
+		if len(s) < minSecretLen {
+			return nil, fmt.Errorf("%w: unsubscribe secret %d shorter than %d bytes", ErrInvalid, i, minSecretLen)
+		}
+		k, err := hkdf.Key(sha256.New, s, nil, "gdpr consent unsubscribe token v1 aes-256-gcm", 32)
+		if err != nil {
+			return nil, err
+		}
+		kid, err := hkdf.Key(sha256.New, s, nil, "gdpr consent unsubscribe token v1 key id", 4)
+		if err != nil {
+			return nil, err
+		}
+		block, err := aes.NewCipher(k)
+		if err != nil {
+			return nil, err
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, err
+		}
+		var key unsubKey
+		copy(key.id[:], kid)
+		key.aead = aead
+		u.keys = append(u.keys, key)
+	}
+	return u, nil
+}
+
+// Sign returns a token for c. Issued defaults to now.
+func (u *Unsubscriber) Sign(c Claims) (string, error) {
+	if err := c.Subject.Validate(); err != nil {
+		return "", invalid("subject", err)
+	}
+	if err := c.Purpose.Validate(); err != nil {
+		return "", invalid("purpose", err)
+	}
+	if !c.Contact.valid() {
+		return "", invalidf("contact", "unknown contact channel %q", trunc(string(c.Contact)))
+	}
+	if c.Issued.IsZero() {
+		c.Issued = u.now()
+	}
+	var plain []byte
+	plain = binary.BigEndian.AppendUint64(plain, uint64(c.Issued.Unix()))
+	var exp uint64
+	if !c.Expires.IsZero() {
+		if !c.Expires.After(c.Issued) {
+			return "", invalidf("expires", "expiry not after issue time")
+		}
+		exp = uint64(c.Expires.Unix())
+	}
+	plain = binary.BigEndian.AppendUint64(plain, exp)
+	for _, s := range []string{string(c.Contact), string(c.Purpose), string(c.Subject)} {
+		plain = binary.AppendUvarint(plain, uint64(len(s)))
+		plain = append(plain, s...)
+	}
+	k := u.keys[0]
+	out := make([]byte, 0, 4+12+len(plain)+16)
+	out = append(out, k.id[:]...)
+	nonce := make([]byte, k.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", err
+	}
+	out = append(out, nonce...)
+	out = k.aead.Seal(out, nonce, plain, unsubAD(k.id))
+	return unsubPrefix + base64.RawURLEncoding.EncodeToString(out), nil
+}
+
+func unsubAD(id [4]byte) []byte { return append([]byte("u1"), id[:]...) }
+
+// Verify opens a token and returns its claims. It needs no database. Any
+// malformed, forged or foreign token gives ErrInvalidToken, an expired one
+// ErrTokenExpired.
+func (u *Unsubscriber) Verify(token string) (Claims, error) {
+	if len(token) > maxTokenLen || !strings.HasPrefix(token, unsubPrefix) {
+		return Claims{}, ErrInvalidToken
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(token[len(unsubPrefix):])
+	if err != nil || len(raw) < 4+12+16+16 {
+		return Claims{}, ErrInvalidToken
+	}
+	var plain []byte
+	opened := false
+	for _, k := range u.keys {
+		if subtle.ConstantTimeCompare(raw[:4], k.id[:]) != 1 {
+			continue
+		}
+		plain, err = k.aead.Open(nil, raw[4:16], raw[16:], unsubAD(k.id))
+		if err == nil {
+			opened = true
+			break
+		}
+	}
+	if !opened {
+		return Claims{}, ErrInvalidToken
+	}
+	c, ok := decodeClaims(plain)
+	if !ok {
+		return Claims{}, ErrInvalidToken
+	}
+	if !c.Expires.IsZero() && !u.now().Before(c.Expires) {
+		return Claims{}, ErrTokenExpired
+	}
+	return c, nil
+}
+
+func decodeClaims(p []byte) (Claims, bool) {
+	if len(p) < 16 {
+		return Claims{}, false
+	}
+	var c Claims
+	c.Issued = time.Unix(int64(binary.BigEndian.Uint64(p)), 0).UTC()
+	if exp := binary.BigEndian.Uint64(p[8:]); exp != 0 {
+		c.Expires = time.Unix(int64(exp), 0).UTC()
+	}
+	p = p[16:]
+	var fields [3]string
+	for i := range fields {
+		n, w := binary.Uvarint(p)
+		if w <= 0 || n > uint64(len(p)-w) {
+			return Claims{}, false
+		}
+		fields[i] = string(p[w : w+int(n)])
+		p = p[w+int(n):]
+	}
+	if len(p) != 0 {
+		return Claims{}, false
+	}
+	c.Contact, c.Purpose, c.Subject = Contact(fields[0]), gdpr.Purpose(fields[1]), gdpr.SubjectID(fields[2])
+	if c.Subject.Validate() != nil || c.Purpose.Validate() != nil || !c.Contact.valid() {
+		return Claims{}, false
+	}
+	return c, true
+}
+
+// UnsubscribeToken returns a token for the subject, purpose and contact
+// channel, signed with the Ledger's Unsubscriber, valid for ttl (0: no expiry).
+func (l *Ledger) UnsubscribeToken(subject gdpr.SubjectID, purpose gdpr.Purpose, contact Contact, ttl time.Duration) (string, error) {
+	if l.unsub == nil {
+		return "", wrap("unsubscribe_token", fmt.Errorf("%w: no Unsubscriber configured (WithUnsubscriber)", ErrInvalid))
+	}
+	c := Claims{Subject: subject, Purpose: purpose, Contact: contact, Issued: l.now()}
+	if ttl > 0 {
+		c.Expires = c.Issued.Add(ttl)
+	}
+	t, err := l.unsub.Sign(c)
+	return t, wrap("unsubscribe_token", err)
+}
+
+// Unsubscribe honours an unsubscribe token: it verifies it without a
+// lookup, then records a withdrawal for the token's purpose and channel
+// (an objection, Art. 21(2), when the Register rests the purpose on another
+// basis, as direct marketing to customers on legitimate interests does). The
+// same token may be used again; each use records the choice again, which is
+// harmless. Errors: ErrInvalidToken, ErrTokenExpired.
+func (l *Ledger) Unsubscribe(ctx context.Context, token string, ev Evidence) (Event, error) {
+	const op = "unsubscribe"
+	if l.unsub == nil {
+		return Event{}, wrap(op, fmt.Errorf("%w: no Unsubscriber configured (WithUnsubscriber)", ErrInvalid))
+	}
+	c, err := l.unsub.verifyAt(token, l.now())
+	if err != nil {
+		return Event{}, wrap(op, err)
+	}
+	ch := Choice{Subject: c.Subject, Purpose: c.Purpose, Contact: c.Contact,
+		Actor: gdpr.SubjectActor(), Method: MethodUnsubscribe, Evidence: ev}
+	kind := Withdrawn
+	if l.register != nil {
+		if a, ok := l.register.Activity(c.Purpose); ok && !a.Basis.IsConsent() {
+			kind = Objected
+		}
+	}
+	return l.append(ctx, op, kind, ch, nil)
+}
+
+func (u *Unsubscriber) verifyAt(token string, now time.Time) (Claims, error) {
+	v := *u
+	v.now = func() time.Time { return now }
+	return v.Verify(token)
+}

@@ -1,0 +1,192 @@
+// Command quickstart walks one data subject through the consent ledger on
+// an embedded SQLite database: a notice is published, the subject signs up
+// with double opt-in, processing is decided, the subject gets a signed
+// receipt, unsubscribes from a link, and is finally erased.
+//
+//	go run ./examples/quickstart
+//
+// It is a template to copy: the same code runs on PostgreSQL or MySQL by
+// DSN, e.g.
+//
+//	go run ./examples/quickstart -driver pgx -dsn 'postgres://root@127.0.0.1:5432/test?sslmode=disable'
+//	go run ./examples/quickstart -driver mysql -dsn 'root@tcp(127.0.0.1:3306)/test'
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+
+	_ "github.com/go-sql-driver/mysql" // MySQL and MariaDB
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL
+	_ "modernc.org/sqlite"             // SQLite, pure Go: the embedded default
+
+	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/consent"
+	"github.com/gdprkit/gdpr/consent/sqlconsent"
+)
+
+func main() {
+	driver := flag.String("driver", "sqlite", `database/sql driver: "sqlite", "pgx" or "mysql"`)
+	dsn := flag.String("dsn", "", "data source name; default: a new SQLite file in a temporary directory")
+	flag.Parse()
+	if err := run(context.Background(), os.Stdout, *driver, *dsn); err != nil {
+		fmt.Fprintln(os.Stderr, "quickstart:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, out io.Writer, driver, dsn string) error {
+	if dsn == "" {
+		if driver != "sqlite" {
+			return fmt.Errorf("-dsn is required with -driver %s", driver)
+		}
+		dir, err := os.MkdirTemp("", "gdpr-quickstart-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		dsn = "file:" + filepath.Join(dir, "app.db") +
+			"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	dialect, err := sqlconsent.DialectFor(driver)
+	if err != nil {
+		return err
+	}
+
+	// 1. Storage: the consent ledger's tables, created or updated at start-up.
+	store, err := sqlconsent.New(db, dialect)
+	if err != nil {
+		return err
+	}
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
+	step(out, 1, "ledger ready on %s", dialect.Name())
+
+	// The controller's keys: one signs receipts, one seals unsubscribe links.
+	// In production, load them from a secret store; never commit them.
+	_, receiptKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	unsubSecret := make([]byte, 32)
+	if _, err := rand.Read(unsubSecret); err != nil {
+		return err
+	}
+	unsub, err := consent.NewUnsubscriber(unsubSecret)
+	if err != nil {
+		return err
+	}
+	ledger, err := consent.New(store,
+		consent.WithReceipts(receiptKey, consent.Controller{Name: "Example Ltd", Email: "privacy@example.com"}, "EU"),
+		consent.WithUnsubscriber(unsub))
+	if err != nil {
+		return err
+	}
+
+	// 2. Publish the text the subject will be shown, with the hash of its exact words.
+	const text = "May we send you our monthly newsletter by e-mail? You can unsubscribe at any time."
+	// Publishing at every start-up is safe: a version already published
+	// with the same text is taken as it is.
+	n, err := ledger.Publish(ctx, consent.Notice{ID: "newsletter", Version: 1, TextHash: consent.HashText(text),
+		Language: "en", URL: "https://example.com/privacy/newsletter/v1"})
+	if errors.Is(err, consent.ErrConflict) {
+		n, err = ledger.Notice(ctx, "newsletter", 1)
+		if err == nil && n.TextHash != consent.HashText(text) {
+			err = fmt.Errorf("notice newsletter v1 was published with another text: publish a new version")
+		}
+	}
+	if err != nil {
+		return err
+	}
+	step(out, 2, "notice %q version %d published (sha256 %s…)", n.ID, n.Version, n.TextHash[:12])
+
+	// 3. The subject signs up: double opt-in starts; nothing is allowed yet.
+	subject := gdpr.SubjectID("user-1001")
+	_, token, err := ledger.Request(ctx, consent.Choice{
+		Subject: subject, Purpose: "newsletter", Contact: consent.Email,
+		Notice: consent.NoticeRef{ID: "newsletter", Version: 1}, Method: consent.MethodCheckbox, Channel: "web",
+		Evidence: consent.Evidence{IPPrefix: consent.TruncateIP(netip.MustParseAddr("198.51.100.23")), UserAgent: "Firefox/Linux", Locator: "/signup"},
+	})
+	if err != nil {
+		return err
+	}
+	if err := decide(ctx, out, ledger, subject, 3, "after sign-up"); err != nil {
+		return err
+	}
+
+	// 4. The subject clicks the link in the confirmation e-mail.
+	given, err := ledger.Confirm(ctx, token, consent.Evidence{UserAgent: "Firefox/Linux"})
+	if err != nil {
+		return err
+	}
+	if err := decide(ctx, out, ledger, subject, 4, "after confirmation"); err != nil {
+		return err
+	}
+
+	// 5. A receipt the subject can keep, which anyone with our public key can verify.
+	_, jws, err := ledger.Receipt(ctx, given.ID)
+	if err != nil {
+		return err
+	}
+	r, err := consent.VerifyReceipt(jws, receiptKey.Public().(ed25519.PublicKey))
+	if err != nil {
+		return err
+	}
+	step(out, 5, "receipt %s for %q verified (%d bytes)", r.ConsentReceiptID, r.Services[0].Purposes[0].Purpose, len(jws))
+
+	// 6. Every newsletter carries an unsubscribe link; the subject clicks it.
+	link, err := ledger.UnsubscribeToken(subject, "newsletter", consent.Email, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := ledger.Unsubscribe(ctx, link, consent.Evidence{}); err != nil {
+		return err
+	}
+	if err := decide(ctx, out, ledger, subject, 6, "after unsubscribing"); err != nil {
+		return err
+	}
+
+	// 7. The subject asks for erasure: their history goes.
+	hist, err := ledger.History(ctx, subject, "")
+	if err != nil {
+		return err
+	}
+	rep, err := ledger.EraseSubject(ctx, subject)
+	if err != nil {
+		return err
+	}
+	step(out, 7, "erased: %d of %d events removed", rep.Erased, len(hist))
+	return decide(ctx, out, ledger, subject, 8, "after erasure")
+}
+
+func decide(ctx context.Context, out io.Writer, l *consent.Ledger, s gdpr.SubjectID, n int, when string) error {
+	d, err := l.Decide(ctx, consent.Query{Subject: s, Purpose: "newsletter", Contact: consent.Email})
+	if err != nil {
+		return err
+	}
+	verdict := "denied"
+	if d.Allowed {
+		verdict = "allowed"
+	}
+	step(out, n, "%s: newsletter by e-mail %s (%s)", when, verdict, d.Reason)
+	return nil
+}
+
+func step(out io.Writer, n int, format string, args ...any) {
+	fmt.Fprintf(out, "%d. "+format+"\n", append([]any{n}, args...)...)
+}
