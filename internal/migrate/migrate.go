@@ -1,0 +1,502 @@
+// Package migrate applies a component's embedded, versioned SQL migrations to
+// a database, once, even when several processes start at the same time.
+//
+// # Files
+//
+// A component keeps one directory of migrations per dialect, embedded with
+// go:embed and read with [Load]. Each file is named NNNN_name.sql: a version
+// of at least four decimal digits, an underscore, a name of lower-case
+// letters, digits and underscores. Versions start at 1 and have no gaps. Files
+// not ending in .sql are ignored, so a directory can hold a README.
+//
+// A file holds one or more statements. Lines whose first non-blank characters
+// are "--" are comments and are dropped; the rest is split after every ';'
+// that ends a line (trailing blanks allowed). The driver runs each statement
+// on its own, so no driver needs multi-statement support (MySQL's does not by
+// default). A statement must therefore not contain a ';' at the end of a line
+// (as a trigger body would); put such bodies on one line.
+//
+// Table names come from a component's options and reach the SQL through
+// [Render]: the file says {{prefix}}consent_events, and Render substitutes
+// the validated prefix.
+//
+// # Running
+//
+// [Run] records what it applied in the table gdpr_schema_version (component,
+// version, name, applied_at in Unix milliseconds), created when missing, and
+// applies the versions above the highest recorded one, in order. It holds a
+// lock for the whole run, so concurrent callers in any number of processes
+// apply each version exactly once and the later ones find nothing to do:
+//
+//   - PostgreSQL: pg_advisory_lock on a hash of the current schema's name,
+//     held by one dedicated connection that also runs the migrations; each
+//     migration and its version row commit in one transaction.
+//   - MySQL/MariaDB: GET_LOCK on a name derived from the current database,
+//     held by one dedicated connection, asked for 60 s at a time until it is
+//     granted or ctx is done (GET_LOCK names are server-wide, hence the
+//     database in the name). DDL
+//     commits implicitly on MySQL, so a migration whose second statement
+//     fails leaves its first applied and its version unrecorded: write MySQL
+//     migrations with one DDL statement per file, or make them safe to re-run.
+//   - SQLite: the whole run is one BEGIN IMMEDIATE transaction on one
+//     connection, which excludes every other writer of the database file;
+//     each migration runs under a SAVEPOINT.
+//
+// On every dialect, when a migration fails Run returns an error naming its
+// version and file (never a row value), the migrations before it stay
+// applied, and — except on MySQL — the failing one leaves no trace.
+package migrate
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gdprkit/gdpr/internal/sqldialect"
+)
+
+// VersionTable is the name of the table where [Run] records applied
+// migrations. It is shared by every component in a schema or database.
+const VersionTable = "gdpr_schema_version"
+
+// Migration is one versioned schema change of a component.
+type Migration struct {
+	// Version is the migration's number, from 1 up with no gaps.
+	Version int
+	// Name is the part of the file name between the version and ".sql".
+	Name string
+	// SQL is the file's text, possibly with {{placeholders}} still in it
+	// (see [Render]).
+	SQL string
+}
+
+// ErrInvalid is wrapped by every error that reports a badly named,
+// misnumbered or malformed migration, from [Load], [Render] and [Run].
+var ErrInvalid = errors.New("migrate: invalid migrations")
+
+// ErrNewerSchema is wrapped by [Run]'s error when the database records a
+// version of the component above the last migration given, that is when a
+// newer release of the program already migrated this database. A caller
+// that can work with a newer schema may test for it with errors.Is and go on.
+var ErrNewerSchema = errors.New("migrate: database schema is newer than this program")
+
+var fileRE = regexp.MustCompile(`^([0-9]{4,})_([a-z0-9_]+)\.sql$`)
+
+// Load reads the migrations in directory dir of fsys (use "." for its root)
+// and returns them ordered by version. Every file ending in .sql must be
+// named NNNN_name.sql; versions must run from 1 with no gap and no
+// duplicate, and a file must hold some SQL. Subdirectories and other files
+// are ignored. Errors about the files wrap [ErrInvalid]; errors reading fsys
+// are returned as they come, wrapped.
+func Load(fsys fs.FS, dir string) ([]Migration, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: read %s: %w", dir, err)
+	}
+	byVersion := map[int]string{}
+	var migs []Migration
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
+			continue
+		}
+		m := fileRE.FindStringSubmatch(e.Name())
+		if m == nil {
+			return nil, fmt.Errorf("%w: %s: want NNNN_name.sql with name in [a-z0-9_]", ErrInvalid, path.Join(dir, e.Name()))
+		}
+		v, err := strconv.Atoi(m[1])
+		if err != nil || v < 1 {
+			return nil, fmt.Errorf("%w: %s: version must be a positive number", ErrInvalid, path.Join(dir, e.Name()))
+		}
+		if prev, dup := byVersion[v]; dup {
+			return nil, fmt.Errorf("%w: %s and %s have the same version %d", ErrInvalid, prev, e.Name(), v)
+		}
+		byVersion[v] = e.Name()
+		b, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("migrate: read %s: %w", path.Join(dir, e.Name()), err)
+		}
+		if len(Statements(string(b))) == 0 {
+			return nil, fmt.Errorf("%w: %s holds no SQL statement", ErrInvalid, path.Join(dir, e.Name()))
+		}
+		migs = append(migs, Migration{Version: v, Name: m[2], SQL: string(b)})
+	}
+	sort.Slice(migs, func(i, j int) bool { return migs[i].Version < migs[j].Version })
+	if err := checkSequence(migs); err != nil {
+		return nil, err
+	}
+	return migs, nil
+}
+
+func checkSequence(migs []Migration) error {
+	for i, m := range migs {
+		if m.Version != i+1 {
+			return fmt.Errorf("%w: expected version %d, found %d (%s): versions start at 1 with no gaps", ErrInvalid, i+1, m.Version, m.Name)
+		}
+	}
+	return nil
+}
+
+var (
+	placeholderRE = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}`)
+	varValueRE    = regexp.MustCompile(`^[a-z0-9_]*$`)
+)
+
+// Render returns sql with every {{name}} placeholder replaced by vars[name]
+// (blanks inside the braces are allowed). It returns an error wrapping
+// [ErrInvalid] when a placeholder has no entry in vars, when "{{" or "}}" is
+// left over that is not a well-formed placeholder, or when a value used is not
+// made only of lower-case ASCII letters, digits and underscores (possibly
+// empty): values are pieces of identifiers such as a table prefix, and this
+// rule keeps them from ever carrying SQL. Entries of vars that sql does not
+// use are ignored.
+func Render(sql string, vars map[string]string) (string, error) {
+	var err error
+	out := placeholderRE.ReplaceAllStringFunc(sql, func(p string) string {
+		name := placeholderRE.FindStringSubmatch(p)[1]
+		v, ok := vars[name]
+		switch {
+		case err != nil:
+		case !ok:
+			err = fmt.Errorf("%w: unknown placeholder {{%s}}", ErrInvalid, name)
+		case !varValueRE.MatchString(v):
+			err = fmt.Errorf("%w: value of {{%s}} must match ^[a-z0-9_]*$", ErrInvalid, name)
+		}
+		return v
+	})
+	if err != nil {
+		return "", err
+	}
+	if strings.Contains(out, "{{") || strings.Contains(out, "}}") {
+		return "", fmt.Errorf("%w: malformed placeholder (want {{name}})", ErrInvalid)
+	}
+	return out, nil
+}
+
+// RenderAll returns a copy of migs with [Render] applied to each SQL text.
+// Its error names the failing migration and wraps [ErrInvalid].
+func RenderAll(migs []Migration, vars map[string]string) ([]Migration, error) {
+	out := make([]Migration, len(migs))
+	for i, m := range migs {
+		s, err := Render(m.SQL, vars)
+		if err != nil {
+			return nil, fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
+		}
+		m.SQL = s
+		out[i] = m
+	}
+	return out, nil
+}
+
+var stmtEndRE = regexp.MustCompile(`;[ \t\r]*(\n|$)`)
+
+// Statements splits the text of a migration file into statements by the rule
+// in the package doc: comment lines (first non-blank characters "--") are
+// dropped, and the text is cut after each ';' that ends a line. The ';' is
+// removed; blank statements are left out.
+func Statements(sql string) []string {
+	lines := strings.Split(sql, "\n")
+	kept := lines[:0:0]
+	for _, l := range lines {
+		if strings.HasPrefix(strings.TrimSpace(l), "--") {
+			continue
+		}
+		kept = append(kept, l)
+	}
+	text := strings.Join(kept, "\n")
+	var stmts []string
+	for _, part := range stmtEndRE.Split(text, -1) {
+		if s := strings.TrimSpace(part); s != "" {
+			stmts = append(stmts, s)
+		}
+	}
+	return stmts
+}
+
+// Run brings component's schema up to date on db: it applies, in order,
+// each migration of migs whose version is above the highest that
+// gdpr_schema_version records for component, and records it. migs must be
+// numbered from 1 with no gaps, as [Load] returns them, with placeholders
+// already rendered. component identifies the set of tables migs manage (at
+// most 100 bytes, not empty); a component whose table names depend on an
+// option such as a prefix should include it, e.g. "consent:" + prefix.
+//
+// Run is idempotent and safe to call concurrently from any number of
+// goroutines and processes: see the package doc for the lock each dialect
+// uses and what a failure leaves behind. The versions already recorded must
+// carry the names of the corresponding migrations, or Run returns an error
+// wrapping [ErrInvalid] and applies nothing; a recorded version above
+// len(migs) gives an error wrapping [ErrNewerSchema]. Run stops and returns
+// ctx's error when ctx is done.
+func Run(ctx context.Context, db *sql.DB, d sqldialect.Dialect, component string, migs []Migration) error {
+	if !d.Valid() {
+		return fmt.Errorf("%w: invalid dialect", ErrInvalid)
+	}
+	if component == "" || len(component) > 100 {
+		return fmt.Errorf("%w: component name must be 1 to 100 bytes", ErrInvalid)
+	}
+	if err := checkSequence(migs); err != nil {
+		return err
+	}
+	for _, m := range migs {
+		if len(Statements(m.SQL)) == 0 {
+			return fmt.Errorf("%w: migration %04d_%s holds no SQL statement", ErrInvalid, m.Version, m.Name)
+		}
+		if strings.Contains(m.SQL, "{{") {
+			return fmt.Errorf("%w: migration %04d_%s has unrendered placeholders", ErrInvalid, m.Version, m.Name)
+		}
+	}
+
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", component, err)
+	}
+	r := &runner{conn: conn, d: d, component: component}
+	defer r.close()
+	if err := r.lock(ctx); err != nil {
+		return fmt.Errorf("migrate %s: lock: %w", component, err)
+	}
+	if err := r.migrate(ctx, migs); err != nil {
+		return fmt.Errorf("migrate %s: %w", component, err)
+	}
+	return r.finish(ctx)
+}
+
+type runner struct {
+	conn      *sql.Conn
+	d         sqldialect.Dialect
+	component string
+	locked    bool // the lock (PostgreSQL, MySQL) or transaction (SQLite) is held
+	bad       bool // the connection must not go back to the pool
+}
+
+// lock takes the cross-process lock on r.conn.
+func (r *runner) lock(ctx context.Context) error {
+	switch r.d {
+	case sqldialect.Postgres:
+		if _, err := r.conn.ExecContext(ctx,
+			`SELECT pg_advisory_lock(hashtext('gdpr_migrate:' || COALESCE(current_schema(), '')))`); err != nil {
+			// A cancelled lock wait may or may not have been granted.
+			r.bad = true
+			return err
+		}
+		r.locked = true
+		return nil
+	case sqldialect.MySQL:
+		for {
+			var got sql.NullInt64
+			err := r.conn.QueryRowContext(ctx,
+				`SELECT GET_LOCK(CONCAT('gdpr_migrate_', MD5(COALESCE(DATABASE(), ''))), 60)`).Scan(&got)
+			if err != nil {
+				r.bad = true
+				return err
+			}
+			if got.Valid && got.Int64 == 1 {
+				r.locked = true
+				return nil
+			}
+			if !got.Valid {
+				return errors.New("GET_LOCK failed")
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			// Timed out after 60 s: another process is still migrating.
+		}
+	default: // SQLite
+		for {
+			_, err := r.conn.ExecContext(ctx, "BEGIN IMMEDIATE")
+			if err == nil {
+				r.locked = true
+				return nil
+			}
+			if !sqliteBusy(err) {
+				return err
+			}
+			// The connection has no busy_timeout: poll.
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+}
+
+// sqliteBusy reports whether err is SQLITE_BUSY or SQLITE_LOCKED.
+func sqliteBusy(err error) bool {
+	var c interface{ Code() int }
+	if errors.As(err, &c) {
+		switch c.Code() & 0xff {
+		case 5, 6:
+			return true
+		}
+	}
+	return false
+}
+
+// finish commits (SQLite) or unlocks, reporting an error only if the work
+// done may not be durable.
+func (r *runner) finish(ctx context.Context) error {
+	if r.d == sqldialect.SQLite && r.locked {
+		if _, err := r.conn.ExecContext(ctx, "COMMIT"); err != nil {
+			return fmt.Errorf("migrate %s: commit: %w", r.component, err)
+		}
+		r.locked = false
+	}
+	return nil
+}
+
+// close releases the lock or rolls back, and returns the connection to the
+// pool, or discards it when its session may still hold the lock or an open
+// transaction. Failing to unlock is not an error of the run: the discarded
+// session's end releases the lock.
+func (r *runner) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if r.locked {
+		var err error
+		switch r.d {
+		case sqldialect.Postgres:
+			_, err = r.conn.ExecContext(ctx, `SELECT pg_advisory_unlock(hashtext('gdpr_migrate:' || COALESCE(current_schema(), '')))`)
+		case sqldialect.MySQL:
+			_, err = r.conn.ExecContext(ctx, `SELECT RELEASE_LOCK(CONCAT('gdpr_migrate_', MD5(COALESCE(DATABASE(), ''))))`)
+		default:
+			_, err = r.conn.ExecContext(ctx, "ROLLBACK")
+		}
+		if err != nil {
+			r.bad = true
+		}
+	}
+	if r.bad {
+		// Closing the session drops its locks and transaction.
+		_ = r.conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	_ = r.conn.Close()
+}
+
+// migrate runs with the lock held.
+func (r *runner) migrate(ctx context.Context, migs []Migration) error {
+	q := r.d.Quote(VersionTable)
+	create := `CREATE TABLE IF NOT EXISTS ` + q + ` (
+	component VARCHAR(100) NOT NULL,
+	version INT NOT NULL,
+	name VARCHAR(200) NOT NULL,
+	applied_at BIGINT NOT NULL,
+	PRIMARY KEY (component, version))`
+	if _, err := r.conn.ExecContext(ctx, create); err != nil {
+		return fmt.Errorf("create %s: %w", VersionTable, err)
+	}
+
+	applied, err := r.applied(ctx)
+	if err != nil {
+		return err
+	}
+	for i, name := range applied {
+		v := i + 1
+		if v > len(migs) {
+			return fmt.Errorf("%w: version %d recorded, this program knows %d", ErrNewerSchema, len(applied), len(migs))
+		}
+		if migs[i].Name != name {
+			return fmt.Errorf("%w: version %d is recorded as %q but the migration is named %q", ErrInvalid, v, name, migs[i].Name)
+		}
+	}
+
+	insert := r.d.Rebind(`INSERT INTO ` + q + ` (component, version, name, applied_at) VALUES (?, ?, ?, ?)`)
+	for _, m := range migs[len(applied):] {
+		if err := r.apply(ctx, m, insert); err != nil {
+			return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
+		}
+	}
+	return nil
+}
+
+// applied returns the recorded names by version, checking they run 1..n.
+func (r *runner) applied(ctx context.Context) ([]string, error) {
+	rows, err := r.conn.QueryContext(ctx,
+		r.d.Rebind(`SELECT version, name FROM `+r.d.Quote(VersionTable)+` WHERE component = ? ORDER BY version`),
+		r.component)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", VersionTable, err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var v int
+		var name string
+		if err := rows.Scan(&v, &name); err != nil {
+			return nil, fmt.Errorf("read %s: %w", VersionTable, err)
+		}
+		if v != len(names)+1 {
+			return nil, fmt.Errorf("%w: %s records version %d after %d", ErrInvalid, VersionTable, v, len(names))
+		}
+		names = append(names, name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", VersionTable, err)
+	}
+	return names, nil
+}
+
+// execer is what *sql.Conn and *sql.Tx share.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func (r *runner) apply(ctx context.Context, m Migration, insert string) error {
+	run := func(ex execer) error {
+		for i, s := range Statements(m.SQL) {
+			if _, err := ex.ExecContext(ctx, s); err != nil {
+				return fmt.Errorf("statement %d: %w", i+1, err)
+			}
+		}
+		if _, err := ex.ExecContext(ctx, insert, r.component, m.Version, m.Name, time.Now().UnixMilli()); err != nil {
+			return fmt.Errorf("record version: %w", err)
+		}
+		return nil
+	}
+	switch r.d {
+	case sqldialect.Postgres:
+		tx, err := r.conn.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if err := run(tx); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+		return tx.Commit()
+	case sqldialect.MySQL:
+		return run(r.conn)
+	default: // SQLite: inside the run's BEGIN IMMEDIATE.
+		if _, err := r.conn.ExecContext(ctx, "SAVEPOINT gdpr_migration"); err != nil {
+			return err
+		}
+		if err := run(r.conn); err != nil {
+			if _, rerr := r.conn.ExecContext(ctx, "ROLLBACK TO gdpr_migration"); rerr != nil {
+				r.bad = true
+				return err
+			}
+			// Keep what earlier migrations did: release the savepoint
+			// and commit them.
+			if _, rerr := r.conn.ExecContext(ctx, "RELEASE gdpr_migration"); rerr != nil {
+				r.bad = true
+				return err
+			}
+			if cerr := r.finish(ctx); cerr != nil {
+				return errors.Join(err, cerr)
+			}
+			return err
+		}
+		_, err := r.conn.ExecContext(ctx, "RELEASE gdpr_migration")
+		return err
+	}
+}

@@ -1,0 +1,57 @@
+package testdb_test
+
+import (
+	"database/sql"
+	"testing"
+
+	"github.com/gdprkit/gdpr/internal/sqldialect"
+	"github.com/gdprkit/gdpr/internal/testdb"
+)
+
+func TestAvailable(t *testing.T) {
+	t.Setenv(testdb.EnvPostgres, "")
+	t.Setenv(testdb.EnvMySQL, "x")
+	if !testdb.Available(sqldialect.SQLite) || testdb.Available(sqldialect.Postgres) || !testdb.Available(sqldialect.MySQL) {
+		t.Fatal("Available does not follow the environment")
+	}
+	if testdb.Available(sqldialect.Dialect{}) {
+		t.Fatal("Available(zero Dialect) = true")
+	}
+}
+
+// TestOpenIsolated checks that each Open gives an empty database of its own
+// and that the dialect names the subtests.
+func TestOpenIsolated(t *testing.T) {
+	var names []string
+	testdb.ForEach(t, func(t *testing.T, d sqldialect.Dialect, db *sql.DB) {
+		names = append(names, d.Name())
+		other := testdb.Open(t, d)
+		if _, err := db.Exec("CREATE TABLE only_here (id INT)"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec("INSERT INTO only_here (id) VALUES (1)"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := other.Exec("SELECT COUNT(*) FROM only_here"); err == nil {
+			t.Fatal("a table created in one test database is visible in another")
+		}
+		if _, err := other.Exec("CREATE TABLE only_here (id INT)"); err != nil {
+			t.Fatalf("the same table name in a second database: %v", err)
+		}
+		// Several connections of the pool see the same database.
+		conns := make([]*sql.Conn, 3)
+		for i := range conns {
+			c, err := db.Conn(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			conns[i] = c
+			var n int
+			if err := c.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM only_here").Scan(&n); err != nil || n != 1 {
+				t.Fatalf("connection %d: %d rows, %v", i, n, err)
+			}
+		}
+	})
+	t.Logf("dialects run: %v", names)
+}
