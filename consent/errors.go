@@ -19,12 +19,12 @@ var (
 	// twice, or a pending consent was confirmed twice.
 	ErrConflict = fmt.Errorf("consent: %w", gdpr.ErrConflict)
 	// ErrUnknownPurpose: the purpose is not in the Register given to the Ledger.
-	ErrUnknownPurpose = fmt.Errorf("consent: unknown purpose: %w", gdpr.ErrInvalid)
+	ErrUnknownPurpose = fmt.Errorf("%w: unknown purpose", ErrInvalid)
 	// ErrUnknownNotice: the notice or version referenced was never published.
-	ErrUnknownNotice = fmt.Errorf("consent: unknown notice version: %w", gdpr.ErrInvalid)
+	ErrUnknownNotice = fmt.Errorf("%w: unknown notice version", ErrInvalid)
 	// ErrNotConsentBased: consent was recorded for a purpose the Register
 	// rests on another lawful basis; asking for consent there misleads the subject.
-	ErrNotConsentBased = fmt.Errorf("consent: purpose does not rest on consent: %w", gdpr.ErrInvalid)
+	ErrNotConsentBased = fmt.Errorf("%w: purpose does not rest on consent", ErrInvalid)
 	// ErrInvalidToken: a confirmation, unsubscribe or receipt token is
 	// malformed, unknown, forged or for another key. It says no more than that.
 	ErrInvalidToken = errors.New("consent: invalid token")

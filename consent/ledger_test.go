@@ -93,10 +93,11 @@ func (f *fixture) decide(subject string, contact consent.Contact) consent.Decisi
 	return d
 }
 
-func mustOK[T any](t *testing.T, v T, err error) T {
-	t.Helper()
+// mustOK returns v, or panics on err: a test that fails with a stack trace.
+// (Go cannot pass a call's two results and a *testing.T to one function.)
+func mustOK[T any](v T, err error) T {
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	return v
 }
@@ -106,7 +107,7 @@ func TestGiveWithdrawDecide(t *testing.T) {
 	if d := f.decide("alice", ""); d.Allowed || d.Reason != consent.ReasonNone || d.Event != nil {
 		t.Fatalf("before any consent: %+v, want denied with ReasonNone", d)
 	}
-	given := mustOK(t, f.l.Give(f.ctx, f.choice("alice")))
+	given := mustOK(f.l.Give(f.ctx, f.choice("alice")))
 	if given.Notice.TextHash != consent.HashText("newsletter-notice1") {
 		t.Errorf("event notice hash %q not filled in from the registry", given.Notice.TextHash)
 	}
@@ -115,7 +116,7 @@ func TestGiveWithdrawDecide(t *testing.T) {
 	if !d.Allowed || d.Reason != consent.ReasonGiven || d.Event == nil || d.Event.ID != given.ID || d.Basis != gdpr.Consent {
 		t.Fatalf("after Give: %+v, want allowed by event %s", d, given.ID)
 	}
-	w := mustOK(t, f.l.Withdraw(f.ctx, consent.Choice{Subject: "alice", Purpose: "newsletter"}))
+	w := mustOK(f.l.Withdraw(f.ctx, consent.Choice{Subject: "alice", Purpose: "newsletter"}))
 	if w.Method != consent.MethodForm || w.Actor.Kind != gdpr.ActorSubject {
 		t.Errorf("withdrawal defaults: method %q actor %v", w.Method, w.Actor)
 	}
@@ -140,14 +141,14 @@ func TestGiveWithdrawDecide(t *testing.T) {
 
 func TestRefuseAndObject(t *testing.T) {
 	f := newFixture(t)
-	mustOK(t, f.l.Refuse(f.ctx, f.choice("carol")))
+	mustOK(f.l.Refuse(f.ctx, f.choice("carol")))
 	f.clk.Add(time.Second)
 	if d := f.decide("carol", ""); d.Allowed || d.Reason != consent.ReasonRefused {
 		t.Fatalf("after Refuse: %+v", d)
 	}
-	mustOK(t, f.l.Give(f.ctx, f.choice("carol")))
+	mustOK(f.l.Give(f.ctx, f.choice("carol")))
 	f.clk.Add(time.Second)
-	mustOK(t, f.l.Object(f.ctx, consent.Choice{Subject: "carol", Purpose: "newsletter", Contact: consent.Email}))
+	mustOK(f.l.Object(f.ctx, consent.Choice{Subject: "carol", Purpose: "newsletter", Contact: consent.Email}))
 	f.clk.Add(time.Second)
 	if d := f.decide("carol", consent.Email); d.Allowed || d.Reason != consent.ReasonObjected {
 		t.Fatalf("e-mail after objection by e-mail: %+v", d)
@@ -159,9 +160,9 @@ func TestRefuseAndObject(t *testing.T) {
 
 func TestContactScopes(t *testing.T) {
 	f := newFixture(t)
-	mustOK(t, f.l.Give(f.ctx, f.choice("dan")))
+	mustOK(f.l.Give(f.ctx, f.choice("dan")))
 	f.clk.Add(time.Second)
-	mustOK(t, f.l.Withdraw(f.ctx, consent.Choice{Subject: "dan", Purpose: "newsletter", Contact: consent.SMS}))
+	mustOK(f.l.Withdraw(f.ctx, consent.Choice{Subject: "dan", Purpose: "newsletter", Contact: consent.SMS}))
 	f.clk.Add(time.Second)
 	for _, tc := range []struct {
 		contact consent.Contact
@@ -172,7 +173,7 @@ func TestContactScopes(t *testing.T) {
 		}
 	}
 	// A later consent for all channels supersedes the SMS withdrawal.
-	mustOK(t, f.l.Give(f.ctx, f.choice("dan")))
+	mustOK(f.l.Give(f.ctx, f.choice("dan")))
 	f.clk.Add(time.Second)
 	if d := f.decide("dan", consent.SMS); !d.Allowed {
 		t.Errorf("SMS after a new all-channel consent: %+v", d)
@@ -183,7 +184,7 @@ func TestExpiry(t *testing.T) {
 	f := newFixture(t)
 	c := f.choice("erin")
 	c.ExpiresAt = f.clk.Now().Add(24 * time.Hour)
-	mustOK(t, f.l.Give(f.ctx, c))
+	mustOK(f.l.Give(f.ctx, c))
 	f.clk.Add(23 * time.Hour)
 	if d := f.decide("erin", ""); !d.Allowed {
 		t.Fatalf("before expiry: %+v", d)
@@ -192,9 +193,9 @@ func TestExpiry(t *testing.T) {
 	if d := f.decide("erin", ""); d.Allowed || d.Reason != consent.ReasonExpired {
 		t.Fatalf("at expiry: %+v, want ReasonExpired", d)
 	}
-	mustOK(t, f.l.Give(f.ctx, f.choice("frank")))
+	mustOK(f.l.Give(f.ctx, f.choice("frank")))
 	f.clk.Add(time.Second)
-	mustOK(t, f.l.Expire(f.ctx, consent.Choice{Subject: "frank", Purpose: "newsletter"}))
+	mustOK(f.l.Expire(f.ctx, consent.Choice{Subject: "frank", Purpose: "newsletter"}))
 	f.clk.Add(time.Second)
 	if d := f.decide("frank", ""); d.Allowed || d.Reason != consent.ReasonExpired || d.Event.Actor.Kind != gdpr.ActorSystem {
 		t.Fatalf("after Expire: %+v", d)
@@ -204,21 +205,21 @@ func TestExpiry(t *testing.T) {
 func TestStaleNotices(t *testing.T) {
 	f := newFixture(t)
 	for _, s := range []string{"s1", "s2", "s3", "s4"} {
-		mustOK(t, f.l.Give(f.ctx, f.choice(s)))
+		mustOK(f.l.Give(f.ctx, f.choice(s)))
 	}
-	mustOK(t, f.l.Withdraw(f.ctx, consent.Choice{Subject: "s2", Purpose: "newsletter"}))
+	mustOK(f.l.Withdraw(f.ctx, consent.Choice{Subject: "s2", Purpose: "newsletter"}))
 	f.clk.Add(time.Second)
 	f.publish("newsletter-notice", 2, false) // editorial: nothing stale
 	if d := f.decide("s1", ""); !d.Allowed {
 		t.Fatalf("after an editorial version: %+v", d)
 	}
-	if got := mustOK(t, f.l.StaleSubjects(f.ctx, "newsletter-notice", "", 10)); len(got) != 0 {
+	if got := mustOK(f.l.StaleSubjects(f.ctx, "newsletter-notice", "", 10)); len(got) != 0 {
 		t.Fatalf("stale after an editorial version: %v", got)
 	}
 	// s4 re-consents under v2 before the material v3.
 	c := f.choice("s4")
 	c.Notice.Version = 2
-	mustOK(t, f.l.Give(f.ctx, c))
+	mustOK(f.l.Give(f.ctx, c))
 	f.clk.Add(time.Second)
 	before := f.clk.Now()
 	f.publish("newsletter-notice", 3, true)
@@ -227,13 +228,13 @@ func TestStaleNotices(t *testing.T) {
 			t.Errorf("%s after material v3: %+v, want %s", s, d, want)
 		}
 	}
-	if d, _ := f.l.Decide(f.ctx, consent.Query{Subject: "s1", Purpose: "newsletter", At: before}); !d.Allowed {
+	if d, _ := f.l.Decide(f.ctx, consent.Query{Subject: "s1", Purpose: "newsletter", At: before.Add(-time.Microsecond)}); !d.Allowed {
 		t.Errorf("s1 before v3 was published: %+v, want allowed", d)
 	}
 	var all []gdpr.SubjectID
 	var after gdpr.SubjectID
 	for {
-		page := mustOK(t, f.l.StaleSubjects(f.ctx, "newsletter-notice", after, 2))
+		page := mustOK(f.l.StaleSubjects(f.ctx, "newsletter-notice", after, 2))
 		if len(page) == 0 {
 			break
 		}
@@ -246,12 +247,12 @@ func TestStaleNotices(t *testing.T) {
 	// Asking again under v3 clears s1.
 	c = f.choice("s1")
 	c.Notice.Version = 3
-	mustOK(t, f.l.Give(f.ctx, c))
+	mustOK(f.l.Give(f.ctx, c))
 	f.clk.Add(time.Second)
 	if d := f.decide("s1", ""); !d.Allowed {
 		t.Errorf("s1 after consent under v3: %+v", d)
 	}
-	if got := mustOK(t, f.l.StaleSubjects(f.ctx, "newsletter-notice", "", 10)); strings.Join(ids(got), ",") != "s3,s4" {
+	if got := mustOK(f.l.StaleSubjects(f.ctx, "newsletter-notice", "", 10)); strings.Join(ids(got), ",") != "s3,s4" {
 		t.Errorf("StaleSubjects after s1 re-consented = %v", got)
 	}
 }
@@ -278,7 +279,7 @@ func TestPublishRules(t *testing.T) {
 	}
 	// A notice not yet published cannot back a consent.
 	future := consent.Notice{ID: "later", Version: 1, TextHash: consent.HashText("later"), Published: f.clk.Now().Add(time.Hour)}
-	mustOK(t, f.l.Publish(f.ctx, future))
+	mustOK(f.l.Publish(f.ctx, future))
 	c := f.choice("gina")
 	c.Notice = consent.NoticeRef{ID: "later", Version: 1}
 	if _, err := f.l.Give(f.ctx, c); !errors.Is(err, consent.ErrUnknownNotice) {
@@ -320,7 +321,7 @@ func TestRegisterRules(t *testing.T) {
 	if err != nil || !d.Allowed || d.Reason != consent.ReasonNotConsentBased || d.Basis != gdpr.LegitimateInterests {
 		t.Fatalf("legitimate interests before objection: %+v, %v", d, err)
 	}
-	mustOK(t, f.l.Object(f.ctx, consent.Choice{Subject: "hal", Purpose: "customer_mailings"}))
+	mustOK(f.l.Object(f.ctx, consent.Choice{Subject: "hal", Purpose: "customer_mailings"}))
 	f.clk.Add(time.Second)
 	d, err = f.l.Decide(f.ctx, consent.Query{Subject: "hal", Purpose: "customer_mailings"})
 	if err != nil || d.Allowed || d.Reason != consent.ReasonObjected {
@@ -329,7 +330,7 @@ func TestRegisterRules(t *testing.T) {
 	if _, err := f.l.Decide(f.ctx, consent.Query{Subject: "hal", Purpose: "nope"}); !errors.Is(err, consent.ErrUnknownPurpose) {
 		t.Errorf("Decide for an unknown purpose: %v", err)
 	}
-	if evs := mustOK(t, f.l.History(f.ctx, "hal", "")); len(evs) != 1 {
+	if evs := mustOK(f.l.History(f.ctx, "hal", "")); len(evs) != 1 {
 		t.Errorf("rejected choices were written: %d events", len(evs))
 	}
 }
@@ -371,7 +372,7 @@ func TestBadInputWritesNothing(t *testing.T) {
 			t.Errorf("%s: error text %q holds the subject ID", name, err)
 		}
 	}
-	if evs := mustOK(t, f.store.Events(f.ctx, canary, "")); len(evs) != 0 {
+	if evs := mustOK(f.store.Events(f.ctx, canary, "")); len(evs) != 0 {
 		t.Fatalf("bad input wrote %d events", len(evs))
 	}
 	if len(f.audit.events) != 1 { // the notice publication only
@@ -454,7 +455,7 @@ func TestDoubleOptInExpiryAndRace(t *testing.T) {
 	}
 	// Erasure invalidates outstanding tokens.
 	_, token = mustRequest(t, f, "kim")
-	mustOK(t, f.l.EraseSubject(f.ctx, "kim"))
+	mustOK(f.l.EraseSubject(f.ctx, "kim"))
 	if _, err := f.l.Confirm(f.ctx, token, consent.Evidence{}); !errors.Is(err, consent.ErrInvalidToken) {
 		t.Fatalf("Confirm after erasure: %v, want ErrInvalidToken", err)
 	}
@@ -472,26 +473,26 @@ func mustRequest(t *testing.T, f *fixture, s string) (consent.Event, string) {
 func TestUnsubscribe(t *testing.T) {
 	oldKey := []byte(strings.Repeat("o", 32))
 	newKey := []byte(strings.Repeat("n", 32))
-	oldU := mustOK(t, consent.NewUnsubscriber(oldKey))
-	u := mustOK(t, consent.NewUnsubscriber(newKey, oldKey))
+	oldU := mustOK(consent.NewUnsubscriber(oldKey))
+	u := mustOK(consent.NewUnsubscriber(newKey, oldKey))
 	f := newFixture(t, consent.WithUnsubscriber(u), consent.WithRegister(testRegister()))
-	mustOK(t, f.l.Give(f.ctx, f.choice(canary)))
+	mustOK(f.l.Give(f.ctx, f.choice(canary)))
 	f.clk.Add(time.Second)
 
-	tok := mustOK(t, f.l.UnsubscribeToken(canary, "newsletter", consent.Email, 0))
+	tok := mustOK(f.l.UnsubscribeToken(canary, "newsletter", consent.Email, 0))
 	raw, _ := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(tok, "u1."))
 	if strings.Contains(tok, canary) || strings.Contains(string(raw), canary) ||
 		strings.Contains(tok, base64.RawURLEncoding.EncodeToString([]byte(canary))) {
 		t.Fatal("unsubscribe token carries the subject ID in clear")
 	}
 	// Rotation: a token signed with the old key still verifies.
-	oldTok := mustOK(t, oldU.Sign(consent.Claims{Subject: canary, Purpose: "newsletter", Contact: consent.SMS}))
+	oldTok := mustOK(oldU.Sign(consent.Claims{Subject: canary, Purpose: "newsletter", Contact: consent.SMS}))
 	if c, err := u.Verify(oldTok); err != nil || c.Subject != canary || c.Contact != consent.SMS {
 		t.Fatalf("old-key token after rotation: %+v, %v", c, err)
 	}
 	// A token from a key the Ledger does not hold fails.
-	other := mustOK(t, consent.NewUnsubscriber([]byte(strings.Repeat("x", 32))))
-	foreign := mustOK(t, other.Sign(consent.Claims{Subject: canary, Purpose: "newsletter"}))
+	other := mustOK(consent.NewUnsubscriber([]byte(strings.Repeat("x", 32))))
+	foreign := mustOK(other.Sign(consent.Claims{Subject: canary, Purpose: "newsletter"}))
 	if _, err := f.l.Unsubscribe(f.ctx, foreign, consent.Evidence{}); !errors.Is(err, consent.ErrInvalidToken) {
 		t.Fatalf("foreign token: %v", err)
 	}
@@ -510,18 +511,18 @@ func TestUnsubscribe(t *testing.T) {
 		t.Fatal("push denied after an e-mail unsubscribe")
 	}
 	// On a legitimate-interest purpose, unsubscribing is an objection.
-	tok = mustOK(t, f.l.UnsubscribeToken(canary, "customer_mailings", "", 0))
-	if e := mustOK(t, f.l.Unsubscribe(f.ctx, tok, consent.Evidence{})); e.Kind != consent.Objected {
+	tok = mustOK(f.l.UnsubscribeToken(canary, "customer_mailings", "", 0))
+	if e := mustOK(f.l.Unsubscribe(f.ctx, tok, consent.Evidence{})); e.Kind != consent.Objected {
 		t.Fatalf("unsubscribe on legitimate interests recorded %s, want objected", e.Kind)
 	}
 	// Expiry.
-	tok = mustOK(t, f.l.UnsubscribeToken(canary, "newsletter", "", time.Hour))
+	tok = mustOK(f.l.UnsubscribeToken(canary, "newsletter", "", time.Hour))
 	f.clk.Add(2 * time.Hour)
 	if _, err := f.l.Unsubscribe(f.ctx, tok, consent.Evidence{}); !errors.Is(err, consent.ErrTokenExpired) {
 		t.Fatalf("expired unsubscribe token: %v", err)
 	}
 	// Every flipped bit fails.
-	tok = mustOK(t, f.l.UnsubscribeToken(canary, "newsletter", "", 0))
+	tok = mustOK(f.l.UnsubscribeToken(canary, "newsletter", "", 0))
 	b := []byte(tok)
 	for i := 3; i < len(b); i++ {
 		orig := b[i]
@@ -548,7 +549,7 @@ func TestReceipts(t *testing.T) {
 	pub, priv, _ := ed25519.GenerateKey(nil)
 	ctrl := consent.Controller{Name: "Example Ltd", Contact: "Privacy team", Email: "privacy@example.com"}
 	f := newFixture(t, consent.WithReceipts(priv, ctrl, "EU"), consent.WithRegister(testRegister()))
-	g := mustOK(t, f.l.Give(f.ctx, f.choice("lee")))
+	g := mustOK(f.l.Give(f.ctx, f.choice("lee")))
 	r, jws, err := f.l.Receipt(f.ctx, g.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -591,10 +592,10 @@ func TestReceipts(t *testing.T) {
 
 func TestEraseAndExport(t *testing.T) {
 	f := newFixture(t)
-	mustOK(t, f.l.Give(f.ctx, f.choice(canary)))
+	mustOK(f.l.Give(f.ctx, f.choice(canary)))
 	f.clk.Add(time.Second)
-	mustOK(t, f.l.Withdraw(f.ctx, consent.Choice{Subject: canary, Purpose: "newsletter", Contact: consent.SMS}))
-	mustOK(t, f.l.Give(f.ctx, f.choice("other")))
+	mustOK(f.l.Withdraw(f.ctx, consent.Choice{Subject: canary, Purpose: "newsletter", Contact: consent.SMS}))
+	mustOK(f.l.Give(f.ctx, f.choice("other")))
 	var recs []gdpr.Record
 	err := f.l.ExportSubject(f.ctx, canary, gdpr.RecordWriterFunc(func(_ context.Context, r gdpr.Record) error {
 		recs = append(recs, r)
@@ -656,7 +657,7 @@ func TestConcurrentAppends(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n := len(mustOK(t, f.l.History(f.ctx, "conc", ""))); n != 8*25 {
+	if n := len(mustOK(f.l.History(f.ctx, "conc", ""))); n != 8*25 {
 		t.Fatalf("shared subject has %d events, want %d", n, 8*25)
 	}
 }

@@ -1,0 +1,43 @@
+// Package memconsent is an in-memory consent.Store: the fake a host uses in
+// its own unit tests, and a working store for tools and demos that need no
+// persistence.
+//
+// It is a working store, not an expectation mock (as httptest and
+// fstest.MapFS are): it meets the whole consent.Store contract and passes
+// consenttest.RunStoreTests, so a test that passes over it exercises the same
+// rules a database would enforce — unique event IDs, unique notice versions,
+// at most one confirmation per pending event (double opt-in, Art. 7 and 8),
+// erasure of a subject's events (Art. 17), and the decisions of Art. 7(3) and
+// 21 that Latest feeds.
+//
+// # Storage
+//
+// Everything lives in memory and is lost with the process. Events are
+// indexed per (subject, purpose) in (Time, ID) order, so Latest — called for
+// every processing decision — is one map lookup, a short backward scan and a
+// copy, within a small factor of a plain map lookup (see BenchmarkLatest).
+// Notice versions are kept per notice ID in Version order.
+//
+// Times are truncated to the microsecond and converted to UTC on the way in,
+// as every Store keeps them. Events and notices are deep-copied on the way in
+// and out: a caller that changes a returned event's TokenHash or
+// Evidence.Attrs, or the event it appended, changes nothing stored.
+//
+// A Store is safe for concurrent use by many goroutines; a sync.RWMutex makes
+// each method atomic. It is not shared between processes.
+//
+// # Errors
+//
+// Append and PutNotice return errors wrapping consent.ErrConflict, Event and
+// Latest errors wrapping consent.ErrNotFound; both wrap the root package's
+// gdpr.ErrConflict and gdpr.ErrNotFound too. Every method returns ctx.Err()
+// when its context is done before it starts. Error texts name event and
+// notice IDs at most, never a subject.
+//
+// # Testing
+//
+// Give memconsent.New() to consent.New as the ledger's Store, or to any code
+// of the host that takes a consent.Store; there is nothing to set up or tear
+// down, and a fresh Store per test keeps tests independent. Events may also
+// be appended directly to arrange a history, as the package example does.
+package memconsent
