@@ -40,9 +40,10 @@ const (
 type Decision struct {
 	Allowed bool
 	Reason  Reason
-	// Event is the deciding event; nil for ReasonNone and for
-	// ReasonNotConsentBased without any event.
-	Event *Event
+	// Event is the deciding event; the zero Event (empty ID) for ReasonNone
+	// and for ReasonNotConsentBased without any event. It is a value, not a
+	// pointer, so a decision costs no allocation.
+	Event Event
 	// Basis is the lawful basis the decision rests on.
 	Basis gdpr.LawfulBasis
 	// At is the time the decision is for.
@@ -94,8 +95,8 @@ func (l *Ledger) Decide(ctx context.Context, q Query) (Decision, error) {
 	case err != nil:
 		return Decision{}, wrap(op, err)
 	}
-	e := cur.Event
-	d.Event = &e
+	d.Event = cur.Event
+	e := &d.Event
 	if !basis.IsConsent() {
 		if e.Kind == Objected {
 			d.Reason = ReasonObjected

@@ -104,7 +104,7 @@ func mustOK[T any](v T, err error) T {
 
 func TestGiveWithdrawDecide(t *testing.T) {
 	f := newFixture(t)
-	if d := f.decide("alice", ""); d.Allowed || d.Reason != consent.ReasonNone || d.Event != nil {
+	if d := f.decide("alice", ""); d.Allowed || d.Reason != consent.ReasonNone || d.Event.ID != "" {
 		t.Fatalf("before any consent: %+v, want denied with ReasonNone", d)
 	}
 	given := mustOK(f.l.Give(f.ctx, f.choice("alice")))
@@ -113,7 +113,7 @@ func TestGiveWithdrawDecide(t *testing.T) {
 	}
 	f.clk.Add(time.Minute)
 	d := f.decide("alice", "")
-	if !d.Allowed || d.Reason != consent.ReasonGiven || d.Event == nil || d.Event.ID != given.ID || d.Basis != gdpr.Consent {
+	if !d.Allowed || d.Reason != consent.ReasonGiven || d.Event.ID == "" || d.Event.ID != given.ID || d.Basis != gdpr.Consent {
 		t.Fatalf("after Give: %+v, want allowed by event %s", d, given.ID)
 	}
 	w := mustOK(f.l.Withdraw(f.ctx, consent.Choice{Subject: "alice", Purpose: "newsletter"}))
