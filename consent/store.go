@@ -18,7 +18,13 @@ import (
 //
 // Every method is safe for concurrent use, from many goroutines and, for a
 // shared database, many processes. Events are ordered by (Time, ID) wherever
-// an order is stated. Stores keep times to the microsecond, in UTC.
+// an order is stated; strings (IDs, subjects) compare byte for byte, never by
+// a locale's collation. Stores keep times to the microsecond and return them
+// in UTC. Append need not validate its input (the Ledger has), and a Store
+// may keep no reference to the caller's slices and maps. Empty results are
+// nil or empty slices, alike. An erased event's ID is not reused by the
+// Ledger (IDs are UUIDv7), so whether a Store would accept it again is left
+// open.
 type Store interface {
 	// Append stores one event. It returns an error wrapping ErrConflict if an
 	// event with the same ID exists, or if e.Confirms is set and another event
@@ -69,7 +75,8 @@ type Query struct {
 	// Contact narrows a direct-marketing decision to one channel; empty
 	// considers only events for all channels.
 	Contact Contact
-	// At is the time of the decision; the Ledger fills in now when zero.
+	// At is the time of the decision. The Ledger fills in now when it is
+	// zero, so a Store always receives a set time.
 	At time.Time
 }
 
@@ -86,10 +93,10 @@ type Current struct {
 // version of a notice.
 type StaleQuery struct {
 	Notice  string
-	Version int          // subjects with a Given event under a lower version
-	Purpose gdpr.Purpose // optional
-	After   gdpr.SubjectID
-	Limit   int
+	Version int            // subjects with a Given event under a lower version
+	Purpose gdpr.Purpose   // optional
+	After   gdpr.SubjectID // exclusive cursor; empty to start
+	Limit   int            // page size; a Store uses 100 when it is 0 or less
 }
 
 // Notice is one published version of a text shown to subjects when asking
