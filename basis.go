@@ -32,7 +32,10 @@ const (
 	// subject's interests; a legitimate-interest assessment should be on file.
 	LegitimateInterests
 	// ExplicitConsent: Art. 9(2)(a), explicit consent to processing of special
-	// categories of data for specified purposes (with Art. 6(1)(a)).
+	// categories of data for specified purposes (with Art. 6(1)(a)). The
+	// GDPR asks for explicit consent elsewhere too, without special
+	// categories: for automated decisions (Art. 22(2)(c)) and for transfers
+	// by derogation (Art. 49(1)(a)). Article still returns "Art. 9(2)(a)".
 	ExplicitConsent
 )
 

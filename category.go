@@ -17,7 +17,9 @@ type Category struct {
 
 // IsSpecial reports whether the category is one of the special categories of
 // Art. 9(1) or criminal-offence data of Art. 10, which need a further
-// condition to be processed.
+// ground to be processed: a condition of Art. 9(2) for the former
+// (Activity.SpecialCondition), official authority or an authorising law
+// for the latter (Activity.CriminalDataAuthority).
 func (c Category) IsSpecial() bool { return c.Special != "" }
 
 // SpecialCategory names a special category of personal data of Art. 9(1), or
@@ -34,8 +36,12 @@ const (
 	BiometricIdentification SpecialCategory = "biometric_for_identification"
 	HealthData              SpecialCategory = "health"
 	SexLifeOrOrientation    SpecialCategory = "sex_life_or_sexual_orientation"
-	// CriminalOffences is data on criminal convictions and offences (Art. 10),
-	// not an Art. 9 category but restricted likewise.
+	// CriminalOffences is data on criminal convictions and offences or
+	// related security measures (Art. 10). It is not an Art. 9(1) category
+	// and no condition of Art. 9(2) applies to it: it may be processed only
+	// under the control of official authority or when authorised by Union
+	// or Member State law providing appropriate safeguards, which
+	// Activity.CriminalDataAuthority names.
 	CriminalOffences SpecialCategory = "criminal_offences"
 )
 

@@ -102,7 +102,9 @@ type Record struct {
 //
 // A Recorder must not keep the Event's Subject in clear: it stores a
 // pseudonym (the audit package uses a keyed HMAC with a per-subject salt that
-// erasure deletes). Record is safe for concurrent use. An error means the
+// erasure deletes). The Actor.ID of a staff member is personal data of that
+// staff member: a Recorder pseudonymises or otherwise protects it as its
+// policy requires. Record is safe for concurrent use. An error means the
 // event was not recorded; callers that must not act without a record (an
 // access to special-category data, say) fail with it.
 type Recorder interface {
@@ -118,9 +120,12 @@ func (f RecorderFunc) Record(ctx context.Context, e Event) error { return f(ctx,
 // Discard is a Recorder that records nothing.
 var Discard Recorder = RecorderFunc(func(context.Context, Event) error { return nil })
 
-// Event is one audit event. Apart from Subject, which the Recorder
-// pseudonymises, no field may hold personal data: Resource and Attrs carry
-// IDs, keys and counts, never values.
+// Event is one audit event. Two fields hold personal data: Subject, which
+// the Recorder pseudonymises, and, for an ActorStaff, Actor.ID, which is
+// personal data of that staff member (see Actor) and which the Recorder
+// pseudonymises or protects as its policy requires. No other field may hold
+// personal data: Resource and Attrs carry IDs, keys and counts, never
+// values.
 type Event struct {
 	Time  time.Time `json:"time"`
 	Actor Actor     `json:"actor"`

@@ -1,6 +1,9 @@
 package gdpr
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -86,16 +89,20 @@ func (h Holidays) IsHoliday(year int, month time.Month, day int) bool {
 // Dates are those of the controller's Location, so a request sent at 23:30
 // UTC on 31 March is received on 1 April in Berlin.
 //
-// Build a Deadline with NewDeadline, which keeps the Calendar for Extend. A
-// Deadline rebuilt from its exported fields (from storage, say) has no
-// Calendar, and Extend then skips only weekends; call NewDeadline again
-// with the Calendar instead.
+// Build a Deadline with NewDeadline, which keeps the Calendar for Extend.
+//
+// In JSON a Deadline keeps its Location, by its IANA name (see MarshalJSON),
+// but not its Calendar, which is code, not data. A Deadline loaded from
+// JSON, or rebuilt from its exported fields, has no Calendar, and Extend
+// then skips only Saturdays and Sundays: re-attach the Calendar with
+// WithCalendar before calling Extend.
 type Deadline struct {
 	// Received is the instant the request was received, as given.
 	Received time.Time `json:"received"`
 	// Location is the time zone in which days are counted; never nil in a
-	// Deadline from NewDeadline.
-	Location *time.Location `json:"-"`
+	// Deadline from NewDeadline or from UnmarshalJSON. In JSON it is the
+	// zone's IANA name, e.g. "Europe/Berlin".
+	Location *time.Location `json:"location"`
 	// LastDay is 00:00, in Location, of the last day of the period, after
 	// any move to the next working day.
 	LastDay time.Time `json:"last_day"`
@@ -108,6 +115,139 @@ type Deadline struct {
 	ExtensionReason string `json:"extension_reason,omitempty"`
 
 	cal Calendar
+}
+
+// WithCalendar returns d with cal as its Calendar, the public holidays that
+// Extend skips; nil for none. It does not recompute LastDay or Due: it is
+// for re-attaching the Calendar that NewDeadline was given to a Deadline
+// loaded from JSON or rebuilt from its fields.
+func (d Deadline) WithCalendar(cal Calendar) Deadline {
+	d.cal = cal
+	return d
+}
+
+// deadlineJSON is the JSON form of a Deadline.
+type deadlineJSON struct {
+	Received        time.Time `json:"received"`
+	Location        string    `json:"location"`
+	LastDay         time.Time `json:"last_day"`
+	Due             time.Time `json:"due"`
+	Extended        bool      `json:"extended"`
+	ExtensionReason string    `json:"extension_reason,omitempty"`
+}
+
+// maxZoneNameLen bounds the time zone names UnmarshalJSON accepts; the
+// longest IANA name has 32 bytes.
+const maxZoneNameLen = 64
+
+// MarshalJSON encodes d as a JSON object with the fields received,
+// location, last_day, due, extended and extension_reason. The location is
+// the name of d.Location as time.LoadLocation takes it: an IANA name such
+// as "Europe/Berlin", "UTC" (also for a nil Location) or "Local" (the
+// time.Local of the program that decodes it, which may differ). A Location
+// that time.LoadLocation cannot load again by its name, or that loads as a
+// zone with other UTC offsets at Received, LastDay or Due (a zone from
+// time.FixedZone, say), is an error wrapping ErrInvalid: decoding would count
+// the days in another zone. The Calendar is not encoded.
+func (d Deadline) MarshalJSON() ([]byte, error) {
+	name := "UTC"
+	if d.Location != nil {
+		name = d.Location.String()
+		loc, err := loadZone(name)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range []time.Time{d.Received, d.LastDay, d.Due} {
+			_, want := t.In(d.Location).Zone()
+			if _, got := t.In(loc).Zone(); got != want {
+				return nil, fmt.Errorf("%w: deadline: time zone %q cannot be loaded back by its name", ErrInvalid, truncate(name, maxZoneNameLen))
+			}
+		}
+	}
+	return json.Marshal(deadlineJSON{
+		Received:        exactJSONTime(d.Received),
+		Location:        name,
+		LastDay:         exactJSONTime(d.LastDay),
+		Due:             exactJSONTime(d.Due),
+		Extended:        d.Extended,
+		ExtensionReason: d.ExtensionReason,
+	})
+}
+
+// UnmarshalJSON decodes a Deadline written by MarshalJSON, replacing all of
+// *d. The location is loaded with time.LoadLocation, and LastDay and Due are
+// placed in it; an empty or missing location is UTC (as Deadlines written
+// before the location was encoded were counted). An unknown time zone is an
+// error wrapping ErrInvalid. The result has no Calendar: re-attach it with
+// WithCalendar before calling Extend. A JSON null leaves *d unchanged.
+//
+// Errors wrap ErrInvalid and quote no value from data but the zone name.
+func (d *Deadline) UnmarshalJSON(data []byte) error {
+	if string(bytes.TrimSpace(data)) == "null" {
+		return nil
+	}
+	var j deadlineJSON
+	if err := json.Unmarshal(data, &j); err != nil {
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syn):
+			return fmt.Errorf("%w: deadline: malformed JSON at byte %d", ErrInvalid, syn.Offset)
+		case errors.As(err, &typ) && typ.Field != "":
+			return fmt.Errorf("%w: deadline: %s: wrong JSON type", ErrInvalid, truncate(typ.Field, 40))
+		}
+		return fmt.Errorf("%w: deadline: malformed JSON", ErrInvalid)
+	}
+	loc, err := loadZone(j.Location)
+	if err != nil {
+		return err
+	}
+	for _, t := range []time.Time{j.Received, j.LastDay.In(loc), j.Due.In(loc)} {
+		// Beyond these years MarshalJSON would fail, and no request is.
+		if y := t.Year(); y < 1 || y > 9999 {
+			return fmt.Errorf("%w: deadline: time out of range", ErrInvalid)
+		}
+	}
+	*d = Deadline{
+		Received:        j.Received,
+		Location:        loc,
+		LastDay:         j.LastDay.In(loc),
+		Due:             j.Due.In(loc),
+		Extended:        j.Extended,
+		ExtensionReason: j.ExtensionReason,
+	}
+	return nil
+}
+
+// exactJSONTime returns t, or t in UTC if its UTC offset has seconds (local
+// mean time before a zone adopted standard time, say), which RFC 3339 and
+// so JSON cannot write: written with the offset cut to minutes, the instant
+// would change.
+func exactJSONTime(t time.Time) time.Time {
+	if _, off := t.Zone(); off%60 != 0 {
+		return t.UTC()
+	}
+	return t
+}
+
+// loadZone loads the time zone with the given name: "" and "UTC" are
+// time.UTC, "Local" is time.Local, any other name an IANA name. The error
+// wraps ErrInvalid.
+func loadZone(name string) (*time.Location, error) {
+	switch name {
+	case "", "UTC":
+		return time.UTC, nil
+	case "Local":
+		return time.Local, nil
+	}
+	if len(name) > maxZoneNameLen {
+		return nil, fmt.Errorf("%w: deadline: time zone name longer than %d bytes", ErrInvalid, maxZoneNameLen)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: deadline: unknown time zone %q", ErrInvalid, truncate(name, maxZoneNameLen))
+	}
+	return loc, nil
 }
 
 // maxNonWorkingRun bounds the search for a working day, so that a Calendar

@@ -1,7 +1,10 @@
 package gdpr
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -326,4 +329,270 @@ func TestNewHolidays(t *testing.T) {
 			t.Errorf("NewHolidays(%q) error = %v, want ErrInvalid", bad, err)
 		}
 	}
+}
+
+// A Berlin request received at 23:30 UTC on 31 March 2025 is received on
+// 1 April in Berlin. Counted in UTC after a JSON round trip, its extended
+// period would end on 30 June instead of 1 July.
+func TestDeadlineJSONRoundTrip(t *testing.T) {
+	berlin := mustLoad(t, "Europe/Berlin")
+	d := NewDeadline(instant(t, "2025-03-31T23:30:00Z"), berlin, nil)
+	checkLastDay(t, d, "2025-05-01", berlin) // Thu
+	want, err := d.Extend("complexity")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLastDay(t, want, "2025-07-01", berlin) // Tue
+
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"location":"Europe/Berlin"`) {
+		t.Errorf("JSON lacks the location: %s", b)
+	}
+	var back Deadline
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("Unmarshal %s: %v", b, err)
+	}
+	if back.Location == nil || back.Location.String() != "Europe/Berlin" {
+		t.Fatalf("Location after round trip = %v", back.Location)
+	}
+	if !back.Received.Equal(d.Received) || back.Extended || back.ExtensionReason != "" {
+		t.Errorf("round trip changed the deadline: %+v", back)
+	}
+	checkLastDay(t, back, "2025-05-01", back.Location)
+
+	got, err := back.Extend("complexity")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLastDay(t, got, "2025-07-01", got.Location)
+	if !got.LastDay.Equal(want.LastDay) || !got.Due.Equal(want.Due) {
+		t.Errorf("Extend after JSON: last day %v, due %v; before JSON: %v, %v",
+			got.LastDay, got.Due, want.LastDay, want.Due)
+	}
+
+	// An extended deadline round-trips too, inside a struct and by pointer.
+	type request struct {
+		ID       string    `json:"id"`
+		Deadline Deadline  `json:"deadline"`
+		Ptr      *Deadline `json:"ptr"`
+	}
+	b, err = json.Marshal(request{ID: "r1", Deadline: want, Ptr: &want})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r request
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []Deadline{r.Deadline, *r.Ptr} {
+		if !e.Extended || e.ExtensionReason != "complexity" || e.Location.String() != "Europe/Berlin" {
+			t.Errorf("extended deadline after JSON: %+v", e)
+		}
+		checkLastDay(t, e, "2025-07-01", e.Location)
+		if _, err := e.Extend("again"); !errors.Is(err, ErrInvalid) {
+			t.Errorf("second Extend after JSON: %v", err)
+		}
+	}
+}
+
+func TestDeadlineJSONLocations(t *testing.T) {
+	received := instant(t, "2026-03-10T10:00:00Z")
+	tests := []struct {
+		name string
+		loc  *time.Location
+		json string
+		want *time.Location
+	}{
+		{"nil", nil, "UTC", time.UTC},
+		{"UTC", time.UTC, "UTC", time.UTC},
+		{"Local", time.Local, "Local", time.Local},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := NewDeadline(received, time.UTC, nil)
+			d.Location = tt.loc
+			b, err := json.Marshal(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(b), `"location":"`+tt.json+`"`) {
+				t.Errorf("JSON = %s, want location %q", b, tt.json)
+			}
+			var back Deadline
+			if err := json.Unmarshal(b, &back); err != nil {
+				t.Fatal(err)
+			}
+			if back.Location != tt.want {
+				t.Errorf("Location = %v, want %v", back.Location, tt.want)
+			}
+		})
+	}
+
+	// Written before the location was encoded: counted in UTC, as before.
+	var old Deadline
+	if err := json.Unmarshal([]byte(`{"received":"2026-03-10T10:00:00Z","last_day":"2026-04-10T00:00:00Z","due":"2026-04-11T00:00:00Z","extended":false}`), &old); err != nil {
+		t.Fatal(err)
+	}
+	if old.Location != time.UTC {
+		t.Errorf("missing location decoded as %v, want UTC", old.Location)
+	}
+	checkLastDay(t, old, "2026-04-10", time.UTC)
+
+	// Monrovia kept an offset of -0:44:30 until 1972, which RFC 3339 cannot
+	// write: the instants must survive all the same.
+	if monrovia, err := time.LoadLocation("Africa/Monrovia"); err == nil {
+		d := NewDeadline(time.Date(1970, 3, 10, 10, 0, 0, 0, time.UTC), monrovia, nil)
+		b, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Deadline
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		if !back.LastDay.Equal(d.LastDay) || !back.Due.Equal(d.Due) || !back.Received.Equal(d.Received) {
+			t.Errorf("sub-minute offset: round trip changed the instants: %s", b)
+		}
+	}
+
+	// A fixed zone has no IANA name to load it back by.
+	for _, loc := range []*time.Location{time.FixedZone("", 3600), time.FixedZone("UTC+1", 3600),
+		time.FixedZone("CET", 3600)} { // CET loads, but with summer time: 2 h on 10 Apr
+		d := NewDeadline(received, loc, nil)
+		if _, err := json.Marshal(d); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Marshal with fixed zone %q: %v, want ErrInvalid", loc, err)
+		}
+	}
+
+	// null leaves the value alone.
+	keep := NewDeadline(received, time.UTC, nil)
+	if err := json.Unmarshal([]byte("null"), &keep); err != nil || keep.Location != time.UTC {
+		t.Errorf("Unmarshal(null) = %v, Location %v", err, keep.Location)
+	}
+}
+
+func TestDeadlineJSONErrors(t *testing.T) {
+	const reason = "CANARY-reason-91c"
+	for _, in := range []string{
+		`{"location":"Mars/Olympus_Mons"}`,
+		`{"location":"../../etc/passwd"}`,
+		`{"location":"/etc/localtime"}`,
+		`{"location":"` + strings.Repeat("A", 100) + `"}`,
+		`{"location":7}`,
+		`{"received":"yesterday ` + reason + `"}`,
+		`{"extension_reason":["` + reason + `"]}`,
+		`{"due":"0000-01-01T00:00:00Z","location":"America/New_York"}`,
+		`{"received":"0000-01-01T00:00:00-01:00"}`,
+		`[]`, `"x"`,
+	} {
+		var d Deadline
+		err := json.Unmarshal([]byte(in), &d)
+		if !errors.Is(err, ErrInvalid) {
+			t.Errorf("Unmarshal(%s) error = %v, want ErrInvalid", in, err)
+			continue
+		}
+		if strings.Contains(err.Error(), reason) {
+			t.Errorf("error quotes the document: %v", err)
+		}
+	}
+}
+
+// The Calendar does not survive JSON; WithCalendar re-attaches it.
+func TestDeadlineWithCalendar(t *testing.T) {
+	newYear := mustHolidays(t, "2026-01-01")
+	d := NewDeadline(instant(t, "2025-10-01T10:00:00Z"), time.UTC, newYear)
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Deadline
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	e, err := back.Extend("complexity")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLastDay(t, e, "2026-01-01", time.UTC) // Thu: the holiday is unknown
+	e, err = back.WithCalendar(newYear).Extend("complexity")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLastDay(t, e, "2026-01-02", time.UTC) // Fri, after the holiday
+	// WithCalendar changes nothing else, and nil removes the calendar.
+	w := back.WithCalendar(newYear)
+	if !w.LastDay.Equal(back.LastDay) || !w.Due.Equal(back.Due) || w.Location != back.Location {
+		t.Errorf("WithCalendar changed the deadline")
+	}
+	e, err = d.WithCalendar(nil).Extend("complexity")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLastDay(t, e, "2026-01-01", time.UTC)
+}
+
+func FuzzDeadlineJSON(f *testing.F) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		berlin = time.UTC
+	}
+	for _, d := range []Deadline{
+		NewDeadline(time.Date(2025, 3, 31, 23, 30, 0, 0, time.UTC), berlin, nil),
+		NewDeadline(time.Date(2025, 1, 31, 10, 0, 0, 0, time.UTC), nil, nil),
+	} {
+		b, err := json.Marshal(d)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+		e, _ := d.Extend("complexity")
+		b, _ = json.Marshal(e)
+		f.Add(b)
+	}
+	for _, s := range []string{`{}`, `null`, `{"location":"Local"}`, `{"location":"Asia/Kathmandu","due":"9999-12-31T23:59:59Z"}`,
+		`{"location":"../x"}`, `{"received":"0001-01-01T00:00:00+23:59"}`, `[`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var d Deadline
+		if err := json.Unmarshal(data, &d); err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				var syn *json.SyntaxError
+				if !errors.As(err, &syn) { // encoding/json checks syntax before UnmarshalJSON
+					t.Fatalf("error %v does not wrap ErrInvalid", err)
+				}
+			}
+			return
+		}
+		if d.Location == nil && string(bytes.TrimSpace(data)) == "null" {
+			return // null leaves d unchanged
+		}
+		a, err := json.Marshal(d)
+		if err != nil {
+			t.Fatalf("Marshal of a decoded deadline: %v", err)
+		}
+		var again Deadline
+		if err := json.Unmarshal(a, &again); err != nil {
+			t.Fatalf("Unmarshal of Marshal output: %v\n%s", err, a)
+		}
+		b, err := json.Marshal(again)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(a) != string(b) {
+			t.Fatalf("JSON not stable:\n%s\n%s", a, b)
+		}
+		if d.Location == nil {
+			t.Fatalf("decoded deadline has no Location")
+		}
+		if d.Extended {
+			return
+		}
+		if _, err := d.Extend("x"); err != nil {
+			t.Fatalf("Extend: %v", err)
+		}
+	})
 }

@@ -5,9 +5,9 @@
 // Which package answers which article:
 //
 //	package      articles                       what it gives
-//	gdpr         4, 6, 9, 12(3), 30             SubjectID, Actor, Purpose, Category, LawfulBasis,
+//	gdpr         4, 6, 9, 10, 12(3), 30         SubjectID, Actor, Purpose, Category, LawfulBasis,
 //	                                            the Register of processing activities, Deadline
-//	consent      4(11), 7, 8, 13, 21(2)–(3)     append-only consent ledger, double opt-in,
+//	consent      4(11), 7, 13, 14, 21(2)–(3)    append-only consent ledger, double opt-in,
 //	                                            withdrawal, objection, receipts, unsubscribe links
 //	crypto       5(1)(f), 17, 25, 32            per-subject envelope encryption, crypto-shredding
 //	erasure      12, 16, 17, 18, 19, 21         requests that change data, with deadlines
@@ -25,9 +25,11 @@
 //
 // # Personal data in errors and logs
 //
-// A SubjectID is personal data. Its String method prints "[subject]", and no
-// error, log line or panic of this module carries a subject ID, a field value
-// or an evidence value: IDs of records, field names and kinds only.
+// A SubjectID is personal data. fmt prints it as "[subject]" whatever the
+// verb (it implements fmt.Formatter), and no error, log line or panic of
+// this module carries a subject ID, a field value or an evidence value: IDs
+// of records, field names and kinds only. The ID of a staff Actor is
+// personal data of that staff member; Actor.String masks it.
 //
 // # Errors
 //

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -24,6 +25,12 @@ import (
 // numbers of the controller, the representative and the data protection
 // officer) may be personal data of the people named; Validate never puts
 // them into an error.
+//
+// A Register may be read concurrently, but not read while it is modified.
+// The packages that take a Register (a consent ledger, an export builder)
+// keep the pointer and read it without locking, so a Register handed to
+// another package must not be modified afterwards. To keep editing it, hand
+// over r.Clone() instead, or build a new Register and hand that over.
 type Register struct {
 	// Controller is the controller, Art. 30(1)(a): name and contact details.
 	Controller Party `json:"controller"`
@@ -63,17 +70,39 @@ type Activity struct {
 	Purpose Purpose `json:"purpose"`
 	// Description describes the purpose in plain words for the subject.
 	Description string `json:"description,omitempty"`
-	// Basis is the lawful basis of Art. 6(1) (or Art. 9(2)(a)); required.
+	// Basis is the lawful basis of Art. 6(1), or ExplicitConsent; required.
+	// Explicit consent is the condition of Art. 9(2)(a) for special
+	// categories, and is also what Art. 22(2)(c) (automated decisions) and
+	// Art. 49(1)(a) (transfers) ask for, so it is valid without special
+	// categories too.
 	Basis LawfulBasis `json:"basis"`
 	// LegitimateInterestAssessment refers to the documented assessment
 	// (balancing test) that supports Basis LegitimateInterests, where it is
 	// required. It is a reference such as a document ID, not the text.
 	LegitimateInterestAssessment string `json:"lia_ref,omitempty"`
 	// SpecialCondition is the letter, "a" to "j", of the condition of
-	// Art. 9(2) under which special categories of data are processed.
-	// Required when a data category IsSpecial, unless Basis is
-	// ExplicitConsent (which is Art. 9(2)(a) itself).
+	// Art. 9(2) under which special categories of data of Art. 9(1) are
+	// processed. Required when a data category is one of Art. 9(1), unless
+	// Basis is ExplicitConsent (which is Art. 9(2)(a) itself). Condition "a"
+	// is explicit consent, so it requires Basis ExplicitConsent.
+	// Criminal-offence data (CriminalOffences) are not an Art. 9(1)
+	// category and need no condition here, but CriminalDataAuthority.
 	SpecialCondition string `json:"special_condition,omitempty"`
+	// CriminalDataAuthority refers to the ground of Art. 10 on which
+	// personal data relating to criminal convictions and offences are
+	// processed: the official authority under whose control the processing
+	// is carried out, or the Union or Member State law that authorises it
+	// and provides appropriate safeguards, e.g. "§ 26 BDSG" or "Regulation
+	// on X, Art. 5". It is a reference, not the text. Required when a data
+	// category is CriminalOffences.
+	CriminalDataAuthority string `json:"art10_authority,omitempty"`
+	// DirectMarketing reports that the purpose is direct marketing
+	// (including profiling related to it). The subject may then object at
+	// any time under Art. 21(2), whatever the Basis, and the objection is
+	// absolute: the data must no longer be processed for this purpose
+	// (Art. 21(3)), with no weighing of compelling legitimate grounds as
+	// under Art. 21(1).
+	DirectMarketing bool `json:"direct_marketing,omitempty"`
 	// SubjectCategories are the categories of data subjects
 	// (Art. 30(1)(c)), e.g. "customers", "employees"; at least one.
 	SubjectCategories []string `json:"subject_categories"`
@@ -274,14 +303,53 @@ type AutomatedDecisions struct {
 }
 
 // Activity returns the activity whose Purpose is p, and whether there is
-// one. The returned Activity shares its slices with the Register.
+// one; a nil Register has none. The returned Activity shares its slices
+// with the Register: do not modify them.
 func (r *Register) Activity(p Purpose) (Activity, bool) {
+	if r == nil {
+		return Activity{}, false
+	}
 	for _, a := range r.Activities {
 		if a.Purpose == p {
 			return a, true
 		}
 	}
 	return Activity{}, false
+}
+
+// Clone returns a deep copy of r, which shares no memory with r: either
+// may then be modified without affecting the other. Clone of nil is nil.
+// Packages that keep a Register they were given may keep a Clone, so that
+// later changes by the caller cannot reach them.
+func (r *Register) Clone() *Register {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.Representative = clonePtr(r.Representative)
+	c.DPO = clonePtr(r.DPO)
+	if r.Activities != nil {
+		c.Activities = make([]Activity, len(r.Activities))
+		for i, a := range r.Activities {
+			a.SubjectCategories = slices.Clone(a.SubjectCategories)
+			a.DataCategories = slices.Clone(a.DataCategories)
+			a.Recipients = slices.Clone(a.Recipients)
+			a.Transfers = slices.Clone(a.Transfers)
+			a.AutomatedDecisions = clonePtr(a.AutomatedDecisions)
+			c.Activities[i] = a
+		}
+	}
+	return &c
+}
+
+// clonePtr returns a pointer to a copy of *p, or nil; for structs of
+// values only.
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
 
 // MaxRegisterSize is the largest register document ParseRegister reads, in bytes.
@@ -418,9 +486,12 @@ func (e *ValidationError) Unwrap() error { return ErrInvalid }
 //     Purpose (see Purpose.Validate), each unique in the register;
 //   - the basis is valid, and Basis LegitimateInterests has a reference to
 //     a legitimate-interest assessment;
-//   - a SpecialCondition, if set, is a letter of Art. 9(2), "a" to "j", and
-//     is set when a data category is special, unless Basis is
-//     ExplicitConsent;
+//   - a SpecialCondition, if set, is a letter of Art. 9(2), "a" to "j";
+//     it is set when a data category is one of Art. 9(1), unless Basis is
+//     ExplicitConsent; and condition "a" (explicit consent) comes with
+//     Basis ExplicitConsent;
+//   - CriminalDataAuthority is set when a data category is CriminalOffences
+//     (Art. 10);
 //   - there is a subject category and a data category, every data category
 //     is valid (Category.Validate) and category IDs are unique in the
 //     activity;
@@ -510,7 +581,7 @@ func (v *validator) activity(at string, a Activity) {
 		v.add(at+".lia_ref", "a legitimate-interest assessment reference is required for basis legitimate_interests (Art. 6(1)(f))")
 	}
 
-	special := false
+	art9, art10 := false, false
 	if len(a.SubjectCategories) == 0 {
 		v.add(at+".subject_categories", "at least one category of data subjects is required")
 	}
@@ -535,15 +606,22 @@ func (v *validator) activity(at string, a Activity) {
 		}
 		if !c.Special.Valid() {
 			v.add(cat+".special", fmt.Sprintf("unknown special category %q", truncate(string(c.Special), 40)))
+		} else if c.Special == CriminalOffences {
+			art10 = true
 		} else if c.IsSpecial() {
-			special = true // an unknown one is reported above, not twice
+			art9 = true // an unknown one is reported above, not twice
 		}
 	}
 	switch sc := a.SpecialCondition; {
 	case sc != "" && (len(sc) != 1 || sc[0] < 'a' || sc[0] > 'j'):
 		v.add(at+".special_condition", fmt.Sprintf("special condition %q is not a letter of Art. 9(2), \"a\" to \"j\"", truncate(sc, 8)))
-	case sc == "" && special && a.Basis != ExplicitConsent:
+	case sc == "a" && a.Basis != ExplicitConsent:
+		v.add(at+".special_condition", "condition (a) is explicit consent: use basis explicit_consent")
+	case sc == "" && art9 && a.Basis != ExplicitConsent:
 		v.add(at+".special_condition", "a condition of Art. 9(2) is required for special categories of data unless the basis is explicit_consent")
+	}
+	if art10 && blank(a.CriminalDataAuthority) {
+		v.add(at+".art10_authority", "criminal-offence data need a reference to the official authority or the law authorising the processing (Art. 10)")
 	}
 
 	for i, rc := range a.Recipients {

@@ -3,6 +3,7 @@ package gdpr
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"slices"
@@ -33,6 +34,7 @@ func validRegister() *Register {
 				Purpose:           "newsletter",
 				Description:       "Monthly product news by e-mail.",
 				Basis:             Consent,
+				DirectMarketing:   true,
 				SubjectCategories: []string{"subscribers"},
 				DataCategories:    []Category{{ID: "contact", Description: "E-mail address"}},
 				Recipients:        []Recipient{{Name: "mailing service", Kind: Processor, Country: "IE"}},
@@ -82,6 +84,15 @@ func validRegister() *Register {
 				DataCategories:    []Category{{ID: "sick_notes", Special: HealthData}},
 				Retention:         RetentionRule{Period: Period{Years: 3}},
 			},
+			{
+				ID:                    "vetting",
+				Purpose:               "staff_vetting",
+				Basis:                 LegalObligation,
+				CriminalDataAuthority: "Kreditwesengesetz § 25c",
+				SubjectCategories:     []string{"applicants"},
+				DataCategories:        []Category{{ID: "certificate_of_conduct", Special: CriminalOffences}},
+				Retention:             RetentionRule{Period: Period{Months: 6}},
+			},
 		},
 	}
 }
@@ -112,7 +123,8 @@ func TestRegisterRoundTrip(t *testing.T) {
 	}
 	for _, want := range []string{`"lia_ref": "LIA-2025-04"`, `"basis": "legitimate_interests"`,
 		`"period": "P1Y6M"`, `"safeguard": "standard_contractual_clauses"`, `"kind": "public_authority"`,
-		`"special": "health"`, `"automated_decisions": {`, `"subject_categories": [`} {
+		`"special": "health"`, `"automated_decisions": {`, `"subject_categories": [`,
+		`"art10_authority": "Kreditwesengesetz § 25c"`, `"special": "criminal_offences"`, `"direct_marketing": true`} {
 		if !strings.Contains(first, want) {
 			t.Errorf("WriteJSON output lacks %s", want)
 		}
@@ -130,6 +142,95 @@ func TestRegisterActivity(t *testing.T) {
 	}
 	if a, ok := reg.Activity("fraud"); ok {
 		t.Errorf("Activity(fraud) found %q; lookup is by purpose, not ID", a.ID)
+	}
+}
+
+func TestRegisterActivityNil(t *testing.T) {
+	var r *Register
+	if a, ok := r.Activity("newsletter"); ok || !reflect.DeepEqual(a, Activity{}) {
+		t.Errorf("nil Register: Activity = %+v, %v; want zero, false", a, ok)
+	}
+	if a, ok := (&Register{}).Activity("newsletter"); ok || !reflect.DeepEqual(a, Activity{}) {
+		t.Errorf("empty Register: Activity = %+v, %v; want zero, false", a, ok)
+	}
+}
+
+func TestRegisterClone(t *testing.T) {
+	if (*Register)(nil).Clone() != nil {
+		t.Errorf("Clone of nil is not nil")
+	}
+	if c := (&Register{}).Clone(); c == nil || c.Activities != nil || c.DPO != nil {
+		t.Errorf("Clone of an empty register = %+v", c)
+	}
+
+	orig := validRegister()
+	want := validRegister()
+	c := orig.Clone()
+	if !reflect.DeepEqual(c, orig) {
+		t.Fatalf("Clone differs:\n%+v\n%+v", c, orig)
+	}
+	assertNoSharedMemory(t, "Register", reflect.ValueOf(orig).Elem(), reflect.ValueOf(c).Elem())
+
+	// Modifying every part of the clone leaves the original as it was.
+	c.Controller.Name = "x"
+	c.Representative.Name = "x"
+	c.DPO.Email = "x"
+	for i := range c.Activities {
+		a := &c.Activities[i]
+		a.Purpose = "changed"
+		a.SubjectCategories[0] = "x"
+		a.DataCategories[0].Special = GeneticData
+		for j := range a.Recipients {
+			a.Recipients[j].Kind = ThirdParty
+		}
+		for j := range a.Transfers {
+			a.Transfers[j].Country = "XX"
+		}
+		if a.AutomatedDecisions != nil {
+			a.AutomatedDecisions.Logic = "x"
+		}
+	}
+	c.Activities = append(c.Activities, Activity{ID: "extra"})
+	if !reflect.DeepEqual(orig, want) {
+		t.Errorf("modifying the clone changed the original:\n%+v", orig)
+	}
+}
+
+// assertNoSharedMemory fails if a and b, values of the same type, share the
+// target of a pointer or the backing array of a slice or a map anywhere in
+// their structure. It walks every field, so a field added to Register later
+// and not copied by Clone is caught.
+func assertNoSharedMemory(t *testing.T, path string, a, b reflect.Value) {
+	t.Helper()
+	switch a.Kind() {
+	case reflect.Pointer:
+		if a.IsNil() || b.IsNil() {
+			return
+		}
+		if a.Pointer() == b.Pointer() {
+			t.Errorf("%s: pointer shared", path)
+			return
+		}
+		assertNoSharedMemory(t, path, a.Elem(), b.Elem())
+	case reflect.Slice:
+		if a.Len() == 0 || b.Len() == 0 {
+			return
+		}
+		if a.Pointer() == b.Pointer() {
+			t.Errorf("%s: slice backing array shared", path)
+			return
+		}
+		for i := range min(a.Len(), b.Len()) {
+			assertNoSharedMemory(t, fmt.Sprintf("%s[%d]", path, i), a.Index(i), b.Index(i))
+		}
+	case reflect.Map:
+		if !a.IsNil() && a.Pointer() == b.Pointer() {
+			t.Errorf("%s: map shared", path)
+		}
+	case reflect.Struct:
+		for i := range a.NumField() {
+			assertNoSharedMemory(t, path+"."+a.Type().Field(i).Name, a.Field(i), b.Field(i))
+		}
 	}
 }
 
@@ -169,7 +270,7 @@ func TestRegisterValidate(t *testing.T) {
 		}, []string{"activities[1].id", "activities[1].purpose"}},
 		{"duplicate ID and purpose", func(r *Register) {
 			r.Activities = append(r.Activities, r.Activities[0])
-		}, []string{"activities[5].id", "activities[5].purpose"}},
+		}, []string{"activities[6].id", "activities[6].purpose"}},
 		{"duplicate purpose", func(r *Register) { r.Activities[2].Purpose = "newsletter" }, []string{"activities[2].purpose"}},
 		{"unknown basis", func(r *Register) { r.Activities[0].Basis = 42 }, []string{"activities[0].basis"}},
 		{"legitimate interests without assessment", func(r *Register) {
@@ -182,9 +283,36 @@ func TestRegisterValidate(t *testing.T) {
 		{"special category without condition", func(r *Register) {
 			r.Activities[4].SpecialCondition = ""
 		}, []string{"activities[4].special_condition"}},
-		{"criminal data without condition", func(r *Register) {
+		// Art. 10: criminal-offence data need an official authority or an
+		// authorising law, not a condition of Art. 9(2).
+		{"criminal data without Art. 10 authority", func(r *Register) {
 			r.Activities[1].DataCategories[1].Special = CriminalOffences
-		}, []string{"activities[1].special_condition"}},
+		}, []string{"activities[1].art10_authority"}},
+		{"criminal data with blank Art. 10 authority", func(r *Register) {
+			r.Activities[5].CriminalDataAuthority = " \t"
+		}, []string{"activities[5].art10_authority"}},
+		{"criminal data under explicit consent still need Art. 10 authority", func(r *Register) {
+			r.Activities[5].Basis = ExplicitConsent
+			r.Activities[5].CriminalDataAuthority = ""
+		}, []string{"activities[5].art10_authority"}},
+		{"criminal data with authority need no Art. 9(2) condition", func(r *Register) {
+			r.Activities[1].DataCategories[1].Special = CriminalOffences
+			r.Activities[1].CriminalDataAuthority = "§ 30 GewO"
+		}, nil},
+		{"criminal and health data: Art. 9(2) condition still required", func(r *Register) {
+			r.Activities[5].DataCategories = append(r.Activities[5].DataCategories, Category{ID: "health", Special: HealthData})
+		}, []string{"activities[5].special_condition"}},
+		{"criminal and health data with condition and authority", func(r *Register) {
+			r.Activities[5].DataCategories = append(r.Activities[5].DataCategories, Category{ID: "health", Special: HealthData})
+			r.Activities[5].SpecialCondition = "b"
+		}, nil},
+		{"criminal and health data without either", func(r *Register) {
+			r.Activities[5].DataCategories = append(r.Activities[5].DataCategories, Category{ID: "health", Special: HealthData})
+			r.Activities[5].CriminalDataAuthority = ""
+		}, []string{"activities[5].special_condition", "activities[5].art10_authority"}},
+		{"Art. 10 authority without criminal data", func(r *Register) {
+			r.Activities[0].CriminalDataAuthority = "§ 30 GewO"
+		}, nil},
 		{"special category under consent, not explicit consent", func(r *Register) {
 			r.Activities[3].Basis = Consent
 		}, []string{"activities[3].special_condition"}},
@@ -193,7 +321,19 @@ func TestRegisterValidate(t *testing.T) {
 			r.Activities[3].SpecialCondition = "B"
 			r.Activities[1].SpecialCondition = "ab"
 		}, []string{"activities[1].special_condition", "activities[3].special_condition", "activities[4].special_condition"}},
-		{"special condition without special data", func(r *Register) { r.Activities[0].SpecialCondition = "a" }, nil},
+		{"special condition without special data", func(r *Register) { r.Activities[1].SpecialCondition = "b" }, nil},
+		// Condition (a) is explicit consent, which is a basis of its own.
+		{"condition (a) under consent", func(r *Register) { r.Activities[0].SpecialCondition = "a" }, []string{"activities[0].special_condition"}},
+		{"condition (a) with health data under a legal obligation", func(r *Register) {
+			r.Activities[4].SpecialCondition = "a"
+		}, []string{"activities[4].special_condition"}},
+		{"condition (a) with explicit consent", func(r *Register) { r.Activities[3].SpecialCondition = "a" }, nil},
+		// Explicit consent is also the ground of Art. 22(2)(c) and 49(1)(a).
+		{"explicit consent without special categories", func(r *Register) {
+			r.Activities[0].Basis = ExplicitConsent
+			r.Activities[2].Basis = ExplicitConsent
+			r.Activities[2].LegitimateInterestAssessment = ""
+		}, nil},
 		{"subject categories", func(r *Register) {
 			r.Activities[0].SubjectCategories = nil
 			r.Activities[1].SubjectCategories = []string{"customers", ""}

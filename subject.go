@@ -3,6 +3,8 @@ package gdpr
 import (
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -13,7 +15,12 @@ const MaxIDLen = 255
 // SubjectID identifies a data subject (Art. 4(1)) inside the host
 // application: a user ID, a customer number, a UUID. It is personal data in
 // itself, so this module never writes it into an error, a log line or the
-// audit trail in clear; its String method returns a fixed mask.
+// audit trail in clear. Printed with fmt, whatever the verb (%v, %s, %q, %x,
+// %d, %#v, …), it shows a fixed mask; use string(id) where the value itself
+// is wanted. The mask reaches only what fmt can call methods on: a SubjectID
+// in an unexported struct field is printed in clear when the struct is, as
+// fmt cannot call methods of unexported fields. JSON and other encodings
+// carry the value, since stores need it.
 //
 // Prefer an internal, opaque identifier over a natural one (an e-mail address
 // or a national ID number): everything keyed by the SubjectID must be found
@@ -27,6 +34,31 @@ func (s SubjectID) String() string { return "[subject]" }
 
 // GoString masks the value for %#v as String does for %v.
 func (s SubjectID) GoString() string { return "gdpr.SubjectID([subject])" }
+
+// Format implements fmt.Formatter so that every verb prints the mask: %#v
+// prints GoString, %q the quoted mask, every other verb (%v, %s, %x, %d, …)
+// the mask as String returns it. Width and the '-' flag pad the mask; other
+// flags and the precision are ignored.
+func (s SubjectID) Format(f fmt.State, verb rune) {
+	var out string
+	switch {
+	case verb == 'v' && f.Flag('#'):
+		out = s.GoString()
+	case verb == 'q':
+		out = `"` + s.String() + `"`
+	default:
+		out = s.String()
+	}
+	if w, ok := f.Width(); ok && w > len(out) {
+		pad := strings.Repeat(" ", min(w, 4096)-len(out))
+		if f.Flag('-') {
+			out += pad
+		} else {
+			out = pad + out
+		}
+	}
+	io.WriteString(f, out)
+}
 
 // Validate reports whether s is usable as a key: non-empty, valid UTF-8, at
 // most MaxIDLen bytes, without control characters. The error wraps ErrInvalid

@@ -32,6 +32,12 @@ const (
 	ReasonStale Reason = "stale"
 	// ReasonObjected: the subject objected under Art. 21 (denies).
 	ReasonObjected Reason = "objected"
+	// ReasonOverridden: an objection under Art. 21(1) was overridden on
+	// compelling legitimate grounds (allows).
+	ReasonOverridden Reason = "overridden"
+	// ReasonNotExplicit: the Register asks for explicit consent
+	// (Art. 9(2)(a)) and the consent on record is not explicit (denies).
+	ReasonNotExplicit Reason = "not_explicit"
 )
 
 // Decision answers "may this subject's data be processed for this purpose?",
@@ -52,10 +58,16 @@ type Decision struct {
 
 // Decide answers q at q.At (now when zero) with one Store query. For a
 // purpose resting on consent, it allows only when the latest applicable event
-// is a Given consent that has not expired and whose notice version has not
-// been replaced by a material one; never-given, refused, withdrawn, expired,
-// stale and objected all deny, each with its reason. For a purpose the
-// Register rests on another basis, it allows unless the subject objected.
+// (in the order the ledger recorded them) is a Given consent that has not
+// expired, whose notice version has not been replaced by a material one, and
+// that is explicit where the Register asks for explicit consent; never-given,
+// refused, withdrawn, expired, stale, not explicit and objected all deny,
+// each with its reason. For a purpose the Register rests on another basis,
+// it allows unless the subject objected (and no override followed).
+//
+// Ask about the channel you will use: Query.Contact = Email before sending
+// an e-mail. A query without a contact is about the purpose as a whole and
+// is denied by a withdrawal or objection on any one channel.
 //
 // Errors are for bad input (ErrInvalid, ErrUnknownPurpose) and store
 // failures, never for a denial.
@@ -98,9 +110,12 @@ func (l *Ledger) Decide(ctx context.Context, q Query) (Decision, error) {
 	d.Event = cur.Event
 	e := &d.Event
 	if !basis.IsConsent() {
-		if e.Kind == Objected {
+		switch e.Kind {
+		case Objected:
 			d.Reason = ReasonObjected
-		} else {
+		case Overridden:
+			d.Allowed, d.Reason = true, ReasonOverridden
+		default:
 			d.Allowed, d.Reason = true, ReasonNotConsentBased
 		}
 		return d, nil
@@ -112,6 +127,8 @@ func (l *Ledger) Decide(ctx context.Context, q Query) (Decision, error) {
 			d.Reason = ReasonExpired
 		case cur.LatestMaterial > e.Notice.Version:
 			d.Reason = ReasonStale
+		case basis == gdpr.ExplicitConsent && e.Basis != gdpr.ExplicitConsent:
+			d.Reason = ReasonNotExplicit
 		default:
 			d.Allowed, d.Reason = true, ReasonGiven
 			d.Basis = e.Basis
@@ -130,8 +147,10 @@ func (l *Ledger) Decide(ctx context.Context, q Query) (Decision, error) {
 	return d, nil
 }
 
-// Allowed is Decide for now, reduced to its answer. A store failure denies
-// and returns the error.
+// Allowed is Decide for now and for the purpose as a whole (no Contact:
+// a withdrawal or objection on any channel denies), reduced to its answer.
+// Before contacting a subject, use Decide with the channel. A store failure
+// denies and returns the error.
 func (l *Ledger) Allowed(ctx context.Context, subject gdpr.SubjectID, purpose gdpr.Purpose) (bool, error) {
 	d, err := l.Decide(ctx, Query{Subject: subject, Purpose: purpose})
 	return d.Allowed && err == nil, err
@@ -141,12 +160,13 @@ func (l *Ledger) Allowed(ctx context.Context, subject gdpr.SubjectID, purpose gd
 // subjects after the cursor whose decision for a purpose is now ReasonStale
 // because of the latest material version of the notice: the people to ask
 // again. Pass the last subject returned as after to get the next page; an
-// empty page is the end.
+// empty page is the end. limit defaults to 100 and is capped at 10,000.
 func (l *Ledger) StaleSubjects(ctx context.Context, notice string, after gdpr.SubjectID, limit int) ([]gdpr.SubjectID, error) {
 	const op = "stale_subjects"
-	if limit <= 0 || limit > 10000 {
+	if limit <= 0 {
 		limit = 100
 	}
+	limit = min(limit, 10000)
 	ns, err := l.store.Notices(ctx, notice)
 	if err != nil {
 		return nil, wrap(op, err)

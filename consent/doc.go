@@ -13,7 +13,8 @@
 //     Give did not; signed unsubscribe tokens (Unsubscriber) work from a link
 //     in a bulk message without a database lookup and carry no subject ID in
 //     clear; per-channel withdrawal ("no more SMS") is a Contact scope.
-//   - Art. 8 and ePrivacy practice: double opt-in with Request and Confirm.
+//   - Double opt-in (ePrivacy practice, and proof that the address belongs
+//     to the subject) with Request and Confirm.
 //     Confirmation tokens are single-use, unguessable (256-bit secrets), kept
 //     only as hashes and compared in constant time.
 //   - Art. 13, 14: notices are versioned (Publish). A material new version

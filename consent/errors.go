@@ -25,13 +25,30 @@ var (
 	// ErrNotConsentBased: consent was recorded for a purpose the Register
 	// rests on another lawful basis; asking for consent there misleads the subject.
 	ErrNotConsentBased = fmt.Errorf("%w: purpose does not rest on consent", ErrInvalid)
-	// ErrInvalidToken: a confirmation, unsubscribe or receipt token is
-	// malformed, unknown, forged or for another key. It says no more than that.
-	ErrInvalidToken = errors.New("consent: invalid token")
-	// ErrTokenExpired: a genuine confirmation token came back after its time to live.
-	ErrTokenExpired = errors.New("consent: token expired")
-	// ErrTokenUsed: a confirmation token that was already used came back.
-	ErrTokenUsed = errors.New("consent: token already used")
+	// ErrStaleNotice: consent was asked under a notice version that a
+	// material version has replaced; ask again with the current text.
+	ErrStaleNotice = fmt.Errorf("%w: notice version replaced by a material one", ErrInvalid)
+	// ErrNotOverridable: OverrideObjection on a purpose whose objection
+	// cannot be overridden (consent, contract…, or direct marketing, Art. 21(3)).
+	ErrNotOverridable = fmt.Errorf("%w: objection cannot be overridden", ErrInvalid)
+	// ErrInvalidToken: a confirmation or unsubscribe token is malformed,
+	// unknown, forged or for another key. It says no more than that. It
+	// wraps ErrInvalid.
+	ErrInvalidToken = fmt.Errorf("%w: invalid token", ErrInvalid)
+	// ErrInvalidReceipt: a receipt is malformed, signed by another key, or
+	// altered. It says no more than that. It wraps ErrInvalid.
+	ErrInvalidReceipt = fmt.Errorf("%w: invalid receipt", ErrInvalid)
+	// ErrTokenExpired: a genuine token came back after its time to live. It
+	// wraps ErrInvalid.
+	ErrTokenExpired = fmt.Errorf("%w: token expired", ErrInvalid)
+	// ErrTokenUsed: a confirmation token that was already used came back. It
+	// wraps ErrConflict.
+	ErrTokenUsed = fmt.Errorf("%w: token already used", ErrConflict)
+	// ErrSuperseded: a confirmation token came back after the subject had
+	// withdrawn, refused or objected since the request; the old link must not
+	// bring consent back (a mail scanner may have followed it). It wraps
+	// ErrConflict.
+	ErrSuperseded = fmt.Errorf("%w: request superseded by a later choice", ErrConflict)
 )
 
 // Error is the typed error of this package, for errors.As: the operation,
@@ -44,6 +61,7 @@ type Error struct {
 	Err   error  // the cause; wraps one of the sentinels above
 }
 
+// Error returns "consent <op>: <field>: <cause>", with no personal data.
 func (e *Error) Error() string {
 	s := "consent"
 	if e.Op != "" {

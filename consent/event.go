@@ -33,11 +33,14 @@ const (
 	// Objected: the subject objected to the processing (Art. 21), in
 	// particular to direct marketing (Art. 21(2)–(3)), which must then stop.
 	Objected Kind = "objected"
+	// Overridden: the controller demonstrated compelling legitimate grounds
+	// that override an objection under Art. 21(1) (Ledger.OverrideObjection).
+	Overridden Kind = "overridden"
 )
 
 func (k Kind) valid() bool {
 	switch k {
-	case Given, Refused, Withdrawn, Expired, Pending, Objected:
+	case Given, Refused, Withdrawn, Expired, Pending, Objected, Overridden:
 		return true
 	}
 	return false
@@ -172,11 +175,27 @@ type Event struct {
 	// TokenHash, on a Pending event, is the SHA-256 of the confirmation
 	// token's secret part. The token itself is never stored.
 	TokenHash []byte `json:"-"`
+	// Seq is the event's position in the ledger, assigned by the Store on
+	// Append (any value given is ignored); later appends have higher Seq.
+	// Decisions follow Seq, not Time: see Store.
+	Seq int64 `json:"-"`
 }
 
-// Applies reports whether e bears on a decision for contact: events for all
-// channels apply to every channel.
-func (e Event) Applies(contact Contact) bool { return e.Contact == AllContacts || e.Contact == contact }
+// Applies reports whether e bears on a decision about contact. An event for
+// all channels applies to every question. An event for one channel applies
+// to questions about that channel; and, since a question without a channel
+// is about the purpose as a whole, a withdrawal, refusal, expiry or objection
+// for any one channel applies to it too, while a consent for one channel
+// does not (it allows that channel only).
+func (e Event) Applies(contact Contact) bool {
+	switch {
+	case e.Contact == AllContacts, e.Contact == contact:
+		return true
+	case contact == AllContacts:
+		return e.Kind != Given && e.Kind != Pending
+	}
+	return false
+}
 
 const (
 	maxShort   = 64

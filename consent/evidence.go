@@ -12,9 +12,10 @@ import (
 // of r.RemoteAddr truncated by TruncateIP (proxy headers such as
 // X-Forwarded-For are not trusted; behind a proxy, set IPPrefix yourself
 // from the address your proxy vouches for), the browser and OS family of the
-// User-Agent (UserAgentFamily), the path of the URL without its query
-// string, and "gpc": "1" when the request carries a Global Privacy Control
-// signal (HasGPC).
+// User-Agent (UserAgentFamily), the route pattern that matched the request
+// (r.Pattern, e.g. "POST /signup", set by http.ServeMux; never the raw path,
+// which may hold an e-mail address or a token), and "gpc": "1" when the
+// request carries a Global Privacy Control signal (HasGPC).
 func EvidenceFromRequest(r *http.Request) Evidence {
 	var ev Evidence
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
@@ -25,8 +26,8 @@ func EvidenceFromRequest(r *http.Request) Evidence {
 		ev.IPPrefix = TruncateIP(addr)
 	}
 	ev.UserAgent = UserAgentFamily(r.UserAgent())
-	if r.URL != nil && len(r.URL.Path) <= maxLocator {
-		ev.Locator = r.URL.Path
+	if len(r.Pattern) <= maxLocator {
+		ev.Locator = r.Pattern
 	}
 	if HasGPC(r.Header) {
 		ev.Attrs = map[string]string{"gpc": "1"}

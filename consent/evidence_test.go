@@ -1,6 +1,7 @@
 package consent_test
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"testing"
@@ -31,8 +32,16 @@ func TestEvidenceFromRequest(t *testing.T) {
 	r.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0")
 	r.Header.Set("Sec-GPC", "1")
 	ev := consent.EvidenceFromRequest(r)
-	if ev.IPPrefix != "198.51.100.0/24" || ev.UserAgent != "Firefox/Linux" || ev.Locator != "/signup" || ev.Attrs["gpc"] != "1" {
+	if ev.IPPrefix != "198.51.100.0/24" || ev.UserAgent != "Firefox/Linux" || ev.Locator != "" || ev.Attrs["gpc"] != "1" {
 		t.Fatalf("EvidenceFromRequest = %+v", ev)
+	}
+	// Through a ServeMux, the route pattern is kept, never the raw path.
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /confirm/{token}", func(_ http.ResponseWriter, r *http.Request) { ev = consent.EvidenceFromRequest(r) })
+	r = httptest.NewRequest("POST", "https://example.com/confirm/c1.secret-token-value", nil)
+	mux.ServeHTTP(httptest.NewRecorder(), r)
+	if ev.Locator != "POST /confirm/{token}" {
+		t.Fatalf("Locator = %q, want the route pattern", ev.Locator)
 	}
 	for ua, want := range map[string]string{
 		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1": "Safari/iOS",

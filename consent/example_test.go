@@ -3,6 +3,7 @@ package consent_test
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -68,13 +69,13 @@ func ExampleLedger_Request() {
 	fmt.Println("after confirmation:", ok)
 
 	_, err = ledger.Confirm(ctx, token, consent.Evidence{})
-	fmt.Println(err)
+	fmt.Println("used again:", errors.Is(err, consent.ErrTokenUsed))
 	// Output:
 	// true
 	// before confirmation: false
 	// <nil>
 	// after confirmation: true
-	// consent confirm: consent: token already used
+	// used again: true
 }
 
 func ExampleUnsubscriber() {

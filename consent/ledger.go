@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -39,7 +38,8 @@ type optionFunc func(*Ledger) error
 func (f optionFunc) apply(l *Ledger) error { return f(l) }
 
 // WithRegister checks every purpose against the record of processing
-// activities: an unknown purpose is rejected with ErrUnknownPurpose,
+// activities (the Ledger keeps its own copy, so later changes to r have no
+// effect): an unknown purpose is rejected with ErrUnknownPurpose,
 // consent for a purpose resting on another basis with ErrNotConsentBased,
 // and decisions for such purposes follow their basis (see Ledger.Decide).
 // Default: no register; any purpose is accepted and assumed to rest on consent.
@@ -51,7 +51,7 @@ func WithRegister(r *gdpr.Register) Option {
 		if err := r.Validate(); err != nil {
 			return err
 		}
-		l.register = r
+		l.register = r.Clone()
 		return nil
 	})
 }
@@ -148,7 +148,9 @@ func HashText(text string) string {
 }
 
 // Publish stores a new version of a notice. Version must be higher than every
-// published version of the same ID; TextHash must be a hex SHA-256
+// published version of the same ID (checked before the write: two
+// publishers racing with different versions can both succeed, so publish
+// from one place, such as a deployment step); TextHash must be a hex SHA-256
 // (HashText); Published defaults to now. It returns ErrConflict if the
 // version exists, and ErrInvalid for bad input.
 func (l *Ledger) Publish(ctx context.Context, n Notice) (Notice, error) {
@@ -162,8 +164,15 @@ func (l *Ledger) Publish(ctx context.Context, n Notice) (Notice, error) {
 	if b, err := hex.DecodeString(n.TextHash); err != nil || len(b) != sha256.Size {
 		return Notice{}, wrap(op, invalidf("text_hash", "not a hex SHA-256 (use HashText)"))
 	}
-	if len(n.Language) > maxShort || len(n.URL) > 2048 {
-		return Notice{}, wrap(op, invalidf("language", "language or URL too long"))
+	if n.Language != "" {
+		if err := validKey(n.Language, maxShort); err != nil {
+			return Notice{}, wrap(op, invalidf("language", "%v", err))
+		}
+	}
+	if n.URL != "" {
+		if err := validKey(n.URL, 2048); err != nil {
+			return Notice{}, wrap(op, invalidf("url", "%v", err))
+		}
 	}
 	if n.Published.IsZero() {
 		n.Published = l.now()
@@ -236,23 +245,61 @@ func (l *Ledger) Refuse(ctx context.Context, c Choice) (Event, error) {
 	return l.append(ctx, "refuse", Refused, c, nil)
 }
 
-// Withdraw records that the subject withdrew consent (Art. 7(3)). From the
-// event's time on, decisions for the purpose (and contact) deny. Withdrawing
-// needs no notice and no earlier consent: the event is recorded either way,
-// so a withdrawal is never lost to a race with the consent it revokes.
+// Withdraw records that the subject withdrew consent (Art. 7(3)). From
+// then on, decisions for the purpose (and contact) deny. Withdrawing is
+// never harder than giving: it needs no notice and no earlier consent, and
+// nothing in the Register can block it — a purpose since removed from the
+// Register, or a basis that no longer matches, is recorded all the same. For
+// a purpose the Register rests on another basis (legitimate interests, say)
+// the subject's "stop" is an objection, and is recorded as one (Art. 21).
+//
+// Events are ordered by the Store as they are appended, not by the clocks of
+// the instances that stamp them, so a withdrawal recorded after a consent
+// always wins over it.
 func (l *Ledger) Withdraw(ctx context.Context, c Choice) (Event, error) {
 	return l.append(ctx, "withdraw", Withdrawn, c, nil)
 }
 
-// Object records an objection under Art. 21. Objection to direct marketing
-// (Art. 21(2)) is absolute: decisions for the purpose deny from then on. An
-// objection under Art. 21(1) to processing on public task or legitimate
-// interests also denies, until the controller records (with Give, by staff, or
-// by the subject's new consent) that it may go on; the library cannot weigh
-// "compelling legitimate grounds", so it holds processing meanwhile, as
-// Art. 18(1)(d) asks.
+// Object records an objection under Art. 21; like Withdraw, nothing in the
+// Register can block it. Decisions for the purpose (and contact) deny from
+// then on. An objection to direct marketing (Art. 21(2)) is absolute
+// (Art. 21(3)). An objection under Art. 21(1) to processing on public task or
+// legitimate interests holds processing too, since the library cannot weigh
+// "compelling legitimate grounds"; a controller that has demonstrated them
+// records so with OverrideObjection.
 func (l *Ledger) Object(ctx context.Context, c Choice) (Event, error) {
 	return l.append(ctx, "object", Objected, c, nil)
+}
+
+// OverrideObjection records that the controller has demonstrated compelling
+// legitimate grounds that override an objection under Art. 21(1), so
+// processing for the purpose may resume. It needs a Register in which the
+// purpose rests on public task or legitimate interests and is not direct
+// marketing (an objection to direct marketing cannot be overridden,
+// Art. 21(3)); a staff Actor; and in Evidence.Locator a reference to the
+// documented assessment. It applies to all channels. Errors: ErrInvalid,
+// ErrUnknownPurpose, ErrNotConsentBased is not used here; a purpose that
+// cannot be overridden gives ErrNotOverridable.
+func (l *Ledger) OverrideObjection(ctx context.Context, c Choice) (Event, error) {
+	const op = "override_objection"
+	if l.register == nil {
+		return Event{}, wrap(op, fmt.Errorf("%w: needs a Register (WithRegister)", ErrNotOverridable))
+	}
+	a, ok := l.register.Activity(c.Purpose)
+	switch {
+	case !ok:
+		return Event{}, wrap(op, &fieldError{field: "purpose", err: ErrUnknownPurpose})
+	case !a.Basis.AllowsObjection() || a.DirectMarketing:
+		return Event{}, wrap(op, &fieldError{field: "purpose", err: fmt.Errorf("%w: %q rests on %s%s", ErrNotOverridable,
+			trunc(string(c.Purpose)), a.Basis.Article(), map[bool]string{true: " and is direct marketing", false: ""}[a.DirectMarketing])})
+	case c.Actor.Kind != gdpr.ActorStaff:
+		return Event{}, wrap(op, invalidf("actor", "an override is recorded by staff"))
+	case c.Evidence.Locator == "":
+		return Event{}, wrap(op, invalidf("evidence.locator", "reference the documented compelling legitimate grounds"))
+	case c.Contact != AllContacts:
+		return Event{}, wrap(op, invalidf("contact", "an override applies to all channels"))
+	}
+	return l.append(ctx, op, Overridden, c, nil)
 }
 
 // Expire records that a consent lapsed. Decisions already treat a consent
@@ -293,7 +340,7 @@ func (l *Ledger) build(ctx context.Context, kind Kind, c Choice) (Event, error) 
 	if err := c.Purpose.Validate(); err != nil {
 		return Event{}, invalid("purpose", err)
 	}
-	basis, err := l.basisFor(kind, c)
+	basis, kind, err := l.basisFor(kind, c)
 	if err != nil {
 		return Event{}, err
 	}
@@ -302,6 +349,9 @@ func (l *Ledger) build(ctx context.Context, kind Kind, c Choice) (Event, error) 
 	}
 	if c.Method == "" {
 		c.Method = MethodForm
+	}
+	if kind == Overridden && c.Notice.ID == "" {
+		c.Notice = NoticeRef{}
 	}
 	if !c.ExpiresAt.IsZero() && kind != Given {
 		return Event{}, invalidf("expires_at", "only a given consent has an expiry")
@@ -316,50 +366,95 @@ func (l *Ledger) build(ctx context.Context, kind Kind, c Choice) (Event, error) 
 		e.ExpiresAt = c.ExpiresAt.UTC().Truncate(time.Microsecond)
 	}
 	if e.Notice.ID != "" || e.Notice.Version != 0 {
-		n, err := l.Notice(ctx, e.Notice.ID, e.Notice.Version)
+		n, latest, err := l.noticeAt(ctx, e.Notice.ID, e.Notice.Version, now)
 		if err != nil {
-			var ce *Error
-			if errors.As(err, &ce) {
-				err = ce.Err
-			}
-			return Event{}, &fieldError{field: "notice", err: err}
+			return Event{}, err
 		}
-		if n.Published.After(now) {
-			return Event{}, &fieldError{field: "notice", err: fmt.Errorf("%w: %s version %d is not published yet", ErrUnknownNotice, n.ID, n.Version)}
+		if latest > n.Version && (kind == Given || kind == Pending) {
+			return Event{}, &fieldError{field: "notice", err: fmt.Errorf("%w: %s version %d was replaced by material version %d", ErrStaleNotice, n.ID, n.Version, latest)}
 		}
 		e.Notice.TextHash = n.TextHash
 	}
 	return e, nil
 }
 
-// basisFor settles the lawful basis of an event against the register.
-func (l *Ledger) basisFor(kind Kind, c Choice) (gdpr.LawfulBasis, error) {
+// noticeAt returns the notice version asked for, which must be published by
+// now, and the latest material version published by now.
+func (l *Ledger) noticeAt(ctx context.Context, id string, version int, now time.Time) (Notice, int, error) {
+	ns, err := l.store.Notices(ctx, id)
+	if err != nil {
+		return Notice{}, 0, err
+	}
+	var found *Notice
+	latest := 0
+	for i, n := range ns {
+		if n.Published.After(now) {
+			continue
+		}
+		if n.Version == version {
+			found = &ns[i]
+		}
+		if n.Material && n.Version > latest {
+			latest = n.Version
+		}
+	}
+	if found == nil {
+		return Notice{}, 0, &fieldError{field: "notice", err: fmt.Errorf("%w: %s version %d is not published", ErrUnknownNotice, id, version)}
+	}
+	return *found, latest, nil
+}
+
+// basisFor settles the lawful basis and the kind of an event against the
+// register. Choices that stop processing (withdrawal, objection, expiry) are
+// never refused for the register's sake: withdrawal must stay as easy as
+// giving, and an objection is a right the register cannot take away.
+func (l *Ledger) basisFor(kind Kind, c Choice) (gdpr.LawfulBasis, Kind, error) {
 	b := c.Basis
+	if b != 0 && !b.Valid() {
+		return 0, kind, invalidf("basis", "unknown lawful basis")
+	}
+	var a gdpr.Activity
+	known := false
 	if l.register != nil {
-		a, ok := l.register.Activity(c.Purpose)
-		if !ok {
-			return 0, &fieldError{field: "purpose", err: fmt.Errorf("%w: %q", ErrUnknownPurpose, trunc(string(c.Purpose)))}
+		a, known = l.register.Activity(c.Purpose)
+	}
+	switch kind {
+	case Withdrawn, Objected, Expired:
+		if b == 0 && known {
+			b = a.Basis
+		}
+		if b == 0 {
+			b = gdpr.Consent
+		}
+		if kind == Withdrawn && !b.IsConsent() {
+			kind = Objected // "stop" on a purpose that does not rest on consent
+		}
+		return b, kind, nil
+	case Overridden:
+		return a.Basis, kind, nil
+	}
+	// Given, Refused, Pending: asking for consent.
+	if l.register != nil {
+		if !known {
+			return 0, kind, &fieldError{field: "purpose", err: fmt.Errorf("%w: %q", ErrUnknownPurpose, trunc(string(c.Purpose)))}
+		}
+		if !a.Basis.IsConsent() {
+			return 0, kind, &fieldError{field: "purpose", err: fmt.Errorf("%w: %q rests on %s", ErrNotConsentBased, trunc(string(c.Purpose)), a.Basis.Article())}
 		}
 		if b == 0 {
 			b = a.Basis
 		}
-		if kind != Objected && !a.Basis.IsConsent() {
-			return 0, &fieldError{field: "purpose", err: fmt.Errorf("%w: %q rests on %s", ErrNotConsentBased, trunc(string(c.Purpose)), a.Basis.Article())}
-		}
-		if kind != Objected && b != a.Basis {
-			return 0, invalidf("basis", "%s differs from the register's %s", b, a.Basis)
+		if b != a.Basis {
+			return 0, kind, invalidf("basis", "%s differs from the register's %s", b, a.Basis)
 		}
 	}
 	if b == 0 {
 		b = gdpr.Consent
 	}
-	if !b.Valid() {
-		return 0, invalidf("basis", "unknown lawful basis")
+	if !b.IsConsent() {
+		return 0, kind, &fieldError{field: "basis", err: fmt.Errorf("%w: a %s event needs a consent basis", ErrNotConsentBased, kind)}
 	}
-	if kind != Objected && !b.IsConsent() {
-		return 0, &fieldError{field: "basis", err: fmt.Errorf("%w: a %s event needs a consent basis", ErrNotConsentBased, kind)}
-	}
-	return b, nil
+	return b, kind, nil
 }
 
 func (l *Ledger) newID() string {

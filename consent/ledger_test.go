@@ -167,7 +167,7 @@ func TestContactScopes(t *testing.T) {
 	for _, tc := range []struct {
 		contact consent.Contact
 		allowed bool
-	}{{consent.Email, true}, {consent.SMS, false}, {consent.Push, true}, {"", true}} {
+	}{{consent.Email, true}, {consent.SMS, false}, {consent.Push, true}, {"", false}} {
 		if d := f.decide("dan", tc.contact); d.Allowed != tc.allowed {
 			t.Errorf("contact %q: allowed=%v (%s), want %v", tc.contact, d.Allowed, d.Reason, tc.allowed)
 		}
@@ -298,6 +298,13 @@ func testRegister() *gdpr.Register {
 				LegitimateInterestAssessment: "LIA-2026-01",
 				SubjectCategories:            []string{"customers"}, DataCategories: []gdpr.Category{{ID: "contact"}},
 				Retention: gdpr.RetentionRule{Description: "while a customer"}},
+			{ID: "promo", Name: "Promotions", Purpose: "promotions", Basis: gdpr.LegitimateInterests, DirectMarketing: true,
+				LegitimateInterestAssessment: "LIA-2026-02",
+				SubjectCategories:            []string{"customers"}, DataCategories: []gdpr.Category{{ID: "contact"}},
+				Retention: gdpr.RetentionRule{Description: "while a customer"}},
+			{ID: "health", Name: "Health coaching", Purpose: "coaching", Basis: gdpr.ExplicitConsent, SpecialCondition: "a",
+				SubjectCategories: []string{"members"}, DataCategories: []gdpr.Category{{ID: "fitness", Special: gdpr.HealthData}},
+				Retention: gdpr.RetentionRule{Description: "until withdrawal"}},
 			{ID: "orders", Name: "Orders", Purpose: "orders", Basis: gdpr.Contract,
 				SubjectCategories: []string{"customers"}, DataCategories: []gdpr.Category{{ID: "contact"}},
 				Retention: gdpr.RetentionRule{Description: "10 years"}},
@@ -659,5 +666,166 @@ func TestConcurrentAppends(t *testing.T) {
 	wg.Wait()
 	if n := len(mustOK(f.l.History(f.ctx, "conc", ""))); n != 8*25 {
 		t.Fatalf("shared subject has %d events, want %d", n, 8*25)
+	}
+}
+
+// A withdrawal recorded after a consent wins, however the instances' clocks
+// stamped them (Art. 7(3)).
+func TestClockSkewDoesNotLoseWithdrawal(t *testing.T) {
+	f := newFixture(t)
+	fast := &clock{t: f.clk.Now().Add(5 * time.Second)}
+	skewed, err := consent.New(f.store, consent.WithClock(fast.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustOK(skewed.Give(f.ctx, f.choice("mia")))                                        // stamped t+5s
+	mustOK(f.l.Withdraw(f.ctx, consent.Choice{Subject: "mia", Purpose: "newsletter"})) // stamped t, appended later
+	f.clk.Add(10 * time.Second)
+	if d := f.decide("mia", ""); d.Allowed || d.Reason != consent.ReasonWithdrawn {
+		t.Fatalf("withdrawal appended after a consent with a later timestamp: %+v, want withdrawn", d)
+	}
+}
+
+// A withdrawal on one channel denies the purpose as a whole, so Allowed
+// never says yes to mailing after an e-mail unsubscribe.
+func TestAllowedHonoursChannelWithdrawal(t *testing.T) {
+	u := mustOK(consent.NewUnsubscriber([]byte(strings.Repeat("k", 32))))
+	f := newFixture(t, consent.WithUnsubscriber(u))
+	mustOK(f.l.Give(f.ctx, f.choice("noa")))
+	tok := mustOK(f.l.UnsubscribeToken("noa", "newsletter", consent.Email, 0))
+	mustOK(f.l.Unsubscribe(f.ctx, tok, consent.Evidence{}))
+	f.clk.Add(time.Second)
+	if ok, err := f.l.Allowed(f.ctx, "noa", "newsletter"); ok || err != nil {
+		t.Fatalf("Allowed after an e-mail unsubscribe = %v, %v; want false", ok, err)
+	}
+	if d := f.decide("noa", consent.Push); !d.Allowed {
+		t.Fatalf("push after an e-mail unsubscribe: %+v, want allowed", d)
+	}
+	// A consent for one channel allows that channel only.
+	c := f.choice("ola")
+	c.Contact = consent.SMS
+	mustOK(f.l.Give(f.ctx, c))
+	f.clk.Add(time.Second)
+	if d := f.decide("ola", ""); d.Allowed {
+		t.Fatalf("an SMS-only consent allowed the purpose as a whole: %+v", d)
+	}
+	if d := f.decide("ola", consent.SMS); !d.Allowed {
+		t.Fatalf("SMS after an SMS consent: %+v", d)
+	}
+}
+
+func TestWithdrawalNeverBlocked(t *testing.T) {
+	f := newFixture(t, consent.WithRegister(testRegister()))
+	// A purpose since removed from the register.
+	if _, err := f.l.Withdraw(f.ctx, consent.Choice{Subject: "pia", Purpose: "retired_purpose"}); err != nil {
+		t.Fatalf("Withdraw for a purpose not in the register: %v", err)
+	}
+	// A basis that does not match the register's.
+	if _, err := f.l.Withdraw(f.ctx, consent.Choice{Subject: "pia", Purpose: "coaching", Basis: gdpr.Consent}); err != nil {
+		t.Fatalf("Withdraw with a plain-consent basis on an explicit-consent purpose: %v", err)
+	}
+	// On legitimate interests, "stop" is an objection.
+	e, err := f.l.Withdraw(f.ctx, consent.Choice{Subject: "pia", Purpose: "customer_mailings"})
+	if err != nil || e.Kind != consent.Objected || e.Basis != gdpr.LegitimateInterests {
+		t.Fatalf("Withdraw on legitimate interests = %+v, %v; want an objection", e, err)
+	}
+}
+
+func TestExplicitConsentRequired(t *testing.T) {
+	f := newFixture(t)
+	c := f.choice("quinn")
+	c.Purpose = "coaching"
+	mustOK(f.l.Give(f.ctx, c)) // plain consent, recorded before the register said "explicit"
+	f.clk.Add(time.Second)
+	withReg := mustOK(consent.New(f.store, consent.WithClock(f.clk.Now), consent.WithRegister(testRegister())))
+	d := mustOK(withReg.Decide(f.ctx, consent.Query{Subject: "quinn", Purpose: "coaching"}))
+	if d.Allowed || d.Reason != consent.ReasonNotExplicit {
+		t.Fatalf("plain consent for an Art. 9 purpose: %+v, want denied as not explicit", d)
+	}
+	c.Basis = 0 // the register's explicit_consent
+	mustOK(withReg.Give(f.ctx, c))
+	f.clk.Add(time.Second)
+	d = mustOK(withReg.Decide(f.ctx, consent.Query{Subject: "quinn", Purpose: "coaching"}))
+	if !d.Allowed || d.Basis != gdpr.ExplicitConsent {
+		t.Fatalf("explicit consent: %+v", d)
+	}
+}
+
+func TestOverrideObjection(t *testing.T) {
+	f := newFixture(t, consent.WithRegister(testRegister()))
+	mustOK(f.l.Object(f.ctx, consent.Choice{Subject: "rae", Purpose: "customer_mailings"}))
+	f.clk.Add(time.Second)
+	staff := gdpr.Staff("dpo-1")
+	for name, c := range map[string]consent.Choice{
+		"by the subject":   {Subject: "rae", Purpose: "customer_mailings", Evidence: consent.Evidence{Locator: "LIA-2026-01/objection-7"}},
+		"without grounds":  {Subject: "rae", Purpose: "customer_mailings", Actor: staff},
+		"one channel only": {Subject: "rae", Purpose: "customer_mailings", Actor: staff, Contact: consent.SMS, Evidence: consent.Evidence{Locator: "x"}},
+	} {
+		if _, err := f.l.OverrideObjection(f.ctx, c); !errors.Is(err, consent.ErrInvalid) {
+			t.Errorf("override %s: %v, want ErrInvalid", name, err)
+		}
+	}
+	for _, p := range []gdpr.Purpose{"promotions", "newsletter", "orders"} {
+		_, err := f.l.OverrideObjection(f.ctx, consent.Choice{Subject: "rae", Purpose: p, Actor: staff, Evidence: consent.Evidence{Locator: "x"}})
+		if !errors.Is(err, consent.ErrNotOverridable) {
+			t.Errorf("override on %s: %v, want ErrNotOverridable", p, err)
+		}
+	}
+	mustOK(f.l.OverrideObjection(f.ctx, consent.Choice{Subject: "rae", Purpose: "customer_mailings", Actor: staff,
+		Evidence: consent.Evidence{Locator: "LIA-2026-01/objection-7"}}))
+	f.clk.Add(time.Second)
+	d := mustOK(f.l.Decide(f.ctx, consent.Query{Subject: "rae", Purpose: "customer_mailings"}))
+	if !d.Allowed || d.Reason != consent.ReasonOverridden {
+		t.Fatalf("after override: %+v", d)
+	}
+}
+
+func TestConfirmAfterWithdrawal(t *testing.T) {
+	f := newFixture(t)
+	_, token := mustRequest(t, f, "sam")
+	f.clk.Add(time.Second)
+	mustOK(f.l.Withdraw(f.ctx, consent.Choice{Subject: "sam", Purpose: "newsletter"}))
+	f.clk.Add(time.Second)
+	if _, err := f.l.Confirm(f.ctx, token, consent.Evidence{}); !errors.Is(err, consent.ErrSuperseded) {
+		t.Fatalf("Confirm after a withdrawal: %v, want ErrSuperseded", err)
+	}
+	if d := f.decide("sam", ""); d.Allowed {
+		t.Fatal("an old link brought consent back")
+	}
+}
+
+func TestStaleNoticeRejected(t *testing.T) {
+	f := newFixture(t)
+	_, token := mustRequest(t, f, "tia")
+	f.publish("newsletter-notice", 2, true)
+	if _, err := f.l.Give(f.ctx, f.choice("tia")); !errors.Is(err, consent.ErrStaleNotice) {
+		t.Fatalf("Give under a replaced version: %v, want ErrStaleNotice", err)
+	}
+	if _, err := f.l.Confirm(f.ctx, token, consent.Evidence{}); !errors.Is(err, consent.ErrStaleNotice) {
+		t.Fatalf("Confirm of a request under a replaced version: %v, want ErrStaleNotice", err)
+	}
+	// Withdrawal under an old version is still fine.
+	c := f.choice("tia")
+	if _, err := f.l.Withdraw(f.ctx, consent.Choice{Subject: c.Subject, Purpose: c.Purpose, Notice: c.Notice}); err != nil {
+		t.Fatalf("Withdraw quoting an old notice: %v", err)
+	}
+}
+
+func TestTokenErrorsWrapRootSentinels(t *testing.T) {
+	for err, root := range map[error]error{
+		consent.ErrInvalidToken: gdpr.ErrInvalid, consent.ErrInvalidReceipt: gdpr.ErrInvalid,
+		consent.ErrTokenExpired: gdpr.ErrInvalid, consent.ErrTokenUsed: gdpr.ErrConflict,
+		consent.ErrSuperseded: gdpr.ErrConflict, consent.ErrStaleNotice: gdpr.ErrInvalid,
+	} {
+		if !errors.Is(err, root) {
+			t.Errorf("%v does not wrap %v", err, root)
+		}
+	}
+	var zero consent.Unsubscriber
+	if _, err := zero.Sign(consent.Claims{Subject: "s", Purpose: "p"}); !errors.Is(err, consent.ErrInvalid) {
+		t.Errorf("zero Unsubscriber Sign: %v", err)
+	}
+	if _, err := zero.Verify("u1.x"); !errors.Is(err, consent.ErrInvalid) {
+		t.Errorf("zero Unsubscriber Verify: %v", err)
 	}
 }

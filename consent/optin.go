@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -76,11 +77,16 @@ func ParseConfirmationToken(token string) (eventID string, secret []byte, err er
 
 // Confirm completes double opt-in: if the token matches a pending event and
 // comes back before its deadline, it appends the Given event (method
-// MethodEmailLink unless the evidence says otherwise) and returns it.
-// Errors: ErrInvalidToken for a malformed, unknown or forged token (also once
-// the subject was erased), ErrTokenExpired after the deadline, ErrTokenUsed
-// when the token was used before. Only the first of any number of concurrent
-// confirmations succeeds.
+// MethodEmailLink) and returns it. Errors: ErrInvalidToken for a malformed,
+// unknown or forged token (also once the subject was erased),
+// ErrTokenExpired after the deadline, ErrTokenUsed when the token was used
+// before, ErrSuperseded when the subject has withdrawn, refused or objected
+// since the request, ErrStaleNotice when a material notice version was
+// published since. Only the first of any number of concurrent confirmations
+// succeeds.
+//
+// Mail security scanners follow links: serve the link as a page whose
+// button POSTs the token, and call Confirm from the POST, not from the GET.
 func (l *Ledger) Confirm(ctx context.Context, token string, ev Evidence) (Event, error) {
 	const op = "confirm"
 	id, secret, err := ParseConfirmationToken(token)
@@ -100,6 +106,20 @@ func (l *Ledger) Confirm(ctx context.Context, token string, ev Evidence) (Event,
 	now := l.now().UTC().Truncate(time.Microsecond)
 	if !now.Before(p.ExpiresAt) {
 		return Event{}, wrap(op, ErrTokenExpired)
+	}
+	later, err := l.store.Events(ctx, p.Subject, p.Purpose)
+	if err != nil {
+		return Event{}, wrap(op, err)
+	}
+	for _, e := range later {
+		if e.Seq > p.Seq && e.Applies(p.Contact) && (e.Kind == Withdrawn || e.Kind == Refused || e.Kind == Objected) {
+			return Event{}, wrap(op, ErrSuperseded)
+		}
+	}
+	if _, latest, err := l.noticeAt(ctx, p.Notice.ID, p.Notice.Version, now); err != nil {
+		return Event{}, wrap(op, err)
+	} else if latest > p.Notice.Version {
+		return Event{}, wrap(op, &fieldError{field: "notice", err: fmt.Errorf("%w: %s version %d was replaced by material version %d", ErrStaleNotice, p.Notice.ID, p.Notice.Version, latest)})
 	}
 	e := Event{
 		ID: l.newID(), Subject: p.Subject, Purpose: p.Purpose, Contact: p.Contact, Kind: Given,

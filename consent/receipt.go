@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/gdprkit/gdpr"
@@ -26,10 +27,6 @@ import (
 
 // ReceiptVersion is the value of Receipt.Version this package writes and accepts.
 const ReceiptVersion = "KI-CR-v1.1.0"
-
-// ErrInvalidReceipt: a receipt is malformed, signed by another key, or
-// altered. It says no more than that.
-var ErrInvalidReceipt = errors.New("consent: invalid receipt")
 
 // Controller identifies the controller on a receipt (Kantara piiControllers).
 type Controller struct {
@@ -118,7 +115,10 @@ func KeyID(pub ed25519.PublicKey) string {
 }
 
 // Receipt builds and signs the receipt of one event of the ledger (a Given
-// consent, usually; a withdrawal or refusal gets one too). It returns the
+// consent, usually; a withdrawal or refusal gets one too). A receipt proves
+// that the event was recorded, not that it still holds: a later withdrawal
+// has a receipt of its own. The receipt names the subject (piiPrincipalId)
+// in clear, since it is the subject's own record: hand it to them only. It returns the
 // receipt and its compact JWS, the form to hand to the subject. Errors:
 // ErrNotFound for an unknown event, ErrInvalid for a Pending event or a
 // Ledger without WithReceipts.
@@ -154,8 +154,7 @@ func (l *Ledger) Receipt(ctx context.Context, eventID string) (Receipt, string, 
 	}
 	p := ReceiptPurpose{
 		Purpose: string(e.Purpose), PurposeCategory: []string{}, ConsentType: "EXPLICIT",
-		PIICategory: []string{}, PrimaryPurpose: true,
-		Termination: "Withdraw at any time, as easily as given (Art. 7(3) GDPR).",
+		PIICategory: []string{}, PrimaryPurpose: true, Termination: terminations[e.Kind],
 	}
 	service := string(e.Purpose)
 	if l.register != nil {
@@ -188,6 +187,16 @@ func (l *Ledger) Receipt(ctx context.Context, eventID string) (Receipt, string, 
 		return Receipt{}, "", wrap(op, err)
 	}
 	return r, jws, nil
+}
+
+// terminations says, per kind of event, how what it records ends.
+var terminations = map[Kind]string{
+	Given:      "Withdraw at any time, as easily as given (Art. 7(3) GDPR).",
+	Refused:    "No consent was given; you may give it later.",
+	Withdrawn:  "Consent withdrawn; processing based on it has stopped.",
+	Expired:    "Consent expired; processing based on it has stopped.",
+	Objected:   "Objection recorded (Art. 21 GDPR); processing for this purpose has stopped.",
+	Overridden: "Objection overridden on compelling legitimate grounds (Art. 21(1) GDPR); you may complain to a supervisory authority.",
 }
 
 func joinName(a, b string) string {
@@ -229,6 +238,11 @@ const maxReceiptLen = 64 << 10
 // signature, a payload that is not a version 1.1 receipt — gives
 // ErrInvalidReceipt.
 func VerifyReceipt(jws string, keys ...ed25519.PublicKey) (Receipt, error) {
+	r, err := verifyReceipt(jws, keys)
+	return r, wrap("verify_receipt", err)
+}
+
+func verifyReceipt(jws string, keys []ed25519.PublicKey) (Receipt, error) {
 	if len(jws) > maxReceiptLen || strings.Count(jws, ".") != 2 {
 		return Receipt{}, ErrInvalidReceipt
 	}
@@ -267,7 +281,7 @@ func strictJSON(b []byte, v any) error {
 	if err := d.Decode(v); err != nil {
 		return err
 	}
-	if d.More() {
+	if _, err := d.Token(); err != io.EOF {
 		return errors.New("trailing data")
 	}
 	return nil

@@ -10,15 +10,26 @@ import (
 // Store keeps the ledger's events and notices. The Ledger validates
 // everything before it reaches a Store; a Store persists and answers
 // queries, and enforces the few rules that need atomicity: unique event IDs,
-// unique (notice ID, version), and at most one confirmation per pending event.
+// unique (notice ID, version), at most one confirmation per pending event,
+// and the order of events.
+//
+// # Order
+//
+// The ledger's order is the order of appends, not of timestamps: a Store
+// gives each appended event a Seq greater than that of every event appended
+// before it (an identity column, a counter). Event times come from the clocks
+// of many application instances and may be skewed or equal; ordering by them
+// could let an older consent, stamped by a fast clock, override a later
+// withdrawal. Time still bounds which events a decision at a past moment
+// sees (Query.At), and stays on record as evidence.
 //
 // Implementations: memconsent (in memory, the fake for tests) and sqlconsent
 // (PostgreSQL, MySQL/MariaDB, SQLite). A host's own Store proves itself with
 // consenttest.RunStoreTests.
 //
 // Every method is safe for concurrent use, from many goroutines and, for a
-// shared database, many processes. Events are ordered by (Time, ID) wherever
-// an order is stated; strings (IDs, subjects) compare byte for byte, never by
+// shared database, many processes. Events are ordered by Seq wherever an
+// order is stated; strings (IDs, subjects) compare byte for byte, never by
 // a locale's collation. Stores keep times to the microsecond and return them
 // in UTC. Append need not validate its input (the Ledger has), and a Store
 // may keep no reference to the caller's slices and maps. Empty results are
@@ -26,9 +37,10 @@ import (
 // Ledger (IDs are UUIDv7), so whether a Store would accept it again is left
 // open.
 type Store interface {
-	// Append stores one event. It returns an error wrapping ErrConflict if an
-	// event with the same ID exists, or if e.Confirms is set and another event
-	// already confirms the same pending event; nothing is written then.
+	// Append stores one event, giving it the next Seq (e.Seq is ignored). It
+	// returns an error wrapping ErrConflict if an event with the same ID
+	// exists, or if e.Confirms is set and another event already confirms the
+	// same pending event; nothing is written then.
 	Append(ctx context.Context, e Event) error
 
 	// Event returns the event with the given ID, or an error wrapping
@@ -36,15 +48,15 @@ type Store interface {
 	Event(ctx context.Context, id string) (Event, error)
 
 	// Latest returns the event that decides q: of q.Subject's events for
-	// q.Purpose whose Contact is empty or q.Contact, whose Kind is not
-	// Pending and whose Time is at or before q.At, the last in (Time, ID)
-	// order. With it comes the highest version of that event's notice that
+	// q.Purpose that apply to q.Contact (Event.Applies), whose Kind is not
+	// Pending and whose Time is at or before q.At, the one with the highest
+	// Seq. With it comes the highest version of that event's notice that
 	// is Material and was Published at or before q.At (0 if none), so a
 	// decision needs one query. It returns an error wrapping ErrNotFound
 	// when no event qualifies.
 	Latest(ctx context.Context, q Query) (Current, error)
 
-	// Events returns all of subject's events in (Time, ID) order; with a
+	// Events returns all of subject's events in Seq order; with a
 	// non-empty purpose, only those for it. No events is not an error.
 	Events(ctx context.Context, subject gdpr.SubjectID, purpose gdpr.Purpose) ([]Event, error)
 
@@ -72,8 +84,10 @@ type Store interface {
 type Query struct {
 	Subject gdpr.SubjectID
 	Purpose gdpr.Purpose
-	// Contact narrows a direct-marketing decision to one channel; empty
-	// considers only events for all channels.
+	// Contact narrows a direct-marketing decision to one channel. Empty asks
+	// about the purpose as a whole, conservatively: a withdrawal, refusal or
+	// objection for any one channel then denies, while a consent for one
+	// channel does not allow (see Event.Applies).
 	Contact Contact
 	// At is the time of the decision. The Ledger fills in now when it is
 	// zero, so a Store always receives a set time.

@@ -46,9 +46,12 @@ const ExportDataset = "consent_events"
 // are left out; everything else the ledger holds is in the record.
 func (l *Ledger) ExportSubject(ctx context.Context, subject gdpr.SubjectID, w gdpr.RecordWriter) error {
 	const op = "export"
-	evs, err := l.History(ctx, subject, "")
+	if err := subject.Validate(); err != nil {
+		return wrap(op, invalid("subject", err))
+	}
+	evs, err := l.store.Events(ctx, subject, "")
 	if err != nil {
-		return err
+		return wrap(op, err)
 	}
 	for _, e := range evs {
 		if err := w.WriteRecord(ctx, exportRecord(e)); err != nil {

@@ -20,13 +20,18 @@ import (
 // Unsubscribe tokens go into the links of bulk messages ("unsubscribe",
 // RFC 8058 List-Unsubscribe-Post). They are validated without a database
 // lookup, and they carry no subject ID in clear: a token is the subject,
-// purpose and channel sealed with AES-256-GCM under a key derived (HKDF-SHA256)
-// from the host's secret, so it is both unforgeable and opaque.
+// purpose and channel sealed with AES-256-GCM, so it is both unforgeable and
+// opaque.
 //
-// Format: "u1." then unpadded base64url of key ID (4 bytes) || nonce (12) ||
-// AES-GCM(claims), with "u1" and the key ID as associated data. The claims
-// are: issued and expiry times (Unix seconds, big-endian uint64; expiry 0 =
-// none), then contact, purpose and subject, each a uvarint length and bytes.
+// Format: "u1." then unpadded base64url of key ID (4 bytes) || salt (16
+// random bytes) || AES-256-GCM(claims) with an all-zero nonce, under a key
+// derived for this token alone by HKDF-SHA256 from the host's secret and the
+// salt, with "u1" and the key ID as associated data. A fresh key per token
+// lifts the 2^32-message limit of random GCM nonces under one key, which a
+// bulk sender could reach. The claims are: issued and expiry times (Unix
+// seconds, big-endian uint64; expiry 0 = none), then contact, purpose and
+// subject, each a uvarint length and bytes, then zero bytes up to a multiple
+// of 32, so a token's length does not tell how long the subject ID is.
 
 // Claims are what an unsubscribe token says.
 type Claims struct {
@@ -44,14 +49,35 @@ type Claims struct {
 
 // Unsubscriber signs and verifies unsubscribe tokens. It is safe for
 // concurrent use.
+//
+// The zero Unsubscriber holds no key: Sign and Verify fail with ErrInvalid.
 type Unsubscriber struct {
 	keys []unsubKey // keys[0] is the primary, used to sign
 	now  func() time.Time
 }
 
 type unsubKey struct {
-	id   [4]byte
-	aead cipher.AEAD
+	id     [4]byte
+	secret []byte
+}
+
+const (
+	unsubSaltLen = 16
+	unsubPad     = 32
+	unsubInfo    = "gdpr consent unsubscribe token v1 aes-256-gcm"
+)
+
+// aead returns the AES-256-GCM of one token.
+func (k unsubKey) aead(salt []byte) (cipher.AEAD, error) {
+	key, err := hkdf.Key(sha256.New, k.secret, salt, unsubInfo, 32)
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
 }
 
 const (
@@ -67,32 +93,19 @@ const (
 // bytes; keep them out of source code and logs.
 func NewUnsubscriber(secrets ...[]byte) (*Unsubscriber, error) {
 	if len(secrets) == 0 {
-		return nil, fmt.Errorf("%w: no unsubscribe secret", ErrInvalid)
+		return nil, wrap("new_unsubscriber", fmt.Errorf("%w: no unsubscribe secret", ErrInvalid))
 	}
 	u := &Unsubscriber{now: time.Now}
 	for i, s := range secrets {
 		if len(s) < minSecretLen {
-			return nil, fmt.Errorf("%w: unsubscribe secret %d shorter than %d bytes", ErrInvalid, i, minSecretLen)
-		}
-		k, err := hkdf.Key(sha256.New, s, nil, "gdpr consent unsubscribe token v1 aes-256-gcm", 32)
-		if err != nil {
-			return nil, err
+			return nil, wrap("new_unsubscriber", fmt.Errorf("%w: unsubscribe secret %d shorter than %d bytes", ErrInvalid, i, minSecretLen))
 		}
 		kid, err := hkdf.Key(sha256.New, s, nil, "gdpr consent unsubscribe token v1 key id", 4)
 		if err != nil {
 			return nil, err
 		}
-		block, err := aes.NewCipher(k)
-		if err != nil {
-			return nil, err
-		}
-		aead, err := cipher.NewGCM(block)
-		if err != nil {
-			return nil, err
-		}
-		var key unsubKey
+		key := unsubKey{secret: append([]byte(nil), s...)}
 		copy(key.id[:], kid)
-		key.aead = aead
 		u.keys = append(u.keys, key)
 	}
 	return u, nil
@@ -100,6 +113,14 @@ func NewUnsubscriber(secrets ...[]byte) (*Unsubscriber, error) {
 
 // Sign returns a token for c. Issued defaults to now.
 func (u *Unsubscriber) Sign(c Claims) (string, error) {
+	t, err := u.sign(c)
+	return t, wrap("unsubscribe_sign", err)
+}
+
+func (u *Unsubscriber) sign(c Claims) (string, error) {
+	if u == nil || len(u.keys) == 0 {
+		return "", fmt.Errorf("%w: Unsubscriber without keys (use NewUnsubscriber)", ErrInvalid)
+	}
 	if err := c.Subject.Validate(); err != nil {
 		return "", invalid("subject", err)
 	}
@@ -110,7 +131,7 @@ func (u *Unsubscriber) Sign(c Claims) (string, error) {
 		return "", invalidf("contact", "unknown contact channel %q", trunc(string(c.Contact)))
 	}
 	if c.Issued.IsZero() {
-		c.Issued = u.now()
+		c.Issued = u.clock()
 	}
 	var plain []byte
 	plain = binary.BigEndian.AppendUint64(plain, uint64(c.Issued.Unix()))
@@ -126,16 +147,30 @@ func (u *Unsubscriber) Sign(c Claims) (string, error) {
 		plain = binary.AppendUvarint(plain, uint64(len(s)))
 		plain = append(plain, s...)
 	}
+	if r := len(plain) % unsubPad; r != 0 {
+		plain = append(plain, make([]byte, unsubPad-r)...)
+	}
 	k := u.keys[0]
-	out := make([]byte, 0, 4+12+len(plain)+16)
+	out := make([]byte, 0, 4+unsubSaltLen+len(plain)+16)
 	out = append(out, k.id[:]...)
-	nonce := make([]byte, k.aead.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
+	salt := make([]byte, unsubSaltLen)
+	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	out = append(out, nonce...)
-	out = k.aead.Seal(out, nonce, plain, unsubAD(k.id))
+	out = append(out, salt...)
+	aead, err := k.aead(salt)
+	if err != nil {
+		return "", err
+	}
+	out = aead.Seal(out, make([]byte, aead.NonceSize()), plain, unsubAD(k.id))
 	return unsubPrefix + base64.RawURLEncoding.EncodeToString(out), nil
+}
+
+func (u *Unsubscriber) clock() time.Time {
+	if u.now == nil {
+		return time.Now()
+	}
+	return u.now()
 }
 
 func unsubAD(id [4]byte) []byte { return append([]byte("u1"), id[:]...) }
@@ -144,20 +179,33 @@ func unsubAD(id [4]byte) []byte { return append([]byte("u1"), id[:]...) }
 // malformed, forged or foreign token gives ErrInvalidToken, an expired one
 // ErrTokenExpired.
 func (u *Unsubscriber) Verify(token string) (Claims, error) {
+	c, err := u.verify(token)
+	return c, wrap("unsubscribe_verify", err)
+}
+
+func (u *Unsubscriber) verify(token string) (Claims, error) {
+	if u == nil || len(u.keys) == 0 {
+		return Claims{}, fmt.Errorf("%w: Unsubscriber without keys (use NewUnsubscriber)", ErrInvalid)
+	}
 	if len(token) > maxTokenLen || !strings.HasPrefix(token, unsubPrefix) {
 		return Claims{}, ErrInvalidToken
 	}
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(token[len(unsubPrefix):])
-	if err != nil || len(raw) < 4+12+16+16 {
+	if err != nil || len(raw) < 4+unsubSaltLen+unsubPad+16 {
 		return Claims{}, ErrInvalidToken
 	}
+	salt, sealed := raw[4:4+unsubSaltLen], raw[4+unsubSaltLen:]
 	var plain []byte
 	opened := false
 	for _, k := range u.keys {
 		if subtle.ConstantTimeCompare(raw[:4], k.id[:]) != 1 {
 			continue
 		}
-		plain, err = k.aead.Open(nil, raw[4:16], raw[16:], unsubAD(k.id))
+		aead, err := k.aead(salt)
+		if err != nil {
+			return Claims{}, err
+		}
+		plain, err = aead.Open(nil, make([]byte, aead.NonceSize()), sealed, unsubAD(k.id))
 		if err == nil {
 			opened = true
 			break
@@ -170,7 +218,7 @@ func (u *Unsubscriber) Verify(token string) (Claims, error) {
 	if !ok {
 		return Claims{}, ErrInvalidToken
 	}
-	if !c.Expires.IsZero() && !u.now().Before(c.Expires) {
+	if !c.Expires.IsZero() && !u.clock().Before(c.Expires) {
 		return Claims{}, ErrTokenExpired
 	}
 	return c, nil
@@ -195,8 +243,13 @@ func decodeClaims(p []byte) (Claims, bool) {
 		fields[i] = string(p[w : w+int(n)])
 		p = p[w+int(n):]
 	}
-	if len(p) != 0 {
+	if len(p) >= unsubPad {
 		return Claims{}, false
+	}
+	for _, b := range p {
+		if b != 0 {
+			return Claims{}, false
+		}
 	}
 	c.Contact, c.Purpose, c.Subject = Contact(fields[0]), gdpr.Purpose(fields[1]), gdpr.SubjectID(fields[2])
 	if c.Subject.Validate() != nil || c.Purpose.Validate() != nil || !c.Contact.valid() {
@@ -236,17 +289,11 @@ func (l *Ledger) Unsubscribe(ctx context.Context, token string, ev Evidence) (Ev
 	}
 	ch := Choice{Subject: c.Subject, Purpose: c.Purpose, Contact: c.Contact,
 		Actor: gdpr.SubjectActor(), Method: MethodUnsubscribe, Evidence: ev}
-	kind := Withdrawn
-	if l.register != nil {
-		if a, ok := l.register.Activity(c.Purpose); ok && !a.Basis.IsConsent() {
-			kind = Objected
-		}
-	}
-	return l.append(ctx, op, kind, ch, nil)
+	return l.append(ctx, op, Withdrawn, ch, nil)
 }
 
 func (u *Unsubscriber) verifyAt(token string, now time.Time) (Claims, error) {
 	v := *u
 	v.now = func() time.Time { return now }
-	return v.Verify(token)
+	return v.verify(token)
 }

@@ -3,6 +3,8 @@ package consenttest
 import (
 	"errors"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
@@ -28,15 +30,21 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) consent.Store) {
 		{"EventNotFound", testEventNotFound},
 		{"DuplicateID", testDuplicateID},
 		{"DoubleConfirmation", testDoubleConfirmation},
-		{"LatestOrderByTime", testLatestOrder},
-		{"LatestEqualTimeIDTiebreak", testLatestTiebreak},
+		{"SeqIncreasesWithEachAppend", testSeq},
+		{"SeqNotReusedAfterErasure", testSeqAfterErasure},
+		{"LatestOrderBySeqNotTime", testLatestOrder},
+		{"LatestClockSkew", testLatestClockSkew},
+		{"LatestEqualTimesAppendOrder", testLatestEqualTimes},
 		{"LatestIgnoresPending", testLatestIgnoresPending},
 		{"LatestAtOrBefore", testLatestAtOrBefore},
 		{"LatestAtSubMicrosecondAndZone", testLatestAtPrecision},
 		{"LatestContactScope", testLatestContact},
+		{"LatestChannelDenialsDecidePurpose", testLatestChannelDenials},
+		{"LatestMatchesEventApplies", testLatestReference},
 		{"LatestNotFound", testLatestNotFound},
 		{"LatestMaterial", testLatestMaterial},
 		{"EventsOrderAndFilter", testEvents},
+		{"KeysCompareByteForByte", testByteExactKeys},
 		{"EraseSubject", testEraseSubject},
 		{"Notices", testNotices},
 		{"StaleSubjects", testStaleSubjects},
@@ -188,6 +196,19 @@ func orderedIDs() (a, b string) {
 		a, b = b, a
 	}
 	return a, b
+}
+
+// wantSeqOrder fails t unless evs, as returned by call, have strictly
+// increasing Seq.
+func wantSeqOrder(t *testing.T, call string, evs []consent.Event) {
+	t.Helper()
+	for i := 1; i < len(evs); i++ {
+		if evs[i].Seq <= evs[i-1].Seq {
+			t.Errorf("%s: event %d has Seq %d after Seq %d; want strictly increasing Seq (Events are returned in Seq order)",
+				call, i, evs[i].Seq, evs[i-1].Seq)
+			return
+		}
+	}
 }
 
 func testAppendRoundTrip(t *testing.T, s consent.Store) {
@@ -417,35 +438,146 @@ func testDoubleConfirmation(t *testing.T, s consent.Store) {
 	}
 }
 
+func testSeq(t *testing.T, s consent.Store) {
+	ctx := t.Context()
+	// Appends across subjects and purposes, with times out of order and
+	// Seq values set by the caller, which a Store ignores: the first is as
+	// high as an int64 goes, so a Store that kept it could not give a later
+	// event a higher one.
+	evs := []consent.Event{
+		NewEvent(alice, news, consent.Given, at(30)),
+		NewEvent(bob, ads, consent.Refused, at(10)),
+		NewEvent(alice, ads, consent.Withdrawn, at(20)),
+		NewEvent(alice, news, consent.Withdrawn, at(0)),
+		NewEvent(carol, news, consent.Objected, at(40)),
+	}
+	for i := range evs {
+		evs[i].Seq = []int64{math.MaxInt64, -7, 0, 1, 42}[i]
+	}
+	mustAppend(t, s, evs...)
+
+	seqs := make([]int64, len(evs))
+	for i, e := range evs {
+		got, err := s.Event(ctx, e.ID)
+		if err != nil {
+			t.Fatalf("Event(%s): %v; want the appended event", e.ID, err)
+		}
+		seqs[i] = got.Seq
+		if i > 0 && seqs[i] <= seqs[i-1] {
+			t.Errorf("Event(%s).Seq = %d for the event appended after one with Seq %d; want a Seq greater than every earlier append's, "+
+				"assigned by the Store (the caller's Seq, here %d, is ignored)", e.ID, seqs[i], seqs[i-1], e.Seq)
+		}
+	}
+	bySeq := map[string]int64{}
+	for i, e := range evs {
+		bySeq[e.ID] = seqs[i]
+	}
+	for _, subj := range []gdpr.SubjectID{alice, bob, carol} {
+		for _, e := range mustEvents(t, s, subj, "") {
+			if e.Seq != bySeq[e.ID] {
+				t.Errorf("Events(%s)[event %s].Seq = %d; want %d, the Seq Event returns: an event keeps the Seq it was given on Append",
+					subj, e.ID, e.Seq, bySeq[e.ID])
+			}
+		}
+	}
+	q := consent.Query{Subject: alice, Purpose: news, At: far}
+	if cur, err := s.Latest(ctx, q); err != nil {
+		t.Errorf("Latest(%s): %v; want the withdrawal appended last", fmtQuery(q), err)
+	} else if cur.Event.Seq != seqs[3] {
+		t.Errorf("Latest(%s).Event.Seq = %d; want %d, the Seq Event returns for the deciding event %s", fmtQuery(q), cur.Event.Seq, seqs[3], evs[3].ID)
+	}
+
+	// After a rejected Append, the next event's Seq is still greater than
+	// every earlier one's.
+	dup := NewEvent(alice, news, consent.Given, at(50))
+	dup.ID = evs[0].ID
+	wantErr(t, s.Append(ctx, dup), consent.ErrConflict, "Append of a duplicate ID")
+	next := NewEvent(bob, news, consent.Given, at(-100))
+	mustAppend(t, s, next)
+	if got, err := s.Event(ctx, next.ID); err != nil || got.Seq <= seqs[len(seqs)-1] {
+		t.Errorf("Event(%s) = Seq %d, %v for an event appended after a rejected duplicate; want a Seq greater than %d, every earlier append's",
+			next.ID, got.Seq, err, seqs[len(seqs)-1])
+	}
+}
+
+func testSeqAfterErasure(t *testing.T, s consent.Store) {
+	ctx := t.Context()
+	first := NewEvent(alice, news, consent.Given, at(0))
+	last := NewEvent(bob, news, consent.Given, at(0))
+	mustAppend(t, s, first, last)
+	got, err := s.Event(ctx, last.ID)
+	if err != nil {
+		t.Fatalf("Event(%s): %v; want the appended event", last.ID, err)
+	}
+	if _, err := s.EraseSubject(ctx, bob); err != nil {
+		t.Fatalf("EraseSubject(%s): %v", bob, err)
+	}
+	again := NewEvent(carol, news, consent.Given, at(0))
+	mustAppend(t, s, again)
+	if g, err := s.Event(ctx, again.ID); err != nil || g.Seq <= got.Seq {
+		t.Errorf("Event(%s) = Seq %d, %v for an event appended after the last one (Seq %d) was erased; "+
+			"want a greater Seq: a Seq is greater than that of every earlier append, erased or not", again.ID, g.Seq, err, got.Seq)
+	}
+}
+
 func testLatestOrder(t *testing.T, s consent.Store) {
 	given := NewEvent(alice, news, consent.Given, at(30))
 	withdrawn := NewEvent(alice, news, consent.Withdrawn, at(10))
 	refused := NewEvent(alice, news, consent.Refused, at(20))
-	// Appended out of time order: the store orders by Time, not by arrival.
+	// Appended out of time order: the store orders by Seq (append), not by Time.
 	mustAppend(t, s, given, withdrawn, refused)
-	wantLatest(t, s, consent.Query{Subject: alice, Purpose: news, At: far}, given,
-		"the event with the greatest Time decides, whatever the order of appends")
+	wantLatest(t, s, consent.Query{Subject: alice, Purpose: news, At: far}, refused,
+		"the event appended last (highest Seq) decides, whatever the Times")
 
-	older := NewEvent(alice, news, consent.Withdrawn, at(25))
-	mustAppend(t, s, older)
-	wantLatest(t, s, consent.Query{Subject: alice, Purpose: news, At: far}, given,
-		"an event appended later with an earlier Time does not decide")
+	again := NewEvent(alice, news, consent.Given, at(25))
+	mustAppend(t, s, again)
+	wantLatest(t, s, consent.Query{Subject: alice, Purpose: news, At: far}, again,
+		"an event appended later with an earlier Time than another still decides")
+	wantLatest(t, s, consent.Query{Subject: alice, Purpose: news, At: at(22)}, refused,
+		"events with a Time after q.At are ignored; of the rest, the one appended last decides")
+	wantLatest(t, s, consent.Query{Subject: alice, Purpose: news, At: at(15)}, withdrawn,
+		"events with a Time after q.At are ignored; of the rest, the one appended last decides")
 }
 
-func testLatestTiebreak(t *testing.T, s consent.Store) {
+func testLatestClockSkew(t *testing.T, s consent.Store) {
+	// One instance's clock runs fast: it stamps a consent t+5s and appends
+	// it; then another instance, with a good clock, records the subject's
+	// withdrawal at t+1s. The withdrawal came later and must win.
+	t0 := at(0)
+	give := NewEvent(alice, news, consent.Given, t0.Add(5*time.Second))
+	withdraw := NewEvent(alice, news, consent.Withdrawn, t0.Add(time.Second))
+	mustAppend(t, s, give, withdraw)
+	q := consent.Query{Subject: alice, Purpose: news}
+
+	q.At = t0.Add(10 * time.Second)
+	wantLatest(t, s, q, withdraw,
+		"the withdrawal was appended after the consent, so it decides although its Time is earlier (order is Seq, not Time)")
+	q.At = t0.Add(2 * time.Second)
+	wantLatest(t, s, q, withdraw,
+		"the consent's Time is after q.At, so only the withdrawal qualifies")
+	q.At = t0.Add(500 * time.Millisecond)
+	wantLatestNotFound(t, s, q, "both events have a Time after q.At")
+}
+
+func testLatestEqualTimes(t *testing.T, s consent.Store) {
 	for i, subject := range []gdpr.SubjectID{alice, bob} {
 		a := NewEvent(subject, news, consent.Withdrawn, at(5))
 		b := NewEvent(subject, news, consent.Given, at(5))
-		a.ID, b.ID = orderedIDs()
+		lo, hi := orderedIDs()
+		first, second := a, b
 		if i == 0 {
-			mustAppend(t, s, b, a) // descending ID
+			first.ID, second.ID = hi, lo // appended in descending ID order
 		} else {
-			mustAppend(t, s, a, b) // ascending ID
+			first.ID, second.ID = lo, hi // ascending
 		}
-		wantLatest(t, s, consent.Query{Subject: subject, Purpose: news, At: far}, b,
-			"of events with equal Time the greater ID is later in (Time, ID) order, whatever the order of appends")
-		if got := ids(mustEvents(t, s, subject, news)); !slices.Equal(got, []string{a.ID, b.ID}) {
-			t.Errorf("Events(%s, %s) with equal times = %v; want %v, in ID order", subject, news, got, []string{a.ID, b.ID})
+		mustAppend(t, s, first, second)
+		wantLatest(t, s, consent.Query{Subject: subject, Purpose: news, At: far}, second,
+			"of events with equal Time the one appended later (higher Seq) decides, whatever their IDs")
+		wantLatest(t, s, consent.Query{Subject: subject, Purpose: news, At: at(5)}, second,
+			"of events with equal Time, exactly q.At, the one appended later decides")
+		if got := ids(mustEvents(t, s, subject, news)); !slices.Equal(got, []string{first.ID, second.ID}) {
+			t.Errorf("Events(%s, %s) with equal times = %v; want %v, in append (Seq) order, whatever the IDs",
+				subject, news, got, []string{first.ID, second.ID})
 		}
 	}
 }
@@ -503,8 +635,8 @@ func testLatestContact(t *testing.T, s consent.Store) {
 		"an all-channel event applies to q.Contact=email; an sms event does not")
 	wantLatest(t, s, consent.Query{Subject: alice, Purpose: news, Contact: consent.SMS, At: far}, sms,
 		"an sms event applies to q.Contact=sms")
-	wantLatest(t, s, consent.Query{Subject: alice, Purpose: news, At: far}, all,
-		"an empty q.Contact considers only all-channel events")
+	wantLatest(t, s, consent.Query{Subject: alice, Purpose: news, At: far}, sms,
+		"an empty q.Contact asks about the purpose as a whole: a withdrawal for one channel applies to it (Event.Applies)")
 
 	email := NewEvent(alice, news, consent.Objected, at(20))
 	email.Contact = consent.Email
@@ -513,14 +645,94 @@ func testLatestContact(t *testing.T, s consent.Store) {
 		"an email event applies to q.Contact=email")
 	wantLatest(t, s, consent.Query{Subject: alice, Purpose: news, Contact: consent.SMS, At: far}, sms,
 		"an email event does not apply to q.Contact=sms")
+	wantLatest(t, s, consent.Query{Subject: alice, Purpose: news, Contact: consent.Push, At: far}, all,
+		"events for other channels do not apply to q.Contact=push; the all-channel event does")
+	wantLatest(t, s, consent.Query{Subject: alice, Purpose: news, At: far}, email,
+		"an objection for one channel applies to an empty q.Contact, and it was appended last")
 
 	only := NewEvent(bob, news, consent.Given, at(0))
 	only.Contact = consent.SMS
 	mustAppend(t, s, only)
+	wantLatest(t, s, consent.Query{Subject: bob, Purpose: news, Contact: consent.SMS, At: far}, only,
+		"an sms consent applies to q.Contact=sms")
 	wantLatestNotFound(t, s, consent.Query{Subject: bob, Purpose: news, Contact: consent.Email, At: far},
 		"the only event is for sms and q.Contact is email")
 	wantLatestNotFound(t, s, consent.Query{Subject: bob, Purpose: news, At: far},
-		"the only event is for sms and q.Contact is empty (all channels)")
+		"the only event is a consent for sms, and a consent for one channel does not apply to an empty q.Contact (Event.Applies)")
+}
+
+func testLatestChannelDenials(t *testing.T, s consent.Store) {
+	// Each kind that denies, recorded for one channel, decides a question
+	// about the purpose as a whole; a consent or a pending double opt-in for
+	// one channel does not.
+	for i, k := range []consent.Kind{consent.Refused, consent.Withdrawn, consent.Expired, consent.Objected} {
+		subject := gdpr.SubjectID(fmt.Sprintf("subject-deny-%d", i))
+		all := NewEvent(subject, news, consent.Given, at(0))
+		deny := NewEvent(subject, news, k, at(1))
+		deny.Contact = consent.Push
+		mustAppend(t, s, all, deny)
+		wantLatest(t, s, consent.Query{Subject: subject, Purpose: news, At: far}, deny,
+			fmt.Sprintf("a %s event for one channel applies to an empty q.Contact (Event.Applies)", k))
+		wantLatest(t, s, consent.Query{Subject: subject, Purpose: news, Contact: consent.Post, At: far}, all,
+			fmt.Sprintf("a %s event for push does not apply to q.Contact=post", k))
+
+		// Consent for one channel after the denial: it allows that
+		// channel only, so the purpose as a whole stays denied.
+		give := NewEvent(subject, news, consent.Given, at(2))
+		give.Contact = consent.Email
+		pending := NewEvent(subject, news, consent.Pending, at(3))
+		pending.Contact = consent.SMS
+		mustAppend(t, s, give, pending)
+		wantLatest(t, s, consent.Query{Subject: subject, Purpose: news, At: far}, deny,
+			"a Given or Pending event for one channel does not apply to an empty q.Contact")
+		wantLatest(t, s, consent.Query{Subject: subject, Purpose: news, Contact: consent.Email, At: far}, give,
+			"an email consent applies to q.Contact=email")
+
+		// Consent for every channel after the denial decides everything.
+		again := NewEvent(subject, news, consent.Given, at(4))
+		mustAppend(t, s, again)
+		for _, c := range []consent.Contact{consent.AllContacts, consent.Push, consent.Email} {
+			wantLatest(t, s, consent.Query{Subject: subject, Purpose: news, Contact: c, At: far}, again,
+				"an all-channel event appended last applies to every q.Contact")
+		}
+	}
+}
+
+// testLatestReference checks Latest against the rule itself on a shuffled
+// history: for every query, the event appended last of those that apply to
+// q.Contact by consent.Event.Applies, are not Pending and have a Time at or
+// before q.At.
+func testLatestReference(t *testing.T, s consent.Store) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	kinds := []consent.Kind{consent.Given, consent.Refused, consent.Withdrawn, consent.Expired, consent.Pending, consent.Objected}
+	contacts := []consent.Contact{consent.AllContacts, consent.Email, consent.SMS}
+	purposes := []gdpr.Purpose{news, ads}
+	var appended []consent.Event
+	for range 60 {
+		e := NewEvent(alice, purposes[rng.IntN(len(purposes))], kinds[rng.IntN(len(kinds))], at(rng.IntN(20)))
+		e.Contact = contacts[rng.IntN(len(contacts))]
+		mustAppend(t, s, e)
+		appended = append(appended, e)
+	}
+	for _, p := range purposes {
+		for _, c := range append(contacts, consent.Push) {
+			for n := -1; n <= 20; n++ {
+				q := consent.Query{Subject: alice, Purpose: p, Contact: c, At: at(n)}
+				var want *consent.Event
+				for i := len(appended) - 1; i >= 0; i-- {
+					if e := &appended[i]; e.Purpose == p && e.Kind != consent.Pending && e.Applies(c) && !e.Time.After(q.At) {
+						want = e
+						break
+					}
+				}
+				if want == nil {
+					wantLatestNotFound(t, s, q, "no event for the purpose applies to q.Contact (Event.Applies), is not Pending and has a Time at or before q.At")
+				} else {
+					wantLatest(t, s, q, *want, "of the events that apply to q.Contact (Event.Applies), are not Pending and have a Time at or before q.At, it was appended last")
+				}
+			}
+		}
+	}
 }
 
 func testLatestNotFound(t *testing.T, s consent.Store) {
@@ -583,31 +795,83 @@ func testLatestMaterial(t *testing.T, s consent.Store) {
 }
 
 func testEvents(t *testing.T, s consent.Store) {
-	lo, hi := orderedIDs()
 	e1 := NewEvent(alice, news, consent.Pending, at(0))
 	e2 := NewEvent(alice, ads, consent.Given, at(1))
 	e3 := NewEvent(alice, news, consent.Given, at(2))
-	e3.ID = lo
 	e4 := NewEvent(alice, ads, consent.Withdrawn, at(2))
-	e4.ID = hi
 	e5 := NewEvent(alice, news, consent.Withdrawn, at(3))
 	other := NewEvent(bob, news, consent.Given, at(1))
+	// Appended out of time order: Events follows the appends (Seq).
 	mustAppend(t, s, e5, e4, other, e1, e3, e2)
 
-	if got, want := ids(mustEvents(t, s, alice, "")), ids([]consent.Event{e1, e2, e3, e4, e5}); !slices.Equal(got, want) {
-		t.Errorf(`Events(%s, "") = %v; want %v: every purpose, in (Time, ID) order`, alice, got, want)
+	all := mustEvents(t, s, alice, "")
+	if got, want := ids(all), ids([]consent.Event{e5, e4, e1, e3, e2}); !slices.Equal(got, want) {
+		t.Errorf(`Events(%s, "") = %v; want %v: every purpose, in Seq (append) order, not Time order`, alice, got, want)
 	}
-	if got, want := ids(mustEvents(t, s, alice, news)), ids([]consent.Event{e1, e3, e5}); !slices.Equal(got, want) {
-		t.Errorf("Events(%s, %s) = %v; want %v: only that purpose, in (Time, ID) order", alice, news, got, want)
+	wantSeqOrder(t, fmt.Sprintf(`Events(%s, "")`, alice), all)
+	newsEvs := mustEvents(t, s, alice, news)
+	if got, want := ids(newsEvs), ids([]consent.Event{e5, e1, e3}); !slices.Equal(got, want) {
+		t.Errorf("Events(%s, %s) = %v; want %v: only that purpose, in Seq (append) order", alice, news, got, want)
 	}
-	if got, want := ids(mustEvents(t, s, alice, ads)), ids([]consent.Event{e2, e4}); !slices.Equal(got, want) {
-		t.Errorf("Events(%s, %s) = %v; want %v: only that purpose, in (Time, ID) order", alice, ads, got, want)
+	wantSeqOrder(t, fmt.Sprintf("Events(%s, %s)", alice, news), newsEvs)
+	if got, want := ids(mustEvents(t, s, alice, ads)), ids([]consent.Event{e4, e2}); !slices.Equal(got, want) {
+		t.Errorf("Events(%s, %s) = %v; want %v: only that purpose, in Seq (append) order", alice, ads, got, want)
 	}
 	if got := mustEvents(t, s, carol, ""); len(got) != 0 {
 		t.Errorf(`Events of an unknown subject = %d events; want none and no error`, len(got))
 	}
 	if got := mustEvents(t, s, alice, "unknown_purpose"); len(got) != 0 {
 		t.Errorf(`Events for a purpose without events = %d events; want none and no error`, len(got))
+	}
+}
+
+func testByteExactKeys(t *testing.T, s consent.Store) {
+	ctx := t.Context()
+	// Three subjects that a case-insensitive or PAD SPACE collation would
+	// take for one; in byte order "Alice" < "alice" < "alice ".
+	subjects := []gdpr.SubjectID{"alice ", "Alice", "alice"}
+	want := []gdpr.SubjectID{"Alice", "alice", "alice "}
+	byID := map[string]gdpr.SubjectID{}
+	for i, subj := range subjects {
+		e := NewEvent(subj, news, []consent.Kind{consent.Withdrawn, consent.Given, consent.Refused}[i], at(i))
+		mustAppend(t, s, e)
+		byID[e.ID] = subj
+	}
+	for _, subj := range subjects {
+		evs := mustEvents(t, s, subj, "")
+		if len(evs) != 1 || byID[evs[0].ID] != subj || evs[0].Subject != subj {
+			t.Errorf("Events(%q) = %d events %v; want the 1 event of exactly that subject: subjects compare byte for byte", subj, len(evs), ids(evs))
+		}
+		cur, err := s.Latest(ctx, consent.Query{Subject: subj, Purpose: news, At: far})
+		if err != nil || byID[cur.Event.ID] != subj {
+			t.Errorf("Latest(%q) = event %s of subject %q, %v; want the subject's own event: subjects compare byte for byte",
+				subj, cur.Event.ID, byID[cur.Event.ID], err)
+		}
+	}
+	if got, err := s.StaleSubjects(ctx, consent.StaleQuery{Notice: NoticeID, Version: 2, Limit: 10}); err != nil || !slices.Equal(got, want[:1]) {
+		t.Errorf("StaleSubjects = %q, %v; want %q, the only subject with a Given event: subjects compare byte for byte", got, err, want[:1])
+	}
+	// Give the other two a consent too, and page through them.
+	for _, subj := range subjects {
+		if subj != "Alice" {
+			mustAppend(t, s, NewEvent(subj, ads, consent.Given, at(10)))
+		}
+	}
+	got, err := s.StaleSubjects(ctx, consent.StaleQuery{Notice: NoticeID, Version: 2, Limit: 10})
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("StaleSubjects = %q, %v; want %q: distinct subjects in byte order, not a collation's", got, err, want)
+	}
+	got, err = s.StaleSubjects(ctx, consent.StaleQuery{Notice: NoticeID, Version: 2, After: "alice", Limit: 10})
+	if err != nil || !slices.Equal(got, want[2:]) {
+		t.Errorf(`StaleSubjects(After "alice") = %q, %v; want %q: only subjects greater byte for byte`, got, err, want[2:])
+	}
+	if n, err := s.EraseSubject(ctx, "alice"); err != nil || n != 2 {
+		t.Errorf(`EraseSubject("alice") = %d, %v; want 2, nil: that subject's events only, byte for byte`, n, err)
+	}
+	for _, subj := range []gdpr.SubjectID{"Alice", "alice "} {
+		if evs := mustEvents(t, s, subj, ""); len(evs) == 0 {
+			t.Errorf(`Events(%q) after EraseSubject("alice") = none; want its events kept: subjects compare byte for byte`, subj)
+		}
 	}
 }
 
@@ -818,7 +1082,8 @@ func testConcurrentAppends(t *testing.T, s consent.Store) {
 			<-start
 			for j := range perGoroutine {
 				kind := []consent.Kind{consent.Given, consent.Withdrawn, consent.Refused}[j%3]
-				// Equal times across goroutines: ordering falls to the ID.
+				// Equal times across goroutines: the order is the Seq the
+				// Store gives each append.
 				e := NewEvent(subjects[(g+j)%len(subjects)], purposes[j%len(purposes)], kind, at(j))
 				if err := s.Append(ctx, e); err != nil {
 					t.Errorf("concurrent Append of a new event (goroutine %d, #%d): %v; want nil", g, j, err)
@@ -838,16 +1103,36 @@ func testConcurrentAppends(t *testing.T, s consent.Store) {
 		}
 	}
 	got := map[string]bool{}
+	seqs := map[int64]string{}
 	for _, subj := range subjects {
 		evs := mustEvents(t, s, subj, "")
-		for i, e := range evs {
+		wantSeqOrder(t, fmt.Sprintf("Events(%s) after concurrent appends", subj), evs)
+		for _, e := range evs {
 			if got[e.ID] {
 				t.Errorf("Events(%s) returned event %s twice", subj, e.ID)
 			}
 			got[e.ID] = true
-			if i > 0 && (e.Time.Before(evs[i-1].Time) || e.Time.Equal(evs[i-1].Time) && e.ID < evs[i-1].ID) {
-				t.Errorf("Events(%s) after concurrent appends is out of (Time, ID) order at index %d", subj, i)
+			if other, dup := seqs[e.Seq]; dup {
+				t.Errorf("events %s and %s have the same Seq %d after concurrent appends; want a distinct Seq per append", other, e.ID, e.Seq)
 			}
+			seqs[e.Seq] = e.ID
+		}
+	}
+	// Each goroutine's appends happened one after another, so their Seqs
+	// increase in that order.
+	for g, evIDs := range appended {
+		var prev int64
+		for j, id := range evIDs {
+			e, err := s.Event(ctx, id)
+			if err != nil {
+				t.Fatalf("Event(%s): %v; want the appended event", id, err)
+			}
+			if j > 0 && e.Seq <= prev {
+				t.Errorf("goroutine %d's append #%d got Seq %d after its append #%d got %d; want each append's Seq greater than every earlier append's",
+					g, j, e.Seq, j-1, prev)
+				break
+			}
+			prev = e.Seq
 		}
 	}
 	if len(want) != goroutines*perGoroutine {

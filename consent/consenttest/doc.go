@@ -7,10 +7,14 @@
 // contract it checks. It covers what the consent.Store documentation
 // promises: round-tripping every field of an Event, times to the microsecond
 // in UTC, unique event IDs, at most one confirmation per pending event (the
-// double opt-in of Art. 7 and 8), the deciding event of Latest with the
-// notice registry's latest material version (Art. 7(3), 13, 21), the
-// order of Events, erasure (Art. 17), notice versions, stale-consent paging,
-// and the same rules under concurrent writers.
+// double opt-in of Art. 7 and 8), a Seq assigned by the Store that grows with
+// every append and orders the ledger (not Time: a later withdrawal stamped by
+// a slow clock still overrides an earlier consent), the deciding event of
+// Latest by the contact rule of consent.Event.Applies, checked against that
+// rule on a shuffled history, with the notice registry's latest material
+// version (Art. 7(3), 13, 21), the order of Events, keys compared byte for
+// byte, erasure (Art. 17), notice versions, stale-consent paging, and the
+// same rules under concurrent writers.
 //
 // # Testing
 //
@@ -23,8 +27,10 @@
 //	}
 //
 // The suite assumes nothing about how a store keeps its data, and only that
-// IDs are canonical UUIDv7 strings and subject IDs lower-case ASCII, so that
-// byte order and any database collation agree. It does not test context
+// event IDs are canonical UUIDv7 strings. Subjects that differ only in case
+// or trailing spaces ("Alice", "alice", "alice ") must stay distinct and sort
+// in byte order, so a SQL store needs binary keys (a "C" collation,
+// VARBINARY), not a locale's collation. It does not test context
 // cancellation. Subtests run one after the other; the concurrency subtests
 // run a few hundred appends and stay well within a few seconds on a real
 // database.

@@ -12,11 +12,14 @@
 //
 // # Storage
 //
-// Everything lives in memory and is lost with the process. Events are
-// indexed per (subject, purpose) in (Time, ID) order, so Latest — called for
-// every processing decision — is one map lookup, a short backward scan and a
-// copy, within a small factor of a plain map lookup (see BenchmarkLatest).
-// Notice versions are kept per notice ID in Version order.
+// Everything lives in memory and is lost with the process. Each appended
+// event gets the next Seq from a counter kept under the write lock (it never
+// goes back, not even after erasure), and events are indexed per (subject,
+// purpose) in append order, which is Seq order. So Latest — called for every
+// processing decision — is one map lookup, a short backward scan that skips
+// events that do not apply (consent.Event.Applies) or are later than the
+// query time, and a copy: within a small factor of a plain map lookup (see
+// BenchmarkLatest). Notice versions are kept per notice ID in Version order.
 //
 // Times are truncated to the microsecond and converted to UTC on the way in,
 // as every Store keeps them. Events and notices are deep-copied on the way in

@@ -2,12 +2,12 @@ package memconsent
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -20,13 +20,17 @@ import (
 // sync.RWMutex, writes hold it exclusively, so every Append, PutNotice and
 // EraseSubject is atomic.
 //
-// Events are kept per (subject, purpose) in (Time, ID) order, so Latest
-// costs one map lookup and a short backward scan. Everything a Store returns
-// is a deep copy, and nothing it keeps aliases its caller's input.
+// Events are kept per (subject, purpose) in append order, which is Seq
+// order, so Latest costs one map lookup and a short backward scan.
+// Everything a Store returns is a deep copy, and nothing it keeps aliases
+// its caller's input.
 type Store struct {
 	mu sync.RWMutex
 
-	// series holds each (subject, purpose)'s events in (Time, ID) order.
+	// seq is the Seq of the last appended event; it only grows, erasure
+	// included, so a Seq is never given twice.
+	seq int64
+	// series holds each (subject, purpose)'s events in Seq order.
 	series map[key][]entry
 	// purposes lists, per subject, the purposes that have a series.
 	purposes map[gdpr.SubjectID][]gdpr.Purpose
@@ -59,10 +63,10 @@ type key struct {
 	purpose gdpr.Purpose
 }
 
-// loc is where an event is: its series and its place in the order.
+// loc is where an event is: its series and its Seq there.
 type loc struct {
-	key  key
-	time time.Time
+	key key
+	seq int64
 }
 
 // entry is a stored event with a pointer to the versions of its notice (nil
@@ -85,7 +89,7 @@ const defaultStaleLimit = 100
 var errLatestNotFound = fmt.Errorf("memconsent: latest: no event decides the query: %w", consent.ErrNotFound)
 
 // Append stores a deep copy of e, its times truncated to the microsecond and
-// converted to UTC. It returns an error wrapping consent.ErrConflict (and so
+// converted to UTC, with the next Seq (e.Seq is ignored). It returns an error wrapping consent.ErrConflict (and so
 // gdpr.ErrConflict) if an event with e.ID is stored, or if e.Confirms is set
 // and another stored event confirms the same pending event; nothing is
 // written then. Append does not validate e: the Ledger does that. It
@@ -112,13 +116,15 @@ func (s *Store) Append(ctx context.Context, e consent.Event) error {
 	if e.Notice.ID != "" {
 		ns = s.noticeSet(e.Notice.ID)
 	}
+	s.seq++
+	e.Seq = s.seq
 	k := key{e.Subject, e.Purpose}
 	es, ok := s.series[k]
 	if !ok {
 		s.purposes[e.Subject] = append(s.purposes[e.Subject], e.Purpose)
 	}
-	s.series[k] = insert(es, entry{ev: e, notice: ns})
-	s.byID[e.ID] = loc{key: k, time: e.Time}
+	s.series[k] = append(es, entry{ev: e, notice: ns})
+	s.byID[e.ID] = loc{key: k, seq: e.Seq}
 	if e.Confirms != "" {
 		s.confirms[e.Confirms] = e.ID
 	}
@@ -138,25 +144,25 @@ func (s *Store) Event(ctx context.Context, id string) (consent.Event, error) {
 	defer s.mu.RUnlock()
 	if l, ok := s.byID[id]; ok {
 		es := s.series[l.key]
-		i := sort.Search(len(es), func(i int) bool { return cmpAt(&es[i].ev, l.time, id) >= 0 })
-		if i < len(es) && es[i].ev.ID == id {
+		if i, found := slices.BinarySearchFunc(es, l.seq, cmpSeq); found {
 			return clone(es[i].ev), nil
 		}
 	}
 	return consent.Event{}, fmt.Errorf("memconsent: event %q: %w", id, consent.ErrNotFound)
 }
 
-// Latest returns the event that decides q, as consent.Store specifies: the
-// last in (Time, ID) order of q.Subject's events for q.Purpose that are not
-// Pending, apply to q.Contact (their Contact is empty or q.Contact) and
-// happened at or before q.At; with it the highest Material version of its
-// notice Published at or before q.At (0 if none). A zero q.At is taken
-// literally, so nothing qualifies. It returns an error wrapping
-// consent.ErrNotFound when no event qualifies.
+// Latest returns the event that decides q, as consent.Store specifies: of
+// q.Subject's events for q.Purpose that are not Pending, apply to q.Contact
+// (consent.Event.Applies) and happened at or before q.At, the one with the
+// highest Seq, that is the last appended; with it the highest Material
+// version of its notice Published at or before q.At (0 if none). A zero
+// q.At is taken literally, so nothing qualifies. It returns an error
+// wrapping consent.ErrNotFound when no event qualifies.
 //
 // Latest is on the hot path of every decision: it takes a read lock, makes
-// one map lookup, scans backwards from the newest event and allocates only
-// to copy the TokenHash and Evidence.Attrs of the event it returns.
+// one map lookup, scans backwards from the last appended event and
+// allocates only to copy the TokenHash and Evidence.Attrs of the event it
+// returns.
 func (s *Store) Latest(ctx context.Context, q consent.Query) (consent.Current, error) {
 	if err := ctx.Err(); err != nil {
 		return consent.Current{}, err
@@ -164,14 +170,11 @@ func (s *Store) Latest(ctx context.Context, q consent.Query) (consent.Current, e
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	es := s.series[key{q.Subject, q.Purpose}]
-	i := len(es)
-	if i > 0 && es[i-1].ev.Time.After(q.At) {
-		// Skip the events after q.At; rare when q.At is now.
-		i = sort.Search(i, func(j int) bool { return es[j].ev.Time.After(q.At) })
-	}
-	for i--; i >= 0; i-- {
+	for i := len(es) - 1; i >= 0; i-- {
 		e := &es[i].ev
-		if e.Kind == consent.Pending || (e.Contact != consent.AllContacts && e.Contact != q.Contact) {
+		// Times are not in Seq order (clocks skew), so every event is
+		// checked against q.At; the scan cannot stop at the first later one.
+		if e.Kind == consent.Pending || !e.Applies(q.Contact) || e.Time.After(q.At) {
 			continue
 		}
 		return consent.Current{Event: clone(*e), LatestMaterial: es[i].notice.latestMaterial(q.At)}, nil
@@ -179,7 +182,7 @@ func (s *Store) Latest(ctx context.Context, q consent.Query) (consent.Current, e
 	return consent.Current{}, errLatestNotFound
 }
 
-// Events returns deep copies of subject's events in (Time, ID) order; with a
+// Events returns deep copies of subject's events in Seq order; with a
 // non-empty purpose only those for it. No events gives a nil slice and no
 // error.
 func (s *Store) Events(ctx context.Context, subject gdpr.SubjectID, purpose gdpr.Purpose) ([]consent.Event, error) {
@@ -207,7 +210,7 @@ func (s *Store) Events(ctx context.Context, subject gdpr.SubjectID, purpose gdpr
 		}
 	}
 	if len(ps) > 1 {
-		slices.SortFunc(out, func(a, b consent.Event) int { return cmpAt(&a, b.Time, b.ID) })
+		slices.SortFunc(out, func(a, b consent.Event) int { return cmp.Compare(a.Seq, b.Seq) })
 	}
 	return out, nil
 }
@@ -364,23 +367,8 @@ func (ns *noticeSet) removeGiven(subj gdpr.SubjectID) {
 	}
 }
 
-// insert puts en into es at its (Time, ID) place; appending is the usual case.
-func insert(es []entry, en entry) []entry {
-	n := len(es)
-	if n == 0 || cmpAt(&es[n-1].ev, en.ev.Time, en.ev.ID) < 0 {
-		return append(es, en)
-	}
-	i := sort.Search(n, func(i int) bool { return cmpAt(&es[i].ev, en.ev.Time, en.ev.ID) > 0 })
-	return slices.Insert(es, i, en)
-}
-
-// cmpAt orders e against the position (t, id) in (Time, ID) order.
-func cmpAt(e *consent.Event, t time.Time, id string) int {
-	if c := e.Time.Compare(t); c != 0 {
-		return c
-	}
-	return strings.Compare(e.ID, id)
-}
+// cmpSeq orders an entry against a Seq, for a binary search of a series.
+func cmpSeq(en entry, seq int64) int { return cmp.Compare(en.ev.Seq, seq) }
 
 // norm is how the store keeps a time: to the microsecond, in UTC. The zero
 // time stays zero.

@@ -18,20 +18,36 @@
 // goose, golang-migrate or atlas. Applied versions are recorded in
 // gdpr_schema_version.
 //
+// The ledger's order is a seq column that the database assigns on insert:
+// an identity column on PostgreSQL (so version 10 or later), AUTO_INCREMENT
+// on MySQL/MariaDB (the primary key there, with id a unique key), INTEGER
+// PRIMARY KEY AUTOINCREMENT on SQLite (so a seq is not given again after
+// the last events are erased). Event.Seq is read from it; a Seq in an
+// appended event is ignored. Events and decisions follow seq, not at_us:
+// times come from the clocks of many instances and only bound which events
+// a decision at a past moment sees. Seq values may have gaps (a failed
+// insert may use one up), and two concurrent appends are ordered as the
+// database numbered them, which is as good as any order of two concurrent
+// choices.
+//
 // Every statement is parameterised; table names come from the validated
-// prefix only. A decision (Store.Latest) is one query on the index
-// (subject, purpose, at_us, id), with the notice registry's latest material
-// version in a sub-select on the notices' primary key. Uniqueness (event ID,
-// one confirmation per pending event, notice version) is enforced by the
-// database with an insert that does nothing on a duplicate key, so a lost
-// race is reported as consent.ErrConflict whatever the driver, and nothing
-// is written twice.
+// prefix only. A decision (Store.Latest) is one query that reads the index
+// (subject, purpose, seq) backwards and stops at the first row that applies
+// to the question's channel (consent.Event.Applies, written in SQL: one
+// statement for a channel, one for the purpose as a whole), is not pending
+// and is not later than the query time; the notice registry's latest
+// material version comes in a sub-select on the notices' primary key.
+// Uniqueness (event ID, one confirmation per pending event, notice version)
+// is enforced by the database's unique keys: a plain INSERT that would
+// break one fails, and that failure, recognised by its SQLSTATE or error
+// number, is reported as consent.ErrConflict, so a lost race is a conflict
+// whatever the driver or its settings, and nothing is written twice.
 //
 // The package imports no driver. Open the *sql.DB with the driver of your
 // choice and pass the matching Dialect (or DialectFor the driver's name):
 //
 //	db, _ := sql.Open("pgx", dsn)   // github.com/jackc/pgx/v5/stdlib
-//	db, _ := sql.Open("mysql", dsn) // github.com/go-sql-driver/mysql; do not set clientFoundRows
+//	db, _ := sql.Open("mysql", dsn) // github.com/go-sql-driver/mysql
 //	db, _ := sql.Open("sqlite", "file:app.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate")
 //
 // # Errors
@@ -39,9 +55,10 @@
 // Methods return *consent.Error wrapping consent.ErrNotFound or
 // consent.ErrConflict (and so gdpr.ErrNotFound and gdpr.ErrConflict) for the
 // conditions of the consent.Store contract, or the driver's error otherwise.
-// No bound value is placed in an error; a driver's own message names the
-// statement or constraint, and the inserts here never raise a duplicate-key
-// error that could quote a value.
+// No bound value is placed in an error. A duplicate-key error is replaced,
+// not wrapped, by the conflict error: its driver text may quote the
+// duplicate value (MySQL's "Duplicate entry '…'"). Other driver errors are
+// wrapped; they name the statement or constraint, not bound values.
 //
 // # Testing
 //

@@ -23,7 +23,7 @@ type Dialect = sqldialect.Dialect
 
 // The supported dialects.
 var (
-	Postgres = sqldialect.Postgres // PostgreSQL 9.5 or later
+	Postgres = sqldialect.Postgres // PostgreSQL 10 or later (identity columns)
 	MySQL    = sqldialect.MySQL    // MySQL 8.0 or later, MariaDB 10.6 or later
 	SQLite   = sqldialect.SQLite   // SQLite 3.24 or later
 )
@@ -133,32 +133,56 @@ func Migrations(d Dialect, prefix string) (fs.FS, error) {
 }
 
 type queries struct {
-	append, event, latest, events, eventsPurpose, erase string
-	putNotice, notices, stale, stalePurpose             string
+	append, event, events, eventsPurpose, erase string
+	latestContact, latestAll                    string
+	putNotice, notices, stale, stalePurpose     string
 }
 
-const eventCols = "id, subject, purpose, contact, kind, at_us, actor_kind, actor_id, notice_id, notice_version, notice_hash, method, channel, evidence, expires_us, basis, confirms, token_hash"
+// insertCols are the columns Append writes; the database assigns seq.
+const insertCols = "id, subject, purpose, contact, kind, at_us, actor_kind, actor_id, notice_id, notice_version, notice_hash, method, channel, evidence, expires_us, basis, confirms, token_hash"
+
+// eventCols are the columns scanEvent reads.
+const eventCols = insertCols + ", seq"
 
 func buildQueries(d Dialect, p string) queries {
 	ev, no := p+"consent_events", p+"consent_notices"
-	cols := strings.Split(eventCols, ", ")
-	return queries{
-		append: d.InsertIgnore(ev, cols...),
-		event:  d.Rebind("SELECT " + eventCols + " FROM " + ev + " WHERE id = ?"),
-		latest: d.Rebind("SELECT " + prefixCols("e.") + ", COALESCE((SELECT MAX(n.version) FROM " + no +
+	// latest picks, on the index (subject, purpose, seq) read backwards, the
+	// first row that qualifies, with the notice's latest material version
+	// from the notices' primary key. contactCond is the SQL of
+	// consent.Event.Applies.
+	latest := func(contactCond string) string {
+		return d.Rebind("SELECT " + prefixCols("e.") + ", COALESCE((SELECT MAX(n.version) FROM " + no +
 			" n WHERE n.id = e.notice_id AND n.material = 1 AND n.published_us <= ?), 0) FROM " + ev +
-			" e WHERE e.subject = ? AND e.purpose = ? AND e.contact IN ('', ?) AND e.kind <> 'pending' AND e.at_us <= ?" +
-			" ORDER BY e.at_us DESC, e.id DESC LIMIT 1"),
-		events:        d.Rebind("SELECT " + eventCols + " FROM " + ev + " WHERE subject = ? ORDER BY at_us, id"),
-		eventsPurpose: d.Rebind("SELECT " + eventCols + " FROM " + ev + " WHERE subject = ? AND purpose = ? ORDER BY at_us, id"),
+			" e WHERE e.subject = ? AND e.purpose = ? AND " + contactCond + " AND e.kind <> 'pending' AND e.at_us <= ?" +
+			" ORDER BY e.seq DESC LIMIT 1")
+	}
+	return queries{
+		append: insert(d, ev, insertCols),
+		event:  d.Rebind("SELECT " + eventCols + " FROM " + ev + " WHERE id = ?"),
+		// A question about one channel: events for every channel and for
+		// that one.
+		latestContact: latest("e.contact IN ('', ?)"),
+		// A question about the purpose as a whole: events for every
+		// channel, and any channel's events that deny (all kinds but
+		// given and pending).
+		latestAll:     latest("(e.contact = '' OR e.kind NOT IN ('given', 'pending'))"),
+		events:        d.Rebind("SELECT " + eventCols + " FROM " + ev + " WHERE subject = ? ORDER BY seq"),
+		eventsPurpose: d.Rebind("SELECT " + eventCols + " FROM " + ev + " WHERE subject = ? AND purpose = ? ORDER BY seq"),
 		erase:         d.Rebind("DELETE FROM " + ev + " WHERE subject = ?"),
-		putNotice:     d.InsertIgnore(no, "id", "version", "text_hash", "language", "url", "material", "published_us"),
+		putNotice:     insert(d, no, "id, version, text_hash, language, url, material, published_us"),
 		notices:       d.Rebind("SELECT id, version, text_hash, language, url, material, published_us FROM " + no + " WHERE id = ? ORDER BY version"),
 		stale: d.Rebind("SELECT DISTINCT subject FROM " + ev +
 			" WHERE notice_id = ? AND kind = 'given' AND notice_version < ? AND subject > ? ORDER BY subject LIMIT ?"),
 		stalePurpose: d.Rebind("SELECT DISTINCT subject FROM " + ev +
 			" WHERE notice_id = ? AND kind = 'given' AND notice_version < ? AND purpose = ? AND subject > ? ORDER BY subject LIMIT ?"),
 	}
+}
+
+// insert is a plain INSERT of cols (comma-separated) into table. A
+// duplicate key fails it; the caller maps that to consent.ErrConflict.
+func insert(d Dialect, table, cols string) string {
+	n := len(strings.Split(cols, ", "))
+	return d.Rebind("INSERT INTO " + table + " (" + cols + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")")
 }
 
 func prefixCols(alias string) string {
@@ -169,7 +193,11 @@ func prefixCols(alias string) string {
 	return strings.Join(cols, ", ")
 }
 
-// Append implements consent.Store.
+// Append implements consent.Store. The database assigns the event's Seq
+// (e.Seq is ignored). A duplicate event ID or a second confirmation of a
+// pending event fails the INSERT on a unique key; that error becomes
+// consent.ErrConflict, without the driver's text, which may quote the
+// duplicate value.
 func (s *Store) Append(ctx context.Context, e consent.Event) error {
 	ev := ""
 	if e.Evidence.IPPrefix != "" || e.Evidence.UserAgent != "" || e.Evidence.Locator != "" || len(e.Evidence.Attrs) > 0 {
@@ -191,21 +219,15 @@ func (s *Store) Append(ctx context.Context, e consent.Event) error {
 	if !e.ExpiresAt.IsZero() {
 		exp = e.ExpiresAt.UnixMicro()
 	}
-	res, err := s.db.ExecContext(ctx, s.q.append,
+	_, err := s.db.ExecContext(ctx, s.q.append,
 		e.ID, string(e.Subject), string(e.Purpose), string(e.Contact), string(e.Kind), e.Time.UnixMicro(),
 		string(e.Actor.Kind), e.Actor.ID, e.Notice.ID, e.Notice.Version, e.Notice.TextHash,
 		string(e.Method), e.Channel, ev, exp, e.Basis.String(), confirms, token)
-	if err != nil {
-		return storeErr("append", err)
+	if sqldialect.IsUniqueViolation(err) {
+		// Not wrapped: MySQL's text quotes the duplicate value.
+		return &consent.Error{Op: "append", Err: fmt.Errorf("sqlconsent: %w: event ID or confirmation exists", consent.ErrConflict)}
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return storeErr("append", err)
-	}
-	if n == 0 {
-		return &consent.Error{Op: "append", Err: fmt.Errorf("%w: event ID or confirmation exists", consent.ErrConflict)}
-	}
-	return nil
+	return storeErr("append", err)
 }
 
 type scanner interface{ Scan(...any) error }
@@ -221,7 +243,7 @@ func scanEvent(r scanner, extra ...any) (consent.Event, error) {
 	)
 	dst := append([]any{&e.ID, &subject, &purpose, &contact, &kind, &at, &actorKind, &e.Actor.ID,
 		&e.Notice.ID, &e.Notice.Version, &e.Notice.TextHash, &method, &e.Channel, &evidence, &exp,
-		&basis, &confirms, &token}, extra...)
+		&basis, &confirms, &token, &e.Seq}, extra...)
 	if err := r.Scan(dst...); err != nil {
 		return consent.Event{}, err
 	}
@@ -257,11 +279,20 @@ func (s *Store) Event(ctx context.Context, id string) (consent.Event, error) {
 	return e, storeErr("event", err)
 }
 
-// Latest implements consent.Store with one indexed query.
+// Latest implements consent.Store with one indexed query: of the rows for
+// (q.Subject, q.Purpose) read backwards on the index (subject, purpose,
+// seq), the first that applies to q.Contact (consent.Event.Applies), is not
+// pending and is not later than q.At.
 func (s *Store) Latest(ctx context.Context, q consent.Query) (consent.Current, error) {
 	at := q.At.UnixMicro()
 	var latest int
-	e, err := scanEvent(s.db.QueryRowContext(ctx, s.q.latest, at, string(q.Subject), string(q.Purpose), string(q.Contact), at), &latest)
+	var row *sql.Row
+	if q.Contact == consent.AllContacts {
+		row = s.db.QueryRowContext(ctx, s.q.latestAll, at, string(q.Subject), string(q.Purpose), at)
+	} else {
+		row = s.db.QueryRowContext(ctx, s.q.latestContact, at, string(q.Subject), string(q.Purpose), string(q.Contact), at)
+	}
+	e, err := scanEvent(row, &latest)
 	if errors.Is(err, sql.ErrNoRows) {
 		return consent.Current{}, &consent.Error{Op: "latest", Err: consent.ErrNotFound}
 	}
@@ -305,24 +336,19 @@ func (s *Store) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (int64
 	return n, storeErr("erase", err)
 }
 
-// PutNotice implements consent.Store.
+// PutNotice implements consent.Store. A duplicate (ID, Version) fails the
+// INSERT on the primary key and becomes consent.ErrConflict.
 func (s *Store) PutNotice(ctx context.Context, n consent.Notice) error {
 	material := 0
 	if n.Material {
 		material = 1
 	}
-	res, err := s.db.ExecContext(ctx, s.q.putNotice, n.ID, n.Version, n.TextHash, n.Language, n.URL, material, n.Published.UnixMicro())
-	if err != nil {
-		return storeErr("put_notice", err)
+	_, err := s.db.ExecContext(ctx, s.q.putNotice, n.ID, n.Version, n.TextHash, n.Language, n.URL, material, n.Published.UnixMicro())
+	if sqldialect.IsUniqueViolation(err) {
+		// Not wrapped, like Append's: the driver's text may quote the key.
+		return &consent.Error{Op: "put_notice", Err: fmt.Errorf("sqlconsent: %w: notice %s version %d exists", consent.ErrConflict, n.ID, n.Version)}
 	}
-	k, err := res.RowsAffected()
-	if err != nil {
-		return storeErr("put_notice", err)
-	}
-	if k == 0 {
-		return &consent.Error{Op: "put_notice", Err: fmt.Errorf("%w: notice %s version %d exists", consent.ErrConflict, n.ID, n.Version)}
-	}
-	return nil
+	return storeErr("put_notice", err)
 }
 
 // Notices implements consent.Store.

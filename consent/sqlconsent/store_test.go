@@ -3,9 +3,11 @@ package sqlconsent_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"io/fs"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gdprkit/gdpr/consent"
 	"github.com/gdprkit/gdpr/consent/consenttest"
@@ -76,4 +78,42 @@ func TestMigrationsFS(t *testing.T) {
 			t.Errorf("%s: migration not rendered with the prefix:\n%s", d.Name(), b)
 		}
 	}
+}
+
+// TestConflictWithoutDriverText checks that a duplicate key becomes
+// consent.ErrConflict without the driver's error, whose text may quote the
+// duplicate value (MySQL: "Duplicate entry '…' for key …").
+func TestConflictWithoutDriverText(t *testing.T) {
+	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
+		ctx := t.Context()
+		s := newStore(t, d)
+		p := consenttest.NewEvent("subject-x", "newsletter", consent.Pending, time.Now())
+		c := consenttest.NewEvent("subject-x", "newsletter", consent.Given, time.Now())
+		c.Confirms = p.ID
+		for _, e := range []consent.Event{p, c} {
+			if err := s.Append(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		again := consenttest.NewEvent("subject-x", "newsletter", consent.Given, time.Now())
+		again.Confirms = p.ID
+		n := consent.Notice{ID: "notice-x", Version: 1, TextHash: "00", Published: time.Now()}
+		if err := s.PutNotice(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+		for what, err := range map[string]error{
+			"duplicate ID":                   s.Append(ctx, p),
+			"second confirmation":            s.Append(ctx, again),
+			"duplicate notice (ID, Version)": s.PutNotice(ctx, n),
+		} {
+			if !errors.Is(err, consent.ErrConflict) {
+				t.Errorf("%s: %v; want consent.ErrConflict", what, err)
+				continue
+			}
+			msg := strings.ToLower(err.Error())
+			if strings.Contains(msg, p.ID) || strings.Contains(msg, "duplicate") || strings.Contains(msg, "unique") {
+				t.Errorf("%s: error %q quotes the value or the driver's text; want neither", what, err)
+			}
+		}
+	})
 }

@@ -1,7 +1,8 @@
 // Command quickstart walks one data subject through the consent ledger on
-// an embedded SQLite database: a notice is published, the subject signs up
-// with double opt-in, processing is decided, the subject gets a signed
-// receipt, unsubscribes from a link, and is finally erased.
+// an embedded SQLite database: the register of processing activities is
+// loaded, a notice is published, the subject signs up with double opt-in,
+// processing is decided with the event that proves it, the subject gets a
+// signed receipt, unsubscribes from a link, and is finally erased.
 //
 //	go run ./examples/quickstart
 //
@@ -54,8 +55,10 @@ func run(ctx context.Context, out io.Writer, driver, dsn string) error {
 			return err
 		}
 		defer os.RemoveAll(dir)
+		// secure_delete overwrites erased rows, so an erasure leaves no
+		// copy in the database file's free pages.
 		dsn = "file:" + filepath.Join(dir, "app.db") +
-			"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate"
+			"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=secure_delete(1)&_txlock=immediate"
 	}
 	db, err := sql.Open(driver, dsn)
 	if err != nil {
@@ -66,9 +69,28 @@ func run(ctx context.Context, out io.Writer, driver, dsn string) error {
 	if err != nil {
 		return err
 	}
+	return walk(ctx, out, db, dialect, "gdpr_")
+}
+
+// register is the controller's record of processing activities (Art. 30):
+// the ledger checks every purpose against it.
+func register() *gdpr.Register {
+	return &gdpr.Register{
+		Controller: gdpr.Party{Name: "Example Ltd", Email: "privacy@example.com"},
+		Activities: []gdpr.Activity{{
+			ID: "newsletter", Name: "Monthly newsletter", Purpose: "newsletter", Basis: gdpr.Consent,
+			DirectMarketing: true, SubjectCategories: []string{"subscribers"},
+			DataCategories: []gdpr.Category{{ID: "contact", Description: "e-mail address"}},
+			Retention:      gdpr.RetentionRule{Description: "until the subscriber withdraws"},
+		}},
+	}
+}
+
+// walk is the tour itself, on any database.
+func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqlconsent.Dialect, prefix string) error {
 
 	// 1. Storage: the consent ledger's tables, created or updated at start-up.
-	store, err := sqlconsent.New(db, dialect)
+	store, err := sqlconsent.New(db, dialect, sqlconsent.WithTablePrefix(prefix))
 	if err != nil {
 		return err
 	}
@@ -91,7 +113,7 @@ func run(ctx context.Context, out io.Writer, driver, dsn string) error {
 	if err != nil {
 		return err
 	}
-	ledger, err := consent.New(store,
+	ledger, err := consent.New(store, consent.WithRegister(register()),
 		consent.WithReceipts(receiptKey, consent.Controller{Name: "Example Ltd", Email: "privacy@example.com"}, "EU"),
 		consent.WithUnsubscriber(unsub))
 	if err != nil {
@@ -150,6 +172,7 @@ func run(ctx context.Context, out io.Writer, driver, dsn string) error {
 	step(out, 5, "receipt %s for %q verified (%d bytes)", r.ConsentReceiptID, r.Services[0].Purposes[0].Purpose, len(jws))
 
 	// 6. Every newsletter carries an unsubscribe link; the subject clicks it.
+	// The link names no subject in clear and needs no lookup to verify.
 	link, err := ledger.UnsubscribeToken(subject, "newsletter", consent.Email, 0)
 	if err != nil {
 		return err
@@ -183,7 +206,11 @@ func decide(ctx context.Context, out io.Writer, l *consent.Ledger, s gdpr.Subjec
 	if d.Allowed {
 		verdict = "allowed"
 	}
-	step(out, n, "%s: newsletter by e-mail %s (%s)", when, verdict, d.Reason)
+	proof := ""
+	if d.Event.ID != "" { // the event that decided: the controller's proof (Art. 7(1))
+		proof = fmt.Sprintf(", decided by %s event %s", d.Event.Kind, d.Event.ID)
+	}
+	step(out, n, "%s: newsletter by e-mail %s (%s%s)", when, verdict, d.Reason, proof)
 	return nil
 }
 

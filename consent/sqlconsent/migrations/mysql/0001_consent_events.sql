@@ -1,8 +1,12 @@
 -- The consent ledger's append-only events. Keys are VARBINARY so that they
 -- compare and sort byte for byte, as on the other databases (a _ci or PAD
--- SPACE collation would make "Alice" equal "alice " here).
+-- SPACE collation would make "Alice" equal "alice " here). seq is the
+-- ledger's order (the order of appends, not of event times): decisions take
+-- the highest seq. It is the primary key, so InnoDB clusters rows in append
+-- order and every secondary index ends in seq.
 CREATE TABLE {{prefix}}consent_events (
-    id             VARBINARY(36) NOT NULL PRIMARY KEY,
+    seq            BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    id             VARBINARY(36) NOT NULL,
     subject        VARBINARY(255) NOT NULL,
     purpose        VARBINARY(255) NOT NULL,
     contact        VARBINARY(16) NOT NULL DEFAULT '',
@@ -20,7 +24,8 @@ CREATE TABLE {{prefix}}consent_events (
     basis          VARBINARY(32) NOT NULL,
     confirms       VARBINARY(36) NULL,
     token_hash     VARBINARY(32) NULL,
+    UNIQUE KEY {{prefix}}consent_events_id (id),
     UNIQUE KEY {{prefix}}consent_events_confirms (confirms),
-    KEY {{prefix}}consent_events_decide (subject, purpose, at_us, id),
+    KEY {{prefix}}consent_events_decide (subject, purpose, seq),
     KEY {{prefix}}consent_events_notice (notice_id, subject)
 ) ENGINE=InnoDB;

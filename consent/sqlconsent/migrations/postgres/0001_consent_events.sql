@@ -1,6 +1,8 @@
--- The consent ledger's append-only events.
+-- The consent ledger's append-only events. seq is the ledger's order (the
+-- order of appends, not of event times): decisions take the highest seq.
 CREATE TABLE {{prefix}}consent_events (
-    id             TEXT COLLATE "C" PRIMARY KEY,
+    seq            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id             TEXT COLLATE "C" NOT NULL UNIQUE,
     subject        TEXT COLLATE "C" NOT NULL,
     purpose        TEXT COLLATE "C" NOT NULL,
     contact        TEXT NOT NULL DEFAULT '',
@@ -19,5 +21,5 @@ CREATE TABLE {{prefix}}consent_events (
     confirms       TEXT COLLATE "C" UNIQUE,
     token_hash     BYTEA
 );
-CREATE INDEX {{prefix}}consent_events_decide ON {{prefix}}consent_events (subject, purpose, at_us, id);
+CREATE INDEX {{prefix}}consent_events_decide ON {{prefix}}consent_events (subject, purpose, seq);
 CREATE INDEX {{prefix}}consent_events_notice ON {{prefix}}consent_events (notice_id, subject);

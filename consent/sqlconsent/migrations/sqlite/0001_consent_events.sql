@@ -1,6 +1,10 @@
--- The consent ledger's append-only events.
+-- The consent ledger's append-only events. seq is the ledger's order (the
+-- order of appends, not of event times): decisions take the highest seq.
+-- AUTOINCREMENT keeps a seq from being given again after the last events
+-- were erased.
 CREATE TABLE {{prefix}}consent_events (
-    id             TEXT PRIMARY KEY,
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    id             TEXT NOT NULL UNIQUE,
     subject        TEXT NOT NULL,
     purpose        TEXT NOT NULL,
     contact        TEXT NOT NULL DEFAULT '',
@@ -19,5 +23,5 @@ CREATE TABLE {{prefix}}consent_events (
     confirms       TEXT UNIQUE,
     token_hash     BLOB
 );
-CREATE INDEX {{prefix}}consent_events_decide ON {{prefix}}consent_events (subject, purpose, at_us, id);
+CREATE INDEX {{prefix}}consent_events_decide ON {{prefix}}consent_events (subject, purpose, seq);
 CREATE INDEX {{prefix}}consent_events_notice ON {{prefix}}consent_events (notice_id, subject);
