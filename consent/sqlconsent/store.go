@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync"
 	"testing/fstest"
 	"time"
 
@@ -49,6 +50,60 @@ type Store struct {
 	d      Dialect
 	prefix string
 	q      queries
+	stmts  sync.Map // query text → *sql.Stmt, prepared on first use
+}
+
+// stmt returns the prepared statement for query, preparing it on first use
+// (database/sql then prepares it once per pooled connection). When it cannot
+// be prepared (before Migrate, say), it returns nil and the caller runs the
+// query unprepared, so the error surfaces from the query itself.
+func (s *Store) stmt(ctx context.Context, query string) *sql.Stmt {
+	if st, ok := s.stmts.Load(query); ok {
+		return st.(*sql.Stmt)
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt)
+	}
+	return st
+}
+
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := s.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return s.db.QueryRowContext(ctx, query, args...)
+}
+
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := s.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return s.db.QueryContext(ctx, query, args...)
+}
+
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := s.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return s.db.ExecContext(ctx, query, args...)
+}
+
+// Close releases the Store's prepared statements. The *sql.DB stays open:
+// it is the caller's to close. A Store may be used after Close; it prepares
+// its statements again. Call it when no call on the Store is in flight.
+func (s *Store) Close() error {
+	var errs []error
+	s.stmts.Range(func(k, v any) bool {
+		s.stmts.Delete(k)
+		errs = append(errs, v.(*sql.Stmt).Close())
+		return true
+	})
+	return errors.Join(errs...)
 }
 
 var _ consent.Store = (*Store)(nil)
@@ -219,7 +274,7 @@ func (s *Store) Append(ctx context.Context, e consent.Event) error {
 	if !e.ExpiresAt.IsZero() {
 		exp = e.ExpiresAt.UnixMicro()
 	}
-	_, err := s.db.ExecContext(ctx, s.q.append,
+	_, err := s.exec(ctx, s.q.append,
 		e.ID, string(e.Subject), string(e.Purpose), string(e.Contact), string(e.Kind), e.Time.UnixMicro(),
 		string(e.Actor.Kind), e.Actor.ID, e.Notice.ID, e.Notice.Version, e.Notice.TextHash,
 		string(e.Method), e.Channel, ev, exp, e.Basis.String(), confirms, token)
@@ -272,7 +327,7 @@ func scanEvent(r scanner, extra ...any) (consent.Event, error) {
 
 // Event implements consent.Store.
 func (s *Store) Event(ctx context.Context, id string) (consent.Event, error) {
-	e, err := scanEvent(s.db.QueryRowContext(ctx, s.q.event, id))
+	e, err := scanEvent(s.queryRow(ctx, s.q.event, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return consent.Event{}, &consent.Error{Op: "event", Err: consent.ErrNotFound}
 	}
@@ -288,9 +343,9 @@ func (s *Store) Latest(ctx context.Context, q consent.Query) (consent.Current, e
 	var latest int
 	var row *sql.Row
 	if q.Contact == consent.AllContacts {
-		row = s.db.QueryRowContext(ctx, s.q.latestAll, at, string(q.Subject), string(q.Purpose), at)
+		row = s.queryRow(ctx, s.q.latestAll, at, string(q.Subject), string(q.Purpose), at)
 	} else {
-		row = s.db.QueryRowContext(ctx, s.q.latestContact, at, string(q.Subject), string(q.Purpose), string(q.Contact), at)
+		row = s.queryRow(ctx, s.q.latestContact, at, string(q.Subject), string(q.Purpose), string(q.Contact), at)
 	}
 	e, err := scanEvent(row, &latest)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -307,9 +362,9 @@ func (s *Store) Events(ctx context.Context, subject gdpr.SubjectID, purpose gdpr
 	var rows *sql.Rows
 	var err error
 	if purpose == "" {
-		rows, err = s.db.QueryContext(ctx, s.q.events, string(subject))
+		rows, err = s.query(ctx, s.q.events, string(subject))
 	} else {
-		rows, err = s.db.QueryContext(ctx, s.q.eventsPurpose, string(subject), string(purpose))
+		rows, err = s.query(ctx, s.q.eventsPurpose, string(subject), string(purpose))
 	}
 	if err != nil {
 		return nil, storeErr("events", err)
@@ -328,7 +383,7 @@ func (s *Store) Events(ctx context.Context, subject gdpr.SubjectID, purpose gdpr
 
 // EraseSubject implements consent.Store.
 func (s *Store) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (int64, error) {
-	res, err := s.db.ExecContext(ctx, s.q.erase, string(subject))
+	res, err := s.exec(ctx, s.q.erase, string(subject))
 	if err != nil {
 		return 0, storeErr("erase", err)
 	}
@@ -343,7 +398,7 @@ func (s *Store) PutNotice(ctx context.Context, n consent.Notice) error {
 	if n.Material {
 		material = 1
 	}
-	_, err := s.db.ExecContext(ctx, s.q.putNotice, n.ID, n.Version, n.TextHash, n.Language, n.URL, material, n.Published.UnixMicro())
+	_, err := s.exec(ctx, s.q.putNotice, n.ID, n.Version, n.TextHash, n.Language, n.URL, material, n.Published.UnixMicro())
 	if sqldialect.IsUniqueViolation(err) {
 		// Not wrapped, like Append's: the driver's text may quote the key.
 		return &consent.Error{Op: "put_notice", Err: fmt.Errorf("sqlconsent: %w: notice %s version %d exists", consent.ErrConflict, n.ID, n.Version)}
@@ -353,7 +408,7 @@ func (s *Store) PutNotice(ctx context.Context, n consent.Notice) error {
 
 // Notices implements consent.Store.
 func (s *Store) Notices(ctx context.Context, id string) ([]consent.Notice, error) {
-	rows, err := s.db.QueryContext(ctx, s.q.notices, id)
+	rows, err := s.query(ctx, s.q.notices, id)
 	if err != nil {
 		return nil, storeErr("notices", err)
 	}
@@ -381,9 +436,9 @@ func (s *Store) StaleSubjects(ctx context.Context, q consent.StaleQuery) ([]gdpr
 	var rows *sql.Rows
 	var err error
 	if q.Purpose == "" {
-		rows, err = s.db.QueryContext(ctx, s.q.stale, q.Notice, q.Version, string(q.After), limit)
+		rows, err = s.query(ctx, s.q.stale, q.Notice, q.Version, string(q.After), limit)
 	} else {
-		rows, err = s.db.QueryContext(ctx, s.q.stalePurpose, q.Notice, q.Version, string(q.Purpose), string(q.After), limit)
+		rows, err = s.query(ctx, s.q.stalePurpose, q.Notice, q.Version, string(q.Purpose), string(q.After), limit)
 	}
 	if err != nil {
 		return nil, storeErr("stale_subjects", err)
