@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -350,9 +351,6 @@ func (l *Ledger) build(ctx context.Context, kind Kind, c Choice) (Event, error) 
 	if c.Method == "" {
 		c.Method = MethodForm
 	}
-	if kind == Overridden && c.Notice.ID == "" {
-		c.Notice = NoticeRef{}
-	}
 	if !c.ExpiresAt.IsZero() && kind != Given {
 		return Event{}, invalidf("expires_at", "only a given consent has an expiry")
 	}
@@ -367,6 +365,13 @@ func (l *Ledger) build(ctx context.Context, kind Kind, c Choice) (Event, error) 
 	}
 	if e.Notice.ID != "" || e.Notice.Version != 0 {
 		n, latest, err := l.noticeAt(ctx, e.Notice.ID, e.Notice.Version, now)
+		stopping := kind == Withdrawn || kind == Objected || kind == Expired
+		if errors.Is(err, ErrUnknownNotice) && stopping && e.Notice.Version >= 1 {
+			// A withdrawal quoting a notice the registry does not know is
+			// recorded with the reference as given, without a text hash:
+			// a stop is never refused.
+			return e, nil
+		}
 		if err != nil {
 			return Event{}, err
 		}

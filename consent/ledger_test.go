@@ -724,6 +724,10 @@ func TestWithdrawalNeverBlocked(t *testing.T) {
 	if _, err := f.l.Withdraw(f.ctx, consent.Choice{Subject: "pia", Purpose: "coaching", Basis: gdpr.Consent}); err != nil {
 		t.Fatalf("Withdraw with a plain-consent basis on an explicit-consent purpose: %v", err)
 	}
+	// A notice the registry does not know.
+	if _, err := f.l.Withdraw(f.ctx, consent.Choice{Subject: "pia", Purpose: "newsletter", Notice: consent.NoticeRef{ID: "gone", Version: 3}}); err != nil {
+		t.Fatalf("Withdraw quoting an unknown notice: %v", err)
+	}
 	// On legitimate interests, "stop" is an objection.
 	e, err := f.l.Withdraw(f.ctx, consent.Choice{Subject: "pia", Purpose: "customer_mailings"})
 	if err != nil || e.Kind != consent.Objected || e.Basis != gdpr.LegitimateInterests {

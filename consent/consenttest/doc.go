@@ -7,7 +7,7 @@
 // contract it checks. It covers what the consent.Store documentation
 // promises: round-tripping every field of an Event, times to the microsecond
 // in UTC, unique event IDs, at most one confirmation per pending event (the
-// double opt-in of Art. 7 and 8), a Seq assigned by the Store that grows with
+// double opt-in, Art. 7(1)), a Seq assigned by the Store that grows with
 // every append and orders the ledger (not Time: a later withdrawal stamped by
 // a slow clock still overrides an earlier consent), the deciding event of
 // Latest by the contact rule of consent.Event.Applies, checked against that

@@ -6,7 +6,7 @@
 // fstest.MapFS are): it meets the whole consent.Store contract and passes
 // consenttest.RunStoreTests, so a test that passes over it exercises the same
 // rules a database would enforce — unique event IDs, unique notice versions,
-// at most one confirmation per pending event (double opt-in, Art. 7 and 8),
+// at most one confirmation per pending event (double opt-in, Art. 7(1)),
 // erasure of a subject's events (Art. 17), and the decisions of Art. 7(3) and
 // 21 that Latest feeds.
 //
