@@ -278,9 +278,10 @@ func (l *Ledger) Object(ctx context.Context, c Choice) (Event, error) {
 // purpose rests on public task or legitimate interests and is not direct
 // marketing (an objection to direct marketing cannot be overridden,
 // Art. 21(3)); a staff Actor; and in Evidence.Locator a reference to the
-// documented assessment. It applies to all channels. Errors: ErrInvalid,
-// ErrUnknownPurpose, ErrNotConsentBased is not used here; a purpose that
-// cannot be overridden gives ErrNotOverridable.
+// documented assessment. It applies to all channels. Errors:
+// ErrNotOverridable (no Register, or a purpose whose objection cannot be
+// overridden), ErrUnknownPurpose, ErrInvalid (no staff actor, no reference,
+// a single channel).
 func (l *Ledger) OverrideObjection(ctx context.Context, c Choice) (Event, error) {
 	const op = "override_objection"
 	if l.register == nil {
