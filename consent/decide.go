@@ -91,7 +91,8 @@ func (l *Ledger) Decide(ctx context.Context, q Query) (Decision, error) {
 		basis = a.Basis
 	}
 	if q.At.IsZero() {
-		q.At = l.now()
+		// A decision for now counts every event, whatever clock stamped it.
+		q.At, q.Current = l.now(), true
 	}
 	q.At = q.At.UTC()
 	d := Decision{Basis: basis, At: q.At}
@@ -113,6 +114,8 @@ func (l *Ledger) Decide(ctx context.Context, q Query) (Decision, error) {
 		switch e.Kind {
 		case Objected:
 			d.Reason = ReasonObjected
+		case Withdrawn: // recorded before the purpose left consent: still a "stop"
+			d.Reason = ReasonWithdrawn
 		case Overridden:
 			d.Allowed, d.Reason = true, ReasonOverridden
 		default:
@@ -207,23 +210,28 @@ func (l *Ledger) StaleSubjects(ctx context.Context, notice string, after gdpr.Su
 	return out, nil
 }
 
-// isStale reports whether any purpose of subject is decided by a consent
-// under an old version of notice.
+// isStale reports whether any of subject's decisions (per purpose, and per
+// channel of a consent) is now made by a Given event under an old version of
+// notice: that Given is the last non-pending event that applies to its own
+// channel, exactly as Decide would find it.
 func (l *Ledger) isStale(ctx context.Context, s gdpr.SubjectID, notice string, latest int, now time.Time) (bool, error) {
 	evs, err := l.store.Events(ctx, s, "")
 	if err != nil {
 		return false, err
 	}
-	seen := map[[2]string]bool{}
-	for i := len(evs) - 1; i >= 0; i-- {
-		e := evs[i]
-		k := [2]string{string(e.Purpose), string(e.Contact)}
-		if e.Kind == Pending || seen[k] || e.Time.After(now) {
+	for i, g := range evs {
+		if g.Kind != Given || g.Notice.ID != notice || g.Notice.Version >= latest ||
+			(!g.ExpiresAt.IsZero() && !now.Before(g.ExpiresAt)) {
 			continue
 		}
-		seen[k] = true
-		if e.Kind == Given && e.Notice.ID == notice && e.Notice.Version < latest &&
-			(e.ExpiresAt.IsZero() || now.Before(e.ExpiresAt)) {
+		decides := true
+		for _, e := range evs[i+1:] {
+			if e.Purpose == g.Purpose && e.Kind != Pending && e.Applies(g.Contact) {
+				decides = false
+				break
+			}
+		}
+		if decides {
 			return true, nil
 		}
 	}

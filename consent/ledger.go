@@ -281,7 +281,7 @@ func (l *Ledger) Object(ctx context.Context, c Choice) (Event, error) {
 // documented assessment. It applies to all channels. Errors:
 // ErrNotOverridable (no Register, or a purpose whose objection cannot be
 // overridden), ErrUnknownPurpose, ErrInvalid (no staff actor, no reference,
-// a single channel).
+// a single channel, no objection standing).
 func (l *Ledger) OverrideObjection(ctx context.Context, c Choice) (Event, error) {
 	const op = "override_objection"
 	if l.register == nil {
@@ -300,6 +300,15 @@ func (l *Ledger) OverrideObjection(ctx context.Context, c Choice) (Event, error)
 		return Event{}, wrap(op, invalidf("evidence.locator", "reference the documented compelling legitimate grounds"))
 	case c.Contact != AllContacts:
 		return Event{}, wrap(op, invalidf("contact", "an override applies to all channels"))
+	}
+	if err := c.Subject.Validate(); err != nil {
+		return Event{}, wrap(op, invalid("subject", err))
+	}
+	cur, err := l.store.Latest(ctx, Query{Subject: c.Subject, Purpose: c.Purpose, At: l.now().UTC(), Current: true})
+	if errors.Is(err, ErrNotFound) || (err == nil && cur.Event.Kind != Objected) {
+		return Event{}, wrap(op, invalidf("purpose", "no objection stands to override"))
+	} else if err != nil {
+		return Event{}, wrap(op, err)
 	}
 	return l.append(ctx, op, Overridden, c, nil)
 }
@@ -426,8 +435,8 @@ func (l *Ledger) basisFor(kind Kind, c Choice) (gdpr.LawfulBasis, Kind, error) {
 	}
 	switch kind {
 	case Withdrawn, Objected, Expired:
-		if b == 0 && known {
-			b = a.Basis
+		if known && (b == 0 || kind == Withdrawn) {
+			b = a.Basis // the basis the register rests the purpose on now
 		}
 		if b == 0 {
 			b = gdpr.Consent

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -728,10 +729,96 @@ func TestWithdrawalNeverBlocked(t *testing.T) {
 	if _, err := f.l.Withdraw(f.ctx, consent.Choice{Subject: "pia", Purpose: "newsletter", Notice: consent.NoticeRef{ID: "gone", Version: 3}}); err != nil {
 		t.Fatalf("Withdraw quoting an unknown notice: %v", err)
 	}
-	// On legitimate interests, "stop" is an objection.
-	e, err := f.l.Withdraw(f.ctx, consent.Choice{Subject: "pia", Purpose: "customer_mailings"})
-	if err != nil || e.Kind != consent.Objected || e.Basis != gdpr.LegitimateInterests {
-		t.Fatalf("Withdraw on legitimate interests = %+v, %v; want an objection", e, err)
+	// On legitimate interests, "stop" is an objection, whatever basis the
+	// caller names, and the decision then denies.
+	for _, b := range []gdpr.LawfulBasis{0, gdpr.Consent} {
+		subj := gdpr.SubjectID(fmt.Sprintf("pia-%d", b))
+		e, err := f.l.Withdraw(f.ctx, consent.Choice{Subject: subj, Purpose: "customer_mailings", Basis: b})
+		if err != nil || e.Kind != consent.Objected || e.Basis != gdpr.LegitimateInterests {
+			t.Fatalf("Withdraw (basis %v) on legitimate interests = %+v, %v; want an objection", b, e, err)
+		}
+		f.clk.Add(time.Second)
+		d := mustOK(f.l.Decide(f.ctx, consent.Query{Subject: subj, Purpose: "customer_mailings"}))
+		if d.Allowed {
+			t.Fatalf("decision after a withdrawal on legitimate interests: %+v, want denied", d)
+		}
+	}
+	// A withdrawal recorded while the purpose rested on consent still stops
+	// processing once the register moves it to legitimate interests.
+	plain := mustOK(consent.New(f.store, consent.WithClock(f.clk.Now)))
+	mustOK(plain.Withdraw(f.ctx, consent.Choice{Subject: "pia-old", Purpose: "customer_mailings"}))
+	f.clk.Add(time.Second)
+	if d := mustOK(f.l.Decide(f.ctx, consent.Query{Subject: "pia-old", Purpose: "customer_mailings"})); d.Allowed {
+		t.Fatalf("an old withdrawal on a purpose now on legitimate interests: %+v, want denied", d)
+	}
+}
+
+// A withdrawal stamped by an instance whose clock runs ahead takes effect at
+// once for every other instance.
+func TestFastClockWithdrawalTakesEffectAtOnce(t *testing.T) {
+	f := newFixture(t)
+	mustOK(f.l.Give(f.ctx, f.choice("uma")))
+	fast := &clock{t: f.clk.Now().Add(time.Minute)}
+	ahead := mustOK(consent.New(f.store, consent.WithClock(fast.Now)))
+	mustOK(ahead.Withdraw(f.ctx, consent.Choice{Subject: "uma", Purpose: "newsletter"}))
+	if d := f.decide("uma", ""); d.Allowed || d.Reason != consent.ReasonWithdrawn {
+		t.Fatalf("right after a withdrawal stamped a minute ahead: %+v, want withdrawn", d)
+	}
+}
+
+// raceStore slips a withdrawal in just before a confirmation is appended,
+// as a concurrent request on another instance could.
+type raceStore struct {
+	*memconsent.Store
+	slip consent.Event
+}
+
+func (r *raceStore) Append(ctx context.Context, e consent.Event) error {
+	if e.Confirms != "" && r.slip.ID != "" {
+		slip := r.slip
+		r.slip = consent.Event{}
+		if err := r.Store.Append(ctx, slip); err != nil {
+			return err
+		}
+	}
+	return r.Store.Append(ctx, e)
+}
+
+func TestConfirmRacingWithdrawal(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	rs := &raceStore{Store: memconsent.New()}
+	l := mustOK(consent.New(rs, consent.WithClock(clk.Now)))
+	ctx := context.Background()
+	mustOK(l.Publish(ctx, consent.Notice{ID: "n", Version: 1, TextHash: consent.HashText("n")}))
+	_, token, err := l.Request(ctx, consent.Choice{Subject: "vic", Purpose: "newsletter", Notice: consent.NoticeRef{ID: "n", Version: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.t = clk.t.Add(time.Second)
+	rs.slip = consent.Event{ID: "01900000-0000-7000-8000-0000000000aa", Subject: "vic", Purpose: "newsletter",
+		Kind: consent.Withdrawn, Time: clk.Now(), Actor: gdpr.SubjectActor(), Method: consent.MethodForm, Basis: gdpr.Consent}
+	_, err = l.Confirm(ctx, token, consent.Evidence{})
+	if !errors.Is(err, consent.ErrSuperseded) {
+		t.Fatalf("Confirm racing a withdrawal: %v, want ErrSuperseded", err)
+	}
+	d := mustOK(l.Decide(ctx, consent.Query{Subject: "vic", Purpose: "newsletter"}))
+	if d.Allowed || d.Reason != consent.ReasonWithdrawn || d.Event.Evidence.Attrs["reasserts"] != "01900000-0000-7000-8000-0000000000aa" {
+		t.Fatalf("after a confirmation raced by a withdrawal: %+v, want the withdrawal re-recorded and standing", d)
+	}
+}
+
+func TestStaleSubjectsFollowsDecisions(t *testing.T) {
+	f := newFixture(t)
+	c := f.choice("wes")
+	c.Contact = consent.Email
+	mustOK(f.l.Give(f.ctx, c))
+	mustOK(f.l.Withdraw(f.ctx, consent.Choice{Subject: "wes", Purpose: "newsletter"})) // all channels
+	mustOK(f.l.Give(f.ctx, f.choice("xia")))
+	f.clk.Add(time.Second)
+	f.publish("newsletter-notice", 2, true)
+	got := mustOK(f.l.StaleSubjects(f.ctx, "newsletter-notice", "", 10))
+	if strings.Join(ids(got), ",") != "xia" {
+		t.Fatalf("StaleSubjects = %v, want only xia (wes withdrew on every channel)", got)
 	}
 }
 
@@ -757,6 +844,10 @@ func TestExplicitConsentRequired(t *testing.T) {
 
 func TestOverrideObjection(t *testing.T) {
 	f := newFixture(t, consent.WithRegister(testRegister()))
+	if _, err := f.l.OverrideObjection(f.ctx, consent.Choice{Subject: "rae", Purpose: "customer_mailings",
+		Actor: gdpr.Staff("dpo-1"), Evidence: consent.Evidence{Locator: "x"}}); !errors.Is(err, consent.ErrInvalid) {
+		t.Errorf("override without an objection: %v, want ErrInvalid", err)
+	}
 	mustOK(f.l.Object(f.ctx, consent.Choice{Subject: "rae", Purpose: "customer_mailings"}))
 	f.clk.Add(time.Second)
 	staff := gdpr.Staff("dpo-1")

@@ -138,5 +138,49 @@ func (l *Ledger) Confirm(ctx context.Context, token string, ev Evidence) (Event,
 		}
 		return Event{}, wrap(op, err)
 	}
-	return e, wrap(op, l.recordEvent(ctx, e))
+	if err := l.recordEvent(ctx, e); err != nil {
+		return e, wrap(op, err)
+	}
+	// A withdrawal appended between the check above and this confirmation
+	// would now be overridden by it. Look again; if one came in, record it
+	// once more after the confirmation, so the subject's last word stands.
+	return e, wrap(op, l.reassert(ctx, p, e))
+}
+
+// reassert re-records, after the confirmation e of pending p, the last
+// denying event appended between them, and reports ErrSuperseded.
+func (l *Ledger) reassert(ctx context.Context, p, e Event) error {
+	evs, err := l.store.Events(ctx, p.Subject, p.Purpose)
+	if err != nil {
+		return err
+	}
+	stored := e.Seq
+	for _, x := range evs {
+		if x.ID == e.ID {
+			stored = x.Seq
+		}
+	}
+	var stop *Event
+	for i, x := range evs {
+		if x.Seq > p.Seq && x.Seq < stored && x.Applies(p.Contact) &&
+			(x.Kind == Withdrawn || x.Kind == Refused || x.Kind == Objected) {
+			stop = &evs[i]
+		}
+	}
+	if stop == nil {
+		return nil
+	}
+	again := Event{
+		ID: l.newID(), Subject: stop.Subject, Purpose: stop.Purpose, Contact: stop.Contact, Kind: stop.Kind,
+		Time: l.now().UTC().Truncate(time.Microsecond), Actor: gdpr.System("consent"), Notice: stop.Notice,
+		Method: MethodSystem, Basis: stop.Basis,
+		Evidence: Evidence{Attrs: map[string]string{"reasserts": stop.ID, "after_confirmation": e.ID}},
+	}
+	if err := l.store.Append(ctx, again); err != nil {
+		return err
+	}
+	if err := l.recordEvent(ctx, again); err != nil {
+		return err
+	}
+	return ErrSuperseded
 }

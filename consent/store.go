@@ -49,8 +49,8 @@ type Store interface {
 
 	// Latest returns the event that decides q: of q.Subject's events for
 	// q.Purpose that apply to q.Contact (Event.Applies), whose Kind is not
-	// Pending and whose Time is at or before q.At, the one with the highest
-	// Seq. With it comes the highest version of that event's notice that
+	// Pending and (unless q.Current) whose Time is at or before q.At, the one
+	// with the highest Seq. With it comes the highest version of that event's notice that
 	// is Material and was Published at or before q.At (0 if none), so a
 	// decision needs one query. It returns an error wrapping ErrNotFound
 	// when no event qualifies.
@@ -89,9 +89,18 @@ type Query struct {
 	// objection for any one channel then denies, while a consent for one
 	// channel does not allow (see Event.Applies).
 	Contact Contact
-	// At is the time of the decision. The Ledger fills in now when it is
-	// zero, so a Store always receives a set time.
+	// At is the time of the decision: notice versions published after it do
+	// not count, and, unless Current is set, neither do events whose Time is
+	// after it. The Ledger fills in now when it is zero, so a Store always
+	// receives a set time.
 	At time.Time
+	// Current asks about the ledger as it stands: every event counts,
+	// whatever its Time, and At bounds only the notice versions. Clocks of
+	// application instances skew; a withdrawal stamped by a clock that runs
+	// ahead must take effect at once, not when the reader's clock catches
+	// up. The Ledger sets Current for decisions about now, and leaves it
+	// unset when asked about a past moment.
+	Current bool
 }
 
 // Current is the deciding event of a Query and what the notice registry said

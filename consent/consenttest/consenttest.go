@@ -34,6 +34,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) consent.Store) {
 		{"SeqNotReusedAfterErasure", testSeqAfterErasure},
 		{"LatestOrderBySeqNotTime", testLatestOrder},
 		{"LatestClockSkew", testLatestClockSkew},
+		{"LatestCurrentCountsEveryEvent", testLatestCurrent},
 		{"LatestEqualTimesAppendOrder", testLatestEqualTimes},
 		{"LatestIgnoresPending", testLatestIgnoresPending},
 		{"LatestAtOrBefore", testLatestAtOrBefore},
@@ -557,6 +558,32 @@ func testLatestClockSkew(t *testing.T, s consent.Store) {
 		"the consent's Time is after q.At, so only the withdrawal qualifies")
 	q.At = t0.Add(500 * time.Millisecond)
 	wantLatestNotFound(t, s, q, "both events have a Time after q.At")
+}
+
+func testLatestCurrent(t *testing.T, s consent.Store) {
+	// The reader's clock lags: a withdrawal stamped t+60s by an instance
+	// whose clock runs ahead must count at once for a decision about now.
+	t0 := at(0)
+	give := NewEvent(alice, news, consent.Given, t0)
+	withdraw := NewEvent(alice, news, consent.Withdrawn, t0.Add(time.Minute))
+	mustAppend(t, s, give, withdraw)
+	q := consent.Query{Subject: alice, Purpose: news, At: t0.Add(time.Second), Current: true}
+	wantLatest(t, s, q, withdraw,
+		"with q.Current every event counts, whatever its Time: the last appended decides")
+	q.Current = false
+	wantLatest(t, s, q, give, "without q.Current, events after q.At are left out")
+	// Current bounds notices by q.At still.
+	n1 := consent.Notice{ID: NoticeID, Version: 2, TextHash: "00", Material: true, Published: t0.Add(time.Hour)}
+	if err := s.PutNotice(t.Context(), n1); err != nil {
+		t.Fatal(err)
+	}
+	late := NewEvent(bob, news, consent.Given, t0)
+	mustAppend(t, s, late)
+	cur := wantLatest(t, s, consent.Query{Subject: bob, Purpose: news, At: t0.Add(time.Second), Current: true}, late,
+		"with q.Current the latest event decides")
+	if cur.LatestMaterial != 0 {
+		t.Errorf("Latest with Current: LatestMaterial = %d, want 0: a notice published after q.At does not count, Current or not", cur.LatestMaterial)
+	}
 }
 
 func testLatestEqualTimes(t *testing.T, s consent.Store) {

@@ -174,7 +174,7 @@ func (s *Store) Latest(ctx context.Context, q consent.Query) (consent.Current, e
 		e := &es[i].ev
 		// Times are not in Seq order (clocks skew), so every event is
 		// checked against q.At; the scan cannot stop at the first later one.
-		if e.Kind == consent.Pending || !e.Applies(q.Contact) || e.Time.After(q.At) {
+		if e.Kind == consent.Pending || !e.Applies(q.Contact) || (!q.Current && e.Time.After(q.At)) {
 			continue
 		}
 		return consent.Current{Event: clone(*e), LatestMaterial: es[i].notice.latestMaterial(q.At)}, nil

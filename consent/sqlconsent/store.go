@@ -54,43 +54,53 @@ type Store struct {
 }
 
 // stmt returns the prepared statement for query, preparing it on first use
-// (database/sql then prepares it once per pooled connection). When it cannot
-// be prepared (before Migrate, say), it returns nil and the caller runs the
-// query unprepared, so the error surfaces from the query itself.
-func (s *Store) stmt(ctx context.Context, query string) *sql.Stmt {
+// (database/sql then prepares it once per pooled connection, and again on a
+// new connection after one dies). A failed preparation is returned, not
+// retried unprepared: it is the same error the query would give (a missing
+// table before Migrate, a server that is down), and one round trip is enough
+// to learn it.
+func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if st, ok := s.stmts.Load(query); ok {
-		return st.(*sql.Stmt)
+		return st.(*sql.Stmt), nil
 	}
 	st, err := s.db.PrepareContext(ctx, query)
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
 		st.Close()
-		return prev.(*sql.Stmt)
+		return prev.(*sql.Stmt), nil
 	}
-	return st
+	return st, nil
 }
 
-func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := s.stmt(ctx, query); st != nil {
-		return st.QueryRowContext(ctx, args...)
+// errRow is a row that fails to scan with its error.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) scanner {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return errRow{err}
 	}
-	return s.db.QueryRowContext(ctx, query, args...)
+	return st.QueryRowContext(ctx, args...)
 }
 
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := s.stmt(ctx, query); st != nil {
-		return st.QueryContext(ctx, args...)
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return nil, err
 	}
-	return s.db.QueryContext(ctx, query, args...)
+	return st.QueryContext(ctx, args...)
 }
 
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if st := s.stmt(ctx, query); st != nil {
-		return st.ExecContext(ctx, args...)
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return nil, err
 	}
-	return s.db.ExecContext(ctx, query, args...)
+	return st.ExecContext(ctx, args...)
 }
 
 // Close releases the Store's prepared statements. The *sql.DB stays open:
@@ -208,7 +218,7 @@ func buildQueries(d Dialect, p string) queries {
 	latest := func(contactCond string) string {
 		return d.Rebind("SELECT " + prefixCols("e.") + ", COALESCE((SELECT MAX(n.version) FROM " + no +
 			" n WHERE n.id = e.notice_id AND n.material = 1 AND n.published_us <= ?), 0) FROM " + ev +
-			" e WHERE e.subject = ? AND e.purpose = ? AND " + contactCond + " AND e.kind <> 'pending' AND e.at_us <= ?" +
+			" e WHERE e.subject = ? AND e.purpose = ? AND " + contactCond + " AND e.kind <> 'pending' AND (? = 1 OR e.at_us <= ?)" +
 			" ORDER BY e.seq DESC LIMIT 1")
 	}
 	return queries{
@@ -341,11 +351,15 @@ func (s *Store) Event(ctx context.Context, id string) (consent.Event, error) {
 func (s *Store) Latest(ctx context.Context, q consent.Query) (consent.Current, error) {
 	at := q.At.UnixMicro()
 	var latest int
-	var row *sql.Row
+	var row scanner
+	current := 0
+	if q.Current {
+		current = 1
+	}
 	if q.Contact == consent.AllContacts {
-		row = s.queryRow(ctx, s.q.latestAll, at, string(q.Subject), string(q.Purpose), at)
+		row = s.queryRow(ctx, s.q.latestAll, at, string(q.Subject), string(q.Purpose), current, at)
 	} else {
-		row = s.queryRow(ctx, s.q.latestContact, at, string(q.Subject), string(q.Purpose), string(q.Contact), at)
+		row = s.queryRow(ctx, s.q.latestContact, at, string(q.Subject), string(q.Purpose), string(q.Contact), current, at)
 	}
 	e, err := scanEvent(row, &latest)
 	if errors.Is(err, sql.ErrNoRows) {
