@@ -26,14 +26,29 @@
 //
 // # Decisions
 //
-// Decide(Query{Subject, Purpose, Contact, At}) looks at the latest event for
-// the subject and purpose, at or before At, whose Contact is empty (all
-// channels) or the one asked about; pending double opt-ins do not count. A
-// Given consent allows unless it has expired or its notice has a newer
-// material version; every other outcome denies, with a Reason. With a
-// gdpr.Register (WithRegister), purposes are checked against it, and a
-// purpose resting on another basis (contract, legitimate interests…) is
-// allowed unless the subject objected. One Store query per decision.
+// Decide(Query{Subject, Purpose, Contact}) finds the latest event for the
+// subject and purpose that applies to the channel asked about (Event.Applies):
+// events for all channels always apply; an event for one channel applies to
+// that channel, and, when it denies (a withdrawal, refusal, expiry or
+// objection), to a question about the purpose as a whole too. Pending double
+// opt-ins do not count. "Latest" is the order in which the ledger recorded
+// the events (Seq), not their timestamps: the clocks of many application
+// instances skew, and a withdrawal recorded after a consent must win over
+// it. A decision for now counts every event; a decision for a past moment
+// (Query.At) leaves out events stamped after it.
+//
+// A Given consent allows unless it has expired, its notice has a newer
+// material version (ReasonStale), or the Register asks for explicit consent
+// (Art. 9(2)(a)) and it is not explicit (ReasonNotExplicit); every other
+// outcome denies, with a Reason. With a gdpr.Register (WithRegister),
+// purposes are checked against it, and a purpose resting on another basis
+// (contract, legitimate interests…) is allowed unless the subject objected
+// (and no OverrideObjection followed, Art. 21(1)). One Store query per
+// decision.
+//
+// Ask about the channel you will use: Contact = Email before sending an
+// e-mail. A question without a channel is conservative: a withdrawal on any
+// one channel denies it.
 //
 // # Storage
 //
@@ -45,10 +60,11 @@
 // # Errors
 //
 // Methods return *Error (for errors.As: Op, Field, cause) wrapping a
-// sentinel for errors.Is: ErrInvalid (bad input; nothing was written),
-// ErrUnknownPurpose, ErrUnknownNotice, ErrNotConsentBased, ErrNotFound,
-// ErrConflict, ErrInvalidToken, ErrTokenExpired, ErrTokenUsed,
-// ErrInvalidReceipt. ErrInvalid, ErrNotFound and ErrConflict wrap the root
+// sentinel for errors.Is: ErrInvalid (bad input; nothing was written) and
+// the more precise ErrUnknownPurpose, ErrUnknownNotice, ErrNotConsentBased,
+// ErrStaleNotice, ErrNotOverridable, ErrInvalidToken, ErrInvalidReceipt and
+// ErrTokenExpired, which all wrap it; ErrNotFound; ErrConflict and the
+// ErrTokenUsed and ErrSuperseded that wrap it. ErrInvalid, ErrNotFound and ErrConflict wrap the root
 // package's gdpr.ErrInvalid, gdpr.ErrNotFound and gdpr.ErrConflict. No
 // error text holds a subject ID, evidence or any other personal-data value.
 //

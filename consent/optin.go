@@ -83,7 +83,10 @@ func ParseConfirmationToken(token string) (eventID string, secret []byte, err er
 // before, ErrSuperseded when the subject has withdrawn, refused or objected
 // since the request, ErrStaleNotice when a material notice version was
 // published since. Only the first of any number of concurrent confirmations
-// succeeds.
+// succeeds. If a withdrawal races the confirmation and lands just before it,
+// Confirm records the withdrawal once more after the confirmation and
+// returns the confirmation event with ErrSuperseded: the subject's last
+// word stands.
 //
 // Mail security scanners follow links: serve the link as a page whose
 // button POSTs the token, and call Confirm from the POST, not from the GET.

@@ -31,7 +31,8 @@ import (
 // bulk sender could reach. The claims are: issued and expiry times (Unix
 // seconds, big-endian uint64; expiry 0 = none), then contact, purpose and
 // subject, each a uvarint length and bytes, then zero bytes up to a multiple
-// of 32, so a token's length does not tell how long the subject ID is.
+// of 32, so a token's length tells a subject ID's length only to within 32
+// bytes.
 
 // Claims are what an unsubscribe token says.
 type Claims struct {
