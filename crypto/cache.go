@@ -1,0 +1,113 @@
+package crypto
+
+import (
+	"container/list"
+	"sync"
+	"time"
+
+	"github.com/tink-crypto/tink-go/v2/tink"
+)
+
+// cache is a bounded LRU of unwrapped per-subject primitives, each kept for
+// at most ttl. A zero size disables it.
+type cache struct {
+	mu   sync.Mutex
+	size int
+	ttl  time.Duration
+	now  func() time.Time
+	ll   *list.List
+	m    map[string]*list.Element
+}
+
+type cacheEntry struct {
+	ref     string // the subject ID: the cache lives in memory only
+	aead    tink.AEAD
+	version int64
+	expires time.Time
+}
+
+func newCache(size int, ttl time.Duration, now func() time.Time) *cache {
+	return &cache{size: size, ttl: ttl, now: now, ll: list.New(), m: make(map[string]*list.Element)}
+}
+
+func (c *cache) get(ref string) (tink.AEAD, bool) {
+	if c.size <= 0 {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.m[ref]
+	if !ok {
+		return nil, false
+	}
+	e := el.Value.(*cacheEntry)
+	if e.aead == nil || !c.now().Before(e.expires) {
+		if e.aead == nil && c.now().Before(e.expires) {
+			return nil, false // shredded here: keep the marker
+		}
+		c.ll.Remove(el)
+		delete(c.m, ref)
+		return nil, false
+	}
+	c.ll.MoveToFront(el)
+	return e.aead, true
+}
+
+func (c *cache) put(ref string, a tink.AEAD, version int64) {
+	if c.size <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := &cacheEntry{ref: ref, aead: a, version: version, expires: c.now().Add(c.ttl)}
+	if el, ok := c.m[ref]; ok {
+		old := el.Value.(*cacheEntry)
+		if old.version > version {
+			return // a newer keyset (after a rotation) is cached already
+		}
+		el.Value = e
+		c.ll.MoveToFront(el)
+		return
+	}
+	c.m[ref] = c.ll.PushFront(e)
+	for c.ll.Len() > c.size {
+		last := c.ll.Back()
+		c.ll.Remove(last)
+		delete(c.m, last.Value.(*cacheEntry).ref)
+	}
+}
+
+// shred drops ref's primitive and leaves a marker for one TTL, so that a
+// load that started before the shred cannot put the primitive back.
+func (c *cache) shred(ref string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.m[ref]; ok {
+		c.ll.Remove(el)
+		delete(c.m, ref)
+	}
+	if c.size > 0 {
+		c.m[ref] = c.ll.PushFront(&cacheEntry{ref: ref, version: 1<<63 - 1, expires: c.now().Add(c.ttl)})
+		for c.ll.Len() > c.size {
+			last := c.ll.Back()
+			c.ll.Remove(last)
+			delete(c.m, last.Value.(*cacheEntry).ref)
+		}
+	}
+}
+
+// forget drops whatever is cached for ref, marker included.
+func (c *cache) forget(ref string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.m[ref]; ok {
+		c.ll.Remove(el)
+		delete(c.m, ref)
+	}
+}
+
+func (c *cache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ll.Len()
+}

@@ -1,0 +1,94 @@
+package crypto
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tink-crypto/tink-go/v2/aead"
+	"github.com/tink-crypto/tink-go/v2/keyset"
+	"github.com/tink-crypto/tink-go/v2/tink"
+)
+
+// KEK is a key-encryption key: it wraps (encrypts) the subjects' keysets
+// before they reach the Store. In production it lives in a KMS or an HSM and
+// never leaves it; the Keyring calls it only when a subject's keyset is
+// created, rotated, or loaded into the cache, never per field.
+//
+// Any Tink AEAD will do. With a cloud KMS, through Tink's KMS extensions
+// (the module itself imports no cloud SDK):
+//
+//	// AWS KMS: github.com/tink-crypto/tink-go-awskms/v3/integration/awskms
+//	client, err := awskms.NewClientWithOptions("aws-kms://arn:aws:kms:eu-west-1:111122223333:key/…")
+//	a, err := client.GetAEAD("aws-kms://arn:aws:kms:eu-west-1:111122223333:key/…")
+//	kek := crypto.NewKEK("aws-2026-01", a)
+//
+//	// GCP Cloud KMS: github.com/tink-crypto/tink-go-gcpkms/v2/integration/gcpkms
+//	client, err := gcpkms.NewClientWithOptions(ctx, "gcp-kms://projects/p/locations/europe-west1/keyRings/r/cryptoKeys/k")
+//	a, err := client.GetAEAD("gcp-kms://projects/p/locations/europe-west1/keyRings/r/cryptoKeys/k")
+//	kek := crypto.NewKEK("gcp-2026-01", a)
+//
+//	// HashiCorp Vault transit: github.com/tink-crypto/tink-go-hcvault/v2/integration/hcvault
+//	client, err := hcvault.NewClient("hcvault://vault.internal:8200/", tlsConfig, token)
+//	a, err := client.GetAEAD("hcvault://vault.internal:8200/transit/keys/gdpr")
+//	kek := crypto.NewKEK("vault-2026-01", a)
+//
+// Do not use Tink's KMS envelope AEAD for fields: it calls the KMS on every
+// encryption and decryption. Here the KMS wraps one small keyset per
+// subject, and the cache keeps unwrapped primitives.
+type KEK struct {
+	// ID names the key; it is stored with every record it wraps, so KEK
+	// rotation knows what to rewrap. Choose a new ID for a new key.
+	ID   string
+	aead tink.AEADWithContext
+}
+
+// NewKEK returns a KEK named id over a Tink AEAD (a KMS client's AEAD, or a
+// local keyset's).
+func NewKEK(id string, a tink.AEAD) KEK {
+	if a == nil {
+		return KEK{ID: id}
+	}
+	if c, ok := a.(tink.AEADWithContext); ok {
+		return KEK{ID: id, aead: c}
+	}
+	return KEK{ID: id, aead: ctxAEAD{a}}
+}
+
+// NewKEKWithContext returns a KEK named id over a context-taking Tink AEAD,
+// so that a KMS call honours the caller's deadline.
+func NewKEKWithContext(id string, a tink.AEADWithContext) KEK { return KEK{ID: id, aead: a} }
+
+// EphemeralKEK returns a KEK whose key is made now and lives only in this
+// process's memory: for tests and demos. Everything it wraps is lost when
+// the process ends.
+func EphemeralKEK(id string) (KEK, error) {
+	h, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
+	if err != nil {
+		return KEK{}, err
+	}
+	a, err := aead.New(h)
+	if err != nil {
+		return KEK{}, err
+	}
+	return NewKEK(id, a), nil
+}
+
+func (k KEK) valid() error {
+	if k.aead == nil {
+		return fmt.Errorf("%w: KEK without an AEAD", ErrInvalid)
+	}
+	if k.ID == "" || len(k.ID) > 128 {
+		return fmt.Errorf("%w: KEK ID must be 1 to 128 bytes", ErrInvalid)
+	}
+	return nil
+}
+
+type ctxAEAD struct{ a tink.AEAD }
+
+func (c ctxAEAD) EncryptWithContext(_ context.Context, p, ad []byte) ([]byte, error) {
+	return c.a.Encrypt(p, ad)
+}
+
+func (c ctxAEAD) DecryptWithContext(_ context.Context, ct, ad []byte) ([]byte, error) {
+	return c.a.Decrypt(ct, ad)
+}

@@ -1,0 +1,110 @@
+package crypto
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// RewrapProgress reports on a KEK rotation.
+type RewrapProgress struct {
+	// Cursor is the last Ref visited; pass it to Rewrap to resume.
+	Cursor string
+	// Visited counts the records looked at, Rewrapped those wrapped anew
+	// with the current KEK, Skipped those already on it, Lost those that
+	// changed under the rotation (a concurrent rotation or shred) and were
+	// left for a later pass.
+	Visited, Rewrapped, Skipped, Lost int
+	// Done is set once the end of the Store was reached.
+	Done bool
+}
+
+// Rewrap rotates the KEK: it pages through the Store from cursor (empty to
+// start) and rewraps every record wrapped by another KEK with the current
+// one, batch records at a time, calling progress (if not nil) after each
+// batch. It runs beside live traffic: each record changes under an
+// optimistic version, and one that changed meanwhile is counted as Lost and
+// picked up by the next pass. It stops when ctx is done, returning the
+// progress so far, whose Cursor resumes the work.
+//
+// Start every instance with the new KEK as current and the old one in
+// WithPreviousKEKs, run Rewrap until a pass reports nothing rewrapped or
+// lost, then retire the old KEK.
+func (k *Keyring) Rewrap(ctx context.Context, cursor string, batch int, progress func(RewrapProgress)) (RewrapProgress, error) {
+	if batch <= 0 {
+		batch = 500
+	}
+	p := RewrapProgress{Cursor: cursor}
+	for {
+		if err := ctx.Err(); err != nil {
+			return p, &Error{Op: "rewrap", Err: err}
+		}
+		recs, err := k.store.List(ctx, p.Cursor, batch)
+		if err != nil {
+			return p, &Error{Op: "rewrap", Err: err}
+		}
+		for _, r := range recs {
+			p.Visited++
+			p.Cursor = r.Ref
+			if r.KEK == k.kek.ID {
+				p.Skipped++
+				continue
+			}
+			switch err := k.rewrapOne(ctx, r); {
+			case err == nil:
+				p.Rewrapped++
+			case errors.Is(err, ErrConflict), errors.Is(err, ErrShredded), errors.Is(err, ErrNotFound):
+				p.Lost++
+			default:
+				return p, &Error{Op: "rewrap", Err: err}
+			}
+		}
+		if len(recs) < batch {
+			p.Done = true
+		}
+		if progress != nil {
+			progress(p)
+		}
+		if p.Done {
+			if p.Rewrapped > 0 {
+				_ = k.record(ctx, "crypto.kek_rewrapped", "", map[string]string{"kek": k.kek.ID})
+			}
+			return p, nil
+		}
+	}
+}
+
+func (k *Keyring) rewrapOne(ctx context.Context, r Record) error {
+	old, err := k.kekFor(r.KEK)
+	if err != nil {
+		return err
+	}
+	var plain []byte
+	if isMeta(r.Ref) {
+		plain, err = old.aead.DecryptWithContext(ctx, r.Wrapped, metaAD(r.Ref))
+		if err != nil {
+			return fmt.Errorf("%w: record %s does not open with KEK %q", ErrDecrypt, r.Ref, r.KEK)
+		}
+		defer clear(plain)
+		w, err := k.kek.aead.EncryptWithContext(ctx, plain, metaAD(r.Ref))
+		if err != nil {
+			return fmt.Errorf("crypto: KEK %q: wrapping failed", k.kek.ID)
+		}
+		r.Wrapped = w
+	} else {
+		h, err := k.unwrap(ctx, r)
+		if err != nil {
+			return err
+		}
+		next, err := k.wrap(ctx, r.Ref, h)
+		if err != nil {
+			return err
+		}
+		r.Wrapped = next.Wrapped
+	}
+	r.KEK, r.Updated = k.kek.ID, k.now().UTC().Truncate(time.Microsecond)
+	return k.store.Update(ctx, r)
+}
+
+func isMeta(ref string) bool { return len(ref) > 5 && ref[:5] == "meta/" }

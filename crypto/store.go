@@ -1,0 +1,74 @@
+package crypto
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps the wrapped (KEK-encrypted) keysets of data subjects and the
+// tombstones of shredded ones. It never sees a subject ID or key material in
+// clear: records are keyed by a Ref, a keyed hash of the subject ID that only
+// the Keyring can compute, and a keyset is stored as the KEK made it.
+//
+// Implementations: memkeys (in memory, the fake for tests) and sqlkeys
+// (PostgreSQL, MySQL/MariaDB, SQLite). A host's own Store proves itself with
+// keystest.RunStoreTests.
+//
+// Every method is safe for concurrent use by many goroutines and, for a
+// shared database, many processes. The rules that need atomicity are the
+// Store's: at most one live record per Ref (so concurrent first use of a
+// subject creates exactly one keyset), optimistic versions on Update, and a
+// tombstone that no Create can pass. Times are kept to the microsecond, in
+// UTC. Refs compare byte for byte.
+type Store interface {
+	// Get returns the live record for ref. It returns an error wrapping
+	// ErrShredded if ref has a tombstone, or wrapping ErrNotFound if ref has
+	// neither.
+	Get(ctx context.Context, ref string) (Record, error)
+
+	// Create stores r as the first record of r.Ref, with Version 1. It
+	// returns an error wrapping ErrConflict if a live record exists (the
+	// caller lost a race: it reads the winner's record with Get), or
+	// wrapping ErrShredded if r.Ref has a tombstone; nothing is written then.
+	Create(ctx context.Context, r Record) error
+
+	// Update replaces the Wrapped keyset and KEK of r.Ref if the stored
+	// Version equals r.Version, and increments the stored Version. It
+	// returns an error wrapping ErrConflict if the versions differ,
+	// ErrShredded if r.Ref has a tombstone, ErrNotFound if it has neither.
+	Update(ctx context.Context, r Record) error
+
+	// Shred deletes the live record of ref, if any, and leaves a tombstone
+	// dated at. It is idempotent: shredding a shredded or unknown ref leaves
+	// (or keeps) a tombstone and succeeds. The tombstone holds the Ref and
+	// the time only.
+	Shred(ctx context.Context, ref string, at time.Time) error
+
+	// Revive removes the tombstone of r.Ref and stores r as a new record
+	// with Version 1, atomically: the explicit re-creation of a key for a
+	// returning subject. It returns an error wrapping ErrConflict if r.Ref
+	// has a live record, and succeeds as Create does when it has neither.
+	Revive(ctx context.Context, r Record) error
+
+	// List returns, in ascending Ref order, at most limit live records with
+	// a Ref greater than after (empty to start). KEK rotation pages through
+	// the store with it while the application runs.
+	List(ctx context.Context, after string, limit int) ([]Record, error)
+}
+
+// Record is one subject's wrapped keyset.
+type Record struct {
+	// Ref is the keyed hash of the subject ID (lower-case hex, 64
+	// characters), or a reserved name for the Keyring's own keys.
+	Ref string
+	// Wrapped is the keyset encrypted by the KEK, with the Ref in the
+	// associated data, so a record moved to another Ref does not open.
+	Wrapped []byte
+	// KEK identifies the key-encryption key that wrapped it (KEK rotation
+	// rewraps the records whose KEK is not the current one).
+	KEK string
+	// Version starts at 1 and grows with each Update (optimistic locking).
+	Version int64
+	// Created and Updated are set by the Keyring.
+	Created, Updated time.Time
+}
