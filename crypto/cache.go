@@ -3,15 +3,17 @@ package crypto
 import (
 	"container/list"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tink-crypto/tink-go/v2/tink"
 )
 
-// cache is a bounded LRU of unwrapped per-subject primitives, each kept for
-// at most ttl. A zero size disables it.
+// cache is a bounded cache of unwrapped per-subject primitives, each kept
+// for at most ttl, evicting by second chance (an approximation of LRU whose
+// reads take only a read lock). A zero size disables it.
 type cache struct {
-	mu   sync.Mutex
+	mu   sync.RWMutex
 	size int
 	ttl  time.Duration
 	now  func() time.Time
@@ -24,6 +26,7 @@ type cacheEntry struct {
 	aead    tink.AEAD
 	version int64
 	expires time.Time
+	used    atomic.Bool // read since it was last passed over for eviction
 }
 
 func newCache(size int, ttl time.Duration, now func() time.Time) *cache {
@@ -34,22 +37,17 @@ func (c *cache) get(ref string) (tink.AEAD, bool) {
 	if c.size <= 0 {
 		return nil, false
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	el, ok := c.m[ref]
 	if !ok {
 		return nil, false
 	}
 	e := el.Value.(*cacheEntry)
 	if e.aead == nil || !c.now().Before(e.expires) {
-		if e.aead == nil && c.now().Before(e.expires) {
-			return nil, false // shredded here: keep the marker
-		}
-		c.ll.Remove(el)
-		delete(c.m, ref)
-		return nil, false
+		return nil, false // shredded here, or expired: the caller reloads
 	}
-	c.ll.MoveToFront(el)
+	e.used.Store(true)
 	return e.aead, true
 }
 
@@ -62,18 +60,30 @@ func (c *cache) put(ref string, a tink.AEAD, version int64) {
 	e := &cacheEntry{ref: ref, aead: a, version: version, expires: c.now().Add(c.ttl)}
 	if el, ok := c.m[ref]; ok {
 		old := el.Value.(*cacheEntry)
-		if old.version > version {
-			return // a newer keyset (after a rotation) is cached already
+		if old.version > version && c.now().Before(old.expires) {
+			return // a newer keyset (after a rotation), or a shred marker
 		}
 		el.Value = e
 		c.ll.MoveToFront(el)
 		return
 	}
 	c.m[ref] = c.ll.PushFront(e)
+	c.trim()
+}
+
+// trim evicts from the back until the cache fits, giving entries read
+// since the last pass a second chance. Called with mu held.
+func (c *cache) trim() {
 	for c.ll.Len() > c.size {
 		last := c.ll.Back()
+		e := last.Value.(*cacheEntry)
+		if e.used.Load() && c.now().Before(e.expires) {
+			e.used.Store(false)
+			c.ll.MoveToFront(last)
+			continue
+		}
 		c.ll.Remove(last)
-		delete(c.m, last.Value.(*cacheEntry).ref)
+		delete(c.m, e.ref)
 	}
 }
 
@@ -88,11 +98,7 @@ func (c *cache) shred(ref string) {
 	}
 	if c.size > 0 {
 		c.m[ref] = c.ll.PushFront(&cacheEntry{ref: ref, version: 1<<63 - 1, expires: c.now().Add(c.ttl)})
-		for c.ll.Len() > c.size {
-			last := c.ll.Back()
-			c.ll.Remove(last)
-			delete(c.m, last.Value.(*cacheEntry).ref)
-		}
+		c.trim()
 	}
 }
 
@@ -104,10 +110,4 @@ func (c *cache) forget(ref string) {
 		c.ll.Remove(el)
 		delete(c.m, ref)
 	}
-}
-
-func (c *cache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ll.Len()
 }
