@@ -25,6 +25,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 
 	_ "github.com/go-sql-driver/mysql" // MySQL and MariaDB
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL
@@ -33,19 +34,21 @@ import (
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/consent"
 	"github.com/gdprkit/gdpr/consent/sqlconsent"
+	"github.com/gdprkit/gdpr/crypto"
 )
 
 func main() {
 	driver := flag.String("driver", "sqlite", `database/sql driver: "sqlite", "pgx" or "mysql"`)
 	dsn := flag.String("dsn", "", "data source name; default: a new SQLite file in a temporary directory")
+	prefix := flag.String("prefix", "gdpr_", "table name prefix")
 	flag.Parse()
-	if err := run(context.Background(), os.Stdout, *driver, *dsn); err != nil {
+	if err := run(context.Background(), os.Stdout, *driver, *dsn, *prefix); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out io.Writer, driver, dsn string) error {
+func run(ctx context.Context, out io.Writer, driver, dsn, prefix string) error {
 	if dsn == "" {
 		if driver != "sqlite" {
 			return fmt.Errorf("-dsn is required with -driver %s", driver)
@@ -69,7 +72,7 @@ func run(ctx context.Context, out io.Writer, driver, dsn string) error {
 	if err != nil {
 		return err
 	}
-	return walk(ctx, out, db, dialect, "gdpr_")
+	return walk(ctx, out, db, dialect, prefix)
 }
 
 // register is the controller's record of processing activities (Art. 30):
@@ -184,17 +187,47 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqlconsent.Dia
 		return err
 	}
 
-	// 7. The subject asks for erasure: their history goes.
+	// 7. The subject's profile lives in the host's own table, encrypted
+	// with a key of their own; a blind index finds them by e-mail address.
+	keys, profiles, err := openProfiles(ctx, db, dialect, prefix)
+	if err != nil {
+		return err
+	}
+	if err := profiles.save(ctx, subject, "Ann Example", "ann@example.org"); err != nil {
+		return err
+	}
+	found, name, err := profiles.findByEmail(ctx, "Ann@Example.org")
+	if err != nil {
+		return err
+	}
+	step(out, 7, "profile stored encrypted; found by e-mail: %s (%s)", string(found), name)
+
+	// 8. The subject asks for erasure. Every component that holds their
+	// data is a gdpr.Eraser: the consent ledger deletes their history, the
+	// keyring destroys their key, and with it every ciphertext of theirs,
+	// in this table and in every backup of it.
 	hist, err := ledger.History(ctx, subject, "")
 	if err != nil {
 		return err
 	}
-	rep, err := ledger.EraseSubject(ctx, subject)
-	if err != nil {
+	var erased []string
+	for _, e := range []struct {
+		name string
+		gdpr.Eraser
+	}{{"consent events", ledger}, {"encryption key", keys}} {
+		rep, err := e.EraseSubject(ctx, subject)
+		if err != nil {
+			return err
+		}
+		erased = append(erased, fmt.Sprintf("%d %s", rep.Erased, e.name))
+	}
+	step(out, 8, "erased: %s (of %d events)", strings.Join(erased, ", "), len(hist))
+	if err := decide(ctx, out, ledger, subject, 9, "after erasure"); err != nil {
 		return err
 	}
-	step(out, 7, "erased: %d of %d events removed", rep.Erased, len(hist))
-	return decide(ctx, out, ledger, subject, 8, "after erasure")
+	_, _, err = profiles.load(ctx, subject)
+	step(out, 10, "profile row still in the table, unreadable: %v", errors.Is(err, crypto.ErrShredded))
+	return nil
 }
 
 func decide(ctx context.Context, out io.Writer, l *consent.Ledger, s gdpr.SubjectID, n int, when string) error {

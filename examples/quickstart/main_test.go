@@ -13,7 +13,7 @@ import (
 
 func TestQuickstart(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, "sqlite", ""); err != nil {
+	if err := run(context.Background(), &out, "sqlite", "", "gdpr_"); err != nil {
 		t.Fatalf("quickstart failed: %v\n%s", err, out.String())
 	}
 	for _, want := range []string{
@@ -23,8 +23,10 @@ func TestQuickstart(t *testing.T) {
 		"4. after confirmation: newsletter by e-mail allowed (given, decided by given event ",
 		"5. receipt ",
 		"6. after unsubscribing: newsletter by e-mail denied (withdrawn, decided by withdrawn event ",
-		"7. erased: 3 of 3 events removed",
-		"8. after erasure: newsletter by e-mail denied (none)",
+		"7. profile stored encrypted; found by e-mail: user-1001 (Ann Example)",
+		"8. erased: 3 consent events, 1 encryption key (of 3 events)",
+		"9. after erasure: newsletter by e-mail denied (none)",
+		"10. profile row still in the table, unreadable: true",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
@@ -39,7 +41,7 @@ func TestQuickstartServers(t *testing.T) {
 		if err := walk(context.Background(), &out, db, d, "qs_"); err != nil {
 			t.Fatalf("quickstart on %s: %v\n%s", d.Name(), err, out.String())
 		}
-		if !strings.Contains(out.String(), "8. after erasure: newsletter by e-mail denied (none)") {
+		if !strings.Contains(out.String(), "10. profile row still in the table, unreadable: true") {
 			t.Errorf("incomplete run on %s:\n%s", d.Name(), out.String())
 		}
 	})

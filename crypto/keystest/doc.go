@@ -1,0 +1,36 @@
+// Package keystest is the conformance suite of crypto.Store: every key store
+// — memkeys, sqlkeys on each database, a host's own — must pass
+// RunStoreTests.
+//
+// Like testing/fstest.TestFS and gocloud.dev's drivertest, the suite is one
+// subtest per behaviour, each on a fresh store, and each failure states the
+// contract it checks. It covers what the crypto.Store documentation
+// promises: round-tripping every field of a Record, times to the
+// microsecond in UTC, Version 1 on Create and Revive, optimistic versions on
+// Update, tombstones that no Create or Update passes once Shred has
+// returned (crypto-shredding, Art. 17), idempotent Shred, the explicit
+// Revive, List paging in byte order over live records only, Refs compared
+// byte for byte, Wrapped bytes never aliased, and the same rules under
+// concurrent callers: exactly one of many racing Creates wins, exactly one of
+// many racing Updates from the same version wins, and a Shred racing a
+// Create always leaves the tombstone.
+//
+// # Testing
+//
+// Call RunStoreTests from a test of the store's package:
+//
+//	func TestStore(t *testing.T) {
+//		keystest.RunStoreTests(t, func(t *testing.T) crypto.Store {
+//			return mystore.New(openTestDB(t))
+//		})
+//	}
+//
+// Refs in the suite are 64-character lower-case hex strings, as the
+// Keyring makes them, plus "A", "a" and "a ", which must stay distinct and
+// sort in byte order: a SQL store needs binary keys (a "C" collation,
+// VARBINARY), not a locale's collation, and no PAD SPACE comparison. The
+// suite compares errors with errors.Is against the crypto sentinels and the
+// root package's, never by text, and does not test context cancellation.
+// Subtests run one after the other; the concurrency subtests run a few
+// hundred calls and stay well within a few seconds on a real database.
+package keystest

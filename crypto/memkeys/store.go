@@ -1,0 +1,192 @@
+package memkeys
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gdprkit/gdpr/crypto"
+)
+
+// Store is an in-memory crypto.Store. The zero value is not usable; call New.
+// A Store is safe for concurrent use by many goroutines.
+type Store struct {
+	mu   sync.RWMutex
+	recs map[string]*entry // by Ref: a live record or a tombstone
+}
+
+// entry is a live record (shredded is zero) or a tombstone (rec holds the
+// Ref only).
+type entry struct {
+	rec      crypto.Record
+	shredded time.Time
+}
+
+var _ crypto.Store = (*Store)(nil)
+
+// New returns an empty Store.
+func New() *Store {
+	return &Store{recs: make(map[string]*entry)}
+}
+
+func errOf(op string, sentinel error, ref, what string) error {
+	return &crypto.Error{Op: op, Err: fmt.Errorf("memkeys: %w: ref %q %s", sentinel, ref, what)}
+}
+
+// stored returns r as the Store keeps it: a deep copy, times to the
+// microsecond in UTC.
+func stored(r crypto.Record) crypto.Record {
+	r.Wrapped = bytes.Clone(r.Wrapped)
+	r.Created = norm(r.Created)
+	r.Updated = norm(r.Updated)
+	return r
+}
+
+func norm(t time.Time) time.Time { return t.Truncate(time.Microsecond).UTC() }
+
+// copyOut returns a copy of r that shares nothing with the Store.
+func copyOut(r crypto.Record) crypto.Record {
+	r.Wrapped = bytes.Clone(r.Wrapped)
+	return r
+}
+
+// Get implements crypto.Store.
+func (s *Store) Get(ctx context.Context, ref string) (crypto.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return crypto.Record{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e, ok := s.recs[ref]
+	switch {
+	case !ok:
+		return crypto.Record{}, errOf("get", crypto.ErrNotFound, ref, "has no key")
+	case !e.shredded.IsZero():
+		return crypto.Record{}, errOf("get", crypto.ErrShredded, ref, "was shredded")
+	}
+	return copyOut(e.rec), nil
+}
+
+// Create implements crypto.Store. The stored Version is 1 whatever r.Version
+// holds.
+func (s *Store) Create(ctx context.Context, r crypto.Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if r.Ref == "" {
+		return &crypto.Error{Op: "create", Err: fmt.Errorf("memkeys: %w: empty ref", crypto.ErrInvalid)}
+	}
+	r = stored(r)
+	r.Version = 1
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.recs[r.Ref]; ok {
+		if !e.shredded.IsZero() {
+			return errOf("create", crypto.ErrShredded, r.Ref, "was shredded")
+		}
+		return errOf("create", crypto.ErrConflict, r.Ref, "has a live key")
+	}
+	s.recs[r.Ref] = &entry{rec: r}
+	return nil
+}
+
+// Update implements crypto.Store. It replaces Wrapped, KEK and Updated;
+// Created keeps its stored value.
+func (s *Store) Update(ctx context.Context, r crypto.Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.recs[r.Ref]
+	switch {
+	case !ok:
+		return errOf("update", crypto.ErrNotFound, r.Ref, "has no key")
+	case !e.shredded.IsZero():
+		return errOf("update", crypto.ErrShredded, r.Ref, "was shredded")
+	case e.rec.Version != r.Version:
+		return errOf("update", crypto.ErrConflict, r.Ref, fmt.Sprintf("is at version %d, not %d", e.rec.Version, r.Version))
+	}
+	clear(e.rec.Wrapped)
+	e.rec.Wrapped = bytes.Clone(r.Wrapped)
+	e.rec.KEK = r.KEK
+	e.rec.Updated = norm(r.Updated)
+	e.rec.Version++
+	return nil
+}
+
+// Shred implements crypto.Store. Shredding a shredded Ref keeps the first
+// tombstone's time.
+func (s *Store) Shred(ctx context.Context, ref string, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if ref == "" {
+		return &crypto.Error{Op: "shred", Err: fmt.Errorf("memkeys: %w: empty ref", crypto.ErrInvalid)}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.recs[ref]; ok {
+		if e.shredded.IsZero() {
+			clear(e.rec.Wrapped)
+			e.rec = crypto.Record{Ref: ref}
+			e.shredded = norm(at)
+		}
+		return nil
+	}
+	s.recs[ref] = &entry{rec: crypto.Record{Ref: ref}, shredded: norm(at)}
+	return nil
+}
+
+// Revive implements crypto.Store. The stored Version is 1 whatever r.Version
+// holds.
+func (s *Store) Revive(ctx context.Context, r crypto.Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if r.Ref == "" {
+		return &crypto.Error{Op: "revive", Err: fmt.Errorf("memkeys: %w: empty ref", crypto.ErrInvalid)}
+	}
+	r = stored(r)
+	r.Version = 1
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.recs[r.Ref]; ok && e.shredded.IsZero() {
+		return errOf("revive", crypto.ErrConflict, r.Ref, "has a live key")
+	}
+	s.recs[r.Ref] = &entry{rec: r}
+	return nil
+}
+
+// List implements crypto.Store. It sorts the live Refs on every call, so a
+// full pass over n records costs O(n²/limit · log n): fine for tests and
+// tools, not for millions of subjects.
+func (s *Store) List(ctx context.Context, after string, limit int) ([]crypto.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if limit < 0 {
+		return nil, &crypto.Error{Op: "list", Err: fmt.Errorf("memkeys: %w: negative limit", crypto.ErrInvalid)}
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var refs []string
+	for ref, e := range s.recs {
+		if e.shredded.IsZero() && ref > after {
+			refs = append(refs, ref)
+		}
+	}
+	slices.SortFunc(refs, strings.Compare)
+	if len(refs) > limit {
+		refs = refs[:limit]
+	}
+	out := make([]crypto.Record, len(refs))
+	for i, ref := range refs {
+		out[i] = copyOut(s.recs[ref].rec)
+	}
+	return out, nil
+}

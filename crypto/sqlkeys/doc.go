@@ -1,0 +1,111 @@
+// Package sqlkeys is a crypto.Store in a SQL database: PostgreSQL, MySQL or
+// MariaDB, or SQLite (the embedded default, through the pure-Go
+// modernc.org/sqlite). It keeps the wrapped per-subject keysets and the
+// tombstones of shredded subjects, so that erasing a subject (Art. 17) is
+// destroying one row's key material, O(1) in the number of their
+// ciphertexts.
+//
+// # Storage
+//
+// One table, named with a prefix (WithTablePrefix, default "gdpr_"):
+// <prefix>crypto_keys, one row per Ref with the columns ref (primary key),
+// wrapped, kek, version, created_us, updated_us and shredded_us. A live
+// record has shredded_us NULL; a tombstone is the same row with shredded_us
+// set and every other column cleared (wrapped and kek NULL, version and
+// times 0), so it holds the Ref and the time of the shred only, as the
+// crypto.Store contract asks. A CHECK constraint keeps a row in one of the
+// two shapes. Times are BIGINT microseconds since the Unix epoch (UTC).
+// Refs compare byte for byte: "C" collation on PostgreSQL, VARBINARY(255)
+// on MySQL/MariaDB (whose default collations would make "A" equal "a "),
+// BINARY on SQLite; a Ref is 1 to MaxRefLen bytes.
+//
+// Why one table and not a table of keys beside a table of tombstones: with
+// two tables, a Create that checks for a tombstone and a Shred that deletes
+// the key and inserts the tombstone touch different rows, and under
+// PostgreSQL's READ COMMITTED (and MySQL's consistent reads) each can miss
+// the other's uncommitted row and both commit, leaving a live key beside a
+// tombstone; closing that needs explicit locks or SERIALIZABLE retries per
+// database. With one row per Ref, the primary key itself serialises every
+// write of a Ref on every database, each operation is a single statement,
+// and a live record and a tombstone cannot coexist:
+//
+//   - Create is a plain INSERT. If the Ref has a row, live or tombstone, the
+//     primary key refuses it (a concurrent insert of the same key waits for
+//     the first to commit, then fails), and one read of that row says
+//     whether the answer is crypto.ErrConflict or crypto.ErrShredded. Rows
+//     are never deleted, so the row is still there to read.
+//   - Shred is one upsert: INSERT … ON CONFLICT (ref) DO UPDATE on
+//     PostgreSQL and SQLite, INSERT … ON DUPLICATE KEY UPDATE on MySQL. It
+//     inserts a tombstone, or turns the live row into one, or keeps an
+//     existing tombstone and its first date. Racing a Create, it either
+//     waits for the Create's row and then overwrites it, or inserts first
+//     and makes the Create fail: once Shred returns, no live record exists
+//     and no Create can succeed, whichever ran first.
+//   - Update is UPDATE … SET wrapped, kek, version = version + 1, updated_us
+//     WHERE ref = ? AND version = ? AND shredded_us IS NULL. The row lock and
+//     the re-check of the WHERE clause on the latest row version (PostgreSQL
+//     READ COMMITTED, InnoDB's locking reads for UPDATE, SQLite's single
+//     writer) make exactly one of many Updates from the same Version
+//     succeed. When no row matches, a read tells ErrConflict, ErrShredded
+//     and ErrNotFound apart.
+//   - Revive is UPDATE … WHERE ref = ? AND shredded_us IS NOT NULL, turning
+//     the tombstone into a live row with Version 1 in one statement; if no
+//     row matched and the Ref has no row at all, it is inserted as Create
+//     does (ErrConflict if it is live).
+//
+// None of this depends on the isolation level (each statement runs alone,
+// in autocommit), on application-level locks, or on one process: many
+// instances may share the database. On SQLite every write statement takes
+// the database's single write lock; open it with a busy timeout so writers
+// wait rather than fail.
+//
+// Shredding clears the keyset in the row, but the old bytes may survive for
+// a while where the database keeps old row versions and logs (PostgreSQL's
+// dead tuples until VACUUM, InnoDB's undo log and redo log, SQLite's WAL and
+// free pages; secure_delete helps on SQLite), and in backups. The keysets
+// are wrapped by the KEK, so such remnants are as safe as the KEK; a host
+// that needs the remnants gone too rotates the KEK after shredding
+// (crypto.Keyring's rewrap), which makes every older wrapped copy useless.
+//
+// List reads live rows in primary-key order after a cursor, so KEK rotation
+// pages through the store with short queries while the application runs.
+// Tombstones stay in the table forever (they are what keeps a shredded
+// subject from getting a new key); a host with very many of them pays for
+// them only in List's scan.
+//
+// The schema is versioned and embedded. Store.Migrate applies it, once,
+// under a database lock, so many instances may call it at start-up;
+// Migrations gives the same files, rendered with a prefix, to hosts that run
+// goose, golang-migrate or atlas. Applied versions are recorded in
+// gdpr_schema_version. Every statement is parameterised and prepared lazily,
+// once per pooled connection; the table name comes from the validated prefix
+// only.
+//
+// The package imports no driver. Open the *sql.DB with the driver of your
+// choice and pass the matching Dialect (or DialectFor the driver's name):
+//
+//	db, _ := sql.Open("pgx", dsn)   // github.com/jackc/pgx/v5/stdlib
+//	db, _ := sql.Open("mysql", dsn) // github.com/go-sql-driver/mysql
+//	db, _ := sql.Open("sqlite", "file:keys.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate")
+//
+// # Errors
+//
+// Methods return *crypto.Error (Op "get", "create", "update", "shred",
+// "revive" or "list") wrapping crypto.ErrNotFound, crypto.ErrConflict or
+// crypto.ErrShredded (and so gdpr.ErrNotFound, gdpr.ErrConflict and
+// gdpr.ErrShredded) for the conditions of the crypto.Store contract;
+// crypto.ErrInvalid for an empty Ref or one longer than MaxRefLen (Create,
+// Shred, Revive) and a negative List limit; or the driver's error otherwise.
+// A duplicate-key error is replaced, not wrapped, by the conflict or
+// shredded error: its driver text may quote the key (MySQL's "Duplicate
+// entry '…'"). Other driver errors are wrapped; they name the statement or
+// constraint, not bound values, so neither key material nor any other
+// bound value reaches an error. Error texts name the Ref at most.
+//
+// # Testing
+//
+// The package's tests run keystest.RunStoreTests on SQLite always, and on
+// PostgreSQL and MySQL/MariaDB when GDPR_TEST_POSTGRES_DSN and
+// GDPR_TEST_MYSQL_DSN are set. In a host's own unit tests, prefer memkeys;
+// run this store against a real database in integration tests.
+package sqlkeys

@@ -1,0 +1,421 @@
+package sqlkeys
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sync"
+	"testing/fstest"
+	"time"
+
+	"github.com/gdprkit/gdpr/crypto"
+	"github.com/gdprkit/gdpr/internal/migrate"
+	"github.com/gdprkit/gdpr/internal/sqldialect"
+)
+
+// Dialect names the database a Store talks to.
+type Dialect = sqldialect.Dialect
+
+// The supported dialects.
+var (
+	Postgres = sqldialect.Postgres // PostgreSQL 9.5 or later (ON CONFLICT)
+	MySQL    = sqldialect.MySQL    // MySQL 8.0.16 or later, MariaDB 10.6 or later
+	SQLite   = sqldialect.SQLite   // SQLite 3.24 or later (upsert)
+)
+
+// DialectFor returns the dialect for a database/sql driver name or a
+// database name: "pgx", "postgres", "postgresql"; "mysql", "mariadb";
+// "sqlite", "sqlite3".
+func DialectFor(name string) (Dialect, error) {
+	d, err := sqldialect.ByName(name)
+	if err != nil {
+		return Dialect{}, fmt.Errorf("%w: unknown SQL dialect %q", crypto.ErrInvalid, name)
+	}
+	return d, nil
+}
+
+//go:embed migrations
+var migrationFS embed.FS
+
+// MaxRefLen is the longest Ref, in bytes, that a Store accepts (the width of
+// the ref column on MySQL). The Keyring's Refs are 64 bytes.
+const MaxRefLen = 255
+
+// Store is a crypto.Store in a SQL database. It is safe for concurrent use
+// by many goroutines and by many processes sharing the database.
+type Store struct {
+	db     *sql.DB
+	d      Dialect
+	prefix string
+	q      queries
+	stmts  sync.Map // query text → *sql.Stmt, prepared on first use
+}
+
+var _ crypto.Store = (*Store)(nil)
+
+// Option configures a Store.
+type Option interface{ apply(*Store) error }
+
+type optionFunc func(*Store) error
+
+func (f optionFunc) apply(s *Store) error { return f(s) }
+
+// WithTablePrefix sets the prefix of the Store's table name (table
+// <prefix>crypto_keys). It must match ^[a-z_][a-z0-9_]{0,40}$. Default:
+// "gdpr_".
+func WithTablePrefix(p string) Option {
+	return optionFunc(func(s *Store) error {
+		if len(p) > 40 || sqldialect.ValidIdent(p) != nil {
+			return fmt.Errorf("%w: table prefix must match ^[a-z_][a-z0-9_]{0,40}$", crypto.ErrInvalid)
+		}
+		s.prefix = p
+		return nil
+	})
+}
+
+// New returns a Store over db, a database of dialect d. It does not touch the
+// database; call Migrate once at start-up (or apply Migrations with your own
+// tool) before use. The *sql.DB stays the caller's to close.
+//
+// For SQLite, open db with a busy timeout, e.g.
+// "file:keys.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate"
+// with modernc.org/sqlite, so concurrent writers wait instead of failing.
+// For MySQL, leave the driver's clientFoundRows parameter off (its default).
+func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
+	if db == nil || !d.Valid() {
+		return nil, fmt.Errorf("%w: sqlkeys.New needs a database and a dialect", crypto.ErrInvalid)
+	}
+	s := &Store{db: db, d: d, prefix: "gdpr_"}
+	for _, o := range opts {
+		if err := o.apply(s); err != nil {
+			return nil, err
+		}
+	}
+	s.q = buildQueries(d, s.prefix+"crypto_keys")
+	return s, nil
+}
+
+// Migrate creates or updates the Store's table. It is idempotent and safe
+// to run from several processes at once.
+func (s *Store) Migrate(ctx context.Context) error {
+	migs, err := s.migrations()
+	if err != nil {
+		return err
+	}
+	return migrate.Run(ctx, s.db, s.d, "crypto:"+s.prefix, migs)
+}
+
+func (s *Store) migrations() ([]migrate.Migration, error) {
+	migs, err := migrate.Load(migrationFS, "migrations/"+s.d.Name())
+	if err != nil {
+		return nil, err
+	}
+	return migrate.RenderAll(migs, map[string]string{"prefix": s.prefix})
+}
+
+// Migrations returns the Store's schema for dialect d with the given table
+// prefix, as versioned files (0001_crypto_keys.sql, …), for hosts that apply
+// migrations with their own tool (goose, golang-migrate, atlas). Each file
+// holds plain statements separated by ";" at line ends.
+func Migrations(d Dialect, prefix string) (fs.FS, error) {
+	s, err := New(&sql.DB{}, d, WithTablePrefix(prefix))
+	if err != nil {
+		return nil, err
+	}
+	migs, err := s.migrations()
+	if err != nil {
+		return nil, err
+	}
+	m := fstest.MapFS{}
+	for _, mg := range migs {
+		m[fmt.Sprintf("%04d_%s.sql", mg.Version, mg.Name)] = &fstest.MapFile{Data: []byte(mg.SQL), Mode: 0o444}
+	}
+	return m, nil
+}
+
+// Close releases the Store's prepared statements. The *sql.DB stays open:
+// it is the caller's to close. A Store may be used after Close; it prepares
+// its statements again. Call it when no call on the Store is in flight.
+func (s *Store) Close() error {
+	var errs []error
+	s.stmts.Range(func(k, v any) bool {
+		s.stmts.Delete(k)
+		errs = append(errs, v.(*sql.Stmt).Close())
+		return true
+	})
+	return errors.Join(errs...)
+}
+
+// stmt returns the prepared statement for query, preparing it on first use
+// (database/sql then prepares it once per pooled connection, and again on a
+// new connection after one dies).
+func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+type scanner interface{ Scan(...any) error }
+
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) scanner {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return 0, err
+	}
+	res, err := st.ExecContext(ctx, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+type queries struct {
+	get, state, create, update, shred, revive, list string
+	// shredTwice: the shred statement binds its time twice (MySQL).
+	shredTwice bool
+}
+
+const liveCols = "wrapped, kek, version, created_us, updated_us"
+
+func buildQueries(d Dialect, t string) queries {
+	q := queries{
+		get:   d.Rebind("SELECT " + liveCols + ", shredded_us FROM " + t + " WHERE ref = ?"),
+		state: d.Rebind("SELECT shredded_us FROM " + t + " WHERE ref = ?"),
+		// A plain INSERT: the primary key refuses a second row for a Ref,
+		// live or tombstone, and the loser reads which it met.
+		create: d.Rebind("INSERT INTO " + t + " (ref, " + liveCols + ") VALUES (?, ?, ?, 1, ?, ?)"),
+		update: d.Rebind("UPDATE " + t + " SET wrapped = ?, kek = ?, version = version + 1, updated_us = ?" +
+			" WHERE ref = ? AND version = ? AND shredded_us IS NULL"),
+		// Revive of a tombstone; a Ref with no row is inserted by create.
+		revive: d.Rebind("UPDATE " + t + " SET wrapped = ?, kek = ?, version = 1, created_us = ?, updated_us = ?, shredded_us = NULL" +
+			" WHERE ref = ? AND shredded_us IS NOT NULL"),
+		list: d.Rebind("SELECT ref, " + liveCols + " FROM " + t +
+			" WHERE shredded_us IS NULL AND ref > ? ORDER BY ref LIMIT ?"),
+	}
+	// Shred is one upsert: it inserts a tombstone, or turns the live row
+	// into one (dropping the keyset), or keeps a tombstone with its first
+	// date. The statement waits for, and then sees, any concurrent insert
+	// of the Ref, so no Create slips past it.
+	const tomb = " (ref, version, created_us, updated_us, shredded_us) VALUES (?, 0, 0, 0, ?)"
+	const wipe = "wrapped = NULL, kek = NULL, version = 0, created_us = 0, updated_us = 0, "
+	if d == sqldialect.MySQL {
+		// ON DUPLICATE KEY UPDATE evaluates left to right; shredded_us is
+		// read before it is assigned. The time is bound again rather than
+		// read with VALUES(), deprecated in MySQL 8.0.20.
+		q.shred = "INSERT INTO " + t + tomb + " ON DUPLICATE KEY UPDATE " + wipe + "shredded_us = COALESCE(shredded_us, ?)"
+		q.shredTwice = true
+	} else {
+		q.shred = d.Rebind("INSERT INTO " + t + tomb + " ON CONFLICT (ref) DO UPDATE SET " + wipe +
+			"shredded_us = COALESCE(" + t + ".shredded_us, excluded.shredded_us)")
+	}
+	return q
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// wrappedArg returns w as bound for a live row: never NULL, so that an empty
+// keyset stays distinguishable from a tombstone.
+func wrappedArg(w []byte) []byte {
+	if w == nil {
+		return []byte{}
+	}
+	return w
+}
+
+func checkRef(op, ref string) error {
+	if ref == "" || len(ref) > MaxRefLen {
+		return &crypto.Error{Op: op, Err: fmt.Errorf("sqlkeys: %w: a ref must be 1 to %d bytes", crypto.ErrInvalid, MaxRefLen)}
+	}
+	return nil
+}
+
+// condErr is the error of a condition of the crypto.Store contract. It
+// never wraps a driver error: MySQL's duplicate-key text quotes the key.
+func condErr(op string, sentinel error, ref, what string) error {
+	return &crypto.Error{Op: op, Err: fmt.Errorf("sqlkeys: %w: ref %q %s", sentinel, ref, what)}
+}
+
+// storeErr wraps a database error. Driver errors may quote the statement but
+// not its bound arguments, so no key material reaches the text.
+func storeErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &crypto.Error{Op: op, Err: fmt.Errorf("sqlkeys: %w", err)}
+}
+
+// Get implements crypto.Store. It is one primary-key lookup.
+func (s *Store) Get(ctx context.Context, ref string) (crypto.Record, error) {
+	r := crypto.Record{Ref: ref}
+	var kek sql.NullString
+	var created, updated int64
+	var shredded sql.NullInt64
+	err := s.queryRow(ctx, s.q.get, ref).Scan(&r.Wrapped, &kek, &r.Version, &created, &updated, &shredded)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return crypto.Record{}, condErr("get", crypto.ErrNotFound, ref, "has no key")
+	case err != nil:
+		return crypto.Record{}, storeErr("get", err)
+	case shredded.Valid:
+		return crypto.Record{}, condErr("get", crypto.ErrShredded, ref, "was shredded")
+	}
+	r.KEK, r.Created, r.Updated = kek.String, fromMicros(created), fromMicros(updated)
+	return r, nil
+}
+
+// state reads what a refused write met: ErrNotFound (no row), ErrShredded
+// (a tombstone) or nil (a live row).
+func (s *Store) state(ctx context.Context, op, ref string) error {
+	var shredded sql.NullInt64
+	err := s.queryRow(ctx, s.q.state, ref).Scan(&shredded)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return condErr(op, crypto.ErrNotFound, ref, "has no key")
+	case err != nil:
+		return storeErr(op, err)
+	case shredded.Valid:
+		return condErr(op, crypto.ErrShredded, ref, "was shredded")
+	}
+	return nil
+}
+
+// Create implements crypto.Store: one INSERT, which the primary key refuses
+// if the Ref has a row, live or tombstone. The stored Version is 1 whatever
+// r.Version holds.
+func (s *Store) Create(ctx context.Context, r crypto.Record) error {
+	if err := checkRef("create", r.Ref); err != nil {
+		return err
+	}
+	return s.insert(ctx, "create", r)
+}
+
+func (s *Store) insert(ctx context.Context, op string, r crypto.Record) error {
+	_, err := s.exec(ctx, s.q.create, r.Ref, wrappedArg(r.Wrapped), r.KEK, micros(r.Created), micros(r.Updated))
+	if err == nil || !sqldialect.IsUniqueViolation(err) {
+		return storeErr(op, err)
+	}
+	// Rows are never deleted, so the row that refused the insert is still
+	// there; it is live or a tombstone.
+	if err := s.state(ctx, op, r.Ref); err != nil {
+		return err
+	}
+	return condErr(op, crypto.ErrConflict, r.Ref, "has a live key")
+}
+
+// Update implements crypto.Store: one conditional UPDATE. It replaces
+// Wrapped, KEK and Updated; Created keeps its stored value. When no row
+// matches, a read tells ErrConflict, ErrShredded and ErrNotFound apart.
+func (s *Store) Update(ctx context.Context, r crypto.Record) error {
+	n, err := s.exec(ctx, s.q.update, wrappedArg(r.Wrapped), r.KEK, micros(r.Updated), r.Ref, r.Version)
+	if err != nil {
+		return storeErr("update", err)
+	}
+	if n == 1 {
+		return nil
+	}
+	if err := s.state(ctx, "update", r.Ref); err != nil {
+		return err
+	}
+	return condErr("update", crypto.ErrConflict, r.Ref, fmt.Sprintf("is not at version %d", r.Version))
+}
+
+// Shred implements crypto.Store: one upsert that leaves a tombstone whatever
+// the Ref held. Shredding a shredded Ref keeps the first tombstone's time.
+func (s *Store) Shred(ctx context.Context, ref string, at time.Time) error {
+	if err := checkRef("shred", ref); err != nil {
+		return err
+	}
+	args := []any{ref, micros(at)}
+	if s.q.shredTwice {
+		args = append(args, micros(at))
+	}
+	_, err := s.exec(ctx, s.q.shred, args...)
+	return storeErr("shred", err)
+}
+
+// Revive implements crypto.Store: an UPDATE that turns a tombstone into a
+// live row with Version 1; if the Ref has no tombstone, it is created as
+// Create does. The stored Version is 1 whatever r.Version holds.
+func (s *Store) Revive(ctx context.Context, r crypto.Record) error {
+	if err := checkRef("revive", r.Ref); err != nil {
+		return err
+	}
+	// A Ref's row, once written, is never deleted, so each step's outcome
+	// holds for the next: a tombstone that the UPDATE missed because it
+	// did not exist yet makes the INSERT fail, and the retry finds it.
+	for range 3 {
+		n, err := s.exec(ctx, s.q.revive, wrappedArg(r.Wrapped), r.KEK, micros(r.Created), micros(r.Updated), r.Ref)
+		if err != nil {
+			return storeErr("revive", err)
+		}
+		if n == 1 {
+			return nil
+		}
+		err = s.insert(ctx, "revive", r)
+		if !errors.Is(err, crypto.ErrShredded) {
+			return err
+		}
+		// A Shred inserted a tombstone between the two statements.
+	}
+	return condErr("revive", crypto.ErrConflict, r.Ref, "is being shredded and revived concurrently")
+}
+
+// List implements crypto.Store: live rows in primary-key order.
+func (s *Store) List(ctx context.Context, after string, limit int) ([]crypto.Record, error) {
+	if limit < 0 {
+		return nil, &crypto.Error{Op: "list", Err: fmt.Errorf("sqlkeys: %w: negative limit", crypto.ErrInvalid)}
+	}
+	if limit == 0 {
+		return []crypto.Record{}, nil
+	}
+	st, err := s.stmt(ctx, s.q.list)
+	if err != nil {
+		return nil, storeErr("list", err)
+	}
+	rows, err := st.QueryContext(ctx, after, limit)
+	if err != nil {
+		return nil, storeErr("list", err)
+	}
+	defer rows.Close()
+	out := make([]crypto.Record, 0, min(limit, 1024))
+	for rows.Next() {
+		var r crypto.Record
+		var kek sql.NullString
+		var created, updated int64
+		if err := rows.Scan(&r.Ref, &r.Wrapped, &kek, &r.Version, &created, &updated); err != nil {
+			return nil, storeErr("list", err)
+		}
+		r.KEK, r.Created, r.Updated = kek.String, fromMicros(created), fromMicros(updated)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeErr("list", err)
+	}
+	return out, nil
+}

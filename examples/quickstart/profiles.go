@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/consent/sqlconsent"
+	"github.com/gdprkit/gdpr/crypto"
+	"github.com/gdprkit/gdpr/crypto/sqlkeys"
+)
+
+// profiles is the host's own table of user profiles, with every personal
+// field encrypted under the subject's key and the e-mail address findable
+// through a blind index. This is the pattern to copy: the module keeps the
+// keys; the host keeps its rows.
+type profiles struct {
+	db            *sql.DB
+	keys          *crypto.Keyring
+	emailIdx      *crypto.BlindIndex
+	table         string
+	insert, byIdx string
+	bySubject     string
+	nameF, emailF crypto.Field
+}
+
+// openProfiles sets up the key store, the Keyring and the host's table.
+func openProfiles(ctx context.Context, db *sql.DB, d sqlconsent.Dialect, prefix string) (*crypto.Keyring, *profiles, error) {
+	ks, err := sqlkeys.New(db, d, sqlkeys.WithTablePrefix(prefix))
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := ks.Migrate(ctx); err != nil {
+		return nil, nil, err
+	}
+	// In production the KEK is a KMS key (see crypto.KEK); an ephemeral
+	// one keeps this demo self-contained, and its data dies with it.
+	kek, err := crypto.EphemeralKEK("quickstart")
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := crypto.New(ctx, ks, kek)
+	if errors.Is(err, crypto.ErrDecrypt) {
+		return nil, nil, fmt.Errorf("the key store under prefix %q was made by an earlier run, whose KEK died with it: use a fresh database or another -prefix", prefix)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	p := &profiles{db: db, keys: keys, table: prefix + "profiles",
+		nameF: crypto.Field{Table: "profiles", Column: "name"}, emailF: crypto.Field{Table: "profiles", Column: "email"}}
+	if p.emailIdx, err = keys.BlindIndex(p.emailF); err != nil {
+		return nil, nil, err
+	}
+	blob, key := "BLOB", "VARCHAR(255)"
+	switch d {
+	case sqlconsent.Postgres:
+		blob, key = "BYTEA", "TEXT"
+	case sqlconsent.MySQL:
+		blob, key = "VARBINARY(1024)", "VARBINARY(255)"
+	}
+	if _, err := db.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
+		subject %s PRIMARY KEY, email_idx %s NOT NULL, email %s NOT NULL, name %s NOT NULL)`,
+		p.table, key, blob, blob, blob)); err != nil {
+		return nil, nil, err
+	}
+	ph := func(n int) string {
+		if d == sqlconsent.Postgres {
+			return fmt.Sprintf("$%d", n)
+		}
+		return "?"
+	}
+	p.insert = fmt.Sprintf("INSERT INTO %s (subject, email_idx, email, name) VALUES (%s, %s, %s, %s)", p.table, ph(1), ph(2), ph(3), ph(4))
+	p.byIdx = fmt.Sprintf("SELECT subject, email, name FROM %s WHERE email_idx = %s", p.table, ph(1))
+	p.bySubject = fmt.Sprintf("SELECT email, name FROM %s WHERE subject = %s", p.table, ph(1))
+	return keys, p, nil
+}
+
+func (p *profiles) save(ctx context.Context, s gdpr.SubjectID, name, email string) error {
+	n, err := p.keys.Encrypt(ctx, s, p.nameF, []byte(name))
+	if err != nil {
+		return err
+	}
+	e, err := p.keys.Encrypt(ctx, s, p.emailF, []byte(email))
+	if err != nil {
+		return err
+	}
+	_, err = p.db.ExecContext(ctx, p.insert, string(s), p.emailIdx.Sum(email), e, n)
+	return err
+}
+
+// findByEmail looks a profile up by e-mail address through the blind index,
+// and checks the decrypted address (a truncated index may collide).
+func (p *profiles) findByEmail(ctx context.Context, email string) (gdpr.SubjectID, string, error) {
+	rows, err := p.db.QueryContext(ctx, p.byIdx, p.emailIdx.Sum(email))
+	if err != nil {
+		return "", "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		var ec, nc []byte
+		if err := rows.Scan(&s, &ec, &nc); err != nil {
+			return "", "", err
+		}
+		e, err := p.keys.Decrypt(ctx, gdpr.SubjectID(s), p.emailF, ec)
+		if err != nil || crypto.NormalizeDefault(string(e)) != crypto.NormalizeDefault(email) {
+			continue
+		}
+		n, err := p.keys.Decrypt(ctx, gdpr.SubjectID(s), p.nameF, nc)
+		if err != nil {
+			return "", "", err
+		}
+		return gdpr.SubjectID(s), string(n), rows.Err()
+	}
+	return "", "", fmt.Errorf("no profile with that e-mail address")
+}
+
+func (p *profiles) load(ctx context.Context, s gdpr.SubjectID) (email, name string, err error) {
+	var ec, nc []byte
+	if err := p.db.QueryRowContext(ctx, p.bySubject, string(s)).Scan(&ec, &nc); err != nil {
+		return "", "", err
+	}
+	e, err := p.keys.Decrypt(ctx, s, p.emailF, ec)
+	if err != nil {
+		return "", "", err
+	}
+	n, err := p.keys.Decrypt(ctx, s, p.nameF, nc)
+	return string(e), string(n), err
+}
