@@ -15,16 +15,18 @@ import (
 // created, rotated, or loaded into the cache, never per field.
 //
 // Any Tink AEAD will do. With a cloud KMS, through Tink's KMS extensions
-// (the module itself imports no cloud SDK):
+// (the module itself imports no cloud SDK; checked against
+// tink-go-awskms/v3 v3.0.0, tink-go-gcpkms/v2 v2.4.0, tink-go-hcvault/v2
+// v2.5.0):
 //
 //	// AWS KMS: github.com/tink-crypto/tink-go-awskms/v3/integration/awskms
-//	client, err := awskms.NewClientWithOptions("aws-kms://arn:aws:kms:eu-west-1:111122223333:key/…")
-//	a, err := client.GetAEAD("aws-kms://arn:aws:kms:eu-west-1:111122223333:key/…")
-//	kek := crypto.NewKEK("aws-2026-01", a)
+//	a, err := awskms.NewAEADWithContext(ctx, "arn:aws:kms:eu-west-1:111122223333:key/…")
+//	kek := crypto.NewKEKWithContext("aws-2026-01", a)
 //
-//	// GCP Cloud KMS: github.com/tink-crypto/tink-go-gcpkms/v2/integration/gcpkms
-//	client, err := gcpkms.NewClientWithOptions(ctx, "gcp-kms://projects/p/locations/europe-west1/keyRings/r/cryptoKeys/k")
-//	a, err := client.GetAEAD("gcp-kms://projects/p/locations/europe-west1/keyRings/r/cryptoKeys/k")
+//	// Google Cloud KMS: github.com/tink-crypto/tink-go-gcpkms/v2/integration/gcpkms
+//	const uri = "gcp-kms://projects/p/locations/europe-west1/keyRings/r/cryptoKeys/k"
+//	client, err := gcpkms.NewClient(ctx, uri)
+//	a, err := client.GetAEAD(uri)
 //	kek := crypto.NewKEK("gcp-2026-01", a)
 //
 //	// HashiCorp Vault transit: github.com/tink-crypto/tink-go-hcvault/v2/integration/hcvault
