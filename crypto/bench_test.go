@@ -10,13 +10,15 @@ import (
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/crypto"
 	"github.com/gdprkit/gdpr/crypto/memkeys"
+	"github.com/gdprkit/gdpr/crypto/sqlkeys"
+	"github.com/gdprkit/gdpr/internal/testdb"
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/keyset"
 )
 
 // Benchmarks, each with its raw baseline in the same run; see BENCHMARKS.md.
 //
-//	go test -run '^$' -bench 'Encrypt|Decrypt|BlindIndex' -benchmem ./crypto/
+//	go test -run '^$' -bench 'Encrypt|Decrypt|BlindIndex' -benchmem ./crypto/   (with the test DSNs set, for the SQL cold paths)
 //	go test -run '^$' -bench 'Shred' -benchtime 20x ./crypto/
 
 func benchKeyring(b *testing.B, opts ...crypto.Option) *crypto.Keyring {
@@ -113,20 +115,62 @@ func BenchmarkDecrypt(b *testing.B) {
 }
 
 // BenchmarkDecryptCold is the path of a subject not in the cache: a Store
-// read, the KEK's unwrap, Tink primitive creation, then the decryption. It
-// runs on memkeys here; the SQL stores' benchmarks add their round trip.
+// read, the KEK's unwrap, Tink primitive creation, then the decryption; on
+// each store, beside the warm path's raw Tink decryption as the baseline.
 func BenchmarkDecryptCold(b *testing.B) {
 	ctx := context.Background()
-	k := benchKeyring(b, crypto.WithCache(0, 0))
-	ct, err := k.Encrypt(ctx, "user-42", email, make([]byte, 64))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := k.Decrypt(ctx, "user-42", email, ct); err != nil {
-			b.Fatal(err)
+	p := make([]byte, 64)
+	b.Run("raw-tink-warm", func(b *testing.B) {
+		h, _ := keyset.NewHandle(aead.AES256GCMKeyTemplate())
+		a, _ := aead.New(h)
+		ct, _ := a.Encrypt(p, benchAD)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := a.Decrypt(ct, benchAD); err != nil {
+				b.Fatal(err)
+			}
 		}
+	})
+	stores := []struct {
+		name string
+		open func(b *testing.B) crypto.Store
+	}{{"memkeys", func(*testing.B) crypto.Store { return memkeys.New() }}}
+	for _, d := range testdb.All() {
+		stores = append(stores, struct {
+			name string
+			open func(b *testing.B) crypto.Store
+		}{d.Name(), func(b *testing.B) crypto.Store {
+			if !testdb.Available(d) {
+				b.Skipf("no DSN for %s", d.Name())
+			}
+			s, err := sqlkeys.New(testdb.Open(b, d), d)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := s.Migrate(ctx); err != nil {
+				b.Fatal(err)
+			}
+			return s
+		}})
+	}
+	for _, st := range stores {
+		b.Run(st.name, func(b *testing.B) {
+			kek, _ := crypto.EphemeralKEK("bench")
+			k, err := crypto.New(ctx, st.open(b), kek, crypto.WithCache(0, 0))
+			if err != nil {
+				b.Fatal(err)
+			}
+			ct, err := k.Encrypt(ctx, "user-42", email, p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := k.Decrypt(ctx, "user-42", email, ct); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

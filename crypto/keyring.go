@@ -73,7 +73,8 @@ func WithPreviousKEKs(keks ...KEK) Option {
 //
 // Staleness: a Shred evicts this Keyring's entry at once, but other
 // instances (other processes) keep theirs until it expires, so for up to
-// ttl after a shred another instance can still decrypt the subject's data.
+// ttl (and 50 ms: expiry is checked against a clock refreshed 20 times a
+// second) after a shred another instance can still decrypt the subject's data.
 // Choose ttl as the longest such window you accept; the erasure workflow
 // should report completion only after it.
 func WithCache(size int, ttl time.Duration) Option {
@@ -149,7 +150,7 @@ func New(ctx context.Context, store Store, kek KEK, opts ...Option) (*Keyring, e
 	}
 	k := &Keyring{store: store, kek: kek, previous: map[string]KEK{}, now: time.Now,
 		recorder: gdpr.Discard, flights: map[string]*flight{}}
-	k.cache = newCache(10_000, 5*time.Minute, time.Now)
+	k.cache = newCache(10_000, 5*time.Minute, coarseNow)
 	for _, o := range opts {
 		if err := o.apply(k); err != nil {
 			return nil, &Error{Op: "new", Err: err}
