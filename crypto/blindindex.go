@@ -4,6 +4,7 @@ import (
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"hash"
 	"strings"
@@ -51,8 +52,11 @@ func IndexSize(n int) IndexOption { return func(b *BlindIndex) { b.size = n } }
 // Default: NormalizeDefault.
 func IndexNormalizer(f func(string) string) IndexOption { return func(b *BlindIndex) { b.norm = f } }
 
-// NormalizeDefault trims surrounding white space and lower-cases the value
-// (Unicode simple folding), suiting e-mail addresses and user names.
+// NormalizeDefault trims surrounding white space and maps every letter to
+// lower case (unicode.ToLower), suiting e-mail addresses and user names. It
+// is not full case folding (Greek final sigma stays distinct) and does not
+// normalise Unicode composition; supply your own normaliser (for instance
+// with golang.org/x/text) where that matters.
 func NormalizeDefault(s string) string {
 	return strings.Map(unicode.ToLower, strings.TrimSpace(s))
 }
@@ -75,7 +79,11 @@ func (k *Keyring) BlindIndex(f Field, opts ...IndexOption) (*BlindIndex, error) 
 	if b.size < 4 || b.size > sha256.Size || b.norm == nil {
 		return nil, &Error{Op: "blind_index", Err: fmt.Errorf("%w: index size must be 4 to 32 bytes", ErrInvalid)}
 	}
-	key, err := hkdf.Key(sha256.New, k.indexKey, nil, string(fieldAD(nil, "", f)), 32)
+	info := binary.AppendUvarint([]byte("gdpr/crypto/blind-index/v1\x00"), uint64(len(f.Table)))
+	info = append(info, f.Table...)
+	info = binary.AppendUvarint(info, uint64(len(f.Column)))
+	info = append(info, f.Column...)
+	key, err := hkdf.Key(sha256.New, k.indexKey, nil, string(info), 32)
 	if err != nil {
 		return nil, &Error{Op: "blind_index", Err: err}
 	}

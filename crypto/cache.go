@@ -19,12 +19,15 @@ type cache struct {
 	now  func() time.Time
 	ll   *list.List
 	m    map[string]*list.Element
+	// gen changes with every shred, rotation and revive; shredded holds
+	// the subjects shredded here, until their marker expires.
+	gen      uint64
+	shredded map[string]time.Time
 }
 
 type cacheEntry struct {
 	ref     string // the subject ID: the cache lives in memory only
 	aead    tink.AEAD
-	version int64
 	expires time.Time
 	used    atomic.Bool // read since it was last passed over for eviction
 }
@@ -52,7 +55,8 @@ var coarse struct {
 }
 
 func newCache(size int, ttl time.Duration, now func() time.Time) *cache {
-	return &cache{size: size, ttl: ttl, now: now, ll: list.New(), m: make(map[string]*list.Element)}
+	return &cache{size: size, ttl: ttl, now: now, ll: list.New(), m: make(map[string]*list.Element),
+		shredded: make(map[string]time.Time)}
 }
 
 func (c *cache) get(ref string) (tink.AEAD, bool) {
@@ -66,8 +70,8 @@ func (c *cache) get(ref string) (tink.AEAD, bool) {
 		return nil, false
 	}
 	e := el.Value.(*cacheEntry)
-	if e.aead == nil || !c.now().Before(e.expires) {
-		return nil, false // shredded here, or expired: the caller reloads
+	if !c.now().Before(e.expires) {
+		return nil, false // expired: the caller reloads
 	}
 	if !e.used.Load() {
 		e.used.Store(true) // written once per pass, not on every hit
@@ -75,34 +79,49 @@ func (c *cache) get(ref string) (tink.AEAD, bool) {
 	return e.aead, true
 }
 
-func (c *cache) put(ref string, a tink.AEAD, version int64) {
+// generation returns a number that changes whenever a shred or a rotation
+// invalidates what a load in progress may have read. A load takes it before
+// reading the Store and hands it to put.
+func (c *cache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+// put caches a primitive loaded at generation gen, unless a shred or
+// rotation happened meanwhile, or ref was shredded here within the TTL.
+func (c *cache) put(ref string, a tink.AEAD, gen uint64) {
 	if c.size <= 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e := &cacheEntry{ref: ref, aead: a, version: version, expires: c.now().Add(c.ttl)}
-	if el, ok := c.m[ref]; ok {
-		old := el.Value.(*cacheEntry)
-		if old.version > version && c.now().Before(old.expires) {
-			return // a newer keyset (after a rotation), or a shred marker
+	c.putLocked(ref, a, gen)
+}
+
+func (c *cache) putLocked(ref string, a tink.AEAD, gen uint64) {
+	if gen != c.gen {
+		return
+	}
+	now := c.now()
+	if until, ok := c.shredded[ref]; ok {
+		if now.Before(until) {
+			return
 		}
+		delete(c.shredded, ref)
+	}
+	e := &cacheEntry{ref: ref, aead: a, expires: now.Add(c.ttl)}
+	if el, ok := c.m[ref]; ok {
 		el.Value = e
 		c.ll.MoveToFront(el)
 		return
 	}
 	c.m[ref] = c.ll.PushFront(e)
-	c.trim()
-}
-
-// trim evicts from the back until the cache fits, giving entries read
-// since the last pass a second chance. Called with mu held.
-func (c *cache) trim() {
 	for c.ll.Len() > c.size {
 		last := c.ll.Back()
 		e := last.Value.(*cacheEntry)
-		if e.used.Load() && c.now().Before(e.expires) {
-			e.used.Store(false)
+		if e.used.Load() && now.Before(e.expires) {
+			e.used.Store(false) // a second chance
 			c.ll.MoveToFront(last)
 			continue
 		}
@@ -111,25 +130,47 @@ func (c *cache) trim() {
 	}
 }
 
-// shred drops ref's primitive and leaves a marker for one TTL, so that a
-// load that started before the shred cannot put the primitive back.
+// shred drops ref's primitive, invalidates every load in progress, and
+// keeps a marker for one TTL (outside the size bound, so it cannot be
+// pushed out) that no later put can pass.
 func (c *cache) shred(ref string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if el, ok := c.m[ref]; ok {
-		c.ll.Remove(el)
-		delete(c.m, ref)
-	}
+	c.gen++
+	c.dropLocked(ref)
 	if c.size > 0 {
-		c.m[ref] = c.ll.PushFront(&cacheEntry{ref: ref, version: 1<<63 - 1, expires: c.now().Add(c.ttl)})
-		c.trim()
+		now := c.now()
+		for r, until := range c.shredded { // markers are few; prune the expired
+			if !now.Before(until) {
+				delete(c.shredded, r)
+			}
+		}
+		c.shredded[ref] = now.Add(c.ttl)
 	}
 }
 
-// forget drops whatever is cached for ref, marker included.
+// replace swaps in the primitive of a rotated keyset and invalidates loads
+// in progress, which may have read the old one.
+func (c *cache) replace(ref string, a tink.AEAD) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.dropLocked(ref)
+	if c.size > 0 {
+		c.putLocked(ref, a, c.gen)
+	}
+}
+
+// forget drops whatever is cached for ref, shred marker included (Revive).
 func (c *cache) forget(ref string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
+	c.dropLocked(ref)
+	delete(c.shredded, ref)
+}
+
+func (c *cache) dropLocked(ref string) {
 	if el, ok := c.m[ref]; ok {
 		c.ll.Remove(el)
 		delete(c.m, ref)

@@ -185,6 +185,15 @@ func (k *Keyring) metaKey(ctx context.Context, ref string) ([]byte, error) {
 		if !errors.Is(err, ErrNotFound) {
 			return nil, err
 		}
+		// Make the key only for an empty Store: a Store that holds subject
+		// keys but lost this one (a partial restore) would otherwise get a
+		// new one, and every Ref, and with them every tombstone, would
+		// silently stop matching.
+		if first, err := k.store.List(ctx, "", 1); err != nil {
+			return nil, err
+		} else if len(first) > 0 && !isMeta(first[0].Ref) {
+			return nil, fmt.Errorf("%w: the key Store holds subject keys but not the Keyring's %s (restored in part?)", ErrInvalid, ref)
+		}
 		key := make([]byte, 32)
 		if _, err := rand.Read(key); err != nil {
 			return nil, err
@@ -240,10 +249,17 @@ type flight struct {
 
 // primitive returns the subject's AEAD: from the cache, else from the
 // Store, creating the keyset on first use when create is set.
-func (k *Keyring) primitive(ctx context.Context, subject gdpr.SubjectID, create bool) (tink.AEAD, error) {
+func (k *Keyring) primitive(ctx context.Context, subject gdpr.SubjectID, create bool) (tink.AEAD, bool, error) {
 	if a, ok := k.cache.get(string(subject)); ok {
-		return a, nil
+		return a, true, nil
 	}
+	a, err := k.loadShared(ctx, subject, create)
+	return a, false, err
+}
+
+// loadShared loads subject's primitive once for all the goroutines that
+// ask at the same time.
+func (k *Keyring) loadShared(ctx context.Context, subject gdpr.SubjectID, create bool) (tink.AEAD, error) {
 	ref := k.Ref(subject)
 	key := ref
 	if create {
@@ -262,16 +278,18 @@ func (k *Keyring) primitive(ctx context.Context, subject gdpr.SubjectID, create 
 	f := &flight{done: make(chan struct{})}
 	k.flights[key] = f
 	k.flightMu.Unlock()
-
+	defer func() { // even if load panics, no waiter hangs
+		k.flightMu.Lock()
+		delete(k.flights, key)
+		k.flightMu.Unlock()
+		close(f.done)
+	}()
 	f.aead, f.err = k.load(ctx, subject, ref, create)
-	k.flightMu.Lock()
-	delete(k.flights, key)
-	k.flightMu.Unlock()
-	close(f.done)
 	return f.aead, f.err
 }
 
 func (k *Keyring) load(ctx context.Context, subject gdpr.SubjectID, ref string, create bool) (tink.AEAD, error) {
+	gen := k.cache.generation() // before reading the Store: a shred after it voids the put
 	for range 3 {
 		r, err := k.store.Get(ctx, ref)
 		if err == nil {
@@ -283,7 +301,7 @@ func (k *Keyring) load(ctx context.Context, subject gdpr.SubjectID, ref string, 
 			if err != nil {
 				return nil, err
 			}
-			k.cache.put(string(subject), a, r.Version)
+			k.cache.put(string(subject), a, gen)
 			return a, nil
 		}
 		if !errors.Is(err, ErrNotFound) || !create {
@@ -308,7 +326,7 @@ func (k *Keyring) load(ctx context.Context, subject gdpr.SubjectID, ref string, 
 		if err != nil {
 			return nil, err
 		}
-		k.cache.put(string(subject), a, 1)
+		k.cache.put(string(subject), a, gen)
 		if err := k.record(ctx, "crypto.key_created", subject, nil); err != nil {
 			return nil, err
 		}
@@ -413,7 +431,7 @@ func (k *Keyring) Encrypt(ctx context.Context, subject gdpr.SubjectID, f Field, 
 	if err := f.validate(); err != nil {
 		return nil, &Error{Op: "encrypt", Err: err}
 	}
-	a, err := k.primitive(ctx, subject, true)
+	a, _, err := k.primitive(ctx, subject, true)
 	if err != nil {
 		return nil, &Error{Op: "encrypt", Err: err}
 	}
@@ -442,13 +460,13 @@ func (k *Keyring) Decrypt(ctx context.Context, subject gdpr.SubjectID, f Field, 
 	}
 	if k.guard != nil {
 		if err := k.guard(ctx, subject); err != nil {
-			return nil, &Error{Op: "decrypt", Err: fmt.Errorf("%w: %w", ErrRestricted, err)}
+			return nil, &Error{Op: "decrypt", Err: restricted{err}}
 		}
 	}
 	if len(ciphertext) < 1 || ciphertext[0] != FormatV1 {
 		return nil, &Error{Op: "decrypt", Err: ErrDecrypt}
 	}
-	a, err := k.primitive(ctx, subject, false)
+	a, cached, err := k.primitive(ctx, subject, false)
 	if errors.Is(err, ErrNotFound) {
 		return nil, &Error{Op: "decrypt", Err: ErrDecrypt}
 	}
@@ -458,6 +476,17 @@ func (k *Keyring) Decrypt(ctx context.Context, subject gdpr.SubjectID, f Field, 
 	adp := adPool.Get().(*[]byte)
 	ad := fieldAD((*adp)[:0], subject, f)
 	p, err := a.Decrypt(ciphertext, ad)
+	if err != nil && cached {
+		// The cached keyset may predate a rotation on another instance:
+		// read the Store once more before giving up.
+		if a, err = k.loadShared(ctx, subject, false); err == nil {
+			p, err = a.Decrypt(ciphertext, ad)
+		} else if !errors.Is(err, ErrNotFound) {
+			*adp = ad
+			adPool.Put(adp)
+			return nil, &Error{Op: "decrypt", Err: err}
+		}
+	}
 	*adp = ad
 	adPool.Put(adp)
 	if err != nil {
@@ -470,6 +499,14 @@ func (k *Keyring) Decrypt(ctx context.Context, subject gdpr.SubjectID, f Field, 
 	}
 	return p, nil
 }
+
+// restricted is a Guard's refusal: it matches ErrRestricted and the Guard's
+// own error with errors.Is, but its text is fixed, in case the Guard's
+// error names the subject.
+type restricted struct{ cause error }
+
+func (r restricted) Error() string   { return ErrRestricted.Error() }
+func (r restricted) Unwrap() []error { return []error{ErrRestricted, r.cause} }
 
 // Shred destroys subject's keyset and leaves a tombstone that holds only
 // the subject's Ref and the time: every ciphertext of theirs, in every
@@ -486,6 +523,7 @@ func (k *Keyring) Shred(ctx context.Context, subject gdpr.SubjectID) error {
 		return &Error{Op: "shred", Err: fmt.Errorf("%w: %w", ErrInvalid, err)}
 	}
 	ref := k.Ref(subject)
+	k.cache.shred(string(subject)) // before the Store, so no load in progress re-caches the key
 	if err := k.store.Shred(ctx, ref, k.now().UTC()); err != nil {
 		return &Error{Op: "shred", Err: err}
 	}
@@ -498,12 +536,24 @@ func (k *Keyring) Shred(ctx context.Context, subject gdpr.SubjectID) error {
 
 var _ gdpr.Eraser = (*Keyring)(nil)
 
-// EraseSubject shreds the subject's key (gdpr.Eraser). The report counts one
-// record made unreadable: the key; the host's ciphertexts, however many,
-// went with it.
+// EraseSubject shreds the subject's key (gdpr.Eraser). The report counts
+// one record made unreadable, the key (the host's ciphertexts, however many,
+// went with it), or none when the subject had no live key: unknown, or
+// shredded before. Either way a tombstone stands afterwards.
 func (k *Keyring) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (gdpr.ErasureReport, error) {
+	if err := subject.Validate(); err != nil {
+		return gdpr.ErasureReport{}, &Error{Op: "erase", Err: fmt.Errorf("%w: %w", ErrInvalid, err)}
+	}
+	_, err := k.store.Get(ctx, k.Ref(subject))
+	live := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrShredded) {
+		return gdpr.ErasureReport{}, &Error{Op: "erase", Err: err}
+	}
 	if err := k.Shred(ctx, subject); err != nil {
 		return gdpr.ErasureReport{}, err
+	}
+	if !live {
+		return gdpr.ErasureReport{}, nil
 	}
 	return gdpr.ErasureReport{Erased: 1}, nil
 }
@@ -536,8 +586,10 @@ func (k *Keyring) Revive(ctx context.Context, subject gdpr.SubjectID) error {
 }
 
 // Rotate adds a new primary key to subject's keyset: new ciphertexts use it,
-// old ones still decrypt. Re-encrypt old values with Reencrypt to retire the
-// old key. It returns ErrShredded or ErrNotFound for a subject without a
+// old ones still decrypt (the old keys stay in the keyset; this package does
+// not prune them). Reencrypt moves old values to the new key. Other
+// instances whose cache holds the old keyset reload it when they meet a
+// ciphertext it cannot open. It returns ErrShredded or ErrNotFound for a subject without a
 // live key, and ErrConflict if another rotation won a race.
 func (k *Keyring) Rotate(ctx context.Context, subject gdpr.SubjectID) error {
 	if err := subject.Validate(); err != nil {
@@ -571,7 +623,11 @@ func (k *Keyring) Rotate(ctx context.Context, subject gdpr.SubjectID) error {
 	if err := k.store.Update(ctx, next); err != nil {
 		return &Error{Op: "rotate", Err: err}
 	}
-	k.cache.forget(string(subject))
+	if a, err := aead.New(h); err == nil {
+		k.cache.replace(string(subject), a)
+	} else {
+		k.cache.forget(string(subject))
+	}
 	if err := k.record(ctx, "crypto.key_rotated", subject, map[string]string{"keys": strconv.Itoa(h.Len())}); err != nil {
 		return &Error{Op: "rotate", Err: err}
 	}

@@ -190,15 +190,28 @@ func TestShred(t *testing.T) {
 	if _, err := f.k.Encrypt(f.ctx, "bob", email, []byte("x")); err != nil {
 		t.Errorf("bob after alice's shred: %v", err)
 	}
+	if _, err := other.Encrypt(f.ctx, "bob", email, []byte("x")); err != nil {
+		t.Errorf("bob on the other instance: %v", err)
+	}
 	// An instance with the key cached keeps it until its TTL: documented.
 	// With a cache TTL passed, it sees the shred.
 	fresh := f.keyring(f.kek, crypto.WithCache(0, 0))
 	if _, err := fresh.Decrypt(f.ctx, canarySubject, email, backup[email]); !errors.Is(err, crypto.ErrShredded) {
 		t.Errorf("uncached instance after Shred: %v", err)
 	}
-	// Erasing a shredded subject is as good as a gdpr.Eraser.
-	if rep, err := f.k.EraseSubject(f.ctx, canarySubject); err != nil || rep.Erased != 1 {
-		t.Errorf("EraseSubject = %+v, %v", rep, err)
+	// As a gdpr.Eraser: one key for a live subject, none for a shredded
+	// or unknown one, and a tombstone either way.
+	if rep, err := f.k.EraseSubject(f.ctx, canarySubject); err != nil || rep.Erased != 0 {
+		t.Errorf("EraseSubject of a shredded subject = %+v, %v; want 0", rep, err)
+	}
+	if rep, err := f.k.EraseSubject(f.ctx, "bob"); err != nil || rep.Erased != 1 {
+		t.Errorf("EraseSubject of a live subject = %+v, %v; want 1", rep, err)
+	}
+	if rep, err := f.k.EraseSubject(f.ctx, "never-seen"); err != nil || rep.Erased != 0 {
+		t.Errorf("EraseSubject of an unknown subject = %+v, %v; want 0", rep, err)
+	}
+	if _, err := f.k.Encrypt(f.ctx, "never-seen", email, []byte("x")); !errors.Is(err, crypto.ErrShredded) {
+		t.Errorf("Encrypt after erasing an unknown subject: %v, want ErrShredded", err)
 	}
 	// Revive gives a returning subject a new key; old data stays unreadable.
 	if err := f.k.Revive(f.ctx, canarySubject); err != nil {
@@ -494,5 +507,61 @@ func TestCacheTTL(t *testing.T) {
 	now = now.Add(time.Minute)
 	if _, err := other.Decrypt(f.ctx, "hal", email, ct); !errors.Is(err, crypto.ErrShredded) {
 		t.Fatalf("other instance after the TTL: %v, want ErrShredded", err)
+	}
+}
+
+// Another instance with the old keyset cached reloads it when it meets a
+// ciphertext made under a rotated key.
+func TestRotationAcrossInstances(t *testing.T) {
+	f := newFixture(t)
+	other := f.keyring(f.kek)
+	old := f.encrypt("ida", email, "x")
+	if _, err := other.Decrypt(f.ctx, "ida", email, old); err != nil { // other caches the old keyset
+		t.Fatal(err)
+	}
+	if err := f.k.Rotate(f.ctx, "ida"); err != nil {
+		t.Fatal(err)
+	}
+	newer := f.encrypt("ida", email, "y")
+	if p, err := other.Decrypt(f.ctx, "ida", email, newer); err != nil || string(p) != "y" {
+		t.Fatalf("other instance, ciphertext under the rotated key: %q, %v", p, err)
+	}
+	// Still opaque for a real forgery.
+	bad := bytes.Clone(newer)
+	bad[len(bad)-1] ^= 1
+	if _, err := other.Decrypt(f.ctx, "ida", email, bad); !errors.Is(err, crypto.ErrDecrypt) {
+		t.Fatalf("forged ciphertext: %v", err)
+	}
+}
+
+// A store that lost the Keyring's own keys but holds subject keys (a
+// partial restore) is refused, rather than given new keys that would
+// orphan every record and tombstone.
+func TestPartialRestoreRefused(t *testing.T) {
+	f := newFixture(t)
+	f.encrypt("jon", email, "x")
+	copyStore := memkeys.New()
+	recs, _ := f.store.List(f.ctx, "", 100)
+	for _, r := range recs {
+		if !strings.HasPrefix(r.Ref, "meta/") {
+			if err := copyStore.Create(f.ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := crypto.New(f.ctx, copyStore, f.kek); !errors.Is(err, crypto.ErrInvalid) {
+		t.Fatalf("New over a store without its Ref key: %v, want ErrInvalid", err)
+	}
+}
+
+// The guard's own error text never reaches the caller.
+func TestGuardErrorTextFixed(t *testing.T) {
+	f := newFixture(t)
+	ct := f.encrypt(canarySubject, email, "x")
+	cause := fmt.Errorf("subject %s is restricted", canarySubject)
+	g := f.keyring(f.kek, crypto.WithGuard(func(context.Context, gdpr.SubjectID) error { return cause }))
+	_, err := g.Decrypt(f.ctx, canarySubject, email, ct)
+	if !errors.Is(err, crypto.ErrRestricted) || !errors.Is(err, cause) || strings.Contains(err.Error(), string(canarySubject)) {
+		t.Fatalf("guard refusal: %v", err)
 	}
 }

@@ -202,10 +202,17 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqlconsent.Dia
 	}
 	step(out, 7, "profile stored encrypted; found by e-mail: %s (%s)", string(found), name)
 
+	// Last night's backup holds the row too.
+	backup, err := profiles.backup(ctx, subject)
+	if err != nil {
+		return err
+	}
+
 	// 8. The subject asks for erasure. Every component that holds their
 	// data is a gdpr.Eraser: the consent ledger deletes their history, the
-	// keyring destroys their key, and with it every ciphertext of theirs,
-	// in this table and in every backup of it.
+	// host's table deletes the row (blind index included), the keyring
+	// destroys their key, and with it every ciphertext of theirs, in every
+	// backup too.
 	hist, err := ledger.History(ctx, subject, "")
 	if err != nil {
 		return err
@@ -214,7 +221,7 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqlconsent.Dia
 	for _, e := range []struct {
 		name string
 		gdpr.Eraser
-	}{{"consent events", ledger}, {"encryption key", keys}} {
+	}{{"consent events", ledger}, {"profile row", profiles}, {"encryption key", keys}} {
 		rep, err := e.EraseSubject(ctx, subject)
 		if err != nil {
 			return err
@@ -225,8 +232,8 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqlconsent.Dia
 	if err := decide(ctx, out, ledger, subject, 9, "after erasure"); err != nil {
 		return err
 	}
-	_, _, err = profiles.load(ctx, subject)
-	step(out, 10, "profile row still in the table, unreadable: %v", errors.Is(err, crypto.ErrShredded))
+	_, _, err = profiles.restore(ctx, subject, backup)
+	step(out, 10, "profile restored from the backup, unreadable: %v", errors.Is(err, crypto.ErrShredded))
 	return nil
 }
 

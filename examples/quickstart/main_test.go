@@ -24,9 +24,9 @@ func TestQuickstart(t *testing.T) {
 		"5. receipt ",
 		"6. after unsubscribing: newsletter by e-mail denied (withdrawn, decided by withdrawn event ",
 		"7. profile stored encrypted; found by e-mail: user-1001 (Ann Example)",
-		"8. erased: 3 consent events, 1 encryption key (of 3 events)",
+		"8. erased: 3 consent events, 1 profile row, 1 encryption key (of 3 events)",
 		"9. after erasure: newsletter by e-mail denied (none)",
-		"10. profile row still in the table, unreadable: true",
+		"10. profile restored from the backup, unreadable: true",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
@@ -41,7 +41,7 @@ func TestQuickstartServers(t *testing.T) {
 		if err := walk(context.Background(), &out, db, d, "qs_"); err != nil {
 			t.Fatalf("quickstart on %s: %v\n%s", d.Name(), err, out.String())
 		}
-		if !strings.Contains(out.String(), "10. profile row still in the table, unreadable: true") {
+		if !strings.Contains(out.String(), "10. profile restored from the backup, unreadable: true") {
 			t.Errorf("incomplete run on %s:\n%s", d.Name(), out.String())
 		}
 	})

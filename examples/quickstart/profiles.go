@@ -23,6 +23,7 @@ type profiles struct {
 	table         string
 	insert, byIdx string
 	bySubject     string
+	erase         string
 	nameF, emailF crypto.Field
 }
 
@@ -74,6 +75,7 @@ func openProfiles(ctx context.Context, db *sql.DB, d sqlconsent.Dialect, prefix 
 	p.insert = fmt.Sprintf("INSERT INTO %s (subject, email_idx, email, name) VALUES (%s, %s, %s, %s)", p.table, ph(1), ph(2), ph(3), ph(4))
 	p.byIdx = fmt.Sprintf("SELECT subject, email, name FROM %s WHERE email_idx = %s", p.table, ph(1))
 	p.bySubject = fmt.Sprintf("SELECT email, name FROM %s WHERE subject = %s", p.table, ph(1))
+	p.erase = fmt.Sprintf("DELETE FROM %s WHERE subject = %s", p.table, ph(1))
 	return keys, p, nil
 }
 
@@ -117,15 +119,33 @@ func (p *profiles) findByEmail(ctx context.Context, email string) (gdpr.SubjectI
 	return "", "", fmt.Errorf("no profile with that e-mail address")
 }
 
-func (p *profiles) load(ctx context.Context, s gdpr.SubjectID) (email, name string, err error) {
-	var ec, nc []byte
-	if err := p.db.QueryRowContext(ctx, p.bySubject, string(s)).Scan(&ec, &nc); err != nil {
-		return "", "", err
-	}
-	e, err := p.keys.Decrypt(ctx, s, p.emailF, ec)
+// row is a profile as stored: what a backup of the table holds.
+type row struct{ email, name []byte }
+
+func (p *profiles) backup(ctx context.Context, s gdpr.SubjectID) (row, error) {
+	var r row
+	err := p.db.QueryRowContext(ctx, p.bySubject, string(s)).Scan(&r.email, &r.name)
+	return r, err
+}
+
+// restore decrypts a row as a backup gave it back.
+func (p *profiles) restore(ctx context.Context, s gdpr.SubjectID, r row) (email, name string, err error) {
+	e, err := p.keys.Decrypt(ctx, s, p.emailF, r.email)
 	if err != nil {
 		return "", "", err
 	}
-	n, err := p.keys.Decrypt(ctx, s, p.nameF, nc)
+	n, err := p.keys.Decrypt(ctx, s, p.nameF, r.name)
 	return string(e), string(n), err
+}
+
+// EraseSubject deletes the subject's row, blind index and all: the index
+// is not under the subject's key, so shredding alone would leave it to
+// confirm the address was a user's (gdpr.Eraser).
+func (p *profiles) EraseSubject(ctx context.Context, s gdpr.SubjectID) (gdpr.ErasureReport, error) {
+	res, err := p.db.ExecContext(ctx, p.erase, string(s))
+	if err != nil {
+		return gdpr.ErasureReport{}, err
+	}
+	n, err := res.RowsAffected()
+	return gdpr.ErasureReport{Erased: n}, err
 }
