@@ -74,7 +74,11 @@ func WithPreviousKEKs(keks ...KEK) Option {
 // Staleness: a Shred evicts this Keyring's entry at once, but other
 // instances (other processes) keep theirs until it expires, so for up to
 // ttl (and 50 ms: expiry is checked against a clock refreshed 20 times a
-// second) after a shred another instance can still decrypt the subject's data.
+// second) after a shred another instance can still decrypt the subject's
+// data, and still encrypt new values under the destroyed key (values that
+// are lost when its entry expires). The erasure workflow should report
+// completion, and the host stop writing for the subject, only after that
+// window.
 // Choose ttl as the longest such window you accept; the erasure workflow
 // should report completion only after it.
 func WithCache(size int, ttl time.Duration) Option {
@@ -413,7 +417,10 @@ func fieldAD(dst []byte, subject gdpr.SubjectID, f Field) []byte {
 var adPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 // FormatV1 is the first byte of every field ciphertext this package
-// writes. Format 1 is exactly Tink's AEAD ciphertext with its TINK output
+// writes. (Every ciphertext of a subject's key carries the same 4-byte key
+// ID in clear, so ciphertexts of one subject can be linked to each other,
+// across tables and backups, even after a shred; they cannot be linked to
+// the subject without other data.) Format 1 is exactly Tink's AEAD ciphertext with its TINK output
 // prefix: 0x01, the 4-byte ID of the subject's key that encrypted it, a
 // 12-byte nonce, the AES-256-GCM ciphertext and its 16-byte tag; 33 bytes
 // of overhead. The associated data (not stored) binds subject, table,

@@ -31,7 +31,10 @@
 // strictly: one canonical encoding per hash, version 19 only, and bounds on
 // the parameters (memory up to 1 GiB, time up to 100, parallelism up to
 // 255, salt of 8 to 64 bytes, tag of 16 to 64 bytes), so that a stored
-// string cannot make a login cost unbounded memory or time.
+// string cannot make a login cost unbounded memory or time. Bounded is not
+// cheap: a string at every upper bound asks for 1 GiB and 100 passes, many
+// seconds of CPU per login. Whoever can write the password column can slow
+// logins down this way; protect that column as you protect the hashes.
 //
 // # Migration from bcrypt
 //

@@ -61,8 +61,10 @@
 //
 // Shredding clears the keyset in the row, but the old bytes may survive for
 // a while where the database keeps old row versions and logs (PostgreSQL's
-// dead tuples until VACUUM, InnoDB's undo log and redo log, SQLite's WAL and
-// free pages; secure_delete helps on SQLite), and in backups. The keysets
+// dead tuples until VACUUM, InnoDB's undo log and redo log, MySQL's and
+// MariaDB's binary log, whose row events carry the row's before-image,
+// SQLite's WAL and free pages; secure_delete helps on SQLite), and in
+// backups. The keysets
 // are wrapped by the KEK, so such remnants are as safe as the KEK; a host
 // that needs the remnants gone too rotates the KEK after shredding
 // (crypto.Keyring's rewrap), which makes every older wrapped copy useless.
