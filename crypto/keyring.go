@@ -384,7 +384,10 @@ func (k *Keyring) purposeOf(ctx context.Context) (gdpr.Purpose, bool) {
 // copied to another subject, table, column or row does not decrypt. Row is
 // optional: set it to the row's primary key to bind a ciphertext to its
 // row (two addresses of one subject), leave it empty where a value may move
-// between rows of the same subject.
+// between rows of the same subject. Where the data is not in a table (a
+// file, a message), put any stable names of its place in Table and Column,
+// and any caller-given context in Row: all of it is authenticated, none of
+// it stored.
 type Field struct {
 	Table, Column, Row string
 }
