@@ -141,6 +141,7 @@ func TestActorString(t *testing.T) {
 			t.Errorf("String() = %q, want %q", got, tt.want)
 		}
 		// fmt uses String for %v and %s, also inside a struct.
+		//lint:ignore S1025 the test is of fmt's use of String
 		for _, got := range []string{fmt.Sprintf("%v", tt.actor), fmt.Sprintf("%s", tt.actor),
 			fmt.Sprintf("%+v", struct{ A Actor }{tt.actor}), fmt.Sprintf("%v", Event{Actor: tt.actor})} {
 			if strings.Contains(got, "CANARY") {

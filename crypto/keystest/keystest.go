@@ -83,23 +83,23 @@ func NewRecord(ref string, seed, n int) crypto.Record {
 	}
 }
 
-func sentinelName(target error) (root error, name string) {
+func sentinelName(target error) (name string, root error) {
 	switch target {
 	case crypto.ErrNotFound:
-		return gdpr.ErrNotFound, "ErrNotFound"
+		return "ErrNotFound", gdpr.ErrNotFound
 	case crypto.ErrConflict:
-		return gdpr.ErrConflict, "ErrConflict"
+		return "ErrConflict", gdpr.ErrConflict
 	case crypto.ErrShredded:
-		return gdpr.ErrShredded, "ErrShredded"
+		return "ErrShredded", gdpr.ErrShredded
 	}
-	return gdpr.ErrInvalid, "ErrInvalid"
+	return "ErrInvalid", gdpr.ErrInvalid
 }
 
 // wantErr fails t unless err wraps target (one of the crypto sentinels) and
 // the root package's sentinel of the same name.
 func wantErr(t *testing.T, err, target error, call, why string) {
 	t.Helper()
-	root, name := sentinelName(target)
+	name, root := sentinelName(target)
 	switch {
 	case err == nil:
 		t.Errorf("%s: got nil error, want an error wrapping crypto.%s: %s", call, name, why)

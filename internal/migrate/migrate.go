@@ -3,8 +3,8 @@
 //
 // # Files
 //
-// A component keeps one directory of migrations per dialect, embedded with
-// go:embed and read with [Load]. Each file is named NNNN_name.sql: a version
+// A component keeps one directory of migrations per dialect, embedded in
+// the binary (a go:embed directive) and read with [Load]. Each file is named NNNN_name.sql: a version
 // of at least four decimal digits, an underscore, a name of lower-case
 // letters, digits and underscores. Versions start at 1 and have no gaps. Files
 // not ending in .sql are ignored, so a directory can hold a README.
