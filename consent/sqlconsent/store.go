@@ -469,11 +469,12 @@ func (s *Store) StaleSubjects(ctx context.Context, q consent.StaleQuery) ([]gdpr
 	return out, storeErr("stale_subjects", rows.Err())
 }
 
-// storeErr wraps a database error. Driver errors may quote the statement but
-// not its bound arguments, so no personal data reaches the text.
+// storeErr wraps a database error, with the server's message withheld
+// (sqldialect.Redact): servers quote bound values in their messages and
+// details, and those values are personal data or key material.
 func storeErr(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &consent.Error{Op: op, Err: fmt.Errorf("sqlconsent: %w", err)}
+	return &consent.Error{Op: op, Err: fmt.Errorf("sqlconsent: %w", sqldialect.Redact(err))}
 }

@@ -261,13 +261,14 @@ func condErr(op string, sentinel error, ref, what string) error {
 	return &crypto.Error{Op: op, Err: fmt.Errorf("sqlkeys: %w: ref %q %s", sentinel, ref, what)}
 }
 
-// storeErr wraps a database error. Driver errors may quote the statement but
-// not its bound arguments, so no key material reaches the text.
+// storeErr wraps a database error, with the server's message withheld
+// (sqldialect.Redact): servers quote bound values in their messages and
+// details, and those values are personal data or key material.
 func storeErr(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &crypto.Error{Op: op, Err: fmt.Errorf("sqlkeys: %w", err)}
+	return &crypto.Error{Op: op, Err: fmt.Errorf("sqlkeys: %w", sqldialect.Redact(err))}
 }
 
 // Get implements crypto.Store. It is one primary-key lookup.

@@ -252,3 +252,30 @@ func BenchmarkGet(b *testing.B) {
 		})
 	}
 }
+
+// A server error that would quote the bound value (PostgreSQL rejects
+// invalid UTF-8 and says which bytes) reaches the caller with its message
+// withheld.
+func TestServerErrorsWithheld(t *testing.T) {
+	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
+		ctx := context.Background()
+		s, err := sqlkeys.New(testdb.Open(t, d), d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.Get(ctx, "secret\xff\xfeCANARY")
+		if err == nil {
+			t.Fatal("Get of an invalid ref succeeded")
+		}
+		if strings.Contains(err.Error(), "CANARY") || strings.Contains(err.Error(), "0xff") {
+			t.Fatalf("error quotes the ref: %v", err)
+		}
+		var se *sqldialect.ServerError
+		if !errors.Is(err, crypto.ErrNotFound) && !errors.As(err, &se) {
+			t.Fatalf("error %v is neither ErrNotFound nor a withheld server error", err)
+		}
+	})
+}

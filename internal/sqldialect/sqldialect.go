@@ -354,3 +354,42 @@ func mysqlNumber(err error) (uint16, bool) {
 	}
 	return uint16(f.Uint()), true
 }
+
+// ServerError is a database server's error with its text withheld: only the
+// code. Servers put values into their messages and details (PostgreSQL's
+// "Failing row contains (…)", "invalid byte sequence … 0xff"; MySQL's
+// "Duplicate entry '…'"), and the values a store binds are personal data or
+// key material, so a store's errors carry the code alone.
+type ServerError struct {
+	// Code is "SQLSTATE 23502" (PostgreSQL), "MySQL 1406" or "SQLite 19".
+	Code string
+}
+
+func (e *ServerError) Error() string {
+	return "database error " + e.Code + " (message withheld: it may quote stored values)"
+}
+
+// Redact returns err with any database server error in it replaced by a
+// *ServerError that keeps only the code. Errors that carry no server
+// message (a context's, a lost connection's, sql.ErrNoRows) are returned
+// as they are, so errors.Is still finds them.
+func Redact(err error) error {
+	if err == nil {
+		return nil
+	}
+	var code string
+	walk(err, func(e error) bool {
+		if s, ok := e.(interface{ SQLState() string }); ok {
+			code = "SQLSTATE " + s.SQLState()
+		} else if n, ok := mysqlNumber(e); ok {
+			code = "MySQL " + strconv.Itoa(int(n))
+		} else if c, ok := e.(interface{ Code() int }); ok {
+			code = "SQLite " + strconv.Itoa(c.Code())
+		}
+		return code != ""
+	})
+	if code == "" {
+		return err
+	}
+	return &ServerError{Code: code}
+}

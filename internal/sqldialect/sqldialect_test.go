@@ -1,6 +1,7 @@
 package sqldialect
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -168,5 +169,26 @@ func TestIsUniqueViolationFakes(t *testing.T) {
 		if IsUniqueViolation(err) {
 			t.Errorf("IsUniqueViolation(%v) = true, want false", err)
 		}
+	}
+}
+
+type fakePgError struct{ msg string }
+
+func (e *fakePgError) Error() string    { return e.msg }
+func (e *fakePgError) SQLState() string { return "23502" }
+
+func TestRedact(t *testing.T) {
+	const canary = "ann@example.org"
+	err := fmt.Errorf("insert: %w", &fakePgError{msg: `null value violates not-null constraint; Failing row contains (` + canary + `)`})
+	r := Redact(err)
+	var se *ServerError
+	if !errors.As(r, &se) || se.Code != "SQLSTATE 23502" || strings.Contains(r.Error(), canary) {
+		t.Fatalf("Redact = %v", r)
+	}
+	if Redact(nil) != nil {
+		t.Fatal("Redact(nil) != nil")
+	}
+	if got := Redact(context.Canceled); !errors.Is(got, context.Canceled) {
+		t.Fatalf("Redact(context.Canceled) = %v", got)
 	}
 }
