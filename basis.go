@@ -40,15 +40,15 @@ const (
 )
 
 var bases = [...]struct {
-	name, article, dpv string
+	name, article, dpv, gdpr string
 }{
-	Consent:             {"consent", "Art. 6(1)(a)", "dpv:Consent"},
-	Contract:            {"contract", "Art. 6(1)(b)", "dpv:Contract"},
-	LegalObligation:     {"legal_obligation", "Art. 6(1)(c)", "dpv:LegalObligation"},
-	VitalInterests:      {"vital_interests", "Art. 6(1)(d)", "dpv:VitalInterest"},
-	PublicTask:          {"public_task", "Art. 6(1)(e)", "dpv:PublicTask"},
-	LegitimateInterests: {"legitimate_interests", "Art. 6(1)(f)", "dpv:LegitimateInterest"},
-	ExplicitConsent:     {"explicit_consent", "Art. 9(2)(a)", "dpv:ExplicitlyExpressedConsent"},
+	Consent:             {"consent", "Art. 6(1)(a)", "dpv:Consent", "eu-gdpr:A6-1-a"},
+	Contract:            {"contract", "Art. 6(1)(b)", "dpv:Contract", "eu-gdpr:A6-1-b"},
+	LegalObligation:     {"legal_obligation", "Art. 6(1)(c)", "dpv:LegalObligation", "eu-gdpr:A6-1-c"},
+	VitalInterests:      {"vital_interests", "Art. 6(1)(d)", "dpv:VitalInterest", "eu-gdpr:A6-1-d"},
+	PublicTask:          {"public_task", "Art. 6(1)(e)", "dpv:PublicInterest", "eu-gdpr:A6-1-e"},
+	LegitimateInterests: {"legitimate_interests", "Art. 6(1)(f)", "dpv:LegitimateInterest", "eu-gdpr:A6-1-f"},
+	ExplicitConsent:     {"explicit_consent", "Art. 9(2)(a)", "dpv:ExplicitlyExpressedConsent", "eu-gdpr:A9-2-a"},
 }
 
 // Bases lists every lawful basis in article order.
@@ -75,13 +75,32 @@ func (b LawfulBasis) Article() string {
 	return bases[b].article
 }
 
-// DPV returns the term of the W3C Data Privacy Vocabulary for the basis, e.g.
-// "dpv:LegitimateInterest".
+// DPV returns the term of the Data Privacy Vocabulary of the W3C Data
+// Privacy Vocabularies and Controls Community Group for the basis, e.g.
+// "dpv:LegitimateInterest"; empty for an undefined basis. The prefix "dpv:"
+// is the namespace https://w3id.org/dpv# and the terms are those of DPV 2.0
+// (https://w3id.org/dpv/2.0), its legal_basis module and, for explicit
+// consent, its consent types: PublicTask is "dpv:PublicInterest" (DPV has
+// "dpv:OfficialAuthority" too, for the second half of Art. 6(1)(e)).
+//
+// DPV names the kind of basis, not the article; EUGDPR names the provision.
 func (b LawfulBasis) DPV() string {
 	if !b.Valid() {
 		return ""
 	}
 	return bases[b].dpv
+}
+
+// EUGDPR returns the term of the DPV extension for the GDPR that names the
+// provision of the basis, "eu-gdpr:A6-1-a" to "eu-gdpr:A6-1-f" for the
+// bases of Art. 6(1)(a)–(f) and "eu-gdpr:A9-2-a" for ExplicitConsent; empty
+// for an undefined basis. The prefix "eu-gdpr:" is the namespace
+// https://w3id.org/dpv/legal/eu/gdpr# (DPV 2.0 and later).
+func (b LawfulBasis) EUGDPR() string {
+	if !b.Valid() {
+		return ""
+	}
+	return bases[b].gdpr
 }
 
 // IsConsent reports whether the basis rests on the subject's consent
@@ -101,7 +120,7 @@ func ParseLawfulBasis(name string) (LawfulBasis, error) {
 			return b, nil
 		}
 	}
-	return 0, fmt.Errorf("%w: unknown lawful basis %q", ErrInvalid, truncate(name, 40))
+	return 0, fmt.Errorf("%w: unknown lawful basis %s", ErrInvalid, showKey(name))
 }
 
 // MarshalText encodes the short name; the zero value is rejected.

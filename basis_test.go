@@ -12,15 +12,16 @@ func TestLawfulBasisTable(t *testing.T) {
 	tests := []struct {
 		b                      LawfulBasis
 		name, article, dpv     string
+		euGDPR                 string
 		consent, allowsObjects bool
 	}{
-		{Consent, "consent", "Art. 6(1)(a)", "dpv:Consent", true, false},
-		{Contract, "contract", "Art. 6(1)(b)", "dpv:Contract", false, false},
-		{LegalObligation, "legal_obligation", "Art. 6(1)(c)", "dpv:LegalObligation", false, false},
-		{VitalInterests, "vital_interests", "Art. 6(1)(d)", "dpv:VitalInterest", false, false},
-		{PublicTask, "public_task", "Art. 6(1)(e)", "dpv:PublicTask", false, true},
-		{LegitimateInterests, "legitimate_interests", "Art. 6(1)(f)", "dpv:LegitimateInterest", false, true},
-		{ExplicitConsent, "explicit_consent", "Art. 9(2)(a)", "dpv:ExplicitlyExpressedConsent", true, false},
+		{Consent, "consent", "Art. 6(1)(a)", "dpv:Consent", "eu-gdpr:A6-1-a", true, false},
+		{Contract, "contract", "Art. 6(1)(b)", "dpv:Contract", "eu-gdpr:A6-1-b", false, false},
+		{LegalObligation, "legal_obligation", "Art. 6(1)(c)", "dpv:LegalObligation", "eu-gdpr:A6-1-c", false, false},
+		{VitalInterests, "vital_interests", "Art. 6(1)(d)", "dpv:VitalInterest", "eu-gdpr:A6-1-d", false, false},
+		{PublicTask, "public_task", "Art. 6(1)(e)", "dpv:PublicInterest", "eu-gdpr:A6-1-e", false, true},
+		{LegitimateInterests, "legitimate_interests", "Art. 6(1)(f)", "dpv:LegitimateInterest", "eu-gdpr:A6-1-f", false, true},
+		{ExplicitConsent, "explicit_consent", "Art. 9(2)(a)", "dpv:ExplicitlyExpressedConsent", "eu-gdpr:A9-2-a", true, false},
 	}
 	var listed []LawfulBasis
 	for _, tt := range tests {
@@ -37,6 +38,9 @@ func TestLawfulBasisTable(t *testing.T) {
 		if got := tt.b.DPV(); got != tt.dpv {
 			t.Errorf("%v.DPV() = %q, want %q", tt.b, got, tt.dpv)
 		}
+		if got := tt.b.EUGDPR(); got != tt.euGDPR {
+			t.Errorf("%v.EUGDPR() = %q, want %q", tt.b, got, tt.euGDPR)
+		}
 		if got := tt.b.IsConsent(); got != tt.consent {
 			t.Errorf("%v.IsConsent() = %v", tt.b, got)
 		}
@@ -48,7 +52,7 @@ func TestLawfulBasisTable(t *testing.T) {
 		t.Errorf("Bases() = %v, want %v", Bases(), listed)
 	}
 	for _, b := range []LawfulBasis{0, ExplicitConsent + 1, 255} {
-		if b.Valid() || b.Article() != "" || b.DPV() != "" || b.IsConsent() || b.AllowsObjection() {
+		if b.Valid() || b.Article() != "" || b.DPV() != "" || b.EUGDPR() != "" || b.IsConsent() || b.AllowsObjection() {
 			t.Errorf("undefined basis %d: Valid %v, Article %q, DPV %q", uint8(b), b.Valid(), b.Article(), b.DPV())
 		}
 		if !strings.HasPrefix(b.String(), "LawfulBasis(") {

@@ -72,7 +72,7 @@ func (c Category) Validate() error {
 		return err
 	}
 	if !c.Special.Valid() {
-		return fmt.Errorf("%w: unknown special category %q", ErrInvalid, truncate(string(c.Special), 40))
+		return fmt.Errorf("%w: unknown special category %s", ErrInvalid, showKey(string(c.Special)))
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -45,7 +46,7 @@ func NewHolidays(dates ...string) (Holidays, error) {
 	for i, s := range dates {
 		t, err := time.Parse(time.DateOnly, s)
 		if err != nil {
-			return Holidays{}, fmt.Errorf("%w: holiday %d: %q is not a YYYY-MM-DD date", ErrInvalid, i, truncate(s, 20))
+			return Holidays{}, fmt.Errorf("%w: holiday %d: %s is not a YYYY-MM-DD date", ErrInvalid, i, showKey(s))
 		}
 		h.Add(t.Date())
 	}
@@ -144,11 +145,20 @@ const maxZoneNameLen = 64
 // location, last_day, due, extended and extension_reason. The location is
 // the name of d.Location as time.LoadLocation takes it: an IANA name such
 // as "Europe/Berlin", "UTC" (also for a nil Location) or "Local" (the
-// time.Local of the program that decodes it, which may differ). A Location
-// that time.LoadLocation cannot load again by its name, or that loads as a
-// zone with other UTC offsets at Received, LastDay or Due (a zone from
-// time.FixedZone, say), is an error wrapping ErrInvalid: decoding would count
-// the days in another zone. The Calendar is not encoded.
+// time.Local of the program that decodes it, which may differ). The Calendar
+// is not encoded.
+//
+// Two things are checked, and a failure is an error wrapping ErrInvalid:
+// that the name of d.Location loads (as "UTC", "Local" or by
+// time.LoadLocation), and that the zone so loaded has the same UTC offset
+// as d.Location at each of the three instants Received, LastDay and Due.
+// Nothing else is compared: a Location that is not the named zone but
+// agrees with it at those three instants passes. A time.FixedZone named
+// "Europe/Berlin" with an offset of one hour, say, is rejected for a
+// deadline that falls in summer time but accepted for one that lies wholly
+// in winter time, and decodes as the IANA zone, whose offsets may differ at
+// other instants. A time.FixedZone whose name does not load ("UTC+1", "")
+// is always rejected.
 func (d Deadline) MarshalJSON() ([]byte, error) {
 	name := "UTC"
 	if d.Location != nil {
@@ -160,7 +170,7 @@ func (d Deadline) MarshalJSON() ([]byte, error) {
 		for _, t := range []time.Time{d.Received, d.LastDay, d.Due} {
 			_, want := t.In(d.Location).Zone()
 			if _, got := t.In(loc).Zone(); got != want {
-				return nil, fmt.Errorf("%w: deadline: time zone %q cannot be loaded back by its name", ErrInvalid, truncate(name, maxZoneNameLen))
+				return nil, fmt.Errorf("%w: deadline: time zone %s cannot be loaded back by its name", ErrInvalid, showZone(name))
 			}
 		}
 	}
@@ -181,7 +191,8 @@ func (d Deadline) MarshalJSON() ([]byte, error) {
 // error wrapping ErrInvalid. The result has no Calendar: re-attach it with
 // WithCalendar before calling Extend. A JSON null leaves *d unchanged.
 //
-// Errors wrap ErrInvalid and quote no value from data but the zone name.
+// Errors wrap ErrInvalid and quote no value from data but a zone name
+// shaped like an IANA name.
 func (d *Deadline) UnmarshalJSON(data []byte) error {
 	if string(bytes.TrimSpace(data)) == "null" {
 		return nil
@@ -245,10 +256,29 @@ func loadZone(name string) (*time.Location, error) {
 	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
-		return nil, fmt.Errorf("%w: deadline: unknown time zone %q", ErrInvalid, truncate(name, maxZoneNameLen))
+		return nil, fmt.Errorf("%w: deadline: unknown time zone %s", ErrInvalid, showZone(name))
 	}
 	return loc, nil
 }
+
+// showZone returns name quoted with %q if it has the shape of an IANA time
+// zone name (a letter, then up to 63 ASCII letters, digits and "_+-/"), and
+// "(value not shown)" otherwise, as showKey does for keys.
+func showZone(name string) string {
+	if name == "" || len(name) > maxZoneNameLen || !isASCIILetter(name[0]) {
+		return notShown
+	}
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case isASCIILetter(c), '0' <= c && c <= '9', c == '_', c == '+', c == '-', c == '/':
+		default:
+			return notShown
+		}
+	}
+	return strconv.Quote(name)
+}
+
+func isASCIILetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
 // maxNonWorkingRun bounds the search for a working day, so that a Calendar
 // that reports every day as a holiday cannot make NewDeadline loop forever.
@@ -287,8 +317,13 @@ func NewDeadline(received time.Time, loc *time.Location, cal Calendar) Deadline 
 // the plausible readings, so a controller that meets it meets every reading.
 //
 // Extend does not look at the clock. The subject must be told of the
-// extension within the first period, so check d.Overdue first.
+// extension within the first period, so check d.Overdue first. A Deadline
+// with a zero Received (the zero Deadline, say) has no period to extend and
+// is an error.
 func (d Deadline) Extend(reason string) (Deadline, error) {
+	if d.Received.IsZero() {
+		return d, fmt.Errorf("%w: deadline has no time of receipt", ErrInvalid)
+	}
 	if d.Extended {
 		return d, fmt.Errorf("%w: deadline already extended", ErrInvalid)
 	}

@@ -243,6 +243,17 @@ func TestDeadlineExtendErrors(t *testing.T) {
 	if got != e {
 		t.Errorf("second Extend changed the deadline on error")
 	}
+
+	// A zero Deadline has no receipt to count from: no year-1 date.
+	for _, z := range []Deadline{{}, {Location: time.UTC}} {
+		got, err := z.Extend("complexity")
+		if !errors.Is(err, ErrInvalid) {
+			t.Errorf("Extend of a zero Deadline: error = %v, want ErrInvalid", err)
+		}
+		if got != z {
+			t.Errorf("Extend of a zero Deadline changed it: %+v", got)
+		}
+	}
 }
 
 // A Deadline rebuilt from its exported fields has no Calendar and a
@@ -467,6 +478,18 @@ func TestDeadlineJSONLocations(t *testing.T) {
 		}
 	}
 
+	// Only the offsets at Received, LastDay and Due are compared (see the
+	// MarshalJSON doc): a fixed zone named like an IANA zone passes when
+	// they agree, and is rejected when they do not.
+	winter := instant(t, "2025-11-10T10:00:00Z") // due 10 Dec: CET all along
+	if _, err := json.Marshal(NewDeadline(winter, time.FixedZone("Europe/Berlin", 3600), nil)); err != nil {
+		t.Errorf("Marshal with a fixed zone agreeing at the three instants: %v", err)
+	}
+	summer := instant(t, "2025-06-10T10:00:00Z")
+	if _, err := json.Marshal(NewDeadline(summer, time.FixedZone("Europe/Berlin", 3600), nil)); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Marshal with a fixed zone disagreeing in summer: %v, want ErrInvalid", err)
+	}
+
 	// null leaves the value alone.
 	keep := NewDeadline(received, time.UTC, nil)
 	if err := json.Unmarshal([]byte("null"), &keep); err != nil || keep.Location != time.UTC {
@@ -591,7 +614,14 @@ func FuzzDeadlineJSON(f *testing.F) {
 		if d.Extended {
 			return
 		}
-		if _, err := d.Extend("x"); err != nil {
+		_, err = d.Extend("x")
+		if d.Received.IsZero() {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("Extend without a time of receipt: %v, want ErrInvalid", err)
+			}
+			return
+		}
+		if err != nil {
 			t.Fatalf("Extend: %v", err)
 		}
 	})

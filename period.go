@@ -89,7 +89,7 @@ func ParsePeriod(s string) (Period, error) {
 }
 
 func periodSyntaxError(s string) error {
-	return fmt.Errorf("%w: period %q is not an ISO 8601 duration of the form PnYnMnWnD", ErrInvalid, truncate(s, 40))
+	return fmt.Errorf("%w: period %s is not an ISO 8601 duration of the form PnYnMnWnD", ErrInvalid, showKey(s))
 }
 
 // Validate reports whether p can be written and parsed again: no field is

@@ -37,14 +37,18 @@ type Register struct {
 	// Representative is the controller's representative in the Union under
 	// Art. 27, if any.
 	Representative *Party `json:"representative,omitempty"`
-	// DPO is the data protection officer of Art. 37, if any.
+	// DPO is the data protection officer of Art. 37, if any: a name and at
+	// least one contact detail (Art. 30(1)(a): "the name and contact
+	// details of ... the data protection officer"). The name may be a role
+	// title such as "Data Protection Officer" rather than a person's name,
+	// as Art. 37(7) asks only that the contact details be published.
 	DPO *Party `json:"dpo,omitempty"`
 	// Activities are the processing activities, one per purpose.
 	Activities []Activity `json:"activities"`
 }
 
-// Party is a controller, representative or data protection officer: a name
-// and contact details.
+// Party is a controller, joint controller, representative or data
+// protection officer: a name and contact details.
 type Party struct {
 	Name    string `json:"name"`
 	Address string `json:"address,omitempty"`
@@ -70,6 +74,12 @@ type Activity struct {
 	Purpose Purpose `json:"purpose"`
 	// Description describes the purpose in plain words for the subject.
 	Description string `json:"description,omitempty"`
+	// JointControllers are the controllers that determine the purposes and
+	// means of this activity jointly with the Register's controller
+	// (Art. 26), each with a name and at least one contact detail, as
+	// Art. 30(1)(a) asks for "the name and contact details of the
+	// controller and, where applicable, the joint controller".
+	JointControllers []Party `json:"joint_controllers,omitempty"`
 	// Basis is the lawful basis of Art. 6(1), or ExplicitConsent; required.
 	// Explicit consent is the condition of Art. 9(2)(a) for special
 	// categories, and is also what Art. 22(2)(c) (automated decisions) and
@@ -84,7 +94,14 @@ type Activity struct {
 	// Art. 9(2) under which special categories of data of Art. 9(1) are
 	// processed. Required when a data category is one of Art. 9(1), unless
 	// Basis is ExplicitConsent (which is Art. 9(2)(a) itself). Condition "a"
-	// is explicit consent, so it requires Basis ExplicitConsent.
+	// requires Basis ExplicitConsent. The GDPR itself would allow condition
+	// (a) beside another basis of Art. 6(1); this module does not, because
+	// it models explicit consent (Art. 9(2)(a)) through its consent ledger:
+	// the consent package demands explicit consent for a purpose exactly
+	// when its activity records basis explicit_consent. An activity whose
+	// special categories rest on explicit consent therefore records Basis
+	// ExplicitConsent, so that the ledger asks for and keeps that consent,
+	// and the subject can withdraw it (Art. 7(3)).
 	// Criminal-offence data (CriminalOffences) are not an Art. 9(1)
 	// category and need no condition here, but CriminalDataAuthority.
 	SpecialCondition string `json:"special_condition,omitempty"`
@@ -146,6 +163,11 @@ type Recipient struct {
 	// Country is the recipient's country as an ISO 3166-1 alpha-2 code,
 	// e.g. "DE"; optional.
 	Country string `json:"country,omitempty"`
+	// Organisation names the international organisation (Art. 4(26)) that
+	// the recipient is or belongs to, if any, e.g. "World Health
+	// Organization"; optional. The subject is told of recipients in third
+	// countries or international organisations (Art. 15(1)(c)).
+	Organisation string `json:"organisation,omitempty"`
 }
 
 // RecipientKind is the role of a recipient. In JSON it is its string value;
@@ -182,7 +204,7 @@ func (k RecipientKind) Valid() bool {
 // MarshalText encodes k; an undefined kind is an error wrapping ErrInvalid.
 func (k RecipientKind) MarshalText() ([]byte, error) {
 	if !k.Valid() {
-		return nil, fmt.Errorf("%w: unknown recipient kind %q", ErrInvalid, truncate(string(k), 32))
+		return nil, fmt.Errorf("%w: unknown recipient kind %s", ErrInvalid, showKey(string(k)))
 	}
 	return []byte(k), nil
 }
@@ -192,24 +214,57 @@ func (k RecipientKind) MarshalText() ([]byte, error) {
 func (k *RecipientKind) UnmarshalText(text []byte) error {
 	v := RecipientKind(text)
 	if !v.Valid() {
-		return fmt.Errorf("%w: unknown recipient kind %q", ErrInvalid, truncate(string(v), 32))
+		return fmt.Errorf("%w: unknown recipient kind %s", ErrInvalid, showKey(string(v)))
 	}
 	*k = v
 	return nil
 }
 
-// Transfer is a transfer of personal data to a third country (Art. 44–49),
-// with the safeguard it relies on (Art. 30(1)(e)).
+// Transfer is a transfer of personal data to a third country or an
+// international organisation (Art. 44–49), with the safeguard it relies on
+// (Art. 30(1)(e)). Exactly one of Country and Organisation is set.
 type Transfer struct {
-	// Country is the third country as an ISO 3166-1 alpha-2 code; required.
-	Country string `json:"country"`
+	// Country is the third country as an ISO 3166-1 alpha-2 code; required
+	// unless Organisation is set, and empty if it is.
+	Country string `json:"country,omitempty"`
+	// Organisation names the international organisation (Art. 4(26)) the
+	// data are transferred to; required unless Country is set, and empty
+	// if it is.
+	Organisation string `json:"organisation,omitempty"`
 	// Recipient names the recipient in that country.
 	Recipient string `json:"recipient,omitempty"`
 	// Safeguard is the ground of the transfer; required.
 	Safeguard Safeguard `json:"safeguard"`
+	// Derogation is the derogation of Art. 49(1) a transfer with Safeguard
+	// Derogation relies on: a letter "a" to "g" for points (a) to (g) of
+	// the first subparagraph (see DerogationPoints), or
+	// DerogationLegitimateInterests for the compelling legitimate
+	// interests of the second subparagraph, which then needs a Reference to
+	// the assessment and the suitable safeguards (Art. 30(1)(e), Art. 49(6)).
+	// Required with Safeguard Derogation; empty with every other safeguard.
+	Derogation string `json:"derogation,omitempty"`
 	// Reference points to the documentation of the safeguard: the adequacy
-	// decision, the signed clauses, the approved rules.
+	// decision, the signed clauses, the approved rules, or for a transfer
+	// on compelling legitimate interests the documented assessment and
+	// suitable safeguards.
 	Reference string `json:"reference,omitempty"`
+}
+
+// DerogationLegitimateInterests is the value of Transfer.Derogation for a
+// transfer on the compelling legitimate interests of the controller, under
+// the second subparagraph of Art. 49(1).
+const DerogationLegitimateInterests = "second_subparagraph"
+
+// DerogationPoints lists the values Transfer.Derogation may take: the
+// points "a" to "g" of the first subparagraph of Art. 49(1), then
+// DerogationLegitimateInterests.
+func DerogationPoints() []string {
+	return []string{"a", "b", "c", "d", "e", "f", "g", DerogationLegitimateInterests}
+}
+
+// validDerogation reports whether d is one of DerogationPoints.
+func validDerogation(d string) bool {
+	return len(d) == 1 && 'a' <= d[0] && d[0] <= 'g' || d == DerogationLegitimateInterests
 }
 
 // Safeguard is the ground on which personal data may be transferred to a
@@ -226,7 +281,8 @@ const (
 	StandardContractualClauses Safeguard = "standard_contractual_clauses"
 	// BindingCorporateRules: binding corporate rules, Art. 47.
 	BindingCorporateRules Safeguard = "binding_corporate_rules"
-	// Derogation: a derogation for a specific situation, Art. 49.
+	// Derogation: a derogation for a specific situation, Art. 49; the
+	// Transfer names which in its Derogation field.
 	Derogation Safeguard = "derogation"
 	// OtherAppropriateSafeguard: another appropriate safeguard of Art. 46.
 	OtherAppropriateSafeguard Safeguard = "other_appropriate_safeguard"
@@ -262,7 +318,7 @@ func (s Safeguard) Article() string {
 // ErrInvalid.
 func (s Safeguard) MarshalText() ([]byte, error) {
 	if !s.Valid() {
-		return nil, fmt.Errorf("%w: unknown safeguard %q", ErrInvalid, truncate(string(s), 32))
+		return nil, fmt.Errorf("%w: unknown safeguard %s", ErrInvalid, showKey(string(s)))
 	}
 	return []byte(s), nil
 }
@@ -272,7 +328,7 @@ func (s Safeguard) MarshalText() ([]byte, error) {
 func (s *Safeguard) UnmarshalText(text []byte) error {
 	v := Safeguard(text)
 	if !v.Valid() {
-		return fmt.Errorf("%w: unknown safeguard %q", ErrInvalid, truncate(string(v), 32))
+		return fmt.Errorf("%w: unknown safeguard %s", ErrInvalid, showKey(string(v)))
 	}
 	*s = v
 	return nil
@@ -298,7 +354,7 @@ type AutomatedDecisions struct {
 	// Logic is meaningful information about the logic involved; required.
 	Logic string `json:"logic"`
 	// Significance states the significance and the envisaged consequences
-	// for the subject.
+	// for the subject; required (Art. 13(2)(f), Art. 15(1)(h)).
 	Significance string `json:"significance,omitempty"`
 }
 
@@ -331,6 +387,7 @@ func (r *Register) Clone() *Register {
 	if r.Activities != nil {
 		c.Activities = make([]Activity, len(r.Activities))
 		for i, a := range r.Activities {
+			a.JointControllers = slices.Clone(a.JointControllers)
 			a.SubjectCategories = slices.Clone(a.SubjectCategories)
 			a.DataCategories = slices.Clone(a.DataCategories)
 			a.Recipients = slices.Clone(a.Recipients)
@@ -413,9 +470,15 @@ func decodeError(err error) error {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("%w: register: truncated JSON", ErrInvalid)
 	}
-	// Unknown fields: the message names the field, which is a key of the
-	// document, not a value.
-	return fmt.Errorf("%w: register: %s", ErrInvalid, truncate(strings.TrimPrefix(err.Error(), "json: "), 80))
+	// Unknown fields: the name is the document's, and may be anything (a
+	// value pasted in the wrong place), so it is shown only if key-like.
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if s, uerr := strconv.Unquote(name); uerr == nil {
+			name = s
+		}
+		return fmt.Errorf("%w: register: unknown field %s", ErrInvalid, showKey(name))
+	}
+	return fmt.Errorf("%w: register: invalid JSON", ErrInvalid)
 }
 
 // WriteJSON validates r and writes it to w as indented JSON that
@@ -446,8 +509,11 @@ type Problem struct {
 	// e.g. "activities[2].data_categories[0].id"; empty for the Register
 	// as a whole.
 	Path string
-	// Message says what is wrong without quoting any value other than an
-	// identifier, a purpose key or an enumeration value.
+	// Message says what is wrong. It quotes a value from the Register only
+	// if it has the form of a key or an enumeration value (lower-case
+	// ASCII letters, digits, "_", "." and "-", at most 40 bytes); any other
+	// value is "(value not shown)", so that personal data entered in the
+	// wrong field are not echoed back.
 	Message string
 }
 
@@ -479,9 +545,9 @@ func (e *ValidationError) Unwrap() error { return ErrInvalid }
 // package, and reports every problem it finds, not only the first, as a
 // *ValidationError; nil if there is none. It checks that:
 //
-//   - the controller has a name and a contact detail (Art. 30(1)(a)); a
-//     representative has a name and a contact detail; a DPO has a contact
-//     detail (Art. 37(7));
+//   - the controller has a name and a contact detail (Art. 30(1)(a)); so
+//     do a representative, a DPO (Art. 30(1)(a), Art. 37(7)) and every
+//     joint controller of an activity (Art. 30(1)(a), Art. 26);
 //   - there is at least one activity, and every activity has a valid ID and
 //     Purpose (see Purpose.Validate), each unique in the register;
 //   - the basis is valid, and Basis LegitimateInterests has a reference to
@@ -496,10 +562,14 @@ func (e *ValidationError) Unwrap() error { return ErrInvalid }
 //     is valid (Category.Validate) and category IDs are unique in the
 //     activity;
 //   - recipients have a name and a known kind, transfers a known safeguard,
-//     and country codes are two upper-case letters (ISO 3166-1 alpha-2;
-//     required for transfers);
+//     and country codes are two upper-case letters (ISO 3166-1 alpha-2);
+//   - a transfer names exactly one of a country and an international
+//     organisation; a transfer by Derogation names its point of Art. 49(1)
+//     (see DerogationPoints), and one on compelling legitimate interests a
+//     Reference; a transfer on another safeguard names no derogation;
 //   - the retention has a valid non-zero Period or a Description;
-//   - automated decisions, if declared, describe their logic.
+//   - automated decisions, if declared, describe their logic and their
+//     significance and envisaged consequences (Art. 15(1)(h)).
 func (r *Register) Validate() error {
 	v := new(validator)
 	if r == nil {
@@ -520,8 +590,13 @@ func (r *Register) Validate() error {
 			v.add("representative", "representative contact details are required (address, email, phone or url)")
 		}
 	}
-	if p := r.DPO; p != nil && !p.hasContact() {
-		v.add("dpo", "data protection officer contact details are required (address, email, phone or url)")
+	if p := r.DPO; p != nil {
+		if blank(p.Name) {
+			v.add("dpo.name", "data protection officer name (or role title) is required (Art. 30(1)(a))")
+		}
+		if !p.hasContact() {
+			v.add("dpo", "data protection officer contact details are required (address, email, phone or url)")
+		}
 	}
 	if len(r.Activities) == 0 {
 		v.add("activities", "at least one processing activity is required")
@@ -533,14 +608,14 @@ func (r *Register) Validate() error {
 		if err := validateID("activity", a.ID); err != nil {
 			v.addErr(at+".id", err)
 		} else if j, dup := ids[a.ID]; dup {
-			v.add(at+".id", fmt.Sprintf("duplicate activity ID %q, first used by activities[%d]", truncate(a.ID, 40), j))
+			v.add(at+".id", fmt.Sprintf("duplicate activity ID %s, first used by activities[%d]", showKey(a.ID), j))
 		} else {
 			ids[a.ID] = i
 		}
 		if err := a.Purpose.Validate(); err != nil {
 			v.addErr(at+".purpose", err)
 		} else if j, dup := purposes[a.Purpose]; dup {
-			v.add(at+".purpose", fmt.Sprintf("duplicate purpose %q, first declared by activities[%d]", truncate(string(a.Purpose), 40), j))
+			v.add(at+".purpose", fmt.Sprintf("duplicate purpose %s, first declared by activities[%d]", showKey(string(a.Purpose)), j))
 		} else {
 			purposes[a.Purpose] = i
 		}
@@ -581,6 +656,16 @@ func (v *validator) activity(at string, a Activity) {
 		v.add(at+".lia_ref", "a legitimate-interest assessment reference is required for basis legitimate_interests (Art. 6(1)(f))")
 	}
 
+	for i, jc := range a.JointControllers {
+		p := at + ".joint_controllers[" + strconv.Itoa(i) + "]"
+		if blank(jc.Name) {
+			v.add(p+".name", "joint controller name is required (Art. 30(1)(a))")
+		}
+		if !jc.hasContact() {
+			v.add(p, "joint controller contact details are required (address, email, phone or url)")
+		}
+	}
+
 	art9, art10 := false, false
 	if len(a.SubjectCategories) == 0 {
 		v.add(at+".subject_categories", "at least one category of data subjects is required")
@@ -600,12 +685,12 @@ func (v *validator) activity(at string, a Activity) {
 		if err := validateID("category", c.ID); err != nil {
 			v.addErr(cat+".id", err)
 		} else if j, dup := cats[c.ID]; dup {
-			v.add(cat+".id", fmt.Sprintf("duplicate data category ID %q, first used by data_categories[%d]", truncate(c.ID, 40), j))
+			v.add(cat+".id", fmt.Sprintf("duplicate data category ID %s, first used by data_categories[%d]", showKey(c.ID), j))
 		} else {
 			cats[c.ID] = i
 		}
 		if !c.Special.Valid() {
-			v.add(cat+".special", fmt.Sprintf("unknown special category %q", truncate(string(c.Special), 40)))
+			v.add(cat+".special", "unknown special category "+showKey(string(c.Special)))
 		} else if c.Special == CriminalOffences {
 			art10 = true
 		} else if c.IsSpecial() {
@@ -614,7 +699,7 @@ func (v *validator) activity(at string, a Activity) {
 	}
 	switch sc := a.SpecialCondition; {
 	case sc != "" && (len(sc) != 1 || sc[0] < 'a' || sc[0] > 'j'):
-		v.add(at+".special_condition", fmt.Sprintf("special condition %q is not a letter of Art. 9(2), \"a\" to \"j\"", truncate(sc, 8)))
+		v.add(at+".special_condition", "special condition "+showKey(sc)+` is not a letter of Art. 9(2), "a" to "j"`)
 	case sc == "a" && a.Basis != ExplicitConsent:
 		v.add(at+".special_condition", "condition (a) is explicit consent: use basis explicit_consent")
 	case sc == "" && art9 && a.Basis != ExplicitConsent:
@@ -633,7 +718,7 @@ func (v *validator) activity(at string, a Activity) {
 		case rc.Kind == "":
 			v.add(p+".kind", "recipient kind is required")
 		case !rc.Kind.Valid():
-			v.add(p+".kind", fmt.Sprintf("unknown recipient kind %q", truncate(string(rc.Kind), 32)))
+			v.add(p+".kind", "unknown recipient kind "+showKey(string(rc.Kind)))
 		}
 		if rc.Country != "" && !isCountryCode(rc.Country) {
 			v.add(p+".country", "country is not an ISO 3166-1 alpha-2 code (two upper-case letters)")
@@ -642,16 +727,28 @@ func (v *validator) activity(at string, a Activity) {
 	for i, t := range a.Transfers {
 		p := at + ".transfers[" + strconv.Itoa(i) + "]"
 		switch {
-		case t.Country == "":
-			v.add(p+".country", "country of the transfer is required")
-		case !isCountryCode(t.Country):
+		case t.Country == "" && blank(t.Organisation):
+			v.add(p+".country", "country or international organisation of the transfer is required (Art. 30(1)(e))")
+		case t.Country != "" && t.Organisation != "":
+			v.add(p+".organisation", "a transfer goes to a third country or to an international organisation: set country or organisation, not both")
+		case t.Country != "" && !isCountryCode(t.Country):
 			v.add(p+".country", "country is not an ISO 3166-1 alpha-2 code (two upper-case letters)")
 		}
 		switch {
 		case t.Safeguard == "":
 			v.add(p+".safeguard", "safeguard is required (Art. 45–49)")
 		case !t.Safeguard.Valid():
-			v.add(p+".safeguard", fmt.Sprintf("unknown safeguard %q", truncate(string(t.Safeguard), 32)))
+			v.add(p+".safeguard", "unknown safeguard "+showKey(string(t.Safeguard)))
+		}
+		switch {
+		case t.Safeguard == Derogation && t.Derogation == "":
+			v.add(p+".derogation", `the derogation of Art. 49(1) is required for safeguard derogation: "a" to "g" or "second_subparagraph"`)
+		case t.Safeguard == Derogation && !validDerogation(t.Derogation):
+			v.add(p+".derogation", "derogation "+showKey(t.Derogation)+` is not a point of Art. 49(1): "a" to "g" or "second_subparagraph"`)
+		case t.Safeguard == Derogation && t.Derogation == DerogationLegitimateInterests && blank(t.Reference):
+			v.add(p+".reference", "a transfer on compelling legitimate interests (Art. 49(1), second subparagraph) needs a reference to the assessment and suitable safeguards (Art. 30(1)(e))")
+		case t.Safeguard != Derogation && t.Derogation != "":
+			v.add(p+".derogation", "a derogation of Art. 49(1) is set only with safeguard derogation")
 		}
 	}
 
@@ -660,8 +757,13 @@ func (v *validator) activity(at string, a Activity) {
 	} else if a.Retention.Period.IsZero() && blank(a.Retention.Description) {
 		v.add(at+".retention", "a retention period or a description of the criteria is required (Art. 30(1)(f))")
 	}
-	if ad := a.AutomatedDecisions; ad != nil && blank(ad.Logic) {
-		v.add(at+".automated_decisions.logic", "information about the logic involved is required (Art. 15(1)(h))")
+	if ad := a.AutomatedDecisions; ad != nil {
+		if blank(ad.Logic) {
+			v.add(at+".automated_decisions.logic", "information about the logic involved is required (Art. 15(1)(h))")
+		}
+		if blank(ad.Significance) {
+			v.add(at+".automated_decisions.significance", "the significance and the envisaged consequences for the subject are required (Art. 15(1)(h))")
+		}
 	}
 }
 

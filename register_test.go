@@ -26,7 +26,7 @@ func validRegister() *Register {
 			URL:     "https://example.com/" + canary,
 		},
 		Representative: &Party{Name: "Rep " + canary, Email: "rep." + canary + "@example.com"},
-		DPO:            &Party{Email: "dpo." + canary + "@example.com"},
+		DPO:            &Party{Name: "Data Protection Officer", Email: "dpo." + canary + "@example.com"},
 		Activities: []Activity{
 			{
 				ID:                "newsletter",
@@ -41,10 +41,12 @@ func validRegister() *Register {
 				Retention:         RetentionRule{Description: "until consent is withdrawn"},
 			},
 			{
-				ID:                "orders",
-				Name:              "Order fulfilment",
-				Purpose:           "order_fulfilment",
-				Basis:             Contract,
+				ID:      "orders",
+				Name:    "Order fulfilment",
+				Purpose: "order_fulfilment",
+				Basis:   Contract,
+				JointControllers: []Party{{Name: "Marketplace GmbH " + canary, Email: "privacy." + canary + "@example.net"},
+					{Name: "Partner " + canary, Address: "Street 1 " + canary}},
 				SubjectCategories: []string{"customers"},
 				DataCategories:    []Category{{ID: "contact"}, {ID: "order_history"}},
 				Recipients: []Recipient{
@@ -52,7 +54,9 @@ func validRegister() *Register {
 					{Name: "tax authority", Kind: PublicAuthority, Country: "DE"},
 				},
 				Transfers: []Transfer{{Country: "US", Recipient: "hosting provider " + canary,
-					Safeguard: StandardContractualClauses, Reference: "contract " + canary}},
+					Safeguard: StandardContractualClauses, Reference: "contract " + canary},
+					{Organisation: "International Committee " + canary, Safeguard: Derogation, Derogation: "d"},
+					{Country: "BR", Safeguard: Derogation, Derogation: DerogationLegitimateInterests, Reference: "TIA-7 " + canary}},
 				Retention:        RetentionRule{Period: Period{Years: 10}, Description: "after the end of the year of the order"},
 				SecurityMeasures: "Encryption at rest, access control.",
 			},
@@ -124,7 +128,8 @@ func TestRegisterRoundTrip(t *testing.T) {
 	for _, want := range []string{`"lia_ref": "LIA-2025-04"`, `"basis": "legitimate_interests"`,
 		`"period": "P1Y6M"`, `"safeguard": "standard_contractual_clauses"`, `"kind": "public_authority"`,
 		`"special": "health"`, `"automated_decisions": {`, `"subject_categories": [`,
-		`"art10_authority": "Kreditwesengesetz § 25c"`, `"special": "criminal_offences"`, `"direct_marketing": true`} {
+		`"art10_authority": "Kreditwesengesetz § 25c"`, `"special": "criminal_offences"`, `"direct_marketing": true`,
+		`"joint_controllers": [`, `"organisation": "International Committee `, `"derogation": "second_subparagraph"`} {
 		if !strings.Contains(first, want) {
 			t.Errorf("WriteJSON output lacks %s", want)
 		}
@@ -185,6 +190,9 @@ func TestRegisterClone(t *testing.T) {
 		}
 		for j := range a.Transfers {
 			a.Transfers[j].Country = "XX"
+		}
+		for j := range a.JointControllers {
+			a.JointControllers[j].Email = "x"
 		}
 		if a.AutomatedDecisions != nil {
 			a.AutomatedDecisions.Logic = "x"
@@ -259,6 +267,18 @@ func TestRegisterValidate(t *testing.T) {
 			r.Representative = &Party{}
 		}, []string{"representative.name", "representative"}},
 		{"DPO without contact", func(r *Register) { r.DPO = &Party{Name: "D. " + canary} }, []string{"dpo"}},
+		// Art. 30(1)(a) asks for the DPO's name too; a role title will do.
+		{"DPO without name", func(r *Register) { r.DPO.Name = " " }, []string{"dpo.name"}},
+		{"empty DPO", func(r *Register) { r.DPO = &Party{} }, []string{"dpo.name", "dpo"}},
+		{"joint controllers", func(r *Register) {
+			r.Activities[0].JointControllers = []Party{
+				{Name: "J " + canary, Phone: "+1 " + canary},
+				{Email: "j." + canary + "@example.org"},
+				{Name: "K " + canary},
+				{},
+			}
+		}, []string{"activities[0].joint_controllers[1].name", "activities[0].joint_controllers[2]",
+			"activities[0].joint_controllers[3].name", "activities[0].joint_controllers[3]"}},
 		{"no activities", func(r *Register) { r.Activities = nil }, []string{"activities"}},
 		{"empty activity", func(r *Register) { r.Activities = []Activity{{}} }, []string{
 			"activities[0].id", "activities[0].purpose", "activities[0].basis",
@@ -360,13 +380,40 @@ func TestRegisterValidate(t *testing.T) {
 		{"transfers", func(r *Register) {
 			r.Activities[1].Transfers = []Transfer{
 				{Safeguard: AdequacyDecision},
-				{Country: "U5", Safeguard: Derogation},
+				{Country: "U5", Safeguard: Derogation, Derogation: "a"},
 				{Country: "CH"},
 				{Country: "IN", Safeguard: "trust_me"},
 				{Country: "JP", Safeguard: AdequacyDecision},
 			}
 		}, []string{"activities[1].transfers[0].country", "activities[1].transfers[1].country",
 			"activities[1].transfers[2].safeguard", "activities[1].transfers[3].safeguard"}},
+		// Art. 30(1)(e): a third country or an international organisation.
+		{"transfer to an international organisation", func(r *Register) {
+			r.Activities[0].Transfers = []Transfer{{Organisation: "UNHCR " + canary, Safeguard: OtherAppropriateSafeguard}}
+		}, nil},
+		{"transfer destinations", func(r *Register) {
+			r.Activities[0].Transfers = []Transfer{
+				{Organisation: " ", Safeguard: AdequacyDecision},
+				{Country: "CH", Organisation: "WHO " + canary, Safeguard: AdequacyDecision},
+				{Country: "ch", Organisation: "", Safeguard: AdequacyDecision},
+			}
+		}, []string{"activities[0].transfers[0].country", "activities[0].transfers[1].organisation",
+			"activities[0].transfers[2].country"}},
+		// Art. 49(1): which derogation, and for the compelling legitimate
+		// interests of the second subparagraph, the documentation.
+		{"derogations", func(r *Register) {
+			r.Activities[0].Transfers = []Transfer{
+				{Country: "US", Safeguard: Derogation},
+				{Country: "US", Safeguard: Derogation, Derogation: "h"},
+				{Country: "US", Safeguard: Derogation, Derogation: "+49 30 " + canary},
+				{Country: "US", Safeguard: Derogation, Derogation: DerogationLegitimateInterests, Reference: " "},
+				{Country: "US", Safeguard: StandardContractualClauses, Derogation: "a"},
+				{Country: "US", Safeguard: Derogation, Derogation: "g"},
+				{Country: "US", Safeguard: Derogation, Derogation: DerogationLegitimateInterests, Reference: "TIA-1"},
+			}
+		}, []string{"activities[0].transfers[0].derogation", "activities[0].transfers[1].derogation",
+			"activities[0].transfers[2].derogation", "activities[0].transfers[3].reference",
+			"activities[0].transfers[4].derogation"}},
 		{"no retention", func(r *Register) { r.Activities[3].Retention = RetentionRule{Description: "  "} }, []string{"activities[3].retention"}},
 		{"negative retention", func(r *Register) {
 			r.Activities[3].Retention = RetentionRule{Period: Period{Days: -1}, Description: "x"}
@@ -374,6 +421,12 @@ func TestRegisterValidate(t *testing.T) {
 		{"automated decisions without logic", func(r *Register) {
 			r.Activities[2].AutomatedDecisions.Logic = ""
 		}, []string{"activities[2].automated_decisions.logic"}},
+		{"automated decisions without significance", func(r *Register) {
+			r.Activities[2].AutomatedDecisions.Significance = "\n"
+		}, []string{"activities[2].automated_decisions.significance"}},
+		{"empty automated decisions", func(r *Register) {
+			r.Activities[2].AutomatedDecisions = &AutomatedDecisions{}
+		}, []string{"activities[2].automated_decisions.logic", "activities[2].automated_decisions.significance"}},
 		{"every problem is reported", func(r *Register) {
 			r.Controller.Name = ""
 			r.Activities[0].Basis = 0

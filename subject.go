@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -137,7 +138,7 @@ func (a Actor) Validate() error {
 			return fmt.Errorf("%w: actor of kind %q needs an ID", ErrInvalid, a.Kind)
 		}
 	default:
-		return fmt.Errorf("%w: unknown actor kind %q", ErrInvalid, truncate(string(a.Kind), 32))
+		return fmt.Errorf("%w: unknown actor kind %s", ErrInvalid, showKey(string(a.Kind)))
 	}
 	return validateID("actor", a.ID)
 }
@@ -163,10 +164,38 @@ func validateID(what, v string) error {
 	return nil
 }
 
-// truncate shortens a non-personal value (an enum, a key) for an error message.
+// truncate shortens a non-personal value (an enum, a key) for an error
+// message to at most n bytes plus an ellipsis, cutting at a rune boundary.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
 	return s[:n] + "…"
 }
+
+// maxShownKey is the longest rejected value showKey quotes.
+const maxShownKey = 40
+
+// showKey returns s quoted with %q if it looks like a key or an enumeration
+// value, matching ^[a-z0-9_.-]{1,40}$, and "(value not shown)" otherwise. Every
+// rejected input value and unknown field name passes through it on its way
+// into an error or a Problem, so that what was rejected in error (an e-mail
+// address, a telephone number, a name) is never echoed back.
+func showKey(s string) string {
+	if s == "" || len(s) > maxShownKey {
+		return notShown
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_', c == '.', c == '-':
+		default:
+			return notShown
+		}
+	}
+	return strconv.Quote(s)
+}
+
+const notShown = "(value not shown)"
