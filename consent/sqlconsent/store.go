@@ -25,7 +25,7 @@ type Dialect = sqldialect.Dialect
 // The supported dialects.
 var (
 	Postgres = sqldialect.Postgres // PostgreSQL 10 or later (identity columns)
-	MySQL    = sqldialect.MySQL    // MySQL 8.0 or later, MariaDB 10.6 or later
+	MySQL    = sqldialect.MySQL    // MySQL 8.0.16 or later, MariaDB 10.6 or later
 	SQLite   = sqldialect.SQLite   // SQLite 3.24 or later
 )
 

@@ -21,7 +21,7 @@ type Dialect = sqldialect.Dialect
 
 // The supported dialects.
 var (
-	Postgres = sqldialect.Postgres // PostgreSQL 9.5 or later (ON CONFLICT)
+	Postgres = sqldialect.Postgres // PostgreSQL 10 or later
 	MySQL    = sqldialect.MySQL    // MySQL 8.0.16 or later, MariaDB 10.6 or later
 	SQLite   = sqldialect.SQLite   // SQLite 3.24 or later (upsert)
 )

@@ -18,7 +18,7 @@
 //
 // # Versions
 //
-// PostgreSQL 9.5 or later (ON CONFLICT, SKIP LOCKED), MySQL 8.0 or MariaDB
+// PostgreSQL 10 or later (identity columns, ON CONFLICT, SKIP LOCKED), MySQL 8.0.16 or MariaDB
 // 10.6 or later (SKIP LOCKED), SQLite 3.24 or later (ON CONFLICT DO NOTHING).
 package sqldialect
 
@@ -50,11 +50,11 @@ type Dialect struct {
 }
 
 var (
-	// Postgres is PostgreSQL (9.5 or later), as reached through
+	// Postgres is PostgreSQL (10 or later), as reached through
 	// github.com/jackc/pgx/v5/stdlib or any other driver that takes $n
 	// placeholders.
 	Postgres = Dialect{kindPostgres}
-	// MySQL is MySQL 8.0 or later and MariaDB 10.6 or later, as reached
+	// MySQL is MySQL 8.0.16 or later and MariaDB 10.6 or later, as reached
 	// through github.com/go-sql-driver/mysql.
 	MySQL = Dialect{kindMySQL}
 	// SQLite is SQLite 3.24 or later, as reached through modernc.org/sqlite
