@@ -28,7 +28,9 @@
 // a decision at a past moment sees. Seq values may have gaps (a failed
 // insert may use one up), and two concurrent appends are ordered as the
 // database numbered them, which is as good as any order of two concurrent
-// choices.
+// choices. Seq is not a commit-order cursor: a higher seq can become visible
+// before a lower one still being committed, so nothing should page through
+// events with "seq > last seen" and expect to miss none.
 //
 // Every statement is parameterised; table names come from the validated
 // prefix only. A decision (Store.Latest) is one query that reads the index

@@ -281,7 +281,9 @@ func mustIdent(name string) {
 //     "23505" (github.com/jackc/pgx/v5/pgconn.*PgError, lib/pq's *Error);
 //   - SQLite: an error with a method Code() int returning the extended
 //     result code 2067 (SQLITE_CONSTRAINT_UNIQUE) or 1555
-//     (SQLITE_CONSTRAINT_PRIMARYKEY) (modernc.org/sqlite.*Error);
+//     (SQLITE_CONSTRAINT_PRIMARYKEY) (modernc.org/sqlite.*Error; the cgo
+//     driver github.com/mattn/go-sqlite3 exposes its code differently and
+//     is not recognised: use modernc.org/sqlite);
 //   - MySQL/MariaDB: github.com/go-sql-driver/mysql.*MySQLError with Number
 //     1062 (ER_DUP_ENTRY) or 1586 (ER_DUP_ENTRY_WITH_KEY_NAME).
 //
