@@ -274,6 +274,10 @@ func (k *Keyring) loadShared(ctx context.Context, subject gdpr.SubjectID, create
 		k.flightMu.Unlock()
 		select {
 		case <-f.done:
+			if isCtxErr(f.err) && ctx.Err() == nil {
+				// The first caller gave up; this one has not.
+				return k.load(ctx, subject, ref, create)
+			}
 			return f.aead, f.err
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -504,10 +508,15 @@ func (k *Keyring) Decrypt(ctx context.Context, subject gdpr.SubjectID, f Field, 
 	}
 	if k.audit {
 		if err := k.record(ctx, "crypto.decrypt", subject, map[string]string{"field": f.String()}); err != nil {
+			clear(p) // no record, no plaintext
 			return nil, &Error{Op: "decrypt", Err: err}
 		}
 	}
 	return p, nil
+}
+
+func isCtxErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // restricted is a Guard's refusal: it matches ErrRestricted and the Guard's
