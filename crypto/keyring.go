@@ -105,7 +105,9 @@ func WithClock(now func() time.Time) Option {
 
 // WithRecorder records an audit event for every key created, shredded,
 // revived, rotated and rewrapped; with auditDecrypts, also for every
-// decryption, with the purpose from the context (WithPurpose). Default:
+// decryption, with the purpose from the context (WithPurpose), and for
+// every decryption refused by the Guard (outcome denied) or failed on a
+// ciphertext that does not open (outcome failure). Default:
 // gdpr.Discard. The events carry the subject (which the Recorder
 // pseudonymises) and field names, never a value.
 func WithRecorder(r gdpr.Recorder, auditDecrypts bool) Option {
@@ -367,11 +369,15 @@ func (k *Keyring) unwrap(ctx context.Context, r Record) (*keyset.Handle, error) 
 }
 
 func (k *Keyring) record(ctx context.Context, action string, subject gdpr.SubjectID, attrs map[string]string) error {
+	return k.recordOutcome(ctx, action, subject, gdpr.Success, attrs)
+}
+
+func (k *Keyring) recordOutcome(ctx context.Context, action string, subject gdpr.SubjectID, o gdpr.Outcome, attrs map[string]string) error {
 	if k.recorder == nil {
 		return nil
 	}
 	e := gdpr.Event{Time: k.now(), Actor: gdpr.System("crypto"), Action: action, Subject: subject,
-		Resource: "crypto_key", Outcome: gdpr.Success, Attrs: attrs}
+		Resource: "crypto_key", Outcome: o, Attrs: attrs}
 	if p, ok := k.purposeOf(ctx); ok {
 		e.Purpose = p
 	}
@@ -474,6 +480,9 @@ func (k *Keyring) Decrypt(ctx context.Context, subject gdpr.SubjectID, f Field, 
 	}
 	if k.guard != nil {
 		if err := k.guard(ctx, subject); err != nil {
+			if k.audit { // a refused access is on the trail too; the refusal stands either way
+				_ = k.recordOutcome(ctx, "crypto.decrypt", subject, gdpr.Denied, map[string]string{"field": f.String()})
+			}
 			return nil, &Error{Op: "decrypt", Err: restricted{err}}
 		}
 	}
@@ -481,7 +490,10 @@ func (k *Keyring) Decrypt(ctx context.Context, subject gdpr.SubjectID, f Field, 
 		return nil, &Error{Op: "decrypt", Err: ErrDecrypt}
 	}
 	a, cached, err := k.primitive(ctx, subject, false)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrNotFound) { // no key: the ciphertext cannot be theirs
+		if k.audit {
+			_ = k.recordOutcome(ctx, "crypto.decrypt", subject, gdpr.Failure, map[string]string{"field": f.String()})
+		}
 		return nil, &Error{Op: "decrypt", Err: ErrDecrypt}
 	}
 	if err != nil {
@@ -504,6 +516,9 @@ func (k *Keyring) Decrypt(ctx context.Context, subject gdpr.SubjectID, f Field, 
 	*adp = ad
 	adPool.Put(adp)
 	if err != nil {
+		if k.audit { // a failed attempt (a forged or misplaced ciphertext) is on the trail too
+			_ = k.recordOutcome(ctx, "crypto.decrypt", subject, gdpr.Failure, map[string]string{"field": f.String()})
+		}
 		return nil, &Error{Op: "decrypt", Err: ErrDecrypt}
 	}
 	if k.audit {

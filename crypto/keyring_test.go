@@ -565,3 +565,29 @@ func TestGuardErrorTextFixed(t *testing.T) {
 		t.Fatalf("guard refusal: %v", err)
 	}
 }
+
+func TestDecryptFailuresAudited(t *testing.T) {
+	f := newFixture(t)
+	ct := f.encrypt("kit", email, "x")
+	bad := bytes.Clone(ct)
+	bad[len(bad)-1] ^= 1
+	if _, err := f.k.Decrypt(f.ctx, "kit", email, bad); !errors.Is(err, crypto.ErrDecrypt) {
+		t.Fatal(err)
+	}
+	guarded := f.keyring(f.kek, crypto.WithRecorder(f.audit, true),
+		crypto.WithGuard(func(context.Context, gdpr.SubjectID) error { return errors.New("restricted") }))
+	if _, err := guarded.Decrypt(f.ctx, "kit", email, ct); !errors.Is(err, crypto.ErrRestricted) {
+		t.Fatal(err)
+	}
+	f.audit.mu.Lock()
+	defer f.audit.mu.Unlock()
+	outcomes := map[gdpr.Outcome]int{}
+	for _, e := range f.audit.events {
+		if e.Action == "crypto.decrypt" {
+			outcomes[e.Outcome]++
+		}
+	}
+	if outcomes[gdpr.Failure] != 1 || outcomes[gdpr.Denied] != 1 {
+		t.Fatalf("decrypt outcomes on the trail: %v, want one failure and one denial", outcomes)
+	}
+}
