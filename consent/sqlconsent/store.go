@@ -9,14 +9,13 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
-	"sync"
-	"testing/fstest"
 	"time"
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/consent"
 	"github.com/gdprkit/gdpr/internal/migrate"
 	"github.com/gdprkit/gdpr/internal/sqldialect"
+	"github.com/gdprkit/gdpr/internal/sqlstmt"
 )
 
 // Dialect names the database a Store talks to.
@@ -50,71 +49,13 @@ type Store struct {
 	d      Dialect
 	prefix string
 	q      queries
-	stmts  sync.Map // query text → *sql.Stmt, prepared on first use
-}
-
-// stmt returns the prepared statement for query, preparing it on first use
-// (database/sql then prepares it once per pooled connection, and again on a
-// new connection after one dies). A failed preparation is returned, not
-// retried unprepared: it is the same error the query would give (a missing
-// table before Migrate, a server that is down), and one round trip is enough
-// to learn it.
-func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
-	if st, ok := s.stmts.Load(query); ok {
-		return st.(*sql.Stmt), nil
-	}
-	st, err := s.db.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
-		st.Close()
-		return prev.(*sql.Stmt), nil
-	}
-	return st, nil
-}
-
-// errRow is a row that fails to scan with its error.
-type errRow struct{ err error }
-
-func (r errRow) Scan(...any) error { return r.err }
-
-func (s *Store) queryRow(ctx context.Context, query string, args ...any) scanner {
-	st, err := s.stmt(ctx, query)
-	if err != nil {
-		return errRow{err}
-	}
-	return st.QueryRowContext(ctx, args...)
-}
-
-func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	st, err := s.stmt(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	return st.QueryContext(ctx, args...)
-}
-
-func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	st, err := s.stmt(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	return st.ExecContext(ctx, args...)
+	st     *sqlstmt.Cache // prepared statements
 }
 
 // Close releases the Store's prepared statements. The *sql.DB stays open:
 // it is the caller's to close. A Store may be used after Close; it prepares
 // its statements again. Call it when no call on the Store is in flight.
-func (s *Store) Close() error {
-	var errs []error
-	s.stmts.Range(func(k, v any) bool {
-		s.stmts.Delete(k)
-		errs = append(errs, v.(*sql.Stmt).Close())
-		return true
-	})
-	return errors.Join(errs...)
-}
+func (s *Store) Close() error { return s.st.Close() }
 
 var _ consent.Store = (*Store)(nil)
 
@@ -149,7 +90,7 @@ func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
 	if db == nil || !d.Valid() {
 		return nil, fmt.Errorf("%w: sqlconsent.New needs a database and a dialect", consent.ErrInvalid)
 	}
-	s := &Store{db: db, d: d, prefix: "gdpr_"}
+	s := &Store{db: db, d: d, prefix: "gdpr_", st: sqlstmt.New(db)}
 	for _, o := range opts {
 		if err := o.apply(s); err != nil {
 			return nil, err
@@ -190,11 +131,7 @@ func Migrations(d Dialect, prefix string) (fs.FS, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := fstest.MapFS{}
-	for _, mg := range migs {
-		m[fmt.Sprintf("%04d_%s.sql", mg.Version, mg.Name)] = &fstest.MapFile{Data: []byte(mg.SQL), Mode: 0o444}
-	}
-	return m, nil
+	return migrate.FS(migs), nil
 }
 
 type queries struct {
@@ -284,7 +221,7 @@ func (s *Store) Append(ctx context.Context, e consent.Event) error {
 	if !e.ExpiresAt.IsZero() {
 		exp = e.ExpiresAt.UnixMicro()
 	}
-	_, err := s.exec(ctx, s.q.append,
+	_, err := s.st.Exec(ctx, s.q.append,
 		e.ID, string(e.Subject), string(e.Purpose), string(e.Contact), string(e.Kind), e.Time.UnixMicro(),
 		string(e.Actor.Kind), e.Actor.ID, e.Notice.ID, e.Notice.Version, e.Notice.TextHash,
 		string(e.Method), e.Channel, ev, exp, e.Basis.String(), confirms, token)
@@ -337,7 +274,7 @@ func scanEvent(r scanner, extra ...any) (consent.Event, error) {
 
 // Event implements consent.Store.
 func (s *Store) Event(ctx context.Context, id string) (consent.Event, error) {
-	e, err := scanEvent(s.queryRow(ctx, s.q.event, id))
+	e, err := scanEvent(s.st.QueryRow(ctx, s.q.event, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return consent.Event{}, &consent.Error{Op: "event", Err: consent.ErrNotFound}
 	}
@@ -357,9 +294,9 @@ func (s *Store) Latest(ctx context.Context, q consent.Query) (consent.Current, e
 		current = 1
 	}
 	if q.Contact == consent.AllContacts {
-		row = s.queryRow(ctx, s.q.latestAll, at, string(q.Subject), string(q.Purpose), current, at)
+		row = s.st.QueryRow(ctx, s.q.latestAll, at, string(q.Subject), string(q.Purpose), current, at)
 	} else {
-		row = s.queryRow(ctx, s.q.latestContact, at, string(q.Subject), string(q.Purpose), string(q.Contact), current, at)
+		row = s.st.QueryRow(ctx, s.q.latestContact, at, string(q.Subject), string(q.Purpose), string(q.Contact), current, at)
 	}
 	e, err := scanEvent(row, &latest)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -376,9 +313,9 @@ func (s *Store) Events(ctx context.Context, subject gdpr.SubjectID, purpose gdpr
 	var rows *sql.Rows
 	var err error
 	if purpose == "" {
-		rows, err = s.query(ctx, s.q.events, string(subject))
+		rows, err = s.st.Query(ctx, s.q.events, string(subject))
 	} else {
-		rows, err = s.query(ctx, s.q.eventsPurpose, string(subject), string(purpose))
+		rows, err = s.st.Query(ctx, s.q.eventsPurpose, string(subject), string(purpose))
 	}
 	if err != nil {
 		return nil, storeErr("events", err)
@@ -397,7 +334,7 @@ func (s *Store) Events(ctx context.Context, subject gdpr.SubjectID, purpose gdpr
 
 // EraseSubject implements consent.Store.
 func (s *Store) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (int64, error) {
-	res, err := s.exec(ctx, s.q.erase, string(subject))
+	res, err := s.st.Exec(ctx, s.q.erase, string(subject))
 	if err != nil {
 		return 0, storeErr("erase", err)
 	}
@@ -412,7 +349,7 @@ func (s *Store) PutNotice(ctx context.Context, n consent.Notice) error {
 	if n.Material {
 		material = 1
 	}
-	_, err := s.exec(ctx, s.q.putNotice, n.ID, n.Version, n.TextHash, n.Language, n.URL, material, n.Published.UnixMicro())
+	_, err := s.st.Exec(ctx, s.q.putNotice, n.ID, n.Version, n.TextHash, n.Language, n.URL, material, n.Published.UnixMicro())
 	if sqldialect.IsUniqueViolation(err) {
 		// Not wrapped, like Append's: the driver's text may quote the key.
 		return &consent.Error{Op: "put_notice", Err: fmt.Errorf("sqlconsent: %w: notice %s version %d exists", consent.ErrConflict, n.ID, n.Version)}
@@ -422,7 +359,7 @@ func (s *Store) PutNotice(ctx context.Context, n consent.Notice) error {
 
 // Notices implements consent.Store.
 func (s *Store) Notices(ctx context.Context, id string) ([]consent.Notice, error) {
-	rows, err := s.query(ctx, s.q.notices, id)
+	rows, err := s.st.Query(ctx, s.q.notices, id)
 	if err != nil {
 		return nil, storeErr("notices", err)
 	}
@@ -450,9 +387,9 @@ func (s *Store) StaleSubjects(ctx context.Context, q consent.StaleQuery) ([]gdpr
 	var rows *sql.Rows
 	var err error
 	if q.Purpose == "" {
-		rows, err = s.query(ctx, s.q.stale, q.Notice, q.Version, string(q.After), limit)
+		rows, err = s.st.Query(ctx, s.q.stale, q.Notice, q.Version, string(q.After), limit)
 	} else {
-		rows, err = s.query(ctx, s.q.stalePurpose, q.Notice, q.Version, string(q.Purpose), string(q.After), limit)
+		rows, err = s.st.Query(ctx, s.q.stalePurpose, q.Notice, q.Version, string(q.Purpose), string(q.After), limit)
 	}
 	if err != nil {
 		return nil, storeErr("stale_subjects", err)

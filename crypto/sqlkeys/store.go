@@ -7,13 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"sync"
-	"testing/fstest"
 	"time"
 
 	"github.com/gdprkit/gdpr/crypto"
 	"github.com/gdprkit/gdpr/internal/migrate"
 	"github.com/gdprkit/gdpr/internal/sqldialect"
+	"github.com/gdprkit/gdpr/internal/sqlstmt"
 )
 
 // Dialect names the database a Store talks to.
@@ -51,7 +50,7 @@ type Store struct {
 	d      Dialect
 	prefix string
 	q      queries
-	stmts  sync.Map // query text → *sql.Stmt, prepared on first use
+	st     *sqlstmt.Cache // prepared statements
 }
 
 var _ crypto.Store = (*Store)(nil)
@@ -88,7 +87,7 @@ func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
 	if db == nil || !d.Valid() {
 		return nil, fmt.Errorf("%w: sqlkeys.New needs a database and a dialect", crypto.ErrInvalid)
 	}
-	s := &Store{db: db, d: d, prefix: "gdpr_"}
+	s := &Store{db: db, d: d, prefix: "gdpr_", st: sqlstmt.New(db)}
 	for _, o := range opts {
 		if err := o.apply(s); err != nil {
 			return nil, err
@@ -129,64 +128,17 @@ func Migrations(d Dialect, prefix string) (fs.FS, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := fstest.MapFS{}
-	for _, mg := range migs {
-		m[fmt.Sprintf("%04d_%s.sql", mg.Version, mg.Name)] = &fstest.MapFile{Data: []byte(mg.SQL), Mode: 0o444}
-	}
-	return m, nil
+	return migrate.FS(migs), nil
 }
 
 // Close releases the Store's prepared statements. The *sql.DB stays open:
 // it is the caller's to close. A Store may be used after Close; it prepares
 // its statements again. Call it when no call on the Store is in flight.
-func (s *Store) Close() error {
-	var errs []error
-	s.stmts.Range(func(k, v any) bool {
-		s.stmts.Delete(k)
-		errs = append(errs, v.(*sql.Stmt).Close())
-		return true
-	})
-	return errors.Join(errs...)
-}
+func (s *Store) Close() error { return s.st.Close() }
 
-// stmt returns the prepared statement for query, preparing it on first use
-// (database/sql then prepares it once per pooled connection, and again on a
-// new connection after one dies).
-func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
-	if st, ok := s.stmts.Load(query); ok {
-		return st.(*sql.Stmt), nil
-	}
-	st, err := s.db.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
-		st.Close()
-		return prev.(*sql.Stmt), nil
-	}
-	return st, nil
-}
-
-type errRow struct{ err error }
-
-func (r errRow) Scan(...any) error { return r.err }
-
-type scanner interface{ Scan(...any) error }
-
-func (s *Store) queryRow(ctx context.Context, query string, args ...any) scanner {
-	st, err := s.stmt(ctx, query)
-	if err != nil {
-		return errRow{err}
-	}
-	return st.QueryRowContext(ctx, args...)
-}
-
+// exec runs a prepared statement and returns the rows it affected.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	st, err := s.stmt(ctx, query)
-	if err != nil {
-		return 0, err
-	}
-	res, err := st.ExecContext(ctx, args...)
+	res, err := s.st.Exec(ctx, query, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -277,7 +229,7 @@ func (s *Store) Get(ctx context.Context, ref string) (crypto.Record, error) {
 	var kek sql.NullString
 	var created, updated int64
 	var shredded sql.NullInt64
-	err := s.queryRow(ctx, s.q.get, ref).Scan(&r.Wrapped, &kek, &r.Version, &created, &updated, &shredded)
+	err := s.st.QueryRow(ctx, s.q.get, ref).Scan(&r.Wrapped, &kek, &r.Version, &created, &updated, &shredded)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return crypto.Record{}, condErr("get", crypto.ErrNotFound, ref, "has no key")
@@ -294,7 +246,7 @@ func (s *Store) Get(ctx context.Context, ref string) (crypto.Record, error) {
 // (a tombstone) or nil (a live row).
 func (s *Store) state(ctx context.Context, op, ref string) error {
 	var shredded sql.NullInt64
-	err := s.queryRow(ctx, s.q.state, ref).Scan(&shredded)
+	err := s.st.QueryRow(ctx, s.q.state, ref).Scan(&shredded)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return condErr(op, crypto.ErrNotFound, ref, "has no key")
@@ -395,7 +347,7 @@ func (s *Store) List(ctx context.Context, after string, limit int) ([]crypto.Rec
 	if limit == 0 {
 		return []crypto.Record{}, nil
 	}
-	st, err := s.stmt(ctx, s.q.list)
+	st, err := s.st.Stmt(ctx, s.q.list)
 	if err != nil {
 		return nil, storeErr("list", err)
 	}

@@ -59,6 +59,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"testing/fstest"
 	"time"
 
 	"github.com/gdprkit/gdpr/internal/sqldialect"
@@ -499,4 +500,14 @@ func (r *runner) apply(ctx context.Context, m Migration, insert string) error {
 		_, err := r.conn.ExecContext(ctx, "RELEASE gdpr_migration")
 		return err
 	}
+}
+
+// FS returns migs as files named NNNN_name.sql, for hosts that apply
+// migrations with their own tool (goose, golang-migrate, atlas).
+func FS(migs []Migration) fs.FS {
+	m := fstest.MapFS{}
+	for _, mg := range migs {
+		m[fmt.Sprintf("%04d_%s.sql", mg.Version, mg.Name)] = &fstest.MapFile{Data: []byte(mg.SQL), Mode: 0o444}
+	}
+	return m
 }

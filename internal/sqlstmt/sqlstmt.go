@@ -1,0 +1,87 @@
+// Package sqlstmt keeps a SQL store's prepared statements: each query is
+// prepared on first use and kept, and database/sql then prepares it once
+// per pooled connection (again on a new connection after one dies).
+package sqlstmt
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+)
+
+// Cache holds the prepared statements of one store. It is safe for
+// concurrent use.
+type Cache struct {
+	db *sql.DB
+	m  sync.Map // query text → *sql.Stmt
+}
+
+// New returns an empty Cache over db.
+func New(db *sql.DB) *Cache { return &Cache{db: db} }
+
+// Stmt returns the prepared statement for query, preparing it on first use.
+// A failed preparation is returned, not retried unprepared: it is the error
+// the query itself would give (a missing table before a migration, a server
+// that is down), and one round trip is enough to learn it.
+func (c *Cache) Stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := c.m.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := c.m.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// Row is a single-row result: *sql.Row, or the error of a failed preparation.
+type Row interface{ Scan(dest ...any) error }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// QueryRow runs a prepared query expected to return at most one row.
+func (c *Cache) QueryRow(ctx context.Context, query string, args ...any) Row {
+	st, err := c.Stmt(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// Query runs a prepared query.
+func (c *Cache) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := c.Stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// Exec runs a prepared statement.
+func (c *Cache) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := c.Stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// Close closes every statement; the Cache prepares them again if used
+// after. Call it when no call is in flight: a statement closed under a
+// running query fails it.
+func (c *Cache) Close() error {
+	var errs []error
+	c.m.Range(func(k, v any) bool {
+		c.m.Delete(k)
+		errs = append(errs, v.(*sql.Stmt).Close())
+		return true
+	})
+	return errors.Join(errs...)
+}
