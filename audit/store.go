@@ -1,0 +1,150 @@
+package audit
+
+import (
+	"context"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Store keeps a Log's entries, the stored hashes of its Merkle tree, the
+// head (size and root hash), the signed checkpoints and the pseudonym salts.
+// It never holds a subject ID in clear: entries carry pseudonyms, and salts
+// are keyed by a keyed hash of the ID that only the Log can compute.
+//
+// Implementations: memaudit (in memory, the fake for tests) and sqlaudit
+// (PostgreSQL, MySQL/MariaDB, SQLite). A host's own Store proves itself with
+// audittest.RunStoreTests.
+//
+// Every method is safe for concurrent use by many goroutines and, for a
+// shared database, by many processes. The rule that needs atomicity is the
+// Store's: appends are serialised, so that every index is written once and
+// the tree never forks. Times are kept to the microsecond, in UTC.
+type Store interface {
+	Appender
+
+	// Head returns the committed size of the log and its root hash. An
+	// empty log has Size 0 and the zero Hash.
+	Head(ctx context.Context) (Head, error)
+
+	// ReadHashes returns the stored hashes at the given storage indexes
+	// (tlog.StoredHashIndex), in the order asked. It returns an error
+	// wrapping gdpr.ErrNotFound if one of them is not stored.
+	ReadHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error)
+
+	// Entries returns at most limit stored entries with Index >= from, in
+	// ascending index order, redacted ones included (with a nil Body).
+	// Indexes missing from the store are skipped, not filled in: the
+	// verifier notices the gap.
+	Entries(ctx context.Context, from int64, limit int) ([]StoredEntry, error)
+
+	// Query returns at most f.Limit entries that match f, in ascending
+	// index order. Redacted entries never match.
+	Query(ctx context.Context, f StoreFilter) ([]StoredEntry, error)
+
+	// Redact drops the Body, Subject, Actor and Time of the entry at index,
+	// keeping the entry's place and its hashes. It is idempotent. It
+	// returns an error wrapping gdpr.ErrNotFound if no entry has that
+	// index.
+	Redact(ctx context.Context, index int64) error
+
+	// Salt returns the salt stored under ref, storing fresh first if there
+	// is none, atomically: concurrent calls for one ref, from any process,
+	// all return the same salt.
+	Salt(ctx context.Context, ref []byte, fresh []byte) ([]byte, error)
+
+	// LookupSalt returns the salt stored under ref, or an error wrapping
+	// gdpr.ErrNotFound.
+	LookupSalt(ctx context.Context, ref []byte) ([]byte, error)
+
+	// DeleteSalt deletes the salt stored under ref and reports whether
+	// there was one. Deleting a missing salt succeeds with false.
+	DeleteSalt(ctx context.Context, ref []byte) (bool, error)
+
+	// PutCheckpoint stores a signed checkpoint of the tree at size. Storing
+	// a second checkpoint for a size keeps the first and succeeds.
+	PutCheckpoint(ctx context.Context, size int64, note []byte) error
+
+	// LatestCheckpoint returns the stored checkpoint with the greatest
+	// size, or an error wrapping gdpr.ErrNotFound if there is none.
+	LatestCheckpoint(ctx context.Context) ([]byte, error)
+}
+
+// Appender is where a Log appends. A Store is one; a SQL store also gives
+// an Appender that writes inside a caller's own transaction.
+type Appender interface {
+	// Append takes the log's append lock (shared by every process that
+	// writes the log), reads the head, and calls fn with the head and a
+	// reader of the stored hashes. If fn returns a Batch, Append writes
+	// its entries and hashes and moves the head to b.Size and b.Root, all
+	// atomically, then releases the lock; if fn returns an error, Append
+	// writes nothing and returns that error. fn may be called more than
+	// once if the Store retries a transaction; only the last call's
+	// Batch is written.
+	//
+	// Append returns an error wrapping gdpr.ErrConflict, writing nothing,
+	// if the Batch does not start at the head (b.Entries[0].Index !=
+	// head.Size, or hashes that do not start at
+	// tlog.StoredHashIndex(0, head.Size)) or if an index it writes is
+	// already stored.
+	Append(ctx context.Context, fn AppendFunc) error
+}
+
+// AppendFunc computes a Batch to append to a log whose head is h. It reads
+// the stored hashes it needs through r, which sees the state under the
+// append lock.
+type AppendFunc func(h Head, r tlog.HashReader) (*Batch, error)
+
+// Head is the committed state of a log: how many entries it holds and the
+// root hash of the Merkle tree over them.
+type Head struct {
+	Size int64
+	Root tlog.Hash
+}
+
+// Batch is what one Append writes.
+type Batch struct {
+	// Entries are the new entries, with consecutive indexes starting at the
+	// head's size.
+	Entries []StoredEntry
+	// Hashes are the new stored hashes, at consecutive storage indexes
+	// starting at tlog.StoredHashIndex(0, head.Size).
+	Hashes []tlog.Hash
+	// Size and Root are the new head.
+	Size int64
+	Root tlog.Hash
+}
+
+// StoredEntry is an entry as a Store keeps it: the encoded body, whose
+// record hash (tlog.RecordHash) is the leaf of the tree, and the columns
+// that queries select on. After a redaction only Index is left.
+type StoredEntry struct {
+	Index int64
+	// Time is the entry's time, to the microsecond, in UTC.
+	Time time.Time
+	// Subject is the pseudonym of the data subject, nil if none.
+	Subject []byte
+	// Actor is the pseudonym of a staff or subject actor, or the name of a
+	// system actor, prefixed by its kind; nil if redacted.
+	Actor []byte
+	// Body is the canonical encoding of the entry; nil if redacted.
+	Body []byte
+}
+
+// Redacted reports whether the entry's body was dropped.
+func (e StoredEntry) Redacted() bool { return e.Body == nil }
+
+// StoreFilter selects entries in Store.Query. Zero fields select
+// everything; the non-zero ones must all match.
+type StoreFilter struct {
+	// Subject selects the entries whose subject pseudonym equals it.
+	Subject []byte
+	// Actor selects the entries whose actor equals it.
+	Actor []byte
+	// Since and Until select entries with Since <= Time < Until.
+	Since, Until time.Time
+	// From selects entries with Index >= From.
+	From int64
+	// Limit is the most entries returned; it is at least 1.
+	Limit int
+}
