@@ -32,28 +32,6 @@ type cacheEntry struct {
 	used    atomic.Bool // read since it was last passed over for eviction
 }
 
-// coarseNow is the time, to within coarseTick: reading the clock on every
-// cache hit costs more than the rest of a hit on some virtual machines, so
-// one goroutine per process refreshes this value instead.
-func coarseNow() time.Time {
-	coarse.once.Do(func() {
-		coarse.ns.Store(time.Now().UnixNano())
-		go func() {
-			for t := range time.Tick(coarseTick) {
-				coarse.ns.Store(t.UnixNano())
-			}
-		}()
-	})
-	return time.Unix(0, coarse.ns.Load())
-}
-
-const coarseTick = 50 * time.Millisecond
-
-var coarse struct {
-	once sync.Once
-	ns   atomic.Int64
-}
-
 func newCache(size int, ttl time.Duration, now func() time.Time) *cache {
 	return &cache{size: size, ttl: ttl, now: now, ll: list.New(), m: make(map[string]*list.Element),
 		shredded: make(map[string]time.Time)}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/internal/clock"
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/keyset"
 	"github.com/tink-crypto/tink-go/v2/tink"
@@ -156,7 +157,7 @@ func New(ctx context.Context, store Store, kek KEK, opts ...Option) (*Keyring, e
 	}
 	k := &Keyring{store: store, kek: kek, previous: map[string]KEK{}, now: time.Now,
 		recorder: gdpr.Discard, flights: map[string]*flight{}}
-	k.cache = newCache(10_000, 5*time.Minute, coarseNow)
+	k.cache = newCache(10_000, 5*time.Minute, clock.Coarse)
 	for _, o := range opts {
 		if err := o.apply(k); err != nil {
 			return nil, &Error{Op: "new", Err: err}

@@ -1,0 +1,135 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Anchor keeps copies of signed checkpoints somewhere an attacker with
+// access to the log's database cannot reach: another host's file system, a
+// write-once bucket, a transparency witness, a ticket in another system.
+// A checkpoint held there is what makes a rewritten or truncated log
+// detectable: the log can no longer prove that it extends it.
+//
+// Implementations must be safe for concurrent use by many goroutines.
+// FileAnchor ships with this package.
+type Anchor interface {
+	// Publish stores the signed checkpoint c.Note. Publishing a checkpoint
+	// that is already stored succeeds.
+	Publish(ctx context.Context, c Checkpoint) error
+	// Latest returns the stored checkpoint note with the greatest size,
+	// or an error wrapping ErrNotFound if there is none.
+	Latest(ctx context.Context) ([]byte, error)
+}
+
+// FileAnchor is an Anchor that writes each checkpoint to its own file in
+// Dir, named by its size (00000000000000001234.checkpoint), durably: the
+// file is written under a temporary name, synced, then linked in place, and
+// the directory synced. Several processes can share Dir. Mount Dir from
+// storage the database's administrators cannot write, or copy it there.
+type FileAnchor struct {
+	// Dir is the directory; it must exist.
+	Dir string
+	// Keep is how many of the newest checkpoints to keep; older files are
+	// deleted after each Publish. Zero keeps them all.
+	Keep int
+}
+
+const anchorExt = ".checkpoint"
+
+// Publish writes c.Note to Dir, unless a file for its size exists.
+func (a *FileAnchor) Publish(ctx context.Context, c Checkpoint) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(c.Note) == 0 {
+		return fmt.Errorf("%w: anchor: an unsigned checkpoint", ErrInvalid)
+	}
+	name := filepath.Join(a.Dir, fmt.Sprintf("%020d%s", c.Size, anchorExt))
+	tmp, err := os.CreateTemp(a.Dir, ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("anchor: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(c.Note)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("anchor: %w", err)
+	}
+	// Link, unlike Rename, never replaces a file another process wrote.
+	if err := os.Link(tmp.Name(), name); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("anchor: %w", err)
+	}
+	if err := syncDir(a.Dir); err != nil {
+		return fmt.Errorf("anchor: %w", err)
+	}
+	if a.Keep > 0 {
+		names, err := a.list()
+		if err != nil {
+			return err
+		}
+		for _, n := range names[:max(0, len(names)-a.Keep)] {
+			os.Remove(filepath.Join(a.Dir, n))
+		}
+	}
+	return nil
+}
+
+// Latest returns the checkpoint file with the greatest size.
+func (a *FileAnchor) Latest(ctx context.Context) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	names, err := a.list()
+	if err != nil {
+		return nil, err
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%w: no anchored checkpoint", ErrNotFound)
+	}
+	b, err := os.ReadFile(filepath.Join(a.Dir, names[len(names)-1]))
+	if err != nil {
+		return nil, fmt.Errorf("anchor: %w", err)
+	}
+	return b, nil
+}
+
+// list returns the checkpoint files in increasing size order (their names
+// have a fixed width).
+func (a *FileAnchor) list() ([]string, error) {
+	ents, err := os.ReadDir(a.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("anchor: %w", err)
+	}
+	var names []string
+	for _, e := range ents {
+		if n := e.Name(); len(n) == 20+len(anchorExt) && strings.HasSuffix(n, anchorExt) {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,475 @@
+package audit
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gdprkit/gdpr"
+)
+
+// Entry is one audit record as the log keeps it: an event with its subject
+// and its staff or subject actor replaced by pseudonyms.
+type Entry struct {
+	// Index is the entry's position in the log, from 0.
+	Index int64 `json:"index"`
+	// Time is when the event happened, to the microsecond, in UTC.
+	Time time.Time `json:"time"`
+	// Actor is who acted. For an ActorStaff or an ActorSubject with an ID,
+	// Actor.ID is the actor's pseudonym in hex (see Pseudonym), never the
+	// ID; for an ActorSystem it is the system's name.
+	Actor gdpr.Actor `json:"actor"`
+	// Action is a dotted verb, e.g. "consent.given", "crypto.decrypt".
+	Action string `json:"action"`
+	// Subject is the pseudonym of the data subject; zero for events about
+	// no subject.
+	Subject Pseudonym `json:"subject,omitzero"`
+	Purpose gdpr.Purpose `json:"purpose,omitempty"`
+	// Categories are the data categories concerned, as in the Register.
+	Categories []string `json:"categories,omitempty"`
+	// Resource names what was touched, e.g. "consent_event/0190…".
+	Resource string       `json:"resource,omitempty"`
+	Outcome  gdpr.Outcome `json:"outcome"`
+	// Nonce is random. It makes the leaf hash of every entry unguessable,
+	// so that once an entry is redacted its hash confirms no guess of what
+	// it said.
+	Nonce [NonceSize]byte `json:"-"`
+	// Attrs are a few non-personal attributes.
+	Attrs map[string]string `json:"attrs,omitempty"`
+}
+
+// NonceSize is the size of an entry's nonce in bytes.
+const NonceSize = 16
+
+// Pseudonym stands for a data subject or a staff member in the log: an
+// HMAC-SHA-256, under the Log's pseudonym key, of the ID and a random salt
+// kept per ID. Deleting the salt (Log.EraseSubject, Log.ForgetActor)
+// leaves every pseudonym of that ID in the log without a key to link it
+// back, while the log still verifies.
+type Pseudonym [32]byte
+
+// IsZero reports whether p is the zero Pseudonym (no subject).
+func (p Pseudonym) IsZero() bool { return p == Pseudonym{} }
+
+// String returns p in lower-case hex.
+func (p Pseudonym) String() string { return hex.EncodeToString(p[:]) }
+
+// MarshalText returns p in lower-case hex.
+func (p Pseudonym) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// UnmarshalText parses p from hex.
+func (p *Pseudonym) UnmarshalText(b []byte) error {
+	if len(b) != 2*len(p) {
+		return fmt.Errorf("%w: a pseudonym is %d hex digits", ErrInvalid, 2*len(p))
+	}
+	if _, err := hex.Decode(p[:], b); err != nil {
+		return fmt.Errorf("%w: a pseudonym is hex", ErrInvalid)
+	}
+	return nil
+}
+
+// Limits on what an entry holds. An event over them is refused with
+// ErrInvalid; they keep every entry well under MaxEntrySize.
+const (
+	MaxKeyLen        = 64  // an action, purpose, category or attribute key
+	MaxResourceLen   = 256 // the resource name
+	MaxAttrValueLen  = 256 // an attribute value
+	MaxAttrs         = 16  // attributes per entry
+	MaxCategories    = 16  // categories per entry
+	MaxSystemNameLen = 128 // the name of an ActorSystem
+	// MaxEntrySize bounds an encoded entry; the decoder refuses more.
+	MaxEntrySize = 16 << 10
+)
+
+// encodingV1 is the first byte of a version-1 entry encoding.
+const encodingV1 = 1
+
+// Actor kinds and outcomes, as encoded.
+const (
+	kindSubject = 1
+	kindStaff   = 2
+	kindSystem  = 3
+
+	outSuccess = 1
+	outFailure = 2
+	outDenied  = 3
+)
+
+// MarshalBinary returns the entry's canonical encoding, version 1, whose
+// RFC 6962 record hash (tlog.RecordHash) is the entry's leaf in the tree.
+// Index is not part of it: the tree gives the position. The encoding is:
+//
+//	byte     version (1)
+//	8 bytes  time, microseconds since 1970 UTC, big-endian, signed
+//	byte     actor kind: 1 subject, 2 staff, 3 system
+//	string   actor: a 32-byte pseudonym, empty (a subject actor with no
+//	         ID) or a system name
+//	string   action
+//	string   subject pseudonym: 32 bytes, or empty
+//	string   purpose
+//	uvarint  number of categories, then each as a string
+//	string   resource
+//	byte     outcome: 1 success, 2 failure, 3 denied
+//	16 bytes nonce
+//	uvarint  number of attributes, then key and value strings, keys in
+//	         strictly increasing byte order
+//
+// where a string is a uvarint length and that many bytes of UTF-8. Every
+// entry has exactly one encoding: a decoder refuses anything else.
+func (e *Entry) MarshalBinary() ([]byte, error) {
+	if err := e.validate(); err != nil {
+		return nil, err
+	}
+	return e.appendBinary(make([]byte, 0, e.size())), nil
+}
+
+func (e *Entry) size() int {
+	n := 1 + 8 + 1 + 10 + len(e.Actor.ID) + 10 + len(e.Action) + 11 + 32 + 10 + len(e.Purpose) + 10 + 10 + len(e.Resource) + 1 + NonceSize + 10
+	if e.Actor.Kind != gdpr.ActorSystem && e.Actor.ID != "" {
+		n += 32
+	}
+	for _, c := range e.Categories {
+		n += 10 + len(c)
+	}
+	for k, v := range e.Attrs {
+		n += 20 + len(k) + len(v)
+	}
+	return n
+}
+
+// appendBinary appends the encoding of a valid entry to b.
+func (e *Entry) appendBinary(b []byte) []byte {
+	b = append(b, encodingV1)
+	b = binary.BigEndian.AppendUint64(b, uint64(e.Time.UnixMicro()))
+	switch e.Actor.Kind {
+	case gdpr.ActorSubject:
+		b = append(b, kindSubject)
+	case gdpr.ActorStaff:
+		b = append(b, kindStaff)
+	default:
+		b = append(b, kindSystem)
+	}
+	if e.Actor.Kind == gdpr.ActorSystem || e.Actor.ID == "" {
+		b = appendString(b, e.Actor.ID)
+	} else {
+		var p Pseudonym
+		hex.Decode(p[:], []byte(e.Actor.ID)) // validated
+		b = appendBytes(b, p[:])
+	}
+	b = appendString(b, e.Action)
+	if e.Subject.IsZero() {
+		b = append(b, 0)
+	} else {
+		b = appendBytes(b, e.Subject[:])
+	}
+	b = appendString(b, string(e.Purpose))
+	b = binary.AppendUvarint(b, uint64(len(e.Categories)))
+	for _, c := range e.Categories {
+		b = appendString(b, c)
+	}
+	b = appendString(b, e.Resource)
+	switch e.Outcome {
+	case gdpr.Success:
+		b = append(b, outSuccess)
+	case gdpr.Failure:
+		b = append(b, outFailure)
+	default:
+		b = append(b, outDenied)
+	}
+	b = append(b, e.Nonce[:]...)
+	b = binary.AppendUvarint(b, uint64(len(e.Attrs)))
+	if len(e.Attrs) > 0 {
+		keys := make([]string, 0, len(e.Attrs))
+		for k := range e.Attrs {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			b = appendString(b, k)
+			b = appendString(b, e.Attrs[k])
+		}
+	}
+	return b
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendBytes(b, s []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// UnmarshalBinary decodes a canonical version-1 encoding into e (whose
+// Index it leaves alone). It refuses, with an error wrapping ErrInvalid,
+// every input that MarshalBinary would not have produced: an unknown
+// version, a truncated or over-long field, attributes out of order,
+// trailing bytes. Its errors never quote the input.
+func (e *Entry) UnmarshalBinary(data []byte) error {
+	var d decoder
+	d.b = data
+	if len(data) > MaxEntrySize {
+		return fmt.Errorf("%w: entry of %d bytes, more than %d", ErrInvalid, len(data), MaxEntrySize)
+	}
+	var out Entry
+	out.Index = e.Index
+	if v := d.byte(); v != encodingV1 {
+		if d.err != nil {
+			return d.err
+		}
+		return fmt.Errorf("%w: unknown entry encoding version %d", ErrInvalid, v)
+	}
+	out.Time = time.UnixMicro(int64(d.uint64())).UTC()
+	kind := d.byte()
+	actor := d.bytes(MaxSystemNameLen)
+	switch kind {
+	case kindSubject, kindStaff:
+		out.Actor.Kind = gdpr.ActorStaff
+		if kind == kindSubject {
+			out.Actor.Kind = gdpr.ActorSubject
+		}
+		switch {
+		case len(actor) == 32:
+			out.Actor.ID = hex.EncodeToString(actor)
+		case len(actor) == 0 && kind == kindSubject:
+		default:
+			d.fail("actor pseudonym")
+		}
+	case kindSystem:
+		out.Actor = gdpr.System(string(actor))
+	default:
+		d.fail("actor kind")
+	}
+	out.Action = string(d.bytes(MaxKeyLen))
+	if s := d.bytes(32); len(s) == 32 {
+		copy(out.Subject[:], s)
+	} else if len(s) != 0 {
+		d.fail("subject pseudonym")
+	}
+	out.Purpose = gdpr.Purpose(d.bytes(gdpr.MaxIDLen))
+	if n := d.count(MaxCategories); n > 0 {
+		out.Categories = make([]string, n)
+		for i := range out.Categories {
+			out.Categories[i] = string(d.bytes(MaxKeyLen))
+		}
+	}
+	out.Resource = string(d.bytes(MaxResourceLen))
+	switch d.byte() {
+	case outSuccess:
+		out.Outcome = gdpr.Success
+	case outFailure:
+		out.Outcome = gdpr.Failure
+	case outDenied:
+		out.Outcome = gdpr.Denied
+	default:
+		d.fail("outcome")
+	}
+	copy(out.Nonce[:], d.next(NonceSize))
+	if n := d.count(MaxAttrs); n > 0 {
+		out.Attrs = make(map[string]string, n)
+		prev := ""
+		for i := range n {
+			k := string(d.bytes(MaxKeyLen))
+			v := string(d.bytes(MaxAttrValueLen))
+			if i > 0 && k <= prev {
+				d.fail("attribute order")
+			}
+			prev = k
+			out.Attrs[k] = v
+		}
+	}
+	if d.err == nil && len(d.b) != 0 {
+		d.fail("trailing bytes")
+	}
+	if d.err != nil {
+		return d.err
+	}
+	if err := out.validate(); err != nil {
+		return err
+	}
+	*e = out
+	return nil
+}
+
+// peekAction returns the action of an encoded entry without decoding the
+// rest, or "" if the encoding is malformed.
+func peekAction(data []byte) string {
+	d := decoder{b: data}
+	if d.byte() != encodingV1 {
+		return ""
+	}
+	d.next(8 + 1)
+	d.bytes(MaxSystemNameLen)
+	a := d.bytes(MaxKeyLen)
+	if d.err != nil {
+		return ""
+	}
+	return string(a)
+}
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail(what string) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: malformed entry (%s)", ErrInvalid, what)
+	}
+}
+
+func (d *decoder) next(n int) []byte {
+	if d.err != nil {
+		return nil
+	}
+	if len(d.b) < n {
+		d.fail("truncated")
+		return nil
+	}
+	s := d.b[:n]
+	d.b = d.b[n:]
+	return s
+}
+
+func (d *decoder) byte() byte {
+	if s := d.next(1); s != nil {
+		return s[0]
+	}
+	return 0
+}
+
+func (d *decoder) uint64() uint64 {
+	if s := d.next(8); s != nil {
+		return binary.BigEndian.Uint64(s)
+	}
+	return 0
+}
+
+// count reads a uvarint of at most max.
+func (d *decoder) count(max int) int {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 || v > uint64(max) {
+		d.fail("length")
+		return 0
+	}
+	if n != uvarintLen(v) {
+		d.fail("non-minimal length")
+		return 0
+	}
+	d.b = d.b[n:]
+	return int(v)
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+// bytes reads a string of at most max bytes.
+func (d *decoder) bytes(max int) []byte {
+	return d.next(d.count(max))
+}
+
+// validate checks an entry before it is encoded; its errors name fields,
+// never values (except key-like ones).
+func (e *Entry) validate() error {
+	if e.Time.IsZero() {
+		return fmt.Errorf("%w: entry without a time", ErrInvalid)
+	}
+	switch e.Actor.Kind {
+	case gdpr.ActorSubject, gdpr.ActorStaff:
+		if e.Actor.ID == "" && e.Actor.Kind == gdpr.ActorSubject {
+			break
+		}
+		if len(e.Actor.ID) != 64 || !isLowerHex(e.Actor.ID) {
+			return fmt.Errorf("%w: the %s actor of an entry is a pseudonym in hex", ErrInvalid, e.Actor.Kind)
+		}
+	case gdpr.ActorSystem:
+		if e.Actor.ID == "" || len(e.Actor.ID) > MaxSystemNameLen || !printable(e.Actor.ID) {
+			return fmt.Errorf("%w: a system actor needs a printable name of at most %d bytes", ErrInvalid, MaxSystemNameLen)
+		}
+	default:
+		return fmt.Errorf("%w: unknown actor kind", ErrInvalid)
+	}
+	if !isKey(e.Action) {
+		return fmt.Errorf("%w: the action must match ^[a-z0-9_.-]{1,%d}$", ErrInvalid, MaxKeyLen)
+	}
+	if e.Purpose != "" {
+		if err := e.Purpose.Validate(); err != nil {
+			return fmt.Errorf("%w: bad purpose", ErrInvalid)
+		}
+	}
+	if len(e.Categories) > MaxCategories {
+		return fmt.Errorf("%w: more than %d categories", ErrInvalid, MaxCategories)
+	}
+	for _, c := range e.Categories {
+		if !isKey(c) {
+			return fmt.Errorf("%w: a category must match ^[a-z0-9_.-]{1,%d}$", ErrInvalid, MaxKeyLen)
+		}
+	}
+	if len(e.Resource) > MaxResourceLen || !printable(e.Resource) {
+		return fmt.Errorf("%w: the resource must be printable UTF-8 of at most %d bytes", ErrInvalid, MaxResourceLen)
+	}
+	switch e.Outcome {
+	case gdpr.Success, gdpr.Failure, gdpr.Denied:
+	default:
+		return fmt.Errorf("%w: unknown outcome", ErrInvalid)
+	}
+	if len(e.Attrs) > MaxAttrs {
+		return fmt.Errorf("%w: more than %d attributes", ErrInvalid, MaxAttrs)
+	}
+	for k, v := range e.Attrs {
+		if !isKey(k) {
+			return fmt.Errorf("%w: an attribute key must match ^[a-z0-9_.-]{1,%d}$", ErrInvalid, MaxKeyLen)
+		}
+		if len(v) > MaxAttrValueLen || !printable(v) {
+			return fmt.Errorf("%w: attribute %q: the value must be printable UTF-8 of at most %d bytes", ErrInvalid, k, MaxAttrValueLen)
+		}
+	}
+	return nil
+}
+
+// isKey reports whether s matches ^[a-z0-9_.-]{1,MaxKeyLen}$.
+func isKey(s string) bool {
+	if s == "" || len(s) > MaxKeyLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_', c == '.', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// printable reports whether s is valid UTF-8 without control characters.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	return !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) })
+}

@@ -1,0 +1,525 @@
+package audit
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/internal/clock"
+)
+
+// Log is a tamper-evident audit log over a Store. It is a gdpr.Recorder,
+// so every other package of the module records into it, and a gdpr.Eraser
+// and gdpr.Exporter for the subjects it pseudonymises.
+//
+// Appends from many goroutines are gathered into batches, one Store
+// transaction each (group commit); appends from many processes are
+// serialised by the Store's append lock. A Log signs a checkpoint every
+// CheckpointEvery entries or CheckpointInterval, and on Close, and
+// publishes it to its Anchor.
+//
+// A Log is safe for concurrent use. Call Close when done.
+type Log struct {
+	store    Store
+	signer   note.Signer
+	verifier note.Verifier
+	origin   string
+	anchor   Anchor
+	ps       *pseudonymizer
+	now      func() time.Time
+	onError  func(error)
+
+	maxBatch     int
+	flushTimeout time.Duration
+	cpEvery      int64
+	cpInterval   time.Duration
+
+	// The queue of the group commit: Record and Append enqueue under
+	// closeMu's read lock; Close takes the write lock to stop them.
+	queue   chan *request
+	closeMu sync.RWMutex
+	closed  bool
+	stop    chan struct{}
+	wg      sync.WaitGroup
+
+	treeMu sync.Mutex
+	tree   treeState // the last head this Log committed
+
+	cpMu   sync.Mutex   // one checkpoint at a time
+	lastCP atomic.Int64 // size of the last checkpoint this Log signed or saw
+	cpKick chan struct{}
+}
+
+// request is one Record or Append call waiting for its batch.
+type request struct {
+	recs  []record
+	first int64 // the index of recs[0], once written
+	done  chan error
+}
+
+// record is an encoded entry and its query columns.
+type record struct {
+	time    time.Time
+	subject []byte
+	actor   []byte
+	body    []byte
+}
+
+// Option configures a Log.
+type Option interface{ apply(*Log) error }
+
+type optionFunc func(*Log) error
+
+func (f optionFunc) apply(l *Log) error { return f(l) }
+
+// WithOrigin sets the origin line of the Log's checkpoints, a name unique
+// to this log, e.g. "example.com/audit". Default: the signer's name.
+func WithOrigin(origin string) Option {
+	return optionFunc(func(l *Log) error {
+		if origin == "" || !printable(origin) || len(origin) > 256 {
+			return fmt.Errorf("%w: the origin is a printable line of at most 256 bytes", ErrInvalid)
+		}
+		l.origin = origin
+		return nil
+	})
+}
+
+// WithAnchor publishes every checkpoint to a. New also checks the log
+// against a's latest checkpoint. Default: none; checkpoints are kept in
+// the Store only, where an insider can cut them with the log.
+func WithAnchor(a Anchor) Option {
+	return optionFunc(func(l *Log) error { l.anchor = a; return nil })
+}
+
+// WithCheckpoints sets how often the Log signs a checkpoint: after every
+// entries entries it appends, and every interval while the log grows.
+// Zero turns either off. Default: 1000 entries, 10 seconds.
+func WithCheckpoints(entries int64, interval time.Duration) Option {
+	return optionFunc(func(l *Log) error {
+		if entries < 0 || interval < 0 {
+			return fmt.Errorf("%w: negative checkpoint interval", ErrInvalid)
+		}
+		l.cpEvery, l.cpInterval = entries, interval
+		return nil
+	})
+}
+
+// WithMaxBatch sets how many entries at most one Store transaction
+// appends, 1 to 4096; an Append of more events is still one transaction.
+// Default: 512.
+func WithMaxBatch(n int) Option {
+	return optionFunc(func(l *Log) error {
+		if n < 1 || n > MaxAppend {
+			return fmt.Errorf("%w: batch size must be 1 to %d", ErrInvalid, MaxAppend)
+		}
+		l.maxBatch = n
+		return nil
+	})
+}
+
+// WithPseudonymCache sets how many pseudonyms the Log keeps in memory, and
+// for how long. After EraseSubject or ForgetActor on one instance, other
+// instances may write the old pseudonym for up to ttl (it links to no one
+// once their caches expire). size 0 turns the cache off. Default: 10,000
+// for 1 minute.
+func WithPseudonymCache(size int, ttl time.Duration) Option {
+	return optionFunc(func(l *Log) error {
+		if size < 0 || ttl < 0 {
+			return fmt.Errorf("%w: negative cache size or TTL", ErrInvalid)
+		}
+		l.ps.size, l.ps.ttl = size, ttl
+		return nil
+	})
+}
+
+// WithClock sets the clock that stamps events recorded without a time.
+// Default: the system clock.
+func WithClock(c clock.Clock) Option {
+	return optionFunc(func(l *Log) error { l.now = c.Now; return nil })
+}
+
+// WithErrorHandler sets the function that receives the errors of the
+// Log's background work (periodic checkpoints); they carry no personal
+// data. Default: logged with log/slog at level Error.
+func WithErrorHandler(f func(error)) Option {
+	return optionFunc(func(l *Log) error { l.onError = f; return nil })
+}
+
+// MaxAppend is the most events one Append call takes.
+const MaxAppend = 4096
+
+// New opens the log kept in store. key is the secret pseudonym key, at
+// least MinKeySize random bytes, kept outside the database (a secrets
+// manager, a KMS-decrypted file); losing it loses the way from a subject to
+// their entries, and anyone holding it with the salt table can test a guess
+// of an ID. signer signs checkpoints and verifier checks them; NewSigner
+// returns both for an Ed25519 key.
+//
+// If an anchor is set, New checks that the log extends the anchored
+// checkpoint and returns an error wrapping ErrTampered if it does not: the
+// log was rewritten, cut short, or restored from a backup older than the
+// checkpoint.
+func New(ctx context.Context, store Store, key []byte, signer note.Signer, verifier note.Verifier, opts ...Option) (*Log, error) {
+	if store == nil || signer == nil || verifier == nil {
+		return nil, wrap("new", fmt.Errorf("%w: New needs a store, a signer and a verifier", ErrInvalid))
+	}
+	if len(key) < MinKeySize {
+		return nil, wrap("new", fmt.Errorf("%w: the pseudonym key needs at least %d bytes", ErrInvalid, MinKeySize))
+	}
+	l := &Log{
+		store: store, signer: signer, verifier: verifier, origin: signer.Name(),
+		ps:  newPseudonymizer(store, key, 10_000, time.Minute),
+		now: time.Now, maxBatch: 512, flushTimeout: time.Minute,
+		cpEvery: 1000, cpInterval: 10 * time.Second,
+		queue: make(chan *request, 4096), stop: make(chan struct{}), cpKick: make(chan struct{}, 1),
+	}
+	l.onError = func(err error) { slog.Error("audit log background work failed", "err", err) }
+	for _, o := range opts {
+		if err := o.apply(l); err != nil {
+			return nil, wrap("new", err)
+		}
+	}
+	// A signer and verifier that do not match would sign checkpoints no
+	// one can check: refuse them now.
+	probe, err := signCheckpoint(Checkpoint{Origin: l.origin}, signer)
+	if err != nil {
+		return nil, wrap("new", err)
+	}
+	if _, err := OpenCheckpoint(probe.Note, l.origin, verifier); err != nil {
+		return nil, wrap("new", fmt.Errorf("%w: the verifier does not check the signer's signatures", ErrInvalid))
+	}
+	h, err := store.Head(ctx)
+	if err != nil {
+		return nil, wrap("new", err)
+	}
+	l.lastCP.Store(-1) // an empty log gets a checkpoint too
+	for _, src := range l.trustedSources() {
+		cp, err := src.load(ctx, l)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err == nil {
+			err = l.extends(ctx, h, cp)
+		}
+		if err != nil {
+			return nil, wrap("new", fmt.Errorf("%s: %w", src.name, err))
+		}
+		l.lastCP.Store(max(l.lastCP.Load(), cp.Size))
+	}
+	l.wg.Add(2)
+	go l.flusher()
+	go l.checkpointer()
+	return l, nil
+}
+
+// Origin returns the origin line of the Log's checkpoints.
+func (l *Log) Origin() string { return l.origin }
+
+// Verifier returns the verifier of the Log's checkpoints.
+func (l *Log) Verifier() note.Verifier { return l.verifier }
+
+// Record appends e to the log and returns once it is durably stored. It
+// replaces e.Subject, and the ID of a staff or subject actor, with their
+// pseudonyms; an event without a time gets the current time. The error
+// wraps ErrInvalid for an event the log cannot hold (see Entry's limits)
+// and ErrClosed after Close; any error means the event was not recorded,
+// unless the Store lost its connection while committing, when it may have
+// been. Record implements gdpr.Recorder.
+func (l *Log) Record(ctx context.Context, e gdpr.Event) error {
+	_, err := l.Append(ctx, e)
+	return err
+}
+
+// Append appends events to the log in one transaction, at consecutive
+// indexes, and returns the index of the first. It does what Record does for
+// each event; if one is invalid, none is appended.
+func (l *Log) Append(ctx context.Context, events ...gdpr.Event) (int64, error) {
+	recs, err := l.prepare(ctx, events)
+	if err != nil {
+		return 0, wrap("record", err)
+	}
+	r := &request{recs: recs, done: make(chan error, 1)}
+	l.closeMu.RLock()
+	if l.closed {
+		l.closeMu.RUnlock()
+		return 0, wrap("record", ErrClosed)
+	}
+	l.queue <- r
+	l.closeMu.RUnlock()
+	// Once queued the entry is written or refused by the flusher, within
+	// its own timeout: waiting for the outcome, rather than returning on
+	// ctx's cancellation, keeps "an error means not recorded" true.
+	if err := <-r.done; err != nil {
+		return 0, wrap("record", err)
+	}
+	return r.first, nil
+}
+
+// AppendTx appends events through a, typically a SQL store's appender
+// bound to the caller's own transaction (sqlaudit's Store.Tx), so that the
+// audit entries commit or roll back with the caller's change. It bypasses
+// the group commit, and the append lock is held until the caller's
+// transaction ends: keep that transaction short.
+func (l *Log) AppendTx(ctx context.Context, a Appender, events ...gdpr.Event) (int64, error) {
+	recs, err := l.prepare(ctx, events)
+	if err != nil {
+		return 0, wrap("record", err)
+	}
+	var first int64
+	err = a.Append(ctx, func(h Head, r tlog.HashReader) (*Batch, error) {
+		b, err := l.build(h, r, recs)
+		if err == nil {
+			first = h.Size
+		}
+		return b, err
+	})
+	// The caller may still roll back: the Log's view of the tree is not
+	// moved; the next batch reads the head again.
+	return first, wrap("record", err)
+}
+
+// prepare turns events into records: checked, pseudonymised, encoded.
+func (l *Log) prepare(ctx context.Context, events []gdpr.Event) ([]record, error) {
+	if len(events) == 0 || len(events) > MaxAppend {
+		return nil, fmt.Errorf("%w: append 1 to %d events", ErrInvalid, MaxAppend)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	entries := make([]Entry, len(events))
+	var now time.Time
+	for i, ev := range events {
+		en := &entries[i]
+		if ev.Time.IsZero() {
+			if now.IsZero() {
+				now = l.now()
+			}
+			ev.Time = now
+		}
+		*en = Entry{Time: ev.Time.Truncate(time.Microsecond).UTC(), Actor: ev.Actor, Action: ev.Action,
+			Purpose: ev.Purpose, Categories: ev.Categories, Resource: ev.Resource, Outcome: ev.Outcome, Attrs: ev.Attrs}
+		// Check everything before a salt is made: placeholders stand in
+		// for the pseudonyms.
+		if err := ev.Actor.Validate(); err != nil {
+			return nil, fmt.Errorf("%w: bad actor", ErrInvalid)
+		}
+		if ev.Actor.Kind != gdpr.ActorSystem && ev.Actor.ID != "" {
+			en.Actor.ID = placeholder
+		}
+		if ev.Subject != "" {
+			if err := ev.Subject.Validate(); err != nil {
+				return nil, fmt.Errorf("%w: bad subject ID", ErrInvalid)
+			}
+		}
+		if err := en.validate(); err != nil {
+			return nil, err
+		}
+	}
+	recs := make([]record, len(events))
+	nonces := make([]byte, NonceSize*len(events))
+	rand.Read(nonces)
+	for i, ev := range events {
+		en := &entries[i]
+		rec := &recs[i]
+		copy(en.Nonce[:], nonces[i*NonceSize:])
+		if ev.Subject != "" {
+			p, err := l.ps.get(ctx, nsSubject, string(ev.Subject))
+			if err != nil {
+				return nil, err
+			}
+			en.Subject = p
+			rec.subject = p[:]
+		}
+		switch {
+		case ev.Actor.Kind == gdpr.ActorSystem:
+			rec.actor = []byte("system:" + ev.Actor.ID)
+		case ev.Actor.ID != "":
+			ns := nsStaff
+			if ev.Actor.Kind == gdpr.ActorSubject {
+				ns = nsSubject
+			}
+			p, err := l.ps.get(ctx, ns, ev.Actor.ID)
+			if err != nil {
+				return nil, err
+			}
+			en.Actor.ID = p.String()
+			rec.actor = append([]byte(string(ev.Actor.Kind)+":"), p[:]...)
+		default:
+			rec.actor = []byte(string(ev.Actor.Kind) + ":")
+		}
+		rec.time = en.Time
+		rec.body = en.appendBinary(make([]byte, 0, en.size()))
+	}
+	return recs, nil
+}
+
+const placeholder = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// actorColumn returns the Actor column value for a, or false if a has no
+// pseudonym yet (nothing was ever recorded for it).
+func (l *Log) actorColumn(ctx context.Context, a gdpr.Actor) ([]byte, bool, error) {
+	if err := a.Validate(); err != nil {
+		return nil, false, fmt.Errorf("%w: bad actor", ErrInvalid)
+	}
+	switch {
+	case a.Kind == gdpr.ActorSystem:
+		return []byte("system:" + a.ID), true, nil
+	case a.ID == "":
+		return []byte(string(a.Kind) + ":"), true, nil
+	}
+	ns := nsStaff
+	if a.Kind == gdpr.ActorSubject {
+		ns = nsSubject
+	}
+	p, ok, err := l.ps.lookup(ctx, ns, a.ID)
+	if !ok || err != nil {
+		return nil, false, err
+	}
+	return append([]byte(string(a.Kind)+":"), p[:]...), true, nil
+}
+
+// flusher is the group commit: it takes every request waiting, up to
+// maxBatch entries (a larger request goes alone), and appends them in one
+// Store transaction.
+func (l *Log) flusher() {
+	defer l.wg.Done()
+	var carry *request
+	for {
+		var first *request
+		if carry != nil {
+			first, carry = carry, nil
+		} else {
+			select {
+			case first = <-l.queue:
+			case <-l.stop:
+				// Close stopped new requests before closing stop: what
+				// is queued is all there will be.
+				for {
+					select {
+					case r := <-l.queue:
+						l.flush([]*request{r})
+					default:
+						return
+					}
+				}
+			}
+		}
+		batch := []*request{first}
+		n := len(first.recs)
+	fill:
+		for n < l.maxBatch {
+			select {
+			case r := <-l.queue:
+				if n+len(r.recs) > l.maxBatch {
+					carry = r
+					break fill
+				}
+				batch = append(batch, r)
+				n += len(r.recs)
+			default:
+				break fill
+			}
+		}
+		l.flush(batch)
+	}
+}
+
+func (l *Log) flush(reqs []*request) {
+	var recs []record
+	if len(reqs) == 1 {
+		recs = reqs[0].recs
+	} else {
+		for _, r := range reqs {
+			recs = append(recs, r.recs...)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), l.flushTimeout)
+	defer cancel()
+	var out *Batch
+	var edge []tlog.Hash
+	var start int64
+	err := l.store.Append(ctx, func(h Head, r tlog.HashReader) (*Batch, error) {
+		b, f, err := l.buildFrontier(h, r, recs)
+		out, edge, start = b, f, h.Size
+		return b, err
+	})
+	if err == nil {
+		l.treeMu.Lock()
+		l.tree = treeState{size: out.Size, root: out.Root, frontier: edge}
+		l.treeMu.Unlock()
+	}
+	for _, r := range reqs {
+		r.first = start
+		start += int64(len(r.recs))
+		r.done <- err
+	}
+	if err == nil && l.cpEvery > 0 && out.Size-l.lastCP.Load() >= l.cpEvery {
+		select {
+		case l.cpKick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// checkpointer signs checkpoints when kicked by the flusher or when the
+// interval passes.
+func (l *Log) checkpointer() {
+	defer l.wg.Done()
+	var tick <-chan time.Time
+	if l.cpInterval > 0 {
+		t := time.NewTicker(l.cpInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-l.cpKick:
+		case <-tick:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), l.flushTimeout)
+		if _, err := l.checkpointIfGrown(ctx); err != nil {
+			l.onError(err)
+		}
+		cancel()
+	}
+}
+
+func (l *Log) checkpointIfGrown(ctx context.Context) (bool, error) {
+	h, err := l.store.Head(ctx)
+	if err != nil {
+		return false, wrap("checkpoint", err)
+	}
+	if h.Size <= l.lastCP.Load() {
+		return false, nil
+	}
+	_, err = l.Checkpoint(ctx)
+	return err == nil, err
+}
+
+// Close stops new appends, writes those already queued, signs a last
+// checkpoint if the log grew, and stops the Log's goroutines. It does not
+// close the Store. Calls after the first return nil.
+func (l *Log) Close(ctx context.Context) error {
+	l.closeMu.Lock()
+	if l.closed {
+		l.closeMu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.closeMu.Unlock()
+	close(l.stop)
+	l.wg.Wait()
+	_, err := l.checkpointIfGrown(ctx)
+	return err
+}

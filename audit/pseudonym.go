@@ -1,0 +1,153 @@
+package audit
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"sync"
+	"time"
+
+	"github.com/gdprkit/gdpr/internal/clock"
+)
+
+// MinKeySize is the shortest pseudonym key New accepts.
+const MinKeySize = 32
+
+// saltSize is the size of a pseudonym salt.
+const saltSize = 32
+
+// Namespaces of pseudonyms: a subject and a staff member with the same ID
+// get unrelated pseudonyms.
+const (
+	nsSubject = "subject"
+	nsStaff   = "staff"
+)
+
+// pseudonymizer turns IDs into pseudonyms: HMAC-SHA-256 under the key of
+// a domain label, the namespace, the ID's salt and the ID. Salts live in the
+// Store under a ref, itself an HMAC of the ID, so the Store holds no ID.
+type pseudonymizer struct {
+	store Store
+	macs  sync.Pool // hash.Hash: HMAC-SHA-256 under the key
+
+	ttl  time.Duration
+	size int
+	now  func() time.Time
+
+	mu    sync.RWMutex
+	cache map[string]cachedPseudonym // namespace + "\x00" + ID → pseudonym
+}
+
+type cachedPseudonym struct {
+	p       Pseudonym
+	expires time.Time
+}
+
+func newPseudonymizer(store Store, key []byte, size int, ttl time.Duration) *pseudonymizer {
+	key = append([]byte(nil), key...)
+	return &pseudonymizer{
+		store: store,
+		macs:  sync.Pool{New: func() any { return hmac.New(sha256.New, key) }},
+		ttl:   ttl, size: size, now: clock.Coarse,
+		cache: make(map[string]cachedPseudonym),
+	}
+}
+
+func (p *pseudonymizer) mac(parts ...string) (out [32]byte) {
+	m := p.macs.Get().(hash.Hash)
+	m.Reset()
+	for _, s := range parts {
+		m.Write([]byte(s))
+	}
+	m.Sum(out[:0])
+	p.macs.Put(m)
+	return out
+}
+
+// ref is where the salt of id in namespace ns is stored.
+func (p *pseudonymizer) ref(ns, id string) []byte {
+	r := p.mac("gdpr/audit/salt-ref/v1\x00", ns, "\x00", id)
+	return r[:]
+}
+
+func (p *pseudonymizer) derive(ns, id string, salt []byte) Pseudonym {
+	return p.mac("gdpr/audit/pseudonym/v1\x00", ns, "\x00", string(salt), id)
+}
+
+// get returns the pseudonym of id, creating its salt if it has none.
+func (p *pseudonymizer) get(ctx context.Context, ns, id string) (Pseudonym, error) {
+	ck := ns + "\x00" + id
+	now := p.now()
+	p.mu.RLock()
+	c, ok := p.cache[ck]
+	p.mu.RUnlock()
+	if ok && now.Before(c.expires) {
+		return c.p, nil
+	}
+	fresh := make([]byte, saltSize)
+	rand.Read(fresh)
+	salt, err := p.store.Salt(ctx, p.ref(ns, id), fresh)
+	if err != nil {
+		return Pseudonym{}, err
+	}
+	if len(salt) != saltSize {
+		return Pseudonym{}, fmt.Errorf("%w: the store returned a salt of %d bytes", ErrTampered, len(salt))
+	}
+	ps := p.derive(ns, id, salt)
+	p.put(ck, ps, now)
+	return ps, nil
+}
+
+// lookup returns the pseudonym of id if it has a salt, and false if not:
+// it never creates one, so a query for someone never recorded leaves no
+// trace.
+func (p *pseudonymizer) lookup(ctx context.Context, ns, id string) (Pseudonym, bool, error) {
+	salt, err := p.store.LookupSalt(ctx, p.ref(ns, id))
+	if errors.Is(err, ErrNotFound) {
+		return Pseudonym{}, false, nil
+	}
+	if err != nil {
+		return Pseudonym{}, false, err
+	}
+	if len(salt) != saltSize {
+		return Pseudonym{}, false, fmt.Errorf("%w: the store returned a salt of %d bytes", ErrTampered, len(salt))
+	}
+	return p.derive(ns, id, salt), true, nil
+}
+
+// forget deletes the salt of id, and reports whether it had one.
+func (p *pseudonymizer) forget(ctx context.Context, ns, id string) (bool, error) {
+	p.mu.Lock()
+	delete(p.cache, ns+"\x00"+id)
+	p.mu.Unlock()
+	ok, err := p.store.DeleteSalt(ctx, p.ref(ns, id))
+	// A Record racing this call may have cached the salt again; drop it.
+	p.mu.Lock()
+	delete(p.cache, ns+"\x00"+id)
+	p.mu.Unlock()
+	return ok, err
+}
+
+func (p *pseudonymizer) put(ck string, ps Pseudonym, now time.Time) {
+	if p.size <= 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.cache) >= p.size {
+		// Evict an eighth, at random (map order), and expired ones.
+		n := p.size / 8
+		for k, v := range p.cache {
+			if n <= 0 && now.Before(v.expires) {
+				continue
+			}
+			delete(p.cache, k)
+			n--
+		}
+	}
+	p.cache[ck] = cachedPseudonym{p: ps, expires: now.Add(p.ttl)}
+}

@@ -1,0 +1,222 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/gdprkit/gdpr"
+)
+
+// Filter selects entries for Log.Entries. Zero fields select everything;
+// the others must all match.
+type Filter struct {
+	// Subject selects the entries about this data subject: the answer to
+	// "who accessed my data" (Art. 15(1)(c)).
+	Subject gdpr.SubjectID
+	// Actor selects the entries of this actor. A subject actor with no ID
+	// matches every such entry.
+	Actor gdpr.Actor
+	// Since and Until select entries with Since <= Time < Until.
+	Since, Until time.Time
+	// From selects entries at index From or later: pass the last index
+	// returned plus one to read the next page.
+	From int64
+	// Limit is the most entries returned, up to MaxPage. Default: 100.
+	Limit int
+}
+
+// MaxPage is the most entries one call to Entries returns.
+const MaxPage = 1000
+
+// Entries returns the entries f selects, in index order; redacted entries
+// are never returned. Looking up a subject or staff member never recorded
+// returns nothing and stores nothing.
+func (l *Log) Entries(ctx context.Context, f Filter) ([]Entry, error) {
+	out, err := l.entries(ctx, f)
+	return out, wrap("entries", err)
+}
+
+func (l *Log) entries(ctx context.Context, f Filter) ([]Entry, error) {
+	if f.Limit == 0 {
+		f.Limit = 100
+	}
+	if f.Limit < 0 || f.Limit > MaxPage || f.From < 0 {
+		return nil, fmt.Errorf("%w: limit 1 to %d and a non-negative From", ErrInvalid, MaxPage)
+	}
+	sf := StoreFilter{Since: f.Since, Until: f.Until, From: f.From, Limit: f.Limit}
+	if f.Subject != "" {
+		if err := f.Subject.Validate(); err != nil {
+			return nil, fmt.Errorf("%w: bad subject ID", ErrInvalid)
+		}
+		p, ok, err := l.ps.lookup(ctx, nsSubject, string(f.Subject))
+		if !ok || err != nil {
+			return nil, err
+		}
+		sf.Subject = p[:]
+	}
+	if !f.Actor.IsZero() {
+		a, ok, err := l.actorColumn(ctx, f.Actor)
+		if !ok || err != nil {
+			return nil, err
+		}
+		sf.Actor = a
+	}
+	ses, err := l.store.Query(ctx, sf)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Entry, 0, len(ses))
+	for _, se := range ses {
+		if se.Body == nil {
+			continue
+		}
+		e := Entry{Index: se.Index}
+		if err := e.UnmarshalBinary(se.Body); err != nil {
+			return nil, fmt.Errorf("%w: entry %d does not decode", ErrTampered, se.Index)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Entry returns the entry at index, with its encoded body (for CheckEntry).
+// It returns an error wrapping ErrNotFound for an index that holds no entry
+// or a redacted one.
+func (l *Log) Entry(ctx context.Context, index int64) (Entry, []byte, error) {
+	ses, err := l.store.Entries(ctx, index, 1)
+	if err != nil {
+		return Entry{}, nil, wrap("entry", err)
+	}
+	if len(ses) == 0 || ses[0].Index != index || ses[0].Body == nil {
+		return Entry{}, nil, wrap("entry", fmt.Errorf("%w: no entry at %d", ErrNotFound, index))
+	}
+	e := Entry{Index: index}
+	if err := e.UnmarshalBinary(ses[0].Body); err != nil {
+		return Entry{}, nil, wrap("entry", fmt.Errorf("%w: entry %d does not decode", ErrTampered, index))
+	}
+	return e, ses[0].Body, nil
+}
+
+// Redact drops the content of the entry at index: its body, nonce and
+// query columns go, its leaf hash stays, and the tree and every other
+// entry still verify. reason is a key such as "recorded_in_error" or
+// "court_order" (^[a-z0-9_.-]{1,64}$). Redact first appends an
+// audit.redact entry by actor naming the index and the reason, so that
+// Verify can tell a redaction from a deletion; it is idempotent. An
+// audit.redact entry itself cannot be redacted.
+func (l *Log) Redact(ctx context.Context, actor gdpr.Actor, index int64, reason string) error {
+	return wrap("redact", l.redact(ctx, actor, index, reason))
+}
+
+func (l *Log) redact(ctx context.Context, actor gdpr.Actor, index int64, reason string) error {
+	if !isKey(reason) {
+		return fmt.Errorf("%w: the reason must match ^[a-z0-9_.-]{1,64}$", ErrInvalid)
+	}
+	ses, err := l.store.Entries(ctx, index, 1)
+	if err != nil {
+		return err
+	}
+	if len(ses) == 0 || ses[0].Index != index {
+		return fmt.Errorf("%w: no entry at %d", ErrNotFound, index)
+	}
+	if ses[0].Body == nil {
+		return nil // done before
+	}
+	if peekAction(ses[0].Body) == actionRedact {
+		return fmt.Errorf("%w: entry %d records a redaction and cannot be redacted", ErrInvalid, index)
+	}
+	if _, err := l.Append(ctx, gdpr.Event{Actor: actor, Action: actionRedact,
+		Resource: redactResource + strconv.FormatInt(index, 10), Outcome: gdpr.Success,
+		Attrs: map[string]string{"reason": reason}}); err != nil {
+		return err
+	}
+	return l.store.Redact(ctx, index)
+}
+
+// EraseSubject deletes the salt of subject's pseudonym, so that no entry of
+// the log can be linked to them any longer, by anyone, key or not; the
+// entries stay and the log still verifies (Art. 17). The report counts the
+// salt. A later event about the same subject gets a new, unrelated
+// pseudonym. Other Log instances may write the old pseudonym for up to
+// their cache TTL (WithPseudonymCache). EraseSubject implements
+// gdpr.Eraser.
+func (l *Log) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (gdpr.ErasureReport, error) {
+	if err := subject.Validate(); err != nil {
+		return gdpr.ErasureReport{}, wrap("erase", fmt.Errorf("%w: bad subject ID", ErrInvalid))
+	}
+	ok, err := l.ps.forget(ctx, nsSubject, string(subject))
+	if err != nil || !ok {
+		return gdpr.ErasureReport{}, wrap("erase", err)
+	}
+	return gdpr.ErasureReport{Erased: 1}, nil
+}
+
+// ForgetActor deletes the salt of a staff member's pseudonym, as
+// EraseSubject does for a subject: their entries stay, unlinkable to them.
+func (l *Log) ForgetActor(ctx context.Context, staffID string) (bool, error) {
+	if err := gdpr.Staff(staffID).Validate(); err != nil {
+		return false, wrap("forget", fmt.Errorf("%w: bad staff ID", ErrInvalid))
+	}
+	ok, err := l.ps.forget(ctx, nsStaff, staffID)
+	return ok, wrap("forget", err)
+}
+
+// ExportSubject writes the entries about subject as records of the dataset
+// "audit_entries": what was done with their data, when, why, and by what
+// kind of actor (Art. 15(1)). A staff member's pseudonym is left out: the
+// Court of Justice held that Art. 15 does not oblige a controller to name
+// the employees who consulted the data (C-579/21, Pankki S). It
+// implements gdpr.Exporter.
+func (l *Log) ExportSubject(ctx context.Context, subject gdpr.SubjectID, w gdpr.RecordWriter) error {
+	f := Filter{Subject: subject, Limit: MaxPage}
+	for {
+		es, err := l.Entries(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			fields := map[string]any{
+				"action": e.Action, "actor_kind": string(e.Actor.Kind), "outcome": string(e.Outcome),
+			}
+			if e.Actor.Kind == gdpr.ActorSystem {
+				fields["actor"] = e.Actor.ID
+			}
+			if e.Purpose != "" {
+				fields["purpose"] = string(e.Purpose)
+			}
+			if len(e.Categories) > 0 {
+				cs := make([]any, len(e.Categories))
+				for i, c := range e.Categories {
+					cs[i] = c
+				}
+				fields["categories"] = cs
+			}
+			if e.Resource != "" {
+				fields["resource"] = e.Resource
+			}
+			if len(e.Attrs) > 0 {
+				as := make(map[string]any, len(e.Attrs))
+				for k, v := range e.Attrs {
+					as[k] = v
+				}
+				fields["attrs"] = as
+			}
+			if err := w.WriteRecord(ctx, gdpr.Record{Dataset: "audit_entries", ID: strconv.FormatInt(e.Index, 10),
+				Time: e.Time, Fields: fields}); err != nil {
+				return err
+			}
+		}
+		if len(es) < f.Limit {
+			return nil
+		}
+		f.From = es[len(es)-1].Index + 1
+	}
+}
+
+var (
+	_ gdpr.Recorder = (*Log)(nil)
+	_ gdpr.Eraser   = (*Log)(nil)
+	_ gdpr.Exporter = (*Log)(nil)
+)
