@@ -27,7 +27,7 @@ type Entry struct {
 	Action string `json:"action"`
 	// Subject is the pseudonym of the data subject; zero for events about
 	// no subject.
-	Subject Pseudonym `json:"subject,omitzero"`
+	Subject Pseudonym    `json:"subject,omitzero"`
 	Purpose gdpr.Purpose `json:"purpose,omitempty"`
 	// Categories are the data categories concerned, as in the Register.
 	Categories []string `json:"categories,omitempty"`

@@ -86,11 +86,11 @@ func TestEntryDecodeRefusesNonCanonical(t *testing.T) {
 	e := sampleEntry()
 	good, _ := e.MarshalBinary()
 	mutate := map[string]func([]byte) []byte{
-		"empty":          func([]byte) []byte { return nil },
-		"version 2":      func(b []byte) []byte { b[0] = 2; return b },
-		"trailing byte":  func(b []byte) []byte { return append(b, 0) },
-		"truncated":      func(b []byte) []byte { return b[:len(b)-1] },
-		"actor kind 9":   func(b []byte) []byte { b[9] = 9; return b },
+		"empty":         func([]byte) []byte { return nil },
+		"version 2":     func(b []byte) []byte { b[0] = 2; return b },
+		"trailing byte": func(b []byte) []byte { return append(b, 0) },
+		"truncated":     func(b []byte) []byte { return b[:len(b)-1] },
+		"actor kind 9":  func(b []byte) []byte { b[9] = 9; return b },
 		"non-minimal len": func(b []byte) []byte {
 			// actor length 0x20 written as 0xa0 0x00
 			return append(append(append([]byte{}, b[:10]...), 0xa0, 0x00), b[11:]...)
