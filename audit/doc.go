@@ -1,4 +1,98 @@
 // Package audit is a tamper-evident audit trail of access to and changes of
-// personal data (GDPR Art. 5(2) accountability, Art. 30, Art. 32). The full
-// documentation is being written.
+// personal data: who did what to whose data, why and when (GDPR Art. 5(2)
+// accountability, Art. 30 records, Art. 32 security of processing), that
+// an insider with write access to the database cannot quietly alter, that
+// holds no personal data in clear, and that survives the erasure of the
+// subjects it names.
+//
+// A [Log] is a Merkle tree over its entries, as in Certificate
+// Transparency (RFC 6962), built with golang.org/x/mod/sumdb/tlog: each
+// entry's canonical encoding is a leaf, and the root hash commits to every
+// entry and its position. The Log signs checkpoints of the tree (size and
+// root) in the C2SP tlog-checkpoint format, as signed notes
+// (golang.org/x/mod/sumdb/note; Ed25519 by default, any note.Signer such
+// as a KMS or HSM), and publishes them to an [Anchor] outside the
+// database. Then:
+//
+//   - [Log.Verify] recomputes every leaf and the root and compares them
+//     with the stored hashes and the checkpoints. It names each altered,
+//     missing, inserted or reordered entry by its index, flags none of the
+//     untouched ones, and detects a log cut short behind a checkpoint.
+//   - [Log.ProveEntry] gives the inclusion proof of one entry and
+//     [Log.ProveConsistency] the proof that today's tree extends an older
+//     checkpoint; anyone checks them with [CheckEntry] and
+//     [CheckConsistency] (tlog.CheckRecord and tlog.CheckTree) without
+//     reading the log.
+//
+// A hash chain, the usual alternative, breaks at the first redaction and
+// cannot tell a cut-off tail from the end of the log; the tree does
+// neither.
+//
+// # Entries and pseudonyms
+//
+// Record takes a gdpr.Event. The log never stores its Subject, nor the ID
+// of a staff member or subject acting, in clear: each is replaced by a
+// [Pseudonym], HMAC-SHA-256 under the Log's pseudonym key of the ID and a
+// random salt kept for that ID in a separate table. Queries for a subject
+// ("who looked at my data", Art. 15) or an actor compute the pseudonym
+// again. [Log.EraseSubject] deletes the salt: from then on nothing in the
+// log can be linked to that subject, by anyone, key or not, while every
+// entry and the tree still verify. That is how the log meets the erasure
+// contract (gdpr.Eraser) without breaking its hashes. [Log.ForgetActor]
+// does the same for a staff member.
+//
+// Each entry also carries a random 16-byte nonce, so the hash of an entry
+// whose content is gone confirms no guess of what it said. [Log.Redact]
+// drops one entry's body and nonce (an entry recorded in error, a court
+// order) and keeps its leaf hash, so the tree and every other entry still
+// verify; it first appends an audit.redact entry naming the index and the
+// reason, and Verify reports a body that vanished without one.
+//
+// An entry's fields other than the pseudonyms — action, purpose,
+// categories, resource, attributes — are not personal data by contract
+// (gdpr.Event): put IDs and keys there, never values. They are stored as
+// given.
+//
+// # Writing
+//
+// Appends from many goroutines are batched into one Store transaction
+// (group commit): while one batch commits, the next gathers, so throughput
+// grows with load and a lone Record is not delayed. Appends from many
+// processes are serialised by the Store's append lock, so there is one
+// tree and each index is written once. Record returns once its entry is
+// durable. [Log.AppendTx] writes inside the caller's own database
+// transaction instead (sqlaudit.Store.Tx), so the entry commits or rolls
+// back with the change it records.
+//
+// # Storage
+//
+// A [Store] keeps the entries, the stored hashes of the tree
+// (tlog.StoredHashIndex layout), the head, the signed checkpoints and the
+// salts. memaudit keeps them in memory (the fake for tests); sqlaudit in
+// PostgreSQL, MySQL/MariaDB or SQLite. The pseudonym key and the signing
+// key live outside the database; a copy of the database alone can neither
+// link pseudonyms to IDs nor sign a checkpoint.
+//
+// # Errors
+//
+// Errors wrap the sentinels [ErrInvalid], [ErrNotFound], [ErrConflict],
+// [ErrTampered] and [ErrClosed] for errors.Is, in an [*Error] naming the
+// operation. No error text holds an ID, a pseudonym's input or an entry's
+// content.
+//
+// # Testing
+//
+// Use memaudit.New as the Store in unit tests. A Store of your own proves
+// itself with audittest.RunStoreTests, and audittest.RunTamperTests checks
+// that verification over it catches every change an insider can make.
+//
+// # Limits
+//
+// An insider who can write the database can append entries, like the
+// application can; the log records that they did, not that they should
+// have. Between checkpoints the newest entries can be cut without a
+// trace: sign checkpoints often enough (WithCheckpoints) for the risk you
+// accept. After a backup restore the log is shorter than its anchor and
+// New refuses it; start a new log (a new origin or table prefix) and keep
+// the old one's last checkpoint with it.
 package audit

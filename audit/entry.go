@@ -124,7 +124,13 @@ func (e *Entry) MarshalBinary() ([]byte, error) {
 	if err := e.validate(); err != nil {
 		return nil, err
 	}
-	return e.appendBinary(make([]byte, 0, e.size())), nil
+	var actor []byte
+	if e.Actor.Kind != gdpr.ActorSystem && e.Actor.ID != "" {
+		var p Pseudonym
+		hex.Decode(p[:], []byte(e.Actor.ID)) // validated
+		actor = p[:]
+	}
+	return e.appendBinary(make([]byte, 0, e.size()), actor), nil
 }
 
 func (e *Entry) size() int {
@@ -141,8 +147,9 @@ func (e *Entry) size() int {
 	return n
 }
 
-// appendBinary appends the encoding of a valid entry to b.
-func (e *Entry) appendBinary(b []byte) []byte {
+// appendBinary appends the encoding of a valid entry to b; actor is the
+// raw pseudonym of a staff or subject actor (e.Actor.ID decoded).
+func (e *Entry) appendBinary(b, actor []byte) []byte {
 	b = append(b, encodingV1)
 	b = binary.BigEndian.AppendUint64(b, uint64(e.Time.UnixMicro()))
 	switch e.Actor.Kind {
@@ -156,9 +163,7 @@ func (e *Entry) appendBinary(b []byte) []byte {
 	if e.Actor.Kind == gdpr.ActorSystem || e.Actor.ID == "" {
 		b = appendString(b, e.Actor.ID)
 	} else {
-		var p Pseudonym
-		hex.Decode(p[:], []byte(e.Actor.ID)) // validated
-		b = appendBytes(b, p[:])
+		b = appendBytes(b, actor)
 	}
 	b = appendString(b, e.Action)
 	if e.Subject.IsZero() {
@@ -182,7 +187,12 @@ func (e *Entry) appendBinary(b []byte) []byte {
 	}
 	b = append(b, e.Nonce[:]...)
 	b = binary.AppendUvarint(b, uint64(len(e.Attrs)))
-	if len(e.Attrs) > 0 {
+	if len(e.Attrs) == 1 {
+		for k, v := range e.Attrs {
+			b = appendString(b, k)
+			b = appendString(b, v)
+		}
+	} else if len(e.Attrs) > 1 {
 		keys := make([]string, 0, len(e.Attrs))
 		for k := range e.Attrs {
 			keys = append(keys, k)

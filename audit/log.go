@@ -330,6 +330,7 @@ func (l *Log) prepare(ctx context.Context, events []gdpr.Event) ([]record, error
 	for i, ev := range events {
 		en := &entries[i]
 		rec := &recs[i]
+		var actor Pseudonym
 		copy(en.Nonce[:], nonces[i*NonceSize:])
 		if ev.Subject != "" {
 			p, err := l.ps.get(ctx, nsSubject, string(ev.Subject))
@@ -351,13 +352,14 @@ func (l *Log) prepare(ctx context.Context, events []gdpr.Event) ([]record, error
 			if err != nil {
 				return nil, err
 			}
-			en.Actor.ID = p.String()
-			rec.actor = append([]byte(string(ev.Actor.Kind)+":"), p[:]...)
+			actor = p
+			rec.actor = make([]byte, 0, len(ev.Actor.Kind)+1+len(p))
+			rec.actor = append(append(append(rec.actor, ev.Actor.Kind...), ':'), p[:]...)
 		default:
 			rec.actor = []byte(string(ev.Actor.Kind) + ":")
 		}
 		rec.time = en.Time
-		rec.body = en.appendBinary(make([]byte, 0, en.size()))
+		rec.body = en.appendBinary(make([]byte, 0, en.size()), actor[:])
 	}
 	return recs, nil
 }

@@ -39,8 +39,10 @@ type pseudonymizer struct {
 	now  func() time.Time
 
 	mu    sync.RWMutex
-	cache map[string]cachedPseudonym // namespace + "\x00" + ID → pseudonym
+	cache map[cacheKey]cachedPseudonym
 }
+
+type cacheKey struct{ ns, id string }
 
 type cachedPseudonym struct {
 	p       Pseudonym
@@ -53,7 +55,7 @@ func newPseudonymizer(store Store, key []byte, size int, ttl time.Duration) *pse
 		store: store,
 		macs:  sync.Pool{New: func() any { return hmac.New(sha256.New, key) }},
 		ttl:   ttl, size: size, now: clock.Coarse,
-		cache: make(map[string]cachedPseudonym),
+		cache: make(map[cacheKey]cachedPseudonym),
 	}
 }
 
@@ -80,7 +82,7 @@ func (p *pseudonymizer) derive(ns, id string, salt []byte) Pseudonym {
 
 // get returns the pseudonym of id, creating its salt if it has none.
 func (p *pseudonymizer) get(ctx context.Context, ns, id string) (Pseudonym, error) {
-	ck := ns + "\x00" + id
+	ck := cacheKey{ns, id}
 	now := p.now()
 	p.mu.RLock()
 	c, ok := p.cache[ck]
@@ -122,17 +124,17 @@ func (p *pseudonymizer) lookup(ctx context.Context, ns, id string) (Pseudonym, b
 // forget deletes the salt of id, and reports whether it had one.
 func (p *pseudonymizer) forget(ctx context.Context, ns, id string) (bool, error) {
 	p.mu.Lock()
-	delete(p.cache, ns+"\x00"+id)
+	delete(p.cache, cacheKey{ns, id})
 	p.mu.Unlock()
 	ok, err := p.store.DeleteSalt(ctx, p.ref(ns, id))
 	// A Record racing this call may have cached the salt again; drop it.
 	p.mu.Lock()
-	delete(p.cache, ns+"\x00"+id)
+	delete(p.cache, cacheKey{ns, id})
 	p.mu.Unlock()
 	return ok, err
 }
 
-func (p *pseudonymizer) put(ck string, ps Pseudonym, now time.Time) {
+func (p *pseudonymizer) put(ck cacheKey, ps Pseudonym, now time.Time) {
 	if p.size <= 0 {
 		return
 	}
