@@ -1,0 +1,65 @@
+// Package audittest is the conformance suite of audit.Store: every audit
+// store — memaudit, sqlaudit on each database, a host's own — must pass
+// RunStoreTests.
+//
+// Like testing/fstest.TestFS and gocloud.dev's drivertest, the suite is one
+// subtest per behaviour, each on a fresh store, and each failure states the
+// contract it checks. It covers what the audit.Store documentation
+// promises: the empty log (size 0, the zero Hash); appends of batches of 1,
+// 2, 7 and 1024 entries, after each of which the head is the one tlog
+// computes, ReadHashes returns every stored hash in the order asked, and
+// tlog's record and consistency proofs built from those hashes check
+// (the tamper evidence behind Art. 5(1)(f) and 5(2)); batches refused with
+// audit.ErrConflict, writing nothing, when they do not start at the head,
+// carry the wrong number of hashes or would write an index already
+// stored; fn's own error returned as it is, with nothing written; many
+// concurrent writers that never fork the tree; bodies of any bytes from 1
+// byte to 64 KiB; byte slices never aliased; times to the microsecond in
+// UTC; Entries paging with redacted entries in place; Query by subject,
+// actor, time window and index, alone and combined, paged, never matching
+// a redacted entry; Redact, idempotent, keeping the entry's place and
+// hashes (erasure, Art. 17, without breaking the chain); salts created once
+// per reference however many callers race, looked up and deleted; the first
+// checkpoint of each size kept and the greatest size the latest; and a
+// canceled context that fails every method and writes nothing.
+//
+// Batches are built with golang.org/x/mod/sumdb/tlog directly: NextBatch
+// computes the batch that appends entries to a head, and Append appends
+// them through a Store's (or any audit.Appender's) append lock. The suite
+// checks every head and hash against its own record-by-record tlog
+// computation. Tamperer is the insider's write access that a tamper suite
+// needs to alter a Store behind its back.
+//
+// # Testing
+//
+// Call RunStoreTests from a test of the store's package:
+//
+//	func TestStore(t *testing.T) {
+//		audittest.RunStoreTests(t, func(t *testing.T) audit.Store {
+//			return mystore.New(openTestDB(t))
+//		})
+//	}
+//
+// Subject pseudonyms, salt references and salts in the suite are 32
+// arbitrary bytes; actors are "staff:" or "subject:" followed by 32 bytes,
+// "system:worker" and "system:worker " (with a trailing space), which must
+// stay distinct: a SQL store needs binary columns (bytea, VARBINARY, BLOB),
+// not text with a locale's collation or PAD SPACE. Bodies are never empty,
+// and one is 65,536 bytes, a byte more than a MySQL BLOB holds. One batch
+// writes 1024 entries and about 2,000 hashes, and one ReadHashes asks for
+// about 2,000 indexes, so a SQL store must split its statements under its
+// database's limit on parameters. ReadHashes of no indexes must return no
+// hashes and no error: tlog asks for none when it stores an even-numbered
+// record. Entries and Query must return full pages — the first limit
+// matches from the given index on, fewer only at the end — and the suite
+// never passes a limit below 1 to Entries. Times in filters are on whole
+// microseconds, in UTC or other zones; a store compares instants.
+//
+// The suite compares errors with errors.Is against the audit sentinels and
+// the root package's, never by text. With a canceled context it asks only
+// for an error, not for context.Canceled, since database drivers may wrap
+// it. Subtests run one after the other; the concurrency subtests run 200
+// appends from 8 goroutines (each fn pauses 50µs, to give writers a chance
+// to collide were there no append lock) and 16 racing Salt calls, well
+// within a few seconds on a real database.
+package audittest
