@@ -243,7 +243,7 @@ func (l *Log) Record(ctx context.Context, e gdpr.Event) error {
 // indexes, and returns the index of the first. It does what Record does for
 // each event; if one is invalid, none is appended.
 func (l *Log) Append(ctx context.Context, events ...gdpr.Event) (int64, error) {
-	recs, err := l.prepare(ctx, events)
+	recs, err := l.prepare(ctx, events, salts{l.store.Salt, true})
 	if err != nil {
 		return 0, wrap("record", err)
 	}
@@ -268,9 +268,16 @@ func (l *Log) Append(ctx context.Context, events ...gdpr.Event) (int64, error) {
 // bound to the caller's own transaction (sqlaudit's Store.Tx), so that the
 // audit entries commit or roll back with the caller's change. It bypasses
 // the group commit, and the append lock is held until the caller's
-// transaction ends: keep that transaction short.
+// transaction ends: keep that transaction short. If a is a SaltAppender,
+// new salts are created through it, in the same transaction. A pseudonym
+// is cached only once its salt is known to be committed, so a rolled-back
+// salt is never used again.
 func (l *Log) AppendTx(ctx context.Context, a Appender, events ...gdpr.Event) (int64, error) {
-	recs, err := l.prepare(ctx, events)
+	salt := salts{l.store.Salt, true}
+	if sa, ok := a.(SaltAppender); ok {
+		salt = salts{sa.Salt, false}
+	}
+	recs, err := l.prepare(ctx, events, salt)
 	if err != nil {
 		return 0, wrap("record", err)
 	}
@@ -288,7 +295,7 @@ func (l *Log) AppendTx(ctx context.Context, a Appender, events ...gdpr.Event) (i
 }
 
 // prepare turns events into records: checked, pseudonymised, encoded.
-func (l *Log) prepare(ctx context.Context, events []gdpr.Event) ([]record, error) {
+func (l *Log) prepare(ctx context.Context, events []gdpr.Event, salt salts) ([]record, error) {
 	if len(events) == 0 || len(events) > MaxAppend {
 		return nil, fmt.Errorf("%w: append 1 to %d events", ErrInvalid, MaxAppend)
 	}
@@ -333,7 +340,7 @@ func (l *Log) prepare(ctx context.Context, events []gdpr.Event) ([]record, error
 		var actor Pseudonym
 		copy(en.Nonce[:], nonces[i*NonceSize:])
 		if ev.Subject != "" {
-			p, err := l.ps.get(ctx, nsSubject, string(ev.Subject))
+			p, err := l.ps.get(ctx, nsSubject, string(ev.Subject), salt)
 			if err != nil {
 				return nil, err
 			}
@@ -348,7 +355,7 @@ func (l *Log) prepare(ctx context.Context, events []gdpr.Event) ([]record, error
 			if ev.Actor.Kind == gdpr.ActorSubject {
 				ns = nsSubject
 			}
-			p, err := l.ps.get(ctx, ns, ev.Actor.ID)
+			p, err := l.ps.get(ctx, ns, ev.Actor.ID, salt)
 			if err != nil {
 				return nil, err
 			}

@@ -80,8 +80,19 @@ func (p *pseudonymizer) derive(ns, id string, salt []byte) Pseudonym {
 	return p.mac("gdpr/audit/pseudonym/v1\x00", ns, "\x00", string(salt), id)
 }
 
-// get returns the pseudonym of id, creating its salt if it has none.
-func (p *pseudonymizer) get(ctx context.Context, ns, id string) (Pseudonym, error) {
+// saltFunc gets or creates a salt, as Store.Salt does.
+type saltFunc func(ctx context.Context, ref, fresh []byte) ([]byte, error)
+
+// salts says where get finds salts: the Store, whose salts are committed
+// and may be cached, or a caller's transaction, whose may yet roll back.
+type salts struct {
+	get       saltFunc
+	committed bool
+}
+
+// get returns the pseudonym of id, creating its salt with salt if it has
+// none.
+func (p *pseudonymizer) get(ctx context.Context, ns, id string, salt salts) (Pseudonym, error) {
 	ck := cacheKey{ns, id}
 	now := p.now()
 	p.mu.RLock()
@@ -92,15 +103,17 @@ func (p *pseudonymizer) get(ctx context.Context, ns, id string) (Pseudonym, erro
 	}
 	fresh := make([]byte, saltSize)
 	rand.Read(fresh)
-	salt, err := p.store.Salt(ctx, p.ref(ns, id), fresh)
+	s, err := salt.get(ctx, p.ref(ns, id), fresh)
 	if err != nil {
 		return Pseudonym{}, err
 	}
-	if len(salt) != saltSize {
-		return Pseudonym{}, fmt.Errorf("%w: the store returned a salt of %d bytes", ErrTampered, len(salt))
+	if len(s) != saltSize {
+		return Pseudonym{}, fmt.Errorf("%w: the store returned a salt of %d bytes", ErrTampered, len(s))
 	}
-	ps := p.derive(ns, id, salt)
-	p.put(ck, ps, now)
+	ps := p.derive(ns, id, s)
+	if salt.committed {
+		p.put(ck, ps, now)
+	}
 	return ps, nil
 }
 

@@ -19,7 +19,11 @@ import (
 // Every method is safe for concurrent use by many goroutines and, for a
 // shared database, by many processes. The rule that needs atomicity is the
 // Store's: appends are serialised, so that every index is written once and
-// the tree never forks. Times are kept to the microsecond, in UTC.
+// the tree never forks. Times are kept to the microsecond, in UTC; filter
+// times finer than that may be rounded. Errors wrap this package's
+// sentinels (ErrNotFound, ErrConflict, ErrInvalid), which wrap the root
+// package's. A method called with a context already done returns an error
+// and writes nothing.
 type Store interface {
 	Appender
 
@@ -28,18 +32,22 @@ type Store interface {
 	Head(ctx context.Context) (Head, error)
 
 	// ReadHashes returns the stored hashes at the given storage indexes
-	// (tlog.StoredHashIndex), in the order asked. It returns an error
-	// wrapping gdpr.ErrNotFound if one of them is not stored.
+	// (tlog.StoredHashIndex), in the order asked, repeats included; none
+	// for none. It returns an error wrapping ErrNotFound if one of them is
+	// not stored. Verification reads long runs of consecutive indexes: a
+	// SQL store reads those as a range.
 	ReadHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error)
 
-	// Entries returns at most limit stored entries with Index >= from, in
-	// ascending index order, redacted ones included (with a nil Body).
+	// Entries returns the first limit stored entries with Index >= from
+	// (fewer only at the end), in ascending index order, redacted ones
+	// included (with a nil Body). A limit below 1 returns none.
 	// Indexes missing from the store are skipped, not filled in: the
 	// verifier notices the gap.
 	Entries(ctx context.Context, from int64, limit int) ([]StoredEntry, error)
 
-	// Query returns at most f.Limit entries that match f, in ascending
-	// index order. Redacted entries never match.
+	// Query returns the first f.Limit entries that match f (fewer only at
+	// the end), in ascending index order. Redacted entries never match. A
+	// Limit below 1 is refused with ErrInvalid.
 	Query(ctx context.Context, f StoreFilter) ([]StoredEntry, error)
 
 	// Redact drops the Body, Subject, Actor and Time of the entry at index,
@@ -54,7 +62,7 @@ type Store interface {
 	Salt(ctx context.Context, ref []byte, fresh []byte) ([]byte, error)
 
 	// LookupSalt returns the salt stored under ref, or an error wrapping
-	// gdpr.ErrNotFound.
+	// ErrNotFound.
 	LookupSalt(ctx context.Context, ref []byte) ([]byte, error)
 
 	// DeleteSalt deletes the salt stored under ref and reports whether
@@ -66,7 +74,7 @@ type Store interface {
 	PutCheckpoint(ctx context.Context, size int64, note []byte) error
 
 	// LatestCheckpoint returns the stored checkpoint with the greatest
-	// size, or an error wrapping gdpr.ErrNotFound if there is none.
+	// size, or an error wrapping ErrNotFound if there is none.
 	LatestCheckpoint(ctx context.Context) ([]byte, error)
 }
 
@@ -82,12 +90,26 @@ type Appender interface {
 	// once if the Store retries a transaction; only the last call's
 	// Batch is written.
 	//
-	// Append returns an error wrapping gdpr.ErrConflict, writing nothing,
-	// if the Batch does not start at the head (b.Entries[0].Index !=
-	// head.Size, or hashes that do not start at
-	// tlog.StoredHashIndex(0, head.Size)) or if an index it writes is
-	// already stored.
+	// Append returns an error wrapping ErrConflict, writing nothing, if
+	// the Batch does not extend the head exactly: entries with indexes
+	// other than head.Size, head.Size+1, …; b.Size other than head.Size
+	// plus the number of entries; a number of hashes other than
+	// tlog.StoredHashCount(b.Size) - tlog.StoredHashCount(head.Size); or
+	// an index already stored. A nil Batch writes nothing and succeeds.
+	// An entry's Body must not be nil (nil marks a redaction): that is
+	// refused with ErrInvalid.
 	Append(ctx context.Context, fn AppendFunc) error
+}
+
+// SaltAppender is an Appender that also keeps salts, as Store.Salt does,
+// inside the same transaction as its appends. Log.AppendTx uses it when
+// the Appender it is given is one, so that a new subject's salt is created
+// in the caller's transaction rather than beside it: on a database with
+// one writer at a time (SQLite) a second connection would wait for the
+// caller's transaction, which waits for the append.
+type SaltAppender interface {
+	Appender
+	Salt(ctx context.Context, ref []byte, fresh []byte) ([]byte, error)
 }
 
 // AppendFunc computes a Batch to append to a log whose head is h. It reads
@@ -134,8 +156,8 @@ type StoredEntry struct {
 // Redacted reports whether the entry's body was dropped.
 func (e StoredEntry) Redacted() bool { return e.Body == nil }
 
-// StoreFilter selects entries in Store.Query. Zero fields select
-// everything; the non-zero ones must all match.
+// StoreFilter selects entries in Store.Query. Zero fields (nil or empty
+// slices, zero times) select everything; the others must all match.
 type StoreFilter struct {
 	// Subject selects the entries whose subject pseudonym equals it.
 	Subject []byte
