@@ -25,7 +25,7 @@ type Store struct {
 	// not held up while fn computes.
 	mu          sync.RWMutex
 	head        audit.Head
-	hashes      []tlog.Hash          // by storage index (tlog.StoredHashIndex)
+	hashes      hashList             // by storage index (tlog.StoredHashIndex)
 	entries     []*audit.StoredEntry // by Index; nil where none is stored
 	bySubject   map[string][]int64   // unredacted entries' indexes, ascending
 	byActor     map[string][]int64   // unredacted entries' indexes, ascending
@@ -51,14 +51,62 @@ func errorf(op string, sentinel error, format string, args ...any) error {
 
 func norm(t time.Time) time.Time { return t.Truncate(time.Microsecond).UTC() }
 
-// stored returns e as the Store keeps it: a deep copy, its time to the
-// microsecond in UTC.
+// stored returns e as the Store keeps it: a deep copy, in one allocation,
+// its time to the microsecond in UTC.
 func stored(e audit.StoredEntry) *audit.StoredEntry {
 	e.Time = norm(e.Time)
-	e.Subject = bytes.Clone(e.Subject)
-	e.Actor = bytes.Clone(e.Actor)
-	e.Body = bytes.Clone(e.Body)
+	buf := make([]byte, 0, len(e.Subject)+len(e.Actor)+len(e.Body))
+	e.Subject, buf = cloneInto(buf, e.Subject)
+	e.Actor, buf = cloneInto(buf, e.Actor)
+	e.Body, _ = cloneInto(buf, e.Body)
 	return &e
+}
+
+// cloneInto copies b to the free capacity of buf (nil stays nil) and
+// returns the copy, capped, and the rest of buf.
+func cloneInto(buf, b []byte) ([]byte, []byte) {
+	if b == nil {
+		return nil, buf
+	}
+	n := len(buf)
+	buf = append(buf, b...)
+	return buf[n:len(buf):len(buf)], buf
+}
+
+// hashList is a list of hashes in chunks of fixed size, so that growing
+// it never copies what it holds.
+type hashList struct {
+	chunks [][]tlog.Hash
+	n      int64
+}
+
+const chunkSize = 1 << 14
+
+func (l *hashList) len() int64 { return l.n }
+
+func (l *hashList) at(i int64) *tlog.Hash { return &l.chunks[i/chunkSize][i%chunkSize] }
+
+func (l *hashList) append(hs []tlog.Hash) {
+	for len(hs) > 0 {
+		if l.n%chunkSize == 0 && l.n/chunkSize == int64(len(l.chunks)) {
+			l.chunks = append(l.chunks, make([]tlog.Hash, 0, chunkSize))
+		}
+		c := &l.chunks[l.n/chunkSize]
+		k := min(len(hs), chunkSize-len(*c))
+		*c = append(*c, hs[:k]...)
+		hs = hs[k:]
+		l.n += int64(k)
+	}
+}
+
+// truncate keeps the first n hashes.
+func (l *hashList) truncate(n int64) {
+	for l.n > n {
+		c := &l.chunks[(l.n-1)/chunkSize]
+		k := min(int64(len(*c)), l.n-n)
+		*c = (*c)[:int64(len(*c))-k]
+		l.n -= k
+	}
 }
 
 // copyOut returns a copy of *e that shares nothing with the Store.
@@ -94,10 +142,10 @@ func (s *Store) ReadHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, e
 func (s *Store) readHashes(op string, indexes []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(indexes))
 	for i, x := range indexes {
-		if x < 0 || x >= int64(len(s.hashes)) {
+		if x < 0 || x >= s.hashes.len() {
 			return nil, errorf(op, audit.ErrNotFound, "no hash at storage index %d", x)
 		}
-		out[i] = s.hashes[x]
+		out[i] = *s.hashes.at(x)
 	}
 	return out, nil
 }
@@ -152,15 +200,15 @@ func (s *Store) Append(ctx context.Context, fn audit.AppendFunc) error {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if start := tlog.StoredHashIndex(0, h.Size); int64(len(s.hashes)) != start {
-		return errorf("append", audit.ErrConflict, "%d hashes stored, want %d for a log of %d entries", len(s.hashes), start, h.Size)
+	if start := tlog.StoredHashIndex(0, h.Size); s.hashes.len() != start {
+		return errorf("append", audit.ErrConflict, "%d hashes stored, want %d for a log of %d entries", s.hashes.len(), start, h.Size)
 	}
 	for _, e := range entries {
 		if e.Index < int64(len(s.entries)) && s.entries[e.Index] != nil {
 			return errorf("append", audit.ErrConflict, "index %d already stored", e.Index)
 		}
 	}
-	s.hashes = append(s.hashes, b.Hashes...)
+	s.hashes.append(b.Hashes)
 	if n := int(b.Size) - len(s.entries); n > 0 {
 		s.entries = slices.Grow(s.entries, n)[:b.Size]
 	}

@@ -91,10 +91,10 @@ func (tp tamperer) SwapBodies(t testing.TB, i, j int64) {
 func (tp tamperer) SetHash(t testing.TB, idx int64, h tlog.Hash) {
 	t.Helper()
 	defer tp.lock()()
-	if idx < 0 || idx >= int64(len(tp.s.hashes)) {
+	if idx < 0 || idx >= tp.s.hashes.len() {
 		t.Fatalf("memaudit tamperer: no hash at storage index %d", idx)
 	}
-	tp.s.hashes[idx] = h
+	*tp.s.hashes.at(idx) = h
 }
 
 func (tp tamperer) Truncate(t testing.TB, size int64, root tlog.Hash) {
@@ -111,7 +111,7 @@ func (tp tamperer) Truncate(t testing.TB, size int64, root tlog.Hash) {
 	}
 	clear(s.entries[size:])
 	s.entries = s.entries[:size]
-	s.hashes = s.hashes[:tlog.StoredHashIndex(0, size)]
+	s.hashes.truncate(tlog.StoredHashIndex(0, size))
 	for n := range s.checkpoints {
 		if n > size {
 			delete(s.checkpoints, n)
@@ -127,8 +127,8 @@ func (tp tamperer) RawBytes(t testing.TB) [][]byte {
 	var out [][]byte
 	num := func(n int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(n)) }
 	out = append(out, num(s.head.Size), bytes.Clone(s.head.Root[:]))
-	for i, h := range s.hashes {
-		out = append(out, num(int64(i)), bytes.Clone(h[:]))
+	for i := range s.hashes.len() {
+		out = append(out, num(i), bytes.Clone(s.hashes.at(i)[:]))
 	}
 	for _, e := range s.entries {
 		if e == nil {
