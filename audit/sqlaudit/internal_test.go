@@ -1,0 +1,65 @@
+package sqlaudit
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/gdprkit/gdpr/audit"
+	"github.com/gdprkit/gdpr/internal/sqldialect"
+)
+
+func TestArrayLiterals(t *testing.T) {
+	if got := int64Array([]int64{0, -3, 42}); got != "{0,-3,42}" {
+		t.Errorf("int64Array = %q", got)
+	}
+	if got := int64Array(nil); got != "{}" {
+		t.Errorf("int64Array(nil) = %q", got)
+	}
+	got := byteaArray([][]byte{{0x00, 0xff}, nil, {}, []byte(`"\`)})
+	if want := `{"\\x00ff",NULL,"\\x","\\x225c"}`; got != want {
+		t.Errorf("byteaArray = %s; want %s", got, want)
+	}
+	if got := hashArray([]tlog.Hash{{1}}); got != `{"\\x01`+fmt.Sprintf("%062d", 0)+`"}` {
+		t.Errorf("hashArray = %s", got)
+	}
+}
+
+func TestPlaceholders(t *testing.T) {
+	for _, c := range []struct {
+		n, k int
+		want string
+	}{{1, 1, "?"}, {3, 1, "?, ?, ?"}, {1, 2, "(?, ?)"}, {2, 3, "(?, ?, ?), (?, ?, ?)"}} {
+		if got := placeholders(c.n, c.k); got != c.want {
+			t.Errorf("placeholders(%d, %d) = %q; want %q", c.n, c.k, got, c.want)
+		}
+	}
+}
+
+func TestRetryable(t *testing.T) {
+	for code, want := range map[string]bool{
+		"SQLSTATE 40001": true, "SQLSTATE 40P01": true, "MySQL 1213": true, "MySQL 1205": true, "SQLite 517": true,
+		"SQLSTATE 23505": false, "MySQL 1062": false, "SQLite 5": false,
+	} {
+		err := fmt.Errorf("fn: %w", storeErr("append", &sqldialect.ServerError{Code: code}))
+		if got := retryable(err); got != want {
+			t.Errorf("retryable(%s) = %v; want %v", code, got, want)
+		}
+	}
+	if retryable(errors.New("x")) || retryable(audit.ErrConflict) {
+		t.Errorf("retryable of a non-server error")
+	}
+}
+
+func TestConsecutive(t *testing.T) {
+	for _, c := range []struct {
+		in   []int64
+		want bool
+	}{{[]int64{5}, true}, {[]int64{5, 6, 7}, true}, {[]int64{5, 7}, false}, {[]int64{6, 5}, false}, {[]int64{5, 5}, false}} {
+		if got := consecutive(c.in); got != c.want {
+			t.Errorf("consecutive(%v) = %v", c.in, got)
+		}
+	}
+}

@@ -1,0 +1,747 @@
+package sqlaudit
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/gdprkit/gdpr/audit"
+	"github.com/gdprkit/gdpr/internal/migrate"
+	"github.com/gdprkit/gdpr/internal/sqldialect"
+	"github.com/gdprkit/gdpr/internal/sqlstmt"
+)
+
+// Dialect names the database a Store talks to.
+type Dialect = sqldialect.Dialect
+
+// The supported dialects.
+var (
+	Postgres = sqldialect.Postgres // PostgreSQL 10 or later
+	MySQL    = sqldialect.MySQL    // MySQL 8.0.16 or later, MariaDB 10.6 or later
+	SQLite   = sqldialect.SQLite   // SQLite 3.24 or later (upsert)
+)
+
+// DialectFor returns the dialect for a database/sql driver name or a
+// database name: "pgx", "postgres", "postgresql"; "mysql", "mariadb";
+// "sqlite", "sqlite3".
+func DialectFor(name string) (Dialect, error) {
+	d, err := sqldialect.ByName(name)
+	if err != nil {
+		return Dialect{}, fmt.Errorf("%w: unknown SQL dialect %q", audit.ErrInvalid, name)
+	}
+	return d, nil
+}
+
+//go:embed migrations
+var migrationFS embed.FS
+
+// Limits of what a Store keeps, in bytes. They are the widths of the
+// columns on MySQL; the Store enforces them on every database, so that a
+// log moves between databases unchanged. Append refuses an entry over a
+// limit, and Salt and PutCheckpoint a value over one, with an error wrapping
+// audit.ErrInvalid.
+const (
+	MaxSubjectLen = 32      // a subject pseudonym (HMAC-SHA-256)
+	MaxActorLen   = 255     // an actor: a pseudonym or a system name, with its kind
+	MaxBodyLen    = 1 << 20 // an entry's encoding (the Log's entries stay under 16 KiB)
+	MaxRefLen     = 64      // a salt's ref
+	MaxSaltLen    = 64      // a salt
+	MaxNoteLen    = 65535   // a signed checkpoint
+)
+
+// Store is an audit.Store in a SQL database. It is safe for concurrent use
+// by many goroutines and by many processes sharing the database.
+type Store struct {
+	db     *sql.DB
+	d      Dialect
+	prefix string
+	q      queries
+	st     *sqlstmt.Cache // prepared statements
+	chunks chunks         // MySQL and SQLite
+}
+
+var _ audit.Store = (*Store)(nil)
+
+// Option configures a Store.
+type Option interface{ apply(*Store) error }
+
+type optionFunc func(*Store) error
+
+func (f optionFunc) apply(s *Store) error { return f(s) }
+
+// WithTablePrefix sets the prefix of the Store's table names
+// (<prefix>audit_head, <prefix>audit_entries, …). It must match
+// ^[a-z_][a-z0-9_]{0,40}$. Default: "gdpr_".
+func WithTablePrefix(p string) Option {
+	return optionFunc(func(s *Store) error {
+		if len(p) > 40 || sqldialect.ValidIdent(p) != nil {
+			return fmt.Errorf("%w: table prefix must match ^[a-z_][a-z0-9_]{0,40}$", audit.ErrInvalid)
+		}
+		s.prefix = p
+		return nil
+	})
+}
+
+// New returns a Store over db, a database of dialect d. It does not touch the
+// database; call Migrate once at start-up (or apply Migrations with your own
+// tool) before use. The *sql.DB stays the caller's to close.
+//
+// For SQLite, open db with a busy timeout, e.g.
+// "file:audit.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate"
+// with modernc.org/sqlite, so concurrent writers wait instead of failing.
+// For MySQL, leave the driver's clientFoundRows parameter off (its default).
+func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
+	if db == nil || !d.Valid() {
+		return nil, fmt.Errorf("%w: sqlaudit.New needs a database and a dialect", audit.ErrInvalid)
+	}
+	s := &Store{db: db, d: d, prefix: "gdpr_", st: sqlstmt.New(db), chunks: chunkSizes[d]}
+	for _, o := range opts {
+		if err := o.apply(s); err != nil {
+			return nil, err
+		}
+	}
+	s.q = buildQueries(d, s.prefix)
+	return s, nil
+}
+
+// Migrate creates or updates the Store's tables. It is idempotent and safe
+// to run from several processes at once.
+func (s *Store) Migrate(ctx context.Context) error {
+	migs, err := s.migrations()
+	if err != nil {
+		return err
+	}
+	return migrate.Run(ctx, s.db, s.d, "audit:"+s.prefix, migs)
+}
+
+func (s *Store) migrations() ([]migrate.Migration, error) {
+	migs, err := migrate.Load(migrationFS, "migrations/"+s.d.Name())
+	if err != nil {
+		return nil, err
+	}
+	return migrate.RenderAll(migs, map[string]string{"prefix": s.prefix})
+}
+
+// Migrations returns the Store's schema for dialect d with the given table
+// prefix, as versioned files (0001_audit.sql, …), for hosts that apply
+// migrations with their own tool (goose, golang-migrate, atlas). Each file
+// holds plain statements separated by ";" at line ends. The first file
+// also inserts the head row, which the Store needs.
+func Migrations(d Dialect, prefix string) (fs.FS, error) {
+	s, err := New(&sql.DB{}, d, WithTablePrefix(prefix))
+	if err != nil {
+		return nil, err
+	}
+	migs, err := s.migrations()
+	if err != nil {
+		return nil, err
+	}
+	return migrate.FS(migs), nil
+}
+
+// Close releases the Store's prepared statements. The *sql.DB stays open:
+// it is the caller's to close. A Store may be used after Close; it prepares
+// its statements again. Call it when no call on the Store is in flight.
+func (s *Store) Close() error { return s.st.Close() }
+
+// Chunking of the multi-row statements of MySQL and SQLite. A chunk holds at
+// most chunks.entries entries (5 parameters each) or chunks.hashes hashes
+// (2 each), and about chunkBytes of bodies, below MySQL's smallest default
+// max_allowed_packet (4 MiB). MySQL allows 65,535 parameters per
+// statement; SQLite 32,766 since 3.32 and 999 before, which its chunks
+// stay under. Full chunks run as prepared statements; the last, shorter
+// one runs unprepared.
+type chunks struct{ entries, hashes int }
+
+var chunkSizes = map[Dialect]chunks{
+	sqldialect.MySQL:  {entries: 256, hashes: 1024}, // 1,280 and 2,048 parameters
+	sqldialect.SQLite: {entries: 192, hashes: 480},  // 960 parameters each
+}
+
+const chunkBytes = 1 << 20
+
+// inSizes are the sizes of the prepared "idx IN (…)" lists of MySQL and
+// SQLite: a read of k hashes uses the smallest that holds k, padded with
+// repeats of the last index, so a handful of statements serve every read.
+var inSizes = [...]int{1, 2, 4, 8, 16, 32, 64, 128, 256}
+
+// pgHashChunk bounds the indexes of one PostgreSQL hash read.
+const pgHashChunk = 4096
+
+// savepoint is the savepoint an Appender from Tx writes under.
+const savepoint = "gdpr_audit_append"
+
+type queries struct {
+	entriesT, hashesT string // table names, for the chunked inserts
+
+	head      string // read the head
+	lockHead  string // read the head and lock it (FOR UPDATE; plain on SQLite)
+	touchHead string // SQLite: a write that takes the database's write lock
+	setHead   string // move the head (MySQL, SQLite)
+	pgWrite   string // PostgreSQL: entries, hashes and head in one statement
+	pgHashes  string // PostgreSQL: hashes WHERE idx = ANY(array)
+	hashRange string // hashes in [?, ?), in order
+
+	hashesIn       [len(inSizes)]string // MySQL, SQLite: IN lists
+	hashesInLocked [len(inSizes)]string // the same, as locking reads (MySQL in an append)
+
+	entries        string
+	query          [16]string // by the f* bits of the filter
+	redact, exists string
+
+	saltGet, saltPut, saltDel string
+	saltGetLocked             string // saltGet as a locking read on MySQL
+	cpPut, cpLatest           string
+}
+
+// Bits of a filter, indexing queries.query.
+const (
+	fSubject = 1 << iota
+	fActor
+	fSince
+	fUntil
+)
+
+const entryCols = "idx, time_us, subject, actor, body"
+
+// sqliteNulls is a column that SQLite reads add after entryCols: which of
+// subject, actor and body are NULL, since modernc.org/sqlite returns nil
+// for an empty blob too, and an empty value is not a redacted one.
+const sqliteNulls = ", (subject IS NULL) + 2 * (actor IS NULL) + 4 * (body IS NULL)"
+
+func buildQueries(d Dialect, prefix string) queries {
+	head := prefix + "audit_head"
+	entries := prefix + "audit_entries"
+	hashes := prefix + "audit_hashes"
+	salts := prefix + "audit_salts"
+	cps := prefix + "audit_checkpoints"
+	sel := entryCols
+	if d == sqldialect.SQLite {
+		sel += sqliteNulls
+	}
+	q := queries{
+		entriesT: entries,
+		hashesT:  hashes,
+		head:     "SELECT size, root FROM " + head + " WHERE id = 1",
+		entries:  d.Rebind("SELECT " + sel + " FROM " + entries + " WHERE idx >= ? ORDER BY idx LIMIT ?"),
+		redact: d.Rebind("UPDATE " + entries + " SET time_us = NULL, subject = NULL, actor = NULL, body = NULL" +
+			" WHERE idx = ?"),
+		exists:    d.Rebind("SELECT 1 FROM " + entries + " WHERE idx = ?"),
+		hashRange: d.Rebind("SELECT idx, hash FROM " + hashes + " WHERE idx >= ? AND idx < ? ORDER BY idx"),
+		saltGet:   d.Rebind("SELECT salt FROM " + salts + " WHERE ref = ?"),
+		saltPut:   d.InsertIgnore(salts, "ref", "salt"),
+		saltDel:   d.Rebind("DELETE FROM " + salts + " WHERE ref = ?"),
+		cpPut:     d.InsertIgnore(cps, "size", "note", "created_us"),
+		cpLatest:  "SELECT note FROM " + cps + " ORDER BY size DESC LIMIT 1",
+	}
+	q.saltGetLocked = q.saltGet
+	if d == sqldialect.MySQL {
+		q.saltGetLocked += " LOCK IN SHARE MODE"
+	}
+	switch d {
+	case sqldialect.SQLite:
+		q.lockHead = q.head
+		q.touchHead = "UPDATE " + head + " SET size = size WHERE id = 1"
+	default:
+		q.lockHead = q.head + " FOR UPDATE"
+	}
+	if d == sqldialect.Postgres {
+		// Arrays are bound as text literals ('{…}'), which every driver
+		// passes through, and cast by the server: one statement whatever
+		// the batch's size. Data-modifying CTEs run to completion whether
+		// or not the outer statement reads them.
+		q.pgWrite = d.Rebind("WITH e AS (INSERT INTO " + entries + " (" + entryCols + ")" +
+			" SELECT ?::bigint + u.n - 1, u.t, u.s, u.a, u.b" +
+			" FROM unnest(?::bigint[], ?::bytea[], ?::bytea[], ?::bytea[]) WITH ORDINALITY AS u(t, s, a, b, n))," +
+			" h AS (INSERT INTO " + hashes + " (idx, hash)" +
+			" SELECT ?::bigint + u.n - 1, u.h FROM unnest(?::bytea[]) WITH ORDINALITY AS u(h, n))" +
+			" UPDATE " + head + " SET size = ?, root = ? WHERE id = 1 AND size = ?")
+		q.pgHashes = d.Rebind("SELECT idx, hash FROM " + hashes + " WHERE idx = ANY(?::bigint[])")
+	} else {
+		q.setHead = d.Rebind("UPDATE " + head + " SET size = ?, root = ? WHERE id = 1 AND size = ?")
+		for i, n := range inSizes {
+			q.hashesIn[i] = d.Rebind("SELECT idx, hash FROM " + hashes + " WHERE idx IN (" + placeholders(n, 1) + ")")
+			q.hashesInLocked[i] = q.hashesIn[i]
+			if d == sqldialect.MySQL {
+				// A locking read sees the latest committed rows even when
+				// the caller's transaction (Tx) took its snapshot before
+				// the head lock. LOCK IN SHARE MODE, not FOR SHARE: MariaDB
+				// 10.6 knows only the former.
+				q.hashesInLocked[i] += " LOCK IN SHARE MODE"
+			}
+		}
+	}
+	for m := range q.query {
+		var b strings.Builder
+		b.WriteString("SELECT " + sel + " FROM " + entries + " WHERE body IS NOT NULL AND idx >= ?")
+		if m&fSubject != 0 {
+			b.WriteString(" AND subject = ?")
+		}
+		if m&fActor != 0 {
+			b.WriteString(" AND actor = ?")
+		}
+		if m&fSince != 0 {
+			b.WriteString(" AND time_us >= ?")
+		}
+		if m&fUntil != 0 {
+			b.WriteString(" AND time_us < ?")
+		}
+		b.WriteString(" ORDER BY idx LIMIT ?")
+		q.query[m] = d.Rebind(b.String())
+	}
+	return q
+}
+
+// placeholders returns n rows of k '?' each: "?, ?" for n = 1, k = 2;
+// "(?, ?), (?, ?)" for n = 2, k = 2 (parenthesised when k > 1).
+func placeholders(n, k int) string {
+	row := strings.TrimSuffix(strings.Repeat("?, ", k), ", ")
+	if k > 1 {
+		row = "(" + row + ")"
+	}
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// nullBytes binds nil as NULL and anything else, empty included, as bytes:
+// some drivers bind a nil []byte as an empty blob.
+func nullBytes(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return b
+}
+
+// condErr is the error of a condition of the audit.Store contract. It never
+// wraps a driver error: MySQL's duplicate-key text quotes the key.
+func condErr(op string, sentinel error, format string, args ...any) error {
+	return &audit.Error{Op: op, Err: fmt.Errorf("sqlaudit: %w: "+format, append([]any{sentinel}, args...)...)}
+}
+
+// storeErr wraps a database error, with the server's message withheld
+// (sqldialect.Redact): servers quote bound values in their messages and
+// details, and those values are pseudonyms, entries or salts.
+func storeErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &audit.Error{Op: op, Err: fmt.Errorf("sqlaudit: %w", sqldialect.Redact(err))}
+}
+
+// Head implements audit.Store: one primary-key read.
+func (s *Store) Head(ctx context.Context) (audit.Head, error) {
+	var size int64
+	var root []byte
+	if err := s.st.QueryRow(ctx, s.q.head).Scan(&size, &root); err != nil {
+		return audit.Head{}, headErr("head", err)
+	}
+	return makeHead(size, root)
+}
+
+func headErr(op string, err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return &audit.Error{Op: op, Err: errors.New("sqlaudit: the head row is missing (run Migrate)")}
+	}
+	return storeErr(op, err)
+}
+
+func makeHead(size int64, root []byte) (audit.Head, error) {
+	h := audit.Head{Size: size}
+	if len(root) != tlog.HashSize || size < 0 {
+		return audit.Head{}, condErr("head", audit.ErrTampered, "the stored head is malformed")
+	}
+	copy(h.Root[:], root)
+	return h, nil
+}
+
+// rowsFunc runs a query: on the Store's pool, or in a transaction.
+type rowsFunc func(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+
+// ReadHashes implements audit.Store. A run of consecutive indexes, as
+// verification and proofs ask for, is read as a range of the primary key;
+// scattered indexes with "idx = ANY(array)" on PostgreSQL and IN lists on
+// the others.
+func (s *Store) ReadHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
+	if len(indexes) == 0 {
+		return []tlog.Hash{}, nil
+	}
+	if lo := indexes[0]; lo >= 0 && consecutive(indexes) {
+		return s.readRange(ctx, lo, len(indexes))
+	}
+	got, err := s.readHashes(ctx, s.st.Query, indexes, false)
+	if err != nil {
+		return nil, err
+	}
+	return ordered(indexes, got)
+}
+
+// consecutive reports whether indexes are i, i+1, i+2, ….
+func consecutive(indexes []int64) bool {
+	for k := 1; k < len(indexes); k++ {
+		if indexes[k] != indexes[k-1]+1 {
+			return false
+		}
+	}
+	return true
+}
+
+// readRange reads the n stored hashes from storage index lo, in order.
+func (s *Store) readRange(ctx context.Context, lo int64, n int) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, n)
+	found := make([]bool, n)
+	rows, err := s.st.Query(ctx, s.q.hashRange, lo, lo+int64(n))
+	if err != nil {
+		return nil, storeErr("read hashes", err)
+	}
+	defer rows.Close()
+	var h []byte
+	for rows.Next() {
+		var idx int64
+		if err := rows.Scan(&idx, &h); err != nil {
+			return nil, storeErr("read hashes", err)
+		}
+		if len(h) != tlog.HashSize {
+			return nil, condErr("read hashes", audit.ErrTampered, "stored hash %d has %d bytes", idx, len(h))
+		}
+		if k := idx - lo; k >= 0 && k < int64(n) {
+			out[k], found[k] = tlog.Hash(h), true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeErr("read hashes", err)
+	}
+	for k, ok := range found {
+		if !ok {
+			return nil, condErr("read hashes", audit.ErrNotFound, "no stored hash at index %d", lo+int64(k))
+		}
+	}
+	return out, nil
+}
+
+// minRun is the shortest run of consecutive indexes that readHashes reads
+// as a range rather than in a list.
+const minRun = 16
+
+// readHashes reads the stored hashes at indexes into a map: runs of minRun
+// consecutive indexes or more as ranges (unless locked), the others in
+// lists, pgHashChunk indexes per query on PostgreSQL, 256 on the others.
+// With locked, the reads are locking reads on MySQL (see hashesInLocked).
+func (s *Store) readHashes(ctx context.Context, query rowsFunc, indexes []int64, locked bool) (map[int64]tlog.Hash, error) {
+	got := make(map[int64]tlog.Hash, len(indexes))
+	uniq := make([]int64, 0, len(indexes))
+	for _, i := range indexes {
+		if i >= 0 {
+			uniq = append(uniq, i)
+		}
+	}
+	slices.Sort(uniq)
+	uniq = slices.Compact(uniq)
+	var scattered []int64
+	for len(uniq) > 0 {
+		n := 1
+		for n < len(uniq) && uniq[n] == uniq[n-1]+1 {
+			n++
+		}
+		if n >= minRun && !locked {
+			if err := scanHashes(ctx, query, s.q.hashRange, []any{uniq[0], uniq[0] + int64(n)}, got); err != nil {
+				return nil, err
+			}
+		} else {
+			scattered = append(scattered, uniq[:n]...)
+		}
+		uniq = uniq[n:]
+	}
+	for len(scattered) > 0 {
+		var q string
+		var args []any
+		if s.d == sqldialect.Postgres {
+			n := min(len(scattered), pgHashChunk)
+			q, args = s.q.pgHashes, []any{int64Array(scattered[:n])}
+			scattered = scattered[n:]
+		} else {
+			k := 0
+			for inSizes[k] < len(scattered) && k < len(inSizes)-1 {
+				k++
+			}
+			n := min(len(scattered), inSizes[k])
+			q = s.q.hashesIn[k]
+			if locked {
+				q = s.q.hashesInLocked[k]
+			}
+			args = make([]any, inSizes[k])
+			for j := range args {
+				args[j] = scattered[min(j, n-1)]
+			}
+			scattered = scattered[n:]
+		}
+		if err := scanHashes(ctx, query, q, args, got); err != nil {
+			return nil, err
+		}
+	}
+	return got, nil
+}
+
+func scanHashes(ctx context.Context, query rowsFunc, q string, args []any, into map[int64]tlog.Hash) error {
+	rows, err := query(ctx, q, args...)
+	if err != nil {
+		return storeErr("read hashes", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var idx int64
+		var h []byte
+		if err := rows.Scan(&idx, &h); err != nil {
+			return storeErr("read hashes", err)
+		}
+		if len(h) != tlog.HashSize {
+			return condErr("read hashes", audit.ErrTampered, "stored hash %d has %d bytes", idx, len(h))
+		}
+		into[idx] = tlog.Hash(h)
+	}
+	return storeErr("read hashes", rows.Err())
+}
+
+// ordered returns the hashes at indexes, in that order.
+func ordered(indexes []int64, got map[int64]tlog.Hash) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for k, i := range indexes {
+		h, ok := got[i]
+		if !ok {
+			return nil, condErr("read hashes", audit.ErrNotFound, "no stored hash at index %d", i)
+		}
+		out[k] = h
+	}
+	return out, nil
+}
+
+// Entries implements audit.Store: a primary-key range scan. A limit below
+// 1 returns no entries.
+func (s *Store) Entries(ctx context.Context, from int64, limit int) ([]audit.StoredEntry, error) {
+	if limit < 1 {
+		if err := ctx.Err(); err != nil {
+			return nil, storeErr("entries", err)
+		}
+		return []audit.StoredEntry{}, nil
+	}
+	return s.scanEntries(ctx, "entries", limit, s.q.entries, max(from, 0), limit)
+}
+
+// Query implements audit.Store: one statement, chosen among sixteen by the
+// filter's non-zero fields, that reads an index on (subject, idx),
+// (actor, idx) or (time_us, idx), or the primary key. A Limit below 1 is an
+// error wrapping audit.ErrInvalid.
+func (s *Store) Query(ctx context.Context, f audit.StoreFilter) ([]audit.StoredEntry, error) {
+	if f.Limit < 1 {
+		return nil, condErr("query", audit.ErrInvalid, "limit %d, want at least 1", f.Limit)
+	}
+	m := 0
+	args := []any{max(f.From, 0)}
+	if len(f.Subject) > 0 {
+		m |= fSubject
+		args = append(args, f.Subject)
+	}
+	if len(f.Actor) > 0 {
+		m |= fActor
+		args = append(args, f.Actor)
+	}
+	if !f.Since.IsZero() {
+		m |= fSince
+		args = append(args, micros(f.Since))
+	}
+	if !f.Until.IsZero() {
+		m |= fUntil
+		args = append(args, micros(f.Until))
+	}
+	args = append(args, f.Limit)
+	return s.scanEntries(ctx, "query", f.Limit, s.q.query[m], args...)
+}
+
+func (s *Store) scanEntries(ctx context.Context, op string, limit int, q string, args ...any) ([]audit.StoredEntry, error) {
+	rows, err := s.st.Query(ctx, q, args...)
+	if err != nil {
+		return nil, storeErr(op, err)
+	}
+	defer rows.Close()
+	out := make([]audit.StoredEntry, 0, min(limit, 1024))
+	for rows.Next() {
+		var e audit.StoredEntry
+		var t sql.NullInt64
+		dest := []any{&e.Index, &t, &e.Subject, &e.Actor, &e.Body}
+		var nulls int
+		if s.d == sqldialect.SQLite {
+			dest = append(dest, &nulls)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, storeErr(op, err)
+		}
+		if s.d == sqldialect.SQLite {
+			e.Subject = notNull(e.Subject, nulls&1 == 0)
+			e.Actor = notNull(e.Actor, nulls&2 == 0)
+			e.Body = notNull(e.Body, nulls&4 == 0)
+		}
+		if t.Valid {
+			e.Time = fromMicros(t.Int64)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeErr(op, err)
+	}
+	return out, nil
+}
+
+// notNull returns b, or an empty non-nil slice for a nil b that the
+// database says is not NULL.
+func notNull(b []byte, notNull bool) []byte {
+	if b == nil && notNull {
+		return []byte{}
+	}
+	return b
+}
+
+// Redact implements audit.Store: one UPDATE that sets every column but idx
+// to NULL. When it changes no row (MySQL counts an already redacted row as
+// unchanged), a read tells a redacted entry from a missing one.
+func (s *Store) Redact(ctx context.Context, index int64) error {
+	res, err := s.st.Exec(ctx, s.q.redact, index)
+	if err != nil {
+		return storeErr("redact", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return storeErr("redact", err)
+	} else if n == 1 {
+		return nil
+	}
+	var one int
+	switch err := s.st.QueryRow(ctx, s.q.exists, index).Scan(&one); {
+	case errors.Is(err, sql.ErrNoRows):
+		return condErr("redact", audit.ErrNotFound, "no entry at index %d", index)
+	case err != nil:
+		return storeErr("redact", err)
+	}
+	return nil
+}
+
+// Salt implements audit.Store. A salt that is there costs one read; a new
+// one, an insert that does nothing on a duplicate (ON CONFLICT DO NOTHING;
+// ON DUPLICATE KEY UPDATE on MySQL), whose loser reads the winner's salt.
+// The primary key makes every process agree on one salt per ref.
+func (s *Store) Salt(ctx context.Context, ref []byte, fresh []byte) ([]byte, error) {
+	return s.salt(ctx, s.st, s.q.saltGet, ref, fresh)
+}
+
+// runner runs the Store's prepared statements: on the pool (*sqlstmt.Cache)
+// or in a transaction (txRunner).
+type runner interface {
+	QueryRow(ctx context.Context, query string, args ...any) sqlstmt.Row
+	Exec(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// salt is Salt through r; reread is the read after a lost insert race.
+func (s *Store) salt(ctx context.Context, r runner, reread string, ref, fresh []byte) ([]byte, error) {
+	if err := checkRef("salt", ref); err != nil {
+		return nil, err
+	}
+	if len(fresh) == 0 || len(fresh) > MaxSaltLen {
+		return nil, condErr("salt", audit.ErrInvalid, "a salt must be 1 to %d bytes", MaxSaltLen)
+	}
+	// A concurrent DeleteSalt can remove the winner's salt between the
+	// insert and the read; the next round inserts again.
+	get := s.q.saltGet
+	for range 3 {
+		salt, err := lookupSalt(ctx, r, get, "salt", ref)
+		if !errors.Is(err, audit.ErrNotFound) {
+			return salt, err
+		}
+		res, err := r.Exec(ctx, s.q.saltPut, ref, fresh)
+		if err != nil {
+			return nil, storeErr("salt", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return nil, storeErr("salt", err)
+		} else if n == 1 {
+			return bytes.Clone(fresh), nil
+		}
+		get = reread
+	}
+	return nil, condErr("salt", audit.ErrConflict, "the salt is being deleted and created concurrently")
+}
+
+// LookupSalt implements audit.Store: one primary-key read.
+func (s *Store) LookupSalt(ctx context.Context, ref []byte) ([]byte, error) {
+	if err := checkRef("lookup salt", ref); err != nil {
+		return nil, err
+	}
+	return lookupSalt(ctx, s.st, s.q.saltGet, "lookup salt", ref)
+}
+
+func lookupSalt(ctx context.Context, r runner, q, op string, ref []byte) ([]byte, error) {
+	var salt []byte
+	switch err := r.QueryRow(ctx, q, ref).Scan(&salt); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, condErr(op, audit.ErrNotFound, "no salt under this ref")
+	case err != nil:
+		return nil, storeErr(op, err)
+	}
+	return salt, nil
+}
+
+// DeleteSalt implements audit.Store: one DELETE.
+func (s *Store) DeleteSalt(ctx context.Context, ref []byte) (bool, error) {
+	if err := checkRef("delete salt", ref); err != nil {
+		return false, err
+	}
+	res, err := s.st.Exec(ctx, s.q.saltDel, ref)
+	if err != nil {
+		return false, storeErr("delete salt", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, storeErr("delete salt", err)
+	}
+	return n > 0, nil
+}
+
+func checkRef(op string, ref []byte) error {
+	if len(ref) == 0 || len(ref) > MaxRefLen {
+		return condErr(op, audit.ErrInvalid, "a ref must be 1 to %d bytes", MaxRefLen)
+	}
+	return nil
+}
+
+// PutCheckpoint implements audit.Store: an insert that does nothing when a
+// checkpoint of that size is stored.
+func (s *Store) PutCheckpoint(ctx context.Context, size int64, note []byte) error {
+	if size < 0 {
+		return condErr("put checkpoint", audit.ErrInvalid, "negative size %d", size)
+	}
+	if len(note) == 0 || len(note) > MaxNoteLen {
+		return condErr("put checkpoint", audit.ErrInvalid, "a checkpoint must be 1 to %d bytes", MaxNoteLen)
+	}
+	_, err := s.st.Exec(ctx, s.q.cpPut, size, note, micros(time.Now()))
+	return storeErr("put checkpoint", err)
+}
+
+// LatestCheckpoint implements audit.Store: the last row of the primary key.
+func (s *Store) LatestCheckpoint(ctx context.Context) ([]byte, error) {
+	var note []byte
+	switch err := s.st.QueryRow(ctx, s.q.cpLatest).Scan(&note); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, condErr("latest checkpoint", audit.ErrNotFound, "no checkpoint stored")
+	case err != nil:
+		return nil, storeErr("latest checkpoint", err)
+	}
+	return note, nil
+}
