@@ -2,7 +2,9 @@
 // an embedded SQLite database: the register of processing activities is
 // loaded, a notice is published, the subject signs up with double opt-in,
 // processing is decided with the event that proves it, the subject gets a
-// signed receipt, unsubscribes from a link, and is finally erased.
+// signed receipt, unsubscribes from a link, and is finally erased. Every
+// step is recorded in a tamper-evident audit trail, which is verified at
+// the end.
 //
 //	go run ./examples/quickstart
 //
@@ -32,6 +34,8 @@ import (
 	_ "modernc.org/sqlite"             // SQLite, pure Go: the embedded default
 
 	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/audit"
+	"github.com/gdprkit/gdpr/audit/sqlaudit"
 	"github.com/gdprkit/gdpr/consent"
 	"github.com/gdprkit/gdpr/consent/sqlconsent"
 	"github.com/gdprkit/gdpr/crypto"
@@ -100,7 +104,17 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqlconsent.Dia
 	if err := store.Migrate(ctx); err != nil {
 		return err
 	}
-	step(out, 1, "ledger ready on %s", dialect.Name())
+	anchorDir, err := os.MkdirTemp("", "gdpr-quickstart-anchor-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(anchorDir)
+	trail, err := openTrail(ctx, db, dialect, prefix, anchorDir)
+	if err != nil {
+		return err
+	}
+	defer trail.Close(ctx)
+	step(out, 1, "ledger and audit trail ready on %s", dialect.Name())
 
 	// The controller's keys: one signs receipts, one seals unsubscribe links.
 	// In production, load them from a secret store; never commit them.
@@ -118,7 +132,7 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqlconsent.Dia
 	}
 	ledger, err := consent.New(store, consent.WithRegister(register()),
 		consent.WithReceipts(receiptKey, consent.Controller{Name: "Example Ltd", Email: "privacy@example.com"}, "EU"),
-		consent.WithUnsubscriber(unsub))
+		consent.WithUnsubscriber(unsub), consent.WithRecorder(trail))
 	if err != nil {
 		return err
 	}
@@ -189,7 +203,7 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqlconsent.Dia
 
 	// 7. The subject's profile lives in the host's own table, encrypted
 	// with a key of their own; a blind index finds them by e-mail address.
-	keys, profiles, err := openProfiles(ctx, db, dialect, prefix)
+	keys, profiles, err := openProfiles(ctx, db, dialect, prefix, trail)
 	if err != nil {
 		return err
 	}
@@ -217,24 +231,92 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqlconsent.Dia
 	if err != nil {
 		return err
 	}
+	// Before erasing, the answer to "who did what with my data" (Art. 15).
+	seen, err := trail.Entries(ctx, audit.Filter{Subject: subject})
+	if err != nil {
+		return err
+	}
+	var actions []string
+	for _, e := range seen {
+		actions = append(actions, e.Action)
+	}
+	step(out, 8, "audit trail of %s: %d entries (%s)", string(subject), len(seen), strings.Join(actions, ", "))
 	var erased []string
 	for _, e := range []struct {
 		name string
 		gdpr.Eraser
-	}{{"consent events", ledger}, {"profile row", profiles}, {"encryption key", keys}} {
+	}{{"consent events", ledger}, {"profile row", profiles}, {"encryption key", keys}, {"audit pseudonym", trail}} {
 		rep, err := e.EraseSubject(ctx, subject)
 		if err != nil {
 			return err
 		}
 		erased = append(erased, fmt.Sprintf("%d %s", rep.Erased, e.name))
 	}
-	step(out, 8, "erased: %s (of %d events)", strings.Join(erased, ", "), len(hist))
-	if err := decide(ctx, out, ledger, subject, 9, "after erasure"); err != nil {
+	step(out, 9, "erased: %s (of %d events)", strings.Join(erased, ", "), len(hist))
+	if err := decide(ctx, out, ledger, subject, 10, "after erasure"); err != nil {
 		return err
 	}
 	_, _, err = profiles.restore(ctx, subject, backup)
-	step(out, 10, "profile restored from the backup, unreadable: %v", errors.Is(err, crypto.ErrShredded))
+	step(out, 11, "profile restored from the backup, unreadable: %v", errors.Is(err, crypto.ErrShredded))
+
+	// 12. The trail still verifies: every entry against its hash, the tree
+	// against the signed checkpoint anchored outside the database. Nothing
+	// in it links to the erased subject any more.
+	cp, err := trail.Checkpoint(ctx)
+	if err != nil {
+		return err
+	}
+	report, err := trail.Verify(ctx, audit.VerifyOptions{})
+	if err != nil {
+		return err
+	}
+	linked, err := trail.Entries(ctx, audit.Filter{Subject: subject})
+	if err != nil {
+		return err
+	}
+	_, body, err := trail.Entry(ctx, 0)
+	if err != nil {
+		return err
+	}
+	proof, err := trail.ProveEntry(ctx, 0, cp.Size)
+	if err != nil {
+		return err
+	}
+	step(out, 12, "audit trail verified: %d entries, checkpoint %d signed and anchored, entry 0 proven: %v, entries still linked to %s: %d",
+		report.Entries, cp.Size, audit.CheckEntry(cp, 0, body, proof) == nil, string(subject), len(linked))
 	return nil
+}
+
+// openTrail opens the audit trail in the same database. Its two keys live
+// outside the database: in production load them from a secret store (the
+// signing key made once with audit.GenerateKey, the pseudonym key 32
+// random bytes) and point the anchor at storage the database's
+// administrators cannot write.
+func openTrail(ctx context.Context, db *sql.DB, d sqlconsent.Dialect, prefix, anchorDir string) (*audit.Log, error) {
+	store, err := sqlaudit.New(db, d, sqlaudit.WithTablePrefix(prefix))
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	skey, _, err := audit.GenerateKey("quickstart.example/audit")
+	if err != nil {
+		return nil, err
+	}
+	signer, verifier, err := audit.NewSigner(skey)
+	if err != nil {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	log, err := audit.New(ctx, store, key, signer, verifier, audit.WithAnchor(&audit.FileAnchor{Dir: anchorDir}))
+	if errors.Is(err, audit.ErrInvalid) || errors.Is(err, audit.ErrTampered) {
+		return nil, fmt.Errorf("the audit trail under prefix %q was signed by an earlier run's key: use a fresh database or another -prefix: %w", prefix, err)
+	}
+	return log, err
 }
 
 func decide(ctx context.Context, out io.Writer, l *consent.Ledger, s gdpr.SubjectID, n int, when string) error {

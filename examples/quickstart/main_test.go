@@ -17,16 +17,19 @@ func TestQuickstart(t *testing.T) {
 		t.Fatalf("quickstart failed: %v\n%s", err, out.String())
 	}
 	for _, want := range []string{
-		"1. ledger ready on sqlite",
+		"1. ledger and audit trail ready on sqlite",
 		`2. notice "newsletter" version 1 published`,
 		"3. after sign-up: newsletter by e-mail denied (none)",
 		"4. after confirmation: newsletter by e-mail allowed (given, decided by given event ",
 		"5. receipt ",
 		"6. after unsubscribing: newsletter by e-mail denied (withdrawn, decided by withdrawn event ",
 		"7. profile stored encrypted; found by e-mail: user-1001 (Ann Example)",
-		"8. erased: 3 consent events, 1 profile row, 1 encryption key (of 3 events)",
-		"9. after erasure: newsletter by e-mail denied (none)",
-		"10. profile restored from the backup, unreadable: true",
+		"8. audit trail of user-1001: 6 entries (consent.pending, consent.given, consent.withdrawn, crypto.key_created, crypto.decrypt, crypto.decrypt)",
+		"9. erased: 3 consent events, 1 profile row, 1 encryption key, 1 audit pseudonym (of 3 events)",
+		"10. after erasure: newsletter by e-mail denied (none)",
+		"11. profile restored from the backup, unreadable: true",
+		"12. audit trail verified: ",
+		"entry 0 proven: true, entries still linked to user-1001: 0",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
@@ -41,7 +44,7 @@ func TestQuickstartServers(t *testing.T) {
 		if err := walk(context.Background(), &out, db, d, "qs_"); err != nil {
 			t.Fatalf("quickstart on %s: %v\n%s", d.Name(), err, out.String())
 		}
-		if !strings.Contains(out.String(), "10. profile restored from the backup, unreadable: true") {
+		if !strings.Contains(out.String(), "entries still linked to user-1001: 0") {
 			t.Errorf("incomplete run on %s:\n%s", d.Name(), out.String())
 		}
 	})

@@ -28,7 +28,7 @@ type profiles struct {
 }
 
 // openProfiles sets up the key store, the Keyring and the host's table.
-func openProfiles(ctx context.Context, db *sql.DB, d sqlconsent.Dialect, prefix string) (*crypto.Keyring, *profiles, error) {
+func openProfiles(ctx context.Context, db *sql.DB, d sqlconsent.Dialect, prefix string, trail gdpr.Recorder) (*crypto.Keyring, *profiles, error) {
 	ks, err := sqlkeys.New(db, d, sqlkeys.WithTablePrefix(prefix))
 	if err != nil {
 		return nil, nil, err
@@ -42,7 +42,8 @@ func openProfiles(ctx context.Context, db *sql.DB, d sqlconsent.Dialect, prefix 
 	if err != nil {
 		return nil, nil, err
 	}
-	keys, err := crypto.New(ctx, ks, kek)
+	// Every key event and every decryption goes to the audit trail.
+	keys, err := crypto.New(ctx, ks, kek, crypto.WithRecorder(trail, true))
 	if errors.Is(err, crypto.ErrDecrypt) {
 		return nil, nil, fmt.Errorf("the key store under prefix %q was made by an earlier run, whose KEK died with it: use a fresh database or another -prefix", prefix)
 	}
