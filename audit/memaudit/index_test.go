@@ -49,7 +49,7 @@ func TestQueryUsesIndexes(t *testing.T) {
 	if _, ok := s.byActor["staff:n"]; ok {
 		t.Errorf("the actor index still holds a redacted entry's actor")
 	}
-	if got := len(s.bySubject["other"]); got != 999 {
+	if got := len(s.bySubject.get("other")); got != 999 {
 		t.Errorf("the subject index holds %d entries of \"other\"; want 999", got)
 	}
 }

@@ -27,8 +27,8 @@ type Store struct {
 	head        audit.Head
 	hashes      hashList             // by storage index (tlog.StoredHashIndex)
 	entries     []*audit.StoredEntry // by Index; nil where none is stored
-	bySubject   map[string][]int64   // unredacted entries' indexes, ascending
-	byActor     map[string][]int64   // unredacted entries' indexes, ascending
+	bySubject   postings             // unredacted entries' indexes by subject
+	byActor     postings             // unredacted entries' indexes by actor
 	salts       map[string][]byte    // by ref
 	checkpoints map[int64][]byte     // by tree size
 }
@@ -38,8 +38,8 @@ var _ audit.Store = (*Store)(nil)
 // New returns an empty Store.
 func New() *Store {
 	return &Store{
-		bySubject:   make(map[string][]int64),
-		byActor:     make(map[string][]int64),
+		bySubject:   make(postings),
+		byActor:     make(postings),
 		salts:       make(map[string][]byte),
 		checkpoints: make(map[int64][]byte),
 	}
@@ -51,15 +51,21 @@ func errorf(op string, sentinel error, format string, args ...any) error {
 
 func norm(t time.Time) time.Time { return t.Truncate(time.Microsecond).UTC() }
 
-// stored returns e as the Store keeps it: a deep copy, in one allocation,
-// its time to the microsecond in UTC.
+// stored returns e as the Store keeps it: a deep copy, its time to the
+// microsecond in UTC.
 func stored(e audit.StoredEntry) *audit.StoredEntry {
+	e = clone(e)
 	e.Time = norm(e.Time)
+	return &e
+}
+
+// clone returns a deep copy of e, its byte slices in one allocation.
+func clone(e audit.StoredEntry) audit.StoredEntry {
 	buf := make([]byte, 0, len(e.Subject)+len(e.Actor)+len(e.Body))
 	e.Subject, buf = cloneInto(buf, e.Subject)
 	e.Actor, buf = cloneInto(buf, e.Actor)
 	e.Body, _ = cloneInto(buf, e.Body)
-	return &e
+	return e
 }
 
 // cloneInto copies b to the free capacity of buf (nil stays nil) and
@@ -110,13 +116,7 @@ func (l *hashList) truncate(n int64) {
 }
 
 // copyOut returns a copy of *e that shares nothing with the Store.
-func copyOut(e *audit.StoredEntry) audit.StoredEntry {
-	c := *e
-	c.Subject = bytes.Clone(e.Subject)
-	c.Actor = bytes.Clone(e.Actor)
-	c.Body = bytes.Clone(e.Body)
-	return c
-}
+func copyOut(e *audit.StoredEntry) audit.StoredEntry { return clone(*e) }
 
 // Head implements audit.Store.
 func (s *Store) Head(ctx context.Context) (audit.Head, error) {
@@ -253,11 +253,32 @@ func (s *Store) index(e *audit.StoredEntry) {
 		return
 	}
 	if len(e.Subject) > 0 {
-		s.bySubject[string(e.Subject)] = insert(s.bySubject[string(e.Subject)], e.Index)
+		s.bySubject.add(e.Subject, e.Index)
 	}
 	if len(e.Actor) > 0 {
-		s.byActor[string(e.Actor)] = insert(s.byActor[string(e.Actor)], e.Index)
+		s.byActor.add(e.Actor, e.Index)
 	}
+}
+
+// postings maps a subject or actor to the ascending indexes of its
+// entries. The lists are held by pointer so that adding to a known key
+// neither allocates the key again nor writes the map.
+type postings map[string]*[]int64
+
+func (p postings) add(key []byte, i int64) {
+	if l, ok := p[string(key)]; ok {
+		*l = insert(*l, i)
+		return
+	}
+	p[string(key)] = &[]int64{i}
+}
+
+// get returns the list of key; nil if none.
+func (p postings) get(key string) []int64 {
+	if l, ok := p[key]; ok {
+		return *l
+	}
+	return nil
 }
 
 // unindex removes e from the query indexes; s.mu is held.
@@ -283,16 +304,17 @@ func insert(l []int64, i int64) []int64 {
 }
 
 // remove deletes i from the ascending list m[key].
-func remove(m map[string][]int64, key string, i int64) {
-	l := m[key]
-	j, found := slices.BinarySearch(l, i)
+func remove(m postings, key string, i int64) {
+	l, ok := m[key]
+	if !ok {
+		return
+	}
+	j, found := slices.BinarySearch(*l, i)
 	if !found {
 		return
 	}
-	if l = slices.Delete(l, j, j+1); len(l) == 0 {
+	if *l = slices.Delete(*l, j, j+1); len(*l) == 0 {
 		delete(m, key)
-	} else {
-		m[key] = l
 	}
 }
 
@@ -358,15 +380,15 @@ func (s *Store) Query(ctx context.Context, f audit.StoreFilter) ([]audit.StoredE
 func (s *Store) candidates(f audit.StoreFilter) ([]int64, bool) {
 	switch {
 	case len(f.Subject) > 0 && len(f.Actor) > 0:
-		l, m := s.bySubject[string(f.Subject)], s.byActor[string(f.Actor)]
+		l, m := s.bySubject.get(string(f.Subject)), s.byActor.get(string(f.Actor))
 		if len(m) < len(l) {
 			return m, true
 		}
 		return l, true
 	case len(f.Subject) > 0:
-		return s.bySubject[string(f.Subject)], true
+		return s.bySubject.get(string(f.Subject)), true
 	case len(f.Actor) > 0:
-		return s.byActor[string(f.Actor)], true
+		return s.byActor.get(string(f.Actor)), true
 	}
 	return nil, false
 }

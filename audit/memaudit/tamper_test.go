@@ -140,7 +140,7 @@ func (tp tamperer) RawBytes(t testing.TB) [][]byte {
 		}
 		out = append(out, num(e.Index), tm, bytes.Clone(e.Subject), bytes.Clone(e.Actor), bytes.Clone(e.Body))
 	}
-	for _, m := range []map[string][]int64{s.bySubject, s.byActor} {
+	for _, m := range []postings{s.bySubject, s.byActor} {
 		for key := range m {
 			out = append(out, []byte(key))
 		}

@@ -295,7 +295,18 @@ func buildQueries(d Dialect, prefix string) queries {
 		if m&fUntil != 0 {
 			b.WriteString(" AND time_us < ?")
 		}
-		b.WriteString(" ORDER BY idx LIMIT ?")
+		// With an equality on subject or actor, ordering by that column
+		// first changes nothing but lets every plan, a generic plan of a
+		// prepared statement included, walk the (column, idx) index in
+		// order and stop at the limit instead of scanning the primary key.
+		switch {
+		case m&fSubject != 0:
+			b.WriteString(" ORDER BY subject, idx LIMIT ?")
+		case m&fActor != 0:
+			b.WriteString(" ORDER BY actor, idx LIMIT ?")
+		default:
+			b.WriteString(" ORDER BY idx LIMIT ?")
+		}
 		q.query[m] = d.Rebind(b.String())
 	}
 	return q
