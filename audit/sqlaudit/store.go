@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -281,33 +282,72 @@ func buildQueries(d Dialect, prefix string) queries {
 		}
 	}
 	for m := range q.query {
+		// Placeholders are numbered: $1 is From, then the filter's
+		// values in order, then the limit (Rebind does it for the ? of
+		// MySQL and SQLite).
+		n := 1
+		ph := func() string {
+			n++
+			if d == sqldialect.Postgres {
+				return "$" + strconv.Itoa(n)
+			}
+			return "?"
+		}
+		from := "?"
+		if d == sqldialect.Postgres {
+			from = "$1"
+		}
 		var b strings.Builder
-		b.WriteString("SELECT " + sel + " FROM " + entries + " WHERE body IS NOT NULL AND idx >= ?")
-		if m&fSubject != 0 {
-			b.WriteString(" AND subject = ?")
+		b.WriteString("SELECT " + sel + " FROM " + entries + " WHERE body IS NOT NULL")
+		if d != sqldialect.Postgres {
+			b.WriteString(" AND idx >= ?") // first, as its argument is
 		}
-		if m&fActor != 0 {
-			b.WriteString(" AND actor = ?")
-		}
-		if m&fSince != 0 {
-			b.WriteString(" AND time_us >= ?")
-		}
-		if m&fUntil != 0 {
-			b.WriteString(" AND time_us < ?")
-		}
-		// With an equality on subject or actor, ordering by that column
-		// first changes nothing but lets every plan, a generic plan of a
-		// prepared statement included, walk the (column, idx) index in
-		// order and stop at the limit instead of scanning the primary key.
+		// On a subject or an actor, the (column, idx) index answers the
+		// query in order and stops at the limit. On PostgreSQL the From
+		// bound is written as a row comparison on that index: a generic
+		// plan of the prepared statement (chosen after a few runs) then
+		// cannot prefer a walk of the primary key filtered by the column,
+		// which reads the whole table for a rare subject or actor.
+		col := ""
 		switch {
 		case m&fSubject != 0:
-			b.WriteString(" ORDER BY subject, idx LIMIT ?")
+			col = "subject"
 		case m&fActor != 0:
-			b.WriteString(" ORDER BY actor, idx LIMIT ?")
-		default:
-			b.WriteString(" ORDER BY idx LIMIT ?")
+			col = "actor"
 		}
-		q.query[m] = d.Rebind(b.String())
+		if m&fSubject != 0 {
+			p := ph()
+			b.WriteString(" AND subject = " + p)
+			if col == "subject" && d == sqldialect.Postgres {
+				b.WriteString(" AND (subject, idx) >= (" + p + ", " + from + ")")
+			}
+		}
+		if m&fActor != 0 {
+			p := ph()
+			b.WriteString(" AND actor = " + p)
+			if col == "actor" && d == sqldialect.Postgres {
+				b.WriteString(" AND (actor, idx) >= (" + p + ", " + from + ")")
+			}
+		}
+		if col == "" && d == sqldialect.Postgres {
+			b.WriteString(" AND idx >= " + from)
+		}
+		if m&fSince != 0 {
+			b.WriteString(" AND time_us >= " + ph())
+		}
+		if m&fUntil != 0 {
+			b.WriteString(" AND time_us < " + ph())
+		}
+		if col != "" {
+			b.WriteString(" ORDER BY " + col + ", idx LIMIT " + ph())
+		} else {
+			b.WriteString(" ORDER BY idx LIMIT " + ph())
+		}
+		if d == sqldialect.Postgres {
+			q.query[m] = b.String()
+		} else {
+			q.query[m] = d.Rebind(b.String())
+		}
 	}
 	return q
 }
