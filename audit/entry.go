@@ -140,10 +140,9 @@ func (e *Entry) size() int {
 	for _, c := range e.Categories {
 		n += 10 + len(c)
 	}
-	for k, v := range e.Attrs {
-		n += 20 + len(k) + len(v)
-	}
-	return n
+	// Attributes are estimated, not measured, to spare a walk of the
+	// map: append grows the buffer if they are longer.
+	return n + len(e.Attrs)*64
 }
 
 // appendBinary appends the encoding of a valid entry to b; actor is the
@@ -403,7 +402,7 @@ func (e *Entry) validate() error {
 		if e.Actor.ID == "" && e.Actor.Kind == gdpr.ActorSubject {
 			break
 		}
-		if len(e.Actor.ID) != 64 || !isLowerHex(e.Actor.ID) {
+		if len(e.Actor.ID) != 64 || (e.Actor.ID != placeholder && !isLowerHex(e.Actor.ID)) {
 			return fmt.Errorf("%w: the %s actor of an entry is a pseudonym in hex", ErrInvalid, e.Actor.Kind)
 		}
 	case gdpr.ActorSystem:

@@ -345,12 +345,8 @@ func (l *Log) prepare(ctx context.Context, events []gdpr.Event, salt salts) ([]r
 				return nil, err
 			}
 			en.Subject = p
-			rec.subject = p[:]
 		}
-		switch {
-		case ev.Actor.Kind == gdpr.ActorSystem:
-			rec.actor = []byte("system:" + ev.Actor.ID)
-		case ev.Actor.ID != "":
+		if ev.Actor.Kind != gdpr.ActorSystem && ev.Actor.ID != "" {
 			ns := nsStaff
 			if ev.Actor.Kind == gdpr.ActorSubject {
 				ns = nsSubject
@@ -360,13 +356,24 @@ func (l *Log) prepare(ctx context.Context, events []gdpr.Event, salt salts) ([]r
 				return nil, err
 			}
 			actor = p
-			rec.actor = make([]byte, 0, len(ev.Actor.Kind)+1+len(p))
-			rec.actor = append(append(append(rec.actor, ev.Actor.Kind...), ':'), p[:]...)
-		default:
-			rec.actor = []byte(string(ev.Actor.Kind) + ":")
 		}
+		// One allocation holds the subject and actor columns and the body.
+		buf := make([]byte, 0, 2*len(Pseudonym{})+len(ev.Actor.Kind)+1+len(ev.Actor.ID)+en.size())
+		if ev.Subject != "" {
+			buf = append(buf, en.Subject[:]...)
+			rec.subject = buf[:len(buf):len(buf)]
+		}
+		n := len(buf)
+		buf = append(append(buf, ev.Actor.Kind...), ':')
+		switch {
+		case ev.Actor.Kind == gdpr.ActorSystem:
+			buf = append(buf, ev.Actor.ID...)
+		case ev.Actor.ID != "":
+			buf = append(buf, actor[:]...)
+		}
+		rec.actor = buf[n:len(buf):len(buf)]
 		rec.time = en.Time
-		rec.body = en.appendBinary(make([]byte, 0, en.size()), actor[:])
+		rec.body = en.appendBinary(buf[len(buf):], actor[:])
 	}
 	return recs, nil
 }
