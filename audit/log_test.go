@@ -15,6 +15,7 @@ import (
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/audit"
+	"github.com/gdprkit/gdpr/audit/audittest"
 	"github.com/gdprkit/gdpr/audit/memaudit"
 )
 
@@ -195,33 +196,9 @@ func TestConcurrentRecordsOneTree(t *testing.T) {
 		}
 		bodies = append(bodies, se.Body)
 	}
-	if want := rootOf(t, bodies); rep.Root != want {
+	if want := mustRoot(t, bodies); rep.Root != want {
 		t.Fatal("root differs from tlog's over the same records")
 	}
-}
-
-// rootOf computes the tree of bodies with tlog alone.
-func rootOf(t testing.TB, bodies [][]byte) tlog.Hash {
-	var hashes []tlog.Hash
-	r := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(idx))
-		for i, x := range idx {
-			out[i] = hashes[x]
-		}
-		return out, nil
-	})
-	for i, b := range bodies {
-		hs, err := tlog.StoredHashes(int64(i), b, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		hashes = append(hashes, hs...)
-	}
-	h, err := tlog.TreeHash(int64(len(bodies)), r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
 }
 
 func TestProofs(t *testing.T) {
@@ -470,4 +447,13 @@ func TestAppendTx(t *testing.T) {
 	if _, err := f.log.Verify(ctx, audit.VerifyOptions{}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func mustRoot(t testing.TB, bodies [][]byte) tlog.Hash {
+	t.Helper()
+	h, err := audittest.Root(bodies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

@@ -387,14 +387,14 @@ func testConcurrentAppends(t *testing.T, s audit.Store) {
 			}
 			h, err := s.Head(ctx)
 			if err != nil {
-				readErr = fmt.Errorf("Head: %w", err)
+				readErr = fmt.Errorf("head: %w", err)
 				return
 			}
 			if h.Size == 0 {
 				continue
 			}
 			if root, err := tlog.TreeHash(h.Size, r); err != nil || root != h.Root {
-				readErr = fmt.Errorf("Head = size %d root %v, but the stored hashes give root %v (%v)", h.Size, h.Root, root, err)
+				readErr = fmt.Errorf("head = size %d root %v, but the stored hashes give root %v (%v)", h.Size, h.Root, root, err)
 				return
 			}
 			time.Sleep(200 * time.Microsecond)

@@ -98,3 +98,25 @@ func (o *overlay) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	}
 	return out, nil
 }
+
+// Root returns the RFC 6962 root hash of the tree whose leaves are the
+// record hashes of bodies, in order, computed with tlog alone: what a
+// Store's head must hold after those entries.
+func Root(bodies [][]byte) (tlog.Hash, error) {
+	var hashes []tlog.Hash
+	r := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(idx))
+		for i, x := range idx {
+			out[i] = hashes[x]
+		}
+		return out, nil
+	})
+	for i, b := range bodies {
+		hs, err := tlog.StoredHashes(int64(i), b, r)
+		if err != nil {
+			return tlog.Hash{}, err
+		}
+		hashes = append(hashes, hs...)
+	}
+	return tlog.TreeHash(int64(len(bodies)), r)
+}

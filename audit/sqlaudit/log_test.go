@@ -14,6 +14,7 @@ import (
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/audit"
+	"github.com/gdprkit/gdpr/audit/audittest"
 	"github.com/gdprkit/gdpr/audit/sqlaudit"
 	"github.com/gdprkit/gdpr/internal/sqldialect"
 	"github.com/gdprkit/gdpr/internal/testdb"
@@ -129,7 +130,7 @@ func TestManyLogsOneTree(t *testing.T) {
 		if len(seen) != total {
 			t.Fatalf("%d distinct entries, want %d", len(seen), total)
 		}
-		if root := tlogRoot(t, bodies); root != rep.Root {
+		if root := mustRoot(t, bodies); root != rep.Root {
 			t.Fatal("the root differs from tlog's over the stored bodies in index order")
 		}
 		// Every instance signed checkpoints; the anchor's latest is the
@@ -159,26 +160,6 @@ func TestManyLogsOneTree(t *testing.T) {
 			t.Fatalf("subject-1 has %d entries, want %d", n, instances*goroutines*4)
 		}
 	})
-}
-
-func tlogRoot(t testing.TB, bodies [][]byte) tlog.Hash {
-	var hashes []tlog.Hash
-	r := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(idx))
-		for i, x := range idx {
-			out[i] = hashes[x]
-		}
-		return out, nil
-	})
-	for i, b := range bodies {
-		hs, err := tlog.StoredHashes(int64(i), b, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		hashes = append(hashes, hs...)
-	}
-	h, _ := tlog.TreeHash(int64(len(bodies)), r)
-	return h
 }
 
 // TestAppendTxWithTheHostsChange records inside the host's transaction:
@@ -298,4 +279,13 @@ func BenchmarkLogAppend(b *testing.B) {
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "entries/s")
 		})
 	}
+}
+
+func mustRoot(t testing.TB, bodies [][]byte) tlog.Hash {
+	t.Helper()
+	h, err := audittest.Root(bodies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
