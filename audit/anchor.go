@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,7 +22,8 @@ import (
 // FileAnchor ships with this package.
 type Anchor interface {
 	// Publish stores the signed checkpoint c.Note. Publishing a checkpoint
-	// that is already stored succeeds.
+	// that is already stored succeeds; publishing a different checkpoint
+	// of a size already stored fails with an error wrapping ErrTampered.
 	Publish(ctx context.Context, c Checkpoint) error
 	// Latest returns the stored checkpoint note with the greatest size,
 	// or an error wrapping ErrNotFound if there is none.
@@ -43,7 +45,9 @@ type FileAnchor struct {
 
 const anchorExt = ".checkpoint"
 
-// Publish writes c.Note to Dir, unless a file for its size exists.
+// Publish writes c.Note to Dir, unless a file for its size exists: then it
+// succeeds if that file holds the same note, and fails with an error
+// wrapping ErrTampered if not.
 func (a *FileAnchor) Publish(ctx context.Context, c Checkpoint) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -68,7 +72,17 @@ func (a *FileAnchor) Publish(ctx context.Context, c Checkpoint) error {
 		return fmt.Errorf("anchor: %w", err)
 	}
 	// Link, unlike Rename, never replaces a file another process wrote.
-	if err := os.Link(tmp.Name(), name); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := os.Link(tmp.Name(), name); errors.Is(err, fs.ErrExist) {
+		// The same checkpoint again is fine; another one of the same
+		// size is a fork of the log, shown to two parties.
+		prev, err := os.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("anchor: %w", err)
+		}
+		if !bytes.Equal(prev, c.Note) {
+			return fmt.Errorf("%w: anchor: another checkpoint of size %d is anchored already", ErrTampered, c.Size)
+		}
+	} else if err != nil {
 		return fmt.Errorf("anchor: %w", err)
 	}
 	if err := syncDir(a.Dir); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,7 +25,7 @@ import (
 // Appends from many goroutines are gathered into batches, one Store
 // transaction each (group commit); appends from many processes are
 // serialised by the Store's append lock. A Log signs a checkpoint every
-// CheckpointEvery entries or CheckpointInterval, and on Close, and
+// so many entries or seconds (WithCheckpoints), and on Close, and
 // publishes it to its Anchor.
 //
 // A Log is safe for concurrent use. Call Close when done.
@@ -54,9 +55,10 @@ type Log struct {
 	treeMu sync.Mutex
 	tree   treeState // the last head this Log committed
 
-	cpMu   sync.Mutex   // one checkpoint at a time
-	lastCP atomic.Int64 // size of the last checkpoint this Log signed or saw
-	cpKick chan struct{}
+	cpMu     sync.Mutex   // one checkpoint at a time
+	lastCP   atomic.Int64 // size of the last checkpoint this Log signed or saw
+	lastSeen Checkpoint   // that checkpoint; guarded by cpMu
+	cpKick   chan struct{}
 }
 
 // request is one Record or Append call waiting for its batch.
@@ -128,9 +130,9 @@ func WithMaxBatch(n int) Option {
 
 // WithPseudonymCache sets how many pseudonyms the Log keeps in memory, and
 // for how long. After EraseSubject or ForgetActor on one instance, other
-// instances may write the old pseudonym for up to ttl (it links to no one
-// once their caches expire). size 0 turns the cache off. Default: 10,000
-// for 1 minute.
+// instances may write the old pseudonym for up to ttl: those entries stay
+// linked to the subject's earlier ones, but, the salt gone, to no ID.
+// size 0 turns the cache off. Default: 10,000 for 1 minute.
 func WithPseudonymCache(size int, ttl time.Duration) Option {
 	return optionFunc(func(l *Log) error {
 		if size < 0 || ttl < 0 {
@@ -149,7 +151,8 @@ func WithClock(c clock.Clock) Option {
 
 // WithErrorHandler sets the function that receives the errors of the
 // Log's background work (periodic checkpoints); they carry no personal
-// data. Default: logged with log/slog at level Error.
+// data. f must not call Close. Default: logged with log/slog at level
+// Error.
 func WithErrorHandler(f func(error)) Option {
 	return optionFunc(func(l *Log) error { l.onError = f; return nil })
 }
@@ -197,23 +200,33 @@ func New(ctx context.Context, store Store, key []byte, signer note.Signer, verif
 	if _, err := OpenCheckpoint(probe.Note, l.origin, verifier); err != nil {
 		return nil, wrap("new", fmt.Errorf("%w: the verifier does not check the signer's signatures", ErrInvalid))
 	}
-	h, err := store.Head(ctx)
-	if err != nil {
-		return nil, wrap("new", err)
-	}
 	l.lastCP.Store(-1) // an empty log gets a checkpoint too
+	// The checkpoints first, then the head: a checkpoint is stored only
+	// after its head committed, so a head read after it is never shorter,
+	// whatever other instances append meanwhile.
+	var cps []Checkpoint
 	for _, src := range l.trustedSources() {
 		cp, err := src.load(ctx, l)
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
-		if err == nil {
-			err = l.extends(ctx, h, cp)
-		}
 		if err != nil {
 			return nil, wrap("new", fmt.Errorf("%s: %w", src.name, err))
 		}
-		l.lastCP.Store(max(l.lastCP.Load(), cp.Size))
+		cps = append(cps, cp)
+	}
+	h, err := store.Head(ctx)
+	if err != nil {
+		return nil, wrap("new", err)
+	}
+	for _, cp := range cps {
+		if err := l.extends(ctx, h, cp); err != nil {
+			return nil, wrap("new", err)
+		}
+		if cp.Size > l.lastCP.Load() {
+			l.lastCP.Store(cp.Size)
+			l.lastSeen = cp
+		}
 	}
 	l.wg.Add(2)
 	go l.flusher()
@@ -243,6 +256,26 @@ func (l *Log) Record(ctx context.Context, e gdpr.Event) error {
 // indexes, and returns the index of the first. It does what Record does for
 // each event; if one is invalid, none is appended.
 func (l *Log) Append(ctx context.Context, events ...gdpr.Event) (int64, error) {
+	for _, e := range events {
+		if strings.HasPrefix(e.Action, reservedPrefix) {
+			return 0, wrap("record", fmt.Errorf("%w: actions %s… are the log's own", ErrInvalid, reservedPrefix))
+		}
+	}
+	return l.append(ctx, events)
+}
+
+// reservedPrefix starts the actions only the Log itself records, such as
+// audit.redact: a caller who could record one could make a deleted entry
+// look redacted.
+const reservedPrefix = "audit."
+
+func (l *Log) append(ctx context.Context, events []gdpr.Event) (int64, error) {
+	l.closeMu.RLock()
+	closed := l.closed
+	l.closeMu.RUnlock()
+	if closed {
+		return 0, wrap("record", ErrClosed) // before a salt is made
+	}
 	recs, err := l.prepare(ctx, events, salts{l.store.Salt, true})
 	if err != nil {
 		return 0, wrap("record", err)
@@ -269,10 +302,15 @@ func (l *Log) Append(ctx context.Context, events ...gdpr.Event) (int64, error) {
 // audit entries commit or roll back with the caller's change. It bypasses
 // the group commit, and the append lock is held until the caller's
 // transaction ends: keep that transaction short. If a is a SaltAppender,
-// new salts are created through it, in the same transaction. A pseudonym
-// is cached only once its salt is known to be committed, so a rolled-back
-// salt is never used again.
+// new salts are created through it, in the same transaction, and the
+// pseudonyms made from them are not cached, so a rolled-back salt is
+// never used again.
 func (l *Log) AppendTx(ctx context.Context, a Appender, events ...gdpr.Event) (int64, error) {
+	for _, e := range events {
+		if strings.HasPrefix(e.Action, reservedPrefix) {
+			return 0, wrap("record", fmt.Errorf("%w: actions %s… are the log's own", ErrInvalid, reservedPrefix))
+		}
+	}
 	salt := salts{l.store.Salt, true}
 	if sa, ok := a.(SaltAppender); ok {
 		salt = salts{sa.Salt, false}
@@ -468,6 +506,9 @@ func (l *Log) flush(reqs []*request) {
 		out, edge, start = b, f, h.Size
 		return b, err
 	})
+	if err == nil && out == nil {
+		err = errors.New("the store's Append did not call the append function")
+	}
 	if err == nil {
 		l.treeMu.Lock()
 		l.tree = treeState{size: out.Size, root: out.Root, frontier: edge}

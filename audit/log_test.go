@@ -457,3 +457,15 @@ func mustRoot(t testing.TB, bodies [][]byte) tlog.Hash {
 	}
 	return h
 }
+
+func TestReservedActionsRefused(t *testing.T) {
+	f := open(t, memaudit.New())
+	forged := gdpr.Event{Actor: gdpr.Staff("x"), Action: "audit.redact", Resource: "audit/entry/0", Outcome: gdpr.Success}
+	if err := f.log.Record(t.Context(), forged); !errors.Is(err, audit.ErrInvalid) {
+		t.Fatalf("recording an audit.* action = %v, want ErrInvalid", err)
+	}
+	store := memaudit.New()
+	if _, err := f.log.AppendTx(t.Context(), store, forged); !errors.Is(err, audit.ErrInvalid) {
+		t.Fatalf("AppendTx of an audit.* action = %v, want ErrInvalid", err)
+	}
+}

@@ -40,6 +40,9 @@ type pseudonymizer struct {
 
 	mu    sync.RWMutex
 	cache map[cacheKey]cachedPseudonym
+	// forgets counts forget calls: a get that read a salt before a forget
+	// finished must not cache it after (it may be the deleted salt).
+	forgets uint64
 }
 
 type cacheKey struct{ ns, id string }
@@ -97,6 +100,7 @@ func (p *pseudonymizer) get(ctx context.Context, ns, id string, salt salts) (Pse
 	now := p.now()
 	p.mu.RLock()
 	c, ok := p.cache[ck]
+	gen := p.forgets
 	p.mu.RUnlock()
 	if ok && now.Before(c.expires) {
 		return c.p, nil
@@ -112,7 +116,7 @@ func (p *pseudonymizer) get(ctx context.Context, ns, id string, salt salts) (Pse
 	}
 	ps := p.derive(ns, id, s)
 	if salt.committed {
-		p.put(ck, ps, now)
+		p.put(ck, ps, now, gen)
 	}
 	return ps, nil
 }
@@ -134,28 +138,35 @@ func (p *pseudonymizer) lookup(ctx context.Context, ns, id string) (Pseudonym, b
 	return p.derive(ns, id, salt), true, nil
 }
 
-// forget deletes the salt of id, and reports whether it had one.
+// forget deletes the salt of id, and reports whether it had one. A get
+// running meanwhile may still use the old pseudonym for the entry it is
+// making, but never caches it.
 func (p *pseudonymizer) forget(ctx context.Context, ns, id string) (bool, error) {
 	p.mu.Lock()
+	p.forgets++
 	delete(p.cache, cacheKey{ns, id})
 	p.mu.Unlock()
 	ok, err := p.store.DeleteSalt(ctx, p.ref(ns, id))
-	// A Record racing this call may have cached the salt again; drop it.
 	p.mu.Lock()
+	p.forgets++
 	delete(p.cache, cacheKey{ns, id})
 	p.mu.Unlock()
 	return ok, err
 }
 
-func (p *pseudonymizer) put(ck cacheKey, ps Pseudonym, now time.Time) {
+// put caches ps unless a forget happened since gen was read.
+func (p *pseudonymizer) put(ck cacheKey, ps Pseudonym, now time.Time, gen uint64) {
 	if p.size <= 0 {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.forgets != gen {
+		return
+	}
 	if len(p.cache) >= p.size {
 		// Evict an eighth, at random (map order), and expired ones.
-		n := p.size / 8
+		n := max(1, p.size/8)
 		for k, v := range p.cache {
 			if n <= 0 && now.Before(v.expires) {
 				continue

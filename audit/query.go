@@ -16,7 +16,7 @@ type Filter struct {
 	// "who accessed my data" (Art. 15(1)(c)).
 	Subject gdpr.SubjectID
 	// Actor selects the entries of this actor. A subject actor with no ID
-	// matches every such entry.
+	// selects the entries whose actor is a subject acting without an ID.
 	Actor gdpr.Actor
 	// Since and Until select entries with Since <= Time < Until.
 	Since, Until time.Time
@@ -127,9 +127,9 @@ func (l *Log) redact(ctx context.Context, actor gdpr.Actor, index int64, reason 
 	if peekAction(ses[0].Body) == actionRedact {
 		return fmt.Errorf("%w: entry %d records a redaction and cannot be redacted", ErrInvalid, index)
 	}
-	if _, err := l.Append(ctx, gdpr.Event{Actor: actor, Action: actionRedact,
+	if _, err := l.append(ctx, []gdpr.Event{{Actor: actor, Action: actionRedact,
 		Resource: redactResource + strconv.FormatInt(index, 10), Outcome: gdpr.Success,
-		Attrs: map[string]string{"reason": reason}}); err != nil {
+		Attrs: map[string]string{"reason": reason}}}); err != nil {
 		return err
 	}
 	return l.store.Redact(ctx, index)

@@ -12,9 +12,11 @@ import (
 )
 
 // Checkpoint signs a checkpoint of the log as it is now, stores it, and
-// publishes it to the Anchor. Before it signs, it checks that the log
-// extends the anchor's latest checkpoint, and refuses with an error
-// wrapping ErrTampered if not: a Log never signs a rewritten history. The
+// publishes it to the Anchor. Before it signs, it checks with consistency
+// proofs that the log extends the last checkpoint this Log signed or
+// opened with, the latest stored one and the anchor's latest, and refuses
+// with an error wrapping ErrTampered if not: a Log does not sign a history
+// rewritten under a checkpoint it knows of. The
 // Log calls it on its own (see WithCheckpoints); call it to checkpoint at
 // a moment of your choosing.
 func (l *Log) Checkpoint(ctx context.Context) (Checkpoint, error) {
@@ -25,27 +27,31 @@ func (l *Log) Checkpoint(ctx context.Context) (Checkpoint, error) {
 }
 
 func (l *Log) checkpoint(ctx context.Context) (Checkpoint, error) {
+	// What the new checkpoint must extend: the last one this Log signed
+	// or saw, the latest stored, the anchor's latest. Loaded before the
+	// head, so the head read after them is never behind them unless the
+	// log was cut.
+	trusted := []Checkpoint{}
+	if l.lastSeen.Note != nil || l.lastSeen.Size > 0 {
+		trusted = append(trusted, l.lastSeen)
+	}
+	for _, src := range l.trustedSources() {
+		cp, err := src.load(ctx, l)
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return Checkpoint{}, fmt.Errorf("%s: %w", src.name, err)
+		default:
+			trusted = append(trusted, cp)
+		}
+	}
 	h, err := l.store.Head(ctx)
 	if err != nil {
 		return Checkpoint{}, err
 	}
-	if l.anchor != nil {
-		prev, err := loadAnchor(ctx, l)
-		switch {
-		case errors.Is(err, ErrNotFound):
-		case err != nil:
+	for _, cp := range trusted {
+		if err := l.extends(ctx, h, cp); err != nil {
 			return Checkpoint{}, err
-		default:
-			if prev.Size > h.Size {
-				// Another process may have appended and anchored since
-				// the head was read.
-				if h, err = l.store.Head(ctx); err != nil {
-					return Checkpoint{}, err
-				}
-			}
-			if err := l.extends(ctx, h, prev); err != nil {
-				return Checkpoint{}, fmt.Errorf("anchor: %w", err)
-			}
 		}
 	}
 	cp, err := signCheckpoint(Checkpoint{Origin: l.origin, Size: h.Size, Root: headRoot(h)}, l.signer)
@@ -60,12 +66,10 @@ func (l *Log) checkpoint(ctx context.Context) (Checkpoint, error) {
 			return Checkpoint{}, err
 		}
 	}
-	for {
-		old := l.lastCP.Load()
-		if cp.Size <= old || l.lastCP.CompareAndSwap(old, cp.Size) {
-			break
-		}
+	if cp.Size > l.lastCP.Load() {
+		l.lastCP.Store(cp.Size)
 	}
+	l.lastSeen = cp
 	return cp, nil
 }
 
@@ -274,9 +278,13 @@ type VerifyOptions struct {
 // against the head, the latest stored checkpoint, the anchor's latest and
 // opts.Trusted, and every redaction against the audit.redact entry that
 // records it. It returns the report and, if a problem was found, an error
-// wrapping ErrTampered. An altered entry is named by its index; an
-// attacker who also rewrote its stored hashes is caught by the
-// checkpoints, and the report then names the subtree.
+// wrapping ErrTampered. An altered entry is named by its index. An
+// attacker who also rewrote its leaf hash is caught by the hash above it
+// (reported with the subtree's first index) and by the checkpoints; one who
+// rewrote every hash up to the root, the head's included, by the
+// checkpoints alone (a root mismatch at the checkpoint's size). Verify can
+// run while the log grows; it checks the log up to the head it reads at
+// the start.
 func (l *Log) Verify(ctx context.Context, opts VerifyOptions) (*Report, error) {
 	rep, err := l.verify(ctx, opts)
 	if err == nil && !rep.OK() {
@@ -290,16 +298,14 @@ func (l *Log) verify(ctx context.Context, opts VerifyOptions) (*Report, error) {
 	if page <= 0 {
 		page = 4096
 	}
-	h, err := l.store.Head(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rep := &Report{Size: h.Size, Root: headRoot(h)}
+	rep := &Report{}
 	problem := func(k ProblemKind, i int64, detail string) {
 		rep.Problems = append(rep.Problems, Problem{Kind: k, Index: i, Detail: detail})
 	}
 
-	// The trusted checkpoints, by size.
+	// The trusted checkpoints, then the head: a checkpoint is stored only
+	// after its head committed, so this order never sees a checkpoint
+	// ahead of a head that other instances are still growing.
 	var cps []Checkpoint
 	for _, src := range l.trustedSources() {
 		cp, err := src.load(ctx, l)
@@ -321,6 +327,11 @@ func (l *Log) verify(ctx context.Context, opts VerifyOptions) (*Report, error) {
 		}
 		cps = append(cps, cp)
 	}
+	h, err := l.store.Head(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep.Size, rep.Root = h.Size, headRoot(h)
 	slices.SortFunc(cps, func(a, b Checkpoint) int { return int(min(max(a.Size-b.Size, -1), 1)) })
 	rep.Checkpoints = cps
 	for _, cp := range cps {
@@ -353,9 +364,6 @@ func (l *Log) verify(ctx context.Context, opts VerifyOptions) (*Report, error) {
 		}
 		// The entries of [next, end) and their stored hashes.
 		end := min(next+int64(page), h.Size)
-		if len(ents) > 0 && ents[len(ents)-1].Index < end-1 && len(ents) == page {
-			end = ents[len(ents)-1].Index + 1
-		}
 		lo, hi := tlog.StoredHashIndex(0, next), tlog.StoredHashIndex(0, end)
 		stored, missing, err := l.readRange(ctx, lo, hi)
 		if err != nil {
@@ -431,19 +439,33 @@ func (l *Log) verify(ctx context.Context, opts VerifyOptions) (*Report, error) {
 			opts.Progress(next, h.Size)
 		}
 	}
-	// Entries past the head.
+	// Entries past the head. Other instances may be appending while this
+	// runs: an entry is an intruder only if it lies past the head read
+	// after it was seen, since a store commits entries and head together.
+	var past []int64
 	for from := h.Size; ; {
 		ents, err := l.store.Entries(ctx, from, page)
 		if err != nil {
 			return nil, err
 		}
 		for _, e := range ents {
-			problem(EntryExtra, e.Index, "")
+			past = append(past, e.Index)
 		}
 		if len(ents) < page {
 			break
 		}
 		from = ents[len(ents)-1].Index + 1
+	}
+	if len(past) > 0 {
+		h2, err := l.store.Head(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range past {
+			if i >= h2.Size {
+				problem(EntryExtra, i, "")
+			}
+		}
 	}
 	if v.f.root() != headRoot(h) {
 		problem(RootMismatch, h.Size, "head")
