@@ -113,6 +113,11 @@ func (a *FileAnchor) Latest(ctx context.Context) ([]byte, error) {
 		return nil, fmt.Errorf("%w: no anchored checkpoint", ErrNotFound)
 	}
 	b, err := os.ReadFile(filepath.Join(a.Dir, names[len(names)-1]))
+	if errors.Is(err, fs.ErrNotExist) {
+		// Pruned by another process between the listing and the read:
+		// a newer one exists now.
+		return a.Latest(ctx)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("anchor: %w", err)
 	}

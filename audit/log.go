@@ -311,6 +311,12 @@ func (l *Log) AppendTx(ctx context.Context, a Appender, events ...gdpr.Event) (i
 			return 0, wrap("record", fmt.Errorf("%w: actions %s… are the log's own", ErrInvalid, reservedPrefix))
 		}
 	}
+	l.closeMu.RLock()
+	closed := l.closed
+	l.closeMu.RUnlock()
+	if closed {
+		return 0, wrap("record", ErrClosed)
+	}
 	salt := salts{l.store.Salt, true}
 	if sa, ok := a.(SaltAppender); ok {
 		salt = salts{sa.Salt, false}
@@ -566,7 +572,10 @@ func (l *Log) checkpointIfGrown(ctx context.Context) (bool, error) {
 
 // Close stops new appends, writes those already queued, signs a last
 // checkpoint if the log grew, and stops the Log's goroutines. It does not
-// close the Store. Calls after the first return nil.
+// close the Store. The queued appends are written whatever ctx says (each
+// within the Log's own timeout), so that no caller waiting for one is left
+// without an answer; ctx bounds the last checkpoint. Calls after the first
+// return nil at once.
 func (l *Log) Close(ctx context.Context) error {
 	l.closeMu.Lock()
 	if l.closed {

@@ -104,8 +104,10 @@ func (l *Log) Entry(ctx context.Context, index int64) (Entry, []byte, error) {
 // entry still verify. reason is a key such as "recorded_in_error" or
 // "court_order" (^[a-z0-9_.-]{1,64}$). Redact first appends an
 // audit.redact entry by actor naming the index and the reason, so that
-// Verify can tell a redaction from a deletion; it is idempotent. An
-// audit.redact entry itself cannot be redacted.
+// Verify can tell a redaction from a deletion; it is idempotent. If it
+// fails after that entry was written, call it again: the entry then
+// records an attempt, and the retry a second one. An audit.redact entry
+// itself cannot be redacted.
 func (l *Log) Redact(ctx context.Context, actor gdpr.Actor, index int64, reason string) error {
 	return wrap("redact", l.redact(ctx, actor, index, reason))
 }
