@@ -462,14 +462,12 @@ func (l *Log) flusher() {
 			case first = <-l.queue:
 			case <-l.stop:
 				// Close stopped new requests before closing stop: what
-				// is queued is all there will be.
-				for {
-					select {
-					case r := <-l.queue:
-						l.flush([]*request{r})
-					default:
-						return
-					}
+				// is queued is all there will be. Write it in batches,
+				// then return.
+				select {
+				case first = <-l.queue:
+				default:
+					return
 				}
 			}
 		}
