@@ -234,6 +234,7 @@ type Problem struct {
 	Detail string `json:"detail,omitempty"`
 }
 
+// String returns "<kind> at <index>: <detail>", for logs; no personal data.
 func (p Problem) String() string {
 	s := string(p.Kind) + " at " + strconv.FormatInt(p.Index, 10)
 	if p.Detail != "" {
