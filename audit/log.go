@@ -167,10 +167,11 @@ const MaxAppend = 4096
 // of an ID. signer signs checkpoints and verifier checks them; NewSigner
 // returns both for an Ed25519 key.
 //
-// If an anchor is set, New checks that the log extends the anchored
-// checkpoint and returns an error wrapping ErrTampered if it does not: the
-// log was rewritten, cut short, or restored from a backup older than the
-// checkpoint.
+// New checks, with consistency proofs from the stored hashes, that the log
+// extends its latest stored checkpoint and, if an anchor is set, the
+// anchor's latest, and returns an error wrapping ErrTampered if it does
+// not: the log was rewritten, cut short, or restored from a backup older
+// than the checkpoint. It does not read the entries; Verify does.
 func New(ctx context.Context, store Store, key []byte, signer note.Signer, verifier note.Verifier, opts ...Option) (*Log, error) {
 	if store == nil || signer == nil || verifier == nil {
 		return nil, wrap("new", fmt.Errorf("%w: New needs a store, a signer and a verifier", ErrInvalid))
