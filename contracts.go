@@ -3,6 +3,7 @@ package gdpr
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -28,23 +29,90 @@ type Eraser interface {
 type ErasureReport struct {
 	// Erased counts the records removed or made unreadable.
 	Erased int64 `json:"erased"`
-	// Retained lists what was kept and why, under Art. 17(3): a legal
-	// obligation to keep invoices, a pending legal claim. Empty when
-	// everything was erased.
-	Retained []Retention `json:"retained,omitempty"`
+	// Exemptions lists what was kept back and on which ground of
+	// Art. 17(3): invoices a tax law obliges the controller to keep, data
+	// needed for a pending legal claim. Empty when everything was erased.
+	Exemptions []Exemption `json:"exemptions,omitempty"`
 }
 
-// Retention is data kept back from an erasure, with the ground that permits it.
-type Retention struct {
-	// Category is the data category kept.
+// Exemption is data kept back from an erasure, with the ground of
+// Art. 17(3) that permits keeping it. The reply to the subject names it
+// (Art. 12(4): the reasons for not taking action).
+type Exemption struct {
+	// Category is the data category kept, as in the Register.
 	Category string `json:"category"`
 	// Records counts the records kept.
 	Records int64 `json:"records"`
-	// Ground is the exemption of Art. 17(3), e.g. "Art. 17(3)(b)" (legal
-	// obligation) or "Art. 17(3)(e)" (legal claims).
-	Ground string `json:"ground"`
-	// Reason explains it in words for the subject's reply; no personal data.
+	// Ground is the point of Art. 17(3) relied on.
+	Ground ExemptionGround `json:"ground"`
+	// Reason explains it in words for the subject's reply (the law that
+	// obliges the controller, the claim pending); no personal data.
 	Reason string `json:"reason,omitempty"`
+}
+
+// ExemptionGround is one of the grounds of Art. 17(3) on which data may be
+// kept although the subject asked for its erasure. The zero value is no
+// ground and is invalid.
+type ExemptionGround string
+
+// The grounds of Art. 17(3), points (a) to (e).
+const (
+	// GroundExpression: for exercising the right of freedom of
+	// expression and information, Art. 17(3)(a).
+	GroundExpression ExemptionGround = "art17_3_a"
+	// GroundLegalObligation: for compliance with a legal obligation under Union
+	// or Member State law, or for a task in the public interest or in the
+	// exercise of official authority, Art. 17(3)(b).
+	GroundLegalObligation ExemptionGround = "art17_3_b"
+	// GroundPublicHealth: for reasons of public interest in the area of public
+	// health, under Art. 9(2)(h) and (i) and Art. 9(3), Art. 17(3)(c).
+	GroundPublicHealth ExemptionGround = "art17_3_c"
+	// GroundArchiving: for archiving in the public interest, scientific
+	// or historical research or statistics under Art. 89(1), where erasure
+	// would render impossible or seriously impair them, Art. 17(3)(d).
+	GroundArchiving ExemptionGround = "art17_3_d"
+	// GroundLegalClaims: for the establishment, exercise or defence of legal
+	// claims, Art. 17(3)(e).
+	GroundLegalClaims ExemptionGround = "art17_3_e"
+)
+
+// Article returns the provision g names, e.g. "Art. 17(3)(b)", or "" for
+// an unknown ground.
+func (g ExemptionGround) Article() string {
+	switch g {
+	case GroundExpression:
+		return "Art. 17(3)(a)"
+	case GroundLegalObligation:
+		return "Art. 17(3)(b)"
+	case GroundPublicHealth:
+		return "Art. 17(3)(c)"
+	case GroundArchiving:
+		return "Art. 17(3)(d)"
+	case GroundLegalClaims:
+		return "Art. 17(3)(e)"
+	}
+	return ""
+}
+
+// Validate reports whether g is one of the five grounds. The error wraps
+// ErrInvalid and quotes the value only when it looks like a key.
+func (g ExemptionGround) Validate() error {
+	if g.Article() == "" {
+		return fmt.Errorf("%w: unknown exemption ground %s (want one of Art. 17(3)(a)-(e))", ErrInvalid, showKey(string(g)))
+	}
+	return nil
+}
+
+// Validate checks that e names a category and a known ground and counts no
+// negative records. The error wraps ErrInvalid.
+func (e Exemption) Validate() error {
+	if e.Category == "" {
+		return fmt.Errorf("%w: exemption without a category", ErrInvalid)
+	}
+	if e.Records < 0 {
+		return fmt.Errorf("%w: exemption with a negative record count", ErrInvalid)
+	}
+	return e.Ground.Validate()
 }
 
 // EraserFunc adapts a function to Eraser.
@@ -63,6 +131,14 @@ func (f EraserFunc) EraseSubject(ctx context.Context, subject SubjectID) (Erasur
 // is not an error: no record is written. It is safe for concurrent use.
 type Exporter interface {
 	ExportSubject(ctx context.Context, subject SubjectID, w RecordWriter) error
+}
+
+// ExporterFunc adapts a function to Exporter.
+type ExporterFunc func(ctx context.Context, subject SubjectID, w RecordWriter) error
+
+// ExportSubject calls f.
+func (f ExporterFunc) ExportSubject(ctx context.Context, subject SubjectID, w RecordWriter) error {
+	return f(ctx, subject, w)
 }
 
 // RecordWriter receives exported records one at a time, so an exporter never
@@ -86,8 +162,14 @@ type Record struct {
 	ID string `json:"id"`
 	// Time is when the record was created or the event happened; may be zero.
 	Time time.Time `json:"time,omitzero"`
-	// Category is the data category of the record, as in the Register.
+	// Category is the data category of the record, as in the Register
+	// (one of the Categories of the activity named by Activity, or of the
+	// host's own list); empty when the component cannot know it.
 	Category string `json:"category,omitempty"`
+	// Activity is the ID of the Register activity under which the record
+	// is processed, so an export can say for which purpose and on which
+	// basis it is held (Art. 15(1)(a), (c)); empty when none applies.
+	Activity string `json:"activity,omitempty"`
 	// Provided reports whether the subject provided the data (Art. 20(1)
 	// covers data "provided by" the subject, including observed data), as
 	// opposed to data inferred or derived by the controller.

@@ -26,10 +26,10 @@ func TestEraserFunc(t *testing.T) {
 			t.Errorf("context not passed through")
 		}
 		gotSubject = s
-		return ErasureReport{Erased: 3, Retained: []Retention{{Category: "invoices", Records: 2, Ground: "Art. 17(3)(b)"}}}, boom
+		return ErasureReport{Erased: 3, Exemptions: []Exemption{{Category: "invoices", Records: 2, Ground: GroundLegalObligation}}}, boom
 	})
 	rep, err := e.EraseSubject(ctx, "u1")
-	if gotSubject != "u1" || rep.Erased != 3 || len(rep.Retained) != 1 || !errors.Is(err, boom) {
+	if gotSubject != "u1" || rep.Erased != 3 || len(rep.Exemptions) != 1 || !errors.Is(err, boom) {
 		t.Errorf("EraseSubject = %+v, %v (subject passed: %v)", rep, err, string(gotSubject))
 	}
 }
