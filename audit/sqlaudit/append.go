@@ -357,35 +357,19 @@ func (s *Store) execChunk(ctx context.Context, tx *sql.Tx, q string, keep bool, 
 	return err
 }
 
-// txExec runs one of the Store's prepared statements in tx.
+// txExec runs one of the Store's statements in tx.
 func (s *Store) txExec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
-	st, err := s.st.Stmt(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	return s.st.TxExec(ctx, tx, q, args...)
 }
 
-type rowErr struct{ err error }
-
-func (r rowErr) Scan(...any) error { return r.err }
-
-// txQueryRow runs one of the Store's prepared queries in tx.
+// txQueryRow runs one of the Store's queries in tx.
 func (s *Store) txQueryRow(ctx context.Context, tx *sql.Tx, q string, args ...any) sqlstmt.Row {
-	st, err := s.st.Stmt(ctx, q)
-	if err != nil {
-		return rowErr{err}
-	}
-	return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	return s.st.TxQueryRow(ctx, tx, q, args...)
 }
 
 func (s *Store) txQuery(tx *sql.Tx) rowsFunc {
 	return func(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-		st, err := s.st.Stmt(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+		return s.st.TxQuery(ctx, tx, q, args...)
 	}
 }
 

@@ -104,7 +104,7 @@ func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
 	if db == nil || !d.Valid() {
 		return nil, fmt.Errorf("%w: sqlaudit.New needs a database and a dialect", audit.ErrInvalid)
 	}
-	s := &Store{db: db, d: d, prefix: "gdpr_", st: sqlstmt.New(db), chunks: chunkSizes[d]}
+	s := &Store{db: db, d: d, prefix: "gdpr_", st: sqlstmt.New(db, d != sqldialect.Postgres), chunks: chunkSizes[d]}
 	for _, o := range opts {
 		if err := o.apply(s); err != nil {
 			return nil, err

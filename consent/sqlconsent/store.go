@@ -90,7 +90,7 @@ func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
 	if db == nil || !d.Valid() {
 		return nil, fmt.Errorf("%w: sqlconsent.New needs a database and a dialect", consent.ErrInvalid)
 	}
-	s := &Store{db: db, d: d, prefix: "gdpr_", st: sqlstmt.New(db)}
+	s := &Store{db: db, d: d, prefix: "gdpr_", st: sqlstmt.New(db, d != sqldialect.Postgres)}
 	for _, o := range opts {
 		if err := o.apply(s); err != nil {
 			return nil, err

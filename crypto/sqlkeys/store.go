@@ -87,7 +87,7 @@ func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
 	if db == nil || !d.Valid() {
 		return nil, fmt.Errorf("%w: sqlkeys.New needs a database and a dialect", crypto.ErrInvalid)
 	}
-	s := &Store{db: db, d: d, prefix: "gdpr_", st: sqlstmt.New(db)}
+	s := &Store{db: db, d: d, prefix: "gdpr_", st: sqlstmt.New(db, d != sqldialect.Postgres)}
 	for _, o := range opts {
 		if err := o.apply(s); err != nil {
 			return nil, err
@@ -347,11 +347,7 @@ func (s *Store) List(ctx context.Context, after string, limit int) ([]crypto.Rec
 	if limit == 0 {
 		return []crypto.Record{}, nil
 	}
-	st, err := s.st.Stmt(ctx, s.q.list)
-	if err != nil {
-		return nil, storeErr("list", err)
-	}
-	rows, err := st.QueryContext(ctx, after, limit)
+	rows, err := s.st.Query(ctx, s.q.list, after, limit)
 	if err != nil {
 		return nil, storeErr("list", err)
 	}

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gdprkit/gdpr/integration/testdb"
 	"github.com/gdprkit/gdpr/internal/sqldialect"
-	"github.com/gdprkit/gdpr/internal/testdb"
 )
 
 func TestQuickstart(t *testing.T) {

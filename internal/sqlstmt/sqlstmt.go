@@ -1,6 +1,13 @@
 // Package sqlstmt keeps a SQL store's prepared statements: each query is
 // prepared on first use and kept, and database/sql then prepares it once
 // per pooled connection (again on a new connection after one dies).
+//
+// A Cache made with prepare false prepares nothing and runs every query
+// directly. The SQL stores use that on PostgreSQL: pgx already keeps a
+// statement cache per connection in its default mode, and a store that
+// prepares named statements itself breaks behind PgBouncer in transaction
+// mode, where consecutive statements of one connection may reach different
+// servers.
 package sqlstmt
 
 import (
@@ -13,12 +20,14 @@ import (
 // Cache holds the prepared statements of one store. It is safe for
 // concurrent use.
 type Cache struct {
-	db *sql.DB
-	m  sync.Map // query text → *sql.Stmt
+	db      *sql.DB
+	prepare bool
+	m       sync.Map // query text → *sql.Stmt
 }
 
-// New returns an empty Cache over db.
-func New(db *sql.DB) *Cache { return &Cache{db: db} }
+// New returns an empty Cache over db that prepares statements when prepare
+// is true and runs every query directly otherwise.
+func New(db *sql.DB, prepare bool) *Cache { return &Cache{db: db, prepare: prepare} }
 
 // Stmt returns the prepared statement for query, preparing it on first use.
 // A failed preparation is returned, not retried unprepared: it is the error
@@ -48,6 +57,9 @@ func (r errRow) Scan(...any) error { return r.err }
 
 // QueryRow runs a prepared query expected to return at most one row.
 func (c *Cache) QueryRow(ctx context.Context, query string, args ...any) Row {
+	if !c.prepare {
+		return c.db.QueryRowContext(ctx, query, args...)
+	}
 	st, err := c.Stmt(ctx, query)
 	if err != nil {
 		return errRow{err}
@@ -57,6 +69,9 @@ func (c *Cache) QueryRow(ctx context.Context, query string, args ...any) Row {
 
 // Query runs a prepared query.
 func (c *Cache) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if !c.prepare {
+		return c.db.QueryContext(ctx, query, args...)
+	}
 	st, err := c.Stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -66,11 +81,53 @@ func (c *Cache) Query(ctx context.Context, query string, args ...any) (*sql.Rows
 
 // Exec runs a prepared statement.
 func (c *Cache) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if !c.prepare {
+		return c.db.ExecContext(ctx, query, args...)
+	}
 	st, err := c.Stmt(ctx, query)
 	if err != nil {
 		return nil, err
 	}
 	return st.ExecContext(ctx, args...)
+}
+
+// TxQueryRow runs query in tx, on its prepared statement when the Cache
+// prepares.
+func (c *Cache) TxQueryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) Row {
+	if !c.prepare {
+		return tx.QueryRowContext(ctx, query, args...)
+	}
+	st, err := c.Stmt(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+}
+
+// TxQuery runs query in tx, on its prepared statement when the Cache
+// prepares.
+func (c *Cache) TxQuery(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	if !c.prepare {
+		return tx.QueryContext(ctx, query, args...)
+	}
+	st, err := c.Stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+}
+
+// TxExec runs query in tx, on its prepared statement when the Cache
+// prepares.
+func (c *Cache) TxExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	if !c.prepare {
+		return tx.ExecContext(ctx, query, args...)
+	}
+	st, err := c.Stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 }
 
 // Close closes every statement; the Cache prepares them again if used

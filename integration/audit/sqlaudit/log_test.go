@@ -16,8 +16,8 @@ import (
 	"github.com/gdprkit/gdpr/audit"
 	"github.com/gdprkit/gdpr/audit/audittest"
 	"github.com/gdprkit/gdpr/audit/sqlaudit"
+	"github.com/gdprkit/gdpr/integration/testdb"
 	"github.com/gdprkit/gdpr/internal/sqldialect"
-	"github.com/gdprkit/gdpr/internal/testdb"
 )
 
 // logKeys are the signing and pseudonym keys every Log of one test shares,

@@ -4,15 +4,15 @@ import (
 	"context"
 	"testing"
 
+	"github.com/gdprkit/gdpr/integration/testdb"
 	"github.com/gdprkit/gdpr/internal/sqldialect"
 	"github.com/gdprkit/gdpr/internal/sqlstmt"
-	"github.com/gdprkit/gdpr/internal/testdb"
 )
 
 func TestCache(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.Open(t, sqldialect.SQLite)
-	c := sqlstmt.New(db)
+	c := sqlstmt.New(db, true)
 	if err := c.QueryRow(ctx, "SELECT x FROM missing").Scan(new(int)); err == nil {
 		t.Fatal("a query on a missing table succeeded")
 	}

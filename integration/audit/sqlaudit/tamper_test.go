@@ -15,8 +15,8 @@ import (
 	"github.com/gdprkit/gdpr/audit"
 	"github.com/gdprkit/gdpr/audit/audittest"
 	"github.com/gdprkit/gdpr/audit/sqlaudit"
+	"github.com/gdprkit/gdpr/integration/testdb"
 	"github.com/gdprkit/gdpr/internal/sqldialect"
-	"github.com/gdprkit/gdpr/internal/testdb"
 )
 
 // tamperer is an insider with write access to a Store's tables: it changes

@@ -5,8 +5,8 @@ import (
 	"database/sql"
 	"testing"
 
+	"github.com/gdprkit/gdpr/integration/testdb"
 	"github.com/gdprkit/gdpr/internal/sqldialect"
-	"github.com/gdprkit/gdpr/internal/testdb"
 )
 
 // TestOnDatabases checks the generated SQL against real servers: an

@@ -26,8 +26,8 @@ import (
 	"github.com/gdprkit/gdpr/audit"
 	"github.com/gdprkit/gdpr/audit/audittest"
 	"github.com/gdprkit/gdpr/audit/sqlaudit"
+	"github.com/gdprkit/gdpr/integration/testdb"
 	"github.com/gdprkit/gdpr/internal/sqldialect"
-	"github.com/gdprkit/gdpr/internal/testdb"
 )
 
 func newStore(t testing.TB, d sqldialect.Dialect, db *sql.DB) *sqlaudit.Store {

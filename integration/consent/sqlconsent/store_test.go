@@ -12,8 +12,8 @@ import (
 	"github.com/gdprkit/gdpr/consent"
 	"github.com/gdprkit/gdpr/consent/consenttest"
 	"github.com/gdprkit/gdpr/consent/sqlconsent"
+	"github.com/gdprkit/gdpr/integration/testdb"
 	"github.com/gdprkit/gdpr/internal/sqldialect"
-	"github.com/gdprkit/gdpr/internal/testdb"
 )
 
 func newStore(t *testing.T, d sqldialect.Dialect) *sqlconsent.Store {

@@ -1,12 +1,12 @@
-package sqlaudit
+package sqlaudit_test
 
 import (
 	"context"
 	"strings"
 	"testing"
 
+	"github.com/gdprkit/gdpr/integration/testdb"
 	"github.com/gdprkit/gdpr/internal/sqldialect"
-	"github.com/gdprkit/gdpr/internal/testdb"
 )
 
 // TestPostgresGenericPlansUseTheQueryIndexes checks that the subject and

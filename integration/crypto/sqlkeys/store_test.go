@@ -14,8 +14,8 @@ import (
 	"github.com/gdprkit/gdpr/crypto"
 	"github.com/gdprkit/gdpr/crypto/keystest"
 	"github.com/gdprkit/gdpr/crypto/sqlkeys"
+	"github.com/gdprkit/gdpr/integration/testdb"
 	"github.com/gdprkit/gdpr/internal/sqldialect"
-	"github.com/gdprkit/gdpr/internal/testdb"
 )
 
 func newStore(t testing.TB, d sqldialect.Dialect, db *sql.DB) *sqlkeys.Store {

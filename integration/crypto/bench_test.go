@@ -12,7 +12,7 @@ import (
 	"github.com/gdprkit/gdpr/crypto"
 	"github.com/gdprkit/gdpr/crypto/memkeys"
 	"github.com/gdprkit/gdpr/crypto/sqlkeys"
-	"github.com/gdprkit/gdpr/internal/testdb"
+	"github.com/gdprkit/gdpr/integration/testdb"
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/keyset"
 )
@@ -247,3 +247,5 @@ func BenchmarkShred(b *testing.B) {
 		})
 	}
 }
+
+var email = crypto.Field{Table: "users", Column: "email"}

@@ -14,8 +14,8 @@ import (
 	"github.com/gdprkit/gdpr/consent"
 	"github.com/gdprkit/gdpr/consent/memconsent"
 	"github.com/gdprkit/gdpr/consent/sqlconsent"
+	"github.com/gdprkit/gdpr/integration/testdb"
 	"github.com/gdprkit/gdpr/internal/sqldialect"
-	"github.com/gdprkit/gdpr/internal/testdb"
 )
 
 // Benchmarks. Each runs its raw baseline in the same process, so the ratio

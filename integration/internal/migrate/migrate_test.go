@@ -1,0 +1,194 @@
+package migrate_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+
+	"github.com/gdprkit/gdpr/integration/testdb"
+	"github.com/gdprkit/gdpr/internal/migrate"
+	"github.com/gdprkit/gdpr/internal/sqldialect"
+)
+
+func load(t *testing.T, prefix string) []migrate.Migration {
+	t.Helper()
+	migs, err := migrate.Load(testMigrations, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	migs, err = migrate.RenderAll(migs, map[string]string{"prefix": prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return migs
+}
+
+func count(t *testing.T, db *sql.DB, d sqldialect.Dialect, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(d.Rebind(q), args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+func TestRun(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, d sqldialect.Dialect, db *sql.DB) {
+		ctx := context.Background()
+		migs := load(t, "p_")
+
+		// First two versions, then all, then all again: a no-op.
+		if err := migrate.Run(ctx, db, d, "test:p_", migs[:2]); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, db, d, "SELECT COUNT(*) FROM gdpr_schema_version WHERE component = ?", "test:p_"); n != 2 {
+			t.Fatalf("%d versions recorded, want 2", n)
+		}
+		for i := 0; i < 2; i++ {
+			if err := migrate.Run(ctx, db, d, "test:p_", migs); err != nil {
+				t.Fatalf("run %d: %v", i+2, err)
+			}
+		}
+		if n := count(t, db, d, "SELECT COUNT(*) FROM gdpr_schema_version WHERE component = ?", "test:p_"); n != 4 {
+			t.Fatalf("%d versions recorded, want 4", n)
+		}
+		if n := count(t, db, d, "SELECT COUNT(*) FROM p_items"); n != 1 {
+			t.Fatalf("p_items has %d rows, want 1", n)
+		}
+		if n := count(t, db, d, "SELECT COUNT(*) FROM p_more WHERE note IS NULL"); n != 1 {
+			t.Fatalf("p_more has %d rows, want 1", n)
+		}
+		var maxApplied int64
+		if err := db.QueryRow("SELECT MIN(applied_at) FROM gdpr_schema_version").Scan(&maxApplied); err != nil || maxApplied < 1_600_000_000_000 {
+			t.Fatalf("applied_at = %d, %v; want Unix milliseconds", maxApplied, err)
+		}
+
+		// Another component with another prefix lives beside it.
+		if err := migrate.Run(ctx, db, d, "test:q_", load(t, "q_")); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, db, d, "SELECT COUNT(*) FROM gdpr_schema_version"); n != 8 {
+			t.Fatalf("%d versions recorded in all, want 8", n)
+		}
+
+		// An older program meets a newer schema.
+		if err := migrate.Run(ctx, db, d, "test:p_", migs[:3]); !errors.Is(err, migrate.ErrNewerSchema) {
+			t.Fatalf("Run with fewer migrations: %v, want ErrNewerSchema", err)
+		}
+		// A renamed migration is caught.
+		renamed := append([]migrate.Migration(nil), migs...)
+		renamed[1].Name = "other"
+		if err := migrate.Run(ctx, db, d, "test:p_", renamed); !errors.Is(err, migrate.ErrInvalid) {
+			t.Fatalf("Run with a renamed migration: %v, want ErrInvalid", err)
+		}
+		// Bad arguments.
+		if err := migrate.Run(ctx, db, d, "", migs); !errors.Is(err, migrate.ErrInvalid) {
+			t.Fatalf("Run with no component: %v", err)
+		}
+		if err := migrate.Run(ctx, db, d, "x", migs[1:]); !errors.Is(err, migrate.ErrInvalid) {
+			t.Fatalf("Run not starting at 1: %v", err)
+		}
+		unrendered, _ := migrate.Load(testMigrations, ".")
+		if err := migrate.Run(ctx, db, d, "x", unrendered); !errors.Is(err, migrate.ErrInvalid) {
+			t.Fatalf("Run with placeholders: %v", err)
+		}
+	})
+}
+
+func TestRunConcurrent(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, d sqldialect.Dialect, db *sql.DB) {
+		migs := load(t, "")
+		const workers = 4
+		var wg sync.WaitGroup
+		errs := make(chan error, workers)
+		start := make(chan struct{})
+		for i := 0; i < workers; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				errs <- migrate.Run(context.Background(), db, d, "concurrent", migs)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Errorf("concurrent Run: %v", err)
+			}
+		}
+		if n := count(t, db, d, "SELECT COUNT(*) FROM gdpr_schema_version WHERE component = ?", "concurrent"); n != len(migs) {
+			t.Fatalf("%d versions recorded, want %d", n, len(migs))
+		}
+		if n := count(t, db, d, "SELECT COUNT(*) FROM items"); n != 1 {
+			t.Fatalf("items has %d rows, want 1: a migration ran more than once", n)
+		}
+	})
+}
+
+func TestRunFailure(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, d sqldialect.Dialect, db *sql.DB) {
+		ctx := context.Background()
+		migs := load(t, "")
+		bad := append(migs[:2:2], migrate.Migration{
+			Version: 3, Name: "broken",
+			SQL: "CREATE TABLE half (id INT);\nINSERT INTO no_such_table (id) VALUES (1);\n",
+		})
+		err := migrate.Run(ctx, db, d, "fail", bad)
+		if err == nil || !strings.Contains(err.Error(), "0003_broken") {
+			t.Fatalf("Run with a broken migration: %v, want an error naming 0003_broken", err)
+		}
+		if n := count(t, db, d, "SELECT COUNT(*) FROM gdpr_schema_version WHERE component = ?", "fail"); n != 2 {
+			t.Fatalf("%d versions recorded, want the 2 before the broken one", n)
+		}
+		if n := count(t, db, d, "SELECT COUNT(*) FROM items"); n != 1 {
+			t.Fatalf("items has %d rows, want 1", n)
+		}
+		if d.TransactionalDDL() {
+			if _, err := db.Exec("SELECT COUNT(*) FROM half"); err == nil {
+				t.Fatal("table half exists: the failed migration was not rolled back")
+			}
+		}
+		// The lock was released and the connection is usable: a fixed
+		// migration 3 now applies (on MySQL, half is already there).
+		fixed := append(migs[:2:2], migrate.Migration{
+			Version: 3, Name: "broken", SQL: "CREATE TABLE IF NOT EXISTS half (id INT);\n",
+		})
+		if err := migrate.Run(ctx, db, d, "fail", fixed); err != nil {
+			t.Fatalf("Run after fixing the migration: %v", err)
+		}
+	})
+}
+
+func TestRunCancelled(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, d sqldialect.Dialect, db *sql.DB) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := migrate.Run(ctx, db, d, "c", load(t, "")); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Run with a cancelled context: %v, want context.Canceled", err)
+		}
+		if err := migrate.Run(context.Background(), db, d, "c", load(t, "")); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// testMigrations work on every dialect; version 2 inserts a row, so a
+// version applied twice shows as a second row (or a duplicate-key error).
+var testMigrations = fstest.MapFS{
+	"0001_create.sql": {Data: []byte(`-- The first table.
+CREATE TABLE {{prefix}}items (
+	id INT NOT NULL PRIMARY KEY,
+	label VARCHAR(50) NOT NULL
+);
+CREATE INDEX {{prefix}}items_label ON {{prefix}}items (label);
+`)},
+	"0002_seed.sql":  {Data: []byte("INSERT INTO {{prefix}}items (id, label) VALUES (1, 'one');\n")},
+	"0003_more.sql":  {Data: []byte("CREATE TABLE {{prefix}}more (id INT NOT NULL PRIMARY KEY);\nINSERT INTO {{prefix}}more (id) VALUES (7);\n")},
+	"0004_alter.sql": {Data: []byte("ALTER TABLE {{prefix}}more ADD COLUMN note VARCHAR(20);\n")},
+}
