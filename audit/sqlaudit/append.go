@@ -12,14 +12,10 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/gdprkit/gdpr/audit"
-	"github.com/gdprkit/gdpr/internal/sqldialect"
+	"github.com/gdprkit/gdpr/internal/dialect"
+	"github.com/gdprkit/gdpr/internal/sqlbase"
 	"github.com/gdprkit/gdpr/internal/sqlstmt"
 )
-
-// maxAttempts bounds how often Append runs a transaction that the database
-// aborted to resolve a conflict (serialization failure, deadlock, lock wait
-// timeout, a stale SQLite snapshot).
-const maxAttempts = 5
 
 // Append implements audit.Store. It runs one transaction:
 //
@@ -40,21 +36,7 @@ const maxAttempts = 5
 // serialization failure, Append runs it again, fn included, up to five
 // times in all.
 func (s *Store) Append(ctx context.Context, fn audit.AppendFunc) error {
-	for attempt := 1; ; attempt++ {
-		err := s.appendOnce(ctx, fn)
-		if err == nil || attempt == maxAttempts || !retryable(err) {
-			return err
-		}
-		// Back off a little, with jitter, so the contenders spread out.
-		d := time.Duration(attempt)*time.Millisecond + rand.N(2*time.Millisecond)
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-	}
+	return sqlbase.Retry(ctx, func() error { return s.appendOnce(ctx, fn) })
 }
 
 func (s *Store) appendOnce(ctx context.Context, fn audit.AppendFunc) error {
@@ -75,22 +57,6 @@ func (s *Store) appendOnce(ctx context.Context, fn audit.AppendFunc) error {
 	return nil
 }
 
-// retryable reports whether err is a database's abort of a transaction that
-// running it again may resolve.
-func retryable(err error) bool {
-	var se *sqldialect.ServerError
-	if !errors.As(err, &se) {
-		return false
-	}
-	switch se.Code {
-	case "SQLSTATE 40001", "SQLSTATE 40P01", // serialization failure, deadlock
-		"MySQL 1213", "MySQL 1205", // deadlock, lock wait timeout
-		"SQLite 517": // SQLITE_BUSY_SNAPSHOT: a read snapshot went stale
-		return true
-	}
-	return false
-}
-
 // Tx returns an audit.SaltAppender whose Append runs inside tx, a
 // transaction that the caller began on the Store's database: an audit
 // entry then commits or rolls back with the host's own writes, in one
@@ -100,7 +66,7 @@ func retryable(err error) bool {
 // the log waits for them.
 //
 // Append never commits or rolls back tx, and never retries: a deadlock or
-// serialization failure is returned (wrapped, as a *sqldialect.ServerError
+// serialization failure is returned (wrapped, as a *dialect.ServerError
 // code), and the caller retries its whole transaction. It writes the batch
 // under a savepoint, so a refused batch (audit.ErrConflict) leaves tx as it
 // was and usable; on PostgreSQL any other database error aborts tx, as
@@ -257,13 +223,13 @@ func checkBatch(h audit.Head, b *audit.Batch) error {
 // write writes a checked batch in tx and moves the head.
 func (s *Store) write(ctx context.Context, tx *sql.Tx, h audit.Head, b *audit.Batch) error {
 	var moved int64
-	if s.d == sqldialect.Postgres {
+	if s.d == dialect.Postgres {
 		times := make([]int64, len(b.Entries))
 		subjects := make([][]byte, len(b.Entries))
 		actors := make([][]byte, len(b.Entries))
 		bodies := make([][]byte, len(b.Entries))
 		for i, e := range b.Entries {
-			times[i], subjects[i], actors[i], bodies[i] = micros(e.Time), e.Subject, e.Actor, e.Body
+			times[i], subjects[i], actors[i], bodies[i] = sqlbase.Micros(e.Time), e.Subject, e.Actor, e.Body
 		}
 		res, err := s.txExec(ctx, tx, s.q.pgWrite,
 			h.Size, int64Array(times), byteaArray(subjects), byteaArray(actors), byteaArray(bodies),
@@ -298,7 +264,7 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, h audit.Head, b *audit.Ba
 }
 
 func writeErr(err error) error {
-	if sqldialect.IsUniqueViolation(err) {
+	if dialect.IsUniqueViolation(err) {
 		return condErr("append", audit.ErrConflict, "an index of the batch is already stored")
 	}
 	return storeErr("append", err)
@@ -315,7 +281,7 @@ func (s *Store) insertEntries(ctx context.Context, tx *sql.Tx, es []audit.Stored
 		}
 		args := make([]any, 0, 5*n)
 		for _, e := range es[:n] {
-			args = append(args, e.Index, micros(e.Time), nullBytes(e.Subject), nullBytes(e.Actor), e.Body)
+			args = append(args, e.Index, sqlbase.Micros(e.Time), nullBytes(e.Subject), nullBytes(e.Actor), e.Body)
 		}
 		q := "INSERT INTO " + s.q.entriesT + " (" + entryCols + ") VALUES " + placeholders(n, 5)
 		if err := s.execChunk(ctx, tx, q, n == s.chunks.entries, args); err != nil {

@@ -1,14 +1,11 @@
 package sqlaudit
 
 import (
-	"errors"
 	"fmt"
 	"testing"
 
 	"golang.org/x/mod/sumdb/tlog"
 
-	"github.com/gdprkit/gdpr/audit"
-	"github.com/gdprkit/gdpr/internal/sqldialect"
 )
 
 func TestArrayLiterals(t *testing.T) {
@@ -35,21 +32,6 @@ func TestPlaceholders(t *testing.T) {
 		if got := placeholders(c.n, c.k); got != c.want {
 			t.Errorf("placeholders(%d, %d) = %q; want %q", c.n, c.k, got, c.want)
 		}
-	}
-}
-
-func TestRetryable(t *testing.T) {
-	for code, want := range map[string]bool{
-		"SQLSTATE 40001": true, "SQLSTATE 40P01": true, "MySQL 1213": true, "MySQL 1205": true, "SQLite 517": true,
-		"SQLSTATE 23505": false, "MySQL 1062": false, "SQLite 5": false,
-	} {
-		err := fmt.Errorf("fn: %w", storeErr("append", &sqldialect.ServerError{Code: code}))
-		if got := retryable(err); got != want {
-			t.Errorf("retryable(%s) = %v; want %v", code, got, want)
-		}
-	}
-	if retryable(errors.New("x")) || retryable(audit.ErrConflict) {
-		t.Errorf("retryable of a non-server error")
 	}
 }
 

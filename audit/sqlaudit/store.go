@@ -16,34 +16,16 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/gdprkit/gdpr/audit"
-	"github.com/gdprkit/gdpr/internal/migrate"
-	"github.com/gdprkit/gdpr/internal/sqldialect"
+	"github.com/gdprkit/gdpr/internal/dialect"
+	"github.com/gdprkit/gdpr/internal/sqlbase"
 	"github.com/gdprkit/gdpr/internal/sqlstmt"
+	"github.com/gdprkit/gdpr/sqldialect"
 )
-
-// Dialect names the database a Store talks to.
-type Dialect = sqldialect.Dialect
-
-// The supported dialects.
-var (
-	Postgres = sqldialect.Postgres // PostgreSQL 10 or later
-	MySQL    = sqldialect.MySQL    // MySQL 8.0.16 or later, MariaDB 10.6 or later
-	SQLite   = sqldialect.SQLite   // SQLite 3.24 or later (upsert)
-)
-
-// DialectFor returns the dialect for a database/sql driver name or a
-// database name: "pgx", "postgres", "postgresql"; "mysql", "mariadb";
-// "sqlite", "sqlite3".
-func DialectFor(name string) (Dialect, error) {
-	d, err := sqldialect.ByName(name)
-	if err != nil {
-		return Dialect{}, fmt.Errorf("%w: unknown SQL dialect %q", audit.ErrInvalid, name)
-	}
-	return d, nil
-}
 
 //go:embed migrations
 var migrationFS embed.FS
+
+var schema = sqlbase.Schema{Component: "audit", FS: migrationFS}
 
 // Limits of what a Store keeps, in bytes. They are the widths of the
 // columns on MySQL; the Store enforces them on every database, so that a
@@ -62,97 +44,70 @@ const (
 // Store is an audit.Store in a SQL database. It is safe for concurrent use
 // by many goroutines and by many processes sharing the database.
 type Store struct {
+	b      *sqlbase.Base
 	db     *sql.DB
-	d      Dialect
-	prefix string
+	d      dialect.Dialect
 	q      queries
-	st     *sqlstmt.Cache // prepared statements
-	chunks chunks         // MySQL and SQLite
+	st     *sqlstmt.Cache
+	chunks chunks // MySQL and SQLite
 }
 
 var _ audit.Store = (*Store)(nil)
 
-// Option configures a Store.
-type Option interface{ apply(*Store) error }
-
-type optionFunc func(*Store) error
-
-func (f optionFunc) apply(s *Store) error { return f(s) }
+// Option configures a Store. The SQL stores of the module share it: an
+// option means the same in sqlconsent, sqlkeys and sqlaudit.
+type Option = sqlbase.Option
 
 // WithTablePrefix sets the prefix of the Store's table names
-// (<prefix>audit_head, <prefix>audit_entries, …). It must match
-// ^[a-z_][a-z0-9_]{0,40}$. Default: "gdpr_".
-func WithTablePrefix(p string) Option {
-	return optionFunc(func(s *Store) error {
-		if len(p) > 40 || sqldialect.ValidIdent(p) != nil {
-			return fmt.Errorf("%w: table prefix must match ^[a-z_][a-z0-9_]{0,40}$", audit.ErrInvalid)
-		}
-		s.prefix = p
-		return nil
-	})
-}
+// (<prefix>audit_head, <prefix>audit_entries, …), and of the version table
+// <prefix>schema_version that Migrate shares with the module's other
+// stores of the same prefix. It must match ^[a-z_][a-z0-9_]{0,39}$.
+// Default: "gdpr_".
+func WithTablePrefix(p string) Option { return sqlbase.WithTablePrefix(p) }
 
 // New returns a Store over db, a database of dialect d. It does not touch the
 // database; call Migrate once at start-up (or apply Migrations with your own
-// tool) before use. The *sql.DB stays the caller's to close.
+// tool) before use. The *sql.DB stays the caller's to close. A nil db, an
+// unknown dialect or a bad option is an error wrapping audit.ErrInvalid.
 //
 // For SQLite, open db with a busy timeout, e.g.
 // "file:audit.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate"
 // with modernc.org/sqlite, so concurrent writers wait instead of failing.
 // For MySQL, leave the driver's clientFoundRows parameter off (its default).
-func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
-	if db == nil || !d.Valid() {
-		return nil, fmt.Errorf("%w: sqlaudit.New needs a database and a dialect", audit.ErrInvalid)
+func New(db *sql.DB, d sqldialect.Dialect, opts ...Option) (*Store, error) {
+	b, err := sqlbase.New(db, d, schema, opts...)
+	if err != nil {
+		return nil, invalid("sqlaudit.New", err)
 	}
-	s := &Store{db: db, d: d, prefix: "gdpr_", st: sqlstmt.New(db, d != sqldialect.Postgres), chunks: chunkSizes[d]}
-	for _, o := range opts {
-		if err := o.apply(s); err != nil {
-			return nil, err
-		}
-	}
-	s.q = buildQueries(d, s.prefix)
-	return s, nil
+	return &Store{b: b, db: db, d: b.D, q: buildQueries(b.D, b.Prefix), st: b.Stmt, chunks: chunkSizes[b.D]}, nil
 }
 
 // Migrate creates or updates the Store's tables. It is idempotent and safe
-// to run from several processes at once.
-func (s *Store) Migrate(ctx context.Context) error {
-	migs, err := s.migrations()
-	if err != nil {
-		return err
-	}
-	return migrate.Run(ctx, s.db, s.d, "audit:"+s.prefix, migs)
-}
-
-func (s *Store) migrations() ([]migrate.Migration, error) {
-	migs, err := migrate.Load(migrationFS, "migrations/"+s.d.Name())
-	if err != nil {
-		return nil, err
-	}
-	return migrate.RenderAll(migs, map[string]string{"prefix": s.prefix})
-}
+// to run from several processes at once, and behind PgBouncer.
+func (s *Store) Migrate(ctx context.Context) error { return s.b.Migrate(ctx) }
 
 // Migrations returns the Store's schema for dialect d with the given table
 // prefix, as versioned files (0001_audit.sql, …), for hosts that apply
 // migrations with their own tool (goose, golang-migrate, atlas). Each file
 // holds plain statements separated by ";" at line ends. The first file
 // also inserts the head row, which the Store needs.
-func Migrations(d Dialect, prefix string) (fs.FS, error) {
-	s, err := New(&sql.DB{}, d, WithTablePrefix(prefix))
+func Migrations(d sqldialect.Dialect, prefix string) (fs.FS, error) {
+	f, err := sqlbase.Migrations(schema, d, prefix)
 	if err != nil {
-		return nil, err
+		return nil, invalid("sqlaudit.Migrations", err)
 	}
-	migs, err := s.migrations()
-	if err != nil {
-		return nil, err
-	}
-	return migrate.FS(migs), nil
+	return f, nil
 }
 
 // Close releases the Store's prepared statements. The *sql.DB stays open:
 // it is the caller's to close. A Store may be used after Close; it prepares
 // its statements again. Call it when no call on the Store is in flight.
-func (s *Store) Close() error { return s.st.Close() }
+func (s *Store) Close() error { return s.b.Close() }
+
+func invalid(op string, err error) error {
+	field, cause := sqlbase.Invalid(err, audit.ErrInvalid)
+	return &audit.Error{Op: op, Field: field, Err: cause}
+}
 
 // Chunking of the multi-row statements of MySQL and SQLite. A chunk holds at
 // most chunks.entries entries (5 parameters each) or chunks.hashes hashes
@@ -163,9 +118,9 @@ func (s *Store) Close() error { return s.st.Close() }
 // one runs unprepared.
 type chunks struct{ entries, hashes int }
 
-var chunkSizes = map[Dialect]chunks{
-	sqldialect.MySQL:  {entries: 256, hashes: 1024}, // 1,280 and 2,048 parameters
-	sqldialect.SQLite: {entries: 192, hashes: 480},  // 960 parameters each
+var chunkSizes = map[dialect.Dialect]chunks{
+	dialect.MySQL:  {entries: 256, hashes: 1024}, // 1,280 and 2,048 parameters
+	dialect.SQLite: {entries: 192, hashes: 480},  // 960 parameters each
 }
 
 const chunkBytes = 1 << 20
@@ -219,14 +174,14 @@ const entryCols = "idx, time_us, subject, actor, body"
 // for an empty blob too, and an empty value is not a redacted one.
 const sqliteNulls = ", (subject IS NULL) + 2 * (actor IS NULL) + 4 * (body IS NULL)"
 
-func buildQueries(d Dialect, prefix string) queries {
+func buildQueries(d dialect.Dialect, prefix string) queries {
 	head := prefix + "audit_head"
 	entries := prefix + "audit_entries"
 	hashes := prefix + "audit_hashes"
 	salts := prefix + "audit_salts"
 	cps := prefix + "audit_checkpoints"
 	sel := entryCols
-	if d == sqldialect.SQLite {
+	if d == dialect.SQLite {
 		sel += sqliteNulls
 	}
 	q := queries{
@@ -245,17 +200,17 @@ func buildQueries(d Dialect, prefix string) queries {
 		cpLatest:  "SELECT note FROM " + cps + " ORDER BY size DESC LIMIT 1",
 	}
 	q.saltGetLocked = q.saltGet
-	if d == sqldialect.MySQL {
+	if d == dialect.MySQL {
 		q.saltGetLocked += " LOCK IN SHARE MODE"
 	}
 	switch d {
-	case sqldialect.SQLite:
+	case dialect.SQLite:
 		q.lockHead = q.head
 		q.touchHead = "UPDATE " + head + " SET size = size WHERE id = 1"
 	default:
 		q.lockHead = q.head + " FOR UPDATE"
 	}
-	if d == sqldialect.Postgres {
+	if d == dialect.Postgres {
 		// Arrays are bound as text literals ('{…}'), which every driver
 		// passes through, and cast by the server: one statement whatever
 		// the batch's size. Data-modifying CTEs run to completion whether
@@ -272,7 +227,7 @@ func buildQueries(d Dialect, prefix string) queries {
 		for i, n := range inSizes {
 			q.hashesIn[i] = d.Rebind("SELECT idx, hash FROM " + hashes + " WHERE idx IN (" + placeholders(n, 1) + ")")
 			q.hashesInLocked[i] = q.hashesIn[i]
-			if d == sqldialect.MySQL {
+			if d == dialect.MySQL {
 				// A locking read sees the latest committed rows even when
 				// the caller's transaction (Tx) took its snapshot before
 				// the head lock. LOCK IN SHARE MODE, not FOR SHARE: MariaDB
@@ -288,18 +243,18 @@ func buildQueries(d Dialect, prefix string) queries {
 		n := 1
 		ph := func() string {
 			n++
-			if d == sqldialect.Postgres {
+			if d == dialect.Postgres {
 				return "$" + strconv.Itoa(n)
 			}
 			return "?"
 		}
 		from := "?"
-		if d == sqldialect.Postgres {
+		if d == dialect.Postgres {
 			from = "$1"
 		}
 		var b strings.Builder
 		b.WriteString("SELECT " + sel + " FROM " + entries + " WHERE body IS NOT NULL")
-		if d != sqldialect.Postgres {
+		if d != dialect.Postgres {
 			b.WriteString(" AND idx >= ?") // first, as its argument is
 		}
 		// On a subject or an actor, the (column, idx) index answers the
@@ -318,18 +273,18 @@ func buildQueries(d Dialect, prefix string) queries {
 		if m&fSubject != 0 {
 			p := ph()
 			b.WriteString(" AND subject = " + p)
-			if col == "subject" && d == sqldialect.Postgres {
+			if col == "subject" && d == dialect.Postgres {
 				b.WriteString(" AND (subject, idx) >= (" + p + ", " + from + ")")
 			}
 		}
 		if m&fActor != 0 {
 			p := ph()
 			b.WriteString(" AND actor = " + p)
-			if col == "actor" && d == sqldialect.Postgres {
+			if col == "actor" && d == dialect.Postgres {
 				b.WriteString(" AND (actor, idx) >= (" + p + ", " + from + ")")
 			}
 		}
-		if col == "" && d == sqldialect.Postgres {
+		if col == "" && d == dialect.Postgres {
 			b.WriteString(" AND idx >= " + from)
 		}
 		if m&fSince != 0 {
@@ -343,7 +298,7 @@ func buildQueries(d Dialect, prefix string) queries {
 		} else {
 			b.WriteString(" ORDER BY idx LIMIT " + ph())
 		}
-		if d == sqldialect.Postgres {
+		if d == dialect.Postgres {
 			q.query[m] = b.String()
 		} else {
 			q.query[m] = d.Rebind(b.String())
@@ -362,10 +317,6 @@ func placeholders(n, k int) string {
 	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 
-func micros(t time.Time) int64 { return t.UnixMicro() }
-
-func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
-
 // nullBytes binds nil as NULL and anything else, empty included, as bytes:
 // some drivers bind a nil []byte as an empty blob.
 func nullBytes(b []byte) any {
@@ -382,13 +333,13 @@ func condErr(op string, sentinel error, format string, args ...any) error {
 }
 
 // storeErr wraps a database error, with the server's message withheld
-// (sqldialect.Redact): servers quote bound values in their messages and
+// (dialect.Redact): servers quote bound values in their messages and
 // details, and those values are pseudonyms, entries or salts.
 func storeErr(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &audit.Error{Op: op, Err: fmt.Errorf("sqlaudit: %w", sqldialect.Redact(err))}
+	return &audit.Error{Op: op, Err: fmt.Errorf("sqlaudit: %w", dialect.Redact(err))}
 }
 
 // Head implements audit.Store: one primary-key read.
@@ -517,7 +468,7 @@ func (s *Store) readHashes(ctx context.Context, query rowsFunc, indexes []int64,
 	for len(scattered) > 0 {
 		var q string
 		var args []any
-		if s.d == sqldialect.Postgres {
+		if s.d == dialect.Postgres {
 			n := min(len(scattered), pgHashChunk)
 			q, args = s.q.pgHashes, []any{int64Array(scattered[:n])}
 			scattered = scattered[n:]
@@ -609,11 +560,11 @@ func (s *Store) Query(ctx context.Context, f audit.StoreFilter) ([]audit.StoredE
 	}
 	if !f.Since.IsZero() {
 		m |= fSince
-		args = append(args, micros(f.Since))
+		args = append(args, sqlbase.Micros(f.Since))
 	}
 	if !f.Until.IsZero() {
 		m |= fUntil
-		args = append(args, micros(f.Until))
+		args = append(args, sqlbase.Micros(f.Until))
 	}
 	args = append(args, f.Limit)
 	return s.scanEntries(ctx, "query", f.Limit, s.q.query[m], args...)
@@ -631,19 +582,19 @@ func (s *Store) scanEntries(ctx context.Context, op string, limit int, q string,
 		var t sql.NullInt64
 		dest := []any{&e.Index, &t, &e.Subject, &e.Actor, &e.Body}
 		var nulls int
-		if s.d == sqldialect.SQLite {
+		if s.d == dialect.SQLite {
 			dest = append(dest, &nulls)
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, storeErr(op, err)
 		}
-		if s.d == sqldialect.SQLite {
+		if s.d == dialect.SQLite {
 			e.Subject = notNull(e.Subject, nulls&1 == 0)
 			e.Actor = notNull(e.Actor, nulls&2 == 0)
 			e.Body = notNull(e.Body, nulls&4 == 0)
 		}
 		if t.Valid {
-			e.Time = fromMicros(t.Int64)
+			e.Time = sqlbase.FromMicros(t.Int64)
 		}
 		out = append(out, e)
 	}
@@ -781,7 +732,7 @@ func (s *Store) PutCheckpoint(ctx context.Context, size int64, note []byte) erro
 	if len(note) == 0 || len(note) > MaxNoteLen {
 		return condErr("put checkpoint", audit.ErrInvalid, "a checkpoint must be 1 to %d bytes", MaxNoteLen)
 	}
-	_, err := s.st.Exec(ctx, s.q.cpPut, size, note, micros(time.Now()))
+	_, err := s.st.Exec(ctx, s.q.cpPut, size, note, sqlbase.Micros(time.Now()))
 	return storeErr("put checkpoint", err)
 }
 

@@ -13,125 +13,77 @@ import (
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/consent"
-	"github.com/gdprkit/gdpr/internal/migrate"
-	"github.com/gdprkit/gdpr/internal/sqldialect"
+	"github.com/gdprkit/gdpr/internal/dialect"
+	"github.com/gdprkit/gdpr/internal/sqlbase"
 	"github.com/gdprkit/gdpr/internal/sqlstmt"
+	"github.com/gdprkit/gdpr/sqldialect"
 )
-
-// Dialect names the database a Store talks to.
-type Dialect = sqldialect.Dialect
-
-// The supported dialects.
-var (
-	Postgres = sqldialect.Postgres // PostgreSQL 10 or later (identity columns)
-	MySQL    = sqldialect.MySQL    // MySQL 8.0.16 or later, MariaDB 10.6 or later
-	SQLite   = sqldialect.SQLite   // SQLite 3.24 or later
-)
-
-// DialectFor returns the dialect for a database/sql driver name or a
-// database name: "pgx", "postgres", "postgresql"; "mysql", "mariadb";
-// "sqlite", "sqlite3".
-func DialectFor(name string) (Dialect, error) {
-	d, err := sqldialect.ByName(name)
-	if err != nil {
-		return Dialect{}, fmt.Errorf("%w: unknown SQL dialect %q", consent.ErrInvalid, name)
-	}
-	return d, nil
-}
 
 //go:embed migrations
 var migrationFS embed.FS
 
+var schema = sqlbase.Schema{Component: "consent", FS: migrationFS}
+
 // Store is a consent.Store in a SQL database. It is safe for concurrent use
 // by many goroutines and by many processes sharing the database.
 type Store struct {
-	db     *sql.DB
-	d      Dialect
-	prefix string
-	q      queries
-	st     *sqlstmt.Cache // prepared statements
+	b  *sqlbase.Base
+	st *sqlstmt.Cache
+	q  queries
 }
-
-// Close releases the Store's prepared statements. The *sql.DB stays open:
-// it is the caller's to close. A Store may be used after Close; it prepares
-// its statements again. Call it when no call on the Store is in flight.
-func (s *Store) Close() error { return s.st.Close() }
 
 var _ consent.Store = (*Store)(nil)
 
-// Option configures a Store.
-type Option interface{ apply(*Store) error }
+// Option configures a Store. The SQL stores of the module share it: an
+// option means the same in sqlconsent, sqlkeys and sqlaudit.
+type Option = sqlbase.Option
 
-type optionFunc func(*Store) error
-
-func (f optionFunc) apply(s *Store) error { return f(s) }
-
-// WithTablePrefix sets the prefix of the Store's table names (tables
-// <prefix>consent_events and <prefix>consent_notices). It must match
-// ^[a-z_][a-z0-9_]{0,40}$. Default: "gdpr_".
-func WithTablePrefix(p string) Option {
-	return optionFunc(func(s *Store) error {
-		if len(p) > 40 || sqldialect.ValidIdent(p) != nil {
-			return fmt.Errorf("%w: table prefix must match ^[a-z_][a-z0-9_]{0,40}$", consent.ErrInvalid)
-		}
-		s.prefix = p
-		return nil
-	})
-}
+// WithTablePrefix sets the prefix of the Store's table names: tables
+// <prefix>consent_events and <prefix>consent_notices, and the version table
+// <prefix>schema_version that Migrate shares with the module's other stores
+// of the same prefix. It must match ^[a-z_][a-z0-9_]{0,39}$. Default: "gdpr_".
+func WithTablePrefix(p string) Option { return sqlbase.WithTablePrefix(p) }
 
 // New returns a Store over db, a database of dialect d. It does not touch the
 // database; call Migrate once at start-up (or apply Migrations with your own
-// tool) before use. The *sql.DB stays the caller's to close.
+// tool) before use. The *sql.DB stays the caller's to close. A nil db, an
+// unknown dialect or a bad option is an error wrapping consent.ErrInvalid.
 //
 // For SQLite, open db with a busy timeout and immediate transactions, e.g.
 // "file:app.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate"
 // with modernc.org/sqlite, so concurrent writers wait instead of failing.
-func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
-	if db == nil || !d.Valid() {
-		return nil, fmt.Errorf("%w: sqlconsent.New needs a database and a dialect", consent.ErrInvalid)
+func New(db *sql.DB, d sqldialect.Dialect, opts ...Option) (*Store, error) {
+	b, err := sqlbase.New(db, d, schema, opts...)
+	if err != nil {
+		return nil, invalid("sqlconsent.New", err)
 	}
-	s := &Store{db: db, d: d, prefix: "gdpr_", st: sqlstmt.New(db, d != sqldialect.Postgres)}
-	for _, o := range opts {
-		if err := o.apply(s); err != nil {
-			return nil, err
-		}
-	}
-	s.q = buildQueries(d, s.prefix)
-	return s, nil
+	return &Store{b: b, st: b.Stmt, q: buildQueries(b.D, b.Prefix)}, nil
 }
 
 // Migrate creates or updates the Store's tables. It is idempotent and safe
-// to run from several processes at once.
-func (s *Store) Migrate(ctx context.Context) error {
-	migs, err := s.migrations()
-	if err != nil {
-		return err
-	}
-	return migrate.Run(ctx, s.db, s.d, "consent:"+s.prefix, migs)
-}
+// to run from several processes at once, and behind PgBouncer.
+func (s *Store) Migrate(ctx context.Context) error { return s.b.Migrate(ctx) }
 
-func (s *Store) migrations() ([]migrate.Migration, error) {
-	migs, err := migrate.Load(migrationFS, "migrations/"+s.d.Name())
-	if err != nil {
-		return nil, err
-	}
-	return migrate.RenderAll(migs, map[string]string{"prefix": s.prefix})
-}
+// Close releases the Store's prepared statements. The *sql.DB stays open:
+// it is the caller's to close. A Store may be used after Close; it prepares
+// its statements again. Call it when no call on the Store is in flight.
+func (s *Store) Close() error { return s.b.Close() }
 
 // Migrations returns the Store's schema for dialect d with the given table
 // prefix, as versioned files (0001_consent_events.sql, …), for hosts that
 // apply migrations with their own tool (goose, golang-migrate, atlas). Each
 // file holds plain statements separated by ";" at line ends.
-func Migrations(d Dialect, prefix string) (fs.FS, error) {
-	s, err := New(&sql.DB{}, d, WithTablePrefix(prefix))
+func Migrations(d sqldialect.Dialect, prefix string) (fs.FS, error) {
+	f, err := sqlbase.Migrations(schema, d, prefix)
 	if err != nil {
-		return nil, err
+		return nil, invalid("sqlconsent.Migrations", err)
 	}
-	migs, err := s.migrations()
-	if err != nil {
-		return nil, err
-	}
-	return migrate.FS(migs), nil
+	return f, nil
+}
+
+func invalid(op string, err error) error {
+	field, cause := sqlbase.Invalid(err, consent.ErrInvalid)
+	return &consent.Error{Op: op, Field: field, Err: cause}
 }
 
 type queries struct {
@@ -146,7 +98,7 @@ const insertCols = "id, subject, purpose, contact, kind, at_us, actor_kind, acto
 // eventCols are the columns scanEvent reads.
 const eventCols = insertCols + ", seq"
 
-func buildQueries(d Dialect, p string) queries {
+func buildQueries(d dialect.Dialect, p string) queries {
 	ev, no := p+"consent_events", p+"consent_notices"
 	// latest picks, on the index (subject, purpose, seq) read backwards, the
 	// first row that qualifies, with the notice's latest material version
@@ -182,7 +134,7 @@ func buildQueries(d Dialect, p string) queries {
 
 // insert is a plain INSERT of cols (comma-separated) into table. A
 // duplicate key fails it; the caller maps that to consent.ErrConflict.
-func insert(d Dialect, table, cols string) string {
+func insert(d dialect.Dialect, table, cols string) string {
 	n := len(strings.Split(cols, ", "))
 	return d.Rebind("INSERT INTO " + table + " (" + cols + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")")
 }
@@ -225,7 +177,7 @@ func (s *Store) Append(ctx context.Context, e consent.Event) error {
 		e.ID, string(e.Subject), string(e.Purpose), string(e.Contact), string(e.Kind), e.Time.UnixMicro(),
 		string(e.Actor.Kind), e.Actor.ID, e.Notice.ID, e.Notice.Version, e.Notice.TextHash,
 		string(e.Method), e.Channel, ev, exp, e.Basis.String(), confirms, token)
-	if sqldialect.IsUniqueViolation(err) {
+	if dialect.IsUniqueViolation(err) {
 		// Not wrapped: MySQL's text quotes the duplicate value.
 		return &consent.Error{Op: "append", Err: fmt.Errorf("sqlconsent: %w: event ID or confirmation exists", consent.ErrConflict)}
 	}
@@ -332,8 +284,8 @@ func (s *Store) Events(ctx context.Context, subject gdpr.SubjectID, purpose gdpr
 	return out, storeErr("events", rows.Err())
 }
 
-// EraseSubject implements consent.Store.
-func (s *Store) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (int64, error) {
+// DeleteSubject implements consent.Store.
+func (s *Store) DeleteSubject(ctx context.Context, subject gdpr.SubjectID) (int64, error) {
 	res, err := s.st.Exec(ctx, s.q.erase, string(subject))
 	if err != nil {
 		return 0, storeErr("erase", err)
@@ -350,7 +302,7 @@ func (s *Store) PutNotice(ctx context.Context, n consent.Notice) error {
 		material = 1
 	}
 	_, err := s.st.Exec(ctx, s.q.putNotice, n.ID, n.Version, n.TextHash, n.Language, n.URL, material, n.Published.UnixMicro())
-	if sqldialect.IsUniqueViolation(err) {
+	if dialect.IsUniqueViolation(err) {
 		// Not wrapped, like Append's: the driver's text may quote the key.
 		return &consent.Error{Op: "put_notice", Err: fmt.Errorf("sqlconsent: %w: notice %s version %d exists", consent.ErrConflict, n.ID, n.Version)}
 	}
@@ -407,11 +359,11 @@ func (s *Store) StaleSubjects(ctx context.Context, q consent.StaleQuery) ([]gdpr
 }
 
 // storeErr wraps a database error, with the server's message withheld
-// (sqldialect.Redact): servers quote bound values in their messages and
+// (dialect.Redact): servers quote bound values in their messages and
 // details, and those values are personal data or key material.
 func storeErr(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &consent.Error{Op: op, Err: fmt.Errorf("sqlconsent: %w", sqldialect.Redact(err))}
+	return &consent.Error{Op: op, Err: fmt.Errorf("sqlconsent: %w", dialect.Redact(err))}
 }

@@ -10,34 +10,16 @@ import (
 	"time"
 
 	"github.com/gdprkit/gdpr/crypto"
-	"github.com/gdprkit/gdpr/internal/migrate"
-	"github.com/gdprkit/gdpr/internal/sqldialect"
+	"github.com/gdprkit/gdpr/internal/dialect"
+	"github.com/gdprkit/gdpr/internal/sqlbase"
 	"github.com/gdprkit/gdpr/internal/sqlstmt"
+	"github.com/gdprkit/gdpr/sqldialect"
 )
-
-// Dialect names the database a Store talks to.
-type Dialect = sqldialect.Dialect
-
-// The supported dialects.
-var (
-	Postgres = sqldialect.Postgres // PostgreSQL 10 or later
-	MySQL    = sqldialect.MySQL    // MySQL 8.0.16 or later, MariaDB 10.6 or later
-	SQLite   = sqldialect.SQLite   // SQLite 3.24 or later (upsert)
-)
-
-// DialectFor returns the dialect for a database/sql driver name or a
-// database name: "pgx", "postgres", "postgresql"; "mysql", "mariadb";
-// "sqlite", "sqlite3".
-func DialectFor(name string) (Dialect, error) {
-	d, err := sqldialect.ByName(name)
-	if err != nil {
-		return Dialect{}, fmt.Errorf("%w: unknown SQL dialect %q", crypto.ErrInvalid, name)
-	}
-	return d, nil
-}
 
 //go:embed migrations
 var migrationFS embed.FS
+
+var schema = sqlbase.Schema{Component: "crypto", FS: migrationFS}
 
 // MaxRefLen is the longest Ref, in bytes, that a Store accepts (the width of
 // the ref column on MySQL). The Keyring's Refs are 64 bytes.
@@ -46,95 +28,65 @@ const MaxRefLen = 255
 // Store is a crypto.Store in a SQL database. It is safe for concurrent use
 // by many goroutines and by many processes sharing the database.
 type Store struct {
-	db     *sql.DB
-	d      Dialect
-	prefix string
-	q      queries
-	st     *sqlstmt.Cache // prepared statements
+	b  *sqlbase.Base
+	st *sqlstmt.Cache
+	q  queries
 }
 
 var _ crypto.Store = (*Store)(nil)
 
-// Option configures a Store.
-type Option interface{ apply(*Store) error }
+// Option configures a Store. The SQL stores of the module share it: an
+// option means the same in sqlconsent, sqlkeys and sqlaudit.
+type Option = sqlbase.Option
 
-type optionFunc func(*Store) error
-
-func (f optionFunc) apply(s *Store) error { return f(s) }
-
-// WithTablePrefix sets the prefix of the Store's table name (table
-// <prefix>crypto_keys). It must match ^[a-z_][a-z0-9_]{0,40}$. Default:
-// "gdpr_".
-func WithTablePrefix(p string) Option {
-	return optionFunc(func(s *Store) error {
-		if len(p) > 40 || sqldialect.ValidIdent(p) != nil {
-			return fmt.Errorf("%w: table prefix must match ^[a-z_][a-z0-9_]{0,40}$", crypto.ErrInvalid)
-		}
-		s.prefix = p
-		return nil
-	})
-}
+// WithTablePrefix sets the prefix of the Store's table name: table
+// <prefix>crypto_keys, and the version table <prefix>schema_version that
+// Migrate shares with the module's other stores of the same prefix. It
+// must match ^[a-z_][a-z0-9_]{0,39}$. Default: "gdpr_".
+func WithTablePrefix(p string) Option { return sqlbase.WithTablePrefix(p) }
 
 // New returns a Store over db, a database of dialect d. It does not touch the
 // database; call Migrate once at start-up (or apply Migrations with your own
-// tool) before use. The *sql.DB stays the caller's to close.
+// tool) before use. The *sql.DB stays the caller's to close. A nil db, an
+// unknown dialect or a bad option is an error wrapping crypto.ErrInvalid.
 //
 // For SQLite, open db with a busy timeout, e.g.
 // "file:keys.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate"
 // with modernc.org/sqlite, so concurrent writers wait instead of failing.
 // For MySQL, leave the driver's clientFoundRows parameter off (its default).
-func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
-	if db == nil || !d.Valid() {
-		return nil, fmt.Errorf("%w: sqlkeys.New needs a database and a dialect", crypto.ErrInvalid)
+func New(db *sql.DB, d sqldialect.Dialect, opts ...Option) (*Store, error) {
+	b, err := sqlbase.New(db, d, schema, opts...)
+	if err != nil {
+		return nil, invalid("sqlkeys.New", err)
 	}
-	s := &Store{db: db, d: d, prefix: "gdpr_", st: sqlstmt.New(db, d != sqldialect.Postgres)}
-	for _, o := range opts {
-		if err := o.apply(s); err != nil {
-			return nil, err
-		}
-	}
-	s.q = buildQueries(d, s.prefix+"crypto_keys")
-	return s, nil
+	return &Store{b: b, st: b.Stmt, q: buildQueries(b.D, b.Table("crypto_keys"))}, nil
 }
 
 // Migrate creates or updates the Store's table. It is idempotent and safe
-// to run from several processes at once.
-func (s *Store) Migrate(ctx context.Context) error {
-	migs, err := s.migrations()
-	if err != nil {
-		return err
-	}
-	return migrate.Run(ctx, s.db, s.d, "crypto:"+s.prefix, migs)
-}
+// to run from several processes at once, and behind PgBouncer.
+func (s *Store) Migrate(ctx context.Context) error { return s.b.Migrate(ctx) }
 
-func (s *Store) migrations() ([]migrate.Migration, error) {
-	migs, err := migrate.Load(migrationFS, "migrations/"+s.d.Name())
-	if err != nil {
-		return nil, err
-	}
-	return migrate.RenderAll(migs, map[string]string{"prefix": s.prefix})
-}
+// Close releases the Store's prepared statements. The *sql.DB stays open:
+// it is the caller's to close. A Store may be used after Close; it prepares
+// its statements again. Call it when no call on the Store is in flight.
+func (s *Store) Close() error { return s.b.Close() }
 
 // Migrations returns the Store's schema for dialect d with the given table
 // prefix, as versioned files (0001_crypto_keys.sql, …), for hosts that apply
 // migrations with their own tool (goose, golang-migrate, atlas). Each file
 // holds plain statements separated by ";" at line ends.
-func Migrations(d Dialect, prefix string) (fs.FS, error) {
-	s, err := New(&sql.DB{}, d, WithTablePrefix(prefix))
+func Migrations(d sqldialect.Dialect, prefix string) (fs.FS, error) {
+	f, err := sqlbase.Migrations(schema, d, prefix)
 	if err != nil {
-		return nil, err
+		return nil, invalid("sqlkeys.Migrations", err)
 	}
-	migs, err := s.migrations()
-	if err != nil {
-		return nil, err
-	}
-	return migrate.FS(migs), nil
+	return f, nil
 }
 
-// Close releases the Store's prepared statements. The *sql.DB stays open:
-// it is the caller's to close. A Store may be used after Close; it prepares
-// its statements again. Call it when no call on the Store is in flight.
-func (s *Store) Close() error { return s.st.Close() }
+func invalid(op string, err error) error {
+	field, cause := sqlbase.Invalid(err, crypto.ErrInvalid)
+	return &crypto.Error{Op: op, Field: field, Err: cause}
+}
 
 // exec runs a prepared statement and returns the rows it affected.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, error) {
@@ -153,7 +105,7 @@ type queries struct {
 
 const liveCols = "wrapped, kek, version, created_us, updated_us"
 
-func buildQueries(d Dialect, t string) queries {
+func buildQueries(d dialect.Dialect, t string) queries {
 	q := queries{
 		get:   d.Rebind("SELECT " + liveCols + ", shredded_us FROM " + t + " WHERE ref = ?"),
 		state: d.Rebind("SELECT shredded_us FROM " + t + " WHERE ref = ?"),
@@ -174,7 +126,7 @@ func buildQueries(d Dialect, t string) queries {
 	// of the Ref, so no Create slips past it.
 	const tomb = " (ref, version, created_us, updated_us, shredded_us) VALUES (?, 0, 0, 0, ?)"
 	const wipe = "wrapped = NULL, kek = NULL, version = 0, created_us = 0, updated_us = 0, "
-	if d == sqldialect.MySQL {
+	if d == dialect.MySQL {
 		// ON DUPLICATE KEY UPDATE evaluates left to right; shredded_us is
 		// read before it is assigned. The time is bound again rather than
 		// read with VALUES(), deprecated in MySQL 8.0.20.
@@ -186,10 +138,6 @@ func buildQueries(d Dialect, t string) queries {
 	}
 	return q
 }
-
-func micros(t time.Time) int64 { return t.UnixMicro() }
-
-func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
 // wrappedArg returns w as bound for a live row: never NULL, so that an empty
 // keyset stays distinguishable from a tombstone.
@@ -214,13 +162,13 @@ func condErr(op string, sentinel error, ref, what string) error {
 }
 
 // storeErr wraps a database error, with the server's message withheld
-// (sqldialect.Redact): servers quote bound values in their messages and
+// (dialect.Redact): servers quote bound values in their messages and
 // details, and those values are personal data or key material.
 func storeErr(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &crypto.Error{Op: op, Err: fmt.Errorf("sqlkeys: %w", sqldialect.Redact(err))}
+	return &crypto.Error{Op: op, Err: fmt.Errorf("sqlkeys: %w", dialect.Redact(err))}
 }
 
 // Get implements crypto.Store. It is one primary-key lookup.
@@ -238,7 +186,7 @@ func (s *Store) Get(ctx context.Context, ref string) (crypto.Record, error) {
 	case shredded.Valid:
 		return crypto.Record{}, condErr("get", crypto.ErrShredded, ref, "was shredded")
 	}
-	r.KEK, r.Created, r.Updated = kek.String, fromMicros(created), fromMicros(updated)
+	r.KEK, r.Created, r.Updated = kek.String, sqlbase.FromMicros(created), sqlbase.FromMicros(updated)
 	return r, nil
 }
 
@@ -269,8 +217,8 @@ func (s *Store) Create(ctx context.Context, r crypto.Record) error {
 }
 
 func (s *Store) insert(ctx context.Context, op string, r crypto.Record) error {
-	_, err := s.exec(ctx, s.q.create, r.Ref, wrappedArg(r.Wrapped), r.KEK, micros(r.Created), micros(r.Updated))
-	if err == nil || !sqldialect.IsUniqueViolation(err) {
+	_, err := s.exec(ctx, s.q.create, r.Ref, wrappedArg(r.Wrapped), r.KEK, sqlbase.Micros(r.Created), sqlbase.Micros(r.Updated))
+	if err == nil || !dialect.IsUniqueViolation(err) {
 		return storeErr(op, err)
 	}
 	// Rows are never deleted, so the row that refused the insert is still
@@ -285,7 +233,7 @@ func (s *Store) insert(ctx context.Context, op string, r crypto.Record) error {
 // Wrapped, KEK and Updated; Created keeps its stored value. When no row
 // matches, a read tells ErrConflict, ErrShredded and ErrNotFound apart.
 func (s *Store) Update(ctx context.Context, r crypto.Record) error {
-	n, err := s.exec(ctx, s.q.update, wrappedArg(r.Wrapped), r.KEK, micros(r.Updated), r.Ref, r.Version)
+	n, err := s.exec(ctx, s.q.update, wrappedArg(r.Wrapped), r.KEK, sqlbase.Micros(r.Updated), r.Ref, r.Version)
 	if err != nil {
 		return storeErr("update", err)
 	}
@@ -304,9 +252,9 @@ func (s *Store) Shred(ctx context.Context, ref string, at time.Time) error {
 	if err := checkRef("shred", ref); err != nil {
 		return err
 	}
-	args := []any{ref, micros(at)}
+	args := []any{ref, sqlbase.Micros(at)}
 	if s.q.shredTwice {
-		args = append(args, micros(at))
+		args = append(args, sqlbase.Micros(at))
 	}
 	_, err := s.exec(ctx, s.q.shred, args...)
 	return storeErr("shred", err)
@@ -323,7 +271,7 @@ func (s *Store) Revive(ctx context.Context, r crypto.Record) error {
 	// holds for the next: a tombstone that the UPDATE missed because it
 	// did not exist yet makes the INSERT fail, and the retry finds it.
 	for range 3 {
-		n, err := s.exec(ctx, s.q.revive, wrappedArg(r.Wrapped), r.KEK, micros(r.Created), micros(r.Updated), r.Ref)
+		n, err := s.exec(ctx, s.q.revive, wrappedArg(r.Wrapped), r.KEK, sqlbase.Micros(r.Created), sqlbase.Micros(r.Updated), r.Ref)
 		if err != nil {
 			return storeErr("revive", err)
 		}
@@ -360,7 +308,7 @@ func (s *Store) List(ctx context.Context, after string, limit int) ([]crypto.Rec
 		if err := rows.Scan(&r.Ref, &r.Wrapped, &kek, &r.Version, &created, &updated); err != nil {
 			return nil, storeErr("list", err)
 		}
-		r.KEK, r.Created, r.Updated = kek.String, fromMicros(created), fromMicros(updated)
+		r.KEK, r.Created, r.Updated = kek.String, sqlbase.FromMicros(created), sqlbase.FromMicros(updated)
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {

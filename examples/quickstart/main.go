@@ -72,7 +72,7 @@ func run(ctx context.Context, out io.Writer, driver, dsn, prefix string) error {
 		return err
 	}
 	defer db.Close()
-	dialect, err := sqlconsent.DialectFor(driver)
+	dialect, err := sqldialect.ForDriver(driver)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func register() *gdpr.Register {
 }
 
 // walk is the tour itself, on any database.
-func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqlconsent.Dialect, prefix string) error {
+func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dialect, prefix string) error {
 
 	// 1. Storage: the consent ledger's tables, created or updated at start-up.
 	store, err := sqlconsent.New(db, dialect, sqlconsent.WithTablePrefix(prefix))
@@ -292,7 +292,7 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqlconsent.Dia
 // signing key made once with audit.GenerateKey, the pseudonym key 32
 // random bytes) and point the anchor at storage the database's
 // administrators cannot write.
-func openTrail(ctx context.Context, db *sql.DB, d sqlconsent.Dialect, prefix, anchorDir string) (*audit.Log, error) {
+func openTrail(ctx context.Context, db *sql.DB, d sqldialect.Dialect, prefix, anchorDir string) (*audit.Log, error) {
 	store, err := sqlaudit.New(db, d, sqlaudit.WithTablePrefix(prefix))
 	if err != nil {
 		return nil, err

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/gdprkit/gdpr/integration/testdb"
-	"github.com/gdprkit/gdpr/internal/sqldialect"
+	"github.com/gdprkit/gdpr/sqldialect"
 )
 
 func TestQuickstart(t *testing.T) {
@@ -42,10 +42,10 @@ func TestQuickstartServers(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, d sqldialect.Dialect, db *sql.DB) {
 		var out bytes.Buffer
 		if err := walk(context.Background(), &out, db, d, "qs_"); err != nil {
-			t.Fatalf("quickstart on %s: %v\n%s", d.Name(), err, out.String())
+			t.Fatalf("quickstart on %s: %v\n%s", d.String(), err, out.String())
 		}
 		if !strings.Contains(out.String(), "entries still linked to user-1001: 0") {
-			t.Errorf("incomplete run on %s:\n%s", d.Name(), out.String())
+			t.Errorf("incomplete run on %s:\n%s", d.String(), out.String())
 		}
 	})
 }

@@ -28,7 +28,7 @@ type profiles struct {
 }
 
 // openProfiles sets up the key store, the Keyring and the host's table.
-func openProfiles(ctx context.Context, db *sql.DB, d sqlconsent.Dialect, prefix string, trail gdpr.Recorder) (*crypto.Keyring, *profiles, error) {
+func openProfiles(ctx context.Context, db *sql.DB, d sqldialect.Dialect, prefix string, trail gdpr.Recorder) (*crypto.Keyring, *profiles, error) {
 	ks, err := sqlkeys.New(db, d, sqlkeys.WithTablePrefix(prefix))
 	if err != nil {
 		return nil, nil, err
@@ -57,9 +57,9 @@ func openProfiles(ctx context.Context, db *sql.DB, d sqlconsent.Dialect, prefix 
 	}
 	blob, key := "BLOB", "VARCHAR(255)"
 	switch d {
-	case sqlconsent.Postgres:
+	case sqldialect.Postgres:
 		blob, key = "BYTEA", "TEXT"
-	case sqlconsent.MySQL:
+	case sqldialect.MySQL:
 		blob, key = "VARBINARY(1024)", "VARBINARY(255)"
 	}
 	if _, err := db.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
@@ -68,7 +68,7 @@ func openProfiles(ctx context.Context, db *sql.DB, d sqlconsent.Dialect, prefix 
 		return nil, nil, err
 	}
 	ph := func(n int) string {
-		if d == sqlconsent.Postgres {
+		if d == sqldialect.Postgres {
 			return fmt.Sprintf("$%d", n)
 		}
 		return "?"

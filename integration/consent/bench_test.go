@@ -15,7 +15,8 @@ import (
 	"github.com/gdprkit/gdpr/consent/memconsent"
 	"github.com/gdprkit/gdpr/consent/sqlconsent"
 	"github.com/gdprkit/gdpr/integration/testdb"
-	"github.com/gdprkit/gdpr/internal/sqldialect"
+	"github.com/gdprkit/gdpr/internal/dialect"
+	"github.com/gdprkit/gdpr/sqldialect"
 )
 
 // Benchmarks. Each runs its raw baseline in the same process, so the ratio
@@ -116,9 +117,9 @@ func BenchmarkDecision(b *testing.B) {
 		newBenchLedger(b, memconsent.New(), memSubjects).run(b)
 	})
 	for _, d := range testdb.All() {
-		b.Run(d.Name(), func(b *testing.B) {
+		b.Run(d.String(), func(b *testing.B) {
 			if !testdb.Available(d) {
-				b.Skipf("no DSN for %s", d.Name())
+				b.Skipf("no DSN for %s", d.String())
 			}
 			store, db := benchSQLStore(b, d)
 			bl := newBenchLedger(b, store, 1_000)
@@ -131,7 +132,7 @@ func BenchmarkDecision(b *testing.B) {
 				if err != nil || len(evs) == 0 {
 					b.Fatal(err)
 				}
-				q := d.Rebind("SELECT kind FROM gdpr_consent_events WHERE seq = ?")
+				q := dialect.Of(d).Rebind("SELECT kind FROM gdpr_consent_events WHERE seq = ?")
 				b.ReportAllocs()
 				for b.Loop() {
 					var kind string
@@ -161,9 +162,9 @@ func BenchmarkAppend(b *testing.B) {
 		"memconsent": func(*testing.B) consent.Store { return memconsent.New() },
 	}
 	for _, d := range testdb.All() {
-		stores[d.Name()] = func(b *testing.B) consent.Store {
+		stores[d.String()] = func(b *testing.B) consent.Store {
 			if !testdb.Available(d) {
-				b.Skipf("no DSN for %s", d.Name())
+				b.Skipf("no DSN for %s", d.String())
 			}
 			s, _ := benchSQLStore(b, d)
 			return s

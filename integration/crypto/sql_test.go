@@ -8,7 +8,7 @@ import (
 	"github.com/gdprkit/gdpr/crypto"
 	"github.com/gdprkit/gdpr/crypto/sqlkeys"
 	"github.com/gdprkit/gdpr/integration/testdb"
-	"github.com/gdprkit/gdpr/internal/sqldialect"
+	"github.com/gdprkit/gdpr/sqldialect"
 )
 
 // Concurrent first use of one subject, from many goroutines on several

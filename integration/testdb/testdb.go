@@ -42,7 +42,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
-	"github.com/gdprkit/gdpr/internal/sqldialect"
+	"github.com/gdprkit/gdpr/sqldialect"
 )
 
 // Environment variables read by this package.
@@ -117,7 +117,7 @@ func Open(t testing.TB, d sqldialect.Dialect) *sql.DB {
 func ForEachDialect(t *testing.T, fn func(t *testing.T, d sqldialect.Dialect)) {
 	t.Helper()
 	for _, d := range All() {
-		t.Run(d.Name(), func(t *testing.T) {
+		t.Run(d.String(), func(t *testing.T) {
 			if !Available(d) {
 				requireDSN(t, envFor(d), label(d))
 			}
@@ -195,7 +195,19 @@ func openSQLite(t testing.TB) *sql.DB {
 	return db
 }
 
-func openPostgres(t testing.TB, dsn string) *sql.DB {
+// PostgresConfig returns the connection config of a new, empty PostgreSQL
+// schema for t alone, made as [Open] makes it (the connections'
+// search_path), for a test that sets its connections up itself (runtime
+// parameters, a notice handler) and opens them with stdlib.OpenDB.
+// t.Cleanup drops the schema: close what you open first, e.g. with a
+// t.Cleanup registered after PostgresConfig returns. PostgresConfig skips
+// t, or fails it when CI is set, if the DSN is not set.
+func PostgresConfig(t testing.TB) *pgx.ConnConfig {
+	t.Helper()
+	return postgresConfig(t, requireDSN(t, EnvPostgres, "PostgreSQL"))
+}
+
+func postgresConfig(t testing.TB, dsn string) *pgx.ConnConfig {
 	t.Helper()
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
@@ -212,15 +224,7 @@ func openPostgres(t testing.TB, dsn string) *sql.DB {
 	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
 		t.Fatalf("testdb: create postgres schema (%s): %v", EnvPostgres, err)
 	}
-
-	tcfg := cfg.Copy()
-	if tcfg.RuntimeParams == nil {
-		tcfg.RuntimeParams = map[string]string{}
-	}
-	tcfg.RuntimeParams["search_path"] = schema
-	db := stdlib.OpenDB(*tcfg)
 	t.Cleanup(func() {
-		db.Close()
 		ctx, cancel := setupCtx()
 		defer cancel()
 		admin := stdlib.OpenDB(*cfg.Copy())
@@ -229,6 +233,21 @@ func openPostgres(t testing.TB, dsn string) *sql.DB {
 			t.Errorf("testdb: drop postgres schema %s: %v", schema, err)
 		}
 	})
+
+	tcfg := cfg.Copy()
+	if tcfg.RuntimeParams == nil {
+		tcfg.RuntimeParams = map[string]string{}
+	}
+	tcfg.RuntimeParams["search_path"] = schema
+	return tcfg
+}
+
+func openPostgres(t testing.TB, dsn string) *sql.DB {
+	t.Helper()
+	db := stdlib.OpenDB(*postgresConfig(t, dsn))
+	t.Cleanup(func() { db.Close() }) // runs before the schema's drop
+	ctx, cancel := setupCtx()
+	defer cancel()
 	if err := db.PingContext(ctx); err != nil {
 		t.Fatalf("testdb: ping postgres: %v", err)
 	}

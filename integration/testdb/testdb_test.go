@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/gdprkit/gdpr/integration/testdb"
-	"github.com/gdprkit/gdpr/internal/sqldialect"
+	"github.com/gdprkit/gdpr/sqldialect"
 )
 
 func TestAvailable(t *testing.T) {
@@ -14,7 +14,7 @@ func TestAvailable(t *testing.T) {
 	if !testdb.Available(sqldialect.SQLite) || testdb.Available(sqldialect.Postgres) || !testdb.Available(sqldialect.MySQL) {
 		t.Fatal("Available does not follow the environment")
 	}
-	if testdb.Available(sqldialect.Dialect{}) {
+	if testdb.Available(sqldialect.Dialect(0)) {
 		t.Fatal("Available(zero Dialect) = true")
 	}
 }
@@ -24,7 +24,7 @@ func TestAvailable(t *testing.T) {
 func TestOpenIsolated(t *testing.T) {
 	var names []string
 	testdb.ForEach(t, func(t *testing.T, d sqldialect.Dialect, db *sql.DB) {
-		names = append(names, d.Name())
+		names = append(names, d.String())
 		other := testdb.Open(t, d)
 		if _, err := db.Exec("CREATE TABLE only_here (id INT)"); err != nil {
 			t.Fatal(err)

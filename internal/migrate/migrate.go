@@ -22,8 +22,10 @@
 //
 // # Running
 //
-// [Run] records what it applied in the table gdpr_schema_version (component,
-// version, name, applied_at in Unix milliseconds), created when missing, and
+// [Run] records what it applied in a version table the caller names (the
+// stores use <prefix>schema_version, so gdpr_schema_version by default),
+// with columns component, version, name and applied_at in Unix
+// milliseconds; it is created when missing. Run
 // applies the versions above the highest recorded one, in order. It holds a
 // lock for the whole run, so concurrent callers in any number of processes
 // apply each version exactly once and the later ones find nothing to do:
@@ -62,12 +64,8 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/gdprkit/gdpr/internal/sqldialect"
+	"github.com/gdprkit/gdpr/internal/dialect"
 )
-
-// VersionTable is the name of the table where [Run] records applied
-// migrations. It is shared by every component in a schema or database.
-const VersionTable = "gdpr_schema_version"
 
 // Migration is one versioned schema change of a component.
 type Migration struct {
@@ -224,7 +222,7 @@ func Statements(sql string) []string {
 
 // Run brings component's schema up to date on db: it applies, in order,
 // each migration of migs whose version is above the highest that
-// gdpr_schema_version records for component, and records it. migs must be
+// the version table records for component, and records it. migs must be
 // numbered from 1 with no gaps, as [Load] returns them, with placeholders
 // already rendered. component identifies the set of tables migs manage (at
 // most 100 bytes, not empty); a component whose table names depend on an
@@ -237,9 +235,12 @@ func Statements(sql string) []string {
 // wrapping [ErrInvalid] and applies nothing; a recorded version above
 // len(migs) gives an error wrapping [ErrNewerSchema]. Run stops and returns
 // ctx's error when ctx is done.
-func Run(ctx context.Context, db *sql.DB, d sqldialect.Dialect, component string, migs []Migration) error {
+func Run(ctx context.Context, db *sql.DB, d dialect.Dialect, table, component string, migs []Migration) error {
 	if !d.Valid() {
 		return fmt.Errorf("%w: invalid dialect", ErrInvalid)
+	}
+	if dialect.ValidIdent(table) != nil {
+		return fmt.Errorf("%w: version table name must match ^[a-z_][a-z0-9_]{0,62}$", ErrInvalid)
 	}
 	if component == "" || len(component) > 100 {
 		return fmt.Errorf("%w: component name must be 1 to 100 bytes", ErrInvalid)
@@ -260,7 +261,7 @@ func Run(ctx context.Context, db *sql.DB, d sqldialect.Dialect, component string
 	if err != nil {
 		return fmt.Errorf("migrate %s: %w", component, err)
 	}
-	r := &runner{conn: conn, d: d, component: component}
+	r := &runner{conn: conn, d: d, table: table, component: component}
 	defer r.close()
 	if err := r.lock(ctx); err != nil {
 		return fmt.Errorf("migrate %s: lock: %w", component, err)
@@ -273,7 +274,8 @@ func Run(ctx context.Context, db *sql.DB, d sqldialect.Dialect, component string
 
 type runner struct {
 	conn      *sql.Conn
-	d         sqldialect.Dialect
+	d         dialect.Dialect
+	table     string
 	component string
 	locked    bool // the lock (PostgreSQL, MySQL) or transaction (SQLite) is held
 	bad       bool // the connection must not go back to the pool
@@ -282,7 +284,7 @@ type runner struct {
 // lock takes the cross-process lock on r.conn.
 func (r *runner) lock(ctx context.Context) error {
 	switch r.d {
-	case sqldialect.Postgres:
+	case dialect.Postgres:
 		if _, err := r.conn.ExecContext(ctx,
 			`SELECT pg_advisory_lock(hashtext('gdpr_migrate:' || COALESCE(current_schema(), '')))`); err != nil {
 			// A cancelled lock wait may or may not have been granted.
@@ -291,7 +293,7 @@ func (r *runner) lock(ctx context.Context) error {
 		}
 		r.locked = true
 		return nil
-	case sqldialect.MySQL:
+	case dialect.MySQL:
 		for {
 			var got sql.NullInt64
 			err := r.conn.QueryRowContext(ctx,
@@ -347,7 +349,7 @@ func sqliteBusy(err error) bool {
 // finish commits (SQLite) or unlocks, reporting an error only if the work
 // done may not be durable.
 func (r *runner) finish(ctx context.Context) error {
-	if r.d == sqldialect.SQLite && r.locked {
+	if r.d == dialect.SQLite && r.locked {
 		if _, err := r.conn.ExecContext(ctx, "COMMIT"); err != nil {
 			return fmt.Errorf("migrate %s: commit: %w", r.component, err)
 		}
@@ -366,9 +368,9 @@ func (r *runner) close() {
 	if r.locked {
 		var err error
 		switch r.d {
-		case sqldialect.Postgres:
+		case dialect.Postgres:
 			_, err = r.conn.ExecContext(ctx, `SELECT pg_advisory_unlock(hashtext('gdpr_migrate:' || COALESCE(current_schema(), '')))`)
-		case sqldialect.MySQL:
+		case dialect.MySQL:
 			_, err = r.conn.ExecContext(ctx, `SELECT RELEASE_LOCK(CONCAT('gdpr_migrate_', MD5(COALESCE(DATABASE(), ''))))`)
 		default:
 			_, err = r.conn.ExecContext(ctx, "ROLLBACK")
@@ -386,7 +388,7 @@ func (r *runner) close() {
 
 // migrate runs with the lock held.
 func (r *runner) migrate(ctx context.Context, migs []Migration) error {
-	q := r.d.Quote(VersionTable)
+	q := r.d.Quote(r.table)
 	create := `CREATE TABLE IF NOT EXISTS ` + q + ` (
 	component VARCHAR(100) NOT NULL,
 	version INT NOT NULL,
@@ -394,7 +396,7 @@ func (r *runner) migrate(ctx context.Context, migs []Migration) error {
 	applied_at BIGINT NOT NULL,
 	PRIMARY KEY (component, version))`
 	if _, err := r.conn.ExecContext(ctx, create); err != nil {
-		return fmt.Errorf("create %s: %w", VersionTable, err)
+		return fmt.Errorf("create %s: %w", r.table, err)
 	}
 
 	applied, err := r.applied(ctx)
@@ -423,10 +425,10 @@ func (r *runner) migrate(ctx context.Context, migs []Migration) error {
 // applied returns the recorded names by version, checking they run 1..n.
 func (r *runner) applied(ctx context.Context) ([]string, error) {
 	rows, err := r.conn.QueryContext(ctx,
-		r.d.Rebind(`SELECT version, name FROM `+r.d.Quote(VersionTable)+` WHERE component = ? ORDER BY version`),
+		r.d.Rebind(`SELECT version, name FROM `+r.d.Quote(r.table)+` WHERE component = ? ORDER BY version`),
 		r.component)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", VersionTable, err)
+		return nil, fmt.Errorf("read %s: %w", r.table, err)
 	}
 	defer rows.Close()
 	var names []string
@@ -434,15 +436,15 @@ func (r *runner) applied(ctx context.Context) ([]string, error) {
 		var v int
 		var name string
 		if err := rows.Scan(&v, &name); err != nil {
-			return nil, fmt.Errorf("read %s: %w", VersionTable, err)
+			return nil, fmt.Errorf("read %s: %w", r.table, err)
 		}
 		if v != len(names)+1 {
-			return nil, fmt.Errorf("%w: %s records version %d after %d", ErrInvalid, VersionTable, v, len(names))
+			return nil, fmt.Errorf("%w: %s records version %d after %d", ErrInvalid, r.table, v, len(names))
 		}
 		names = append(names, name)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", VersionTable, err)
+		return nil, fmt.Errorf("read %s: %w", r.table, err)
 	}
 	return names, nil
 }
@@ -465,7 +467,7 @@ func (r *runner) apply(ctx context.Context, m Migration, insert string) error {
 		return nil
 	}
 	switch r.d {
-	case sqldialect.Postgres:
+	case dialect.Postgres:
 		tx, err := r.conn.BeginTx(ctx, nil)
 		if err != nil {
 			return err
@@ -475,7 +477,7 @@ func (r *runner) apply(ctx context.Context, m Migration, insert string) error {
 			return err
 		}
 		return tx.Commit()
-	case sqldialect.MySQL:
+	case dialect.MySQL:
 		return run(r.conn)
 	default: // SQLite: inside the run's BEGIN IMMEDIATE.
 		if _, err := r.conn.ExecContext(ctx, "SAVEPOINT gdpr_migration"); err != nil {

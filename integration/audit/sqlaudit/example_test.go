@@ -28,7 +28,7 @@ func ExampleStore_Tx() {
 	}
 	defer db.Close()
 
-	store, err := sqlaudit.New(db, sqlaudit.SQLite)
+	store, err := sqlaudit.New(db, sqldialect.SQLite)
 	if err != nil {
 		panic(err)
 	}
@@ -84,7 +84,7 @@ func ExampleStore_Tx() {
 }
 
 func ExampleMigrations() {
-	fsys, _ := sqlaudit.Migrations(sqlaudit.Postgres, "app_")
+	fsys, _ := sqlaudit.Migrations(sqldialect.Postgres, "app_")
 	files, _ := fs.Glob(fsys, "*.sql")
 	fmt.Println(files)
 	// Output: [0001_audit.sql]

@@ -17,7 +17,8 @@ import (
 	"github.com/gdprkit/gdpr/audit/audittest"
 	"github.com/gdprkit/gdpr/audit/sqlaudit"
 	"github.com/gdprkit/gdpr/integration/testdb"
-	"github.com/gdprkit/gdpr/internal/sqldialect"
+	"github.com/gdprkit/gdpr/internal/dialect"
+	"github.com/gdprkit/gdpr/sqldialect"
 )
 
 // logKeys are the signing and pseudonym keys every Log of one test shares,
@@ -177,7 +178,7 @@ func TestAppendTxWithTheHostsChange(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := tx.ExecContext(ctx, d.Rebind("INSERT INTO notes (id, v) VALUES (?, ?)"), i, "x"); err != nil {
+			if _, err := tx.ExecContext(ctx, dialect.Of(d).Rebind("INSERT INTO notes (id, v) VALUES (?, ?)"), i, "x"); err != nil {
 				t.Fatal(err)
 			}
 			_, err = l.AppendTx(ctx, s.Tx(tx), gdpr.Event{Actor: gdpr.Staff("agent"), Action: "note.created",
@@ -222,9 +223,9 @@ func TestAppendTxWithTheHostsChange(t *testing.T) {
 func BenchmarkLogAppend(b *testing.B) {
 	const writers, feeders, subjects = 8, 32, 2000
 	for _, d := range testdb.All() {
-		b.Run(d.Name(), func(b *testing.B) {
+		b.Run(d.String(), func(b *testing.B) {
 			if !testdb.Available(d) {
-				b.Skipf("%s: no DSN set (see internal/testdb)", d.Name())
+				b.Skipf("%s: no DSN set (see internal/testdb)", d.String())
 			}
 			ctx := context.Background()
 			db := testdb.Open(b, d)

@@ -27,7 +27,8 @@ import (
 	"github.com/gdprkit/gdpr/audit/audittest"
 	"github.com/gdprkit/gdpr/audit/sqlaudit"
 	"github.com/gdprkit/gdpr/integration/testdb"
-	"github.com/gdprkit/gdpr/internal/sqldialect"
+	"github.com/gdprkit/gdpr/internal/dialect"
+	"github.com/gdprkit/gdpr/sqldialect"
 )
 
 func newStore(t testing.TB, d sqldialect.Dialect, db *sql.DB) *sqlaudit.Store {
@@ -625,7 +626,7 @@ func TestTx(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tx.ExecContext(ctx, d.Rebind("INSERT INTO host_rows (id) VALUES (?)"), 1); err != nil {
+		if _, err := tx.ExecContext(ctx, dialect.Of(d).Rebind("INSERT INTO host_rows (id) VALUES (?)"), 1); err != nil {
 			t.Fatal(err)
 		}
 		if err := appendFast(ctx, s.Tx(tx), entries(2, 3)); err != nil {
@@ -643,7 +644,7 @@ func TestTx(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tx.ExecContext(ctx, d.Rebind("INSERT INTO host_rows (id) VALUES (?)"), 2); err != nil {
+		if _, err := tx.ExecContext(ctx, dialect.Of(d).Rebind("INSERT INTO host_rows (id) VALUES (?)"), 2); err != nil {
 			t.Fatal(err)
 		}
 		a := s.Tx(tx)
@@ -705,7 +706,7 @@ func TestTxDuplicateKeepsTx(t *testing.T) {
 		if err := appendFast(ctx, s.Tx(tx), entries(0, 3)); !errors.Is(err, audit.ErrConflict) {
 			t.Fatalf("Tx append over a stored index: %v; want ErrConflict", err)
 		}
-		if _, err := tx.ExecContext(ctx, d.Rebind("INSERT INTO host_rows (id) VALUES (?)"), 1); err != nil {
+		if _, err := tx.ExecContext(ctx, dialect.Of(d).Rebind("INSERT INTO host_rows (id) VALUES (?)"), 1); err != nil {
 			t.Fatalf("host statement after a refused Tx append: %v; want the transaction usable", err)
 		}
 		if err := tx.Commit(); err != nil {
@@ -788,12 +789,12 @@ func TestMigrateTwiceAndPrefix(t *testing.T) {
 // TestMySQLMigrationRerun runs the MySQL migration's statements a second
 // time, as a Migrate after a half-applied run would: they must all succeed.
 func TestMySQLMigrationRerun(t *testing.T) {
-	if !testdb.Available(sqlaudit.MySQL) && os.Getenv(testdb.EnvCI) == "" {
+	if !testdb.Available(sqldialect.MySQL) && os.Getenv(testdb.EnvCI) == "" {
 		t.Skip("no MySQL")
 	}
-	db := testdb.Open(t, sqlaudit.MySQL)
-	newStore(t, sqlaudit.MySQL, db)
-	fsys, err := sqlaudit.Migrations(sqlaudit.MySQL, "gdpr_")
+	db := testdb.Open(t, sqldialect.MySQL)
+	newStore(t, sqldialect.MySQL, db)
+	fsys, err := sqlaudit.Migrations(sqldialect.MySQL, "gdpr_")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -823,57 +824,57 @@ func TestMySQLMigrationRerun(t *testing.T) {
 }
 
 func TestBadPrefixAndDialect(t *testing.T) {
-	db := testdb.Open(t, sqlaudit.SQLite)
+	db := testdb.Open(t, sqldialect.SQLite)
 	for _, p := range []string{"", "A_", "x;drop table y", "1abc", strings.Repeat("a", 41)} {
-		if _, err := sqlaudit.New(db, sqlaudit.SQLite, sqlaudit.WithTablePrefix(p)); !errors.Is(err, audit.ErrInvalid) {
+		if _, err := sqlaudit.New(db, sqldialect.SQLite, sqlaudit.WithTablePrefix(p)); !errors.Is(err, audit.ErrInvalid) {
 			t.Errorf("prefix %q: %v; want audit.ErrInvalid", p, err)
 		}
 	}
-	if _, err := sqlaudit.New(db, sqlaudit.Dialect{}); !errors.Is(err, audit.ErrInvalid) {
+	if _, err := sqlaudit.New(db, sqldialect.Dialect(0)); !errors.Is(err, audit.ErrInvalid) {
 		t.Errorf("zero Dialect: %v; want audit.ErrInvalid", err)
 	}
-	if _, err := sqlaudit.New(nil, sqlaudit.SQLite); !errors.Is(err, audit.ErrInvalid) {
+	if _, err := sqlaudit.New(nil, sqldialect.SQLite); !errors.Is(err, audit.ErrInvalid) {
 		t.Errorf("nil db: %v; want audit.ErrInvalid", err)
 	}
-	if _, err := sqlaudit.DialectFor("oracle"); !errors.Is(err, audit.ErrInvalid) {
+	if _, err := sqldialect.ForDriver("oracle"); !errors.Is(err, audit.ErrInvalid) {
 		t.Errorf("DialectFor(oracle): %v; want audit.ErrInvalid", err)
 	}
-	if d, err := sqlaudit.DialectFor("pgx"); err != nil || d != sqlaudit.Postgres {
+	if d, err := sqldialect.ForDriver("pgx"); err != nil || d != sqldialect.Postgres {
 		t.Errorf("DialectFor(pgx) = %v, %v; want Postgres", d, err)
 	}
 }
 
 func TestMigrationsFS(t *testing.T) {
-	for _, d := range []sqlaudit.Dialect{sqlaudit.Postgres, sqlaudit.MySQL, sqlaudit.SQLite} {
+	for _, d := range []sqldialect.Dialect{sqldialect.Postgres, sqldialect.MySQL, sqldialect.SQLite} {
 		fsys, err := sqlaudit.Migrations(d, "app_")
 		if err != nil {
 			t.Fatal(err)
 		}
 		files, err := fs.Glob(fsys, "*.sql")
 		if err != nil || !slices.Equal(files, []string{"0001_audit.sql"}) {
-			t.Fatalf("%s: files %v, %v; want [0001_audit.sql]", d.Name(), files, err)
+			t.Fatalf("%s: files %v, %v; want [0001_audit.sql]", d.String(), files, err)
 		}
 		b, err := fs.ReadFile(fsys, "0001_audit.sql")
 		if err != nil {
-			t.Fatalf("%s: %v", d.Name(), err)
+			t.Fatalf("%s: %v", d.String(), err)
 		}
 		for _, table := range []string{"audit_head", "audit_entries", "audit_hashes", "audit_salts", "audit_checkpoints"} {
 			if !strings.Contains(string(b), "app_"+table+" (") {
-				t.Errorf("%s: no table app_%s in the migration", d.Name(), table)
+				t.Errorf("%s: no table app_%s in the migration", d.String(), table)
 			}
 		}
 		if strings.Contains(string(b), "{{") || strings.Contains(string(b), "gdpr_") {
-			t.Errorf("%s: migration not rendered with the prefix:\n%s", d.Name(), b)
+			t.Errorf("%s: migration not rendered with the prefix:\n%s", d.String(), b)
 		}
 	}
-	if _, err := sqlaudit.Migrations(sqlaudit.SQLite, "Bad"); !errors.Is(err, audit.ErrInvalid) {
+	if _, err := sqlaudit.Migrations(sqldialect.SQLite, "Bad"); !errors.Is(err, audit.ErrInvalid) {
 		t.Errorf("Migrations with a bad prefix: %v; want ErrInvalid", err)
 	}
 }
 
 func TestClose(t *testing.T) {
 	ctx := t.Context()
-	s := newStore(t, sqlaudit.SQLite, testdb.Open(t, sqlaudit.SQLite))
+	s := newStore(t, sqldialect.SQLite, testdb.Open(t, sqldialect.SQLite))
 	if err := appendFast(ctx, s, entries(0, 300)); err != nil {
 		t.Fatal(err)
 	}
@@ -894,9 +895,9 @@ func TestClose(t *testing.T) {
 func BenchmarkAppend(b *testing.B) {
 	const batch, writers = 256, 8
 	for _, d := range testdb.All() {
-		b.Run(d.Name(), func(b *testing.B) {
+		b.Run(d.String(), func(b *testing.B) {
 			if !testdb.Available(d) {
-				b.Skipf("%s: no DSN set (see internal/testdb)", d.Name())
+				b.Skipf("%s: no DSN set (see internal/testdb)", d.String())
 			}
 			ctx := context.Background()
 			db := testdb.Open(b, d)
@@ -947,7 +948,7 @@ func BenchmarkAppend(b *testing.B) {
 					map[sqldialect.Dialect]string{sqldialect.MySQL: "MEDIUMBLOB", sqldialect.Postgres: "BYTEA", sqldialect.SQLite: "BLOB"}[d]+")"); err != nil {
 					b.Fatal(err)
 				}
-				q := d.Rebind("INSERT INTO bench_rows (idx, time_us, subject, actor, body) VALUES " +
+				q := dialect.Of(d).Rebind("INSERT INTO bench_rows (idx, time_us, subject, actor, body) VALUES " +
 					strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", batch), ", "))
 				st, err := db.PrepareContext(ctx, q)
 				if err != nil {

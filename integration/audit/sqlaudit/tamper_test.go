@@ -16,7 +16,8 @@ import (
 	"github.com/gdprkit/gdpr/audit/audittest"
 	"github.com/gdprkit/gdpr/audit/sqlaudit"
 	"github.com/gdprkit/gdpr/integration/testdb"
-	"github.com/gdprkit/gdpr/internal/sqldialect"
+	"github.com/gdprkit/gdpr/internal/dialect"
+	"github.com/gdprkit/gdpr/sqldialect"
 )
 
 // tamperer is an insider with write access to a Store's tables: it changes
@@ -42,7 +43,7 @@ func (tm *tamperer) table(name string) string { return tm.prefix + "audit_" + na
 // exec runs a statement and returns the rows it matched or changed.
 func (tm *tamperer) exec(t testing.TB, q string, args ...any) int64 {
 	t.Helper()
-	res, err := tm.db.ExecContext(t.Context(), tm.d.Rebind(q), args...)
+	res, err := tm.db.ExecContext(t.Context(), dialect.Of(tm.d).Rebind(q), args...)
 	if err != nil {
 		t.Fatalf("tamper: %.80s: %v", q, err)
 	}
@@ -56,7 +57,7 @@ func (tm *tamperer) exec(t testing.TB, q string, args ...any) int64 {
 // mustEntry fails t unless an entry is stored at i.
 func (tm *tamperer) mustEntry(t testing.TB, i int64) (timeUS sql.NullInt64, subject, actor, body []byte) {
 	t.Helper()
-	err := tm.db.QueryRowContext(t.Context(), tm.d.Rebind("SELECT time_us, subject, actor, body FROM "+tm.table("entries")+" WHERE idx = ?"), i).
+	err := tm.db.QueryRowContext(t.Context(), dialect.Of(tm.d).Rebind("SELECT time_us, subject, actor, body FROM "+tm.table("entries")+" WHERE idx = ?"), i).
 		Scan(&timeUS, &subject, &actor, &body)
 	if err != nil {
 		t.Fatalf("tamper: entry %d: %v", i, err)
@@ -106,7 +107,7 @@ func (tm *tamperer) SwapBodies(t testing.TB, i, j int64) {
 func (tm *tamperer) SetHash(t testing.TB, idx int64, h tlog.Hash) {
 	t.Helper()
 	var one int
-	if err := tm.db.QueryRowContext(t.Context(), tm.d.Rebind("SELECT 1 FROM "+tm.table("hashes")+" WHERE idx = ?"), idx).Scan(&one); err != nil {
+	if err := tm.db.QueryRowContext(t.Context(), dialect.Of(tm.d).Rebind("SELECT 1 FROM "+tm.table("hashes")+" WHERE idx = ?"), idx).Scan(&one); err != nil {
 		t.Fatalf("tamper: stored hash %d: %v", idx, err)
 	}
 	tm.exec(t, "UPDATE "+tm.table("hashes")+" SET hash = ? WHERE idx = ?", h[:], idx)

@@ -24,7 +24,7 @@ func Example() {
 	}
 	defer db.Close()
 
-	store, err := sqlconsent.New(db, sqlconsent.SQLite)
+	store, err := sqlconsent.New(db, sqldialect.SQLite)
 	if err != nil {
 		panic(err)
 	}
@@ -42,7 +42,7 @@ func Example() {
 }
 
 func ExampleMigrations() {
-	fsys, _ := sqlconsent.Migrations(sqlconsent.Postgres, "app_")
+	fsys, _ := sqlconsent.Migrations(sqldialect.Postgres, "app_")
 	files, _ := fs.Glob(fsys, "*.sql")
 	fmt.Println(files)
 	// Output: [0001_consent_events.sql 0002_consent_notices.sql]

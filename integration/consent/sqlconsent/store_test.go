@@ -13,7 +13,7 @@ import (
 	"github.com/gdprkit/gdpr/consent/consenttest"
 	"github.com/gdprkit/gdpr/consent/sqlconsent"
 	"github.com/gdprkit/gdpr/integration/testdb"
-	"github.com/gdprkit/gdpr/internal/sqldialect"
+	"github.com/gdprkit/gdpr/sqldialect"
 )
 
 func newStore(t *testing.T, d sqldialect.Dialect) *sqlconsent.Store {
@@ -58,24 +58,24 @@ func TestMigrateTwiceAndPrefix(t *testing.T) {
 
 func TestBadPrefix(t *testing.T) {
 	for _, p := range []string{"", "A_", "x;drop table y", "1abc", strings.Repeat("a", 41)} {
-		if _, err := sqlconsent.New(testdb.Open(t, sqlconsent.SQLite), sqlconsent.SQLite, sqlconsent.WithTablePrefix(p)); err == nil {
+		if _, err := sqlconsent.New(testdb.Open(t, sqldialect.SQLite), sqldialect.SQLite, sqlconsent.WithTablePrefix(p)); err == nil {
 			t.Errorf("prefix %q accepted", p)
 		}
 	}
 }
 
 func TestMigrationsFS(t *testing.T) {
-	for _, d := range []sqlconsent.Dialect{sqlconsent.Postgres, sqlconsent.MySQL, sqlconsent.SQLite} {
+	for _, d := range []sqldialect.Dialect{sqldialect.Postgres, sqldialect.MySQL, sqldialect.SQLite} {
 		fsys, err := sqlconsent.Migrations(d, "app_")
 		if err != nil {
 			t.Fatal(err)
 		}
 		b, err := fs.ReadFile(fsys, "0001_consent_events.sql")
 		if err != nil {
-			t.Fatalf("%s: %v", d.Name(), err)
+			t.Fatalf("%s: %v", d.String(), err)
 		}
 		if !strings.Contains(string(b), "CREATE TABLE app_consent_events") || strings.Contains(string(b), "{{") {
-			t.Errorf("%s: migration not rendered with the prefix:\n%s", d.Name(), b)
+			t.Errorf("%s: migration not rendered with the prefix:\n%s", d.String(), b)
 		}
 	}
 }

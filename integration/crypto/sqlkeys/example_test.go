@@ -26,7 +26,7 @@ func Example() {
 	}
 	defer db.Close()
 
-	store, err := sqlkeys.New(db, sqlkeys.SQLite)
+	store, err := sqlkeys.New(db, sqldialect.SQLite)
 	if err != nil {
 		panic(err)
 	}
@@ -52,7 +52,7 @@ func Example() {
 }
 
 func ExampleMigrations() {
-	fsys, _ := sqlkeys.Migrations(sqlkeys.Postgres, "app_")
+	fsys, _ := sqlkeys.Migrations(sqldialect.Postgres, "app_")
 	files, _ := fs.Glob(fsys, "*.sql")
 	fmt.Println(files)
 	// Output: [0001_crypto_keys.sql]

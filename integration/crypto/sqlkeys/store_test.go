@@ -15,7 +15,8 @@ import (
 	"github.com/gdprkit/gdpr/crypto/keystest"
 	"github.com/gdprkit/gdpr/crypto/sqlkeys"
 	"github.com/gdprkit/gdpr/integration/testdb"
-	"github.com/gdprkit/gdpr/internal/sqldialect"
+	"github.com/gdprkit/gdpr/internal/dialect"
+	"github.com/gdprkit/gdpr/sqldialect"
 )
 
 func newStore(t testing.TB, d sqldialect.Dialect, db *sql.DB) *sqlkeys.Store {
@@ -85,35 +86,35 @@ func TestMigrateTwiceAndPrefix(t *testing.T) {
 }
 
 func TestBadPrefixAndDialect(t *testing.T) {
-	db := testdb.Open(t, sqlkeys.SQLite)
+	db := testdb.Open(t, sqldialect.SQLite)
 	for _, p := range []string{"", "A_", "x;drop table y", "1abc", strings.Repeat("a", 41)} {
-		if _, err := sqlkeys.New(db, sqlkeys.SQLite, sqlkeys.WithTablePrefix(p)); !errors.Is(err, crypto.ErrInvalid) {
+		if _, err := sqlkeys.New(db, sqldialect.SQLite, sqlkeys.WithTablePrefix(p)); !errors.Is(err, crypto.ErrInvalid) {
 			t.Errorf("prefix %q: %v; want crypto.ErrInvalid", p, err)
 		}
 	}
-	if _, err := sqlkeys.New(db, sqlkeys.Dialect{}); !errors.Is(err, crypto.ErrInvalid) {
+	if _, err := sqlkeys.New(db, sqldialect.Dialect(0)); !errors.Is(err, crypto.ErrInvalid) {
 		t.Errorf("zero Dialect: %v; want crypto.ErrInvalid", err)
 	}
-	if _, err := sqlkeys.DialectFor("oracle"); !errors.Is(err, crypto.ErrInvalid) {
+	if _, err := sqldialect.ForDriver("oracle"); !errors.Is(err, crypto.ErrInvalid) {
 		t.Errorf("DialectFor(oracle): %v; want crypto.ErrInvalid", err)
 	}
-	if d, err := sqlkeys.DialectFor("pgx"); err != nil || d != sqlkeys.Postgres {
+	if d, err := sqldialect.ForDriver("pgx"); err != nil || d != sqldialect.Postgres {
 		t.Errorf("DialectFor(pgx) = %v, %v; want Postgres", d, err)
 	}
 }
 
 func TestMigrationsFS(t *testing.T) {
-	for _, d := range []sqlkeys.Dialect{sqlkeys.Postgres, sqlkeys.MySQL, sqlkeys.SQLite} {
+	for _, d := range []sqldialect.Dialect{sqldialect.Postgres, sqldialect.MySQL, sqldialect.SQLite} {
 		fsys, err := sqlkeys.Migrations(d, "app_")
 		if err != nil {
 			t.Fatal(err)
 		}
 		b, err := fs.ReadFile(fsys, "0001_crypto_keys.sql")
 		if err != nil {
-			t.Fatalf("%s: %v", d.Name(), err)
+			t.Fatalf("%s: %v", d.String(), err)
 		}
 		if !strings.Contains(string(b), "CREATE TABLE app_crypto_keys") || strings.Contains(string(b), "{{") {
-			t.Errorf("%s: migration not rendered with the prefix:\n%s", d.Name(), b)
+			t.Errorf("%s: migration not rendered with the prefix:\n%s", d.String(), b)
 		}
 	}
 }
@@ -177,7 +178,7 @@ func TestErrors(t *testing.T) {
 
 func TestClose(t *testing.T) {
 	ctx := t.Context()
-	s := newStore(t, sqlkeys.SQLite, testdb.Open(t, sqlkeys.SQLite))
+	s := newStore(t, sqldialect.SQLite, testdb.Open(t, sqldialect.SQLite))
 	r := keystest.NewRecord(keystest.Ref("alice"), 1, 0)
 	if err := s.Create(ctx, r); err != nil {
 		t.Fatal(err)
@@ -195,9 +196,9 @@ func TestClose(t *testing.T) {
 // *sql.DB, on every available database.
 func BenchmarkGet(b *testing.B) {
 	for _, d := range testdb.All() {
-		b.Run(d.Name(), func(b *testing.B) {
+		b.Run(d.String(), func(b *testing.B) {
 			if !testdb.Available(d) {
-				b.Skipf("%s: no DSN set (see internal/testdb)", d.Name())
+				b.Skipf("%s: no DSN set (see internal/testdb)", d.String())
 			}
 			const n = 10_000
 			ctx := context.Background()
@@ -212,7 +213,7 @@ func BenchmarkGet(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			ins := d.Rebind("INSERT INTO gdpr_crypto_keys (ref, wrapped, kek, version, created_us, updated_us) VALUES (?, ?, ?, 1, 0, 0)")
+			ins := dialect.Of(d).Rebind("INSERT INTO gdpr_crypto_keys (ref, wrapped, kek, version, created_us, updated_us) VALUES (?, ?, ?, 1, 0, 0)")
 			for i, ref := range refs {
 				r := keystest.NewRecord(ref, i, 0)
 				if _, err := tx.ExecContext(ctx, ins, r.Ref, r.Wrapped, r.KEK); err != nil {
@@ -272,7 +273,7 @@ func TestServerErrorsWithheld(t *testing.T) {
 		}
 		// Refs are not personal data, so the store's own ErrNotFound may
 		// name one; a server's message must not reach the caller.
-		var se *sqldialect.ServerError
+		var se *dialect.ServerError
 		switch {
 		case errors.Is(err, crypto.ErrNotFound):
 		case errors.As(err, &se):

@@ -10,8 +10,9 @@ import (
 	"testing/fstest"
 
 	"github.com/gdprkit/gdpr/integration/testdb"
+	"github.com/gdprkit/gdpr/internal/dialect"
 	"github.com/gdprkit/gdpr/internal/migrate"
-	"github.com/gdprkit/gdpr/internal/sqldialect"
+	"github.com/gdprkit/gdpr/sqldialect"
 )
 
 func load(t *testing.T, prefix string) []migrate.Migration {
@@ -27,7 +28,7 @@ func load(t *testing.T, prefix string) []migrate.Migration {
 	return migs
 }
 
-func count(t *testing.T, db *sql.DB, d sqldialect.Dialect, q string, args ...any) int {
+func count(t *testing.T, db *sql.DB, d dialect.Dialect, q string, args ...any) int {
 	t.Helper()
 	var n int
 	if err := db.QueryRow(d.Rebind(q), args...).Scan(&n); err != nil {
@@ -37,19 +38,20 @@ func count(t *testing.T, db *sql.DB, d sqldialect.Dialect, q string, args ...any
 }
 
 func TestRun(t *testing.T) {
-	testdb.ForEach(t, func(t *testing.T, d sqldialect.Dialect, db *sql.DB) {
+	testdb.ForEach(t, func(t *testing.T, pd sqldialect.Dialect, db *sql.DB) {
+		d := dialect.Of(pd)
 		ctx := context.Background()
 		migs := load(t, "p_")
 
 		// First two versions, then all, then all again: a no-op.
-		if err := migrate.Run(ctx, db, d, "test:p_", migs[:2]); err != nil {
+		if err := migrate.Run(ctx, db, d, "gdpr_schema_version", "test:p_", migs[:2]); err != nil {
 			t.Fatal(err)
 		}
 		if n := count(t, db, d, "SELECT COUNT(*) FROM gdpr_schema_version WHERE component = ?", "test:p_"); n != 2 {
 			t.Fatalf("%d versions recorded, want 2", n)
 		}
 		for i := 0; i < 2; i++ {
-			if err := migrate.Run(ctx, db, d, "test:p_", migs); err != nil {
+			if err := migrate.Run(ctx, db, d, "gdpr_schema_version", "test:p_", migs); err != nil {
 				t.Fatalf("run %d: %v", i+2, err)
 			}
 		}
@@ -68,7 +70,7 @@ func TestRun(t *testing.T) {
 		}
 
 		// Another component with another prefix lives beside it.
-		if err := migrate.Run(ctx, db, d, "test:q_", load(t, "q_")); err != nil {
+		if err := migrate.Run(ctx, db, d, "gdpr_schema_version", "test:q_", load(t, "q_")); err != nil {
 			t.Fatal(err)
 		}
 		if n := count(t, db, d, "SELECT COUNT(*) FROM gdpr_schema_version"); n != 8 {
@@ -76,31 +78,32 @@ func TestRun(t *testing.T) {
 		}
 
 		// An older program meets a newer schema.
-		if err := migrate.Run(ctx, db, d, "test:p_", migs[:3]); !errors.Is(err, migrate.ErrNewerSchema) {
+		if err := migrate.Run(ctx, db, d, "gdpr_schema_version", "test:p_", migs[:3]); !errors.Is(err, migrate.ErrNewerSchema) {
 			t.Fatalf("Run with fewer migrations: %v, want ErrNewerSchema", err)
 		}
 		// A renamed migration is caught.
 		renamed := append([]migrate.Migration(nil), migs...)
 		renamed[1].Name = "other"
-		if err := migrate.Run(ctx, db, d, "test:p_", renamed); !errors.Is(err, migrate.ErrInvalid) {
+		if err := migrate.Run(ctx, db, d, "gdpr_schema_version", "test:p_", renamed); !errors.Is(err, migrate.ErrInvalid) {
 			t.Fatalf("Run with a renamed migration: %v, want ErrInvalid", err)
 		}
 		// Bad arguments.
-		if err := migrate.Run(ctx, db, d, "", migs); !errors.Is(err, migrate.ErrInvalid) {
+		if err := migrate.Run(ctx, db, d, "gdpr_schema_version", "", migs); !errors.Is(err, migrate.ErrInvalid) {
 			t.Fatalf("Run with no component: %v", err)
 		}
-		if err := migrate.Run(ctx, db, d, "x", migs[1:]); !errors.Is(err, migrate.ErrInvalid) {
+		if err := migrate.Run(ctx, db, d, "gdpr_schema_version", "x", migs[1:]); !errors.Is(err, migrate.ErrInvalid) {
 			t.Fatalf("Run not starting at 1: %v", err)
 		}
 		unrendered, _ := migrate.Load(testMigrations, ".")
-		if err := migrate.Run(ctx, db, d, "x", unrendered); !errors.Is(err, migrate.ErrInvalid) {
+		if err := migrate.Run(ctx, db, d, "gdpr_schema_version", "x", unrendered); !errors.Is(err, migrate.ErrInvalid) {
 			t.Fatalf("Run with placeholders: %v", err)
 		}
 	})
 }
 
 func TestRunConcurrent(t *testing.T) {
-	testdb.ForEach(t, func(t *testing.T, d sqldialect.Dialect, db *sql.DB) {
+	testdb.ForEach(t, func(t *testing.T, pd sqldialect.Dialect, db *sql.DB) {
+		d := dialect.Of(pd)
 		migs := load(t, "")
 		const workers = 4
 		var wg sync.WaitGroup
@@ -111,7 +114,7 @@ func TestRunConcurrent(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				errs <- migrate.Run(context.Background(), db, d, "concurrent", migs)
+				errs <- migrate.Run(context.Background(), db, d, "gdpr_schema_version", "concurrent", migs)
 			}()
 		}
 		close(start)
@@ -132,14 +135,15 @@ func TestRunConcurrent(t *testing.T) {
 }
 
 func TestRunFailure(t *testing.T) {
-	testdb.ForEach(t, func(t *testing.T, d sqldialect.Dialect, db *sql.DB) {
+	testdb.ForEach(t, func(t *testing.T, pd sqldialect.Dialect, db *sql.DB) {
+		d := dialect.Of(pd)
 		ctx := context.Background()
 		migs := load(t, "")
 		bad := append(migs[:2:2], migrate.Migration{
 			Version: 3, Name: "broken",
 			SQL: "CREATE TABLE half (id INT);\nINSERT INTO no_such_table (id) VALUES (1);\n",
 		})
-		err := migrate.Run(ctx, db, d, "fail", bad)
+		err := migrate.Run(ctx, db, d, "gdpr_schema_version", "fail", bad)
 		if err == nil || !strings.Contains(err.Error(), "0003_broken") {
 			t.Fatalf("Run with a broken migration: %v, want an error naming 0003_broken", err)
 		}
@@ -159,20 +163,21 @@ func TestRunFailure(t *testing.T) {
 		fixed := append(migs[:2:2], migrate.Migration{
 			Version: 3, Name: "broken", SQL: "CREATE TABLE IF NOT EXISTS half (id INT);\n",
 		})
-		if err := migrate.Run(ctx, db, d, "fail", fixed); err != nil {
+		if err := migrate.Run(ctx, db, d, "gdpr_schema_version", "fail", fixed); err != nil {
 			t.Fatalf("Run after fixing the migration: %v", err)
 		}
 	})
 }
 
 func TestRunCancelled(t *testing.T) {
-	testdb.ForEach(t, func(t *testing.T, d sqldialect.Dialect, db *sql.DB) {
+	testdb.ForEach(t, func(t *testing.T, pd sqldialect.Dialect, db *sql.DB) {
+		d := dialect.Of(pd)
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		if err := migrate.Run(ctx, db, d, "c", load(t, "")); !errors.Is(err, context.Canceled) {
+		if err := migrate.Run(ctx, db, d, "gdpr_schema_version", "c", load(t, "")); !errors.Is(err, context.Canceled) {
 			t.Fatalf("Run with a cancelled context: %v, want context.Canceled", err)
 		}
-		if err := migrate.Run(context.Background(), db, d, "c", load(t, "")); err != nil {
+		if err := migrate.Run(context.Background(), db, d, "gdpr_schema_version", "c", load(t, "")); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/gdprkit/gdpr/integration/testdb"
-	"github.com/gdprkit/gdpr/internal/sqldialect"
 	"github.com/gdprkit/gdpr/internal/sqlstmt"
+	"github.com/gdprkit/gdpr/sqldialect"
 )
 
 func TestCache(t *testing.T) {

@@ -1,4 +1,4 @@
-package sqldialect_test
+package dialect_test
 
 import (
 	"context"
@@ -6,14 +6,16 @@ import (
 	"testing"
 
 	"github.com/gdprkit/gdpr/integration/testdb"
-	"github.com/gdprkit/gdpr/internal/sqldialect"
+	"github.com/gdprkit/gdpr/internal/dialect"
+	"github.com/gdprkit/gdpr/sqldialect"
 )
 
 // TestOnDatabases checks the generated SQL against real servers: an
 // InsertIgnore duplicate affects 0 rows, a plain duplicate INSERT is a
 // unique violation, and FOR UPDATE SKIP LOCKED parses.
 func TestOnDatabases(t *testing.T) {
-	testdb.ForEach(t, func(t *testing.T, d sqldialect.Dialect, db *sql.DB) {
+	testdb.ForEach(t, func(t *testing.T, pd sqldialect.Dialect, db *sql.DB) {
+		d := dialect.Of(pd)
 		ctx := context.Background()
 		mustExec(t, db, `CREATE TABLE items (id VARCHAR(40) NOT NULL PRIMARY KEY, tag VARCHAR(40) NOT NULL, n INT NOT NULL)`)
 		mustExec(t, db, `CREATE UNIQUE INDEX items_tag ON items (tag)`)
@@ -38,13 +40,13 @@ func TestOnDatabases(t *testing.T) {
 		}
 
 		plain := d.Rebind(`INSERT INTO items (id, tag, n) VALUES (?, ?, ?)`)
-		if _, err := db.ExecContext(ctx, plain, "a", "z", 9); !sqldialect.IsUniqueViolation(err) {
+		if _, err := db.ExecContext(ctx, plain, "a", "z", 9); !dialect.IsUniqueViolation(err) {
 			t.Errorf("duplicate primary key: IsUniqueViolation(%v) = false", err)
 		}
-		if _, err := db.ExecContext(ctx, plain, "c", "x", 9); !sqldialect.IsUniqueViolation(err) {
+		if _, err := db.ExecContext(ctx, plain, "c", "x", 9); !dialect.IsUniqueViolation(err) {
 			t.Errorf("duplicate unique index: IsUniqueViolation(%v) = false", err)
 		}
-		if _, err := db.ExecContext(ctx, `SELECT no_such_column FROM items`); err == nil || sqldialect.IsUniqueViolation(err) {
+		if _, err := db.ExecContext(ctx, `SELECT no_such_column FROM items`); err == nil || dialect.IsUniqueViolation(err) {
 			t.Errorf("bad column: IsUniqueViolation(%v) = true or no error", err)
 		}
 
@@ -61,7 +63,7 @@ func TestOnDatabases(t *testing.T) {
 		if got := ids(t, tx1, q, "b"); len(got) != 1 || got[0] != "b" {
 			t.Fatalf("first locker got %v, want [b]", got)
 		}
-		if d == sqldialect.SQLite {
+		if d == dialect.SQLite {
 			return // one writer at a time: nothing to skip
 		}
 		tx2, err := db.BeginTx(ctx, nil)

@@ -1,26 +1,4 @@
-// Package sqldialect holds the few differences between the SQL databases the
-// module's SQL stores support: PostgreSQL, MySQL/MariaDB and SQLite.
-//
-// It covers placeholders ([Dialect.Rebind]), identifier quoting
-// ([Dialect.Quote]) and validation ([ValidIdent]), an insert that does nothing
-// on a duplicate key ([Dialect.InsertIgnore]), row locking that skips locked
-// rows ([Dialect.ForUpdateSkipLocked]) and the recognition of unique-key
-// violations ([IsUniqueViolation]). It imports no database driver: the SQL
-// stores take a *sql.DB opened by the host and a Dialect naming its database.
-//
-// Public packages re-export the type and its values:
-//
-//	type Dialect = sqldialect.Dialect
-//	var Postgres, MySQL, SQLite = sqldialect.Postgres, sqldialect.MySQL, sqldialect.SQLite
-//
-// Queries in this module are written with '?' placeholders and passed
-// through [Dialect.Rebind] once, when a store is built.
-//
-// # Versions
-//
-// PostgreSQL 10 or later (identity columns, ON CONFLICT, SKIP LOCKED), MySQL 8.0.16 or MariaDB
-// 10.6 or later (SKIP LOCKED), SQLite 3.24 or later (ON CONFLICT DO NOTHING).
-package sqldialect
+package dialect
 
 import (
 	"errors"
@@ -29,6 +7,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/gdprkit/gdpr/sqldialect"
 )
 
 type kind uint8
@@ -62,9 +42,36 @@ var (
 	SQLite = Dialect{kindSQLite}
 )
 
+// Of returns the SQL flavour of a public dialect name; the zero Dialect for
+// a value that names none.
+func Of(d sqldialect.Dialect) Dialect {
+	switch d {
+	case sqldialect.Postgres:
+		return Postgres
+	case sqldialect.MySQL:
+		return MySQL
+	case sqldialect.SQLite:
+		return SQLite
+	}
+	return Dialect{}
+}
+
+// Public returns the public name of d.
+func (d Dialect) Public() sqldialect.Dialect {
+	switch d.k {
+	case kindPostgres:
+		return sqldialect.Postgres
+	case kindMySQL:
+		return sqldialect.MySQL
+	case kindSQLite:
+		return sqldialect.SQLite
+	}
+	return 0
+}
+
 // ErrUnknownDialect is returned (wrapped) by [ByName] for a name it does not
 // know.
-var ErrUnknownDialect = errors.New("sqldialect: unknown dialect")
+var ErrUnknownDialect = errors.New("dialect: unknown dialect")
 
 // ByName returns the Dialect for a database or driver name, matched without
 // regard to case: "postgres", "postgresql" and "pgx" give [Postgres];
@@ -111,7 +118,7 @@ func (d Dialect) String() string {
 
 func (d Dialect) mustValid() {
 	if !d.Valid() {
-		panic("sqldialect: use of the zero Dialect")
+		panic("dialect: use of the zero Dialect")
 	}
 }
 
@@ -205,7 +212,7 @@ func (d Dialect) Quote(ident string) string {
 func (d Dialect) InsertIgnore(table string, cols ...string) string {
 	d.mustValid()
 	if len(cols) == 0 {
-		panic("sqldialect: InsertIgnore needs at least one column")
+		panic("dialect: InsertIgnore needs at least one column")
 	}
 	mustIdent(table)
 	qcols := make([]string, len(cols))
@@ -252,7 +259,7 @@ func (d Dialect) ForUpdateSkipLocked() string {
 var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
 // ErrInvalidIdent is returned (wrapped) by [ValidIdent].
-var ErrInvalidIdent = errors.New("sqldialect: invalid identifier")
+var ErrInvalidIdent = errors.New("dialect: invalid identifier")
 
 // ValidIdent returns nil if name is usable as a table name, column name or
 // table-name prefix on every supported database: it must match
