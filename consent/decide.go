@@ -73,6 +73,9 @@ type Decision struct {
 // failures, never for a denial.
 func (l *Ledger) Decide(ctx context.Context, q Query) (Decision, error) {
 	const op = "decide"
+	if err := checkCtx(op, ctx); err != nil {
+		return Decision{}, err
+	}
 	if err := q.Subject.Validate(); err != nil {
 		return Decision{}, wrap(op, invalid("subject", err))
 	}
@@ -80,13 +83,13 @@ func (l *Ledger) Decide(ctx context.Context, q Query) (Decision, error) {
 		return Decision{}, wrap(op, invalid("purpose", err))
 	}
 	if !q.Contact.valid() {
-		return Decision{}, wrap(op, invalidf("contact", "unknown contact channel %q", trunc(string(q.Contact))))
+		return Decision{}, wrap(op, invalidf("contact", "unknown contact channel %s", show(string(q.Contact))))
 	}
 	basis := gdpr.Consent
 	if l.register != nil {
 		a, ok := l.register.Activity(q.Purpose)
 		if !ok {
-			return Decision{}, wrap(op, &fieldError{field: "purpose", err: ErrUnknownPurpose})
+			return Decision{}, wrap(op, &fieldError{field: "purpose", err: because(ErrUnknownPurpose, show(string(q.Purpose)), nil)})
 		}
 		basis = a.Basis
 	}
@@ -163,9 +166,13 @@ func (l *Ledger) Allowed(ctx context.Context, subject gdpr.SubjectID, purpose gd
 // subjects after the cursor whose decision for a purpose is now ReasonStale
 // because of the latest material version of the notice: the people to ask
 // again. Pass the last subject returned as after to get the next page; an
-// empty page is the end. limit defaults to 100 and is capped at 10,000.
+// empty page is the end. A limit of 0 or less means 100, the default; a
+// limit above 10,000 means 10,000.
 func (l *Ledger) StaleSubjects(ctx context.Context, notice string, after gdpr.SubjectID, limit int) ([]gdpr.SubjectID, error) {
 	const op = "stale_subjects"
+	if err := checkCtx(op, ctx); err != nil {
+		return nil, err
+	}
 	if limit <= 0 {
 		limit = 100
 	}

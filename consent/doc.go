@@ -54,7 +54,8 @@
 //
 // A Ledger works over a Store: memconsent keeps events in memory (the fake
 // for a host's unit tests), sqlconsent in PostgreSQL, MySQL/MariaDB or
-// SQLite. The Store is append-only except for EraseSubject. Times are kept
+// SQLite. The Store is append-only except for DeleteSubject, which
+// Ledger.EraseSubject calls. Times are kept
 // in UTC to the microsecond; IDs are UUIDv7.
 //
 // # Errors
@@ -64,9 +65,34 @@
 // the more precise ErrUnknownPurpose, ErrUnknownNotice, ErrNotConsentBased,
 // ErrStaleNotice, ErrNotOverridable, ErrInvalidToken, ErrInvalidReceipt and
 // ErrTokenExpired, which all wrap it; ErrNotFound; ErrConflict and the
-// ErrTokenUsed and ErrSuperseded that wrap it. ErrInvalid, ErrNotFound and ErrConflict wrap the root
-// package's gdpr.ErrInvalid, gdpr.ErrNotFound and gdpr.ErrConflict. No
-// error text holds a subject ID, evidence or any other personal-data value.
+// ErrTokenUsed and ErrSuperseded that wrap it. ErrInvalid, ErrNotFound and
+// ErrConflict wrap the root package's gdpr.ErrInvalid, gdpr.ErrNotFound and
+// gdpr.ErrConflict.
+//
+// An error reads "consent <op>: <field>: <cause>", naming each package once:
+// "consent give: purpose: unknown purpose: \"newsletter\"", or, for an
+// option New rejects, "consent new: WithClock: invalid input: nil clock".
+// Field is the input field ("purpose", "notice.version"), "ctx" for a nil
+// context or a bad actor or purpose in it (every method that takes a
+// context refuses a nil one with ErrInvalid), or the option's name. No
+// error text holds a subject ID, evidence or any other personal-data
+// value; a rejected value is quoted only when it looks like a key
+// (^[a-z0-9_.-]{1,40}$), as in the root package.
+//
+// # Audit
+//
+// With WithRecorder, every event appended, notice published, erasure and
+// export is recorded. A choice's audit event names the event's actor
+// (Choice.Actor, else the actor of the context set by gdpr.WithActor, else
+// the subject) and its purpose; events of calls without a Choice name the
+// context's actor, else the system actor "consent", and the context's
+// purpose (gdpr.WithPurpose). Confirm and Unsubscribe always record the
+// subject, whose token proves the choice.
+//
+// # Printing
+//
+// A Ledger and an Unsubscriber print under every fmt verb as a summary:
+// never the receipt signing key or an unsubscribe secret.
 //
 // # Testing
 //

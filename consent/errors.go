@@ -1,81 +1,83 @@
 package consent
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/internal/errs"
 )
 
 // Sentinel errors. Each is matched with errors.Is; the ones that stand for a
 // shared condition wrap the root package's sentinel too, so
-// errors.Is(err, gdpr.ErrNotFound) holds for ErrUnknownNotice.
+// errors.Is(err, gdpr.ErrNotFound) holds for ErrNotFound and
+// errors.Is(err, gdpr.ErrInvalid) for ErrUnknownNotice. Their texts name the
+// condition once, without a package prefix: the *Error around them names
+// the package ("consent give: purpose: unknown purpose").
 var (
 	// ErrInvalid wraps every rejection of bad input; nothing was written.
-	ErrInvalid = fmt.Errorf("consent: %w", gdpr.ErrInvalid)
+	ErrInvalid = errs.Sentinel("invalid input", gdpr.ErrInvalid)
 	// ErrNotFound: the event, notice or subject asked for is not in the ledger.
-	ErrNotFound = fmt.Errorf("consent: %w", gdpr.ErrNotFound)
-	// ErrConflict: the event ID exists already, a notice version was published
-	// twice, or a pending consent was confirmed twice.
-	ErrConflict = fmt.Errorf("consent: %w", gdpr.ErrConflict)
+	ErrNotFound = errs.Sentinel("not found", gdpr.ErrNotFound)
+	// ErrConflict: the event ID exists already, a notice version was
+	// published before with other content, or a pending consent was
+	// confirmed twice.
+	ErrConflict = errs.Sentinel("conflict", gdpr.ErrConflict)
 	// ErrUnknownPurpose: the purpose is not in the Register given to the Ledger.
-	ErrUnknownPurpose = fmt.Errorf("%w: unknown purpose", ErrInvalid)
+	ErrUnknownPurpose = errs.Sentinel("unknown purpose", ErrInvalid)
 	// ErrUnknownNotice: the notice or version referenced was never published.
-	ErrUnknownNotice = fmt.Errorf("%w: unknown notice version", ErrInvalid)
+	ErrUnknownNotice = errs.Sentinel("unknown notice version", ErrInvalid)
 	// ErrNotConsentBased: consent was recorded for a purpose the Register
 	// rests on another lawful basis; asking for consent there misleads the subject.
-	ErrNotConsentBased = fmt.Errorf("%w: purpose does not rest on consent", ErrInvalid)
+	ErrNotConsentBased = errs.Sentinel("purpose does not rest on consent", ErrInvalid)
 	// ErrStaleNotice: consent was asked under a notice version that a
 	// material version has replaced; ask again with the current text.
-	ErrStaleNotice = fmt.Errorf("%w: notice version replaced by a material one", ErrInvalid)
+	ErrStaleNotice = errs.Sentinel("notice version replaced by a material one", ErrInvalid)
 	// ErrNotOverridable: OverrideObjection on a purpose whose objection
 	// cannot be overridden (consent, contract…, or direct marketing, Art. 21(3)).
-	ErrNotOverridable = fmt.Errorf("%w: objection cannot be overridden", ErrInvalid)
+	ErrNotOverridable = errs.Sentinel("objection cannot be overridden", ErrInvalid)
 	// ErrInvalidToken: a confirmation or unsubscribe token is malformed,
 	// unknown, forged or for another key. It says no more than that. It
 	// wraps ErrInvalid.
-	ErrInvalidToken = fmt.Errorf("%w: invalid token", ErrInvalid)
+	ErrInvalidToken = errs.Sentinel("invalid token", ErrInvalid)
 	// ErrInvalidReceipt: a receipt is malformed, signed by another key, or
 	// altered. It says no more than that. It wraps ErrInvalid.
-	ErrInvalidReceipt = fmt.Errorf("%w: invalid receipt", ErrInvalid)
+	ErrInvalidReceipt = errs.Sentinel("invalid receipt", ErrInvalid)
 	// ErrTokenExpired: a genuine token came back after its time to live. It
 	// wraps ErrInvalid.
-	ErrTokenExpired = fmt.Errorf("%w: token expired", ErrInvalid)
+	ErrTokenExpired = errs.Sentinel("token expired", ErrInvalid)
 	// ErrTokenUsed: a confirmation token that was already used came back. It
 	// wraps ErrConflict.
-	ErrTokenUsed = fmt.Errorf("%w: token already used", ErrConflict)
+	ErrTokenUsed = errs.Sentinel("token already used", ErrConflict)
 	// ErrSuperseded: a confirmation token came back after the subject had
 	// withdrawn, refused or objected since the request; the old link must not
 	// bring consent back (a mail scanner may have followed it). It wraps
 	// ErrConflict.
-	ErrSuperseded = fmt.Errorf("%w: request superseded by a later choice", ErrConflict)
+	ErrSuperseded = errs.Sentinel("request superseded by a later choice", ErrConflict)
 )
 
 // Error is the typed error of this package, for errors.As: the operation,
-// the field at fault when the input was bad, and the cause. Its text never
-// holds a personal-data value: IDs of notices and purposes, field names and
-// kinds only.
+// the input field or option at fault when the input was bad, and the cause.
+// Its text never holds a personal-data value: IDs of notices and purposes,
+// field names and kinds only, and a rejected value only when it looks like
+// a key (lower-case letters, digits, '_', '.', '-'; at most 40 bytes).
 type Error struct {
-	Op    string // the Ledger or Store method, e.g. "give"
-	Field string // the input field at fault, if any
+	Op    string // the Ledger method, e.g. "give", or "new" for New and its options
+	Field string // the input field or option at fault, if any, e.g. "purpose", "ctx", "WithClock"
 	Err   error  // the cause; wraps one of the sentinels above
 }
 
-// Error returns "consent <op>: <field>: <cause>", with no personal data.
-func (e *Error) Error() string {
-	s := "consent"
-	if e.Op != "" {
-		s += " " + e.Op
-	}
-	if e.Field != "" {
-		s += ": " + e.Field
-	}
-	return s + ": " + e.Err.Error()
-}
+// Error returns "consent <op>: <field>: <cause>", e.g.
+// "consent new: WithClock: invalid input: nil clock", with no personal data.
+func (e *Error) Error() string { return errs.Text("consent", e.Op, e.Field, e.Err) }
 
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
+// fieldError carries the field at fault from a validation helper up to
+// wrap, which lifts it into the *Error.
 type fieldError struct {
 	field string
 	err   error
@@ -84,19 +86,41 @@ type fieldError struct {
 func (e *fieldError) Error() string { return e.err.Error() }
 func (e *fieldError) Unwrap() error { return e.err }
 
-func invalid(field string, cause error) error {
-	return &fieldError{field: field, err: fmt.Errorf("%w: %s", ErrInvalid, stripInvalid(cause))}
+// causeError reads as "<sentinel>: <detail>" and wraps the sentinel and,
+// when there is one, the error it came from (a root validation error, whose
+// own "gdpr: invalid input: " prefix is not repeated).
+type causeError struct {
+	msg  string
+	errs []error
 }
 
+func (e *causeError) Error() string   { return e.msg }
+func (e *causeError) Unwrap() []error { return e.errs }
+
+// because returns sentinel with detail, wrapping cause (which may be nil).
+func because(sentinel error, detail string, cause error) error {
+	e := &causeError{msg: sentinel.Error() + ": " + detail, errs: []error{sentinel}}
+	if cause != nil {
+		e.errs = append(e.errs, cause)
+	}
+	return e
+}
+
+// invalid is ErrInvalid for field, from a root validation error.
+func invalid(field string, cause error) error {
+	return &fieldError{field: field, err: because(ErrInvalid, stripInvalid(cause), cause)}
+}
+
+// invalidf is ErrInvalid for field with a formatted detail.
 func invalidf(field, format string, args ...any) error {
-	return &fieldError{field: field, err: fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)}
+	return &fieldError{field: field, err: because(ErrInvalid, fmt.Sprintf(format, args...), nil)}
 }
 
 // stripInvalid drops the "gdpr: invalid input: " prefix of a root error so
 // the message does not say it twice.
 func stripInvalid(err error) string {
-	s := err.Error()
-	p := gdpr.ErrInvalid.Error() + ": "
+	s := errs.Trim(err.Error(), "consent")
+	p := "invalid input: "
 	if len(s) > len(p) && s[:len(p)] == p {
 		return s[len(p):]
 	}
@@ -119,3 +143,38 @@ func wrap(op string, err error) error {
 	}
 	return e
 }
+
+// errNilContext is the cause of every refusal of a nil context.
+var errNilContext = because(ErrInvalid, "nil context", nil)
+
+// checkCtx refuses a nil context, for op.
+func checkCtx(op string, ctx context.Context) error {
+	if ctx == nil {
+		return &Error{Op: op, Field: "ctx", Err: errNilContext}
+	}
+	return nil
+}
+
+// maxShownKey is the longest rejected value show quotes.
+const maxShownKey = 40
+
+// show returns s quoted if it looks like a key or an enumeration value,
+// matching ^[a-z0-9_.-]{1,40}$, and "(value not shown)" otherwise, as the
+// root package does: every value that may have been rejected passes
+// through it on its way into an error, so that what was typed in the wrong
+// field (an e-mail address, a name) is never echoed back.
+func show(s string) string {
+	if s == "" || len(s) > maxShownKey {
+		return notShown
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_', c == '.', c == '-':
+		default:
+			return notShown
+		}
+	}
+	return strconv.Quote(s)
+}
+
+const notShown = "(value not shown)"

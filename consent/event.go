@@ -3,7 +3,6 @@ package consent
 import (
 	"fmt"
 	"net/netip"
-	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -213,10 +212,10 @@ func (e *Event) validate() error {
 		return invalid("purpose", err)
 	}
 	if !e.Kind.valid() {
-		return invalidf("kind", "unknown kind %q", trunc(string(e.Kind)))
+		return invalidf("kind", "unknown kind %s", show(string(e.Kind)))
 	}
 	if !e.Contact.valid() {
-		return invalidf("contact", "unknown contact channel %q", trunc(string(e.Contact)))
+		return invalidf("contact", "unknown contact channel %s", show(string(e.Contact)))
 	}
 	if err := e.Actor.Validate(); err != nil {
 		return invalid("actor", err)
@@ -321,11 +320,4 @@ func validKey(s string, n int) error {
 		}
 	}
 	return nil
-}
-
-func trunc(s string) string {
-	if len(s) > 24 {
-		s = s[:24] + "…"
-	}
-	return strconv.Quote(s)[1 : len(strconv.Quote(s))-1]
 }

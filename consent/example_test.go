@@ -134,3 +134,65 @@ func ExampleLedger_Decide_register() {
 	// true not_consent_based Art. 6(1)(f)
 	// false objected
 }
+
+// The README's consent tour, over memconsent. A Ledger issues unsubscribe
+// links only with WithUnsubscriber and receipts only with WithReceipts, so
+// the tour configures both; the receipt is for the event Confirm returns.
+func Example_readme() {
+	ctx := context.Background()
+	reg := &gdpr.Register{
+		Controller: gdpr.Party{Name: "Example Ltd", Email: "privacy@example.com"},
+		Activities: []gdpr.Activity{{
+			ID: "newsletter", Name: "Newsletter", Purpose: "newsletter", Basis: gdpr.Consent,
+			SubjectCategories: []string{"subscribers"}, DataCategories: []gdpr.Category{{ID: "contact"}},
+			Retention: gdpr.RetentionRule{Description: "until withdrawal"},
+		}},
+	}
+	var auditLog gdpr.Recorder = gdpr.Discard                       // an *audit.Log in a host
+	unsubscribeSecret := []byte("0123456789abcdef0123456789abcdef") // 32 random bytes in real life
+	receiptPub, receiptKey, _ := ed25519.GenerateKey(nil)
+	text := "May we e-mail you our monthly newsletter?"
+	addr := netip.MustParseAddr("198.51.100.23")
+	send := func() { fmt.Println("sending") }
+
+	store := memconsent.New() // in production: sqlconsent.New(db, dialect), then store.Migrate(ctx)
+	unsub, _ := consent.NewUnsubscriber(unsubscribeSecret)
+	ledger, _ := consent.New(store, consent.WithRegister(reg), consent.WithRecorder(auditLog),
+		consent.WithUnsubscriber(unsub), // for UnsubscribeToken and Unsubscribe
+		consent.WithReceipts(receiptKey, consent.Controller{Name: "Example Ltd", Email: "privacy@example.com"}, "EU")) // for Receipt
+
+	ledger.Publish(ctx, consent.Notice{ID: "newsletter", Version: 1, TextHash: consent.HashText(text)})
+
+	// Double opt-in: nothing is allowed until the link comes back.
+	_, token, _ := ledger.Request(ctx, consent.Choice{Subject: "user-42", Purpose: "newsletter",
+		Notice: consent.NoticeRef{ID: "newsletter", Version: 1}, Method: consent.MethodCheckbox,
+		Evidence: consent.Evidence{IPPrefix: consent.TruncateIP(addr)}})
+	given, _ := ledger.Confirm(ctx, token, consent.Evidence{})
+
+	// May we? The answer comes with the event that proves it (Art. 7(1)).
+	d, _ := ledger.Decide(ctx, consent.Query{Subject: "user-42", Purpose: "newsletter", Contact: consent.Email})
+	if d.Allowed {
+		send()
+	} // else d.Reason: none, refused, withdrawn, expired, stale, not_explicit, objected
+	fmt.Println(d.Allowed, d.Reason, d.Event.ID == given.ID)
+
+	// Withdrawal is as easy as giving: one call, or a signed link in every message.
+	link, _ := ledger.UnsubscribeToken("user-42", "newsletter", consent.Email, 0)
+	ledger.Unsubscribe(ctx, link, consent.Evidence{})
+	d, _ = ledger.Decide(ctx, consent.Query{Subject: "user-42", Purpose: "newsletter", Contact: consent.Email})
+	fmt.Println(d.Allowed, d.Reason)
+
+	// A receipt the subject keeps (Kantara Consent Receipt 1.1, signed as a JWS).
+	_, jws, _ := ledger.Receipt(ctx, given.ID)
+	r, err := consent.VerifyReceipt(jws, receiptPub)
+	fmt.Println(err, r.ConsentReceiptID == given.ID)
+
+	// Erasure and access go through the root contracts.
+	var _ gdpr.Eraser = ledger
+	var _ gdpr.Exporter = ledger
+	// Output:
+	// sending
+	// true given true
+	// false withdrawn
+	// <nil> true
+}

@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +21,10 @@ import (
 // Store as immutable events, answers processing decisions, runs double
 // opt-in, issues receipts and unsubscribe tokens, and erases and exports a
 // subject's history. It is safe for concurrent use.
+//
+// A Ledger prints under every fmt verb as a summary (its store's type,
+// whether it has a register, the receipt key's ID and the number of
+// unsubscribe keys), never its receipt signing key or unsubscribe secrets.
 type Ledger struct {
 	store    Store
 	register *gdpr.Register
@@ -26,120 +32,216 @@ type Ledger struct {
 	now      func() time.Time
 	ttl      time.Duration
 	unsub    *Unsubscriber
-	receipts receiptConfig
+	receipts *receiptConfig // nil without WithReceipts
 
 	idMu sync.Mutex // uuid.NewV7 is safe, but ties on the clock are broken under this lock
 }
 
-// Option configures a Ledger.
-type Option interface{ apply(*Ledger) error }
+// systemActor is the Ledger's own actor, for what it does on no one's
+// behalf (an expiry, a re-recorded withdrawal) and for audit events of calls
+// whose context carries no actor (gdpr.WithActor).
+var systemActor = gdpr.System("consent")
 
-type optionFunc func(*Ledger) error
+// Option configures a Ledger. Options are made only by this package's WithX
+// functions; each checks its argument when New applies it and makes New fail
+// with an *Error whose Op is "new" and whose Field is the option's name.
+type Option interface {
+	apply(*Ledger) error
+	name() string
+}
 
-func (f optionFunc) apply(l *Ledger) error { return f(l) }
+type option struct {
+	n  string
+	fn func(*Ledger) error
+}
+
+func (o option) apply(l *Ledger) error { return o.fn(l) }
+func (o option) name() string          { return o.n }
 
 // WithRegister checks every purpose against the record of processing
 // activities (the Ledger keeps its own copy, so later changes to r have no
 // effect): an unknown purpose is rejected with ErrUnknownPurpose,
 // consent for a purpose resting on another basis with ErrNotConsentBased,
 // and decisions for such purposes follow their basis (see Ledger.Decide).
+// Exported records then name the activity of their purpose
+// (Ledger.ExportSubject). An activity without a Purpose serves the purpose
+// named by its ID. r must pass r.Validate; nil is an error.
 // Default: no register; any purpose is accepted and assumed to rest on consent.
 func WithRegister(r *gdpr.Register) Option {
-	return optionFunc(func(l *Ledger) error {
+	return option{"WithRegister", func(l *Ledger) error {
 		if r == nil {
-			return fmt.Errorf("%w: nil register", ErrInvalid)
+			return because(ErrInvalid, "nil register", nil)
 		}
 		if err := r.Validate(); err != nil {
-			return err
+			return because(ErrInvalid, stripInvalid(err), err)
 		}
 		l.register = r.Clone()
+		for i := range l.register.Activities {
+			if a := &l.register.Activities[i]; a.Purpose == "" {
+				a.Purpose = gdpr.Purpose(a.ID)
+			}
+		}
 		return nil
-	})
+	}}
 }
 
 // WithRecorder records an audit event for every choice appended, every
-// erasure and every export. The recorder pseudonymises the subject; the
-// events carry IDs, purposes and kinds, never evidence or notice text.
+// notice published, every erasure and every export. The recorder
+// pseudonymises the subject; the events carry IDs, purposes and kinds, never
+// evidence or notice text. Each names as its actor the actor of the event
+// recorded (see Choice.Actor); events of calls that take no Choice
+// (Publish, EraseSubject, ExportSubject) name the actor of the context
+// (gdpr.WithActor), else the system actor "consent", and the purpose of the
+// context (gdpr.WithPurpose), if any. nil is an error.
 // Default: gdpr.Discard. A recorder error fails the operation after the
 // ledger write (the choice stands; the error says the record is missing).
 func WithRecorder(r gdpr.Recorder) Option {
-	return optionFunc(func(l *Ledger) error {
+	return option{"WithRecorder", func(l *Ledger) error {
 		if r == nil {
-			return fmt.Errorf("%w: nil recorder", ErrInvalid)
+			return because(ErrInvalid, "nil recorder", nil)
 		}
 		l.recorder = r
 		return nil
-	})
+	}}
 }
 
-// WithClock sets the source of the current time. Default: time.Now.
+// WithClock sets the source of the current time, for event times, notice
+// publication, token and consent expiry. nil is an error.
+// Default: time.Now.
 func WithClock(now func() time.Time) Option {
-	return optionFunc(func(l *Ledger) error {
+	return option{"WithClock", func(l *Ledger) error {
 		if now == nil {
-			return fmt.Errorf("%w: nil clock", ErrInvalid)
+			return because(ErrInvalid, "nil clock", nil)
 		}
 		l.now = now
 		return nil
-	})
+	}}
 }
 
 // WithConfirmationTTL sets how long a double opt-in confirmation token stays
-// valid. Default: 72 hours. It must be between one minute and 30 days.
+// valid. It must be between one minute and 30 days. Default: 72 hours.
 func WithConfirmationTTL(d time.Duration) Option {
-	return optionFunc(func(l *Ledger) error {
+	return option{"WithConfirmationTTL", func(l *Ledger) error {
 		if d < time.Minute || d > 30*24*time.Hour {
-			return fmt.Errorf("%w: confirmation TTL out of range", ErrInvalid)
+			return because(ErrInvalid, "TTL not between one minute and 30 days", nil)
 		}
 		l.ttl = d
 		return nil
-	})
+	}}
 }
 
 // WithUnsubscriber lets the Ledger issue and honour signed unsubscribe tokens
-// (Ledger.UnsubscribeToken, Ledger.Unsubscribe). Default: none; those methods
-// fail with ErrInvalid.
+// (Ledger.UnsubscribeToken, Ledger.Unsubscribe). u must come from
+// NewUnsubscriber; nil, or an Unsubscriber without keys, is an error.
+// Default: none; those methods fail with ErrInvalid.
 func WithUnsubscriber(u *Unsubscriber) Option {
-	return optionFunc(func(l *Ledger) error {
+	return option{"WithUnsubscriber", func(l *Ledger) error {
 		if u == nil {
-			return fmt.Errorf("%w: nil unsubscriber", ErrInvalid)
+			return because(ErrInvalid, "nil unsubscriber", nil)
+		}
+		if len(u.keys) == 0 {
+			return because(ErrInvalid, "unsubscriber without keys (use NewUnsubscriber)", nil)
 		}
 		l.unsub = u
 		return nil
-	})
+	}}
 }
 
 // WithReceipts lets the Ledger issue signed consent receipts
 // (Ledger.Receipt). signer must hold an Ed25519 key (an ed25519.PrivateKey,
-// or a KMS or HSM signer whose Public() is an ed25519.PublicKey); controller
-// names the controller on every receipt. Default: none; Receipt fails with
-// ErrInvalid.
+// or a KMS or HSM signer whose Public() is an ed25519.PublicKey); nil is an
+// error. controller names the controller on every receipt and needs a Name
+// and an Email or Contact. jurisdiction is the receipt's jurisdiction;
+// empty means "EU". Default: no receipts; Receipt fails with ErrInvalid.
 func WithReceipts(signer crypto.Signer, controller Controller, jurisdiction string) Option {
-	return optionFunc(func(l *Ledger) error {
+	return option{"WithReceipts", func(l *Ledger) error {
 		rc, err := newReceiptConfig(signer, controller, jurisdiction)
 		if err != nil {
 			return err
 		}
 		l.receipts = rc
 		return nil
-	})
+	}}
 }
 
-// New returns a Ledger over store.
+// New returns a Ledger over store, configured by opts. A nil store, a nil
+// Option or an option whose argument is bad gives an *Error with Op "new"
+// and Field "store", "opts" or the option's name (e.g. "WithClock"),
+// wrapping ErrInvalid.
 func New(store Store, opts ...Option) (*Ledger, error) {
 	if store == nil {
-		return nil, &Error{Op: "new", Err: fmt.Errorf("%w: nil store", ErrInvalid)}
+		return nil, &Error{Op: "new", Field: "store", Err: because(ErrInvalid, "nil store", nil)}
 	}
 	l := &Ledger{store: store, recorder: gdpr.Discard, now: time.Now, ttl: 72 * time.Hour}
 	for _, o := range opts {
+		if o == nil {
+			return nil, &Error{Op: "new", Field: "opts", Err: because(ErrInvalid, "nil option", nil)}
+		}
 		if err := o.apply(l); err != nil {
-			return nil, &Error{Op: "new", Err: err}
+			return nil, &Error{Op: "new", Field: o.name(), Err: err}
 		}
 	}
 	return l, nil
 }
 
-// Store returns the Ledger's store.
-func (l *Ledger) Store() Store { return l.store }
+// Format prints the Ledger's summary under every verb: no key material.
+func (l *Ledger) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, l.describe()) }
+
+// GoString is the Ledger's summary, for %#v: no key material.
+func (l *Ledger) GoString() string { return l.describe() }
+
+func (l *Ledger) describe() string {
+	if l == nil {
+		return "(*consent.Ledger)(nil)"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "&consent.Ledger{store: %T, register: %t, recorder: %T", l.store, l.register != nil, l.recorder)
+	if l.receipts != nil {
+		fmt.Fprintf(&b, ", receipt key: %s", l.receipts.kid)
+	}
+	if l.unsub != nil {
+		fmt.Fprintf(&b, ", unsubscribe keys: %d", len(l.unsub.keys))
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// ctxActor returns the actor of ctx (gdpr.WithActor), or def without one.
+// An invalid actor in ctx is an error for field "ctx".
+func ctxActor(ctx context.Context, def gdpr.Actor) (gdpr.Actor, error) {
+	a, ok := gdpr.ActorFrom(ctx)
+	if !ok {
+		return def, nil
+	}
+	if err := a.Validate(); err != nil {
+		return gdpr.Actor{}, &fieldError{field: "ctx", err: because(ErrInvalid, "actor: "+stripInvalid(err), err)}
+	}
+	return a, nil
+}
+
+// ctxPurpose returns the purpose of ctx (gdpr.WithPurpose), or "". An
+// invalid purpose in ctx is an error for field "ctx".
+func ctxPurpose(ctx context.Context) (gdpr.Purpose, error) {
+	p, ok := gdpr.PurposeFrom(ctx)
+	if !ok {
+		return "", nil
+	}
+	if err := p.Validate(); err != nil {
+		return "", &fieldError{field: "ctx", err: because(ErrInvalid, "purpose: "+stripInvalid(err), err)}
+	}
+	return p, nil
+}
+
+// auditFrom returns the actor and purpose of the audit event of a call that
+// takes no Choice: those of ctx, else the system actor and no purpose.
+func auditFrom(ctx context.Context) (gdpr.Actor, gdpr.Purpose, error) {
+	a, err := ctxActor(ctx, systemActor)
+	if err != nil {
+		return gdpr.Actor{}, "", err
+	}
+	p, err := ctxPurpose(ctx)
+	return a, p, err
+}
 
 // HashText returns the hex SHA-256 of a notice's text, the value of
 // Notice.TextHash.
@@ -152,10 +254,20 @@ func HashText(text string) string {
 // published version of the same ID (checked before the write: two
 // publishers racing with different versions can both succeed, so publish
 // from one place, such as a deployment step); TextHash must be a hex SHA-256
-// (HashText); Published defaults to now. It returns ErrConflict if the
-// version exists, and ErrInvalid for bad input.
+// (HashText); Published defaults to now.
+//
+// Publishing is idempotent: a notice whose ID and Version are published
+// already with the same TextHash, Language, URL and Material (and the same
+// Published, when n sets it) returns the stored version and no error, and
+// records nothing, so a deployment step can publish its texts on every
+// start. It returns ErrConflict if that version was published with other
+// content, or if the version is not above the latest one, and ErrInvalid
+// for bad input.
 func (l *Ledger) Publish(ctx context.Context, n Notice) (Notice, error) {
 	const op = "publish"
+	if err := checkCtx(op, ctx); err != nil {
+		return Notice{}, err
+	}
 	if err := validKey(n.ID, maxLocator); err != nil {
 		return Notice{}, wrap(op, invalidf("id", "%v", err))
 	}
@@ -175,7 +287,12 @@ func (l *Ledger) Publish(ctx context.Context, n Notice) (Notice, error) {
 			return Notice{}, wrap(op, invalidf("url", "%v", err))
 		}
 	}
-	if n.Published.IsZero() {
+	actor, purpose, err := auditFrom(ctx)
+	if err != nil {
+		return Notice{}, wrap(op, err)
+	}
+	publishedGiven := !n.Published.IsZero()
+	if !publishedGiven {
 		n.Published = l.now()
 	}
 	n.Published = n.Published.UTC().Truncate(time.Microsecond)
@@ -183,52 +300,121 @@ func (l *Ledger) Publish(ctx context.Context, n Notice) (Notice, error) {
 	if err != nil {
 		return Notice{}, wrap(op, err)
 	}
+	if old, ok := findVersion(existing, n.Version); ok {
+		return republished(op, old, n, publishedGiven)
+	}
 	if k := len(existing); k > 0 && existing[k-1].Version >= n.Version {
-		return Notice{}, wrap(op, fmt.Errorf("%w: notice %s version %d is not above the latest %d", ErrConflict, n.ID, n.Version, existing[k-1].Version))
+		return Notice{}, wrap(op, &fieldError{field: "version", err: because(ErrConflict,
+			fmt.Sprintf("notice %s version %d is not above the latest %d", show(n.ID), n.Version, existing[k-1].Version), nil)})
 	}
 	if err := l.store.PutNotice(ctx, n); err != nil {
+		if errors.Is(err, ErrConflict) {
+			// Another publisher stored this version since we looked: the
+			// same publication is still no conflict.
+			if again, rerr := l.store.Notices(ctx, n.ID); rerr == nil {
+				if old, ok := findVersion(again, n.Version); ok {
+					return republished(op, old, n, publishedGiven)
+				}
+			}
+		}
 		return Notice{}, wrap(op, err)
 	}
 	err = l.recorder.Record(ctx, gdpr.Event{
-		Time: l.now(), Actor: gdpr.System("consent"), Action: "consent.notice_published",
+		Time: l.now(), Actor: actor, Action: "consent.notice_published", Purpose: purpose,
 		Resource: "notice/" + n.ID, Outcome: gdpr.Success,
 		Attrs: map[string]string{"version": strconv.Itoa(n.Version), "material": strconv.FormatBool(n.Material)},
 	})
 	return n, wrap(op, err)
 }
 
-// Notice returns one published version of a notice, or ErrUnknownNotice.
-func (l *Ledger) Notice(ctx context.Context, id string, version int) (Notice, error) {
-	ns, err := l.store.Notices(ctx, id)
-	if err != nil {
-		return Notice{}, wrap("notice", err)
-	}
+// findVersion returns the notice of ns with the given version.
+func findVersion(ns []Notice, version int) (Notice, bool) {
 	for _, n := range ns {
 		if n.Version == version {
-			return n, nil
+			return n, true
 		}
 	}
-	return Notice{}, wrap("notice", fmt.Errorf("%w: %s version %d", ErrUnknownNotice, id, version))
+	return Notice{}, false
+}
+
+// republished answers a Publish of a version that is stored already: old
+// itself if n is the same publication, else a conflict.
+func republished(op string, old, n Notice, publishedGiven bool) (Notice, error) {
+	if err := samePublication(old, n, publishedGiven); err != nil {
+		return Notice{}, wrap(op, err)
+	}
+	return old, nil
+}
+
+// samePublication returns nil if n republishes old, and otherwise an error
+// wrapping ErrConflict that names the fields (never their values) that
+// differ.
+func samePublication(old, n Notice, publishedGiven bool) error {
+	var diff []string
+	if !strings.EqualFold(old.TextHash, n.TextHash) {
+		diff = append(diff, "text_hash")
+	}
+	if old.Language != n.Language {
+		diff = append(diff, "language")
+	}
+	if old.URL != n.URL {
+		diff = append(diff, "url")
+	}
+	if old.Material != n.Material {
+		diff = append(diff, "material")
+	}
+	if publishedGiven && !old.Published.Equal(n.Published) {
+		diff = append(diff, "published")
+	}
+	if len(diff) == 0 {
+		return nil
+	}
+	return &fieldError{field: "version", err: because(ErrConflict,
+		fmt.Sprintf("notice %s version %d is published with another %s", show(n.ID), n.Version, strings.Join(diff, ", ")), nil)}
+}
+
+// Notice returns one published version of a notice, or ErrUnknownNotice.
+func (l *Ledger) Notice(ctx context.Context, id string, version int) (Notice, error) {
+	const op = "notice"
+	if err := checkCtx(op, ctx); err != nil {
+		return Notice{}, err
+	}
+	ns, err := l.store.Notices(ctx, id)
+	if err != nil {
+		return Notice{}, wrap(op, err)
+	}
+	if n, ok := findVersion(ns, version); ok {
+		return n, nil
+	}
+	return Notice{}, wrap(op, because(ErrUnknownNotice, fmt.Sprintf("%s version %d", show(id), version), nil))
 }
 
 // Choice is a subject's answer, as the host hands it to Give, Refuse,
-// Withdraw, Object or Request.
+// Withdraw, Object, Request, Expire or OverrideObjection. Subject and
+// Purpose are required; every other field is optional, with the default
+// its doc states.
 type Choice struct {
 	Subject gdpr.SubjectID
 	Purpose gdpr.Purpose
-	// Contact scopes the choice to one channel of communication; empty for all.
+	// Contact scopes the choice to one channel of communication; empty (the
+	// default) for all.
 	Contact Contact
-	// Actor defaults to the subject.
+	// Actor is who records the choice, on the event and on its audit event.
+	// It defaults to the actor of the context (gdpr.WithActor), and without
+	// one to the subject (for Expire, the system actor "consent").
 	Actor gdpr.Actor
 	// Notice is the notice ID and version shown. Required to give, refuse or
 	// request consent; optional to withdraw or object (withdrawal must be as
 	// easy as giving, Art. 7(3)). Its TextHash is filled in from the registry.
 	Notice NoticeRef
-	// Method defaults to MethodForm.
-	Method   Method
-	Channel  string
+	// Method defaults to MethodForm (MethodSystem for Expire).
+	Method Method
+	// Channel is where the choice was collected ("web", "ios"); default none.
+	Channel string
+	// Evidence shows how the choice was made; default none.
 	Evidence Evidence
-	// ExpiresAt optionally limits a consent in time (Give only).
+	// ExpiresAt optionally limits a consent in time (Give only); zero, the
+	// default, for no expiry.
 	ExpiresAt time.Time
 	// Basis defaults to the Register's basis for the purpose, or Consent;
 	// ExplicitConsent for special categories (Art. 9(2)(a)). For Object, the
@@ -237,6 +423,7 @@ type Choice struct {
 }
 
 // Give records that the subject gave consent. It returns the event appended.
+// A nil ctx, like every bad input, gives ErrInvalid and writes nothing.
 func (l *Ledger) Give(ctx context.Context, c Choice) (Event, error) {
 	return l.append(ctx, "give", Given, c, nil)
 }
@@ -277,23 +464,34 @@ func (l *Ledger) Object(ctx context.Context, c Choice) (Event, error) {
 // processing for the purpose may resume. It needs a Register in which the
 // purpose rests on public task or legitimate interests and is not direct
 // marketing (an objection to direct marketing cannot be overridden,
-// Art. 21(3)); a staff Actor; and in Evidence.Locator a reference to the
+// Art. 21(3)); a staff Actor (c.Actor, or the actor of the context); and in
+// Evidence.Locator a reference to the
 // documented assessment. It applies to all channels. Errors:
 // ErrNotOverridable (no Register, or a purpose whose objection cannot be
 // overridden), ErrUnknownPurpose, ErrInvalid (no staff actor, no reference,
 // a single channel, no objection standing).
 func (l *Ledger) OverrideObjection(ctx context.Context, c Choice) (Event, error) {
 	const op = "override_objection"
+	if err := checkCtx(op, ctx); err != nil {
+		return Event{}, err
+	}
+	if c.Actor.IsZero() {
+		a, err := ctxActor(ctx, gdpr.Actor{})
+		if err != nil {
+			return Event{}, wrap(op, err)
+		}
+		c.Actor = a
+	}
 	if l.register == nil {
-		return Event{}, wrap(op, fmt.Errorf("%w: needs a Register (WithRegister)", ErrNotOverridable))
+		return Event{}, wrap(op, because(ErrNotOverridable, "needs a Register (WithRegister)", nil))
 	}
 	a, ok := l.register.Activity(c.Purpose)
 	switch {
 	case !ok:
 		return Event{}, wrap(op, &fieldError{field: "purpose", err: ErrUnknownPurpose})
 	case !a.Basis.AllowsObjection() || a.DirectMarketing:
-		return Event{}, wrap(op, &fieldError{field: "purpose", err: fmt.Errorf("%w: %q rests on %s%s", ErrNotOverridable,
-			trunc(string(c.Purpose)), a.Basis.Article(), map[bool]string{true: " and is direct marketing", false: ""}[a.DirectMarketing])})
+		return Event{}, wrap(op, &fieldError{field: "purpose", err: because(ErrNotOverridable, fmt.Sprintf("%s rests on %s%s",
+			show(string(c.Purpose)), a.Basis.Article(), map[bool]string{true: " and is direct marketing", false: ""}[a.DirectMarketing]), nil)})
 	case c.Actor.Kind != gdpr.ActorStaff:
 		return Event{}, wrap(op, invalidf("actor", "an override is recorded by staff"))
 	case c.Evidence.Locator == "":
@@ -315,10 +513,18 @@ func (l *Ledger) OverrideObjection(ctx context.Context, c Choice) (Event, error)
 
 // Expire records that a consent lapsed. Decisions already treat a consent
 // past its ExpiresAt as expired; recording it makes the lapse visible in the
-// history and lets a host expire consents on its own policy.
+// history and lets a host expire consents on its own policy. Its actor
+// defaults to the actor of the context, else the system actor "consent".
 func (l *Ledger) Expire(ctx context.Context, c Choice) (Event, error) {
+	if err := checkCtx("expire", ctx); err != nil {
+		return Event{}, err
+	}
 	if c.Actor.IsZero() {
-		c.Actor = gdpr.System("consent")
+		a, err := ctxActor(ctx, systemActor)
+		if err != nil {
+			return Event{}, wrap("expire", err)
+		}
+		c.Actor = a
 	}
 	if c.Method == "" {
 		c.Method = MethodSystem
@@ -328,6 +534,9 @@ func (l *Ledger) Expire(ctx context.Context, c Choice) (Event, error) {
 
 // append validates c, builds the event and stores it.
 func (l *Ledger) append(ctx context.Context, op string, kind Kind, c Choice, fill func(*Event)) (Event, error) {
+	if err := checkCtx(op, ctx); err != nil {
+		return Event{}, err
+	}
 	e, err := l.build(ctx, kind, c)
 	if err != nil {
 		return Event{}, wrap(op, err)
@@ -356,7 +565,11 @@ func (l *Ledger) build(ctx context.Context, kind Kind, c Choice) (Event, error) 
 		return Event{}, err
 	}
 	if c.Actor.IsZero() {
-		c.Actor = gdpr.SubjectActor()
+		a, err := ctxActor(ctx, gdpr.SubjectActor())
+		if err != nil {
+			return Event{}, err
+		}
+		c.Actor = a
 	}
 	if c.Method == "" {
 		c.Method = MethodForm
@@ -386,7 +599,7 @@ func (l *Ledger) build(ctx context.Context, kind Kind, c Choice) (Event, error) 
 			return Event{}, err
 		}
 		if latest > n.Version && (kind == Given || kind == Pending) {
-			return Event{}, &fieldError{field: "notice", err: fmt.Errorf("%w: %s version %d was replaced by material version %d", ErrStaleNotice, n.ID, n.Version, latest)}
+			return Event{}, &fieldError{field: "notice", err: staleNotice(n.ID, n.Version, latest)}
 		}
 		e.Notice.TextHash = n.TextHash
 	}
@@ -414,9 +627,13 @@ func (l *Ledger) noticeAt(ctx context.Context, id string, version int, now time.
 		}
 	}
 	if found == nil {
-		return Notice{}, 0, &fieldError{field: "notice", err: fmt.Errorf("%w: %s version %d is not published", ErrUnknownNotice, id, version)}
+		return Notice{}, 0, &fieldError{field: "notice", err: because(ErrUnknownNotice, fmt.Sprintf("%s version %d is not published", show(id), version), nil)}
 	}
 	return *found, latest, nil
+}
+
+func staleNotice(id string, version, latest int) error {
+	return because(ErrStaleNotice, fmt.Sprintf("%s version %d was replaced by material version %d", show(id), version, latest), nil)
 }
 
 // basisFor settles the lawful basis and the kind of an event against the
@@ -451,10 +668,10 @@ func (l *Ledger) basisFor(kind Kind, c Choice) (gdpr.LawfulBasis, Kind, error) {
 	// Given, Refused, Pending: asking for consent.
 	if l.register != nil {
 		if !known {
-			return 0, kind, &fieldError{field: "purpose", err: fmt.Errorf("%w: %q", ErrUnknownPurpose, trunc(string(c.Purpose)))}
+			return 0, kind, &fieldError{field: "purpose", err: because(ErrUnknownPurpose, show(string(c.Purpose)), nil)}
 		}
 		if !a.Basis.IsConsent() {
-			return 0, kind, &fieldError{field: "purpose", err: fmt.Errorf("%w: %q rests on %s", ErrNotConsentBased, trunc(string(c.Purpose)), a.Basis.Article())}
+			return 0, kind, &fieldError{field: "purpose", err: because(ErrNotConsentBased, fmt.Sprintf("%s rests on %s", show(string(c.Purpose)), a.Basis.Article()), nil)}
 		}
 		if b == 0 {
 			b = a.Basis
@@ -467,7 +684,7 @@ func (l *Ledger) basisFor(kind Kind, c Choice) (gdpr.LawfulBasis, Kind, error) {
 		b = gdpr.Consent
 	}
 	if !b.IsConsent() {
-		return 0, kind, &fieldError{field: "basis", err: fmt.Errorf("%w: a %s event needs a consent basis", ErrNotConsentBased, kind)}
+		return 0, kind, &fieldError{field: "basis", err: because(ErrNotConsentBased, fmt.Sprintf("a %s event needs a consent basis", kind), nil)}
 	}
 	return b, kind, nil
 }
@@ -504,8 +721,12 @@ func cloneEvidence(ev Evidence) Evidence {
 	return ev
 }
 
-// History returns the subject's events in order; with a purpose, only those.
+// History returns the subject's events in order; with a purpose, only those
+// (empty, the default, for all).
 func (l *Ledger) History(ctx context.Context, subject gdpr.SubjectID, purpose gdpr.Purpose) ([]Event, error) {
+	if err := checkCtx("history", ctx); err != nil {
+		return nil, err
+	}
 	if err := subject.Validate(); err != nil {
 		return nil, wrap("history", invalid("subject", err))
 	}

@@ -7,7 +7,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -38,6 +37,9 @@ const (
 // for the Ledger's confirmation TTL (WithConfirmationTTL). The token is a
 // secret: send it to the subject, do not log it.
 func (l *Ledger) Request(ctx context.Context, c Choice) (Event, string, error) {
+	if err := checkCtx("request", ctx); err != nil {
+		return Event{}, "", err
+	}
 	var secret [secretLen]byte
 	if _, err := rand.Read(secret[:]); err != nil {
 		return Event{}, "", wrap("request", err)
@@ -88,10 +90,18 @@ func ParseConfirmationToken(token string) (eventID string, secret []byte, err er
 // returns the confirmation event with ErrSuperseded: the subject's last
 // word stands.
 //
+// The confirmation's actor is the subject, whatever actor the context
+// carries: the token proves that the subject chose. A withdrawal re-recorded
+// after a racing confirmation names the system actor "consent", as the
+// ledger records it on no one's request.
+//
 // Mail security scanners follow links: serve the link as a page whose
 // button POSTs the token, and call Confirm from the POST, not from the GET.
 func (l *Ledger) Confirm(ctx context.Context, token string, ev Evidence) (Event, error) {
 	const op = "confirm"
+	if err := checkCtx(op, ctx); err != nil {
+		return Event{}, err
+	}
 	id, secret, err := ParseConfirmationToken(token)
 	if err != nil {
 		return Event{}, wrap(op, err)
@@ -122,7 +132,7 @@ func (l *Ledger) Confirm(ctx context.Context, token string, ev Evidence) (Event,
 	if _, latest, err := l.noticeAt(ctx, p.Notice.ID, p.Notice.Version, now); err != nil {
 		return Event{}, wrap(op, err)
 	} else if latest > p.Notice.Version {
-		return Event{}, wrap(op, &fieldError{field: "notice", err: fmt.Errorf("%w: %s version %d was replaced by material version %d", ErrStaleNotice, p.Notice.ID, p.Notice.Version, latest)})
+		return Event{}, wrap(op, &fieldError{field: "notice", err: staleNotice(p.Notice.ID, p.Notice.Version, latest)})
 	}
 	e := Event{
 		ID: l.newID(), Subject: p.Subject, Purpose: p.Purpose, Contact: p.Contact, Kind: Given,
@@ -175,7 +185,7 @@ func (l *Ledger) reassert(ctx context.Context, p, e Event) error {
 	}
 	again := Event{
 		ID: l.newID(), Subject: stop.Subject, Purpose: stop.Purpose, Contact: stop.Contact, Kind: stop.Kind,
-		Time: l.now().UTC().Truncate(time.Microsecond), Actor: gdpr.System("consent"), Notice: stop.Notice,
+		Time: l.now().UTC().Truncate(time.Microsecond), Actor: systemActor, Notice: stop.Notice,
 		Method: MethodSystem, Basis: stop.Basis,
 		Evidence: Evidence{Attrs: map[string]string{"reasserts": stop.ID, "after_confirmation": e.ID}},
 	}

@@ -90,21 +90,35 @@ type receiptConfig struct {
 	jurisdiction string
 }
 
-func newReceiptConfig(s crypto.Signer, c Controller, jurisdiction string) (receiptConfig, error) {
+func newReceiptConfig(s crypto.Signer, c Controller, jurisdiction string) (*receiptConfig, error) {
 	if s == nil {
-		return receiptConfig{}, fmt.Errorf("%w: nil receipt signer", ErrInvalid)
+		return nil, because(ErrInvalid, "nil signer", nil)
 	}
-	pub, ok := s.Public().(ed25519.PublicKey)
+	if k, ok := s.(ed25519.PrivateKey); ok && len(k) != ed25519.PrivateKeySize {
+		return nil, because(ErrInvalid, "signer is not an Ed25519 private key of 64 bytes", nil)
+	}
+	pub, ok := publicKey(s).(ed25519.PublicKey)
 	if !ok || len(pub) != ed25519.PublicKeySize {
-		return receiptConfig{}, fmt.Errorf("%w: receipt signer must hold an Ed25519 key", ErrInvalid)
+		return nil, because(ErrInvalid, "signer must hold an Ed25519 key", nil)
 	}
 	if c.Name == "" || (c.Email == "" && c.Contact == "") {
-		return receiptConfig{}, fmt.Errorf("%w: receipt controller needs a name and a contact", ErrInvalid)
+		return nil, because(ErrInvalid, "controller needs a name and a contact", nil)
 	}
 	if jurisdiction == "" {
 		jurisdiction = "EU"
 	}
-	return receiptConfig{signer: s, pub: pub, kid: KeyID(pub), controller: c, jurisdiction: jurisdiction}, nil
+	return &receiptConfig{signer: s, pub: bytes.Clone(pub), kid: KeyID(pub), controller: c, jurisdiction: jurisdiction}, nil
+}
+
+// publicKey returns s.Public(), or nil if it panics, as a nil pointer of a
+// type that implements crypto.Signer may.
+func publicKey(s crypto.Signer) (pub crypto.PublicKey) {
+	defer func() {
+		if recover() != nil {
+			pub = nil
+		}
+	}()
+	return s.Public()
 }
 
 // KeyID returns the JWS "kid" for a public key: the unpadded base64url of
@@ -124,9 +138,12 @@ func KeyID(pub ed25519.PublicKey) string {
 // Ledger without WithReceipts.
 func (l *Ledger) Receipt(ctx context.Context, eventID string) (Receipt, string, error) {
 	const op = "receipt"
+	if err := checkCtx(op, ctx); err != nil {
+		return Receipt{}, "", err
+	}
 	rc := l.receipts
-	if rc.signer == nil {
-		return Receipt{}, "", wrap(op, fmt.Errorf("%w: no receipt signer configured (WithReceipts)", ErrInvalid))
+	if rc == nil {
+		return Receipt{}, "", wrap(op, because(ErrInvalid, "no receipt signer configured (WithReceipts)", nil))
 	}
 	e, err := l.store.Event(ctx, eventID)
 	if err != nil {
@@ -212,7 +229,7 @@ type jwsHeader struct {
 	Kid string `json:"kid"`
 }
 
-func signReceipt(rc receiptConfig, r Receipt) (string, error) {
+func signReceipt(rc *receiptConfig, r Receipt) (string, error) {
 	h, err := json.Marshal(jwsHeader{Alg: "EdDSA", Typ: "JWT", Kid: rc.kid})
 	if err != nil {
 		return "", err
@@ -224,7 +241,7 @@ func signReceipt(rc receiptConfig, r Receipt) (string, error) {
 	input := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(p)
 	sig, err := rc.signer.Sign(rand.Reader, []byte(input), crypto.Hash(0))
 	if err != nil {
-		return "", fmt.Errorf("consent: signing receipt: %w", err)
+		return "", fmt.Errorf("signing receipt: %w", err)
 	}
 	return input + "." + base64.RawURLEncoding.EncodeToString(sig), nil
 }

@@ -11,7 +11,9 @@ import (
 // everything before it reaches a Store; a Store persists and answers
 // queries, and enforces the few rules that need atomicity: unique event IDs,
 // unique (notice ID, version), at most one confirmation per pending event,
-// and the order of events.
+// and the order of events. Its methods are named for what they do to the
+// store (DeleteSubject), not after the root contracts the Ledger meets
+// (gdpr.Eraser's EraseSubject), whose signatures differ.
 //
 // # Order
 //
@@ -31,7 +33,8 @@ import (
 // shared database, many processes. Events are ordered by Seq wherever an
 // order is stated; strings (IDs, subjects) compare byte for byte, never by
 // a locale's collation. Stores keep times to the microsecond and return them
-// in UTC. Append need not validate its input (the Ledger has), and a Store
+// in UTC. The Ledger never passes a nil context (it refuses one with
+// ErrInvalid). Append need not validate its input (the Ledger has), and a Store
 // may keep no reference to the caller's slices and maps. Empty results are
 // nil or empty slices, alike. An erased event's ID is not reused by the
 // Ledger (IDs are UUIDv7), so whether a Store would accept it again is left
@@ -60,9 +63,10 @@ type Store interface {
 	// non-empty purpose, only those for it. No events is not an error.
 	Events(ctx context.Context, subject gdpr.SubjectID, purpose gdpr.Purpose) ([]Event, error)
 
-	// EraseSubject deletes every event of subject and returns how many it
-	// deleted. Erasing an unknown subject deletes nothing and succeeds.
-	EraseSubject(ctx context.Context, subject gdpr.SubjectID) (int64, error)
+	// DeleteSubject deletes every event of subject and returns how many it
+	// deleted. Deleting an unknown subject deletes nothing and succeeds.
+	// (Ledger.EraseSubject, the gdpr.Eraser, calls it and audits it.)
+	DeleteSubject(ctx context.Context, subject gdpr.SubjectID) (int64, error)
 
 	// PutNotice stores a notice version. It returns an error wrapping
 	// ErrConflict if that ID and Version exist already.
@@ -91,8 +95,8 @@ type Query struct {
 	Contact Contact
 	// At is the time of the decision: notice versions published after it do
 	// not count, and, unless Current is set, neither do events whose Time is
-	// after it. The Ledger fills in now when it is zero, so a Store always
-	// receives a set time.
+	// after it. Zero, the default, means now: the Ledger fills in now (and
+	// sets Current), so a Store always receives a set time.
 	At time.Time
 	// Current asks about the ledger as it stands: every event counts,
 	// whatever its Time, and At bounds only the notice versions. Clocks of
@@ -113,13 +117,13 @@ type Current struct {
 }
 
 // StaleQuery pages through the subjects whose consent rests on an old
-// version of a notice.
+// version of a notice. Notice and Version are required.
 type StaleQuery struct {
 	Notice  string
 	Version int            // subjects with a Given event under a lower version
-	Purpose gdpr.Purpose   // optional
-	After   gdpr.SubjectID // exclusive cursor; empty to start
-	Limit   int            // page size; a Store uses 100 when it is 0 or less
+	Purpose gdpr.Purpose   // optional; empty (the default) for every purpose
+	After   gdpr.SubjectID // exclusive cursor; empty (the default) to start
+	Limit   int            // page size; 0 or less means 100, the default
 }
 
 // Notice is one published version of a text shown to subjects when asking
@@ -141,6 +145,7 @@ type Notice struct {
 	// it, and StaleSubjects lists who to ask again. Editorial changes are not
 	// material and leave earlier consents valid.
 	Material bool `json:"material"`
-	// Published is when the version took effect.
+	// Published is when the version took effect; Publish sets it to now
+	// when it is zero.
 	Published time.Time `json:"published"`
 }

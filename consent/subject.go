@@ -22,17 +22,27 @@ var (
 // processing, and any record of a withdrawal or objection. A host that must
 // keep suppressing direct marketing to an erased address keeps its own
 // suppression list of keyed hashes; the ledger does not keep one for it.
+//
+// The audit event names the actor of the context (gdpr.WithActor), else the
+// system actor "consent", and the purpose of the context, if any.
 func (l *Ledger) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (gdpr.ErasureReport, error) {
 	const op = "erase"
+	if err := checkCtx(op, ctx); err != nil {
+		return gdpr.ErasureReport{}, err
+	}
 	if err := subject.Validate(); err != nil {
 		return gdpr.ErasureReport{}, wrap(op, invalid("subject", err))
 	}
-	n, err := l.store.EraseSubject(ctx, subject)
+	actor, purpose, err := auditFrom(ctx)
+	if err != nil {
+		return gdpr.ErasureReport{}, wrap(op, err)
+	}
+	n, err := l.store.DeleteSubject(ctx, subject)
 	if err != nil {
 		return gdpr.ErasureReport{}, wrap(op, err)
 	}
 	err = l.recorder.Record(ctx, gdpr.Event{
-		Time: l.now(), Actor: gdpr.System("consent"), Action: "consent.erased", Subject: subject,
+		Time: l.now(), Actor: actor, Action: "consent.erased", Subject: subject, Purpose: purpose,
 		Resource: "consent_ledger", Outcome: gdpr.Success, Attrs: map[string]string{"events": strconv.FormatInt(n, 10)},
 	})
 	return gdpr.ErasureReport{Erased: n}, wrap(op, err)
@@ -41,27 +51,67 @@ func (l *Ledger) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (gdpr
 // ExportDataset is the Dataset of the records ExportSubject writes.
 const ExportDataset = "consent_events"
 
+// ExportCategory is the data category ID a Register may list under an
+// activity for the consent records of its purpose; ExportSubject puts it in
+// Record.Category only when the activity lists it.
+const ExportCategory = "consent"
+
 // ExportSubject writes each of the subject's events, oldest first, as a
 // gdpr.Record of dataset "consent_events" (Art. 15, Art. 20). Token hashes
 // are left out; everything else the ledger holds is in the record.
+//
+// With a Register (WithRegister), a record names the Register entry it
+// belongs to: Record.Activity is the ID of the activity whose purpose is the
+// event's purpose, and Record.Category is ExportCategory if that activity
+// lists a data category of that ID. Otherwise (no Register, a purpose the
+// Register does not know, or an activity without that category) they are
+// empty: the ledger never names a category the Register does not list.
+//
+// The audit event names the actor of the context (gdpr.WithActor), else the
+// system actor "consent", and the purpose of the context, if any.
 func (l *Ledger) ExportSubject(ctx context.Context, subject gdpr.SubjectID, w gdpr.RecordWriter) error {
 	const op = "export"
+	if err := checkCtx(op, ctx); err != nil {
+		return err
+	}
 	if err := subject.Validate(); err != nil {
 		return wrap(op, invalid("subject", err))
+	}
+	if w == nil {
+		return wrap(op, invalidf("w", "nil RecordWriter"))
+	}
+	actor, purpose, err := auditFrom(ctx)
+	if err != nil {
+		return wrap(op, err)
 	}
 	evs, err := l.store.Events(ctx, subject, "")
 	if err != nil {
 		return wrap(op, err)
 	}
 	for _, e := range evs {
-		if err := w.WriteRecord(ctx, exportRecord(e)); err != nil {
+		if err := w.WriteRecord(ctx, l.exportRecord(e)); err != nil {
 			return wrap(op, err)
 		}
 	}
 	return wrap(op, l.recorder.Record(ctx, gdpr.Event{
-		Time: l.now(), Actor: gdpr.System("consent"), Action: "consent.exported", Subject: subject,
+		Time: l.now(), Actor: actor, Action: "consent.exported", Subject: subject, Purpose: purpose,
 		Resource: "consent_ledger", Outcome: gdpr.Success, Attrs: map[string]string{"events": strconv.Itoa(len(evs))},
 	}))
+}
+
+// exportRecord is e as an exported record, tied to its Register entry.
+func (l *Ledger) exportRecord(e Event) gdpr.Record {
+	r := exportRecord(e)
+	if a, ok := l.register.Activity(e.Purpose); ok {
+		r.Activity = a.ID
+		for _, c := range a.DataCategories {
+			if c.ID == ExportCategory {
+				r.Category = c.ID
+				break
+			}
+		}
+	}
+	return r
 }
 
 func exportRecord(e Event) gdpr.Record {
@@ -106,7 +156,7 @@ func exportRecord(e Event) gdpr.Record {
 		f["evidence"] = m
 	}
 	return gdpr.Record{
-		Dataset: ExportDataset, ID: e.ID, Time: e.Time, Category: "consent",
+		Dataset: ExportDataset, ID: e.ID, Time: e.Time,
 		Provided: e.Actor.Kind == gdpr.ActorSubject, Fields: f,
 	}
 }

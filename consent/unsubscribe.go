@@ -11,6 +11,8 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,7 +42,8 @@ type Claims struct {
 	Purpose gdpr.Purpose
 	// Contact is the channel to stop; empty for all channels.
 	Contact Contact
-	// Issued is when the token was made (to the second).
+	// Issued is when the token was made (to the second); Sign sets it to
+	// now when it is zero.
 	Issued time.Time
 	// Expires is when the token stops working; zero for never. Links in
 	// messages should work for a long time: mailbox providers and the law
@@ -52,9 +55,19 @@ type Claims struct {
 // concurrent use.
 //
 // The zero Unsubscriber holds no key: Sign and Verify fail with ErrInvalid.
+// An Unsubscriber prints under every fmt verb as the number of its keys,
+// never their secrets.
 type Unsubscriber struct {
 	keys []unsubKey // keys[0] is the primary, used to sign
 	now  func() time.Time
+}
+
+// Format prints the number of keys under every verb: no secret.
+func (u Unsubscriber) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, u.GoString()) }
+
+// GoString describes u for %#v: the number of keys, no secret.
+func (u Unsubscriber) GoString() string {
+	return "consent.Unsubscriber{keys: " + strconv.Itoa(len(u.keys)) + ", secrets not shown}"
 }
 
 type unsubKey struct {
@@ -93,17 +106,18 @@ const (
 // their messages are old enough. Each secret must be at least 32 random
 // bytes; keep them out of source code and logs.
 func NewUnsubscriber(secrets ...[]byte) (*Unsubscriber, error) {
+	const op = "new_unsubscriber"
 	if len(secrets) == 0 {
-		return nil, wrap("new_unsubscriber", fmt.Errorf("%w: no unsubscribe secret", ErrInvalid))
+		return nil, &Error{Op: op, Field: "secrets", Err: because(ErrInvalid, "no secret", nil)}
 	}
 	u := &Unsubscriber{now: time.Now}
 	for i, s := range secrets {
 		if len(s) < minSecretLen {
-			return nil, wrap("new_unsubscriber", fmt.Errorf("%w: unsubscribe secret %d shorter than %d bytes", ErrInvalid, i, minSecretLen))
+			return nil, &Error{Op: op, Field: "secrets", Err: because(ErrInvalid, fmt.Sprintf("secret %d shorter than %d bytes", i, minSecretLen), nil)}
 		}
 		kid, err := hkdf.Key(sha256.New, s, nil, "gdpr consent unsubscribe token v1 key id", 4)
 		if err != nil {
-			return nil, err
+			return nil, wrap(op, err)
 		}
 		key := unsubKey{secret: append([]byte(nil), s...)}
 		copy(key.id[:], kid)
@@ -120,7 +134,7 @@ func (u *Unsubscriber) Sign(c Claims) (string, error) {
 
 func (u *Unsubscriber) sign(c Claims) (string, error) {
 	if u == nil || len(u.keys) == 0 {
-		return "", fmt.Errorf("%w: Unsubscriber without keys (use NewUnsubscriber)", ErrInvalid)
+		return "", errNoKeys
 	}
 	if err := c.Subject.Validate(); err != nil {
 		return "", invalid("subject", err)
@@ -129,7 +143,7 @@ func (u *Unsubscriber) sign(c Claims) (string, error) {
 		return "", invalid("purpose", err)
 	}
 	if !c.Contact.valid() {
-		return "", invalidf("contact", "unknown contact channel %q", trunc(string(c.Contact)))
+		return "", invalidf("contact", "unknown contact channel %s", show(string(c.Contact)))
 	}
 	if c.Issued.IsZero() {
 		c.Issued = u.clock()
@@ -174,6 +188,8 @@ func (u *Unsubscriber) clock() time.Time {
 	return u.now()
 }
 
+var errNoKeys = because(ErrInvalid, "Unsubscriber without keys (use NewUnsubscriber)", nil)
+
 func unsubAD(id [4]byte) []byte { return append([]byte("u1"), id[:]...) }
 
 // Verify opens a token and returns its claims. It needs no database. Any
@@ -186,7 +202,7 @@ func (u *Unsubscriber) Verify(token string) (Claims, error) {
 
 func (u *Unsubscriber) verify(token string) (Claims, error) {
 	if u == nil || len(u.keys) == 0 {
-		return Claims{}, fmt.Errorf("%w: Unsubscriber without keys (use NewUnsubscriber)", ErrInvalid)
+		return Claims{}, errNoKeys
 	}
 	if len(token) > maxTokenLen || !strings.HasPrefix(token, unsubPrefix) {
 		return Claims{}, ErrInvalidToken
@@ -260,10 +276,12 @@ func decodeClaims(p []byte) (Claims, bool) {
 }
 
 // UnsubscribeToken returns a token for the subject, purpose and contact
-// channel, signed with the Ledger's Unsubscriber, valid for ttl (0: no expiry).
+// channel (AllContacts for every channel), signed with the Ledger's
+// Unsubscriber (WithUnsubscriber), valid for ttl; a ttl of 0 or less means
+// no expiry. Without an Unsubscriber it fails with ErrInvalid.
 func (l *Ledger) UnsubscribeToken(subject gdpr.SubjectID, purpose gdpr.Purpose, contact Contact, ttl time.Duration) (string, error) {
 	if l.unsub == nil {
-		return "", wrap("unsubscribe_token", fmt.Errorf("%w: no Unsubscriber configured (WithUnsubscriber)", ErrInvalid))
+		return "", wrap("unsubscribe_token", errNoUnsubscriber)
 	}
 	c := Claims{Subject: subject, Purpose: purpose, Contact: contact, Issued: l.now()}
 	if ttl > 0 {
@@ -278,11 +296,17 @@ func (l *Ledger) UnsubscribeToken(subject gdpr.SubjectID, purpose gdpr.Purpose, 
 // (an objection, Art. 21(2), when the Register rests the purpose on another
 // basis, as direct marketing to customers on legitimate interests does). The
 // same token may be used again; each use records the choice again, which is
-// harmless. Errors: ErrInvalidToken, ErrTokenExpired.
+// harmless. The withdrawal's actor is the subject, whatever actor the
+// context carries: the token proves whose choice it is. Errors:
+// ErrInvalidToken, ErrTokenExpired; ErrInvalid without an Unsubscriber
+// (WithUnsubscriber).
 func (l *Ledger) Unsubscribe(ctx context.Context, token string, ev Evidence) (Event, error) {
 	const op = "unsubscribe"
+	if err := checkCtx(op, ctx); err != nil {
+		return Event{}, err
+	}
 	if l.unsub == nil {
-		return Event{}, wrap(op, fmt.Errorf("%w: no Unsubscriber configured (WithUnsubscriber)", ErrInvalid))
+		return Event{}, wrap(op, errNoUnsubscriber)
 	}
 	c, err := l.unsub.verifyAt(token, l.now())
 	if err != nil {
@@ -292,6 +316,8 @@ func (l *Ledger) Unsubscribe(ctx context.Context, token string, ev Evidence) (Ev
 		Actor: gdpr.SubjectActor(), Method: MethodUnsubscribe, Evidence: ev}
 	return l.append(ctx, op, Withdrawn, ch, nil)
 }
+
+var errNoUnsubscriber = because(ErrInvalid, "no Unsubscriber configured (WithUnsubscriber)", nil)
 
 func (u *Unsubscriber) verifyAt(token string, now time.Time) (Claims, error) {
 	v := *u

@@ -46,7 +46,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) consent.Store) {
 		{"LatestMaterial", testLatestMaterial},
 		{"EventsOrderAndFilter", testEvents},
 		{"KeysCompareByteForByte", testByteExactKeys},
-		{"EraseSubject", testEraseSubject},
+		{"DeleteSubject", testDeleteSubject},
 		{"Notices", testNotices},
 		{"StaleSubjects", testStaleSubjects},
 		{"StaleSubjectsPaging", testStaleSubjectsPaging},
@@ -510,8 +510,8 @@ func testSeqAfterErasure(t *testing.T, s consent.Store) {
 	if err != nil {
 		t.Fatalf("Event(%s): %v; want the appended event", last.ID, err)
 	}
-	if _, err := s.EraseSubject(ctx, bob); err != nil {
-		t.Fatalf("EraseSubject(%s): %v", bob, err)
+	if _, err := s.DeleteSubject(ctx, bob); err != nil {
+		t.Fatalf("DeleteSubject(%s): %v", bob, err)
 	}
 	again := NewEvent(carol, news, consent.Given, at(0))
 	mustAppend(t, s, again)
@@ -892,17 +892,17 @@ func testByteExactKeys(t *testing.T, s consent.Store) {
 	if err != nil || !slices.Equal(got, want[2:]) {
 		t.Errorf(`StaleSubjects(After "alice") = %q, %v; want %q: only subjects greater byte for byte`, got, err, want[2:])
 	}
-	if n, err := s.EraseSubject(ctx, "alice"); err != nil || n != 2 {
-		t.Errorf(`EraseSubject("alice") = %d, %v; want 2, nil: that subject's events only, byte for byte`, n, err)
+	if n, err := s.DeleteSubject(ctx, "alice"); err != nil || n != 2 {
+		t.Errorf(`DeleteSubject("alice") = %d, %v; want 2, nil: that subject's events only, byte for byte`, n, err)
 	}
 	for _, subj := range []gdpr.SubjectID{"Alice", "alice "} {
 		if evs := mustEvents(t, s, subj, ""); len(evs) == 0 {
-			t.Errorf(`Events(%q) after EraseSubject("alice") = none; want its events kept: subjects compare byte for byte`, subj)
+			t.Errorf(`Events(%q) after DeleteSubject("alice") = none; want its events kept: subjects compare byte for byte`, subj)
 		}
 	}
 }
 
-func testEraseSubject(t *testing.T, s consent.Store) {
+func testDeleteSubject(t *testing.T, s consent.Store) {
 	ctx := t.Context()
 	mustPutNotice(t, s, consent.Notice{ID: NoticeID, Version: 1, TextHash: textHash("n1"), Material: true, Published: at(-10)})
 	p := NewEvent(alice, news, consent.Pending, at(0))
@@ -911,12 +911,12 @@ func testEraseSubject(t *testing.T, s consent.Store) {
 	mustAppend(t, s, aliceEvents...)
 	mustAppend(t, s, bobEvents...)
 
-	n, err := s.EraseSubject(ctx, alice)
+	n, err := s.DeleteSubject(ctx, alice)
 	if err != nil || n != int64(len(aliceEvents)) {
-		t.Fatalf("EraseSubject(%s) = %d, %v; want %d, nil: it deletes and counts every event of the subject", alice, n, err, len(aliceEvents))
+		t.Fatalf("DeleteSubject(%s) = %d, %v; want %d, nil: it deletes and counts every event of the subject", alice, n, err, len(aliceEvents))
 	}
 	if evs := mustEvents(t, s, alice, ""); len(evs) != 0 {
-		t.Errorf("Events(%s) after EraseSubject = %d events; want none", alice, len(evs))
+		t.Errorf("Events(%s) after DeleteSubject = %d events; want none", alice, len(evs))
 	}
 	for _, e := range aliceEvents {
 		_, err := s.Event(ctx, e.ID)
@@ -924,7 +924,7 @@ func testEraseSubject(t *testing.T, s consent.Store) {
 	}
 	wantLatestNotFound(t, s, consent.Query{Subject: alice, Purpose: news, At: far}, "the subject was erased")
 	if subj, err := s.StaleSubjects(ctx, consent.StaleQuery{Notice: NoticeID, Version: 2, Limit: 10}); err != nil || slices.Contains(subj, alice) {
-		t.Errorf("StaleSubjects after EraseSubject = %v, %v; want the erased subject gone", subj, err)
+		t.Errorf("StaleSubjects after DeleteSubject = %v, %v; want the erased subject gone", subj, err)
 	}
 
 	got := mustEvents(t, s, bob, "")
@@ -936,14 +936,14 @@ func testEraseSubject(t *testing.T, s consent.Store) {
 	}
 	wantLatest(t, s, consent.Query{Subject: bob, Purpose: news, At: far}, bobEvents[0], "erasing another subject leaves this one")
 	if ns, err := s.Notices(ctx, NoticeID); err != nil || len(ns) != 1 {
-		t.Errorf("Notices after EraseSubject = %d notices, %v; want the notice kept: notices are not subject data", len(ns), err)
+		t.Errorf("Notices after DeleteSubject = %d notices, %v; want the notice kept: notices are not subject data", len(ns), err)
 	}
 
-	if n, err := s.EraseSubject(ctx, alice); err != nil || n != 0 {
-		t.Errorf("EraseSubject(%s) a second time = %d, %v; want 0, nil: erasure is idempotent", alice, n, err)
+	if n, err := s.DeleteSubject(ctx, alice); err != nil || n != 0 {
+		t.Errorf("DeleteSubject(%s) a second time = %d, %v; want 0, nil: erasure is idempotent", alice, n, err)
 	}
-	if n, err := s.EraseSubject(ctx, carol); err != nil || n != 0 {
-		t.Errorf("EraseSubject of an unknown subject = %d, %v; want 0, nil", n, err)
+	if n, err := s.DeleteSubject(ctx, carol); err != nil || n != 0 {
+		t.Errorf("DeleteSubject of an unknown subject = %d, %v; want 0, nil", n, err)
 	}
 }
 

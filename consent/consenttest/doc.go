@@ -13,7 +13,7 @@
 // Latest by the contact rule of consent.Event.Applies, checked against that
 // rule on a shuffled history, with the notice registry's latest material
 // version (Art. 7(3), 13, 21), the order of Events, keys compared byte for
-// byte, erasure (Art. 17), notice versions, stale-consent paging, and the
+// byte, deletion of a subject (DeleteSubject, Art. 17), notice versions, stale-consent paging, and the
 // same rules under concurrent writers.
 //
 // # Testing

@@ -34,8 +34,9 @@
 // Append and PutNotice return errors wrapping consent.ErrConflict, Event and
 // Latest errors wrapping consent.ErrNotFound; both wrap the root package's
 // gdpr.ErrConflict and gdpr.ErrNotFound too. Every method returns ctx.Err()
-// when its context is done before it starts. Error texts name event and
-// notice IDs at most, never a subject.
+// when its context is done before it starts, and an error wrapping
+// consent.ErrInvalid for a nil context. Error texts name event and notice
+// IDs at most (only those that look like keys), never a subject.
 //
 // # Testing
 //

@@ -54,7 +54,7 @@ func Example() {
 	ok, _ = mayEmail(ctx, store, "user-1", now)
 	fmt.Println("e-mail after withdrawal from every channel:", ok)
 
-	n, _ := store.EraseSubject(ctx, "user-1")
+	n, _ := store.DeleteSubject(ctx, "user-1")
 	ok, _ = mayEmail(ctx, store, "user-1", now)
 	fmt.Println("erased events:", n, "e-mail after erasure:", ok)
 	// Output:

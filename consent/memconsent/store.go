@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -18,7 +19,7 @@ import (
 // Store is an in-memory consent.Store. The zero value is not usable; call
 // New. A Store is safe for concurrent use by many goroutines: reads share a
 // sync.RWMutex, writes hold it exclusively, so every Append, PutNotice and
-// EraseSubject is atomic.
+// DeleteSubject is atomic.
 //
 // Events are kept per (subject, purpose) in append order, which is Seq
 // order, so Latest costs one map lookup and a short backward scan.
@@ -84,9 +85,9 @@ type noticeSet struct {
 // defaultStaleLimit is the page size of StaleSubjects when q.Limit <= 0.
 const defaultStaleLimit = 100
 
-// Errors carry no subject ID: event and notice IDs at most. The hot-path
-// one is allocated once.
-var errLatestNotFound = fmt.Errorf("memconsent: latest: no event decides the query: %w", consent.ErrNotFound)
+// Errors carry no subject ID: event and notice IDs at most, and those only
+// when they look like keys (show). The hot-path one is allocated once.
+var errLatestNotFound = fmt.Errorf("memconsent latest: no event decides the query: %w", consent.ErrNotFound)
 
 // Append stores a deep copy of e, its times truncated to the microsecond and
 // converted to UTC, with the next Seq (e.Seq is ignored). It returns an error wrapping consent.ErrConflict (and so
@@ -95,7 +96,7 @@ var errLatestNotFound = fmt.Errorf("memconsent: latest: no event decides the que
 // written then. Append does not validate e: the Ledger does that. It
 // returns ctx.Err() if ctx is done.
 func (s *Store) Append(ctx context.Context, e consent.Event) error {
-	if err := ctx.Err(); err != nil {
+	if err := checkCtx("append", ctx); err != nil {
 		return err
 	}
 	e = clone(e)
@@ -105,11 +106,11 @@ func (s *Store) Append(ctx context.Context, e consent.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.byID[e.ID]; ok {
-		return fmt.Errorf("memconsent: append: event %q exists: %w", e.ID, consent.ErrConflict)
+		return fmt.Errorf("memconsent append: event %s exists: %w", show(e.ID), consent.ErrConflict)
 	}
 	if e.Confirms != "" {
 		if _, ok := s.confirms[e.Confirms]; ok {
-			return fmt.Errorf("memconsent: append: pending event %q is confirmed already: %w", e.Confirms, consent.ErrConflict)
+			return fmt.Errorf("memconsent append: pending event %s is confirmed already: %w", show(e.Confirms), consent.ErrConflict)
 		}
 	}
 	var ns *noticeSet
@@ -137,7 +138,7 @@ func (s *Store) Append(ctx context.Context, e consent.Event) error {
 // Event returns a deep copy of the event with the given ID, or an error
 // wrapping consent.ErrNotFound (and so gdpr.ErrNotFound).
 func (s *Store) Event(ctx context.Context, id string) (consent.Event, error) {
-	if err := ctx.Err(); err != nil {
+	if err := checkCtx("event", ctx); err != nil {
 		return consent.Event{}, err
 	}
 	s.mu.RLock()
@@ -148,7 +149,7 @@ func (s *Store) Event(ctx context.Context, id string) (consent.Event, error) {
 			return clone(es[i].ev), nil
 		}
 	}
-	return consent.Event{}, fmt.Errorf("memconsent: event %q: %w", id, consent.ErrNotFound)
+	return consent.Event{}, fmt.Errorf("memconsent event: %s: %w", show(id), consent.ErrNotFound)
 }
 
 // Latest returns the event that decides q, as consent.Store specifies: of
@@ -164,7 +165,7 @@ func (s *Store) Event(ctx context.Context, id string) (consent.Event, error) {
 // allocates only to copy the TokenHash and Evidence.Attrs of the event it
 // returns.
 func (s *Store) Latest(ctx context.Context, q consent.Query) (consent.Current, error) {
-	if err := ctx.Err(); err != nil {
+	if err := checkCtx("latest", ctx); err != nil {
 		return consent.Current{}, err
 	}
 	s.mu.RLock()
@@ -186,7 +187,7 @@ func (s *Store) Latest(ctx context.Context, q consent.Query) (consent.Current, e
 // non-empty purpose only those for it. No events gives a nil slice and no
 // error.
 func (s *Store) Events(ctx context.Context, subject gdpr.SubjectID, purpose gdpr.Purpose) ([]consent.Event, error) {
-	if err := ctx.Err(); err != nil {
+	if err := checkCtx("events", ctx); err != nil {
 		return nil, err
 	}
 	s.mu.RLock()
@@ -215,13 +216,13 @@ func (s *Store) Events(ctx context.Context, subject gdpr.SubjectID, purpose gdpr
 	return out, nil
 }
 
-// EraseSubject deletes every event of subject and returns how many it
+// DeleteSubject deletes every event of subject and returns how many it
 // deleted; an unknown or already erased subject gives 0 and no error. A
 // confirmation made by an erased event no longer counts, so the pending
 // event it confirmed (if it survives) could be confirmed again. Notices are
 // not subject data and stay.
-func (s *Store) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (int64, error) {
-	if err := ctx.Err(); err != nil {
+func (s *Store) DeleteSubject(ctx context.Context, subject gdpr.SubjectID) (int64, error) {
+	if err := checkCtx("delete_subject", ctx); err != nil {
 		return 0, err
 	}
 	s.mu.Lock()
@@ -251,7 +252,7 @@ func (s *Store) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (int64
 // gdpr.ErrConflict) if a notice with n.ID and n.Version is stored; nothing is
 // written then. PutNotice does not validate n.
 func (s *Store) PutNotice(ctx context.Context, n consent.Notice) error {
-	if err := ctx.Err(); err != nil {
+	if err := checkCtx("put_notice", ctx); err != nil {
 		return err
 	}
 	n.Published = norm(n.Published)
@@ -260,7 +261,7 @@ func (s *Store) PutNotice(ctx context.Context, n consent.Notice) error {
 	ns := s.noticeSet(n.ID)
 	i, found := slices.BinarySearchFunc(ns.versions, n.Version, func(v consent.Notice, version int) int { return v.Version - version })
 	if found {
-		return fmt.Errorf("memconsent: put notice %q version %d: exists: %w", n.ID, n.Version, consent.ErrConflict)
+		return fmt.Errorf("memconsent put_notice: notice %s version %d exists: %w", show(n.ID), n.Version, consent.ErrConflict)
 	}
 	ns.versions = slices.Insert(ns.versions, i, n)
 	return nil
@@ -269,7 +270,7 @@ func (s *Store) PutNotice(ctx context.Context, n consent.Notice) error {
 // Notices returns every version of the notice id in ascending Version
 // order; an unknown id gives a nil slice and no error.
 func (s *Store) Notices(ctx context.Context, id string) ([]consent.Notice, error) {
-	if err := ctx.Err(); err != nil {
+	if err := checkCtx("notices", ctx); err != nil {
 		return nil, err
 	}
 	s.mu.RLock()
@@ -285,7 +286,7 @@ func (s *Store) Notices(ctx context.Context, id string) ([]consent.Notice, error
 // have a Given event for notice q.Notice with a Version below q.Version and,
 // when q.Purpose is set, for that purpose. None gives a nil slice.
 func (s *Store) StaleSubjects(ctx context.Context, q consent.StaleQuery) ([]gdpr.SubjectID, error) {
-	if err := ctx.Err(); err != nil {
+	if err := checkCtx("stale_subjects", ctx); err != nil {
 		return nil, err
 	}
 	limit := q.Limit
@@ -365,6 +366,32 @@ func (ns *noticeSet) removeGiven(subj gdpr.SubjectID) {
 	if i, found := slices.BinarySearch(ns.given, subj); found {
 		ns.given = slices.Delete(ns.given, i, i+1)
 	}
+}
+
+// checkCtx returns an error wrapping consent.ErrInvalid for a nil ctx, and
+// ctx.Err() otherwise: every method checks its context before it starts.
+func checkCtx(op string, ctx context.Context) error {
+	if ctx == nil {
+		return fmt.Errorf("memconsent %s: ctx: %w: nil context", op, consent.ErrInvalid)
+	}
+	return ctx.Err()
+}
+
+// show quotes s if it looks like a key (^[a-z0-9_.-]{1,40}$, as a UUID
+// does) and otherwise says it is not shown, so an error never echoes a
+// value that may be personal data.
+func show(s string) string {
+	if s == "" || len(s) > 40 {
+		return "(value not shown)"
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_', c == '.', c == '-':
+		default:
+			return "(value not shown)"
+		}
+	}
+	return strconv.Quote(s)
 }
 
 // cmpSeq orders an entry against a Seq, for a binary search of a series.
