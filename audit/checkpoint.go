@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -41,8 +43,14 @@ func (c Checkpoint) String() string {
 
 // ParseCheckpoint parses a checkpoint body (the text of a note, without its
 // signatures). Extension lines after the root are allowed and ignored, as
-// the format says. The error wraps ErrInvalid.
+// the format says. The error is an *Error (Op "parse checkpoint") wrapping
+// ErrInvalid; it names the line at fault, never quotes it.
 func ParseCheckpoint(text string) (Checkpoint, error) {
+	c, err := parseCheckpoint(text)
+	return c, wrap("parse checkpoint", err)
+}
+
+func parseCheckpoint(text string) (Checkpoint, error) {
 	bad := func(what string) (Checkpoint, error) {
 		return Checkpoint{}, fmt.Errorf("%w: malformed checkpoint (%s)", ErrInvalid, what)
 	}
@@ -79,15 +87,24 @@ func ParseCheckpoint(text string) (Checkpoint, error) {
 // checks that the origin is origin (if origin is not empty). The error
 // wraps ErrTampered for a note that does not verify (malformed, a bad
 // signature, no signature by v) or names another origin, and ErrInvalid
-// for a verified note whose text is not a checkpoint.
+// for a verified note whose text is not a checkpoint or a nil v; it is an
+// *Error with Op "open checkpoint".
 func OpenCheckpoint(signed []byte, origin string, v note.Verifier) (Checkpoint, error) {
+	if v == nil {
+		return Checkpoint{}, wrap("open checkpoint", invalid("verifier", "nil verifier"))
+	}
+	c, err := openCheckpoint(signed, origin, v)
+	return c, wrap("open checkpoint", err)
+}
+
+func openCheckpoint(signed []byte, origin string, v note.Verifier) (Checkpoint, error) {
 	n, err := note.Open(signed, note.VerifierList(v))
 	if err != nil {
 		// A malformed note, a bad signature, no signature by v: whoever
 		// hands over such a checkpoint, it is not one the log signed.
 		return Checkpoint{}, fmt.Errorf("%w: the checkpoint does not verify with key %s", ErrTampered, v.Name())
 	}
-	c, err := ParseCheckpoint(n.Text)
+	c, err := parseCheckpoint(n.Text)
 	if err != nil {
 		return Checkpoint{}, err
 	}
@@ -113,13 +130,34 @@ func signCheckpoint(c Checkpoint, s note.Signer) (Checkpoint, error) {
 // "example.com/audit"), in the formats of note.NewSigner and
 // note.NewVerifier: skey is "PRIVATE+KEY+<name>+<hash>+<key>", a secret;
 // vkey is "<name>+<hash>+<key>", for anyone who checks the log.
+//
+// A name that note's keys cannot carry (empty, not UTF-8, or holding
+// white space or "+"), which NewSigner would refuse later, is refused now
+// with an *Error (Op "generate key", Field "name") wrapping ErrInvalid.
 func GenerateKey(name string) (skey, vkey string, err error) {
-	return note.GenerateKey(rand.Reader, name)
+	if name == "" || !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsSpace) >= 0 || strings.Contains(name, "+") {
+		return "", "", wrap("generate key", invalid("name", "a key name is non-empty UTF-8 without white space or '+'"))
+	}
+	skey, vkey, err = note.GenerateKey(rand.Reader, name)
+	if err != nil {
+		return "", "", wrap("generate key", err)
+	}
+	return skey, vkey, nil
 }
 
 // NewSigner returns the Ed25519 signer for skey (from GenerateKey) and the
-// verifier of its signatures.
+// verifier of its signatures. The signer keeps its private key in a
+// closure, out of reach of fmt: no verb prints it. The error is an *Error (Op "new signer", Field
+// "skey") wrapping ErrInvalid; it never quotes skey.
 func NewSigner(skey string) (note.Signer, note.Verifier, error) {
+	s, v, err := newSigner(skey)
+	if err != nil {
+		return nil, nil, &Error{Op: "new signer", Field: "skey", Err: err}
+	}
+	return s, v, nil
+}
+
+func newSigner(skey string) (note.Signer, note.Verifier, error) {
 	s, err := note.NewSigner(skey)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: bad signer key", ErrInvalid)

@@ -55,6 +55,13 @@
 //
 // # Writing
 //
+// Record takes who acts and why from the call's context when the event
+// leaves them out: an event with a zero Actor takes gdpr.ActorFrom(ctx)
+// and one with an empty Purpose takes gdpr.PurposeFrom(ctx), before it is
+// checked (gdpr.WithActor, gdpr.WithPurpose; a host sets them once, in
+// the middleware that authenticates the caller). An event's own actor and
+// purpose win. An event without a time gets the Log's clock's (WithClock).
+//
 // Appends from many goroutines are batched into one Store transaction
 // (group commit): while one batch commits, the next gathers, so throughput
 // grows with load and a lone Record is not delayed. Appends from many
@@ -63,6 +70,25 @@
 // durable. [Log.AppendTx] writes inside the caller's own database
 // transaction instead (sqlaudit.Store.Tx), so the entry commits or rolls
 // back with the change it records.
+//
+// # Reading
+//
+// [Log.Entries] reads a page at a time, in index order: [Filter].Limit
+// entries, [DefaultPage] (100) when it is 0, at most [MaxPage] (1000);
+// the next page starts at From, the last index seen plus one. A limit
+// out of range is refused, never cut down. [Log.Verify] reads the whole
+// log, VerifyOptions.PageSize entries at a time (default 4096), and
+// [Log.ExportSubject] a subject's entries MaxPage at a time.
+//
+// # Options
+//
+// [New] takes the store, the pseudonym key, the signer and the verifier
+// in that order, and options: [WithOrigin], [WithAnchor],
+// [WithCheckpoints], [WithMaxBatch], [WithPseudonymCache], [WithClock]
+// and [WithErrorHandler], each documenting its default. New checks every
+// one: a nil or out-of-range argument is refused with an [*Error] whose
+// Op is "new" and whose Field names the option, wrapping ErrInvalid,
+// rather than failing later in a background goroutine.
 //
 // # Storage
 //
@@ -76,9 +102,28 @@
 // # Errors
 //
 // Errors wrap the sentinels [ErrInvalid], [ErrNotFound], [ErrConflict],
-// [ErrTampered] and [ErrClosed] for errors.Is, in an [*Error] naming the
-// operation. No error text holds an ID, a pseudonym's input or an entry's
-// content.
+// [ErrTampered] and [ErrClosed] for errors.Is; the first three wrap the
+// root package's gdpr.ErrInvalid, gdpr.ErrNotFound and gdpr.ErrConflict
+// too. They come in an [*Error] for errors.As, naming the operation (Op:
+// "new", "record", "entries", "verify", …) and, where one argument, field
+// or option is at fault, its name (Field: "ctx", "key", "Limit",
+// "WithClock", …). The text reads "audit <op>: <field>: <cause>", e.g.
+// "audit record: ctx: invalid input: nil context", and names the package
+// once: a Store's own *Error under a Log operation reads "audit record:
+// append: memaudit: conflict: …". No error text holds an ID, a
+// pseudonym's input, a rejected value or an entry's content.
+//
+// A nil context.Context is refused by every function and method that
+// takes one, with an *Error (Field "ctx") wrapping ErrInvalid; nothing is
+// written, and Close with a nil context closes nothing.
+//
+// # Secrets
+//
+// A [*Log] holds the pseudonym key and the signer: under every fmt verb
+// (%v, %+v, %#v, %s, %x, %q, …) it prints only "audit.Log(<origin>)".
+// The signer NewSigner returns keeps its key out of fmt's reach too. Keep
+// the keys themselves (the bytes given to New, the skey of GenerateKey)
+// out of logs.
 //
 // # Testing
 //

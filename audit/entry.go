@@ -60,13 +60,14 @@ func (p Pseudonym) String() string { return hex.EncodeToString(p[:]) }
 // MarshalText returns p in lower-case hex.
 func (p Pseudonym) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
 
-// UnmarshalText parses p from hex.
+// UnmarshalText parses p from hex. The error is an *Error (Op "unmarshal
+// pseudonym") wrapping ErrInvalid.
 func (p *Pseudonym) UnmarshalText(b []byte) error {
 	if len(b) != 2*len(p) {
-		return fmt.Errorf("%w: a pseudonym is %d hex digits", ErrInvalid, 2*len(p))
+		return wrap("unmarshal pseudonym", invalid("", fmt.Sprintf("a pseudonym is %d hex digits", 2*len(p))))
 	}
 	if _, err := hex.Decode(p[:], b); err != nil {
-		return fmt.Errorf("%w: a pseudonym is hex", ErrInvalid)
+		return wrap("unmarshal pseudonym", invalid("", "a pseudonym is hex"))
 	}
 	return nil
 }
@@ -119,9 +120,12 @@ const (
 //
 // where a string is a uvarint length and that many bytes of UTF-8. Every
 // entry has exactly one encoding: a decoder refuses anything else.
+//
+// An entry over the limits is refused with an *Error (Op "marshal entry")
+// wrapping ErrInvalid and naming the field at fault, never its value.
 func (e *Entry) MarshalBinary() ([]byte, error) {
 	if err := e.validate(); err != nil {
-		return nil, err
+		return nil, wrap("marshal entry", err)
 	}
 	var actor []byte
 	if e.Actor.Kind != gdpr.ActorSystem && e.Actor.ID != "" {
@@ -218,8 +222,13 @@ func appendBytes(b, s []byte) []byte {
 // Index it leaves alone). It refuses, with an error wrapping ErrInvalid,
 // every input that MarshalBinary would not have produced: an unknown
 // version, a truncated or over-long field, attributes out of order,
-// trailing bytes. Its errors never quote the input.
+// trailing bytes. Its errors are *Error with Op "unmarshal entry", and
+// never quote the input.
 func (e *Entry) UnmarshalBinary(data []byte) error {
+	return wrap("unmarshal entry", e.unmarshalBinary(data))
+}
+
+func (e *Entry) unmarshalBinary(data []byte) error {
 	var d decoder
 	d.b = data
 	if len(data) > MaxEntrySize {
@@ -395,7 +404,7 @@ func (d *decoder) bytes(max int) []byte {
 // never values (except key-like ones).
 func (e *Entry) validate() error {
 	if e.Time.IsZero() {
-		return fmt.Errorf("%w: entry without a time", ErrInvalid)
+		return invalid("Time", "entry without a time")
 	}
 	switch e.Actor.Kind {
 	case gdpr.ActorSubject, gdpr.ActorStaff:
@@ -403,48 +412,48 @@ func (e *Entry) validate() error {
 			break
 		}
 		if len(e.Actor.ID) != 64 || (e.Actor.ID != placeholder && !isLowerHex(e.Actor.ID)) {
-			return fmt.Errorf("%w: the %s actor of an entry is a pseudonym in hex", ErrInvalid, e.Actor.Kind)
+			return invalid("Actor", fmt.Sprintf("the %s actor of an entry is a pseudonym in hex", e.Actor.Kind))
 		}
 	case gdpr.ActorSystem:
 		if e.Actor.ID == "" || len(e.Actor.ID) > MaxSystemNameLen || !printable(e.Actor.ID) {
-			return fmt.Errorf("%w: a system actor needs a printable name of at most %d bytes", ErrInvalid, MaxSystemNameLen)
+			return invalid("Actor", fmt.Sprintf("a system actor needs a printable name of at most %d bytes", MaxSystemNameLen))
 		}
 	default:
-		return fmt.Errorf("%w: unknown actor kind", ErrInvalid)
+		return invalid("Actor", "unknown actor kind")
 	}
 	if !isKey(e.Action) {
-		return fmt.Errorf("%w: the action must match ^[a-z0-9_.-]{1,%d}$", ErrInvalid, MaxKeyLen)
+		return invalid("Action", fmt.Sprintf("the action must match ^[a-z0-9_.-]{1,%d}$", MaxKeyLen))
 	}
 	if e.Purpose != "" {
 		if err := e.Purpose.Validate(); err != nil {
-			return fmt.Errorf("%w: bad purpose", ErrInvalid)
+			return invalid("Purpose", "bad purpose")
 		}
 	}
 	if len(e.Categories) > MaxCategories {
-		return fmt.Errorf("%w: more than %d categories", ErrInvalid, MaxCategories)
+		return invalid("Categories", fmt.Sprintf("more than %d categories", MaxCategories))
 	}
 	for _, c := range e.Categories {
 		if !isKey(c) {
-			return fmt.Errorf("%w: a category must match ^[a-z0-9_.-]{1,%d}$", ErrInvalid, MaxKeyLen)
+			return invalid("Categories", fmt.Sprintf("a category must match ^[a-z0-9_.-]{1,%d}$", MaxKeyLen))
 		}
 	}
 	if len(e.Resource) > MaxResourceLen || !printable(e.Resource) {
-		return fmt.Errorf("%w: the resource must be printable UTF-8 of at most %d bytes", ErrInvalid, MaxResourceLen)
+		return invalid("Resource", fmt.Sprintf("the resource must be printable UTF-8 of at most %d bytes", MaxResourceLen))
 	}
 	switch e.Outcome {
 	case gdpr.Success, gdpr.Failure, gdpr.Denied:
 	default:
-		return fmt.Errorf("%w: unknown outcome", ErrInvalid)
+		return invalid("Outcome", "unknown outcome")
 	}
 	if len(e.Attrs) > MaxAttrs {
-		return fmt.Errorf("%w: more than %d attributes", ErrInvalid, MaxAttrs)
+		return invalid("Attrs", fmt.Sprintf("more than %d attributes", MaxAttrs))
 	}
 	for k, v := range e.Attrs {
 		if !isKey(k) {
-			return fmt.Errorf("%w: an attribute key must match ^[a-z0-9_.-]{1,%d}$", ErrInvalid, MaxKeyLen)
+			return invalid("Attrs", fmt.Sprintf("an attribute key must match ^[a-z0-9_.-]{1,%d}$", MaxKeyLen))
 		}
 		if len(v) > MaxAttrValueLen || !printable(v) {
-			return fmt.Errorf("%w: attribute %q: the value must be printable UTF-8 of at most %d bytes", ErrInvalid, k, MaxAttrValueLen)
+			return invalid("Attrs", fmt.Sprintf("attribute %q: the value must be printable UTF-8 of at most %d bytes", k, MaxAttrValueLen))
 		}
 	}
 	return nil

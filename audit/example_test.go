@@ -3,8 +3,10 @@ package audit_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/audit"
@@ -116,4 +118,98 @@ func ExampleFileAnchor() {
 	fmt.Println(cp.Origin, cp.Size, err)
 	// Output:
 	// example.com/audit 1 <nil>
+}
+
+// Who acts and why travel in the context: the middleware that
+// authenticates a staff member sets them once, and every event recorded
+// with that context names them, unless the event names its own.
+func ExampleLog_Record_context() {
+	ctx := context.Background()
+	skey, _, _ := audit.GenerateKey("example.com/audit")
+	signer, verifier, _ := audit.NewSigner(skey)
+	key := make([]byte, 32)
+	rand.Read(key)
+	at := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
+	log, err := audit.New(ctx, memaudit.New(), key, signer, verifier,
+		audit.WithClock(func() time.Time { return at }))
+	if err != nil {
+		panic(err)
+	}
+	defer log.Close(ctx)
+
+	ctx = gdpr.WithPurpose(gdpr.WithActor(ctx, gdpr.Staff("agent-17")), "support")
+	// No Actor, no Purpose, no Time: the context and the clock fill them.
+	log.Record(ctx, gdpr.Event{Action: "crypto.decrypt", Subject: "customer-42",
+		Resource: "profiles/email", Outcome: gdpr.Success})
+	// An event's own actor and purpose win.
+	log.Record(ctx, gdpr.Event{Actor: gdpr.System("mailer"), Action: "mail.sent", Subject: "customer-42",
+		Purpose: "newsletter", Outcome: gdpr.Success})
+
+	entries, _ := log.Entries(ctx, audit.Filter{Subject: "customer-42"})
+	for _, e := range entries {
+		fmt.Println(e.Index, e.Action, e.Actor.Kind, e.Purpose, e.Time.Format(time.RFC3339))
+	}
+	// The Log prints its origin, never its keys.
+	fmt.Println(log)
+	// Output:
+	// 0 crypto.decrypt staff support 2026-03-01T09:30:00Z
+	// 1 mail.sent system newsletter 2026-03-01T09:30:00Z
+	// audit.Log(example.com/audit)
+}
+
+// Entries returns a page at a time: DefaultPage entries when Filter.Limit
+// is 0, at most MaxPage. The next page starts after the last index seen.
+func ExampleLog_Entries() {
+	ctx := context.Background()
+	skey, _, _ := audit.GenerateKey("example.com/audit")
+	signer, verifier, _ := audit.NewSigner(skey)
+	key := make([]byte, 32)
+	rand.Read(key)
+	log, _ := audit.New(ctx, memaudit.New(), key, signer, verifier)
+	defer log.Close(ctx)
+
+	events := make([]gdpr.Event, 250)
+	for i := range events {
+		events[i] = gdpr.Event{Actor: gdpr.System("import"), Action: "profile.imported",
+			Subject: "customer-7", Outcome: gdpr.Success}
+	}
+	log.Append(ctx, events...)
+
+	f := audit.Filter{Subject: "customer-7"} // Limit 0: DefaultPage
+	for {
+		page, err := log.Entries(ctx, f)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println("page of", len(page))
+		if len(page) < audit.DefaultPage {
+			break
+		}
+		f.From = page[len(page)-1].Index + 1
+	}
+	_, err := log.Entries(ctx, audit.Filter{Limit: audit.MaxPage + 1})
+	fmt.Println(err)
+	// Output:
+	// page of 100
+	// page of 100
+	// page of 50
+	// audit entries: Limit: invalid input: the limit is 0 (for 100) or 1 to 1000
+}
+
+// Every option is checked in New; a refused one is named in the *Error.
+func ExampleError() {
+	ctx := context.Background()
+	skey, _, _ := audit.GenerateKey("example.com/audit")
+	signer, verifier, _ := audit.NewSigner(skey)
+	key := make([]byte, 32)
+	rand.Read(key)
+	_, err := audit.New(ctx, memaudit.New(), key, signer, verifier, audit.WithErrorHandler(nil))
+	var e *audit.Error
+	if errors.As(err, &e) {
+		fmt.Println(e.Op, e.Field, errors.Is(err, audit.ErrInvalid), errors.Is(err, gdpr.ErrInvalid))
+	}
+	fmt.Println(err)
+	// Output:
+	// new WithErrorHandler true true
+	// audit new: WithErrorHandler: invalid input: nil error handler
 }

@@ -5,7 +5,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,7 +18,6 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/gdprkit/gdpr"
-	"github.com/gdprkit/gdpr/internal/clock"
 )
 
 // Log is a tamper-evident audit log over a Store. It is a gdpr.Recorder,
@@ -31,7 +33,7 @@ import (
 // A Log is safe for concurrent use. Call Close when done.
 type Log struct {
 	store    Store
-	signer   note.Signer
+	signer   *secretSigner
 	verifier note.Verifier
 	origin   string
 	anchor   Anchor
@@ -76,85 +78,129 @@ type record struct {
 	body    []byte
 }
 
-// Option configures a Log.
+// Option configures a Log in New. Options are made by this package's With
+// functions only. New checks each: an option whose argument is nil or out
+// of range makes New fail with an *Error whose Op is "new" and whose Field
+// is the option's name (e.g. "WithClock"), wrapping ErrInvalid.
 type Option interface{ apply(*Log) error }
 
-type optionFunc func(*Log) error
+// option is an Option named after the With function that made it.
+type option struct {
+	name string
+	fn   func(*Log) error
+}
 
-func (f optionFunc) apply(l *Log) error { return f(l) }
+func (o option) apply(l *Log) error {
+	if err := o.fn(l); err != nil {
+		return &Error{Op: "new", Field: o.name, Err: err}
+	}
+	return nil
+}
 
 // WithOrigin sets the origin line of the Log's checkpoints, a name unique
-// to this log, e.g. "example.com/audit". Default: the signer's name.
+// to this log, e.g. "example.com/audit": a printable line of 1 to 256
+// bytes. Default: the signer's name.
 func WithOrigin(origin string) Option {
-	return optionFunc(func(l *Log) error {
+	return option{"WithOrigin", func(l *Log) error {
 		if origin == "" || !printable(origin) || len(origin) > 256 {
-			return fmt.Errorf("%w: the origin is a printable line of at most 256 bytes", ErrInvalid)
+			return fmt.Errorf("%w: the origin is a printable line of 1 to 256 bytes", ErrInvalid)
 		}
 		l.origin = origin
 		return nil
-	})
+	}}
 }
 
 // WithAnchor publishes every checkpoint to a. New also checks the log
-// against a's latest checkpoint. Default: none; checkpoints are kept in
-// the Store only, where an insider can cut them with the log.
+// against a's latest checkpoint. A nil a, a nil *FileAnchor and a
+// FileAnchor without a Dir or with a negative Keep are refused. Default:
+// no anchor; checkpoints are kept in the Store only, where an insider can
+// cut them with the log.
 func WithAnchor(a Anchor) Option {
-	return optionFunc(func(l *Log) error { l.anchor = a; return nil })
+	return option{"WithAnchor", func(l *Log) error {
+		if a == nil {
+			return fmt.Errorf("%w: nil anchor", ErrInvalid)
+		}
+		if fa, ok := a.(*FileAnchor); ok {
+			if _, err := fa.check(); err != nil {
+				return err
+			}
+		}
+		l.anchor = a
+		return nil
+	}}
 }
 
 // WithCheckpoints sets how often the Log signs a checkpoint: after every
 // entries entries it appends, and every interval while the log grows.
-// Zero turns either off. Default: 1000 entries, 10 seconds.
+// Zero turns either off; negative values are refused. Default: 1000
+// entries, 10 seconds.
 func WithCheckpoints(entries int64, interval time.Duration) Option {
-	return optionFunc(func(l *Log) error {
+	return option{"WithCheckpoints", func(l *Log) error {
 		if entries < 0 || interval < 0 {
 			return fmt.Errorf("%w: negative checkpoint interval", ErrInvalid)
 		}
 		l.cpEvery, l.cpInterval = entries, interval
 		return nil
-	})
+	}}
 }
 
 // WithMaxBatch sets how many entries at most one Store transaction
-// appends, 1 to 4096; an Append of more events is still one transaction.
-// Default: 512.
+// appends, 1 to MaxAppend (4096); an Append of more events is still one
+// transaction. Default: 512.
 func WithMaxBatch(n int) Option {
-	return optionFunc(func(l *Log) error {
+	return option{"WithMaxBatch", func(l *Log) error {
 		if n < 1 || n > MaxAppend {
 			return fmt.Errorf("%w: batch size must be 1 to %d", ErrInvalid, MaxAppend)
 		}
 		l.maxBatch = n
 		return nil
-	})
+	}}
 }
 
 // WithPseudonymCache sets how many pseudonyms the Log keeps in memory, and
 // for how long. After EraseSubject or ForgetActor on one instance, other
 // instances may write the old pseudonym for up to ttl: those entries stay
 // linked to the subject's earlier ones, but, the salt gone, to no ID.
-// size 0 turns the cache off. Default: 10,000 for 1 minute.
+// size 0 or ttl 0 turns the cache off; negative values are refused. The
+// cache's expiry reads the system clock, not WithClock's. Default: 10,000
+// pseudonyms for 1 minute.
 func WithPseudonymCache(size int, ttl time.Duration) Option {
-	return optionFunc(func(l *Log) error {
+	return option{"WithPseudonymCache", func(l *Log) error {
 		if size < 0 || ttl < 0 {
 			return fmt.Errorf("%w: negative cache size or TTL", ErrInvalid)
 		}
 		l.ps.size, l.ps.ttl = size, ttl
 		return nil
-	})
+	}}
 }
 
-// WithClock sets the clock that stamps events recorded without a time.
-// Default: the system clock.
-func WithClock(c clock.Clock) Option {
-	return optionFunc(func(l *Log) error { l.now = c.Now; return nil })
+// WithClock sets the clock that stamps events recorded without a time:
+// now is called once per Append (or Record) that needs it, from the
+// caller's goroutine, and must be safe for concurrent use. A nil now is
+// refused. Default: time.Now.
+func WithClock(now func() time.Time) Option {
+	return option{"WithClock", func(l *Log) error {
+		if now == nil {
+			return fmt.Errorf("%w: nil clock", ErrInvalid)
+		}
+		l.now = now
+		return nil
+	}}
 }
 
 // WithErrorHandler sets the function that receives the errors of the
 // Log's background work (periodic checkpoints); they carry no personal
-// data. f must not call Close. Default: logged with log/slog at level
-// Error.
+// data. f is called from the Log's own goroutine and must not call Close.
+// A nil f is refused. Default: each error is logged with log/slog's
+// default logger at level Error.
 func WithErrorHandler(f func(error)) Option {
-	return optionFunc(func(l *Log) error { l.onError = f; return nil })
+	return option{"WithErrorHandler", func(l *Log) error {
+		if f == nil {
+			return fmt.Errorf("%w: nil error handler", ErrInvalid)
+		}
+		l.onError = f
+		return nil
+	}}
 }
 
 // MaxAppend is the most events one Append call takes.
@@ -173,14 +219,21 @@ const MaxAppend = 4096
 // not: the log was rewritten, cut short, or restored from a backup older
 // than the checkpoint. It does not read the entries; Verify does.
 func New(ctx context.Context, store Store, key []byte, signer note.Signer, verifier note.Verifier, opts ...Option) (*Log, error) {
-	if store == nil || signer == nil || verifier == nil {
-		return nil, wrap("new", fmt.Errorf("%w: New needs a store, a signer and a verifier", ErrInvalid))
+	if err := checkCtx(ctx, "new"); err != nil {
+		return nil, err
 	}
-	if len(key) < MinKeySize {
-		return nil, wrap("new", fmt.Errorf("%w: the pseudonym key needs at least %d bytes", ErrInvalid, MinKeySize))
+	switch {
+	case store == nil:
+		return nil, wrap("new", invalid("store", "nil store"))
+	case len(key) < MinKeySize:
+		return nil, wrap("new", invalid("key", fmt.Sprintf("the pseudonym key needs at least %d bytes", MinKeySize)))
+	case signer == nil:
+		return nil, wrap("new", invalid("signer", "nil signer"))
+	case verifier == nil:
+		return nil, wrap("new", invalid("verifier", "nil verifier"))
 	}
 	l := &Log{
-		store: store, signer: signer, verifier: verifier, origin: signer.Name(),
+		store: store, signer: &secretSigner{signer}, verifier: verifier, origin: signer.Name(),
 		ps:  newPseudonymizer(store, key, 10_000, time.Minute),
 		now: time.Now, maxBatch: 512, flushTimeout: time.Minute,
 		cpEvery: 1000, cpInterval: 10 * time.Second,
@@ -188,18 +241,21 @@ func New(ctx context.Context, store Store, key []byte, signer note.Signer, verif
 	}
 	l.onError = func(err error) { slog.Error("audit log background work failed", "err", err) }
 	for _, o := range opts {
+		if o == nil {
+			return nil, wrap("new", invalid("opts", "nil option"))
+		}
 		if err := o.apply(l); err != nil {
-			return nil, wrap("new", err)
+			return nil, err
 		}
 	}
 	// A signer and verifier that do not match would sign checkpoints no
 	// one can check: refuse them now.
 	probe, err := signCheckpoint(Checkpoint{Origin: l.origin}, signer)
 	if err != nil {
-		return nil, wrap("new", err)
+		return nil, wrap("new", &Error{Field: "signer", Err: err})
 	}
-	if _, err := OpenCheckpoint(probe.Note, l.origin, verifier); err != nil {
-		return nil, wrap("new", fmt.Errorf("%w: the verifier does not check the signer's signatures", ErrInvalid))
+	if _, err := openCheckpoint(probe.Note, l.origin, verifier); err != nil {
+		return nil, wrap("new", invalid("verifier", "the verifier does not check the signer's signatures"))
 	}
 	l.lastCP.Store(-1) // an empty log gets a checkpoint too
 	// The checkpoints first, then the head: a checkpoint is stored only
@@ -241,11 +297,57 @@ func (l *Log) Origin() string { return l.origin }
 // Verifier returns the verifier of the Log's checkpoints.
 func (l *Log) Verifier() note.Verifier { return l.verifier }
 
-// Record appends e to the log and returns once it is durably stored. It
-// replaces e.Subject, and the ID of a staff or subject actor, with their
-// pseudonyms; an event without a time gets the current time. The error
-// wraps ErrInvalid for an event the log cannot hold (see Entry's limits)
-// and ErrClosed after Close; any error means the event was not recorded,
+// Format implements fmt.Formatter so that no verb prints what a Log
+// holds: its pseudonym key, its signer, its cached pseudonyms. %#v prints
+// GoString, %q the quoted text of %v, and every other verb (%v, %+v, %s,
+// %x, …) "audit.Log(<origin>)"; the origin is public, in every checkpoint.
+func (l *Log) Format(f fmt.State, verb rune) {
+	switch {
+	case verb == 'v' && f.Flag('#'):
+		io.WriteString(f, l.GoString())
+	case verb == 'q':
+		io.WriteString(f, strconv.Quote(l.String()))
+	default:
+		io.WriteString(f, l.String())
+	}
+}
+
+// String returns "audit.Log(<origin>)".
+func (l *Log) String() string {
+	if l == nil {
+		return "audit.Log(nil)"
+	}
+	return "audit.Log(" + l.origin + ")"
+}
+
+// GoString returns `&audit.Log{origin: "<origin>"}`, for %#v.
+func (l *Log) GoString() string {
+	if l == nil {
+		return "(*audit.Log)(nil)"
+	}
+	return "&audit.Log{origin: " + strconv.Quote(l.origin) + "}"
+}
+
+// secretSigner holds a Log's signer behind a pointer, so that even a Log
+// printed field by field through reflection (a copy of the struct, not
+// the *Log, whose Format masks everything) shows an address rather than a
+// signer that keeps its private key in its value.
+type secretSigner struct{ s note.Signer }
+
+// Record appends e to the log and returns once it is durably stored.
+//
+// Before it checks e, Record fills in what the call's context says: an
+// event whose Actor is zero takes gdpr.ActorFrom(ctx), and one whose
+// Purpose is empty takes gdpr.PurposeFrom(ctx) (see gdpr.WithActor and
+// gdpr.WithPurpose); an Actor or Purpose set on e wins over the
+// context's. It then replaces e.Subject, and the ID of a staff or subject
+// actor, with their pseudonyms; an event without a time gets the current
+// time (WithClock).
+//
+// The error is an *Error with Op "record". It wraps ErrInvalid for a nil
+// ctx (Field "ctx") and for an event the log cannot hold (see Entry's
+// limits; an event without an actor, in e or in ctx, is one), and
+// ErrClosed after Close; any error means the event was not recorded,
 // unless the Store lost its connection while committing, when it may have
 // been. Record implements gdpr.Recorder.
 func (l *Log) Record(ctx context.Context, e gdpr.Event) error {
@@ -255,14 +357,26 @@ func (l *Log) Record(ctx context.Context, e gdpr.Event) error {
 
 // Append appends events to the log in one transaction, at consecutive
 // indexes, and returns the index of the first. It does what Record does for
-// each event; if one is invalid, none is appended.
+// each event, the context's actor and purpose included; if one is invalid,
+// none is appended. It takes 1 to MaxAppend events.
 func (l *Log) Append(ctx context.Context, events ...gdpr.Event) (int64, error) {
-	for _, e := range events {
-		if strings.HasPrefix(e.Action, reservedPrefix) {
-			return 0, wrap("record", fmt.Errorf("%w: actions %s… are the log's own", ErrInvalid, reservedPrefix))
-		}
+	if err := checkCtx(ctx, "record"); err != nil {
+		return 0, err
+	}
+	if err := checkReserved(events); err != nil {
+		return 0, wrap("record", err)
 	}
 	return l.append(ctx, events)
+}
+
+// checkReserved refuses events whose action is the Log's own.
+func checkReserved(events []gdpr.Event) error {
+	for _, e := range events {
+		if strings.HasPrefix(e.Action, reservedPrefix) {
+			return invalid("Action", "actions "+reservedPrefix+"… are the log's own")
+		}
+	}
+	return nil
 }
 
 // reservedPrefix starts the actions only the Log itself records, such as
@@ -300,17 +414,22 @@ func (l *Log) append(ctx context.Context, events []gdpr.Event) (int64, error) {
 
 // AppendTx appends events through a, typically a SQL store's appender
 // bound to the caller's own transaction (sqlaudit's Store.Tx), so that the
-// audit entries commit or roll back with the caller's change. It bypasses
-// the group commit, and the append lock is held until the caller's
-// transaction ends: keep that transaction short. If a is a SaltAppender,
-// new salts are created through it, in the same transaction, and the
-// pseudonyms made from them are not cached, so a rolled-back salt is
-// never used again.
+// audit entries commit or roll back with the caller's change. It fills in
+// the context's actor and purpose as Record does. It bypasses the group
+// commit, and the append lock is held until the caller's transaction
+// ends: keep that transaction short. If a is a SaltAppender, new salts are
+// created through it, in the same transaction, and the pseudonyms made
+// from them are not cached, so a rolled-back salt is never used again. A
+// nil ctx or a nil a is refused with ErrInvalid (Field "ctx", "a").
 func (l *Log) AppendTx(ctx context.Context, a Appender, events ...gdpr.Event) (int64, error) {
-	for _, e := range events {
-		if strings.HasPrefix(e.Action, reservedPrefix) {
-			return 0, wrap("record", fmt.Errorf("%w: actions %s… are the log's own", ErrInvalid, reservedPrefix))
-		}
+	if err := checkCtx(ctx, "record"); err != nil {
+		return 0, err
+	}
+	if a == nil {
+		return 0, wrap("record", invalid("a", "nil appender"))
+	}
+	if err := checkReserved(events); err != nil {
+		return 0, wrap("record", err)
 	}
 	l.closeMu.RLock()
 	closed := l.closed
@@ -339,13 +458,28 @@ func (l *Log) AppendTx(ctx context.Context, a Appender, events ...gdpr.Event) (i
 	return first, wrap("record", err)
 }
 
-// prepare turns events into records: checked, pseudonymised, encoded.
+// prepare turns events into records: completed from ctx, checked,
+// pseudonymised, encoded.
 func (l *Log) prepare(ctx context.Context, events []gdpr.Event, salt salts) ([]record, error) {
 	if len(events) == 0 || len(events) > MaxAppend {
-		return nil, fmt.Errorf("%w: append 1 to %d events", ErrInvalid, MaxAppend)
+		return nil, invalid("events", fmt.Sprintf("append 1 to %d events", MaxAppend))
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	ctxActor, hasActor := gdpr.ActorFrom(ctx)
+	ctxPurpose, hasPurpose := gdpr.PurposeFrom(ctx)
+	if hasActor || hasPurpose {
+		// Fill in a copy: the caller's slice is theirs.
+		events = slices.Clone(events)
+		for i := range events {
+			if hasActor && events[i].Actor.IsZero() {
+				events[i].Actor = ctxActor
+			}
+			if hasPurpose && events[i].Purpose == "" {
+				events[i].Purpose = ctxPurpose
+			}
+		}
 	}
 	entries := make([]Entry, len(events))
 	var now time.Time
@@ -362,14 +496,14 @@ func (l *Log) prepare(ctx context.Context, events []gdpr.Event, salt salts) ([]r
 		// Check everything before a salt is made: placeholders stand in
 		// for the pseudonyms.
 		if err := ev.Actor.Validate(); err != nil {
-			return nil, fmt.Errorf("%w: bad actor", ErrInvalid)
+			return nil, invalid("Actor", "bad actor")
 		}
 		if ev.Actor.Kind != gdpr.ActorSystem && ev.Actor.ID != "" {
 			en.Actor.ID = placeholder
 		}
 		if ev.Subject != "" {
 			if err := ev.Subject.Validate(); err != nil {
-				return nil, fmt.Errorf("%w: bad subject ID", ErrInvalid)
+				return nil, invalid("Subject", "bad subject ID")
 			}
 		}
 		if err := en.validate(); err != nil {
@@ -429,7 +563,7 @@ const placeholder = "00000000000000000000000000000000000000000000000000000000000
 // pseudonym yet (nothing was ever recorded for it).
 func (l *Log) actorColumn(ctx context.Context, a gdpr.Actor) ([]byte, bool, error) {
 	if err := a.Validate(); err != nil {
-		return nil, false, fmt.Errorf("%w: bad actor", ErrInvalid)
+		return nil, false, invalid("Actor", "bad actor")
 	}
 	switch {
 	case a.Kind == gdpr.ActorSystem:
@@ -574,8 +708,12 @@ func (l *Log) checkpointIfGrown(ctx context.Context) (bool, error) {
 // close the Store. The queued appends are written whatever ctx says (each
 // within the Log's own timeout), so that no caller waiting for one is left
 // without an answer; ctx bounds the last checkpoint. Calls after the first
-// return nil at once.
+// return nil at once. A nil ctx is refused with ErrInvalid (Field "ctx")
+// and closes nothing.
 func (l *Log) Close(ctx context.Context) error {
+	if err := checkCtx(ctx, "close"); err != nil {
+		return err
+	}
 	l.closeMu.Lock()
 	if l.closed {
 		l.closeMu.Unlock()

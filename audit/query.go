@@ -9,46 +9,71 @@ import (
 	"github.com/gdprkit/gdpr"
 )
 
-// Filter selects entries for Log.Entries. Zero fields select everything;
-// the others must all match.
+// Filter selects entries for Log.Entries, one page at a time. Zero fields
+// select everything; the others must all match.
+//
+// Paging: a call returns at most Limit entries — DefaultPage (100) when
+// Limit is 0, never more than MaxPage (1000) — in index order, and fewer
+// than Limit only when no more match. To read the next page, set From to
+// the last Index returned plus one. A negative Limit or From, or a Limit
+// over MaxPage, is refused with ErrInvalid (Field "Limit" or "From"): it
+// is never cut down silently.
 type Filter struct {
 	// Subject selects the entries about this data subject: the answer to
 	// "who accessed my data" (Art. 15(1)(c)).
 	Subject gdpr.SubjectID
 	// Actor selects the entries of this actor. A subject actor with no ID
 	// selects the entries whose actor is a subject acting without an ID.
+	// A zero Actor selects every actor; the context's actor
+	// (gdpr.WithActor) plays no part in a query.
 	Actor gdpr.Actor
-	// Since and Until select entries with Since <= Time < Until.
+	// Since and Until select entries with Since <= Time < Until; a zero
+	// time leaves that end open.
 	Since, Until time.Time
 	// From selects entries at index From or later: pass the last index
-	// returned plus one to read the next page.
+	// returned plus one to read the next page. Default: 0, the first
+	// entry.
 	From int64
-	// Limit is the most entries returned, up to MaxPage. Default: 100.
+	// Limit is the most entries returned, 1 to MaxPage (1000). Default
+	// (0): DefaultPage, 100.
 	Limit int
 }
 
-// MaxPage is the most entries one call to Entries returns.
+// DefaultPage is how many entries Entries returns when Filter.Limit is 0.
+const DefaultPage = 100
+
+// MaxPage is the most entries one call to Entries returns: the largest
+// Filter.Limit.
 const MaxPage = 1000
 
-// Entries returns the entries f selects, in index order; redacted entries
-// are never returned. Looking up a subject or staff member never recorded
-// returns nothing and stores nothing.
+// Entries returns the entries f selects, in index order, at most f.Limit
+// of them (DefaultPage if 0, at most MaxPage; see Filter for paging);
+// redacted entries are never returned. Looking up a subject or staff
+// member never recorded returns nothing and stores nothing. The error is
+// an *Error with Op "entries"; a nil ctx, a bad Limit or From, and a
+// malformed Subject or Actor wrap ErrInvalid.
 func (l *Log) Entries(ctx context.Context, f Filter) ([]Entry, error) {
+	if err := checkCtx(ctx, "entries"); err != nil {
+		return nil, err
+	}
 	out, err := l.entries(ctx, f)
 	return out, wrap("entries", err)
 }
 
 func (l *Log) entries(ctx context.Context, f Filter) ([]Entry, error) {
 	if f.Limit == 0 {
-		f.Limit = 100
+		f.Limit = DefaultPage
 	}
-	if f.Limit < 0 || f.Limit > MaxPage || f.From < 0 {
-		return nil, fmt.Errorf("%w: limit 1 to %d and a non-negative From", ErrInvalid, MaxPage)
+	if f.Limit < 0 || f.Limit > MaxPage {
+		return nil, invalid("Limit", fmt.Sprintf("the limit is 0 (for %d) or 1 to %d", DefaultPage, MaxPage))
+	}
+	if f.From < 0 {
+		return nil, invalid("From", "a negative index")
 	}
 	sf := StoreFilter{Since: f.Since, Until: f.Until, From: f.From, Limit: f.Limit}
 	if f.Subject != "" {
 		if err := f.Subject.Validate(); err != nil {
-			return nil, fmt.Errorf("%w: bad subject ID", ErrInvalid)
+			return nil, invalid("Subject", "bad subject ID")
 		}
 		p, ok, err := l.ps.lookup(ctx, nsSubject, string(f.Subject))
 		if !ok || err != nil {
@@ -73,7 +98,7 @@ func (l *Log) entries(ctx context.Context, f Filter) ([]Entry, error) {
 			continue
 		}
 		e := Entry{Index: se.Index}
-		if err := e.UnmarshalBinary(se.Body); err != nil {
+		if err := e.unmarshalBinary(se.Body); err != nil {
 			return nil, fmt.Errorf("%w: entry %d does not decode", ErrTampered, se.Index)
 		}
 		out = append(out, e)
@@ -83,8 +108,12 @@ func (l *Log) entries(ctx context.Context, f Filter) ([]Entry, error) {
 
 // Entry returns the entry at index, with its encoded body (for CheckEntry).
 // It returns an error wrapping ErrNotFound for an index that holds no entry
-// or a redacted one.
+// or a redacted one, and one wrapping ErrInvalid for a nil ctx; the error
+// is an *Error with Op "entry".
 func (l *Log) Entry(ctx context.Context, index int64) (Entry, []byte, error) {
+	if err := checkCtx(ctx, "entry"); err != nil {
+		return Entry{}, nil, err
+	}
 	ses, err := l.store.Entries(ctx, index, 1)
 	if err != nil {
 		return Entry{}, nil, wrap("entry", err)
@@ -93,7 +122,7 @@ func (l *Log) Entry(ctx context.Context, index int64) (Entry, []byte, error) {
 		return Entry{}, nil, wrap("entry", fmt.Errorf("%w: no entry at %d", ErrNotFound, index))
 	}
 	e := Entry{Index: index}
-	if err := e.UnmarshalBinary(ses[0].Body); err != nil {
+	if err := e.unmarshalBinary(ses[0].Body); err != nil {
 		return Entry{}, nil, wrap("entry", fmt.Errorf("%w: entry %d does not decode", ErrTampered, index))
 	}
 	return e, ses[0].Body, nil
@@ -107,14 +136,20 @@ func (l *Log) Entry(ctx context.Context, index int64) (Entry, []byte, error) {
 // Verify can tell a redaction from a deletion; it is idempotent. If it
 // fails after that entry was written, call it again: the entry then
 // records an attempt, and the retry a second one. An audit.redact entry
-// itself cannot be redacted.
+// itself cannot be redacted. A zero actor takes the context's
+// (gdpr.WithActor), and the audit.redact entry the context's purpose, as
+// in Record. The error is an *Error with Op "redact"; a nil ctx and a bad
+// reason or actor wrap ErrInvalid.
 func (l *Log) Redact(ctx context.Context, actor gdpr.Actor, index int64, reason string) error {
+	if err := checkCtx(ctx, "redact"); err != nil {
+		return err
+	}
 	return wrap("redact", l.redact(ctx, actor, index, reason))
 }
 
 func (l *Log) redact(ctx context.Context, actor gdpr.Actor, index int64, reason string) error {
 	if !isKey(reason) {
-		return fmt.Errorf("%w: the reason must match ^[a-z0-9_.-]{1,64}$", ErrInvalid)
+		return invalid("reason", "the reason must match ^[a-z0-9_.-]{1,64}$")
 	}
 	ses, err := l.store.Entries(ctx, index, 1)
 	if err != nil {
@@ -143,10 +178,14 @@ func (l *Log) redact(ctx context.Context, actor gdpr.Actor, index int64, reason 
 // salt. A later event about the same subject gets a new, unrelated
 // pseudonym. Other Log instances may write the old pseudonym for up to
 // their cache TTL (WithPseudonymCache). EraseSubject implements
-// gdpr.Eraser.
+// gdpr.Eraser. The error is an *Error with Op "erase"; a nil ctx and a
+// malformed subject ID wrap ErrInvalid.
 func (l *Log) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (gdpr.ErasureReport, error) {
+	if err := checkCtx(ctx, "erase"); err != nil {
+		return gdpr.ErasureReport{}, err
+	}
 	if err := subject.Validate(); err != nil {
-		return gdpr.ErasureReport{}, wrap("erase", fmt.Errorf("%w: bad subject ID", ErrInvalid))
+		return gdpr.ErasureReport{}, wrap("erase", invalid("subject", "bad subject ID"))
 	}
 	ok, err := l.ps.forget(ctx, nsSubject, string(subject))
 	if err != nil || !ok {
@@ -157,9 +196,14 @@ func (l *Log) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (gdpr.Er
 
 // ForgetActor deletes the salt of a staff member's pseudonym, as
 // EraseSubject does for a subject: their entries stay, unlinkable to them.
+// It reports whether the staff member had a salt. The error is an *Error
+// with Op "forget"; a nil ctx and a malformed ID wrap ErrInvalid.
 func (l *Log) ForgetActor(ctx context.Context, staffID string) (bool, error) {
+	if err := checkCtx(ctx, "forget"); err != nil {
+		return false, err
+	}
 	if err := gdpr.Staff(staffID).Validate(); err != nil {
-		return false, wrap("forget", fmt.Errorf("%w: bad staff ID", ErrInvalid))
+		return false, wrap("forget", invalid("staffID", "bad staff ID"))
 	}
 	ok, err := l.ps.forget(ctx, nsStaff, staffID)
 	return ok, wrap("forget", err)
@@ -169,14 +213,27 @@ func (l *Log) ForgetActor(ctx context.Context, staffID string) (bool, error) {
 // "audit_entries": what was done with their data, when, why, and by what
 // kind of actor (Art. 15(1)). A staff member's pseudonym is left out: the
 // Court of Justice held that Art. 15 does not oblige a controller to name
-// the employees who consulted the data (C-579/21, Pankki S). It
-// implements gdpr.Exporter.
+// the employees who consulted the data (C-579/21, Pankki S). It reads
+// the log MaxPage entries at a time and returns the writer's first error
+// as it is. It implements gdpr.Exporter. A nil ctx or w, and an empty or
+// malformed subject ID (which names no one: a Filter without a Subject
+// would select everyone's entries), are refused with an *Error (Op
+// "export") wrapping ErrInvalid.
 func (l *Log) ExportSubject(ctx context.Context, subject gdpr.SubjectID, w gdpr.RecordWriter) error {
+	if err := checkCtx(ctx, "export"); err != nil {
+		return err
+	}
+	if err := subject.Validate(); err != nil {
+		return wrap("export", invalid("subject", "bad subject ID"))
+	}
+	if w == nil {
+		return wrap("export", invalid("w", "nil record writer"))
+	}
 	f := Filter{Subject: subject, Limit: MaxPage}
 	for {
-		es, err := l.Entries(ctx, f)
+		es, err := l.entries(ctx, f)
 		if err != nil {
-			return err
+			return wrap("export", err)
 		}
 		for _, e := range es {
 			fields := map[string]any{

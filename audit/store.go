@@ -23,7 +23,8 @@ import (
 // times finer than that may be rounded. Errors wrap this package's
 // sentinels (ErrNotFound, ErrConflict, ErrInvalid), which wrap the root
 // package's. A method called with a context already done returns an error
-// and writes nothing.
+// and writes nothing. The Log never passes a Store a nil context: it
+// refuses one itself (memaudit refuses one too).
 type Store interface {
 	Appender
 
@@ -40,7 +41,9 @@ type Store interface {
 
 	// Entries returns the first limit stored entries with Index >= from
 	// (fewer only at the end), in ascending index order, redacted ones
-	// included (with a nil Body). A limit below 1 returns none.
+	// included (with a nil Body). A limit below 1 returns none; there is
+	// no default and no maximum (Log.Verify passes
+	// VerifyOptions.PageSize, 4096 by default).
 	// Indexes missing from the store are skipped, not filled in: the
 	// verifier notices the gap.
 	Entries(ctx context.Context, from int64, limit int) ([]StoredEntry, error)
@@ -167,6 +170,8 @@ type StoreFilter struct {
 	Since, Until time.Time
 	// From selects entries with Index >= From.
 	From int64
-	// Limit is the most entries returned; it is at least 1.
+	// Limit is the most entries returned; it is at least 1. It has no
+	// default and no maximum here: Log.Entries passes 1 to MaxPage
+	// (DefaultPage for a Filter.Limit of 0).
 	Limit int
 }

@@ -18,8 +18,12 @@ import (
 // with an error wrapping ErrTampered if not: a Log does not sign a history
 // rewritten under a checkpoint it knows of. The
 // Log calls it on its own (see WithCheckpoints); call it to checkpoint at
-// a moment of your choosing.
+// a moment of your choosing. The error is an *Error with Op "checkpoint";
+// a nil ctx is refused with ErrInvalid.
 func (l *Log) Checkpoint(ctx context.Context) (Checkpoint, error) {
+	if err := checkCtx(ctx, "checkpoint"); err != nil {
+		return Checkpoint{}, err
+	}
 	l.cpMu.Lock()
 	defer l.cpMu.Unlock()
 	cp, err := l.checkpoint(ctx)
@@ -54,7 +58,7 @@ func (l *Log) checkpoint(ctx context.Context) (Checkpoint, error) {
 			return Checkpoint{}, err
 		}
 	}
-	cp, err := signCheckpoint(Checkpoint{Origin: l.origin, Size: h.Size, Root: headRoot(h)}, l.signer)
+	cp, err := signCheckpoint(Checkpoint{Origin: l.origin, Size: h.Size, Root: headRoot(h)}, l.signer.s)
 	if err != nil {
 		return Checkpoint{}, err
 	}
@@ -92,7 +96,7 @@ func loadStored(ctx context.Context, l *Log) (Checkpoint, error) {
 	if err != nil {
 		return Checkpoint{}, err
 	}
-	return OpenCheckpoint(b, l.origin, l.verifier)
+	return openCheckpoint(b, l.origin, l.verifier)
 }
 
 func loadAnchor(ctx context.Context, l *Log) (Checkpoint, error) {
@@ -100,7 +104,7 @@ func loadAnchor(ctx context.Context, l *Log) (Checkpoint, error) {
 	if err != nil {
 		return Checkpoint{}, err
 	}
-	return OpenCheckpoint(b, l.origin, l.verifier)
+	return openCheckpoint(b, l.origin, l.verifier)
 }
 
 // extends checks, with a consistency proof from the stored hashes, that the
@@ -132,28 +136,42 @@ func (l *Log) hashReader(ctx context.Context) tlog.HashReader {
 	return tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) { return l.store.ReadHashes(ctx, idx) })
 }
 
-// Head returns the log's current size and root hash.
+// Head returns the log's current size and root hash. A nil ctx is refused
+// with an *Error (Op "head") wrapping ErrInvalid.
 func (l *Log) Head(ctx context.Context) (Head, error) {
+	if err := checkCtx(ctx, "head"); err != nil {
+		return Head{}, err
+	}
 	h, err := l.store.Head(ctx)
 	h.Root = headRoot(h)
 	return h, wrap("head", err)
 }
 
 // ProveEntry returns the proof that the entry at index is in the tree of
-// size entries, for CheckEntry against a checkpoint of that size.
+// size entries, for CheckEntry against a checkpoint of that size. The
+// error is an *Error with Op "prove"; a nil ctx and an index not in
+// [0, size) wrap ErrInvalid.
 func (l *Log) ProveEntry(ctx context.Context, index, size int64) (tlog.RecordProof, error) {
+	if err := checkCtx(ctx, "prove"); err != nil {
+		return nil, err
+	}
 	if index < 0 || index >= size {
-		return nil, wrap("prove", fmt.Errorf("%w: index %d is not below size %d", ErrInvalid, index, size))
+		return nil, wrap("prove", invalid("index", fmt.Sprintf("index %d is not below size %d", index, size)))
 	}
 	p, err := tlog.ProveRecord(size, index, l.hashReader(ctx))
 	return p, wrap("prove", err)
 }
 
 // ProveConsistency returns the proof that the tree of newSize entries
-// extends the tree of oldSize, for CheckConsistency.
+// extends the tree of oldSize, for CheckConsistency. The error is an
+// *Error with Op "prove"; a nil ctx and sizes out of order wrap
+// ErrInvalid.
 func (l *Log) ProveConsistency(ctx context.Context, oldSize, newSize int64) (tlog.TreeProof, error) {
+	if err := checkCtx(ctx, "prove"); err != nil {
+		return nil, err
+	}
 	if oldSize < 0 || oldSize > newSize {
-		return nil, wrap("prove", fmt.Errorf("%w: sizes %d and %d out of order", ErrInvalid, oldSize, newSize))
+		return nil, wrap("prove", invalid("oldSize", fmt.Sprintf("sizes %d and %d out of order", oldSize, newSize)))
 	}
 	if oldSize == 0 || oldSize == newSize {
 		return tlog.TreeProof{}, nil
@@ -164,17 +182,22 @@ func (l *Log) ProveConsistency(ctx context.Context, oldSize, newSize int64) (tlo
 
 // CheckEntry checks with tlog.CheckRecord that body, an entry's encoding
 // as StoredEntry.Body holds it, is at index in the tree of checkpoint c.
-// The error wraps ErrTampered if not.
+// The error is an *Error (Op "check entry") wrapping ErrTampered if not.
 func CheckEntry(c Checkpoint, index int64, body []byte, p tlog.RecordProof) error {
 	if err := tlog.CheckRecord(p, c.Size, c.Root, index, tlog.RecordHash(body)); err != nil {
-		return fmt.Errorf("%w: entry %d is not in the tree of size %d", ErrTampered, index, c.Size)
+		return wrap("check entry", fmt.Errorf("%w: entry %d is not in the tree of size %d", ErrTampered, index, c.Size))
 	}
 	return nil
 }
 
 // CheckConsistency checks with tlog.CheckTree that checkpoint newer
-// extends checkpoint older. The error wraps ErrTampered if not.
+// extends checkpoint older. The error is an *Error (Op "check
+// consistency") wrapping ErrTampered if not.
 func CheckConsistency(older, newer Checkpoint, p tlog.TreeProof) error {
+	return wrap("check consistency", checkConsistency(older, newer, p))
+}
+
+func checkConsistency(older, newer Checkpoint, p tlog.TreeProof) error {
 	switch {
 	case older.Origin != newer.Origin:
 		return fmt.Errorf("%w: checkpoints of different logs", ErrTampered)
@@ -270,9 +293,14 @@ type VerifyOptions struct {
 	// Progress, if set, is called after each page with the entries done
 	// and the total.
 	Progress func(done, total int64)
-	// PageSize is how many entries are read at once. Default: 4096.
+	// PageSize is how many entries are read from the Store at once, 1 or
+	// more; there is no maximum but memory. Default (0): 4096. A negative
+	// PageSize is refused with ErrInvalid (Field "PageSize").
 	PageSize int
 }
+
+// defaultVerifyPage is VerifyOptions.PageSize's default.
+const defaultVerifyPage = 4096
 
 // Verify reads the whole log and checks it: every entry's body against its
 // leaf hash, every stored hash of the tree against its children, the root
@@ -285,8 +313,15 @@ type VerifyOptions struct {
 // rewrote every hash up to the root, the head's included, by the
 // checkpoints alone (a root mismatch at the checkpoint's size). Verify can
 // run while the log grows; it checks the log up to the head it reads at
-// the start.
+// the start. Its error is an *Error with Op "verify"; a nil ctx and a
+// negative opts.PageSize wrap ErrInvalid, and the report is then nil.
 func (l *Log) Verify(ctx context.Context, opts VerifyOptions) (*Report, error) {
+	if err := checkCtx(ctx, "verify"); err != nil {
+		return nil, err
+	}
+	if opts.PageSize < 0 {
+		return nil, wrap("verify", invalid("PageSize", "a negative page size"))
+	}
 	rep, err := l.verify(ctx, opts)
 	if err == nil && !rep.OK() {
 		err = fmt.Errorf("%w: %d problems, the first %s", ErrTampered, len(rep.Problems), rep.Problems[0])
@@ -296,8 +331,8 @@ func (l *Log) Verify(ctx context.Context, opts VerifyOptions) (*Report, error) {
 
 func (l *Log) verify(ctx context.Context, opts VerifyOptions) (*Report, error) {
 	page := opts.PageSize
-	if page <= 0 {
-		page = 4096
+	if page == 0 {
+		page = defaultVerifyPage
 	}
 	rep := &Report{}
 	problem := func(k ProblemKind, i int64, detail string) {
@@ -321,7 +356,7 @@ func (l *Log) verify(ctx context.Context, opts VerifyOptions) (*Report, error) {
 		}
 	}
 	for _, b := range opts.Trusted {
-		cp, err := OpenCheckpoint(b, l.origin, l.verifier)
+		cp, err := openCheckpoint(b, l.origin, l.verifier)
 		if err != nil {
 			problem(CheckpointInvalid, -1, "trusted checkpoint")
 			continue
@@ -555,7 +590,7 @@ const (
 // redactTarget returns the index a redaction record names.
 func redactTarget(body []byte) (int64, bool) {
 	var e Entry
-	if e.UnmarshalBinary(body) != nil || e.Action != actionRedact {
+	if e.unmarshalBinary(body) != nil || e.Action != actionRedact {
 		return 0, false
 	}
 	s, ok := strings.CutPrefix(e.Resource, redactResource)

@@ -45,7 +45,12 @@ func NextBatch(h audit.Head, r tlog.HashReader, entries []audit.StoredEntry) (*a
 // Append appends entries to a's log as one Batch computed by NextBatch
 // under a's append lock, and returns the new head. The entries' Index
 // fields are ignored: the first appended entry gets the old head's size.
+// A nil ctx is refused with an error wrapping audit.ErrInvalid, before a
+// is called.
 func Append(ctx context.Context, a audit.Appender, entries ...audit.StoredEntry) (audit.Head, error) {
+	if ctx == nil {
+		return audit.Head{}, fmt.Errorf("audittest: %w: nil context", audit.ErrInvalid)
+	}
 	var head audit.Head
 	err := a.Append(ctx, func(h audit.Head, r tlog.HashReader) (*audit.Batch, error) {
 		b, err := NextBatch(h, r, entries)

@@ -64,10 +64,17 @@
 // while an empty one is stored; Entries refuses a negative limit with an
 // error wrapping audit.ErrInvalid and returns nothing for a zero one,
 // while Query refuses a Limit below 1, as the contract says; a negative
-// from or From counts as 0. Every method returns ctx.Err() when its context is done before it
-// starts, and Append also when it is done by the time fn returns. Error
-// texts name indexes and sizes at most, never an entry's content, a
-// pseudonym or a salt.
+// from or From counts as 0. Every method returns ctx.Err() when its
+// context is done before it starts, and Append also when it is done by
+// the time fn returns; a nil context is refused, before anything is read
+// or written, with an *audit.Error whose Op is the method's ("head",
+// "salt", "put checkpoint", …) and whose Field is "ctx", wrapping
+// audit.ErrInvalid. Error texts name indexes and sizes at most, never an
+// entry's content, a pseudonym or a salt.
+//
+// A *Store prints as "memaudit.Store" under every fmt verb: never its
+// salts (with the Log's pseudonym key a salt links a pseudonym back to an
+// ID, and erasure is the deletion of that salt), pseudonyms or entries.
 //
 // # Testing
 //

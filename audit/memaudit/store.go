@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"sync"
 	"time"
@@ -35,6 +36,25 @@ type Store struct {
 
 var _ audit.Store = (*Store)(nil)
 
+// Format implements fmt.Formatter so that no verb prints what a Store
+// holds: its salts (which, with the Log's pseudonym key, link a pseudonym
+// back to an ID, and whose deletion is what erasure means), pseudonyms and
+// entries. Every verb prints "memaudit.Store", %q quoted, and %#v
+// "&memaudit.Store{…}".
+func (s *Store) Format(f fmt.State, verb rune) {
+	switch {
+	case verb == 'v' && f.Flag('#'):
+		io.WriteString(f, s.GoString())
+	case verb == 'q':
+		io.WriteString(f, `"memaudit.Store"`)
+	default:
+		io.WriteString(f, "memaudit.Store")
+	}
+}
+
+// GoString returns "&memaudit.Store{…}", for %#v.
+func (s *Store) GoString() string { return "&memaudit.Store{…}" }
+
 // New returns an empty Store.
 func New() *Store {
 	return &Store{
@@ -47,6 +67,15 @@ func New() *Store {
 
 func errorf(op string, sentinel error, format string, args ...any) error {
 	return &audit.Error{Op: op, Err: fmt.Errorf("memaudit: %w: "+format, append([]any{sentinel}, args...)...)}
+}
+
+// ctxErr returns the error of op for a nil ctx (an *audit.Error with
+// Field "ctx" wrapping audit.ErrInvalid) or a done one (ctx.Err()).
+func ctxErr(ctx context.Context, op string) error {
+	if ctx == nil {
+		return &audit.Error{Op: op, Field: "ctx", Err: fmt.Errorf("memaudit: %w: nil context", audit.ErrInvalid)}
+	}
+	return ctx.Err()
 }
 
 func norm(t time.Time) time.Time { return t.Truncate(time.Microsecond).UTC() }
@@ -120,7 +149,7 @@ func copyOut(e *audit.StoredEntry) audit.StoredEntry { return clone(*e) }
 
 // Head implements audit.Store.
 func (s *Store) Head(ctx context.Context) (audit.Head, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "head"); err != nil {
 		return audit.Head{}, err
 	}
 	s.mu.RLock()
@@ -130,7 +159,7 @@ func (s *Store) Head(ctx context.Context) (audit.Head, error) {
 
 // ReadHashes implements audit.Store.
 func (s *Store) ReadHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "read hashes"); err != nil {
 		return nil, err
 	}
 	s.mu.RLock()
@@ -166,7 +195,7 @@ func (r hashReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 // refused with audit.ErrConflict). An entry with a nil Body (it would read
 // back as redacted) is refused with an error wrapping audit.ErrInvalid.
 func (s *Store) Append(ctx context.Context, fn audit.AppendFunc) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "append"); err != nil {
 		return err
 	}
 	s.appendMu.Lock()
@@ -322,7 +351,7 @@ func remove(m postings, key string, i int64) {
 // error wrapping audit.ErrInvalid; a zero one returns no entries. A
 // negative from counts as 0.
 func (s *Store) Entries(ctx context.Context, from int64, limit int) ([]audit.StoredEntry, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "entries"); err != nil {
 		return nil, err
 	}
 	if limit < 0 {
@@ -343,7 +372,7 @@ func (s *Store) Entries(ctx context.Context, from int64, limit int) ([]audit.Sto
 // subject's or actor's index (the shorter, if both are set) rather than
 // every entry. A negative From counts as 0.
 func (s *Store) Query(ctx context.Context, f audit.StoreFilter) ([]audit.StoredEntry, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "query"); err != nil {
 		return nil, err
 	}
 	if f.Limit < 1 {
@@ -407,7 +436,7 @@ func matches(e *audit.StoredEntry, f audit.StoreFilter) bool {
 // Redact implements audit.Store. The dropped bytes are overwritten with
 // zeros, since they may stay reachable in memory until collected.
 func (s *Store) Redact(ctx context.Context, index int64) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "redact"); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -429,7 +458,7 @@ func (s *Store) Redact(ctx context.Context, index int64) error {
 
 // Salt implements audit.Store.
 func (s *Store) Salt(ctx context.Context, ref []byte, fresh []byte) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "salt"); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -444,7 +473,7 @@ func (s *Store) Salt(ctx context.Context, ref []byte, fresh []byte) ([]byte, err
 
 // LookupSalt implements audit.Store.
 func (s *Store) LookupSalt(ctx context.Context, ref []byte) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "lookup salt"); err != nil {
 		return nil, err
 	}
 	s.mu.RLock()
@@ -459,7 +488,7 @@ func (s *Store) LookupSalt(ctx context.Context, ref []byte) ([]byte, error) {
 // DeleteSalt implements audit.Store. The deleted salt's bytes are
 // overwritten with zeros.
 func (s *Store) DeleteSalt(ctx context.Context, ref []byte) (bool, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "delete salt"); err != nil {
 		return false, err
 	}
 	s.mu.Lock()
@@ -474,7 +503,7 @@ func (s *Store) DeleteSalt(ctx context.Context, ref []byte) (bool, error) {
 
 // PutCheckpoint implements audit.Store.
 func (s *Store) PutCheckpoint(ctx context.Context, size int64, note []byte) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "put checkpoint"); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -487,7 +516,7 @@ func (s *Store) PutCheckpoint(ctx context.Context, size int64, note []byte) erro
 
 // LatestCheckpoint implements audit.Store.
 func (s *Store) LatestCheckpoint(ctx context.Context) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx, "latest checkpoint"); err != nil {
 		return nil, err
 	}
 	s.mu.RLock()
