@@ -70,8 +70,10 @@ type Activity struct {
 	// Name is a short human-readable name.
 	Name string `json:"name,omitempty"`
 	// Purpose is the purpose of the processing (Art. 30(1)(b)), unique in
-	// the Register: the key consent and other records refer to.
-	Purpose Purpose `json:"purpose"`
+	// the Register: the key consent and other records refer to. Default
+	// (left empty): the activity's ID, as Register.Activity and Validate
+	// take it; see Activity.PurposeKey.
+	Purpose Purpose `json:"purpose,omitempty"`
 	// Description describes the purpose in plain words for the subject.
 	Description string `json:"description,omitempty"`
 	// JointControllers are the controllers that determine the purposes and
@@ -358,15 +360,24 @@ type AutomatedDecisions struct {
 	Significance string `json:"significance,omitempty"`
 }
 
-// Activity returns the activity whose Purpose is p, and whether there is
-// one; a nil Register has none. The returned Activity shares its slices
-// with the Register: do not modify them.
+// PurposeKey returns the activity's purpose: Purpose, or the ID when
+// Purpose is empty.
+func (a Activity) PurposeKey() Purpose {
+	if a.Purpose == "" {
+		return Purpose(a.ID)
+	}
+	return a.Purpose
+}
+
+// Activity returns the activity whose purpose (PurposeKey) is p, and
+// whether there is one; a nil Register has none. The returned Activity
+// shares its slices with the Register: do not modify them.
 func (r *Register) Activity(p Purpose) (Activity, bool) {
 	if r == nil {
 		return Activity{}, false
 	}
 	for _, a := range r.Activities {
-		if a.Purpose == p {
+		if a.PurposeKey() == p {
 			return a, true
 		}
 	}
@@ -612,12 +623,14 @@ func (r *Register) Validate() error {
 		} else {
 			ids[a.ID] = i
 		}
-		if err := a.Purpose.Validate(); err != nil {
+		if p := a.PurposeKey(); a.ID == "" && a.Purpose == "" {
+			// The ID's own problem is reported above.
+		} else if err := p.Validate(); err != nil {
 			v.addErr(at+".purpose", err)
-		} else if j, dup := purposes[a.Purpose]; dup {
-			v.add(at+".purpose", fmt.Sprintf("duplicate purpose %s, first declared by activities[%d]", showKey(string(a.Purpose)), j))
+		} else if j, dup := purposes[p]; dup {
+			v.add(at+".purpose", fmt.Sprintf("duplicate purpose %s, first declared by activities[%d]", showKey(string(p)), j))
 		} else {
-			purposes[a.Purpose] = i
+			purposes[p] = i
 		}
 		v.activity(at, a)
 	}

@@ -281,7 +281,7 @@ func TestRegisterValidate(t *testing.T) {
 			"activities[0].joint_controllers[3].name", "activities[0].joint_controllers[3]"}},
 		{"no activities", func(r *Register) { r.Activities = nil }, []string{"activities"}},
 		{"empty activity", func(r *Register) { r.Activities = []Activity{{}} }, []string{
-			"activities[0].id", "activities[0].purpose", "activities[0].basis",
+			"activities[0].id", "activities[0].basis",
 			"activities[0].subject_categories", "activities[0].data_categories",
 			"activities[0].retention"}},
 		{"bad ID and purpose", func(r *Register) {
@@ -641,4 +641,27 @@ func FuzzParseRegister(f *testing.F) {
 			t.Fatalf("WriteJSON not stable:\n%s\n%s", a.Bytes(), b.Bytes())
 		}
 	})
+}
+
+func TestActivityPurposeDefaultsToID(t *testing.T) {
+	r := validRegister()
+	a := r.Activities[0]
+	a.Purpose = ""
+	r.Activities = append(r.Activities[:0:0], a)
+	if err := r.Validate(); err != nil {
+		t.Fatalf("an activity without a purpose of its own: %v", err)
+	}
+	got, ok := r.Activity(Purpose(a.ID))
+	if !ok || got.ID != a.ID || got.PurposeKey() != Purpose(a.ID) {
+		t.Fatalf("Activity(%q) = %+v, %v; want the activity by its ID", a.ID, got, ok)
+	}
+	// A purpose taken from an ID collides with another's explicit one.
+	b := validRegister().Activities[0]
+	b.ID, b.Purpose = "other", Purpose(a.ID)
+	r.Activities = append(r.Activities, b)
+	err := r.Validate()
+	var ve *ValidationError
+	if !errors.As(err, &ve) || len(ve.Problems) != 1 || ve.Problems[0].Path != "activities[1].purpose" {
+		t.Fatalf("Validate = %v; want one duplicate purpose at activities[1].purpose", err)
+	}
 }

@@ -3,8 +3,8 @@ package gdpr
 import (
 	"errors"
 	"fmt"
+	"github.com/gdprkit/gdpr/internal/errs"
 	"io"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -176,26 +176,8 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// maxShownKey is the longest rejected value showKey quotes.
-const maxShownKey = 40
+// showKey is errs.Show: it quotes a rejected value only when it looks like
+// a key (^[a-z0-9_.-]{1,40}$), so no personal data reaches an error.
+func showKey(s string) string { return errs.Show(s) }
 
-// showKey returns s quoted with %q if it looks like a key or an enumeration
-// value, matching ^[a-z0-9_.-]{1,40}$, and "(value not shown)" otherwise. Every
-// rejected input value and unknown field name passes through it on its way
-// into an error or a Problem, so that what was rejected in error (an e-mail
-// address, a telephone number, a name) is never echoed back.
-func showKey(s string) string {
-	if s == "" || len(s) > maxShownKey {
-		return notShown
-	}
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_', c == '.', c == '-':
-		default:
-			return notShown
-		}
-	}
-	return strconv.Quote(s)
-}
-
-const notShown = "(value not shown)"
+const notShown = errs.NotShown

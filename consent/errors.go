@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/internal/errs"
@@ -155,26 +154,5 @@ func checkCtx(op string, ctx context.Context) error {
 	return nil
 }
 
-// maxShownKey is the longest rejected value show quotes.
-const maxShownKey = 40
-
-// show returns s quoted if it looks like a key or an enumeration value,
-// matching ^[a-z0-9_.-]{1,40}$, and "(value not shown)" otherwise, as the
-// root package does: every value that may have been rejected passes
-// through it on its way into an error, so that what was typed in the wrong
-// field (an e-mail address, a name) is never echoed back.
-func show(s string) string {
-	if s == "" || len(s) > maxShownKey {
-		return notShown
-	}
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_', c == '.', c == '-':
-		default:
-			return notShown
-		}
-	}
-	return strconv.Quote(s)
-}
-
-const notShown = "(value not shown)"
+// show quotes a rejected value only when it looks like a key (errs.Show).
+func show(s string) string { return errs.Show(s) }

@@ -4,10 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/hex"
-	"errors"
-	"math/rand/v2"
 	"strconv"
-	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 

@@ -8,12 +8,12 @@ import (
 	"maps"
 	"slices"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/consent"
+	"github.com/gdprkit/gdpr/internal/errs"
 )
 
 // Store is an in-memory consent.Store. The zero value is not usable; call
@@ -377,22 +377,9 @@ func checkCtx(op string, ctx context.Context) error {
 	return ctx.Err()
 }
 
-// show quotes s if it looks like a key (^[a-z0-9_.-]{1,40}$, as a UUID
-// does) and otherwise says it is not shown, so an error never echoes a
-// value that may be personal data.
-func show(s string) string {
-	if s == "" || len(s) > 40 {
-		return "(value not shown)"
-	}
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_', c == '.', c == '-':
-		default:
-			return "(value not shown)"
-		}
-	}
-	return strconv.Quote(s)
-}
+// show quotes a value only when it looks like a key (errs.Show), so an
+// error never echoes a value that may be personal data.
+func show(s string) string { return errs.Show(s) }
 
 // cmpSeq orders an entry against a Seq, for a binary search of a series.
 func cmpSeq(en entry, seq int64) int { return cmp.Compare(en.ev.Seq, seq) }

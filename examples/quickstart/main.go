@@ -39,6 +39,7 @@ import (
 	"github.com/gdprkit/gdpr/consent"
 	"github.com/gdprkit/gdpr/consent/sqlconsent"
 	"github.com/gdprkit/gdpr/crypto"
+	"github.com/gdprkit/gdpr/sqldialect"
 )
 
 func main() {
@@ -114,7 +115,7 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 		return err
 	}
 	defer trail.Close(ctx)
-	step(out, 1, "ledger and audit trail ready on %s", dialect.Name())
+	step(out, 1, "ledger and audit trail ready on %s", dialect.String())
 
 	// The controller's keys: one signs receipts, one seals unsubscribe links.
 	// In production, load them from a secret store; never commit them.

@@ -10,6 +10,7 @@ import (
 	"github.com/gdprkit/gdpr/consent/sqlconsent"
 	"github.com/gdprkit/gdpr/crypto"
 	"github.com/gdprkit/gdpr/crypto/sqlkeys"
+	"github.com/gdprkit/gdpr/sqldialect"
 )
 
 // profiles is the host's own table of user profiles, with every personal

@@ -140,9 +140,9 @@ func BenchmarkDecryptCold(b *testing.B) {
 		stores = append(stores, struct {
 			name string
 			open func(b *testing.B) crypto.Store
-		}{d.Name(), func(b *testing.B) crypto.Store {
+		}{d.String(), func(b *testing.B) crypto.Store {
 			if !testdb.Available(d) {
-				b.Skipf("no DSN for %s", d.Name())
+				b.Skipf("no DSN for %s", d.String())
 			}
 			s, err := sqlkeys.New(testdb.Open(b, d), d)
 			if err != nil {
@@ -188,7 +188,7 @@ func BenchmarkBlindIndex(b *testing.B) {
 		}
 	})
 	b.Run("blind-index", func(b *testing.B) {
-		idx, err := benchKeyring(b).BlindIndex(email, crypto.IndexNormalizer(crypto.NormalizeNone))
+		idx, err := benchKeyring(b).BlindIndex(email, crypto.WithIndexNormalizer(crypto.NormalizeNone))
 		if err != nil {
 			b.Fatal(err)
 		}

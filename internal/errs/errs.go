@@ -18,7 +18,10 @@
 // named twice.
 package errs
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 type sentinel struct {
 	msg    string
@@ -33,9 +36,9 @@ func (e *sentinel) Unwrap() error { return e.parent }
 func Sentinel(msg string, parent error) error { return &sentinel{msg: msg, parent: parent} }
 
 // Text returns "<pkg> <op>: <field>: <cause>", leaving out an empty op or
-// field. A cause whose text starts with "<pkg>: " or "<pkg> " (a sentinel
-// or error of the same package, or of the root package "gdpr") loses that
-// prefix, so no package is named twice.
+// field. A cause whose text starts with "<pkg>: " or "gdpr: " (a sentinel
+// of the same package, or of the root package) loses that prefix, so no
+// package is named twice.
 func Text(pkg, op, field string, cause error) string {
 	var b strings.Builder
 	b.WriteString(pkg)
@@ -62,4 +65,31 @@ func Trim(msg, pkg string) string {
 		}
 	}
 	return msg
+}
+
+// NotShown stands in an error for a rejected value that Show will not
+// quote.
+const NotShown = "(value not shown)"
+
+// MaxShown is the longest value Show quotes.
+const MaxShown = 40
+
+// Show returns s quoted if it looks like a key or an enumeration value,
+// matching ^[a-z0-9_.-]{1,40}$ (a purpose, a notice ID, a UUID), and
+// NotShown otherwise. Every rejected input value and unknown field name
+// passes through it on its way into an error, so that what was typed in
+// the wrong field (an e-mail address, a telephone number, a name) is never
+// echoed back.
+func Show(s string) string {
+	if s == "" || len(s) > MaxShown {
+		return NotShown
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_', c == '.', c == '-':
+		default:
+			return NotShown
+		}
+	}
+	return strconv.Quote(s)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/audit"
 	"github.com/gdprkit/gdpr/audit/sqlaudit"
+	"github.com/gdprkit/gdpr/sqldialect"
 )
 
 // An audit entry written in the host's own transaction commits or rolls

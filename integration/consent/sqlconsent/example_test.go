@@ -12,6 +12,7 @@ import (
 
 	"github.com/gdprkit/gdpr/consent"
 	"github.com/gdprkit/gdpr/consent/sqlconsent"
+	"github.com/gdprkit/gdpr/sqldialect"
 )
 
 func Example() {

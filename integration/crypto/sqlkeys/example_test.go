@@ -14,6 +14,7 @@ import (
 
 	"github.com/gdprkit/gdpr/crypto"
 	"github.com/gdprkit/gdpr/crypto/sqlkeys"
+	"github.com/gdprkit/gdpr/sqldialect"
 )
 
 func Example() {

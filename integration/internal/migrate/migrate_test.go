@@ -8,6 +8,9 @@ import (
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
+
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/gdprkit/gdpr/integration/testdb"
 	"github.com/gdprkit/gdpr/internal/dialect"
@@ -181,6 +184,125 @@ func TestRunCancelled(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestVersionTablePerPrefix checks that the version table is the caller's:
+// two tables (as two store prefixes give) record the same component
+// apart, and a bad table name is refused.
+func TestVersionTablePerPrefix(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, pd sqldialect.Dialect, db *sql.DB) {
+		d := dialect.Of(pd)
+		ctx := context.Background()
+		for _, p := range []string{"gdpr_", "app_"} {
+			if err := migrate.Run(ctx, db, d, p+"schema_version", "test:"+p, load(t, p)); err != nil {
+				t.Fatalf("prefix %q: %v", p, err)
+			}
+		}
+		for _, p := range []string{"gdpr_", "app_"} {
+			if n := count(t, db, d, "SELECT COUNT(*) FROM "+p+"schema_version WHERE component = ?", "test:"+p); n != 4 {
+				t.Errorf("%sschema_version records %d versions of test:%s, want 4", p, n, p)
+			}
+			if n := count(t, db, d, "SELECT COUNT(*) FROM "+p+"schema_version"); n != 4 {
+				t.Errorf("%sschema_version holds %d rows in all, want only its own prefix's 4", p, n)
+			}
+		}
+		for _, bad := range []string{"", "Schema_version", "x;drop table y", "1abc", "a-b", strings.Repeat("a", 64)} {
+			if err := migrate.Run(ctx, db, d, bad, "test:x_", load(t, "x_")); !errors.Is(err, migrate.ErrInvalid) {
+				t.Errorf("version table %q: %v; want ErrInvalid", bad, err)
+			}
+		}
+		if err := migrate.Run(ctx, db, d, strings.Repeat("a", 63), "test:x_", load(t, "x_")); err != nil {
+			t.Errorf("63-byte version table name: %v", err)
+		}
+	})
+}
+
+// TestRunPostgresIsolation runs concurrent Runs on connections whose
+// default isolation is repeatable read: each step must still read the
+// versions committed while it waited for the lock.
+func TestRunPostgresIsolation(t *testing.T) {
+	for _, level := range []string{"repeatable read", "serializable"} {
+		t.Run(strings.ReplaceAll(level, " ", "_"), func(t *testing.T) {
+			cfg := testdb.PostgresConfig(t)
+			cfg.RuntimeParams["default_transaction_isolation"] = level
+			db := stdlib.OpenDB(*cfg)
+			t.Cleanup(func() { db.Close() })
+			d := dialect.Postgres
+			migs := load(t, "")
+			runConcurrently(t, 6, func() error {
+				return migrate.Run(context.Background(), db, d, "gdpr_schema_version", "iso", migs)
+			})
+			if n := count(t, db, d, "SELECT COUNT(*) FROM gdpr_schema_version WHERE component = ?", "iso"); n != len(migs) {
+				t.Fatalf("%d versions recorded, want %d", n, len(migs))
+			}
+		})
+	}
+}
+
+// TestRunPostgresOldReleaseLock checks that Run waits while another
+// session holds the session-level advisory lock earlier releases took for
+// their whole run, so that an old and a new release do not migrate at
+// once.
+func TestRunPostgresOldReleaseLock(t *testing.T) {
+	testdb.ForEachDialect(t, func(t *testing.T, pd sqldialect.Dialect) {
+		if pd != sqldialect.Postgres {
+			t.Skip("PostgreSQL only")
+		}
+		db := testdb.Open(t, pd)
+		ctx := context.Background()
+		old, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer old.Close()
+		const key = `hashtext('gdpr_migrate:' || COALESCE(current_schema(), ''))`
+		if _, err := old.ExecContext(ctx, "SELECT pg_advisory_lock("+key+")"); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- migrate.Run(ctx, db, dialect.Postgres, "gdpr_schema_version", "old", load(t, "")) }()
+		select {
+		case err := <-done:
+			t.Fatalf("Run finished (%v) while an old release's session lock was held", err)
+		case <-time.After(300 * time.Millisecond):
+		}
+		if _, err := old.ExecContext(ctx, "SELECT pg_advisory_unlock("+key+")"); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("Run still waiting 20 s after the old lock was released")
+		}
+	})
+}
+
+// runConcurrently runs fn in n goroutines released at once and reports
+// their errors.
+func runConcurrently(t *testing.T, n int, fn func() error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	start := make(chan struct{})
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs <- fn()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent Run: %v", err)
+		}
+	}
 }
 
 // testMigrations work on every dialect; version 2 inserts a row, so a
