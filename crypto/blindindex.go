@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
-	"fmt"
 	"hash"
 	"strings"
 	"sync"
@@ -33,24 +32,57 @@ import (
 // erasure must delete (or null) the index values along with the rest of the
 // row.
 //
-// A BlindIndex is safe for concurrent use.
+// A BlindIndex is safe for concurrent use. It prints as
+// crypto.BlindIndex{size: <n>} under every fmt verb; its key never prints.
 type BlindIndex struct {
 	size int
 	norm func(string) string
 	pool sync.Pool // of hash.Hash keyed with the field's key
 }
 
-// IndexOption configures a BlindIndex.
-type IndexOption func(*BlindIndex)
+// IndexOption configures a BlindIndex in Keyring.BlindIndex. The set of
+// options is closed: only the WithIndexX functions of this package make
+// one. A bad argument is refused with an *Error of Op "blind_index" whose
+// Field is the option's name, wrapping ErrInvalid.
+type IndexOption interface{ applyIndex(*BlindIndex) error }
 
-// IndexSize sets the length of the index value in bytes, between 4 and 32.
-// Default: 16.
-func IndexSize(n int) IndexOption { return func(b *BlindIndex) { b.size = n } }
+type indexOption struct {
+	name string
+	fn   func(*BlindIndex) error
+}
 
-// IndexNormalizer sets how values are normalised before hashing, so that
-// equivalent inputs ("Ann@Example.org ", "ann@example.org") find each other.
-// Default: NormalizeDefault.
-func IndexNormalizer(f func(string) string) IndexOption { return func(b *BlindIndex) { b.norm = f } }
+func (o indexOption) applyIndex(b *BlindIndex) error {
+	if err := o.fn(b); err != nil {
+		return at(o.name, err)
+	}
+	return nil
+}
+
+// WithIndexSize sets the length of the index values in bytes, from 4 to
+// 32; anything else is an error. Default: 16.
+func WithIndexSize(n int) IndexOption {
+	return indexOption{"WithIndexSize", func(b *BlindIndex) error {
+		if n < 4 || n > sha256.Size {
+			return because(ErrInvalid, "index size must be 4 to 32 bytes", nil)
+		}
+		b.size = n
+		return nil
+	}}
+}
+
+// WithIndexNormalizer sets how values are normalised before hashing, so
+// that equivalent inputs ("Ann@Example.org ", "ann@example.org") find each
+// other. Default: NormalizeDefault; NormalizeNone keeps values as they are;
+// nil is an error.
+func WithIndexNormalizer(f func(string) string) IndexOption {
+	return indexOption{"WithIndexNormalizer", func(b *BlindIndex) error {
+		if f == nil {
+			return because(ErrInvalid, "nil normalizer", nil)
+		}
+		b.norm = f
+		return nil
+	}}
+}
 
 // NormalizeDefault trims surrounding white space and maps every letter to
 // lower case (unicode.ToLower), suiting e-mail addresses and user names. It
@@ -64,28 +96,32 @@ func NormalizeDefault(s string) string {
 // NormalizeNone keeps the value as it is.
 func NormalizeNone(s string) string { return s }
 
-// BlindIndex returns the blind index of field f (its Row is ignored). The
-// same Table and Column give the same index in every Keyring over the same
-// Store.
+// BlindIndex returns the blind index of field f (its Row and Category are
+// ignored). The same Table and Column give the same index in every Keyring
+// over the same Store. Errors: ErrInvalid for a bad field (Field "field")
+// or option (Field "WithIndexSize", "WithIndexNormalizer", "opts").
 func (k *Keyring) BlindIndex(f Field, opts ...IndexOption) (*BlindIndex, error) {
-	f.Row = ""
+	const op = "blind_index"
+	f.Row, f.Category = "", ""
 	if err := f.validate(); err != nil {
-		return nil, &Error{Op: "blind_index", Err: err}
+		return nil, wrap(op, err)
 	}
 	b := &BlindIndex{size: 16, norm: NormalizeDefault}
 	for _, o := range opts {
-		o(b)
-	}
-	if b.size < 4 || b.size > sha256.Size || b.norm == nil {
-		return nil, &Error{Op: "blind_index", Err: fmt.Errorf("%w: index size must be 4 to 32 bytes", ErrInvalid)}
+		if o == nil {
+			return nil, wrap(op, invalidf("opts", "nil option"))
+		}
+		if err := o.applyIndex(b); err != nil {
+			return nil, wrap(op, err)
+		}
 	}
 	info := binary.AppendUvarint([]byte("gdpr/crypto/blind-index/v1\x00"), uint64(len(f.Table)))
 	info = append(info, f.Table...)
 	info = binary.AppendUvarint(info, uint64(len(f.Column)))
 	info = append(info, f.Column...)
-	key, err := hkdf.Key(sha256.New, k.indexKey, nil, string(info), 32)
+	key, err := hkdf.Key(sha256.New, k.meta.index, nil, string(info), 32)
 	if err != nil {
-		return nil, &Error{Op: "blind_index", Err: err}
+		return nil, wrap(op, err)
 	}
 	b.pool.New = func() any { return hmac.New(sha256.New, key) }
 	return b, nil

@@ -4,8 +4,11 @@
 // backup of the host's database, becomes unreadable at once.
 //
 // It serves Art. 5(1)(f) and 32 (confidentiality: a leaked table or backup
-// gives away nothing without the keys), Art. 25 (data protection by design)
-// and Art. 17 (erasure that reaches backups the controller cannot edit).
+// gives away nothing without the keys), Art. 25 (data protection by design),
+// Art. 17 (erasure that reaches backups the controller cannot edit), Art. 18
+// (a Guard refuses decryption while processing is restricted), Art. 15 (the
+// Keyring exports what it holds about a subject) and Art. 5(2) and 30 (an
+// audit trail of who decrypted what, and why).
 //
 // # Keys
 //
@@ -18,9 +21,13 @@
 // HMAC of the subject ID under a key the KEK wraps, so a copy of the Store
 // without the KEK reveals neither keys nor who has them.
 //
-// Unwrapped primitives are cached (WithCache; 10,000 subjects for 5 minutes
+// Unwrapped primitives are cached (WithCache; 10,000 keys for 5 minutes
 // by default), so a field operation costs one AES-GCM operation and the KMS
 // is called once per subject per TTL, not per field.
+//
+// No key prints: a Keyring, a BlindIndex and a KEK print as
+// crypto.Keyring{kek: "<id>"}, crypto.BlindIndex{size: 16} and
+// crypto.KEK{ID: "<id>"} under every fmt verb.
 //
 // # Fields
 //
@@ -29,33 +36,79 @@
 // subject, table, column and (optionally) row, so a ciphertext copied to
 // another subject, table, column or row does not decrypt. Decrypt never
 // creates a key; its failures are ErrDecrypt, which says nothing about why,
-// or ErrShredded once the subject's key is gone.
+// or ErrShredded once the subject's key is gone. Field.Category names the
+// field's data category as in the Register ("contact"); it is not bound
+// into the ciphertext and serves the audit trail.
 //
 // Blind indexes (BlindIndex) let a host look up rows by an encrypted value
 // (a user by e-mail address); their doc says what they leak.
 //
-// # Erasure, restriction and rotation
+// # Scopes: keys for things that are not people
+//
+// Some data must be destroyed on the controller's own schedule rather than
+// with a person's erasure: the temporary site credentials a customer shares
+// in a support ticket, destroyed when the ticket closes. A Scope names such
+// a key ("ticket/4711"): EncryptScope, DecryptScope and ShredScope work as
+// Encrypt, Decrypt and Shred do for a subject, in the same Store, under
+// Refs of a separate HMAC domain, so a scope never shares a key with a
+// subject, even one of the same name. A scope is not a data subject: its
+// audit events carry no Subject (no pseudonym is minted for a non-person)
+// and name the scope in Attrs["scope"]; so a scope is an identifier, never
+// personal data. See Scope.
+//
+// # Options
+//
+// New takes sealed Options (WithCache, WithClock, WithGuard, WithRecorder,
+// WithDecryptAudit, WithPreviousKEKs), and Keyring.BlindIndex sealed
+// IndexOptions (WithIndexSize, WithIndexNormalizer). Each checks its
+// argument when applied; nil is an error unless the option's doc says what
+// nil means, and each doc states the default.
+//
+// # Audit
+//
+// With WithRecorder the Keyring records every key created, rotated,
+// shredded, revived and rewrapped; with WithDecryptAudit also every
+// decryption, one event per call: success, denied (the Guard refused) or
+// failure (the ciphertext did not open). Who acted and why travel in the
+// context, set once by the host's middleware with gdpr.WithActor and
+// gdpr.WithPurpose: an event names that actor (the staff member behind a
+// support tool, the subject in their privacy center) or, with none, the
+// system actor "crypto". A decrypt event's Resource is the field
+// ("users.email") and its Categories hold the field's Category. No event
+// carries a value or a Ref.
+//
+// # Erasure, restriction, access and rotation
 //
 // Shred destroys a subject's keyset and leaves a tombstone holding only the
 // Ref and the time; no get-or-create path makes a new key for them after it
 // (Revive is the explicit step for a returning subject). The Keyring is a
-// gdpr.Eraser. A Guard consulted before every decryption refuses it for a
-// restricted subject (Art. 18). Rotate gives a subject a new primary key
-// (Reencrypt moves old values to it); Rewrap rotates the KEK over the whole
-// Store, resumably, beside live traffic.
+// gdpr.Eraser. A Guard consulted before every decryption of a subject's
+// data refuses it for a restricted subject (Art. 18). The Keyring is a
+// gdpr.Exporter: ExportSubject writes one record about the subject's key
+// (status, times, KEK ID and version), never key material nor the Ref.
+// Rotate gives a subject a new primary key (Reencrypt moves old values to
+// it); Rewrap rotates the KEK over the whole Store, resumably, beside live
+// traffic.
 //
 // # Storage
 //
 // memkeys keeps records in memory (the fake for tests); sqlkeys in
 // PostgreSQL, MySQL/MariaDB or SQLite. A host's own Store passes
-// keystest.RunStoreTests.
+// keystest.RunStoreTests. A Store may also implement TombstoneReader, so
+// that an export names the time of a shred.
 //
 // # Errors
 //
-// Methods return *Error (Op and cause, for errors.As) wrapping ErrInvalid,
-// ErrNotFound, ErrConflict, ErrShredded, ErrRestricted (which wrap the root
-// package's sentinels) or ErrDecrypt. No error carries a subject ID, a
-// plaintext or key material.
+// Methods return *Error (Op, Field and cause, for errors.As) wrapping
+// ErrInvalid, ErrNotFound, ErrConflict, ErrShredded, ErrRestricted (which
+// wrap the root package's sentinels) or ErrDecrypt. Field names the input
+// or option at fault: "ctx" for a nil context (always an error, never a
+// panic), "subject", "scope", "field", "actor", "purpose", an option's name
+// such as "WithGuard", or "kek" when a stored record does not open with the
+// KEKs the Keyring holds. Texts read "crypto <op>: <field>: <cause>", e.g.
+// "crypto new: WithGuard: invalid input: nil guard" or
+// "crypto decrypt: key shredded". No error carries a subject ID, a
+// plaintext, key material, a Ref or a rejected value.
 //
 // # Testing
 //

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
+	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/crypto"
 	"github.com/gdprkit/gdpr/crypto/memkeys"
 )
@@ -16,7 +18,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	email := crypto.Field{Table: "users", Column: "email"}
+	email := crypto.Field{Table: "users", Column: "email", Category: "contact"}
 
 	ct, _ := keys.Encrypt(ctx, "user-42", email, []byte("ann@example.org"))
 	pt, _ := keys.Decrypt(ctx, "user-42", email, ct)
@@ -26,10 +28,10 @@ func Example() {
 	// every table and backup, is unreadable.
 	_ = keys.Shred(ctx, "user-42")
 	_, err = keys.Decrypt(ctx, "user-42", email, ct)
-	fmt.Println(errors.Is(err, crypto.ErrShredded))
+	fmt.Println(errors.Is(err, crypto.ErrShredded), err)
 	// Output:
 	// ann@example.org
-	// true
+	// true crypto decrypt: key shredded
 }
 
 func ExampleKeyring_BlindIndex() {
@@ -42,5 +44,89 @@ func ExampleKeyring_BlindIndex() {
 	stored := idx.Sum("Ann@Example.org")
 	lookup := idx.Sum(" ann@example.org")
 	fmt.Println(len(stored), string(stored) == string(lookup))
-	// Output: 16 true
+
+	short, _ := keys.BlindIndex(crypto.Field{Table: "users", Column: "email"},
+		crypto.WithIndexSize(8), crypto.WithIndexNormalizer(crypto.NormalizeNone))
+	fmt.Println(short.Size(), string(short.Sum("Ann")) == string(short.Sum("ann")))
+	// Output:
+	// 16 true
+	// 8 false
+}
+
+// A key for a thing, not a person: the temporary site credentials a
+// customer shares in support ticket 4711 are encrypted under the ticket's
+// scope and destroyed, every copy at once, when the ticket closes. The
+// audit trail names the ticket, and no subject.
+func ExampleKeyring_EncryptScope() {
+	ctx := context.Background()
+	trail := gdpr.RecorderFunc(func(_ context.Context, e gdpr.Event) error {
+		fmt.Printf("audit: %s scope=%s subject=%t\n", e.Action, e.Attrs["scope"], e.Subject != "")
+		return nil
+	})
+	kek, _ := crypto.EphemeralKEK("dev-2026")
+	keys, _ := crypto.New(ctx, memkeys.New(), kek, crypto.WithRecorder(trail))
+
+	ticket := crypto.Scope("ticket/4711")
+	creds := crypto.Field{Table: "tickets", Column: "site_credentials", Row: "4711"}
+	ct, _ := keys.EncryptScope(ctx, ticket, creds, []byte("admin / hunter2"))
+	pt, _ := keys.DecryptScope(ctx, ticket, creds, ct)
+	fmt.Println(string(pt))
+
+	// The ticket closes.
+	_ = keys.ShredScope(ctx, ticket)
+	_, err := keys.DecryptScope(ctx, ticket, creds, ct)
+	fmt.Println(errors.Is(err, crypto.ErrShredded))
+	// Output:
+	// audit: crypto.key_created scope=ticket/4711 subject=false
+	// admin / hunter2
+	// audit: crypto.shred scope=ticket/4711 subject=false
+	// true
+}
+
+// Who decrypted, why, and what: the actor and purpose come from the
+// context, the resource and category from the field.
+func ExampleWithDecryptAudit() {
+	ctx := context.Background()
+	trail := gdpr.RecorderFunc(func(_ context.Context, e gdpr.Event) error {
+		if e.Action == "crypto.decrypt" {
+			fmt.Println(e.Actor, e.Purpose, e.Resource, e.Categories, e.Outcome)
+		}
+		return nil
+	})
+	kek, _ := crypto.EphemeralKEK("dev-2026")
+	keys, _ := crypto.New(ctx, memkeys.New(), kek, crypto.WithRecorder(trail), crypto.WithDecryptAudit())
+	email := crypto.Field{Table: "users", Column: "email", Category: "contact"}
+	ct, _ := keys.Encrypt(ctx, "user-42", email, []byte("ann@example.org"))
+
+	// In the host's middleware, once per request:
+	ctx = gdpr.WithPurpose(gdpr.WithActor(ctx, gdpr.Staff("agent-7")), "support")
+	_, _ = keys.Decrypt(ctx, "user-42", email, ct)
+	// Output:
+	// staff:[id] support users.email [contact] success
+}
+
+// The Keyring answers the right of access with what it holds about the
+// subject: their key's metadata, never the key nor its Ref.
+func ExampleKeyring_ExportSubject() {
+	ctx := context.Background()
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	kek, _ := crypto.EphemeralKEK("dev-2026")
+	keys, _ := crypto.New(ctx, memkeys.New(), kek, crypto.WithClock(func() time.Time { return now }))
+	_, _ = keys.Encrypt(ctx, "user-42", crypto.Field{Table: "users", Column: "email"}, []byte("ann@example.org"))
+
+	show := gdpr.RecordWriterFunc(func(_ context.Context, r gdpr.Record) error {
+		fmt.Println(r.Dataset, r.ID, r.Fields["status"], r.Fields["kek"], r.Fields["version"], r.Fields["created"])
+		return nil
+	})
+	_ = keys.ExportSubject(ctx, "user-42", show)
+	now = now.Add(24 * time.Hour)
+	_ = keys.Shred(ctx, "user-42")
+	_ = keys.ExportSubject(ctx, "user-42", gdpr.RecordWriterFunc(func(_ context.Context, r gdpr.Record) error {
+		fmt.Println(r.Dataset, r.ID, r.Fields["status"], r.Fields["shredded"])
+		return nil
+	}))
+	_ = keys.ExportSubject(ctx, "user-43", show) // no key: nothing
+	// Output:
+	// crypto_keys subject_key active dev-2026 1 2026-03-01 09:00:00 +0000 UTC
+	// crypto_keys subject_key shredded 2026-03-02 09:00:00 +0000 UTC
 }

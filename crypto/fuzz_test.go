@@ -10,8 +10,9 @@ import (
 	"github.com/gdprkit/gdpr/crypto/memkeys"
 )
 
-// FuzzDecrypt feeds arbitrary bytes to Decrypt: it must never panic, and
-// never succeed on anything but a genuine ciphertext.
+// FuzzDecrypt feeds arbitrary bytes to Decrypt and DecryptScope: they must
+// never panic, and never succeed on anything but a genuine ciphertext of
+// that subject or scope.
 func FuzzDecrypt(f *testing.F) {
 	ctx := context.Background()
 	kek, err := crypto.EphemeralKEK("fuzz")
@@ -26,21 +27,36 @@ func FuzzDecrypt(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	scoped, err := k.EncryptScope(ctx, "s", email, []byte("scoped"))
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Add(good)
+	f.Add(scoped)
 	f.Add([]byte{})
 	f.Add([]byte{crypto.FormatV1})
 	f.Add(append([]byte{crypto.FormatV1}, bytes.Repeat([]byte{0}, 40)...))
 	f.Add(good[:len(good)-1])
 	f.Fuzz(func(t *testing.T, ct []byte) {
-		p, err := k.Decrypt(ctx, "s", email, ct)
-		if err != nil {
-			if !errors.Is(err, crypto.ErrDecrypt) {
-				t.Fatalf("unexpected error %v", err)
+		for _, c := range []struct {
+			name    string
+			decrypt func() ([]byte, error)
+			genuine []byte
+			value   string
+		}{
+			{"Decrypt", func() ([]byte, error) { return k.Decrypt(ctx, "s", email, ct) }, good, "value"},
+			{"DecryptScope", func() ([]byte, error) { return k.DecryptScope(ctx, "s", email, ct) }, scoped, "scoped"},
+		} {
+			p, err := c.decrypt()
+			if err != nil {
+				if !errors.Is(err, crypto.ErrDecrypt) {
+					t.Fatalf("%s: unexpected error %v", c.name, err)
+				}
+				continue
 			}
-			return
-		}
-		if !bytes.Equal(ct, good) || string(p) != "value" {
-			t.Fatalf("a forged ciphertext decrypted to %q", p)
+			if !bytes.Equal(ct, c.genuine) || string(p) != c.value {
+				t.Fatalf("%s: a forged ciphertext decrypted to %q", c.name, p)
+			}
 		}
 	})
 }

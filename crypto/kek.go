@@ -3,6 +3,8 @@ package crypto
 import (
 	"context"
 	"fmt"
+	"io"
+	"strconv"
 
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/keyset"
@@ -37,6 +39,9 @@ import (
 // Do not use Tink's KMS envelope AEAD for fields: it calls the KMS on every
 // encryption and decryption. Here the KMS wraps one small keyset per
 // subject, and the cache keeps unwrapped primitives.
+//
+// A KEK prints as crypto.KEK{ID: "<id>"} under every fmt verb: its AEAD,
+// which may hold key bytes (EphemeralKEK, a local keyset), never prints.
 type KEK struct {
 	// ID names the key; it is stored with every record it wraps, so KEK
 	// rotation knows what to rewrap. Choose a new ID for a new key.
@@ -66,24 +71,36 @@ func NewKEKWithContext(id string, a tink.AEADWithContext) KEK { return KEK{ID: i
 func EphemeralKEK(id string) (KEK, error) {
 	h, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
 	if err != nil {
-		return KEK{}, err
+		return KEK{}, &Error{Op: "ephemeral_kek", Err: err}
 	}
 	a, err := aead.New(h)
 	if err != nil {
-		return KEK{}, err
+		return KEK{}, &Error{Op: "ephemeral_kek", Err: err}
 	}
 	return NewKEK(id, a), nil
 }
 
+// valid checks a KEK given to New or WithPreviousKEKs: an AEAD, and an ID
+// of 1 to 128 bytes.
 func (k KEK) valid() error {
 	if k.aead == nil {
-		return fmt.Errorf("%w: KEK without an AEAD", ErrInvalid)
+		return because(ErrInvalid, "KEK without an AEAD", nil)
 	}
 	if k.ID == "" || len(k.ID) > 128 {
-		return fmt.Errorf("%w: KEK ID must be 1 to 128 bytes", ErrInvalid)
+		return because(ErrInvalid, "KEK ID must be 1 to 128 bytes", nil)
 	}
 	return nil
 }
+
+// String returns crypto.KEK{ID: "<id>"}.
+func (k KEK) String() string { return "crypto.KEK{ID: " + strconv.Quote(k.ID) + "}" }
+
+// GoString returns the same as String, for %#v.
+func (k KEK) GoString() string { return k.String() }
+
+// Format prints String under every verb, so that no verb (%v, %+v, %#v,
+// %s, %x, %q, …) reaches the AEAD and its key.
+func (k KEK) Format(f fmt.State, _ rune) { io.WriteString(f, k.String()) }
 
 type ctxAEAD struct{ a tink.AEAD }
 

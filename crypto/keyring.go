@@ -9,7 +9,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"strconv"
 	"sync"
 	"time"
@@ -22,119 +21,35 @@ import (
 )
 
 // Keyring encrypts and decrypts personal-data fields with one Tink keyset
-// (AES-256-GCM) per data subject, created on first use and kept in a Store
-// wrapped by the KEK. It is safe for concurrent use.
+// (AES-256-GCM) per data subject (or per Scope), created on first use and
+// kept in a Store wrapped by the KEK. It is safe for concurrent use.
+//
+// A Keyring prints as crypto.Keyring{kek: "<KEK ID>"} under every fmt
+// verb: none of the keys it holds is ever printed.
 type Keyring struct {
-	store    Store
-	kek      KEK
-	previous map[string]KEK
-	now      func() time.Time
-	cache    *cache
-	recorder gdpr.Recorder
-	audit    bool
-	guard    Guard
+	store         Store
+	kek           KEK
+	previous      map[string]KEK
+	now           func() time.Time
+	cache         *cache
+	recorder      gdpr.Recorder
+	hasRecorder   bool
+	auditDecrypts bool
+	guard         Guard
 
-	refKey   []byte // HMAC key for Refs, loaded from the Store (wrapped)
-	indexKey []byte // master key for blind indexes, loaded from the Store (wrapped)
+	// meta holds the Keyring's own keys, loaded from the Store (wrapped):
+	// behind a pointer, so that even a copy of a Keyring printed field by
+	// field shows an address, not key bytes.
+	meta *metaKeys
 
 	flightMu sync.Mutex
 	flights  map[string]*flight
 }
 
-// Guard is consulted before each decryption; a non-nil error refuses it and
-// is returned wrapped in ErrRestricted. Use it for restriction of
-// processing (Art. 18): the data stays stored but is not processed.
-type Guard func(ctx context.Context, subject gdpr.SubjectID) error
-
-// Option configures a Keyring.
-type Option interface{ apply(*Keyring) error }
-
-type optionFunc func(*Keyring) error
-
-func (f optionFunc) apply(k *Keyring) error { return f(k) }
-
-// WithPreviousKEKs lets the Keyring open records wrapped by older KEKs while
-// a KEK rotation (Rewrap) is under way. Default: none.
-func WithPreviousKEKs(keks ...KEK) Option {
-	return optionFunc(func(k *Keyring) error {
-		for _, p := range keks {
-			if err := p.valid(); err != nil {
-				return err
-			}
-			k.previous[p.ID] = p
-		}
-		return nil
-	})
-}
-
-// WithCache sets the size and time to live of the cache of unwrapped
-// per-subject primitives. Default: 10,000 subjects for 5 minutes. Size 0
-// disables the cache (every field operation then reads the Store and calls
-// the KEK).
-//
-// Staleness: a Shred evicts this Keyring's entry at once, but other
-// instances (other processes) keep theirs until it expires, so for up to
-// ttl (and 50 ms: expiry is checked against a clock refreshed 20 times a
-// second) after a shred another instance can still decrypt the subject's
-// data, and still encrypt new values under the destroyed key (values that
-// are lost when its entry expires). The erasure workflow should report
-// completion, and the host stop writing for the subject, only after that
-// window.
-// Choose ttl as the longest such window you accept; the erasure workflow
-// should report completion only after it.
-func WithCache(size int, ttl time.Duration) Option {
-	return optionFunc(func(k *Keyring) error {
-		if size < 0 || ttl < 0 || (size > 0 && ttl == 0) {
-			return fmt.Errorf("%w: cache size and TTL must be positive (size 0 disables the cache)", ErrInvalid)
-		}
-		k.cache.size, k.cache.ttl = size, ttl
-		return nil
-	})
-}
-
-// WithClock sets the source of the current time. Default: time.Now.
-func WithClock(now func() time.Time) Option {
-	return optionFunc(func(k *Keyring) error {
-		if now == nil {
-			return fmt.Errorf("%w: nil clock", ErrInvalid)
-		}
-		k.now = now
-		k.cache.now = now
-		return nil
-	})
-}
-
-// WithRecorder records an audit event for every key created, shredded,
-// revived, rotated and rewrapped; with auditDecrypts, also for every
-// decryption, with the purpose from the context (WithPurpose), and for
-// every decryption refused by the Guard (outcome denied) or failed on a
-// ciphertext that does not open (outcome failure). Default:
-// gdpr.Discard. The events carry the subject (which the Recorder
-// pseudonymises) and field names, never a value.
-func WithRecorder(r gdpr.Recorder, auditDecrypts bool) Option {
-	return optionFunc(func(k *Keyring) error {
-		if r == nil {
-			return fmt.Errorf("%w: nil recorder", ErrInvalid)
-		}
-		k.recorder, k.audit = r, auditDecrypts
-		return nil
-	})
-}
-
-// WithGuard sets a Guard consulted before every decryption. Default: none.
-func WithGuard(g Guard) Option {
-	return optionFunc(func(k *Keyring) error {
-		k.guard = g
-		return nil
-	})
-}
-
-type purposeKey struct{}
-
-// WithPurpose returns a context that names the purpose of the decryptions
-// made with it, for the audit trail (WithRecorder).
-func WithPurpose(ctx context.Context, p gdpr.Purpose) context.Context {
-	return context.WithValue(ctx, purposeKey{}, p)
+// metaKeys are the Keyring's own two keys.
+type metaKeys struct {
+	ref   []byte // HMAC key of the Refs
+	index []byte // master key of the blind indexes
 }
 
 // Reserved Refs of the Keyring's own keys, wrapped by the KEK like any
@@ -148,28 +63,45 @@ const (
 // of a Store it creates the Keyring's own two keys (the key of the Refs and
 // the master key of the blind indexes) and stores them wrapped by kek; later
 // it loads them, so every instance over the same Store agrees.
+//
+// Errors (*Error of Op "new"): ErrInvalid for a nil ctx, a nil store, an
+// invalid kek or a bad option (Field names it, e.g. "WithGuard"), or a
+// Store that holds subject keys but not the Keyring's own (a partial
+// restore: Field "store"); ErrDecrypt with Field "kek" when the Keyring's
+// own keys do not open with kek or WithPreviousKEKs.
 func New(ctx context.Context, store Store, kek KEK, opts ...Option) (*Keyring, error) {
+	if err := checkCtx("new", ctx); err != nil {
+		return nil, err
+	}
 	if store == nil {
-		return nil, &Error{Op: "new", Err: fmt.Errorf("%w: nil store", ErrInvalid)}
+		return nil, wrap("new", invalidf("store", "nil store"))
 	}
 	if err := kek.valid(); err != nil {
-		return nil, &Error{Op: "new", Err: err}
+		return nil, wrap("new", at("kek", err))
 	}
 	k := &Keyring{store: store, kek: kek, previous: map[string]KEK{}, now: time.Now,
 		recorder: gdpr.Discard, flights: map[string]*flight{}}
 	k.cache = newCache(10_000, 5*time.Minute, clock.Coarse)
 	for _, o := range opts {
+		if o == nil {
+			return nil, wrap("new", invalidf("opts", "nil option"))
+		}
 		if err := o.apply(k); err != nil {
-			return nil, &Error{Op: "new", Err: err}
+			return nil, wrap("new", err)
 		}
 	}
-	var err error
-	if k.refKey, err = k.metaKey(ctx, refKeyRef); err != nil {
-		return nil, &Error{Op: "new", Err: err}
+	if k.auditDecrypts && !k.hasRecorder {
+		return nil, wrap("new", invalidf("WithDecryptAudit", "needs WithRecorder"))
 	}
-	if k.indexKey, err = k.metaKey(ctx, indexKeyRef); err != nil {
-		return nil, &Error{Op: "new", Err: err}
+	refKey, err := k.metaKey(ctx, refKeyRef)
+	if err != nil {
+		return nil, wrap("new", err)
 	}
+	indexKey, err := k.metaKey(ctx, indexKeyRef)
+	if err != nil {
+		return nil, wrap("new", err)
+	}
+	k.meta = &metaKeys{ref: refKey, index: indexKey}
 	return k, nil
 }
 
@@ -185,21 +117,21 @@ func (k *Keyring) metaKey(ctx context.Context, ref string) ([]byte, error) {
 			}
 			key, err := kek.aead.DecryptWithContext(ctx, r.Wrapped, metaAD(ref))
 			if err != nil || len(key) != 32 {
-				return nil, fmt.Errorf("%w: the Keyring's %s does not open with KEK %q: wrong KEK?", ErrDecrypt, ref, r.KEK)
+				return nil, at("kek", ErrDecrypt)
 			}
 			return key, nil
 		}
 		if !errors.Is(err, ErrNotFound) {
-			return nil, err
+			return nil, fromStore(err)
 		}
 		// Make the key only for an empty Store: a Store that holds subject
 		// keys but lost this one (a partial restore) would otherwise get a
 		// new one, and every Ref, and with them every tombstone, would
 		// silently stop matching.
 		if first, err := k.store.List(ctx, "", 1); err != nil {
-			return nil, err
+			return nil, fromStore(err)
 		} else if len(first) > 0 && !isMeta(first[0].Ref) {
-			return nil, fmt.Errorf("%w: the key Store holds subject keys but not the Keyring's %s (restored in part?)", ErrInvalid, ref)
+			return nil, invalidf("store", "holds keys but not the Keyring's own (restored in part?)")
 		}
 		key := make([]byte, 32)
 		if _, err := rand.Read(key); err != nil {
@@ -207,7 +139,7 @@ func (k *Keyring) metaKey(ctx context.Context, ref string) ([]byte, error) {
 		}
 		wrapped, err := k.kek.aead.EncryptWithContext(ctx, key, metaAD(ref))
 		if err != nil {
-			return nil, fmt.Errorf("crypto: KEK %q: wrapping: %w", k.kek.ID, err)
+			return nil, kekError(err)
 		}
 		now := k.now().UTC()
 		err = k.store.Create(ctx, Record{Ref: ref, Wrapped: wrapped, KEK: k.kek.ID, Version: 1, Created: now, Updated: now})
@@ -215,11 +147,11 @@ func (k *Keyring) metaKey(ctx context.Context, ref string) ([]byte, error) {
 			return key, nil
 		}
 		if !errors.Is(err, ErrConflict) {
-			return nil, err
+			return nil, fromStore(err)
 		}
 		// Another instance created it first: read theirs.
 	}
-	return nil, fmt.Errorf("%w: could not settle the Keyring's %s", ErrConflict, ref)
+	return nil, at("store", because(ErrConflict, "could not settle the Keyring's own keys", nil))
 }
 
 func metaAD(ref string) []byte { return []byte("gdpr/crypto/meta/v1\x00" + ref) }
@@ -233,41 +165,78 @@ func (k *Keyring) kekFor(id string) (KEK, error) {
 	if p, ok := k.previous[id]; ok {
 		return p, nil
 	}
-	return KEK{}, fmt.Errorf("%w: record wrapped by KEK %q, which this Keyring does not hold (WithPreviousKEKs)", ErrDecrypt, id)
+	return KEK{}, at("kek", ErrDecrypt) // a KEK this Keyring does not hold (WithPreviousKEKs)
 }
 
 // Ref returns the Store key of subject: the lower-case hex HMAC-SHA256 of
 // the subject ID under the Keyring's Ref key. The Store never holds a
 // subject ID; without the KEK, a Ref cannot be tied to a subject.
 func (k *Keyring) Ref(subject gdpr.SubjectID) string {
-	m := hmac.New(sha256.New, k.refKey)
-	m.Write([]byte("gdpr/crypto/ref/v1\x00"))
-	m.Write([]byte(subject))
+	return k.ref(owner{subject: subject})
+}
+
+// ref returns the Store key of o. Subjects and scopes hash under separate
+// domain tags, so no subject ID and scope name share a Ref.
+func (k *Keyring) ref(o owner) string {
+	m := hmac.New(sha256.New, k.meta.ref)
+	if o.isScope {
+		m.Write([]byte("gdpr/crypto/scope-ref/v1\x00"))
+		m.Write([]byte(o.scope))
+	} else {
+		m.Write([]byte("gdpr/crypto/ref/v1\x00"))
+		m.Write([]byte(o.subject))
+	}
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// flight is one in-progress load of a subject's primitive, shared by the
-// goroutines that ask for it at the same time.
+// owner is whose key it is: a data subject or a Scope.
+type owner struct {
+	subject gdpr.SubjectID
+	scope   Scope
+	isScope bool
+}
+
+// key returns the owner's key in the cache and in-flight maps. A subject
+// ID has no control characters, so no subject's key starts with NUL.
+func (o owner) key() string {
+	if o.isScope {
+		return "\x00" + string(o.scope)
+	}
+	return string(o.subject)
+}
+
+func (o owner) validate() error {
+	if o.isScope {
+		return o.scope.validate()
+	}
+	if err := o.subject.Validate(); err != nil {
+		return invalid("subject", err)
+	}
+	return nil
+}
+
+// flight is one in-progress load of a primitive, shared by the goroutines
+// that ask for it at the same time.
 type flight struct {
 	done chan struct{}
 	aead tink.AEAD
 	err  error
 }
 
-// primitive returns the subject's AEAD: from the cache, else from the
+// primitive returns the owner's AEAD: from the cache, else from the
 // Store, creating the keyset on first use when create is set.
-func (k *Keyring) primitive(ctx context.Context, subject gdpr.SubjectID, create bool) (tink.AEAD, bool, error) {
-	if a, ok := k.cache.get(string(subject)); ok {
+func (k *Keyring) primitive(ctx context.Context, o owner, w actor, create bool) (tink.AEAD, bool, error) {
+	if a, ok := k.cache.get(o.key()); ok {
 		return a, true, nil
 	}
-	a, err := k.loadShared(ctx, subject, create)
+	a, err := k.loadShared(ctx, o, w, create)
 	return a, false, err
 }
 
-// loadShared loads subject's primitive once for all the goroutines that
-// ask at the same time.
-func (k *Keyring) loadShared(ctx context.Context, subject gdpr.SubjectID, create bool) (tink.AEAD, error) {
-	ref := k.Ref(subject)
+// loadShared loads o's primitive once for all the goroutines that ask at
+// the same time.
+func (k *Keyring) loadShared(ctx context.Context, o owner, w actor, create bool) (tink.AEAD, error) {
+	ref := k.ref(o)
 	key := ref
 	if create {
 		key += "+"
@@ -279,7 +248,7 @@ func (k *Keyring) loadShared(ctx context.Context, subject gdpr.SubjectID, create
 		case <-f.done:
 			if isCtxErr(f.err) && ctx.Err() == nil {
 				// The first caller gave up; this one has not.
-				return k.load(ctx, subject, ref, create)
+				return k.load(ctx, o, w, ref, create)
 			}
 			return f.aead, f.err
 		case <-ctx.Done():
@@ -295,11 +264,11 @@ func (k *Keyring) loadShared(ctx context.Context, subject gdpr.SubjectID, create
 		k.flightMu.Unlock()
 		close(f.done)
 	}()
-	f.aead, f.err = k.load(ctx, subject, ref, create)
+	f.aead, f.err = k.load(ctx, o, w, ref, create)
 	return f.aead, f.err
 }
 
-func (k *Keyring) load(ctx context.Context, subject gdpr.SubjectID, ref string, create bool) (tink.AEAD, error) {
+func (k *Keyring) load(ctx context.Context, o owner, w actor, ref string, create bool) (tink.AEAD, error) {
 	gen := k.cache.generation() // before reading the Store: a shred after it voids the put
 	for range 3 {
 		r, err := k.store.Get(ctx, ref)
@@ -312,11 +281,11 @@ func (k *Keyring) load(ctx context.Context, subject gdpr.SubjectID, ref string, 
 			if err != nil {
 				return nil, err
 			}
-			k.cache.put(string(subject), a, gen)
+			k.cache.put(o.key(), a, gen)
 			return a, nil
 		}
 		if !errors.Is(err, ErrNotFound) || !create {
-			return nil, err
+			return nil, fromStore(err)
 		}
 		h, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
 		if err != nil {
@@ -331,26 +300,26 @@ func (k *Keyring) load(ctx context.Context, subject gdpr.SubjectID, ref string, 
 			continue // another instance created it first: use theirs
 		}
 		if err != nil {
-			return nil, err
+			return nil, fromStore(err)
 		}
 		a, err := aead.New(h)
 		if err != nil {
 			return nil, err
 		}
-		k.cache.put(string(subject), a, gen)
-		if err := k.record(ctx, "crypto.key_created", subject, nil); err != nil {
+		k.cache.put(o.key(), a, gen)
+		if err := k.record(ctx, w, "crypto.key_created", o, "crypto_key", gdpr.Success, nil, nil); err != nil {
 			return nil, err
 		}
 		return a, nil
 	}
-	return nil, fmt.Errorf("%w: could not settle the subject's key", ErrConflict)
+	return nil, at("store", because(ErrConflict, "could not settle the key", nil))
 }
 
 // wrap encrypts a keyset with the current KEK, bound to ref.
 func (k *Keyring) wrap(ctx context.Context, ref string, h *keyset.Handle) (Record, error) {
 	var buf bytes.Buffer
 	if err := h.WriteWithContext(ctx, keyset.NewBinaryWriter(&buf), k.kek.aead, keysetAD(ref)); err != nil {
-		return Record{}, fmt.Errorf("crypto: KEK %q: wrapping a keyset failed", k.kek.ID)
+		return Record{}, kekError(nil)
 	}
 	now := k.now().UTC()
 	return Record{Ref: ref, Wrapped: buf.Bytes(), KEK: k.kek.ID, Version: 1, Created: now, Updated: now}, nil
@@ -364,64 +333,124 @@ func (k *Keyring) unwrap(ctx context.Context, r Record) (*keyset.Handle, error) 
 	}
 	h, err := keyset.ReadWithContext(ctx, keyset.NewBinaryReader(bytes.NewReader(r.Wrapped)), kek.aead, keysetAD(r.Ref))
 	if err != nil {
-		return nil, fmt.Errorf("%w: a stored keyset does not open (wrong KEK, or a record moved to another subject)", ErrDecrypt)
+		// The wrong KEK, or a record moved to another Ref.
+		return nil, at("kek", ErrDecrypt)
 	}
 	return h, nil
 }
 
-func (k *Keyring) record(ctx context.Context, action string, subject gdpr.SubjectID, attrs map[string]string) error {
-	return k.recordOutcome(ctx, action, subject, gdpr.Success, attrs)
+// actor is who acts and why, from the context, for the audit events of
+// one call.
+type actor struct {
+	who     gdpr.Actor
+	purpose gdpr.Purpose
 }
 
-func (k *Keyring) recordOutcome(ctx context.Context, action string, subject gdpr.SubjectID, o gdpr.Outcome, attrs map[string]string) error {
+// actorOf reads the actor and purpose of ctx (gdpr.WithActor,
+// gdpr.WithPurpose): the system actor "crypto" and no purpose when there
+// are none. An invalid actor or purpose is ErrInvalid.
+func actorOf(ctx context.Context) (actor, error) {
+	w := actor{who: gdpr.System("crypto")}
+	if a, ok := gdpr.ActorFrom(ctx); ok {
+		if err := a.Validate(); err != nil {
+			return actor{}, invalid("actor", err)
+		}
+		w.who = a
+	}
+	if p, ok := gdpr.PurposeFrom(ctx); ok {
+		if err := p.Validate(); err != nil {
+			return actor{}, invalid("purpose", err)
+		}
+		w.purpose = p
+	}
+	return w, nil
+}
+
+// record sends one event to the Recorder. A scope's event has no Subject
+// and names the scope in Attrs["scope"].
+func (k *Keyring) record(ctx context.Context, w actor, action string, o owner, resource string, out gdpr.Outcome, cats []string, attrs map[string]string) error {
 	if k.recorder == nil {
 		return nil
 	}
-	e := gdpr.Event{Time: k.now(), Actor: gdpr.System("crypto"), Action: action, Subject: subject,
-		Resource: "crypto_key", Outcome: o, Attrs: attrs}
-	if p, ok := k.purposeOf(ctx); ok {
-		e.Purpose = p
+	e := gdpr.Event{Time: k.now(), Actor: w.who, Purpose: w.purpose, Action: action, Subject: o.subject,
+		Categories: cats, Resource: resource, Outcome: out, Attrs: attrs}
+	if o.isScope {
+		if e.Attrs == nil {
+			e.Attrs = map[string]string{}
+		}
+		e.Attrs["scope"] = string(o.scope)
 	}
 	return k.recorder.Record(ctx, e)
 }
 
-func (k *Keyring) purposeOf(ctx context.Context) (gdpr.Purpose, bool) {
-	p, ok := ctx.Value(purposeKey{}).(gdpr.Purpose)
-	return p, ok
+// recordDecrypt records the event of one decryption of f.
+func (k *Keyring) recordDecrypt(ctx context.Context, w actor, o owner, f Field, out gdpr.Outcome) error {
+	var cats []string
+	if f.Category != "" {
+		cats = []string{f.Category}
+	}
+	return k.record(ctx, w, "crypto.decrypt", o, f.String(), out, cats, nil)
 }
 
 // Field names where a ciphertext belongs. The associated data of every
-// field ciphertext binds the subject, Table, Column and Row, so a ciphertext
-// copied to another subject, table, column or row does not decrypt. Row is
-// optional: set it to the row's primary key to bind a ciphertext to its
-// row (two addresses of one subject), leave it empty where a value may move
-// between rows of the same subject. Where the data is not in a table (a
-// file, a message), put any stable names of its place in Table and Column,
-// and any caller-given context in Row: all of it is authenticated, none of
-// it stored.
+// field ciphertext binds the subject (or scope), Table, Column and Row, so
+// a ciphertext copied to another subject, table, column or row does not
+// decrypt. Row is optional: set it to the row's primary key to bind a
+// ciphertext to its row (two addresses of one subject), leave it empty
+// where a value may move between rows of the same subject. Where the data
+// is not in a table (a file, a message), put any stable names of its place
+// in Table and Column, and any caller-given context in Row: all of it is
+// authenticated, none of it stored.
+//
+// Table and Column are 1 to 255 bytes, Row at most 1024.
 type Field struct {
 	Table, Column, Row string
+	// Category is the data category of the field's values, as in the
+	// Register: the ID of a gdpr.Category of the activity the field serves,
+	// e.g. "contact" for an e-mail address. It is not part of the associated
+	// data (adding it later changes no ciphertext); WithDecryptAudit puts it
+	// in each decrypt event's Categories. Optional; when set it is a key as
+	// the root package validates one: at most 255 bytes of UTF-8 without
+	// control characters.
+	Category string
 }
 
 // String returns "table.column" (without the row, which may be personal data).
 func (f Field) String() string { return f.Table + "." + f.Column }
 
 func (f Field) validate() error {
-	if f.Table == "" || f.Column == "" {
-		return fmt.Errorf("%w: a field needs a table and a column", ErrInvalid)
+	switch {
+	case f.Table == "":
+		return invalidf("field", "empty table")
+	case f.Column == "":
+		return invalidf("field", "empty column")
+	case len(f.Table) > 255:
+		return invalidf("field", "table longer than 255 bytes")
+	case len(f.Column) > 255:
+		return invalidf("field", "column longer than 255 bytes")
+	case len(f.Row) > 1024:
+		return invalidf("field", "row longer than 1024 bytes")
 	}
-	if len(f.Table) > 255 || len(f.Column) > 255 || len(f.Row) > 1024 {
-		return fmt.Errorf("%w: field names too long", ErrInvalid)
+	if f.Category != "" {
+		if err := (gdpr.Category{ID: f.Category}).Validate(); err != nil {
+			return invalid("field", err)
+		}
 	}
 	return nil
 }
 
 // fieldAD appends to dst the associated data of a field ciphertext: a
-// domain tag, then subject, table, column and row, each prefixed by its
-// length.
-func fieldAD(dst []byte, subject gdpr.SubjectID, f Field) []byte {
-	dst = append(dst, "gdpr/crypto/field/v1\x00"...)
-	for _, s := range [...]string{string(subject), f.Table, f.Column, f.Row} {
+// domain tag (one for subjects, one for scopes), then the subject or
+// scope, table, column and row, each prefixed by its length.
+func fieldAD(dst []byte, o owner, f Field) []byte {
+	id := string(o.subject)
+	if o.isScope {
+		dst = append(dst, "gdpr/crypto/scope-field/v1\x00"...)
+		id = string(o.scope)
+	} else {
+		dst = append(dst, "gdpr/crypto/field/v1\x00"...)
+	}
+	for _, s := range [...]string{id, f.Table, f.Column, f.Row} {
 		dst = binary.AppendUvarint(dst, uint64(len(s)))
 		dst = append(dst, s...)
 	}
@@ -434,35 +463,48 @@ var adPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 // writes. (Every ciphertext of a subject's key carries the same 4-byte key
 // ID in clear, so ciphertexts of one subject can be linked to each other,
 // across tables and backups, even after a shred; they cannot be linked to
-// the subject without other data.) Format 1 is exactly Tink's AEAD ciphertext with its TINK output
-// prefix: 0x01, the 4-byte ID of the subject's key that encrypted it, a
-// 12-byte nonce, the AES-256-GCM ciphertext and its 16-byte tag; 33 bytes
-// of overhead. The associated data (not stored) binds subject, table,
-// column and row. A later format will start with a byte Tink never writes
-// first (0x00 and 0x01 are Tink's), so both can be told apart.
+// the subject without other data.) Format 1 is exactly Tink's AEAD
+// ciphertext with its TINK output prefix: 0x01, the 4-byte ID of the
+// subject's key that encrypted it, a 12-byte nonce, the AES-256-GCM
+// ciphertext and its 16-byte tag; 33 bytes of overhead. The associated
+// data (not stored) binds subject, table, column and row. A later format
+// will start with a byte Tink never writes first (0x00 and 0x01 are
+// Tink's), so both can be told apart.
 const FormatV1 byte = 0x01
 
 // Encrypt encrypts plaintext for subject's field f, creating the subject's
 // keyset on first use. It returns ErrShredded for a shredded subject (no new
-// key is made for them: see Revive) and ErrInvalid for bad input.
+// key is made for them: see Revive) and ErrInvalid for bad input (Field
+// "ctx", "subject", "field", "actor" or "purpose").
 func (k *Keyring) Encrypt(ctx context.Context, subject gdpr.SubjectID, f Field, plaintext []byte) ([]byte, error) {
-	if err := subject.Validate(); err != nil {
-		return nil, &Error{Op: "encrypt", Err: fmt.Errorf("%w: %w", ErrInvalid, err)}
+	return k.encrypt(ctx, "encrypt", owner{subject: subject}, f, plaintext)
+}
+
+func (k *Keyring) encrypt(ctx context.Context, op string, o owner, f Field, plaintext []byte) ([]byte, error) {
+	if err := checkCtx(op, ctx); err != nil {
+		return nil, err
+	}
+	if err := o.validate(); err != nil {
+		return nil, wrap(op, err)
 	}
 	if err := f.validate(); err != nil {
-		return nil, &Error{Op: "encrypt", Err: err}
+		return nil, wrap(op, err)
 	}
-	a, _, err := k.primitive(ctx, subject, true)
+	w, err := actorOf(ctx)
 	if err != nil {
-		return nil, &Error{Op: "encrypt", Err: err}
+		return nil, wrap(op, err)
+	}
+	a, _, err := k.primitive(ctx, o, w, true)
+	if err != nil {
+		return nil, wrap(op, err)
 	}
 	adp := adPool.Get().(*[]byte)
-	ad := fieldAD((*adp)[:0], subject, f)
+	ad := fieldAD((*adp)[:0], o, f)
 	ct, err := a.Encrypt(plaintext, ad)
 	*adp = ad
 	adPool.Put(adp)
 	if err != nil || len(ct) == 0 || ct[0] != FormatV1 {
-		return nil, &Error{Op: "encrypt", Err: errors.New("encryption failed")}
+		return nil, wrap(op, errEncrypt)
 	}
 	return ct, nil
 }
@@ -471,61 +513,77 @@ func (k *Keyring) Encrypt(ctx context.Context, subject gdpr.SubjectID, f Field, 
 // key. Errors: ErrShredded once the subject's key is destroyed; ErrDecrypt
 // for any ciphertext that does not open — altered, for another subject,
 // table, column or row, of an unknown format, or for a subject without a
-// key — saying nothing about which; ErrRestricted when the Guard refuses.
+// key — saying nothing about which; ErrRestricted when the Guard refuses;
+// ErrInvalid for bad input, as Encrypt. With WithDecryptAudit, each call
+// records one event (see there).
 func (k *Keyring) Decrypt(ctx context.Context, subject gdpr.SubjectID, f Field, ciphertext []byte) ([]byte, error) {
-	if err := subject.Validate(); err != nil {
-		return nil, &Error{Op: "decrypt", Err: fmt.Errorf("%w: %w", ErrInvalid, err)}
+	return k.decrypt(ctx, "decrypt", owner{subject: subject}, f, ciphertext)
+}
+
+func (k *Keyring) decrypt(ctx context.Context, op string, o owner, f Field, ciphertext []byte) ([]byte, error) {
+	if err := checkCtx(op, ctx); err != nil {
+		return nil, err
+	}
+	if err := o.validate(); err != nil {
+		return nil, wrap(op, err)
 	}
 	if err := f.validate(); err != nil {
-		return nil, &Error{Op: "decrypt", Err: err}
+		return nil, wrap(op, err)
 	}
-	if k.guard != nil {
-		if err := k.guard(ctx, subject); err != nil {
-			if k.audit { // a refused access is on the trail too; the refusal stands either way
-				_ = k.recordOutcome(ctx, "crypto.decrypt", subject, gdpr.Denied, map[string]string{"field": f.String()})
-			}
-			return nil, &Error{Op: "decrypt", Err: restricted{err}}
+	var w actor // read only when recorded: decryption is the hot path
+	if k.auditDecrypts {
+		var err error
+		if w, err = actorOf(ctx); err != nil {
+			return nil, wrap(op, err)
 		}
+	}
+	if k.guard != nil && !o.isScope {
+		if err := k.guard(ctx, o.subject); err != nil {
+			if k.auditDecrypts { // a refused access is on the trail too; the refusal stands either way
+				_ = k.recordDecrypt(ctx, w, o, f, gdpr.Denied)
+			}
+			return nil, wrap(op, restricted{err})
+		}
+	}
+	fail := func() ([]byte, error) {
+		if k.auditDecrypts { // a failed attempt (a forged or misplaced ciphertext) is on the trail too
+			_ = k.recordDecrypt(ctx, w, o, f, gdpr.Failure)
+		}
+		return nil, wrap(op, ErrDecrypt)
 	}
 	if len(ciphertext) < 1 || ciphertext[0] != FormatV1 {
-		return nil, &Error{Op: "decrypt", Err: ErrDecrypt}
+		return fail()
 	}
-	a, cached, err := k.primitive(ctx, subject, false)
+	a, cached, err := k.primitive(ctx, o, w, false)
 	if errors.Is(err, ErrNotFound) { // no key: the ciphertext cannot be theirs
-		if k.audit {
-			_ = k.recordOutcome(ctx, "crypto.decrypt", subject, gdpr.Failure, map[string]string{"field": f.String()})
-		}
-		return nil, &Error{Op: "decrypt", Err: ErrDecrypt}
+		return fail()
 	}
 	if err != nil {
-		return nil, &Error{Op: "decrypt", Err: err}
+		return nil, wrap(op, err)
 	}
 	adp := adPool.Get().(*[]byte)
-	ad := fieldAD((*adp)[:0], subject, f)
+	ad := fieldAD((*adp)[:0], o, f)
 	p, err := a.Decrypt(ciphertext, ad)
 	if err != nil && cached {
 		// The cached keyset may predate a rotation on another instance:
 		// read the Store once more before giving up.
-		if a, err = k.loadShared(ctx, subject, false); err == nil {
+		if a, err = k.loadShared(ctx, o, w, false); err == nil {
 			p, err = a.Decrypt(ciphertext, ad)
 		} else if !errors.Is(err, ErrNotFound) {
 			*adp = ad
 			adPool.Put(adp)
-			return nil, &Error{Op: "decrypt", Err: err}
+			return nil, wrap(op, err)
 		}
 	}
 	*adp = ad
 	adPool.Put(adp)
 	if err != nil {
-		if k.audit { // a failed attempt (a forged or misplaced ciphertext) is on the trail too
-			_ = k.recordOutcome(ctx, "crypto.decrypt", subject, gdpr.Failure, map[string]string{"field": f.String()})
-		}
-		return nil, &Error{Op: "decrypt", Err: ErrDecrypt}
+		return fail()
 	}
-	if k.audit {
-		if err := k.record(ctx, "crypto.decrypt", subject, map[string]string{"field": f.String()}); err != nil {
+	if k.auditDecrypts {
+		if err := k.recordDecrypt(ctx, w, o, f, gdpr.Success); err != nil {
 			clear(p) // no record, no plaintext
-			return nil, &Error{Op: "decrypt", Err: err}
+			return nil, wrap(op, err)
 		}
 	}
 	return p, nil
@@ -554,17 +612,28 @@ func (r restricted) Unwrap() []error { return []error{ErrRestricted, r.cause} }
 // the shred still holds the key: keep key-store backups short-lived, or
 // replay shreds after restoring one.
 func (k *Keyring) Shred(ctx context.Context, subject gdpr.SubjectID) error {
-	if err := subject.Validate(); err != nil {
-		return &Error{Op: "shred", Err: fmt.Errorf("%w: %w", ErrInvalid, err)}
+	return k.shred(ctx, "shred", owner{subject: subject})
+}
+
+func (k *Keyring) shred(ctx context.Context, op string, o owner) error {
+	if err := checkCtx(op, ctx); err != nil {
+		return err
 	}
-	ref := k.Ref(subject)
-	k.cache.shred(string(subject)) // before the Store, so no load in progress re-caches the key
+	if err := o.validate(); err != nil {
+		return wrap(op, err)
+	}
+	w, err := actorOf(ctx)
+	if err != nil {
+		return wrap(op, err)
+	}
+	ref := k.ref(o)
+	k.cache.shred(o.key()) // before the Store, so no load in progress re-caches the key
 	if err := k.store.Shred(ctx, ref, k.now().UTC()); err != nil {
-		return &Error{Op: "shred", Err: err}
+		return wrap(op, fromStore(err))
 	}
-	k.cache.shred(string(subject))
-	if err := k.record(ctx, "crypto.shred", subject, nil); err != nil {
-		return &Error{Op: "shred", Err: err}
+	k.cache.shred(o.key())
+	if err := k.record(ctx, w, "crypto.shred", o, "crypto_key", gdpr.Success, nil, nil); err != nil {
+		return wrap(op, err)
 	}
 	return nil
 }
@@ -576,15 +645,19 @@ var _ gdpr.Eraser = (*Keyring)(nil)
 // went with it), or none when the subject had no live key: unknown, or
 // shredded before. Either way a tombstone stands afterwards.
 func (k *Keyring) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (gdpr.ErasureReport, error) {
-	if err := subject.Validate(); err != nil {
-		return gdpr.ErasureReport{}, &Error{Op: "erase", Err: fmt.Errorf("%w: %w", ErrInvalid, err)}
+	if err := checkCtx("erase", ctx); err != nil {
+		return gdpr.ErasureReport{}, err
 	}
-	_, err := k.store.Get(ctx, k.Ref(subject))
+	o := owner{subject: subject}
+	if err := o.validate(); err != nil {
+		return gdpr.ErasureReport{}, wrap("erase", err)
+	}
+	_, err := k.store.Get(ctx, k.ref(o))
 	live := err == nil
 	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrShredded) {
-		return gdpr.ErasureReport{}, &Error{Op: "erase", Err: err}
+		return gdpr.ErasureReport{}, wrap("erase", fromStore(err))
 	}
-	if err := k.Shred(ctx, subject); err != nil {
+	if err := k.shred(ctx, "erase", o); err != nil {
 		return gdpr.ErasureReport{}, err
 	}
 	if !live {
@@ -598,24 +671,33 @@ func (k *Keyring) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (gdp
 // old ciphertexts stay unreadable. Revive on a subject that never had a key
 // creates one; on a subject with a live key it returns ErrConflict.
 func (k *Keyring) Revive(ctx context.Context, subject gdpr.SubjectID) error {
-	if err := subject.Validate(); err != nil {
-		return &Error{Op: "revive", Err: fmt.Errorf("%w: %w", ErrInvalid, err)}
+	const op = "revive"
+	if err := checkCtx(op, ctx); err != nil {
+		return err
 	}
-	ref := k.Ref(subject)
+	o := owner{subject: subject}
+	if err := o.validate(); err != nil {
+		return wrap(op, err)
+	}
+	w, err := actorOf(ctx)
+	if err != nil {
+		return wrap(op, err)
+	}
+	ref := k.ref(o)
 	h, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
 	if err != nil {
-		return &Error{Op: "revive", Err: err}
+		return wrap(op, err)
 	}
 	rec, err := k.wrap(ctx, ref, h)
 	if err != nil {
-		return &Error{Op: "revive", Err: err}
+		return wrap(op, err)
 	}
 	if err := k.store.Revive(ctx, rec); err != nil {
-		return &Error{Op: "revive", Err: err}
+		return wrap(op, fromStore(err))
 	}
-	k.cache.forget(string(subject))
-	if err := k.record(ctx, "crypto.key_revived", subject, nil); err != nil {
-		return &Error{Op: "revive", Err: err}
+	k.cache.forget(o.key())
+	if err := k.record(ctx, w, "crypto.key_revived", o, "crypto_key", gdpr.Success, nil, nil); err != nil {
+		return wrap(op, err)
 	}
 	return nil
 }
@@ -624,54 +706,68 @@ func (k *Keyring) Revive(ctx context.Context, subject gdpr.SubjectID) error {
 // old ones still decrypt (the old keys stay in the keyset; this package does
 // not prune them). Reencrypt moves old values to the new key. Other
 // instances whose cache holds the old keyset reload it when they meet a
-// ciphertext it cannot open. It returns ErrShredded or ErrNotFound for a subject without a
-// live key, and ErrConflict if another rotation won a race.
+// ciphertext it cannot open. It returns ErrShredded or ErrNotFound for a
+// subject without a live key, and ErrConflict if another rotation won a
+// race.
 func (k *Keyring) Rotate(ctx context.Context, subject gdpr.SubjectID) error {
-	if err := subject.Validate(); err != nil {
-		return &Error{Op: "rotate", Err: fmt.Errorf("%w: %w", ErrInvalid, err)}
+	const op = "rotate"
+	if err := checkCtx(op, ctx); err != nil {
+		return err
 	}
-	ref := k.Ref(subject)
+	o := owner{subject: subject}
+	if err := o.validate(); err != nil {
+		return wrap(op, err)
+	}
+	w, err := actorOf(ctx)
+	if err != nil {
+		return wrap(op, err)
+	}
+	ref := k.ref(o)
 	r, err := k.store.Get(ctx, ref)
 	if err != nil {
-		return &Error{Op: "rotate", Err: err}
+		return wrap(op, fromStore(err))
 	}
 	h, err := k.unwrap(ctx, r)
 	if err != nil {
-		return &Error{Op: "rotate", Err: err}
+		return wrap(op, err)
 	}
 	m := keyset.NewManagerFromHandle(h)
 	id, err := m.Add(aead.AES256GCMKeyTemplate())
 	if err != nil {
-		return &Error{Op: "rotate", Err: err}
+		return wrap(op, err)
 	}
 	if err := m.SetPrimary(id); err != nil {
-		return &Error{Op: "rotate", Err: err}
+		return wrap(op, err)
 	}
 	if h, err = m.Handle(); err != nil {
-		return &Error{Op: "rotate", Err: err}
+		return wrap(op, err)
 	}
 	next, err := k.wrap(ctx, ref, h)
 	if err != nil {
-		return &Error{Op: "rotate", Err: err}
+		return wrap(op, err)
 	}
 	next.Version, next.Created = r.Version, r.Created
 	if err := k.store.Update(ctx, next); err != nil {
-		return &Error{Op: "rotate", Err: err}
+		return wrap(op, fromStore(err))
 	}
 	if a, err := aead.New(h); err == nil {
-		k.cache.replace(string(subject), a)
+		k.cache.replace(o.key(), a)
 	} else {
-		k.cache.forget(string(subject))
+		k.cache.forget(o.key())
 	}
-	if err := k.record(ctx, "crypto.key_rotated", subject, map[string]string{"keys": strconv.Itoa(h.Len())}); err != nil {
-		return &Error{Op: "rotate", Err: err}
+	if err := k.record(ctx, w, "crypto.key_rotated", o, "crypto_key", gdpr.Success, nil, map[string]string{"keys": strconv.Itoa(h.Len())}); err != nil {
+		return wrap(op, err)
 	}
 	return nil
 }
 
 // Reencrypt decrypts a ciphertext and encrypts it again under the
-// subject's current primary key, for use after Rotate. Errors as Decrypt.
+// subject's current primary key, for use after Rotate. Errors as Decrypt
+// and Encrypt.
 func (k *Keyring) Reencrypt(ctx context.Context, subject gdpr.SubjectID, f Field, ciphertext []byte) ([]byte, error) {
+	if err := checkCtx("reencrypt", ctx); err != nil {
+		return nil, err
+	}
 	p, err := k.Decrypt(ctx, subject, f, ciphertext)
 	if err != nil {
 		return nil, err

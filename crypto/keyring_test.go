@@ -66,7 +66,7 @@ func newFixture(t testing.TB, opts ...crypto.Option) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{t: t, ctx: context.Background(), store: memkeys.New(), kek: kek, audit: &auditLog{}}
-	f.k = f.keyring(kek, append([]crypto.Option{crypto.WithRecorder(f.audit, true)}, opts...)...)
+	f.k = f.keyring(kek, append([]crypto.Option{crypto.WithRecorder(f.audit), crypto.WithDecryptAudit()}, opts...)...)
 	return f
 }
 
@@ -443,13 +443,13 @@ func TestNoPersonalDataInErrors(t *testing.T) {
 func TestDecryptAuditCarriesPurpose(t *testing.T) {
 	f := newFixture(t)
 	ct := f.encrypt("gil", email, "x")
-	if _, err := f.k.Decrypt(crypto.WithPurpose(f.ctx, "support_ticket"), "gil", email, ct); err != nil {
+	if _, err := f.k.Decrypt(gdpr.WithPurpose(f.ctx, "support_ticket"), "gil", email, ct); err != nil {
 		t.Fatal(err)
 	}
 	f.audit.mu.Lock()
 	defer f.audit.mu.Unlock()
 	last := f.audit.events[len(f.audit.events)-1]
-	if last.Action != "crypto.decrypt" || last.Purpose != "support_ticket" || last.Subject != "gil" || last.Attrs["field"] != "users.email" {
+	if last.Action != "crypto.decrypt" || last.Purpose != "support_ticket" || last.Subject != "gil" || last.Resource != "users.email" {
 		t.Fatalf("decrypt audit event %+v", last)
 	}
 }
@@ -476,12 +476,12 @@ func TestBlindIndex(t *testing.T) {
 	if bytes.Equal(mustIndex(t, f2.keyring(kek2), email).Sum("x"), b.Sum("x")) {
 		t.Fatal("two Stores share an index key")
 	}
-	short := mustIndex(t, f.k, email, crypto.IndexSize(8), crypto.IndexNormalizer(crypto.NormalizeNone))
+	short := mustIndex(t, f.k, email, crypto.WithIndexSize(8), crypto.WithIndexNormalizer(crypto.NormalizeNone))
 	if s := short.Sum("A"); len(s) != 8 || bytes.Equal(s, short.Sum("a")) {
 		t.Fatalf("size 8 without normalisation: %x", s)
 	}
 	for _, n := range []int{0, 3, 33} {
-		if _, err := f.k.BlindIndex(email, crypto.IndexSize(n)); !errors.Is(err, crypto.ErrInvalid) {
+		if _, err := f.k.BlindIndex(email, crypto.WithIndexSize(n)); !errors.Is(err, crypto.ErrInvalid) {
 			t.Errorf("IndexSize(%d): %v", n, err)
 		}
 	}
@@ -574,7 +574,7 @@ func TestDecryptFailuresAudited(t *testing.T) {
 	if _, err := f.k.Decrypt(f.ctx, "kit", email, bad); !errors.Is(err, crypto.ErrDecrypt) {
 		t.Fatal(err)
 	}
-	guarded := f.keyring(f.kek, crypto.WithRecorder(f.audit, true),
+	guarded := f.keyring(f.kek, crypto.WithRecorder(f.audit), crypto.WithDecryptAudit(),
 		crypto.WithGuard(func(context.Context, gdpr.SubjectID) error { return errors.New("restricted") }))
 	if _, err := guarded.Decrypt(f.ctx, "kit", email, ct); !errors.Is(err, crypto.ErrRestricted) {
 		t.Fatal(err)

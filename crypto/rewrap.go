@@ -3,8 +3,9 @@ package crypto
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
+
+	"github.com/gdprkit/gdpr"
 )
 
 // RewrapProgress reports on a KEK rotation.
@@ -32,17 +33,25 @@ type RewrapProgress struct {
 // WithPreviousKEKs, run Rewrap until a pass reports nothing rewrapped or
 // lost, then retire the old KEK.
 func (k *Keyring) Rewrap(ctx context.Context, cursor string, batch int, progress func(RewrapProgress)) (RewrapProgress, error) {
+	const op = "rewrap"
+	p := RewrapProgress{Cursor: cursor}
+	if err := checkCtx(op, ctx); err != nil {
+		return p, err
+	}
+	w, err := actorOf(ctx)
+	if err != nil {
+		return p, wrap(op, err)
+	}
 	if batch <= 0 {
 		batch = 500
 	}
-	p := RewrapProgress{Cursor: cursor}
 	for {
 		if err := ctx.Err(); err != nil {
-			return p, &Error{Op: "rewrap", Err: err}
+			return p, wrap(op, err)
 		}
 		recs, err := k.store.List(ctx, p.Cursor, batch)
 		if err != nil {
-			return p, &Error{Op: "rewrap", Err: err}
+			return p, wrap(op, fromStore(err))
 		}
 		for _, r := range recs {
 			p.Visited++
@@ -57,7 +66,7 @@ func (k *Keyring) Rewrap(ctx context.Context, cursor string, batch int, progress
 			case errors.Is(err, ErrConflict), errors.Is(err, ErrShredded), errors.Is(err, ErrNotFound):
 				p.Lost++
 			default:
-				return p, &Error{Op: "rewrap", Err: err}
+				return p, wrap(op, err)
 			}
 		}
 		if len(recs) < batch {
@@ -68,7 +77,7 @@ func (k *Keyring) Rewrap(ctx context.Context, cursor string, batch int, progress
 		}
 		if p.Done {
 			if p.Rewrapped > 0 {
-				_ = k.record(ctx, "crypto.kek_rewrapped", "", map[string]string{"kek": k.kek.ID})
+				_ = k.record(ctx, w, "crypto.kek_rewrapped", owner{}, "crypto_key", gdpr.Success, nil, map[string]string{"kek": k.kek.ID})
 			}
 			return p, nil
 		}
@@ -84,12 +93,12 @@ func (k *Keyring) rewrapOne(ctx context.Context, r Record) error {
 	if isMeta(r.Ref) {
 		plain, err = old.aead.DecryptWithContext(ctx, r.Wrapped, metaAD(r.Ref))
 		if err != nil {
-			return fmt.Errorf("%w: record %s does not open with KEK %q", ErrDecrypt, r.Ref, r.KEK)
+			return at("kek", ErrDecrypt)
 		}
 		defer clear(plain)
 		w, err := k.kek.aead.EncryptWithContext(ctx, plain, metaAD(r.Ref))
 		if err != nil {
-			return fmt.Errorf("crypto: KEK %q: wrapping failed", k.kek.ID)
+			return kekError(err)
 		}
 		r.Wrapped = w
 	} else {
@@ -104,7 +113,7 @@ func (k *Keyring) rewrapOne(ctx context.Context, r Record) error {
 		r.Wrapped = next.Wrapped
 	}
 	r.KEK, r.Updated = k.kek.ID, k.now().UTC().Truncate(time.Microsecond)
-	return k.store.Update(ctx, r)
+	return fromStore(k.store.Update(ctx, r))
 }
 
 func isMeta(ref string) bool { return len(ref) > 5 && ref[:5] == "meta/" }

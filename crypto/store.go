@@ -5,10 +5,12 @@ import (
 	"time"
 )
 
-// Store keeps the wrapped (KEK-encrypted) keysets of data subjects and the
-// tombstones of shredded ones. It never sees a subject ID or key material in
-// clear: records are keyed by a Ref, a keyed hash of the subject ID that only
-// the Keyring can compute, and a keyset is stored as the KEK made it.
+// Store keeps the wrapped (KEK-encrypted) keysets of data subjects (and of
+// Scopes) and the tombstones of shredded ones. It never sees a subject ID
+// or key material in clear: records are keyed by a Ref, a keyed hash of the
+// subject ID (or scope name, in a domain of its own) that only the Keyring
+// can compute, and a keyset is stored as the KEK made it. A Store cannot
+// tell a subject's record from a scope's.
 //
 // Implementations: memkeys (in memory, the fake for tests) and sqlkeys
 // (PostgreSQL, MySQL/MariaDB, SQLite). A host's own Store proves itself with
@@ -58,8 +60,8 @@ type Store interface {
 
 // Record is one subject's wrapped keyset.
 type Record struct {
-	// Ref is the keyed hash of the subject ID (lower-case hex, 64
-	// characters), or a reserved name for the Keyring's own keys.
+	// Ref is the keyed hash of the subject ID or scope name (lower-case
+	// hex, 64 characters), or a reserved name for the Keyring's own keys.
 	Ref string
 	// Wrapped is the keyset encrypted by the KEK, with the Ref in the
 	// associated data, so a record moved to another Ref does not open.
@@ -71,4 +73,19 @@ type Record struct {
 	Version int64
 	// Created and Updated are set by the Keyring.
 	Created, Updated time.Time
+}
+
+// TombstoneReader is an optional interface of a Store: one that can say
+// when a Ref was shredded implements it, and the Keyring then puts that
+// time in the record ExportSubject writes for a shredded subject. A Store
+// without it still works; the export then says that the key was shredded,
+// not when. memkeys implements it; keystest.RunStoreTests checks it when a
+// Store does.
+type TombstoneReader interface {
+	// Tombstone returns the time given to the Shred that left ref's
+	// tombstone (the first, if ref was shredded more than once), to the
+	// microsecond in UTC. It returns an error wrapping ErrNotFound if ref
+	// has no tombstone: a live record or nothing. It is safe for
+	// concurrent use.
+	Tombstone(ctx context.Context, ref string) (time.Time, error)
 }

@@ -13,7 +13,9 @@
 // byte for byte, Wrapped bytes never aliased, and the same rules under
 // concurrent callers: exactly one of many racing Creates wins, exactly one of
 // many racing Updates from the same version wins, and a Shred racing a
-// Create always leaves the tombstone.
+// Create always leaves the tombstone. A Store that implements the optional
+// crypto.TombstoneReader is checked for it too (the time of the first
+// Shred, none for a live or revived Ref); the subtest skips otherwise.
 //
 // # Testing
 //

@@ -47,6 +47,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) crypto.Store) {
 		{"ConcurrentCreates", testConcurrentCreates},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"CreateRacingShred", testCreateRacingShred},
+		{"Tombstone", testTombstone},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -405,6 +406,41 @@ func testReviveUnknown(t *testing.T, s crypto.Store) {
 	want.Version = 1
 	wantRecord(t, "Get after Revive of an unknown Ref", mustGet(t, s, r.Ref), want)
 	wantErr(t, s.Create(t.Context(), r), crypto.ErrConflict, "Create after Revive", "Revive made a live record")
+}
+
+// testTombstone checks crypto.TombstoneReader, for a Store that implements
+// it (the Keyring's export then names the time of a shred), and skips
+// otherwise.
+func testTombstone(t *testing.T, s crypto.Store) {
+	tr, ok := s.(crypto.TombstoneReader)
+	if !ok {
+		t.Skip("the Store does not implement crypto.TombstoneReader (optional)")
+	}
+	r := NewRecord(Ref("alice"), 1, 0)
+	mustCreate(t, s, r)
+	_, err := tr.Tombstone(t.Context(), r.Ref)
+	wantErr(t, err, crypto.ErrNotFound, "Tombstone of a live Ref", "a live record has no tombstone")
+	_, err = tr.Tombstone(t.Context(), Ref("nobody"))
+	wantErr(t, err, crypto.ErrNotFound, "Tombstone of a Ref never seen", "an unknown Ref has no tombstone")
+
+	paris := time.FixedZone("CET", 3600)
+	when := time.Date(2025, 3, 3, 10, 45, 0, 123456789, paris)
+	mustShred(t, s, r.Ref, when)
+	mustShred(t, s, r.Ref, when.Add(time.Hour))
+	got, err := tr.Tombstone(t.Context(), r.Ref)
+	want := normTime(when)
+	switch {
+	case err != nil:
+		t.Errorf("Tombstone of a shredded Ref: %v; want the time of its Shred", err)
+	case !got.Equal(want) || got.Location() != time.UTC:
+		t.Errorf("Tombstone = %s, want %s: the time of the first Shred, to the microsecond, in UTC",
+			got.Format(time.RFC3339Nano), want.Format(time.RFC3339Nano))
+	}
+	if err := s.Revive(t.Context(), NewRecord(r.Ref, 2, 30)); err != nil {
+		t.Fatalf("Revive: %v", err)
+	}
+	_, err = tr.Tombstone(t.Context(), r.Ref)
+	wantErr(t, err, crypto.ErrNotFound, "Tombstone after Revive", "Revive removes the tombstone")
 }
 
 func refsOf(recs []crypto.Record) []string {

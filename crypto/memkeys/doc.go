@@ -34,13 +34,19 @@
 // # Errors
 //
 // Methods return *crypto.Error (Op "get", "create", "update", "shred",
-// "revive" or "list") wrapping crypto.ErrNotFound, crypto.ErrConflict or
-// crypto.ErrShredded as the crypto.Store contract says, and so the root
-// package's gdpr.ErrNotFound, gdpr.ErrConflict and gdpr.ErrShredded too.
-// Create, Shred and Revive return an error wrapping crypto.ErrInvalid for an
-// empty Ref, and List for a negative limit. Every method returns ctx.Err()
-// when its context is done before it starts. Error texts name the Ref at
-// most, never key material.
+// "revive", "list" or "tombstone"; Field "ref", "limit" or "ctx")
+// wrapping crypto.ErrNotFound, crypto.ErrConflict or crypto.ErrShredded as
+// the crypto.Store contract says, and so the root package's
+// gdpr.ErrNotFound, gdpr.ErrConflict and gdpr.ErrShredded too: for
+// example "crypto update: ref: conflict: stored version is 2, not 1".
+// Create, Shred and Revive return an error wrapping crypto.ErrInvalid for
+// an empty Ref, List for a negative limit, and every method for a nil
+// context (Field "ctx"); every method returns ctx.Err() when its context
+// is done before it starts. Error texts name neither the Ref nor any key
+// material.
+//
+// The Store also implements crypto.TombstoneReader, so a Keyring's export
+// of a shredded subject names the time of the shred.
 //
 // # Testing
 //

@@ -26,15 +26,35 @@ type entry struct {
 	shredded time.Time
 }
 
-var _ crypto.Store = (*Store)(nil)
+var (
+	_ crypto.Store           = (*Store)(nil)
+	_ crypto.TombstoneReader = (*Store)(nil)
+)
 
 // New returns an empty Store.
 func New() *Store {
 	return &Store{recs: make(map[string]*entry)}
 }
 
-func errOf(op string, sentinel error, ref, what string) error {
-	return &crypto.Error{Op: op, Err: fmt.Errorf("memkeys: %w: ref %q %s", sentinel, ref, what)}
+// errOf is the error of op about the Ref given: the sentinel, with a fixed
+// detail. No error names the Ref or holds key material.
+func errOf(op string, sentinel error, detail string) error {
+	err := sentinel
+	if detail != "" {
+		err = fmt.Errorf("%w: %s", sentinel, detail)
+	}
+	return &crypto.Error{Op: op, Field: "ref", Err: err}
+}
+
+// errNilContext is the cause of every refusal of a nil context.
+var errNilContext = fmt.Errorf("%w: nil context", crypto.ErrInvalid)
+
+// check refuses a nil context, and returns ctx.Err() for a done one.
+func check(op string, ctx context.Context) error {
+	if ctx == nil {
+		return &crypto.Error{Op: op, Field: "ctx", Err: errNilContext}
+	}
+	return ctx.Err()
 }
 
 // stored returns r as the Store keeps it: a deep copy, times to the
@@ -56,7 +76,7 @@ func copyOut(r crypto.Record) crypto.Record {
 
 // Get implements crypto.Store.
 func (s *Store) Get(ctx context.Context, ref string) (crypto.Record, error) {
-	if err := ctx.Err(); err != nil {
+	if err := check("get", ctx); err != nil {
 		return crypto.Record{}, err
 	}
 	s.mu.RLock()
@@ -64,9 +84,9 @@ func (s *Store) Get(ctx context.Context, ref string) (crypto.Record, error) {
 	e, ok := s.recs[ref]
 	switch {
 	case !ok:
-		return crypto.Record{}, errOf("get", crypto.ErrNotFound, ref, "has no key")
+		return crypto.Record{}, errOf("get", crypto.ErrNotFound, "")
 	case !e.shredded.IsZero():
-		return crypto.Record{}, errOf("get", crypto.ErrShredded, ref, "was shredded")
+		return crypto.Record{}, errOf("get", crypto.ErrShredded, "")
 	}
 	return copyOut(e.rec), nil
 }
@@ -74,11 +94,11 @@ func (s *Store) Get(ctx context.Context, ref string) (crypto.Record, error) {
 // Create implements crypto.Store. The stored Version is 1 whatever r.Version
 // holds.
 func (s *Store) Create(ctx context.Context, r crypto.Record) error {
-	if err := ctx.Err(); err != nil {
+	if err := check("create", ctx); err != nil {
 		return err
 	}
 	if r.Ref == "" {
-		return &crypto.Error{Op: "create", Err: fmt.Errorf("memkeys: %w: empty ref", crypto.ErrInvalid)}
+		return errOf("create", crypto.ErrInvalid, "empty ref")
 	}
 	r = stored(r)
 	r.Version = 1
@@ -86,9 +106,9 @@ func (s *Store) Create(ctx context.Context, r crypto.Record) error {
 	defer s.mu.Unlock()
 	if e, ok := s.recs[r.Ref]; ok {
 		if !e.shredded.IsZero() {
-			return errOf("create", crypto.ErrShredded, r.Ref, "was shredded")
+			return errOf("create", crypto.ErrShredded, "")
 		}
-		return errOf("create", crypto.ErrConflict, r.Ref, "has a live key")
+		return errOf("create", crypto.ErrConflict, "a live key exists")
 	}
 	s.recs[r.Ref] = &entry{rec: r}
 	return nil
@@ -97,7 +117,7 @@ func (s *Store) Create(ctx context.Context, r crypto.Record) error {
 // Update implements crypto.Store. It replaces Wrapped, KEK and Updated;
 // Created keeps its stored value.
 func (s *Store) Update(ctx context.Context, r crypto.Record) error {
-	if err := ctx.Err(); err != nil {
+	if err := check("update", ctx); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -105,11 +125,11 @@ func (s *Store) Update(ctx context.Context, r crypto.Record) error {
 	e, ok := s.recs[r.Ref]
 	switch {
 	case !ok:
-		return errOf("update", crypto.ErrNotFound, r.Ref, "has no key")
+		return errOf("update", crypto.ErrNotFound, "")
 	case !e.shredded.IsZero():
-		return errOf("update", crypto.ErrShredded, r.Ref, "was shredded")
+		return errOf("update", crypto.ErrShredded, "")
 	case e.rec.Version != r.Version:
-		return errOf("update", crypto.ErrConflict, r.Ref, fmt.Sprintf("is at version %d, not %d", e.rec.Version, r.Version))
+		return errOf("update", crypto.ErrConflict, fmt.Sprintf("stored version is %d, not %d", e.rec.Version, r.Version))
 	}
 	clear(e.rec.Wrapped)
 	e.rec.Wrapped = bytes.Clone(r.Wrapped)
@@ -122,11 +142,11 @@ func (s *Store) Update(ctx context.Context, r crypto.Record) error {
 // Shred implements crypto.Store. Shredding a shredded Ref keeps the first
 // tombstone's time.
 func (s *Store) Shred(ctx context.Context, ref string, at time.Time) error {
-	if err := ctx.Err(); err != nil {
+	if err := check("shred", ctx); err != nil {
 		return err
 	}
 	if ref == "" {
-		return &crypto.Error{Op: "shred", Err: fmt.Errorf("memkeys: %w: empty ref", crypto.ErrInvalid)}
+		return errOf("shred", crypto.ErrInvalid, "empty ref")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -145,18 +165,18 @@ func (s *Store) Shred(ctx context.Context, ref string, at time.Time) error {
 // Revive implements crypto.Store. The stored Version is 1 whatever r.Version
 // holds.
 func (s *Store) Revive(ctx context.Context, r crypto.Record) error {
-	if err := ctx.Err(); err != nil {
+	if err := check("revive", ctx); err != nil {
 		return err
 	}
 	if r.Ref == "" {
-		return &crypto.Error{Op: "revive", Err: fmt.Errorf("memkeys: %w: empty ref", crypto.ErrInvalid)}
+		return errOf("revive", crypto.ErrInvalid, "empty ref")
 	}
 	r = stored(r)
 	r.Version = 1
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e, ok := s.recs[r.Ref]; ok && e.shredded.IsZero() {
-		return errOf("revive", crypto.ErrConflict, r.Ref, "has a live key")
+		return errOf("revive", crypto.ErrConflict, "a live key exists")
 	}
 	s.recs[r.Ref] = &entry{rec: r}
 	return nil
@@ -166,11 +186,11 @@ func (s *Store) Revive(ctx context.Context, r crypto.Record) error {
 // full pass over n records costs O(n²/limit · log n): fine for tests and
 // tools, not for millions of subjects.
 func (s *Store) List(ctx context.Context, after string, limit int) ([]crypto.Record, error) {
-	if err := ctx.Err(); err != nil {
+	if err := check("list", ctx); err != nil {
 		return nil, err
 	}
 	if limit < 0 {
-		return nil, &crypto.Error{Op: "list", Err: fmt.Errorf("memkeys: %w: negative limit", crypto.ErrInvalid)}
+		return nil, &crypto.Error{Op: "list", Field: "limit", Err: fmt.Errorf("%w: negative limit", crypto.ErrInvalid)}
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -189,4 +209,20 @@ func (s *Store) List(ctx context.Context, after string, limit int) ([]crypto.Rec
 		out[i] = copyOut(s.recs[ref].rec)
 	}
 	return out, nil
+}
+
+// Tombstone implements crypto.TombstoneReader: the time of ref's
+// tombstone, or an error wrapping crypto.ErrNotFound for a live or unknown
+// Ref.
+func (s *Store) Tombstone(ctx context.Context, ref string) (time.Time, error) {
+	if err := check("tombstone", ctx); err != nil {
+		return time.Time{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e, ok := s.recs[ref]
+	if !ok || e.shredded.IsZero() {
+		return time.Time{}, errOf("tombstone", crypto.ErrNotFound, "no tombstone")
+	}
+	return e.shredded, nil
 }

@@ -57,6 +57,68 @@ func TestNoKeyMaterialInErrors(t *testing.T) {
 	}
 }
 
+// A nil context is an error (Field "ctx") wrapping crypto.ErrInvalid,
+// never a panic.
+func TestNilContext(t *testing.T) {
+	s := memkeys.New()
+	var nilCtx context.Context
+	r := keystest.NewRecord(keystest.Ref("a"), 1, 0)
+	for op, call := range map[string]func() error{
+		"get":       func() error { _, err := s.Get(nilCtx, r.Ref); return err },
+		"create":    func() error { return s.Create(nilCtx, r) },
+		"update":    func() error { return s.Update(nilCtx, r) },
+		"shred":     func() error { return s.Shred(nilCtx, r.Ref, time.Now()) },
+		"revive":    func() error { return s.Revive(nilCtx, r) },
+		"list":      func() error { _, err := s.List(nilCtx, "", 1); return err },
+		"tombstone": func() error { _, err := s.Tombstone(nilCtx, r.Ref); return err },
+	} {
+		var err error
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Fatalf("%s with a nil context panicked: %v", op, p)
+				}
+			}()
+			err = call()
+		}()
+		var ce *crypto.Error
+		if !errors.As(err, &ce) || ce.Op != op || ce.Field != "ctx" || !errors.Is(err, crypto.ErrInvalid) {
+			t.Errorf("%s with a nil context: %v; want *crypto.Error{Op: %q, Field: \"ctx\"} wrapping crypto.ErrInvalid", op, err, op)
+		}
+	}
+	if _, err := s.Get(t.Context(), r.Ref); !errors.Is(err, crypto.ErrNotFound) {
+		t.Errorf("a nil-context call wrote: %v", err)
+	}
+}
+
+// Error texts name neither the Ref nor the package twice.
+func TestErrorTexts(t *testing.T) {
+	ctx := t.Context()
+	s := memkeys.New()
+	ref := keystest.Ref("alice")
+	r := keystest.NewRecord(ref, 1, 0)
+	_, getErr := s.Get(ctx, ref)
+	if err := s.Create(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	bad := r
+	bad.Version = 5
+	for err, want := range map[error]string{
+		getErr:                         "crypto get: ref: not found",
+		s.Create(ctx, r):               "crypto create: ref: conflict: a live key exists",
+		s.Update(ctx, bad):             "crypto update: ref: conflict: stored version is 1, not 5",
+		s.Revive(ctx, r):               "crypto revive: ref: conflict: a live key exists",
+		s.Create(ctx, crypto.Record{}): "crypto create: ref: invalid input: empty ref",
+	} {
+		if err == nil || err.Error() != want {
+			t.Errorf("error %v; want %q", err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), ref[:16]) {
+			t.Errorf("error %q names the Ref", err)
+		}
+	}
+}
+
 func TestCanceledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()

@@ -74,10 +74,12 @@
 //
 // # Errors
 //
-// Functions return *Error (Op and cause, for errors.As) wrapping one of
-// ErrMalformed (a stored hash that cannot be verified), ErrEmpty,
-// ErrTooLong (the password) or ErrParams (NewHasher), all of which wrap
-// gdpr.ErrInvalid. A wrong password is not an error: Verify returns
+// Functions return *Error (Op, Field and cause, for errors.As) wrapping
+// one of ErrMalformed (a stored hash that cannot be verified: Field
+// "encoded"), ErrEmpty, ErrTooLong (Field "password") or ErrParams
+// (NewHasher: Field names the parameter, e.g. "Memory"), all of which wrap
+// gdpr.ErrInvalid. Texts read "password verify: encoded: malformed hash:
+// not argon2id". A wrong password is not an error: Verify returns
 // (false, nil). A host should answer every failed login the same way,
 // whatever the cause, and log only the error, which never contains a
 // password nor any part of a hash: fixed reasons only.

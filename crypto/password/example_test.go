@@ -35,7 +35,7 @@ func Example() {
 	// true
 	// true <nil>
 	// false <nil>
-	// password verify: password: malformed hash: gdpr: invalid input (version is not 19)
+	// password verify: encoded: malformed hash: version is not 19
 }
 
 // On a successful login, a bcrypt hash from an older system is replaced by

@@ -85,7 +85,7 @@ var fixedErrors = func() map[string]bool {
 		"parameter m not a number within bounds", "parameter t not a number within bounds",
 		"parameter p not a number within bounds",
 	} {
-		m[(&Error{Op: "verify", Err: malformed(r)}).Error()] = true
+		m[fail("verify", malformed(r)).Error()] = true
 	}
 	return m
 }()

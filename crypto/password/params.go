@@ -44,25 +44,26 @@ const (
 // from MinMemory (19 MiB) to MaxMemory (1 GiB), Time from 1 to MaxTime (100)
 // and at least 2 when Memory is below MinMemoryOnePass (46 MiB), Threads from
 // 1 to 255, SaltLen from 16 to 64 and KeyLen from 16 to 64. The error wraps
-// ErrParams and names the parameter, never a password.
+// ErrParams and names the parameter, never a password; NewHasher's *Error
+// names it in Field ("Memory", "Time", "Threads", "SaltLen", "KeyLen").
 func (p Params) Validate() error {
 	switch {
 	case p.Memory < MinMemory:
-		return p.bad("memory below 19 MiB (OWASP minimum)")
+		return bad("Memory", "memory below 19 MiB (OWASP minimum)")
 	case p.Memory > MaxMemory:
-		return p.bad("memory above 1 GiB")
+		return bad("Memory", "memory above 1 GiB")
 	case p.Time < 1 || p.Time > MaxTime:
-		return p.bad("time outside 1.." + strconv.Itoa(MaxTime))
+		return bad("Time", "time outside 1.."+strconv.Itoa(MaxTime))
 	case p.Time < 2 && p.Memory < MinMemoryOnePass:
-		return p.bad("time below 2 with memory below 46 MiB (OWASP minimum)")
+		return bad("Time", "time below 2 with memory below 46 MiB (OWASP minimum)")
 	case p.Threads < 1:
-		return p.bad("threads below 1")
+		return bad("Threads", "threads below 1")
 	case p.SaltLen < MinSaltLen || p.SaltLen > MaxSaltLen:
-		return p.bad("salt length outside 16..64 bytes")
+		return bad("SaltLen", "salt length outside 16..64 bytes")
 	case p.KeyLen < MinKeyLen || p.KeyLen > MaxKeyLen:
-		return p.bad("key length outside 16..64 bytes")
+		return bad("KeyLen", "key length outside 16..64 bytes")
 	}
 	return nil
 }
 
-func (Params) bad(reason string) error { return &reasonError{ErrParams, reason} }
+func bad(field, reason string) error { return &reasonError{ErrParams, field, reason} }

@@ -33,7 +33,7 @@ type Hasher struct {
 // is outside the bounds that Params.Validate documents.
 func NewHasher(p Params) (*Hasher, error) {
 	if err := p.Validate(); err != nil {
-		return nil, &Error{Op: "new hasher", Err: err}
+		return nil, fail("new hasher", err)
 	}
 	return &Hasher{p: p}, nil
 }
@@ -66,11 +66,11 @@ func NeedsRehash(encoded string) bool { return defaultHasher.NeedsRehash(encoded
 // before Hash and Verify.
 func (h *Hasher) Hash(password string) (string, error) {
 	if err := checkLength(password); err != nil {
-		return "", &Error{Op: "hash", Err: err}
+		return "", fail("hash", err)
 	}
 	salt := make([]byte, h.p.SaltLen)
 	if _, err := rand.Read(salt); err != nil {
-		return "", &Error{Op: "hash", Err: errors.New("password: reading random salt failed")}
+		return "", &Error{Op: "hash", Err: errors.New("reading random salt failed")}
 	}
 	key := argon2.IDKey([]byte(password), salt, h.p.Time, h.p.Memory, h.p.Threads, h.p.KeyLen)
 	return (&phc{params: h.p, salt: salt, key: key}).encode(), nil
@@ -97,11 +97,11 @@ func (h *Hasher) Hash(password string) (string, error) {
 // and argon2id has no such limit.
 func (h *Hasher) Verify(password, encoded string) (bool, error) {
 	if err := checkLength(password); err != nil {
-		return false, &Error{Op: "verify", Err: err}
+		return false, fail("verify", err)
 	}
 	if isBcrypt(encoded) {
 		if _, err := checkBcrypt(encoded); err != nil {
-			return false, &Error{Op: "verify", Err: err}
+			return false, fail("verify", err)
 		}
 		switch err := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password)); {
 		case err == nil:
@@ -110,12 +110,12 @@ func (h *Hasher) Verify(password, encoded string) (bool, error) {
 			return false, nil
 		default:
 			// bcrypt's own error texts quote bytes of the hash: not passed on.
-			return false, &Error{Op: "verify", Err: malformed("bcrypt rejected the hash")}
+			return false, fail("verify", malformed("bcrypt rejected the hash"))
 		}
 	}
 	ph, err := parsePHC(encoded)
 	if err != nil {
-		return false, &Error{Op: "verify", Err: err}
+		return false, fail("verify", err)
 	}
 	p := ph.params
 	key := argon2.IDKey([]byte(password), ph.salt, p.Time, p.Memory, p.Threads, p.KeyLen)

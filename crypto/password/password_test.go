@@ -474,3 +474,45 @@ func TestConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestErrorShape checks the one error shape of the module: sentinels whose
+// text names the condition once, an *Error with Op and Field, and a text
+// "password <op>: <field>: <cause>" that names no package twice.
+func TestErrorShape(t *testing.T) {
+	h := testHasher()
+	for _, tc := range []struct {
+		name      string
+		err       error
+		sentinel  error
+		op, field string
+		text      string
+	}{
+		{"empty password", second(h.Hash("")), ErrEmpty, "hash", "password",
+			"password hash: password: password empty"},
+		{"long password", second(h.Verify(strings.Repeat("x", MaxLength+1), refSmall)), ErrTooLong, "verify", "password",
+			"password verify: password: password too long"},
+		{"malformed hash", second(h.Verify(pw, "$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA")), ErrMalformed, "verify", "encoded",
+			"password verify: encoded: malformed hash: not argon2id"},
+		{"params", second(NewHasher(Params{})), ErrParams, "new hasher", "Memory",
+			"password new hasher: Memory: parameters out of bounds: memory below 19 MiB (OWASP minimum)"},
+	} {
+		var e *Error
+		switch {
+		case !errors.As(tc.err, &e):
+			t.Errorf("%s: %v is not a *Error", tc.name, tc.err)
+		case !errors.Is(tc.err, tc.sentinel) || !errors.Is(tc.err, gdpr.ErrInvalid):
+			t.Errorf("%s: %v does not wrap its sentinel and gdpr.ErrInvalid", tc.name, tc.err)
+		case e.Op != tc.op || e.Field != tc.field:
+			t.Errorf("%s: Op %q, Field %q; want %q, %q", tc.name, e.Op, e.Field, tc.op, tc.field)
+		case tc.err.Error() != tc.text:
+			t.Errorf("%s: text %q, want %q", tc.name, tc.err.Error(), tc.text)
+		}
+	}
+	for _, s := range []error{ErrMalformed, ErrTooLong, ErrEmpty, ErrParams} {
+		if strings.Contains(s.Error(), "password:") || strings.Contains(s.Error(), "gdpr") {
+			t.Errorf("sentinel text %q names a package", s)
+		}
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
