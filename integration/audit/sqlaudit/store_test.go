@@ -765,27 +765,6 @@ func TestTxSalt(t *testing.T) {
 	})
 }
 
-func TestMigrateTwiceAndPrefix(t *testing.T) {
-	testdb.ForEach(t, func(t *testing.T, d sqldialect.Dialect, db *sql.DB) {
-		ctx := t.Context()
-		for _, p := range []string{"gdpr_", "app_"} {
-			s, err := sqlaudit.New(db, d, sqlaudit.WithTablePrefix(p))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for range 2 {
-				if err := s.Migrate(ctx); err != nil {
-					t.Fatalf("Migrate with prefix %q: %v", p, err)
-				}
-			}
-		}
-		var n int
-		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM app_audit_head").Scan(&n); err != nil || n != 1 {
-			t.Fatalf("prefixed head table: %d rows, %v; want 1", n, err)
-		}
-	})
-}
-
 // TestMySQLMigrationRerun runs the MySQL migration's statements a second
 // time, as a Migrate after a half-applied run would: they must all succeed.
 func TestMySQLMigrationRerun(t *testing.T) {
@@ -823,56 +802,7 @@ func TestMySQLMigrationRerun(t *testing.T) {
 	}
 }
 
-func TestBadPrefixAndDialect(t *testing.T) {
-	db := testdb.Open(t, sqldialect.SQLite)
-	for _, p := range []string{"", "A_", "x;drop table y", "1abc", strings.Repeat("a", 41)} {
-		if _, err := sqlaudit.New(db, sqldialect.SQLite, sqlaudit.WithTablePrefix(p)); !errors.Is(err, audit.ErrInvalid) {
-			t.Errorf("prefix %q: %v; want audit.ErrInvalid", p, err)
-		}
-	}
-	if _, err := sqlaudit.New(db, sqldialect.Dialect(0)); !errors.Is(err, audit.ErrInvalid) {
-		t.Errorf("zero Dialect: %v; want audit.ErrInvalid", err)
-	}
-	if _, err := sqlaudit.New(nil, sqldialect.SQLite); !errors.Is(err, audit.ErrInvalid) {
-		t.Errorf("nil db: %v; want audit.ErrInvalid", err)
-	}
-	if _, err := sqldialect.ForDriver("oracle"); !errors.Is(err, audit.ErrInvalid) {
-		t.Errorf("DialectFor(oracle): %v; want audit.ErrInvalid", err)
-	}
-	if d, err := sqldialect.ForDriver("pgx"); err != nil || d != sqldialect.Postgres {
-		t.Errorf("DialectFor(pgx) = %v, %v; want Postgres", d, err)
-	}
-}
-
-func TestMigrationsFS(t *testing.T) {
-	for _, d := range []sqldialect.Dialect{sqldialect.Postgres, sqldialect.MySQL, sqldialect.SQLite} {
-		fsys, err := sqlaudit.Migrations(d, "app_")
-		if err != nil {
-			t.Fatal(err)
-		}
-		files, err := fs.Glob(fsys, "*.sql")
-		if err != nil || !slices.Equal(files, []string{"0001_audit.sql"}) {
-			t.Fatalf("%s: files %v, %v; want [0001_audit.sql]", d.String(), files, err)
-		}
-		b, err := fs.ReadFile(fsys, "0001_audit.sql")
-		if err != nil {
-			t.Fatalf("%s: %v", d.String(), err)
-		}
-		for _, table := range []string{"audit_head", "audit_entries", "audit_hashes", "audit_salts", "audit_checkpoints"} {
-			if !strings.Contains(string(b), "app_"+table+" (") {
-				t.Errorf("%s: no table app_%s in the migration", d.String(), table)
-			}
-		}
-		if strings.Contains(string(b), "{{") || strings.Contains(string(b), "gdpr_") {
-			t.Errorf("%s: migration not rendered with the prefix:\n%s", d.String(), b)
-		}
-	}
-	if _, err := sqlaudit.Migrations(sqldialect.SQLite, "Bad"); !errors.Is(err, audit.ErrInvalid) {
-		t.Errorf("Migrations with a bad prefix: %v; want ErrInvalid", err)
-	}
-}
-
-func TestClose(t *testing.T) {
+func TestCloseThenAppend(t *testing.T) {
 	ctx := t.Context()
 	s := newStore(t, sqldialect.SQLite, testdb.Open(t, sqldialect.SQLite))
 	if err := appendFast(ctx, s, entries(0, 300)); err != nil {

@@ -2,9 +2,7 @@ package sqlconsent_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"io/fs"
 	"strings"
 	"testing"
 	"time"
@@ -33,51 +31,6 @@ func TestConformance(t *testing.T) {
 	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
 		consenttest.RunStoreTests(t, func(t *testing.T) consent.Store { return newStore(t, d) })
 	})
-}
-
-func TestMigrateTwiceAndPrefix(t *testing.T) {
-	testdb.ForEach(t, func(t *testing.T, d sqldialect.Dialect, db *sql.DB) {
-		ctx := context.Background()
-		for _, p := range []string{"gdpr_", "app_"} {
-			s, err := sqlconsent.New(db, d, sqlconsent.WithTablePrefix(p))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for range 2 {
-				if err := s.Migrate(ctx); err != nil {
-					t.Fatalf("Migrate with prefix %q: %v", p, err)
-				}
-			}
-		}
-		var n int
-		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM app_consent_events").Scan(&n); err != nil {
-			t.Fatalf("prefixed table missing: %v", err)
-		}
-	})
-}
-
-func TestBadPrefix(t *testing.T) {
-	for _, p := range []string{"", "A_", "x;drop table y", "1abc", strings.Repeat("a", 41)} {
-		if _, err := sqlconsent.New(testdb.Open(t, sqldialect.SQLite), sqldialect.SQLite, sqlconsent.WithTablePrefix(p)); err == nil {
-			t.Errorf("prefix %q accepted", p)
-		}
-	}
-}
-
-func TestMigrationsFS(t *testing.T) {
-	for _, d := range []sqldialect.Dialect{sqldialect.Postgres, sqldialect.MySQL, sqldialect.SQLite} {
-		fsys, err := sqlconsent.Migrations(d, "app_")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := fs.ReadFile(fsys, "0001_consent_events.sql")
-		if err != nil {
-			t.Fatalf("%s: %v", d.String(), err)
-		}
-		if !strings.Contains(string(b), "CREATE TABLE app_consent_events") || strings.Contains(string(b), "{{") {
-			t.Errorf("%s: migration not rendered with the prefix:\n%s", d.String(), b)
-		}
-	}
 }
 
 // TestConflictWithoutDriverText checks that a duplicate key becomes

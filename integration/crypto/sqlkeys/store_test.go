@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -64,61 +63,6 @@ func TestTwoStoresOneDatabase(t *testing.T) {
 	})
 }
 
-func TestMigrateTwiceAndPrefix(t *testing.T) {
-	testdb.ForEach(t, func(t *testing.T, d sqldialect.Dialect, db *sql.DB) {
-		ctx := t.Context()
-		for _, p := range []string{"gdpr_", "app_"} {
-			s, err := sqlkeys.New(db, d, sqlkeys.WithTablePrefix(p))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for range 2 {
-				if err := s.Migrate(ctx); err != nil {
-					t.Fatalf("Migrate with prefix %q: %v", p, err)
-				}
-			}
-		}
-		var n int
-		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM app_crypto_keys").Scan(&n); err != nil {
-			t.Fatalf("prefixed table missing: %v", err)
-		}
-	})
-}
-
-func TestBadPrefixAndDialect(t *testing.T) {
-	db := testdb.Open(t, sqldialect.SQLite)
-	for _, p := range []string{"", "A_", "x;drop table y", "1abc", strings.Repeat("a", 41)} {
-		if _, err := sqlkeys.New(db, sqldialect.SQLite, sqlkeys.WithTablePrefix(p)); !errors.Is(err, crypto.ErrInvalid) {
-			t.Errorf("prefix %q: %v; want crypto.ErrInvalid", p, err)
-		}
-	}
-	if _, err := sqlkeys.New(db, sqldialect.Dialect(0)); !errors.Is(err, crypto.ErrInvalid) {
-		t.Errorf("zero Dialect: %v; want crypto.ErrInvalid", err)
-	}
-	if _, err := sqldialect.ForDriver("oracle"); !errors.Is(err, crypto.ErrInvalid) {
-		t.Errorf("DialectFor(oracle): %v; want crypto.ErrInvalid", err)
-	}
-	if d, err := sqldialect.ForDriver("pgx"); err != nil || d != sqldialect.Postgres {
-		t.Errorf("DialectFor(pgx) = %v, %v; want Postgres", d, err)
-	}
-}
-
-func TestMigrationsFS(t *testing.T) {
-	for _, d := range []sqldialect.Dialect{sqldialect.Postgres, sqldialect.MySQL, sqldialect.SQLite} {
-		fsys, err := sqlkeys.Migrations(d, "app_")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := fs.ReadFile(fsys, "0001_crypto_keys.sql")
-		if err != nil {
-			t.Fatalf("%s: %v", d.String(), err)
-		}
-		if !strings.Contains(string(b), "CREATE TABLE app_crypto_keys") || strings.Contains(string(b), "{{") {
-			t.Errorf("%s: migration not rendered with the prefix:\n%s", d.String(), b)
-		}
-	}
-}
-
 // TestErrors checks the typed errors, the invalid inputs, that an empty
 // keyset is stored as such, and that a duplicate key becomes a condition
 // error without the driver's text (MySQL: "Duplicate entry '…' for key …").
@@ -174,21 +118,6 @@ func TestErrors(t *testing.T) {
 			t.Errorf("Get of a record with no Wrapped bytes = %x, %q, %v; want it stored as created", got.Wrapped, got.KEK, err)
 		}
 	})
-}
-
-func TestClose(t *testing.T) {
-	ctx := t.Context()
-	s := newStore(t, sqldialect.SQLite, testdb.Open(t, sqldialect.SQLite))
-	r := keystest.NewRecord(keystest.Ref("alice"), 1, 0)
-	if err := s.Create(ctx, r); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Get(ctx, r.Ref); err != nil {
-		t.Errorf("Get after Close: %v; want the Store to prepare its statements again", err)
-	}
 }
 
 // BenchmarkGet compares Get (a prepared primary-key lookup of 10,000 rows,
