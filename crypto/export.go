@@ -33,7 +33,10 @@ const ExportDataset = "crypto_keys"
 // leaves the controller's systems with it would tie whoever holds a copy
 // of the key Store to the subject's record there.
 //
-// A subject without a key or tombstone writes nothing. It reads the Store
+// A subject without a key or tombstone writes nothing. After Shred or
+// EraseSubject the record stays, with status "shredded": the tombstone is
+// what the Keyring still holds about them (so an erasure suite asks the
+// Store, not the export, whether a key is live). It reads the Store
 // once and calls no KEK. It returns the first error of w as it is, and
 // otherwise an *Error of Op "export".
 func (k *Keyring) ExportSubject(ctx context.Context, subject gdpr.SubjectID, w gdpr.RecordWriter) error {
