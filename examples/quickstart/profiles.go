@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/gdprkit/gdpr"
-	"github.com/gdprkit/gdpr/consent/sqlconsent"
 	"github.com/gdprkit/gdpr/crypto"
 	"github.com/gdprkit/gdpr/crypto/sqlkeys"
 	"github.com/gdprkit/gdpr/sqldialect"
@@ -44,7 +43,7 @@ func openProfiles(ctx context.Context, db *sql.DB, d sqldialect.Dialect, prefix 
 		return nil, nil, err
 	}
 	// Every key event and every decryption goes to the audit trail.
-	keys, err := crypto.New(ctx, ks, kek, crypto.WithRecorder(trail, true))
+	keys, err := crypto.New(ctx, ks, kek, crypto.WithRecorder(trail), crypto.WithDecryptAudit())
 	if errors.Is(err, crypto.ErrDecrypt) {
 		return nil, nil, fmt.Errorf("the key store under prefix %q was made by an earlier run, whose KEK died with it: use a fresh database or another -prefix", prefix)
 	}
