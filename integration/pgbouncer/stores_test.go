@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -25,13 +26,20 @@ import (
 // transaction mode; the conformance suites run in each.
 var modes = []pgx.QueryExecMode{pgx.QueryExecModeExec, pgx.QueryExecModeSimpleProtocol}
 
-// forEachMode runs fn as a subtest per mode, with a function that opens a
-// fresh database through a PgBouncer of the subtest's own.
-func forEachMode(t *testing.T, fn func(t *testing.T, open func(t *testing.T) *sql.DB)) {
+// forEachMode runs fn as a subtest per mode, each with a PgBouncer and a
+// new database of its own. fn's newStore gives each call (one per suite
+// subtest) a new connection pool through that PgBouncer and a table
+// prefix no other call uses, so every subtest has empty tables of its own
+// without the cost of a database per subtest.
+func forEachMode(t *testing.T, fn func(t *testing.T, open func(t *testing.T) (*sql.DB, string))) {
 	for _, mode := range modes {
 		t.Run(modeName(mode), func(t *testing.T) {
 			b := testdb.StartPgBouncer(t)
-			fn(t, func(t *testing.T) *sql.DB { return b.Open(t, b.CreateDatabase(t), mode) })
+			name := b.CreateDatabase(t)
+			var n atomic.Int64
+			fn(t, func(t *testing.T) (*sql.DB, string) {
+				return b.Open(t, name, mode), fmt.Sprintf("t%d_", n.Add(1))
+			})
 		})
 	}
 }
@@ -58,9 +66,11 @@ func migrated[S interface{ Migrate(context.Context) error }](t *testing.T, s S, 
 }
 
 func TestConsentStore(t *testing.T) {
-	forEachMode(t, func(t *testing.T, open func(*testing.T) *sql.DB) {
+	t.Parallel()
+	forEachMode(t, func(t *testing.T, open func(*testing.T) (*sql.DB, string)) {
 		consenttest.RunStoreTests(t, func(t *testing.T) consent.Store {
-			s, err := sqlconsent.New(open(t), sqldialect.Postgres)
+			db, prefix := open(t)
+			s, err := sqlconsent.New(db, sqldialect.Postgres, sqlconsent.WithTablePrefix(prefix))
 			s = migrated(t, s, err)
 			t.Cleanup(func() { s.Close() })
 			return s
@@ -69,9 +79,11 @@ func TestConsentStore(t *testing.T) {
 }
 
 func TestKeysStore(t *testing.T) {
-	forEachMode(t, func(t *testing.T, open func(*testing.T) *sql.DB) {
+	t.Parallel()
+	forEachMode(t, func(t *testing.T, open func(*testing.T) (*sql.DB, string)) {
 		keystest.RunStoreTests(t, func(t *testing.T) crypto.Store {
-			s, err := sqlkeys.New(open(t), sqldialect.Postgres)
+			db, prefix := open(t)
+			s, err := sqlkeys.New(db, sqldialect.Postgres, sqlkeys.WithTablePrefix(prefix))
 			s = migrated(t, s, err)
 			t.Cleanup(func() { s.Close() })
 			return s
@@ -80,9 +92,11 @@ func TestKeysStore(t *testing.T) {
 }
 
 func TestAuditStore(t *testing.T) {
-	forEachMode(t, func(t *testing.T, open func(*testing.T) *sql.DB) {
+	t.Parallel()
+	forEachMode(t, func(t *testing.T, open func(*testing.T) (*sql.DB, string)) {
 		audittest.RunStoreTests(t, func(t *testing.T) audit.Store {
-			s, err := sqlaudit.New(open(t), sqldialect.Postgres)
+			db, prefix := open(t)
+			s, err := sqlaudit.New(db, sqldialect.Postgres, sqlaudit.WithTablePrefix(prefix))
 			s = migrated(t, s, err)
 			t.Cleanup(func() { s.Close() })
 			return s

@@ -249,13 +249,16 @@ func (b *PgBouncer) clientConfig(database string, mode pgx.QueryExecMode) *pgx.C
 }
 
 // Config returns the connection config of a client of b for database,
-// with pgx's query exec mode set to mode. Behind PgBouncer in
-// transaction mode, use [pgx.QueryExecModeExec] or
-// [pgx.QueryExecModeSimpleProtocol] (default_query_exec_mode=exec or
-// simple_protocol in a DSN): the default, cache_statement, prepares named
-// statements on whichever server connection a statement lands on, and
-// describe_exec and cache_describe use the unnamed statement across two
-// round trips, which may land on two servers.
+// with pgx's query exec mode set to mode. Behind PgBouncer in transaction
+// mode, use [pgx.QueryExecModeExec] or [pgx.QueryExecModeSimpleProtocol]
+// (default_query_exec_mode=exec or simple_protocol in a DSN), as
+// TestPgBouncerExecModes shows: the default, cache_statement, prepares
+// named statements on whichever server a statement lands on (SQLSTATE
+// 26000 "prepared statement … does not exist", 42P05 "… already exists");
+// describe_exec uses the unnamed statement across two round trips that may
+// reach two servers (26000, or another client's statement run with this
+// one's arguments); cache_describe trusts result descriptions cached
+// across schema changes.
 func (b *PgBouncer) Config(database string, mode pgx.QueryExecMode) *pgx.ConnConfig {
 	return b.clientConfig(database, mode)
 }

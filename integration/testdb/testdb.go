@@ -24,6 +24,16 @@
 //			...
 //		})
 //	}
+//
+// # PgBouncer
+//
+// [OpenPgBouncer] gives a test a new PostgreSQL database (created on the
+// server of GDPR_TEST_POSTGRES_DSN; that role must be allowed to create
+// databases) reached through a PgBouncer in transaction pooling mode that
+// [StartPgBouncer] runs on 127.0.0.1 for that test alone, with fewer
+// server connections than clients: the way to check that a store keeps no
+// session state. It needs Debian's pgbouncer package (/usr/sbin/pgbouncer)
+// and skips without it or the DSN, failing instead when CI is set.
 package testdb
 
 import (

@@ -25,21 +25,35 @@
 // [Run] records what it applied in a version table the caller names (the
 // stores use <prefix>schema_version, so gdpr_schema_version by default),
 // with columns component, version, name and applied_at in Unix
-// milliseconds; it is created when missing. Run
-// applies the versions above the highest recorded one, in order. It holds a
-// lock for the whole run, so concurrent callers in any number of processes
-// apply each version exactly once and the later ones find nothing to do:
+// milliseconds; it is created when missing. Run applies the versions above
+// the highest recorded one, in order, under a lock that makes concurrent
+// callers in any number of processes apply each version exactly once; the
+// later ones find nothing to do:
 //
-//   - PostgreSQL: pg_advisory_lock on a hash of the current schema's name,
-//     held by one dedicated connection that also runs the migrations; each
-//     migration and its version row commit in one transaction.
+//   - PostgreSQL: every migration is one transaction (read committed) that
+//     takes pg_advisory_xact_lock on a hash of the current schema's name,
+//     creates the version table if need be, reads the recorded versions,
+//     applies the next migration, records it and commits; Run repeats this
+//     until no migration is left, and a last transaction finds none. The
+//     lock ends with each transaction and nothing outlives it in the
+//     session (no session lock, no prepared statement, no SET), so Run
+//     works through a pooler that hands each transaction to any server
+//     connection, such as PgBouncer with pool_mode = transaction (the
+//     driver must not keep named prepared statements either: with pgx,
+//     default_query_exec_mode=exec or simple_protocol). Callers
+//     may interleave between migrations, never within one. The lock's key
+//     is that of the session-level pg_advisory_lock earlier releases held
+//     for the whole run, so an old and a new release still exclude each
+//     other.
 //   - MySQL/MariaDB: GET_LOCK on a name derived from the current database,
-//     held by one dedicated connection, asked for 60 s at a time until it is
-//     granted or ctx is done (GET_LOCK names are server-wide, hence the
-//     database in the name). DDL
-//     commits implicitly on MySQL, so a migration whose second statement
-//     fails leaves its first applied and its version unrecorded: write MySQL
-//     migrations with one DDL statement per file, or make them safe to re-run.
+//     held by one dedicated connection for the whole run, asked for 60 s at
+//     a time until it is granted or ctx is done (GET_LOCK names are
+//     server-wide, hence the database in the name). DDL commits implicitly
+//     on MySQL, so a migration whose second statement fails leaves its
+//     first applied and its version unrecorded: write MySQL migrations with
+//     one DDL statement per file, or make them safe to re-run. GET_LOCK is
+//     session state: a pooler between Run and MySQL must keep a client's
+//     session on one server connection.
 //   - SQLite: the whole run is one BEGIN IMMEDIATE transaction on one
 //     connection, which excludes every other writer of the database file;
 //     each migration runs under a SAVEPOINT.
@@ -228,9 +242,13 @@ func Statements(sql string) []string {
 // most 100 bytes, not empty); a component whose table names depend on an
 // option such as a prefix should include it, e.g. "consent:" + prefix.
 //
+// table is the version table (see the package doc); it must match
+// ^[a-z_][a-z0-9_]{0,62}$, or Run returns an error wrapping [ErrInvalid].
+//
 // Run is idempotent and safe to call concurrently from any number of
-// goroutines and processes: see the package doc for the lock each dialect
-// uses and what a failure leaves behind. The versions already recorded must
+// goroutines and processes, on PostgreSQL also through PgBouncer in
+// transaction mode: see the package doc for the lock each dialect uses and
+// what a failure leaves behind. The versions already recorded must
 // carry the names of the corresponding migrations, or Run returns an error
 // wrapping [ErrInvalid] and applies nothing; a recorded version above
 // len(migs) gives an error wrapping [ErrNewerSchema]. Run stops and returns
@@ -257,11 +275,14 @@ func Run(ctx context.Context, db *sql.DB, d dialect.Dialect, table, component st
 		}
 	}
 
+	if d == dialect.Postgres {
+		return runPostgres(ctx, db, table, component, migs)
+	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate %s: %w", component, err)
 	}
-	r := &runner{conn: conn, d: d, table: table, component: component}
+	r := &runner{conn: conn, d: d, v: versions{d: d, table: table, component: component}}
 	defer r.close()
 	if err := r.lock(ctx); err != nil {
 		return fmt.Errorf("migrate %s: lock: %w", component, err)
@@ -272,33 +293,95 @@ func Run(ctx context.Context, db *sql.DB, d dialect.Dialect, table, component st
 	return r.finish(ctx)
 }
 
+// pgLock takes the transaction-level advisory lock that serialises Run on
+// PostgreSQL. Its key is the one of the session-level lock that Run took
+// in earlier releases: session and transaction advisory locks on one key
+// exclude each other, so an old and a new release that start together
+// still apply each version once.
+const pgLock = `SELECT pg_advisory_xact_lock(hashtext('gdpr_migrate:' || COALESCE(current_schema(), '')))`
+
+// runPostgres applies migs one transaction at a time, keeping no state in
+// the session (see the package doc): it is safe behind PgBouncer in
+// transaction mode.
+func runPostgres(ctx context.Context, db *sql.DB, table, component string, migs []Migration) error {
+	v := versions{d: dialect.Postgres, table: table, component: component}
+	for {
+		more, err := v.pgStep(ctx, db, migs)
+		if err != nil {
+			return fmt.Errorf("migrate %s: %w", component, err)
+		}
+		if !more {
+			return nil
+		}
+	}
+}
+
+// pgStep runs one transaction: lock, create the version table if need be,
+// read the recorded versions, and apply and record the next migration, if
+// any. more reports that one was applied, so another step may follow.
+func (v versions) pgStep(ctx context.Context, db *sql.DB, migs []Migration) (more bool, err error) {
+	// Read committed, whatever the session's default: each statement
+	// then reads what was committed before it started, so the read after
+	// the lock wait sees the previous holder's versions.
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if _, err = tx.ExecContext(ctx, pgLock); err != nil {
+		return false, fmt.Errorf("lock: %w", err)
+	}
+	if err = v.create(ctx, tx); err != nil {
+		return false, err
+	}
+	applied, err := v.applied(ctx, tx)
+	if err != nil {
+		return false, err
+	}
+	if err = check(applied, migs); err != nil {
+		return false, err
+	}
+	if len(applied) == len(migs) {
+		// Nothing to apply; the commit keeps a version table just created.
+		if err = tx.Commit(); err != nil {
+			return false, fmt.Errorf("commit: %w", err)
+		}
+		return false, nil
+	}
+	m := migs[len(applied)]
+	if err = v.apply(ctx, tx, m); err != nil {
+		return false, fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
+	}
+	if err = tx.Commit(); err != nil {
+		return false, fmt.Errorf("migration %04d_%s: commit: %w", m.Version, m.Name, err)
+	}
+	return true, nil
+}
+
+// runner runs the migrations of MySQL and SQLite on one connection that
+// holds the lock (MySQL) or the transaction (SQLite) for the whole run.
 type runner struct {
-	conn      *sql.Conn
-	d         dialect.Dialect
-	table     string
-	component string
-	locked    bool // the lock (PostgreSQL, MySQL) or transaction (SQLite) is held
-	bad       bool // the connection must not go back to the pool
+	conn   *sql.Conn
+	d      dialect.Dialect
+	v      versions
+	locked bool // the lock (MySQL) or transaction (SQLite) is held
+	bad    bool // the connection must not go back to the pool
 }
 
 // lock takes the cross-process lock on r.conn.
 func (r *runner) lock(ctx context.Context) error {
 	switch r.d {
-	case dialect.Postgres:
-		if _, err := r.conn.ExecContext(ctx,
-			`SELECT pg_advisory_lock(hashtext('gdpr_migrate:' || COALESCE(current_schema(), '')))`); err != nil {
-			// A cancelled lock wait may or may not have been granted.
-			r.bad = true
-			return err
-		}
-		r.locked = true
-		return nil
 	case dialect.MySQL:
 		for {
 			var got sql.NullInt64
 			err := r.conn.QueryRowContext(ctx,
 				`SELECT GET_LOCK(CONCAT('gdpr_migrate_', MD5(COALESCE(DATABASE(), ''))), 60)`).Scan(&got)
 			if err != nil {
+				// A cancelled lock wait may or may not have been granted.
 				r.bad = true
 				return err
 			}
@@ -346,12 +429,12 @@ func sqliteBusy(err error) bool {
 	return false
 }
 
-// finish commits (SQLite) or unlocks, reporting an error only if the work
-// done may not be durable.
+// finish commits (SQLite), reporting an error only if the work done may
+// not be durable.
 func (r *runner) finish(ctx context.Context) error {
 	if r.d == dialect.SQLite && r.locked {
 		if _, err := r.conn.ExecContext(ctx, "COMMIT"); err != nil {
-			return fmt.Errorf("migrate %s: commit: %w", r.component, err)
+			return fmt.Errorf("migrate %s: commit: %w", r.v.component, err)
 		}
 		r.locked = false
 	}
@@ -368,8 +451,6 @@ func (r *runner) close() {
 	if r.locked {
 		var err error
 		switch r.d {
-		case dialect.Postgres:
-			_, err = r.conn.ExecContext(ctx, `SELECT pg_advisory_unlock(hashtext('gdpr_migrate:' || COALESCE(current_schema(), '')))`)
 		case dialect.MySQL:
 			_, err = r.conn.ExecContext(ctx, `SELECT RELEASE_LOCK(CONCAT('gdpr_migrate_', MD5(COALESCE(DATABASE(), ''))))`)
 		default:
@@ -388,120 +469,131 @@ func (r *runner) close() {
 
 // migrate runs with the lock held.
 func (r *runner) migrate(ctx context.Context, migs []Migration) error {
-	q := r.d.Quote(r.table)
-	create := `CREATE TABLE IF NOT EXISTS ` + q + ` (
-	component VARCHAR(100) NOT NULL,
-	version INT NOT NULL,
-	name VARCHAR(200) NOT NULL,
-	applied_at BIGINT NOT NULL,
-	PRIMARY KEY (component, version))`
-	if _, err := r.conn.ExecContext(ctx, create); err != nil {
-		return fmt.Errorf("create %s: %w", r.table, err)
+	if err := r.v.create(ctx, r.conn); err != nil {
+		return err
 	}
-
-	applied, err := r.applied(ctx)
+	applied, err := r.v.applied(ctx, r.conn)
 	if err != nil {
 		return err
 	}
-	for i, name := range applied {
-		v := i + 1
-		if v > len(migs) {
-			return fmt.Errorf("%w: version %d recorded, this program knows %d", ErrNewerSchema, len(applied), len(migs))
-		}
-		if migs[i].Name != name {
-			return fmt.Errorf("%w: version %d is recorded as %q but the migration is named %q", ErrInvalid, v, name, migs[i].Name)
-		}
+	if err := check(applied, migs); err != nil {
+		return err
 	}
-
-	insert := r.d.Rebind(`INSERT INTO ` + q + ` (component, version, name, applied_at) VALUES (?, ?, ?, ?)`)
 	for _, m := range migs[len(applied):] {
-		if err := r.apply(ctx, m, insert); err != nil {
+		if err := r.apply(ctx, m); err != nil {
 			return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 		}
 	}
 	return nil
 }
 
+func (r *runner) apply(ctx context.Context, m Migration) error {
+	if r.d == dialect.MySQL {
+		return r.v.apply(ctx, r.conn, m)
+	}
+	// SQLite: inside the run's BEGIN IMMEDIATE.
+	if _, err := r.conn.ExecContext(ctx, "SAVEPOINT gdpr_migration"); err != nil {
+		return err
+	}
+	if err := r.v.apply(ctx, r.conn, m); err != nil {
+		if _, rerr := r.conn.ExecContext(ctx, "ROLLBACK TO gdpr_migration"); rerr != nil {
+			r.bad = true
+			return err
+		}
+		// Keep what earlier migrations did: release the savepoint and
+		// commit them.
+		if _, rerr := r.conn.ExecContext(ctx, "RELEASE gdpr_migration"); rerr != nil {
+			r.bad = true
+			return err
+		}
+		if cerr := r.finish(ctx); cerr != nil {
+			return errors.Join(err, cerr)
+		}
+		return err
+	}
+	_, err := r.conn.ExecContext(ctx, "RELEASE gdpr_migration")
+	return err
+}
+
+// querier is what *sql.Conn and *sql.Tx share.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// versions is a component's rows in a version table.
+type versions struct {
+	d         dialect.Dialect
+	table     string
+	component string
+}
+
+// create creates the version table when it is missing.
+func (v versions) create(ctx context.Context, q querier) error {
+	create := `CREATE TABLE IF NOT EXISTS ` + v.d.Quote(v.table) + ` (
+	component VARCHAR(100) NOT NULL,
+	version INT NOT NULL,
+	name VARCHAR(200) NOT NULL,
+	applied_at BIGINT NOT NULL,
+	PRIMARY KEY (component, version))`
+	if _, err := q.ExecContext(ctx, create); err != nil {
+		return fmt.Errorf("create %s: %w", v.table, err)
+	}
+	return nil
+}
+
 // applied returns the recorded names by version, checking they run 1..n.
-func (r *runner) applied(ctx context.Context) ([]string, error) {
-	rows, err := r.conn.QueryContext(ctx,
-		r.d.Rebind(`SELECT version, name FROM `+r.d.Quote(r.table)+` WHERE component = ? ORDER BY version`),
-		r.component)
+func (v versions) applied(ctx context.Context, q querier) ([]string, error) {
+	rows, err := q.QueryContext(ctx,
+		v.d.Rebind(`SELECT version, name FROM `+v.d.Quote(v.table)+` WHERE component = ? ORDER BY version`),
+		v.component)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", r.table, err)
+		return nil, fmt.Errorf("read %s: %w", v.table, err)
 	}
 	defer rows.Close()
 	var names []string
 	for rows.Next() {
-		var v int
+		var n int
 		var name string
-		if err := rows.Scan(&v, &name); err != nil {
-			return nil, fmt.Errorf("read %s: %w", r.table, err)
+		if err := rows.Scan(&n, &name); err != nil {
+			return nil, fmt.Errorf("read %s: %w", v.table, err)
 		}
-		if v != len(names)+1 {
-			return nil, fmt.Errorf("%w: %s records version %d after %d", ErrInvalid, r.table, v, len(names))
+		if n != len(names)+1 {
+			return nil, fmt.Errorf("%w: %s records version %d after %d", ErrInvalid, v.table, n, len(names))
 		}
 		names = append(names, name)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", r.table, err)
+		return nil, fmt.Errorf("read %s: %w", v.table, err)
 	}
 	return names, nil
 }
 
-// execer is what *sql.Conn and *sql.Tx share.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+// check compares the recorded names with migs.
+func check(applied []string, migs []Migration) error {
+	if len(applied) > len(migs) {
+		return fmt.Errorf("%w: version %d recorded, this program knows %d", ErrNewerSchema, len(applied), len(migs))
+	}
+	for i, name := range applied {
+		if migs[i].Name != name {
+			return fmt.Errorf("%w: version %d is recorded as %q but the migration is named %q", ErrInvalid, i+1, name, migs[i].Name)
+		}
+	}
+	return nil
 }
 
-func (r *runner) apply(ctx context.Context, m Migration, insert string) error {
-	run := func(ex execer) error {
-		for i, s := range Statements(m.SQL) {
-			if _, err := ex.ExecContext(ctx, s); err != nil {
-				return fmt.Errorf("statement %d: %w", i+1, err)
-			}
+// apply runs m's statements and records its version on q.
+func (v versions) apply(ctx context.Context, q querier, m Migration) error {
+	for i, s := range Statements(m.SQL) {
+		if _, err := q.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("statement %d: %w", i+1, err)
 		}
-		if _, err := ex.ExecContext(ctx, insert, r.component, m.Version, m.Name, time.Now().UnixMilli()); err != nil {
-			return fmt.Errorf("record version: %w", err)
-		}
-		return nil
 	}
-	switch r.d {
-	case dialect.Postgres:
-		tx, err := r.conn.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if err := run(tx); err != nil {
-			_ = tx.Rollback()
-			return err
-		}
-		return tx.Commit()
-	case dialect.MySQL:
-		return run(r.conn)
-	default: // SQLite: inside the run's BEGIN IMMEDIATE.
-		if _, err := r.conn.ExecContext(ctx, "SAVEPOINT gdpr_migration"); err != nil {
-			return err
-		}
-		if err := run(r.conn); err != nil {
-			if _, rerr := r.conn.ExecContext(ctx, "ROLLBACK TO gdpr_migration"); rerr != nil {
-				r.bad = true
-				return err
-			}
-			// Keep what earlier migrations did: release the savepoint
-			// and commit them.
-			if _, rerr := r.conn.ExecContext(ctx, "RELEASE gdpr_migration"); rerr != nil {
-				r.bad = true
-				return err
-			}
-			if cerr := r.finish(ctx); cerr != nil {
-				return errors.Join(err, cerr)
-			}
-			return err
-		}
-		_, err := r.conn.ExecContext(ctx, "RELEASE gdpr_migration")
-		return err
+	insert := v.d.Rebind(`INSERT INTO ` + v.d.Quote(v.table) + ` (component, version, name, applied_at) VALUES (?, ?, ?, ?)`)
+	if _, err := q.ExecContext(ctx, insert, v.component, m.Version, m.Name, time.Now().UnixMilli()); err != nil {
+		return fmt.Errorf("record version: %w", err)
 	}
+	return nil
 }
 
 // FS returns migs as files named NNNN_name.sql, for hosts that apply
