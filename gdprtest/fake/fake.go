@@ -1,0 +1,128 @@
+// Package fake gives a host's unit tests, in one call, the module's
+// components over their in-memory stores, wired as a host wires them in
+// main: a consent ledger and a keyring that record into an audit trail,
+// with an unsubscriber and consent receipts set up, and a
+// gdprtest.Recorder that sees every event in clear for the test to assert
+// on.
+//
+//	func TestSignup(t *testing.T) {
+//		k := fake.New(t, register())
+//		svc := signup.New(k.Ledger, k.Keys)
+//		...
+//		if got := k.Events.Actions(); !slices.Contains(got, "consent.given") {
+//			t.Errorf("events %v; want consent.given", got)
+//		}
+//	}
+//
+// Unlike package gdprtest, which imports only the root package, fake
+// imports consent, crypto and audit with their memory stores: a package of
+// this module cannot use it in its own internal tests.
+//
+// The keys are made for each Kit and live only in memory. Nothing here is
+// fit for production: the stores keep everything in memory, and the
+// Recorder keeps subject IDs in clear.
+package fake
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"testing"
+
+	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/audit"
+	"github.com/gdprkit/gdpr/audit/memaudit"
+	"github.com/gdprkit/gdpr/consent"
+	"github.com/gdprkit/gdpr/consent/memconsent"
+	"github.com/gdprkit/gdpr/crypto"
+	"github.com/gdprkit/gdpr/crypto/memkeys"
+	"github.com/gdprkit/gdpr/gdprtest"
+)
+
+// Kit is the module's components over in-memory stores. Every field is
+// ready to use; the stores are there for tests that look beneath.
+type Kit struct {
+	// Ledger is a consent ledger with the Register given to New (if any),
+	// an Unsubscriber and receipts signed by ReceiptKey.
+	Ledger *consent.Ledger
+	// Keys is a keyring with an ephemeral KEK, decryptions audited.
+	Keys *crypto.Keyring
+	// Trail is the audit trail the Ledger and Keys record into (signed
+	// checkpoints, no anchor). It is closed when the test ends.
+	Trail *audit.Log
+	// Events sees every event the Ledger and Keys record, in clear, in
+	// order: what a test asserts on.
+	Events *gdprtest.Recorder
+
+	ConsentStore *memconsent.Store
+	KeyStore     *memkeys.Store
+	AuditStore   *memaudit.Store
+	// ReceiptKey verifies the Ledger's receipts.
+	ReceiptKey ed25519.PublicKey
+}
+
+// Controller is the controller named on the Kit's receipts.
+var Controller = consent.Controller{
+	Name:    "Example Controller Ltd",
+	Contact: "Data Protection Officer",
+	Address: "1 Example Street, 10115 Berlin, DE",
+	Email:   "privacy@example.com",
+	Phone:   "+49 30 0000000",
+}
+
+// New returns a Kit; reg may be nil for a ledger without a Register (no
+// purpose is then checked). New fails the test on any error, and closes
+// the trail when the test ends.
+func New(t testing.TB, reg *gdpr.Register) *Kit {
+	t.Helper()
+	ctx := context.Background()
+	k := &Kit{Events: new(gdprtest.Recorder), ConsentStore: memconsent.New(), KeyStore: memkeys.New(), AuditStore: memaudit.New()}
+
+	skey, _, err := audit.GenerateKey("fake.example/audit")
+	check(t, err)
+	signer, verifier, err := audit.NewSigner(skey)
+	check(t, err)
+	k.Trail, err = audit.New(ctx, k.AuditStore, random(audit.MinKeySize), signer, verifier)
+	check(t, err)
+	t.Cleanup(func() { k.Trail.Close(context.Background()) })
+
+	// Both the trail and the test's Recorder see every event.
+	rec := gdpr.RecorderFunc(func(ctx context.Context, e gdpr.Event) error {
+		if err := k.Trail.Record(ctx, e); err != nil {
+			return err
+		}
+		return k.Events.Record(ctx, e)
+	})
+
+	kek, err := crypto.EphemeralKEK("fake-kek")
+	check(t, err)
+	k.Keys, err = crypto.New(ctx, k.KeyStore, kek, crypto.WithRecorder(rec), crypto.WithDecryptAudit())
+	check(t, err)
+
+	unsub, err := consent.NewUnsubscriber(random(32))
+	check(t, err)
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	check(t, err)
+	k.ReceiptKey = pub
+	opts := []consent.Option{consent.WithRecorder(rec), consent.WithUnsubscriber(unsub),
+		consent.WithReceipts(priv, Controller, "EU")}
+	if reg != nil {
+		opts = append(opts, consent.WithRegister(reg))
+	}
+	k.Ledger, err = consent.New(k.ConsentStore, opts...)
+	check(t, err)
+	return k
+}
+
+func check(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("fake.New: %v", err)
+	}
+}
+
+func random(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
