@@ -13,13 +13,21 @@
 //
 //	go run ./examples/quickstart -driver pgx -dsn 'postgres://root@127.0.0.1:5432/test?sslmode=disable'
 //	go run ./examples/quickstart -driver mysql -dsn 'root@tcp(127.0.0.1:3306)/test'
+//
+// Run it again with the same -dsn and it continues the same ledger, key
+// store and audit trail with a new subject: its development keys (package
+// insecuredevkeys, never for production) and the audit anchor are kept in
+// a state directory per database (-state; by default in the user's cache
+// directory).
 package main
 
 import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -39,6 +47,7 @@ import (
 	"github.com/gdprkit/gdpr/consent"
 	"github.com/gdprkit/gdpr/consent/sqlconsent"
 	"github.com/gdprkit/gdpr/crypto"
+	"github.com/gdprkit/gdpr/insecuredevkeys"
 	"github.com/gdprkit/gdpr/sqldialect"
 )
 
@@ -46,14 +55,19 @@ func main() {
 	driver := flag.String("driver", "sqlite", `database/sql driver: "sqlite", "pgx" or "mysql"`)
 	dsn := flag.String("dsn", "", "data source name; default: a new SQLite file in a temporary directory")
 	prefix := flag.String("prefix", "gdpr_", "table name prefix")
+	state := flag.String("state", "", "directory for the development keys and the audit anchor; default: beside a temporary database, or a directory per -dsn in the user's cache")
 	flag.Parse()
-	if err := run(context.Background(), os.Stdout, *driver, *dsn, *prefix); err != nil {
+	if err := run(context.Background(), os.Stdout, *driver, *dsn, *prefix, *state); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out io.Writer, driver, dsn, prefix string) error {
+// run opens the database and the development keys and walks one new
+// subject through the tour. Run it again with the same -dsn: the keys and
+// the anchor in the state directory let it continue the same ledger, key
+// store and audit trail.
+func run(ctx context.Context, out io.Writer, driver, dsn, prefix, state string) error {
 	if dsn == "" {
 		if driver != "sqlite" {
 			return fmt.Errorf("-dsn is required with -driver %s", driver)
@@ -67,6 +81,24 @@ func run(ctx context.Context, out io.Writer, driver, dsn, prefix string) error {
 		// copy in the database file's free pages.
 		dsn = "file:" + filepath.Join(dir, "app.db") +
 			"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=secure_delete(1)&_txlock=immediate"
+		if state == "" {
+			state = dir
+		}
+	}
+	if state == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return err
+		}
+		// One state per database: an anchor belongs to one trail.
+		sum := sha256.Sum256([]byte(driver + "\x00" + dsn + "\x00" + prefix))
+		state = filepath.Join(cache, "gdpr-quickstart", hex.EncodeToString(sum[:8]))
+	}
+	// Development keys that survive a restart, in one 0600 file. In
+	// production: the KEK in a KMS, the other keys in a secret store.
+	keys, err := insecuredevkeys.Load(filepath.Join(state, "insecure-dev-keys.json"))
+	if err != nil {
+		return err
 	}
 	db, err := sql.Open(driver, dsn)
 	if err != nil {
@@ -77,7 +109,12 @@ func run(ctx context.Context, out io.Writer, driver, dsn, prefix string) error {
 	if err != nil {
 		return err
 	}
-	return walk(ctx, out, db, dialect, prefix)
+	// A new account for every run: a subject erased on an earlier run
+	// stays erased (their key is shredded for good).
+	id := make([]byte, 4)
+	rand.Read(id)
+	subject := gdpr.SubjectID("user-" + hex.EncodeToString(id))
+	return walk(ctx, out, db, dialect, prefix, keys, filepath.Join(state, "anchor"), subject)
 }
 
 // register is the controller's record of processing activities (Art. 30):
@@ -94,8 +131,9 @@ func register() *gdpr.Register {
 	}
 }
 
-// walk is the tour itself, on any database.
-func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dialect, prefix string) error {
+// walk is the tour itself, on any database, for one new subject.
+func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dialect, prefix string,
+	keys *insecuredevkeys.Keys, anchorDir string, subject gdpr.SubjectID) error {
 
 	// 1. Storage: the consent ledger's tables, created or updated at start-up.
 	store, err := sqlconsent.New(db, dialect, sqlconsent.WithTablePrefix(prefix))
@@ -105,29 +143,20 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 	if err := store.Migrate(ctx); err != nil {
 		return err
 	}
-	anchorDir, err := os.MkdirTemp("", "gdpr-quickstart-anchor-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(anchorDir)
-	trail, err := openTrail(ctx, db, dialect, prefix, anchorDir)
+	trail, err := openTrail(ctx, db, dialect, prefix, keys, anchorDir)
 	if err != nil {
 		return err
 	}
 	defer trail.Close(ctx)
-	step(out, 1, "ledger and audit trail ready on %s", dialect.String())
-
-	// The controller's keys: one signs receipts, one seals unsubscribe links.
-	// In production, load them from a secret store; never commit them.
-	_, receiptKey, err := ed25519.GenerateKey(rand.Reader)
+	before, err := trail.Verify(ctx, audit.VerifyOptions{})
 	if err != nil {
 		return err
 	}
-	unsubSecret := make([]byte, 32)
-	if _, err := rand.Read(unsubSecret); err != nil {
-		return err
-	}
-	unsub, err := consent.NewUnsubscriber(unsubSecret)
+	step(out, 1, "ledger and audit trail ready on %s (%d entries from earlier runs)", dialect.String(), before.Entries)
+
+	// The controller's keys: one signs receipts, one seals unsubscribe links.
+	receiptKey := keys.ReceiptKey()
+	unsub, err := consent.NewUnsubscriber(keys.UnsubscribeSecret())
 	if err != nil {
 		return err
 	}
@@ -141,22 +170,16 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 	// 2. Publish the text the subject will be shown, with the hash of its exact words.
 	const text = "May we send you our monthly newsletter by e-mail? You can unsubscribe at any time."
 	// Publishing at every start-up is safe: a version already published
-	// with the same text is taken as it is.
+	// with the same text is returned as it is; ErrConflict means the text
+	// changed, and a new version must be published.
 	n, err := ledger.Publish(ctx, consent.Notice{ID: "newsletter", Version: 1, TextHash: consent.HashText(text),
 		Language: "en", URL: "https://example.com/privacy/newsletter/v1"})
-	if errors.Is(err, consent.ErrConflict) {
-		n, err = ledger.Notice(ctx, "newsletter", 1)
-		if err == nil && n.TextHash != consent.HashText(text) {
-			err = fmt.Errorf("notice newsletter v1 was published with another text: publish a new version")
-		}
-	}
 	if err != nil {
 		return err
 	}
 	step(out, 2, "notice %q version %d published (sha256 %s…)", n.ID, n.Version, n.TextHash[:12])
 
 	// 3. The subject signs up: double opt-in starts; nothing is allowed yet.
-	subject := gdpr.SubjectID("user-1001")
 	_, token, err := ledger.Request(ctx, consent.Choice{
 		Subject: subject, Purpose: "newsletter", Contact: consent.Email,
 		Notice: consent.NoticeRef{ID: "newsletter", Version: 1}, Method: consent.MethodCheckbox, Channel: "web",
@@ -204,7 +227,7 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 
 	// 7. The subject's profile lives in the host's own table, encrypted
 	// with a key of their own; a blind index finds them by e-mail address.
-	keys, profiles, err := openProfiles(ctx, db, dialect, prefix, trail)
+	keyring, profiles, err := openProfiles(ctx, db, dialect, prefix, keys.KEK(), trail)
 	if err != nil {
 		return err
 	}
@@ -246,7 +269,7 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 	for _, e := range []struct {
 		name string
 		gdpr.Eraser
-	}{{"consent events", ledger}, {"profile row", profiles}, {"encryption key", keys}, {"audit pseudonym", trail}} {
+	}{{"consent events", ledger}, {"profile row", profiles}, {"encryption key", keyring}, {"audit pseudonym", trail}} {
 		rep, err := e.EraseSubject(ctx, subject)
 		if err != nil {
 			return err
@@ -293,7 +316,7 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 // signing key made once with audit.GenerateKey, the pseudonym key 32
 // random bytes) and point the anchor at storage the database's
 // administrators cannot write.
-func openTrail(ctx context.Context, db *sql.DB, d sqldialect.Dialect, prefix, anchorDir string) (*audit.Log, error) {
+func openTrail(ctx context.Context, db *sql.DB, d sqldialect.Dialect, prefix string, keys *insecuredevkeys.Keys, anchorDir string) (*audit.Log, error) {
 	store, err := sqlaudit.New(db, d, sqlaudit.WithTablePrefix(prefix))
 	if err != nil {
 		return nil, err
@@ -301,21 +324,18 @@ func openTrail(ctx context.Context, db *sql.DB, d sqldialect.Dialect, prefix, an
 	if err := store.Migrate(ctx); err != nil {
 		return nil, err
 	}
-	skey, _, err := audit.GenerateKey("quickstart.example/audit")
+	signer, verifier, err := keys.AuditSigner()
 	if err != nil {
 		return nil, err
 	}
-	signer, verifier, err := audit.NewSigner(skey)
-	if err != nil {
+	// The anchor refuses a missing directory (an unmounted volume must not
+	// look like an empty anchor): the quickstart makes its own.
+	if err := os.MkdirAll(anchorDir, 0o700); err != nil {
 		return nil, err
 	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, err
-	}
-	log, err := audit.New(ctx, store, key, signer, verifier, audit.WithAnchor(&audit.FileAnchor{Dir: anchorDir}))
-	if errors.Is(err, audit.ErrInvalid) || errors.Is(err, audit.ErrTampered) {
-		return nil, fmt.Errorf("the audit trail under prefix %q was signed by an earlier run's key: use a fresh database or another -prefix: %w", prefix, err)
+	log, err := audit.New(ctx, store, keys.PseudonymKey(), signer, verifier, audit.WithAnchor(&audit.FileAnchor{Dir: anchorDir}))
+	if errors.Is(err, audit.ErrTampered) {
+		return nil, fmt.Errorf("the audit trail under prefix %q does not match the anchor in %s (another database's, or signed by other keys): use the -state of that database, or a fresh database: %w", prefix, anchorDir, err)
 	}
 	return log, err
 }

@@ -4,48 +4,101 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/insecuredevkeys"
 	"github.com/gdprkit/gdpr/integration/testdb"
 	"github.com/gdprkit/gdpr/sqldialect"
 )
 
-func TestQuickstart(t *testing.T) {
-	var out bytes.Buffer
-	if err := run(context.Background(), &out, "sqlite", "", "gdpr_"); err != nil {
-		t.Fatalf("quickstart failed: %v\n%s", err, out.String())
-	}
-	for _, want := range []string{
-		"1. ledger and audit trail ready on sqlite",
+// wantTour is what one walk prints for subject s.
+func wantTour(s string) []string {
+	return []string{
+		"1. ledger and audit trail ready on ",
+		"entries from earlier runs)",
 		`2. notice "newsletter" version 1 published`,
 		"3. after sign-up: newsletter by e-mail denied (none)",
 		"4. after confirmation: newsletter by e-mail allowed (given, decided by given event ",
 		"5. receipt ",
 		"6. after unsubscribing: newsletter by e-mail denied (withdrawn, decided by withdrawn event ",
-		"7. profile stored encrypted; found by e-mail: user-1001 (Ann Example)",
-		"8. audit trail of user-1001: 6 entries (consent.pending, consent.given, consent.withdrawn, crypto.key_created, crypto.decrypt, crypto.decrypt)",
+		"7. profile stored encrypted; found by e-mail: " + s + " (Ann Example)",
+		"8. audit trail of " + s + ": 6 entries (consent.pending, consent.given, consent.withdrawn, crypto.key_created, crypto.decrypt, crypto.decrypt)",
 		"9. erased: 3 consent events, 1 profile row, 1 encryption key, 1 audit pseudonym (of 3 events)",
 		"10. after erasure: newsletter by e-mail denied (none)",
 		"11. profile restored from the backup, unreadable: true",
 		"12. audit trail verified: ",
-		"entry 0 proven: true, entries still linked to user-1001: 0",
-	} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
+		"entry 0 proven: true, entries still linked to " + s + ": 0",
+	}
+}
+
+func check(t *testing.T, out string, want []string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
 		}
+	}
+}
+
+var subjectRE = regexp.MustCompile(`found by e-mail: (user-[0-9a-f]{8}) `)
+var earlierRE = regexp.MustCompile(`\((\d+) entries from earlier runs\)`)
+
+// TestQuickstart runs the README's command: a temporary SQLite database.
+func TestQuickstart(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), &out, "sqlite", "", "gdpr_", ""); err != nil {
+		t.Fatalf("quickstart failed: %v\n%s", err, out.String())
+	}
+	m := subjectRE.FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no subject in the output:\n%s", out.String())
+	}
+	check(t, out.String(), wantTour(m[1]))
+	if !strings.Contains(out.String(), "(0 entries from earlier runs)") {
+		t.Errorf("a fresh database reports earlier entries:\n%s", out.String())
+	}
+}
+
+// TestQuickstartRestarts runs the quickstart twice against one database
+// and one state directory, as a developer restarting it would: the second
+// run continues the same trail, key store and ledger with the same keys.
+func TestQuickstartRestarts(t *testing.T) {
+	dir := t.TempDir()
+	dsn := "file:" + filepath.Join(dir, "app.db") + "?" + testdb.SQLiteDSNParams
+	state := filepath.Join(dir, "state")
+	var first, second bytes.Buffer
+	if err := run(context.Background(), &first, "sqlite", dsn, "gdpr_", state); err != nil {
+		t.Fatalf("first run: %v\n%s", err, first.String())
+	}
+	if err := run(context.Background(), &second, "sqlite", dsn, "gdpr_", state); err != nil {
+		t.Fatalf("second run against the same database: %v\n%s", err, second.String())
+	}
+	s := subjectRE.FindStringSubmatch(second.String())
+	e := earlierRE.FindStringSubmatch(second.String())
+	if s == nil || e == nil || e[1] == "0" {
+		t.Fatalf("the second run does not continue the first's trail:\n%s", second.String())
+	}
+	check(t, second.String(), wantTour(s[1]))
+	if f := subjectRE.FindStringSubmatch(first.String()); f == nil || f[1] == s[1] {
+		t.Errorf("both runs used one subject")
 	}
 }
 
 // The same walk runs on PostgreSQL and MySQL, each in a fresh schema.
 func TestQuickstartServers(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, d sqldialect.Dialect, db *sql.DB) {
+		keys, err := insecuredevkeys.Load(filepath.Join(t.TempDir(), "keys.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
 		var out bytes.Buffer
-		if err := walk(context.Background(), &out, db, d, "qs_"); err != nil {
+		if err := walk(context.Background(), &out, db, d, "qs_", keys, t.TempDir(), gdpr.SubjectID("user-1001")); err != nil {
 			t.Fatalf("quickstart on %s: %v\n%s", d.String(), err, out.String())
 		}
-		if !strings.Contains(out.String(), "entries still linked to user-1001: 0") {
-			t.Errorf("incomplete run on %s:\n%s", d.String(), out.String())
-		}
+		check(t, out.String(), wantTour("user-1001"))
 	})
 }

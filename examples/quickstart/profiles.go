@@ -28,7 +28,7 @@ type profiles struct {
 }
 
 // openProfiles sets up the key store, the Keyring and the host's table.
-func openProfiles(ctx context.Context, db *sql.DB, d sqldialect.Dialect, prefix string, trail gdpr.Recorder) (*crypto.Keyring, *profiles, error) {
+func openProfiles(ctx context.Context, db *sql.DB, d sqldialect.Dialect, prefix string, kek crypto.KEK, trail gdpr.Recorder) (*crypto.Keyring, *profiles, error) {
 	ks, err := sqlkeys.New(db, d, sqlkeys.WithTablePrefix(prefix))
 	if err != nil {
 		return nil, nil, err
@@ -36,16 +36,12 @@ func openProfiles(ctx context.Context, db *sql.DB, d sqldialect.Dialect, prefix 
 	if err := ks.Migrate(ctx); err != nil {
 		return nil, nil, err
 	}
-	// In production the KEK is a KMS key (see crypto.KEK); an ephemeral
-	// one keeps this demo self-contained, and its data dies with it.
-	kek, err := crypto.EphemeralKEK("quickstart")
-	if err != nil {
-		return nil, nil, err
-	}
+	// In production the KEK is a KMS key (see crypto.KEK); here it is the
+	// development key set's.
 	// Every key event and every decryption goes to the audit trail.
 	keys, err := crypto.New(ctx, ks, kek, crypto.WithRecorder(trail), crypto.WithDecryptAudit())
 	if errors.Is(err, crypto.ErrDecrypt) {
-		return nil, nil, fmt.Errorf("the key store under prefix %q was made by an earlier run, whose KEK died with it: use a fresh database or another -prefix", prefix)
+		return nil, nil, fmt.Errorf("the key store under prefix %q was made with another KEK (another -state): use that state directory, or a fresh database", prefix)
 	}
 	if err != nil {
 		return nil, nil, err
