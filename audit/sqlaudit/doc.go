@@ -115,18 +115,27 @@
 // under a database lock, so many instances may call it at start-up;
 // Migrations gives the same files, rendered with a prefix, to hosts that run
 // goose, golang-migrate or atlas (the first file inserts the head row, which
-// the Store needs). Applied versions are recorded in gdpr_schema_version.
+// the Store needs). Applied versions are recorded in <prefix>schema_version.
 // On MySQL, where DDL commits statement by statement, every statement of
 // the migration is safe to run again, so a Migrate interrupted half way is
 // finished by the next. Every statement is parameterised; table names come
 // from the validated prefix only.
 //
 // The package imports no driver. Open the *sql.DB with the driver of your
-// choice and pass the matching Dialect (or DialectFor the driver's name):
+// choice and pass the matching sqldialect.Dialect (sqldialect.ForDriver
+// maps a driver's name to it):
 //
 //	db, _ := sql.Open("pgx", dsn)   // github.com/jackc/pgx/v5/stdlib
 //	db, _ := sql.Open("mysql", dsn) // github.com/go-sql-driver/mysql
 //	db, _ := sql.Open("sqlite", "file:audit.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate")
+//	store, err := sqlaudit.New(db, sqldialect.SQLite)
+//
+// The Store keeps no session state, so it works behind PgBouncer in
+// transaction mode: on PostgreSQL it prepares no statement itself (pgx's
+// default mode caches them per connection; behind PgBouncer open pgx with
+// default_query_exec_mode=exec or simple_protocol), and Migrate takes a
+// transaction-scoped advisory lock. On MySQL and SQLite its statements are
+// prepared once per pooled connection.
 //
 // # Errors
 //
@@ -138,7 +147,7 @@
 // audit.Store contract and the Store's limits; audit.ErrTampered for a head
 // or stored hash that is not 32 bytes; or a database error otherwise. An
 // AppendFunc's own error is returned as it is. A database server's error
-// reaches the caller as a *sqldialect.ServerError carrying its code alone
+// reaches the caller with its message withheld and its code alone
 // (SQLSTATE, MySQL error number or SQLite result code): servers quote bound
 // values in their messages, and those are pseudonyms, entries and salts. A
 // duplicate-key error is replaced by the conflict error. Error texts name
@@ -146,13 +155,11 @@
 //
 // # Testing
 //
-// The package's tests run audittest.RunStoreTests and audittest's tamper
-// suite (with a Tamperer that rewrites the tables with raw SQL) on SQLite
-// always, and on PostgreSQL and MySQL/MariaDB when GDPR_TEST_POSTGRES_DSN
-// and GDPR_TEST_MYSQL_DSN are set; also two Stores on two connection pools
-// appending to one database at once, which must end as one tree, and
-// appends inside a host's transaction. BenchmarkAppend measures appends of
-// 256-entry batches from 8 goroutines against plain multi-row INSERTs. In
-// a host's own unit tests, prefer memaudit; run this store against a real
-// database in integration tests.
+// The Store's tests live in the module github.com/gdprkit/gdpr/integration
+// (it imports the drivers, which this module does not): they run
+// audittest.RunStoreTests and the tamper suite (with a Tamperer that rewrites the tables with raw SQL) with two Stores on two connection pools of one
+// database, on SQLite always and on PostgreSQL and MySQL/MariaDB when
+// GDPR_TEST_POSTGRES_DSN and GDPR_TEST_MYSQL_DSN are set, and again
+// through PgBouncer. In a host's own unit tests, prefer memaudit; run this
+// store against a real database in integration tests.
 package sqlaudit

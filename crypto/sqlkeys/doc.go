@@ -79,16 +79,25 @@
 // under a database lock, so many instances may call it at start-up;
 // Migrations gives the same files, rendered with a prefix, to hosts that run
 // goose, golang-migrate or atlas. Applied versions are recorded in
-// gdpr_schema_version. Every statement is parameterised and prepared lazily,
-// once per pooled connection; the table name comes from the validated prefix
-// only.
+// <prefix>schema_version, which the module's stores of one prefix share.
+// Every statement is parameterised; the table name comes from the
+// validated prefix only.
 //
 // The package imports no driver. Open the *sql.DB with the driver of your
-// choice and pass the matching Dialect (or DialectFor the driver's name):
+// choice and pass the matching sqldialect.Dialect (sqldialect.ForDriver
+// maps a driver's name to it):
 //
 //	db, _ := sql.Open("pgx", dsn)   // github.com/jackc/pgx/v5/stdlib
 //	db, _ := sql.Open("mysql", dsn) // github.com/go-sql-driver/mysql
 //	db, _ := sql.Open("sqlite", "file:keys.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate")
+//	store, err := sqlkeys.New(db, sqldialect.SQLite)
+//
+// The Store keeps no session state, so it works behind PgBouncer in
+// transaction mode: on PostgreSQL it prepares no statement itself (pgx's
+// default mode caches them per connection; behind PgBouncer open pgx with
+// default_query_exec_mode=exec or simple_protocol), and Migrate takes a
+// transaction-scoped advisory lock. On MySQL and SQLite its statements are
+// prepared once per pooled connection.
 //
 // # Errors
 //
@@ -106,8 +115,11 @@
 //
 // # Testing
 //
-// The package's tests run keystest.RunStoreTests on SQLite always, and on
-// PostgreSQL and MySQL/MariaDB when GDPR_TEST_POSTGRES_DSN and
-// GDPR_TEST_MYSQL_DSN are set. In a host's own unit tests, prefer memkeys;
-// run this store against a real database in integration tests.
+// The Store's tests live in the module github.com/gdprkit/gdpr/integration
+// (it imports the drivers, which this module does not): they run
+// keystest.RunStoreTests with two Stores on two connection pools of one
+// database, on SQLite always and on PostgreSQL and MySQL/MariaDB when
+// GDPR_TEST_POSTGRES_DSN and GDPR_TEST_MYSQL_DSN are set, and again
+// through PgBouncer. In a host's own unit tests, prefer memkeys; run this
+// store against a real database in integration tests.
 package sqlkeys
