@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"golang.org/x/mod/sumdb/tlog"
-
 )
 
 func TestArrayLiterals(t *testing.T) {
