@@ -39,7 +39,7 @@ func ExampleStore_Tx() {
 	if _, err := tx.ExecContext(ctx, "UPDATE tickets SET status = 'closed' WHERE id = ?", 981); err != nil {
 		log.Fatal(err)
 	}
-	if err := trail.AppendTx(ctx, store.Tx(tx), gdpr.Event{Actor: gdpr.Staff("agent-17"), Action: "ticket.closed",
+	if _, err := trail.AppendTx(ctx, store.Tx(tx), gdpr.Event{Actor: gdpr.Staff("agent-17"), Action: "ticket.closed",
 		Subject: "user-42", Resource: "tickets/981", Outcome: gdpr.Success}); err != nil {
 		log.Fatal(err)
 	}
