@@ -15,6 +15,7 @@ import (
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/consent"
 	"github.com/gdprkit/gdpr/consent/memconsent"
+	"github.com/gdprkit/gdpr/gdprtest"
 )
 
 // canary is a subject ID that must never appear in an error, a token or an
@@ -39,25 +40,13 @@ type fixture struct {
 	clk   *clock
 	store *memconsent.Store
 	l     *consent.Ledger
-	audit *auditLog
-}
-
-type auditLog struct {
-	mu     sync.Mutex
-	events []gdpr.Event
-}
-
-func (a *auditLog) Record(_ context.Context, e gdpr.Event) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.events = append(a.events, e)
-	return nil
+	audit *gdprtest.Recorder
 }
 
 func newFixture(t testing.TB, opts ...consent.Option) *fixture {
 	t.Helper()
 	f := &fixture{t: t, ctx: context.Background(), clk: &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)},
-		store: memconsent.New(), audit: &auditLog{}}
+		store: memconsent.New(), audit: new(gdprtest.Recorder)}
 	opts = append([]consent.Option{consent.WithClock(f.clk.Now), consent.WithRecorder(f.audit)}, opts...)
 	l, err := consent.New(f.store, opts...)
 	if err != nil {
@@ -383,8 +372,8 @@ func TestBadInputWritesNothing(t *testing.T) {
 	if evs := mustOK(f.store.Events(f.ctx, canary, "")); len(evs) != 0 {
 		t.Fatalf("bad input wrote %d events", len(evs))
 	}
-	if len(f.audit.events) != 1 { // the notice publication only
-		t.Fatalf("bad input was audited as done: %d audit events", len(f.audit.events))
+	if f.audit.Len() != 1 { // the notice publication only
+		t.Fatalf("bad input was audited as done: %d audit events", f.audit.Len())
 	}
 }
 
@@ -627,16 +616,12 @@ func TestEraseAndExport(t *testing.T) {
 		t.Fatal("erasure touched another subject")
 	}
 	// The audit trail got every step, and nothing but IDs and keys in its attributes.
-	f.audit.mu.Lock()
-	defer f.audit.mu.Unlock()
 	actions := map[string]int{}
-	for _, e := range f.audit.events {
-		actions[e.Action]++
-		for k, v := range e.Attrs {
-			if strings.Contains(v, canary) || strings.Contains(k, canary) || strings.Contains(e.Resource, canary) {
-				t.Errorf("audit event %s carries the subject ID in an attribute", e.Action)
-			}
-		}
+	for _, a := range f.audit.Actions() {
+		actions[a]++
+	}
+	for _, e := range f.audit.Leaks(canary) {
+		t.Errorf("audit event %s carries the subject ID outside its Subject", e.Action)
 	}
 	for _, a := range []string{"consent.given", "consent.withdrawn", "consent.exported", "consent.erased"} {
 		if actions[a] == 0 {

@@ -321,9 +321,7 @@ func TestSecretsDoNotPrint(t *testing.T) {
 
 // auditOf returns the audit events recorded so far.
 func auditOf(f *fixture) []gdpr.Event {
-	f.audit.mu.Lock()
-	defer f.audit.mu.Unlock()
-	return append([]gdpr.Event(nil), f.audit.events...)
+	return f.audit.Events()
 }
 
 func lastAudit(t *testing.T, f *fixture, action string) gdpr.Event {
