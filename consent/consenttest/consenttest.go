@@ -15,53 +15,94 @@ import (
 )
 
 // RunStoreTests runs the conformance suite of consent.Store against the
-// stores newStore makes. newStore is called once per subtest with that
-// subtest's t, and must return an empty store that no other subtest uses
-// (register any cleanup with t.Cleanup); it fails t itself if it cannot.
-func RunStoreTests(t *testing.T, newStore func(t *testing.T) consent.Store) {
+// stores newStore makes, one subtest per behaviour.
+//
+// newStore is called once per subtest with that subtest's t. It returns two
+// handles, s and other, on one fresh, empty storage that no other subtest
+// uses, and registers any cleanup with t.Cleanup; it fails t itself if it
+// cannot. For a store over a database, s and other are two Stores on two
+// connection pools to the same database, as two processes of the host
+// would open them:
+//
+//	consenttest.RunStoreTests(t, func(t *testing.T) (s, other consent.Store) {
+//		db := openTestDB(t)  // a fresh, empty database
+//		db2 := reopen(t, db) // a second *sql.DB on the same database
+//		first := mystore.New(db)
+//		if err := first.Migrate(t.Context()); err != nil { // once: the tables are shared
+//			t.Fatal(err)
+//		}
+//		return first, mystore.New(db2)
+//	})
+//
+// For a store that lives in one process's memory, there is only one handle
+// on the storage: return the same value twice.
+//
+//	consenttest.RunStoreTests(t, func(*testing.T) (s, other consent.Store) {
+//		st := memstore.New()
+//		return st, st
+//	})
+//
+// Most subtests use s alone. Those that check what two instances of a host
+// see of each other write through one handle and read back through the
+// other (SharedStorage checks that they do share one storage), and the race
+// subtests (Race*) run the same operation through both handles at once, from
+// many goroutines, and check what the consent.Store contract promises then.
+func RunStoreTests(t *testing.T, newStore func(t *testing.T) (s, other consent.Store)) {
 	tests := []struct {
 		name string
-		fn   func(*testing.T, consent.Store)
+		fn   func(t *testing.T, s, other consent.Store)
 	}{
+		{"SharedStorage", testSharedStorage},
 		{"AppendRoundTrip", testAppendRoundTrip},
-		{"TimesTruncatedToMicrosecondUTC", testTimesNormalised},
-		{"AppendDoesNotAliasInput", testAppendDoesNotAlias},
-		{"ReturnedEventsAreCopies", testReturnedCopies},
-		{"EventNotFound", testEventNotFound},
+		{"TimesTruncatedToMicrosecondUTC", one(testTimesNormalised)},
+		{"AppendDoesNotAliasInput", one(testAppendDoesNotAlias)},
+		{"ReturnedEventsAreCopies", one(testReturnedCopies)},
+		{"EventNotFound", one(testEventNotFound)},
 		{"DuplicateID", testDuplicateID},
 		{"DoubleConfirmation", testDoubleConfirmation},
-		{"SeqIncreasesWithEachAppend", testSeq},
-		{"SeqNotReusedAfterErasure", testSeqAfterErasure},
-		{"LatestOrderBySeqNotTime", testLatestOrder},
-		{"LatestClockSkew", testLatestClockSkew},
-		{"LatestCurrentCountsEveryEvent", testLatestCurrent},
-		{"LatestEqualTimesAppendOrder", testLatestEqualTimes},
-		{"LatestIgnoresPending", testLatestIgnoresPending},
-		{"LatestAtOrBefore", testLatestAtOrBefore},
-		{"LatestAtSubMicrosecondAndZone", testLatestAtPrecision},
-		{"LatestContactScope", testLatestContact},
-		{"LatestChannelDenialsDecidePurpose", testLatestChannelDenials},
-		{"LatestMatchesEventApplies", testLatestReference},
-		{"LatestNotFound", testLatestNotFound},
-		{"LatestMaterial", testLatestMaterial},
-		{"EventsOrderAndFilter", testEvents},
-		{"KeysCompareByteForByte", testByteExactKeys},
+		{"SeqIncreasesWithEachAppend", one(testSeq)},
+		{"SeqNotReusedAfterErasure", one(testSeqAfterErasure)},
+		{"LatestOrderBySeqNotTime", one(testLatestOrder)},
+		{"LatestClockSkew", one(testLatestClockSkew)},
+		{"LatestCurrentCountsEveryEvent", one(testLatestCurrent)},
+		{"LatestEqualTimesAppendOrder", one(testLatestEqualTimes)},
+		{"LatestIgnoresPending", one(testLatestIgnoresPending)},
+		{"LatestAtOrBefore", one(testLatestAtOrBefore)},
+		{"LatestAtSubMicrosecondAndZone", one(testLatestAtPrecision)},
+		{"LatestContactScope", one(testLatestContact)},
+		{"LatestChannelDenialsDecidePurpose", one(testLatestChannelDenials)},
+		{"LatestMatchesEventApplies", one(testLatestReference)},
+		{"LatestNotFound", one(testLatestNotFound)},
+		{"LatestMaterial", one(testLatestMaterial)},
+		{"EventsOrderAndFilter", one(testEvents)},
+		{"KeysCompareByteForByte", one(testByteExactKeys)},
 		{"DeleteSubject", testDeleteSubject},
 		{"Notices", testNotices},
-		{"StaleSubjects", testStaleSubjects},
-		{"StaleSubjectsPaging", testStaleSubjectsPaging},
+		{"StaleSubjects", one(testStaleSubjects)},
+		{"StaleSubjectsPaging", one(testStaleSubjectsPaging)},
 		{"ConcurrentAppends", testConcurrentAppends},
 		{"ConcurrentConfirmations", testConcurrentConfirmations},
+		{"RaceAppendOneSeries", testRaceAppendOneSeries},
+		{"RaceDuplicateID", testRaceDuplicateID},
+		{"RacePutNotice", testRacePutNotice},
+		{"RaceDeleteSubjectAppend", testRaceDeleteSubjectAppend},
+		{"RaceLatestSeesReturnedAppends", testRaceLatestSeesReturnedAppends},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newStore(t)
-			if s == nil {
-				t.Fatal("newStore returned a nil consent.Store")
+			s, other := newStore(t)
+			if s == nil || other == nil {
+				t.Fatal("newStore returned a nil consent.Store; want two handles on one fresh storage " +
+					"(the same value twice for an in-memory store)")
 			}
-			tc.fn(t, s)
+			tc.fn(t, s, other)
 		})
 	}
+}
+
+// one adapts a subtest that needs only one handle.
+func one(fn func(*testing.T, consent.Store)) func(*testing.T, consent.Store, consent.Store) {
+	return func(t *testing.T, s, _ consent.Store) { fn(t, s) }
 }
 
 // base is the suite's clock: a UTC instant on a whole second.
@@ -212,7 +253,7 @@ func wantSeqOrder(t *testing.T, call string, evs []consent.Event) {
 	}
 }
 
-func testAppendRoundTrip(t *testing.T, s consent.Store) {
+func testAppendRoundTrip(t *testing.T, s, other consent.Store) {
 	ctx := t.Context()
 	kinds := []consent.Kind{consent.Pending, consent.Given, consent.Refused, consent.Withdrawn, consent.Expired, consent.Objected}
 	var appended []consent.Event
@@ -235,6 +276,12 @@ func testAppendRoundTrip(t *testing.T, s consent.Store) {
 			continue
 		}
 		wantEvent(t, fmt.Sprintf("Event(%s) of a %s event", e.ID, e.Kind), got, e)
+		if got, err := other.Event(ctx, e.ID); err != nil {
+			t.Errorf("Event(%s) through the other handle, of a %s event appended through the first: %v; want the event: "+
+				"every instance of a host sees what another appended", e.ID, e.Kind, err)
+		} else {
+			wantEvent(t, fmt.Sprintf("Event(%s) through the other handle, of a %s event", e.ID, e.Kind), got, e)
+		}
 
 		evs := mustEvents(t, s, alice, e.Purpose)
 		if len(evs) != 1 {
@@ -383,7 +430,7 @@ func testEventNotFound(t *testing.T, s consent.Store) {
 	wantErr(t, err, consent.ErrNotFound, "Event of an unknown ID")
 }
 
-func testDuplicateID(t *testing.T, s consent.Store) {
+func testDuplicateID(t *testing.T, s, other consent.Store) {
 	ctx := t.Context()
 	first := fullEvent(alice, news, consent.Given, at(0))
 	mustAppend(t, s, cloneEvent(first))
@@ -392,8 +439,16 @@ func testDuplicateID(t *testing.T, s consent.Store) {
 	dup.ID = first.ID
 	err := s.Append(ctx, dup)
 	wantErr(t, err, consent.ErrConflict, "Append of a duplicate ID")
+	// Another instance of the host is held to the same rule.
+	dup2 := NewEvent(carol, ads, consent.Refused, at(6))
+	dup2.ID = first.ID
+	err = other.Append(ctx, dup2)
+	wantErr(t, err, consent.ErrConflict, "Append through the other handle of an ID appended through the first")
+	if evs := mustEvents(t, other, carol, ""); len(evs) != 0 {
+		t.Errorf("Events(%s) through the other handle after its rejected duplicate = %d events; want 0: a conflicting Append writes nothing", carol, len(evs))
+	}
 
-	got, err := s.Event(ctx, first.ID)
+	got, err := other.Event(ctx, first.ID)
 	if err != nil {
 		t.Fatalf("Event(%s) after a rejected duplicate: %v; want the first event", first.ID, err)
 	}
@@ -408,21 +463,28 @@ func testDuplicateID(t *testing.T, s consent.Store) {
 	}
 }
 
-func testDoubleConfirmation(t *testing.T, s consent.Store) {
+func testDoubleConfirmation(t *testing.T, s, other consent.Store) {
 	ctx := t.Context()
 	p := NewEvent(alice, news, consent.Pending, at(0))
 	c1 := confirmation(p)
 	c2 := confirmation(p)
 	c2.Time = c1.Time.Add(time.Minute)
+	c3 := confirmation(p)
+	c3.Time = c2.Time.Add(time.Minute)
 	mustAppend(t, s, p, c1)
 
 	err := s.Append(ctx, c2)
 	wantErr(t, err, consent.ErrConflict, "Append of a second event confirming the same pending event")
 	_, err = s.Event(ctx, c2.ID)
 	wantErr(t, err, consent.ErrNotFound, "Event of a rejected second confirmation (nothing is written on conflict)")
+	// The same link clicked again, handled by another instance of the host.
+	err = other.Append(ctx, c3)
+	wantErr(t, err, consent.ErrConflict, "Append through the other handle of a second confirmation of a pending event the first handle confirmed")
+	_, err = other.Event(ctx, c3.ID)
+	wantErr(t, err, consent.ErrNotFound, "Event of a second confirmation rejected through the other handle (nothing is written on conflict)")
 
 	var confirming []string
-	for _, e := range mustEvents(t, s, alice, "") {
+	for _, e := range mustEvents(t, other, alice, "") {
 		if e.Confirms == p.ID {
 			confirming = append(confirming, e.ID)
 		}
@@ -902,7 +964,7 @@ func testByteExactKeys(t *testing.T, s consent.Store) {
 	}
 }
 
-func testDeleteSubject(t *testing.T, s consent.Store) {
+func testDeleteSubject(t *testing.T, s, other consent.Store) {
 	ctx := t.Context()
 	mustPutNotice(t, s, consent.Notice{ID: NoticeID, Version: 1, TextHash: textHash("n1"), Material: true, Published: at(-10)})
 	p := NewEvent(alice, news, consent.Pending, at(0))
@@ -915,19 +977,21 @@ func testDeleteSubject(t *testing.T, s consent.Store) {
 	if err != nil || n != int64(len(aliceEvents)) {
 		t.Fatalf("DeleteSubject(%s) = %d, %v; want %d, nil: it deletes and counts every event of the subject", alice, n, err, len(aliceEvents))
 	}
-	if evs := mustEvents(t, s, alice, ""); len(evs) != 0 {
-		t.Errorf("Events(%s) after DeleteSubject = %d events; want none", alice, len(evs))
+	// The erasure holds for every instance of the host: read back through
+	// the other handle.
+	if evs := mustEvents(t, other, alice, ""); len(evs) != 0 {
+		t.Errorf("Events(%s) through the other handle after DeleteSubject = %d events; want none", alice, len(evs))
 	}
 	for _, e := range aliceEvents {
-		_, err := s.Event(ctx, e.ID)
-		wantErr(t, err, consent.ErrNotFound, fmt.Sprintf("Event(%s) of an erased %s event", e.ID, e.Kind))
+		_, err := other.Event(ctx, e.ID)
+		wantErr(t, err, consent.ErrNotFound, fmt.Sprintf("Event(%s) through the other handle of an erased %s event", e.ID, e.Kind))
 	}
-	wantLatestNotFound(t, s, consent.Query{Subject: alice, Purpose: news, At: far}, "the subject was erased")
-	if subj, err := s.StaleSubjects(ctx, consent.StaleQuery{Notice: NoticeID, Version: 2, Limit: 10}); err != nil || slices.Contains(subj, alice) {
-		t.Errorf("StaleSubjects after DeleteSubject = %v, %v; want the erased subject gone", subj, err)
+	wantLatestNotFound(t, other, consent.Query{Subject: alice, Purpose: news, At: far}, "the subject was erased")
+	if subj, err := other.StaleSubjects(ctx, consent.StaleQuery{Notice: NoticeID, Version: 2, Limit: 10}); err != nil || slices.Contains(subj, alice) {
+		t.Errorf("StaleSubjects through the other handle after DeleteSubject = %v, %v; want the erased subject gone", subj, err)
 	}
 
-	got := mustEvents(t, s, bob, "")
+	got := mustEvents(t, other, bob, "")
 	if len(got) != len(bobEvents) {
 		t.Fatalf("Events(%s) after erasing another subject = %d events; want all %d untouched", bob, len(got), len(bobEvents))
 	}
@@ -947,7 +1011,7 @@ func testDeleteSubject(t *testing.T, s consent.Store) {
 	}
 }
 
-func testNotices(t *testing.T, s consent.Store) {
+func testNotices(t *testing.T, s, other consent.Store) {
 	ctx := t.Context()
 	zone := time.FixedZone("UTC+01:00", 3600)
 	mk := func(v int, material bool, published time.Time) consent.Notice {
@@ -960,13 +1024,13 @@ func testNotices(t *testing.T, s consent.Store) {
 	v2 := mk(2, false, time.Date(2025, time.April, 1, 12, 0, 0, 987654321, zone))
 	v3 := mk(3, true, at(60*24*90))
 	mustPutNotice(t, s, v2, v3, v1)
-	other := mk(2, true, at(5))
-	other.ID = "cookies"
-	mustPutNotice(t, s, other)
+	cookies := mk(2, true, at(5))
+	cookies.ID = "cookies"
+	mustPutNotice(t, s, cookies)
 
-	got, err := s.Notices(ctx, "privacy")
+	got, err := other.Notices(ctx, "privacy")
 	if err != nil {
-		t.Fatalf("Notices(privacy): %v; want the 3 versions", err)
+		t.Fatalf("Notices(privacy) through the other handle: %v; want the 3 versions put through the first", err)
 	}
 	want := []consent.Notice{v1, v2, v3}
 	if len(got) != len(want) {
@@ -982,6 +1046,9 @@ func testNotices(t *testing.T, s consent.Store) {
 	dup.TextHash = textHash("other text")
 	err = s.PutNotice(ctx, dup)
 	wantErr(t, err, consent.ErrConflict, "PutNotice of an existing (ID, Version)")
+	dup.URL = "https://example.com/other-instance"
+	err = other.PutNotice(ctx, dup)
+	wantErr(t, err, consent.ErrConflict, "PutNotice through the other handle of an (ID, Version) put through the first")
 	if got, err := s.Notices(ctx, "privacy"); err == nil && len(got) == 3 {
 		if d := noticeDiff(got[1], v2); len(d) > 0 {
 			t.Errorf("after a rejected duplicate PutNotice, version 2 changed; a conflict writes nothing:\n\t%s", joinLines(d))
@@ -1093,8 +1160,11 @@ func testStaleSubjectsPaging(t *testing.T, s consent.Store) {
 	}
 }
 
-func testConcurrentAppends(t *testing.T, s consent.Store) {
+// testConcurrentAppends appends from many goroutines, half of them through
+// each handle, across subjects and purposes.
+func testConcurrentAppends(t *testing.T, s, other consent.Store) {
 	const goroutines, perGoroutine = 16, 50
+	handles := [2]consent.Store{s, other}
 	subjects := []gdpr.SubjectID{alice, bob, carol, "subject-dave"}
 	purposes := []gdpr.Purpose{news, ads}
 	ctx := t.Context()
@@ -1112,8 +1182,8 @@ func testConcurrentAppends(t *testing.T, s consent.Store) {
 				// Equal times across goroutines: the order is the Seq the
 				// Store gives each append.
 				e := NewEvent(subjects[(g+j)%len(subjects)], purposes[j%len(purposes)], kind, at(j))
-				if err := s.Append(ctx, e); err != nil {
-					t.Errorf("concurrent Append of a new event (goroutine %d, #%d): %v; want nil", g, j, err)
+				if err := handles[g%2].Append(ctx, e); err != nil {
+					t.Errorf("concurrent Append of a new event (goroutine %d, handle %d, #%d): %v; want nil", g, g%2, j, err)
 					return
 				}
 				appended[g] = append(appended[g], e.ID)
@@ -1131,8 +1201,9 @@ func testConcurrentAppends(t *testing.T, s consent.Store) {
 	}
 	got := map[string]bool{}
 	seqs := map[int64]string{}
-	for _, subj := range subjects {
-		evs := mustEvents(t, s, subj, "")
+	for i, subj := range subjects {
+		// Read back through both handles in turn: each sees every append.
+		evs := mustEvents(t, handles[i%2], subj, "")
 		wantSeqOrder(t, fmt.Sprintf("Events(%s) after concurrent appends", subj), evs)
 		for _, e := range evs {
 			if got[e.ID] {
@@ -1150,7 +1221,7 @@ func testConcurrentAppends(t *testing.T, s consent.Store) {
 	for g, evIDs := range appended {
 		var prev int64
 		for j, id := range evIDs {
-			e, err := s.Event(ctx, id)
+			e, err := handles[(g+1)%2].Event(ctx, id)
 			if err != nil {
 				t.Fatalf("Event(%s): %v; want the appended event", id, err)
 			}
@@ -1177,8 +1248,12 @@ func testConcurrentAppends(t *testing.T, s consent.Store) {
 	}
 }
 
-func testConcurrentConfirmations(t *testing.T, s consent.Store) {
+// testConcurrentConfirmations races confirmations of one pending event,
+// half of them through each handle: the same link clicked twice and
+// handled by two instances of the host.
+func testConcurrentConfirmations(t *testing.T, s, other consent.Store) {
 	const goroutines = 16
+	handles := [2]consent.Store{s, other}
 	ctx := t.Context()
 	p := NewEvent(alice, news, consent.Pending, at(0))
 	mustAppend(t, s, p)
@@ -1193,7 +1268,7 @@ func testConcurrentConfirmations(t *testing.T, s consent.Store) {
 		go func() {
 			defer wg.Done()
 			<-start
-			errs[g] = s.Append(ctx, evs[g])
+			errs[g] = handles[g%2].Append(ctx, evs[g])
 		}()
 	}
 	close(start)
@@ -1207,19 +1282,28 @@ func testConcurrentConfirmations(t *testing.T, s consent.Store) {
 			wins++
 			winner = evs[g].ID
 		case !errors.Is(err, consent.ErrConflict):
-			t.Errorf("a losing concurrent confirmation returned %v; want an error wrapping consent.ErrConflict", err)
+			t.Errorf("a losing concurrent confirmation (handle %d) returned %v; want an error wrapping consent.ErrConflict", g%2, err)
 		}
 	}
 	if wins != 1 {
-		t.Fatalf("%d goroutines racing to confirm one pending event: %d succeeded; want exactly 1, the rest ErrConflict", goroutines, wins)
+		t.Fatalf("%d goroutines racing through two handles to confirm one pending event: %d succeeded; want exactly 1, the rest ErrConflict (at most one confirmation per pending event)", goroutines, wins)
 	}
-	var confirming []string
-	for _, e := range mustEvents(t, s, alice, news) {
-		if e.Confirms == p.ID {
-			confirming = append(confirming, e.ID)
+	for i, h := range handles {
+		var confirming []string
+		for _, e := range mustEvents(t, h, alice, news) {
+			if e.Confirms == p.ID {
+				confirming = append(confirming, e.ID)
+			}
+		}
+		if len(confirming) != 1 || confirming[0] != winner {
+			t.Errorf("events confirming the pending event after the race, read through handle %d = %v; want only the winner [%s]: a losing Append writes nothing", i, confirming, winner)
 		}
 	}
-	if len(confirming) != 1 || confirming[0] != winner {
-		t.Errorf("events confirming the pending event after the race = %v; want only the winner [%s]", confirming, winner)
+	for g, e := range evs {
+		if errs[g] != nil {
+			if _, err := other.Event(ctx, e.ID); !errors.Is(err, consent.ErrNotFound) {
+				t.Errorf("Event(%s) of a confirmation that lost the race: %v; want ErrNotFound: nothing is written on conflict", e.ID, err)
+			}
+		}
 	}
 }

@@ -13,16 +13,65 @@
 // Latest by the contact rule of consent.Event.Applies, checked against that
 // rule on a shuffled history, with the notice registry's latest material
 // version (Art. 7(3), 13, 21), the order of Events, keys compared byte for
-// byte, deletion of a subject (DeleteSubject, Art. 17), notice versions, stale-consent paging, and the
-// same rules under concurrent writers.
+// byte, deletion of a subject (DeleteSubject, Art. 17), notice versions,
+// stale-consent paging, and the same rules between two instances of a host
+// and under concurrent writers.
+//
+// # Two handles on one storage
+//
+// A host runs many instances over one database, and the rules that need
+// atomicity (unique IDs and notice versions, one confirmation per pending
+// event, one order of appends) must hold between them, not only between the
+// goroutines of one process. So newStore returns two handles on one fresh,
+// empty storage: for a store over a database, two Stores on two connection
+// pools to the same database, as two processes would open them; for an
+// in-memory store, the same value twice. Subtests write through one handle
+// and read back through the other where that shows the storage is shared,
+// SharedStorage checks that it is, and the race subtests run one operation
+// through both handles at once from many goroutines:
+//
+//   - ConcurrentAppends, RaceAppendOneSeries: every append succeeds, each
+//     event once with a Seq of its own, one order that both handles agree
+//     on, each goroutine's appends in the order it made them, and the last
+//     decides Latest.
+//   - ConcurrentConfirmations: of the confirmations of one pending event,
+//     exactly one succeeds and the others get ErrConflict; only the winner is
+//     stored.
+//   - RaceDuplicateID: of appends of one event ID, exactly one succeeds and
+//     the stored event is the winner's, whole.
+//   - RacePutNotice: of puts of one notice version, exactly one succeeds and
+//     Notices returns the winner's version, whole.
+//   - RaceDeleteSubjectAppend: events whose Append returned before
+//     DeleteSubject was called are gone when it returns; the counts it
+//     returns and the events left add up to those appended; a bystander is
+//     untouched. (An Append concurrent with DeleteSubject may land on
+//     either side of it: the contract does not order them.)
+//   - RaceLatestSeesReturnedAppends: Latest answers at least the event
+//     whose Append last returned before it was called, and never goes back.
 //
 // # Testing
 //
-// Call RunStoreTests from a test of the store's package:
+// Call RunStoreTests from a test of the store's package. For a store over a
+// database, open a second connection pool on the same database for other:
 //
 //	func TestStore(t *testing.T) {
-//		consenttest.RunStoreTests(t, func(t *testing.T) consent.Store {
-//			return mystore.New(openTestDB(t))
+//		consenttest.RunStoreTests(t, func(t *testing.T) (s, other consent.Store) {
+//			db := openTestDB(t)  // a fresh, empty database for this subtest
+//			db2 := reopen(t, db) // a second *sql.DB on that same database
+//			first := mystore.New(db)
+//			if err := first.Migrate(t.Context()); err != nil { // once: the tables are shared
+//				t.Fatal(err)
+//			}
+//			return first, mystore.New(db2)
+//		})
+//	}
+//
+// For a store in memory, return it twice:
+//
+//	func TestStore(t *testing.T) {
+//		consenttest.RunStoreTests(t, func(*testing.T) (s, other consent.Store) {
+//			st := memstore.New()
+//			return st, st
 //		})
 //	}
 //
@@ -31,7 +80,7 @@
 // or trailing spaces ("Alice", "alice", "alice ") must stay distinct and sort
 // in byte order, so a SQL store needs binary keys (a "C" collation,
 // VARBINARY), not a locale's collation. It does not test context
-// cancellation. Subtests run one after the other; the concurrency subtests
-// run a few hundred appends and stay well within a few seconds on a real
+// cancellation. Subtests run one after the other; the race subtests run a
+// few hundred operations each and stay well within a few seconds on a real
 // database.
 package consenttest

@@ -14,8 +14,14 @@ import (
 	"github.com/gdprkit/gdpr/consent/memconsent"
 )
 
+// TestStore runs the conformance suite. A memconsent.Store lives in one
+// process's memory, so both of the suite's handles are the same Store, and
+// its races are between goroutines.
 func TestStore(t *testing.T) {
-	consenttest.RunStoreTests(t, func(*testing.T) consent.Store { return memconsent.New() })
+	consenttest.RunStoreTests(t, func(*testing.T) (s, other consent.Store) {
+		st := memconsent.New()
+		return st, st
+	})
 }
 
 // TestStaleSubjectsDefaultLimit checks what the Store contract leaves to the

@@ -68,12 +68,20 @@ func migrated[S interface{ Migrate(context.Context) error }](t *testing.T, s S, 
 func TestConsentStore(t *testing.T) {
 	t.Parallel()
 	forEachMode(t, func(t *testing.T, open func(*testing.T) (*sql.DB, string)) {
-		consenttest.RunStoreTests(t, func(t *testing.T) consent.Store {
+		// Two Stores on two pools through the PgBouncer, to the same
+		// database and tables, as two instances of a host would have.
+		consenttest.RunStoreTests(t, func(t *testing.T) (consent.Store, consent.Store) {
 			db, prefix := open(t)
+			db2, _ := open(t) // another pool; its prefix is not used
 			s, err := sqlconsent.New(db, sqldialect.Postgres, sqlconsent.WithTablePrefix(prefix))
 			s = migrated(t, s, err)
 			t.Cleanup(func() { s.Close() })
-			return s
+			other, err := sqlconsent.New(db2, sqldialect.Postgres, sqlconsent.WithTablePrefix(prefix))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { other.Close() })
+			return s, other
 		})
 	})
 }

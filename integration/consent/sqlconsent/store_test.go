@@ -2,6 +2,7 @@ package sqlconsent_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"testing"
@@ -16,7 +17,11 @@ import (
 
 func newStore(t *testing.T, d sqldialect.Dialect) *sqlconsent.Store {
 	t.Helper()
-	db := testdb.Open(t, d)
+	return migratedStore(t, d, testdb.Open(t, d))
+}
+
+func migratedStore(t *testing.T, d sqldialect.Dialect, db *sql.DB) *sqlconsent.Store {
+	t.Helper()
 	s, err := sqlconsent.New(db, d)
 	if err != nil {
 		t.Fatal(err)
@@ -24,12 +29,26 @@ func newStore(t *testing.T, d sqldialect.Dialect) *sqlconsent.Store {
 	if err := s.Migrate(context.Background()); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 
+// TestConformance runs the conformance suite on every database, with the
+// suite's second handle a Store on a second connection pool to the same
+// database (testdb.Reopen), as a second instance of the host would have:
+// the suite's races between instances run there.
 func TestConformance(t *testing.T) {
 	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
-		consenttest.RunStoreTests(t, func(t *testing.T) consent.Store { return newStore(t, d) })
+		consenttest.RunStoreTests(t, func(t *testing.T) (s, other consent.Store) {
+			db := testdb.Open(t, d)
+			first := migratedStore(t, d, db)
+			second, err := sqlconsent.New(testdb.Reopen(t, d, db), d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { second.Close() })
+			return first, second
+		})
 	})
 }
 
