@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/internal/errs"
 )
 
 // Reason says why a Decision allows or denies.
@@ -89,7 +90,7 @@ func (l *Ledger) Decide(ctx context.Context, q Query) (Decision, error) {
 	if l.register != nil {
 		a, ok := l.register.Activity(q.Purpose)
 		if !ok {
-			return Decision{}, wrap(op, &fieldError{field: "purpose", err: because(ErrUnknownPurpose, show(string(q.Purpose)), nil)})
+			return Decision{}, wrap(op, errs.At("purpose", because(ErrUnknownPurpose, show(string(q.Purpose)), nil)))
 		}
 		basis = a.Basis
 	}

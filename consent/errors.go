@@ -75,55 +75,19 @@ func (e *Error) Error() string { return errs.Text("consent", e.Op, e.Field, e.Er
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// fieldError carries the field at fault from a validation helper up to
-// wrap, which lifts it into the *Error.
-type fieldError struct {
-	field string
-	err   error
-}
-
-func (e *fieldError) Error() string { return e.err.Error() }
-func (e *fieldError) Unwrap() error { return e.err }
-
-// causeError reads as "<sentinel>: <detail>" and wraps the sentinel and,
-// when there is one, the error it came from (a root validation error, whose
-// own "gdpr: invalid input: " prefix is not repeated).
-type causeError struct {
-	msg  string
-	errs []error
-}
-
-func (e *causeError) Error() string   { return e.msg }
-func (e *causeError) Unwrap() []error { return e.errs }
-
 // because returns sentinel with detail, wrapping cause (which may be nil).
 func because(sentinel error, detail string, cause error) error {
-	e := &causeError{msg: sentinel.Error() + ": " + detail, errs: []error{sentinel}}
-	if cause != nil {
-		e.errs = append(e.errs, cause)
-	}
-	return e
+	return errs.Because(sentinel, detail, cause)
 }
 
 // invalid is ErrInvalid for field, from a root validation error.
 func invalid(field string, cause error) error {
-	return &fieldError{field: field, err: because(ErrInvalid, stripInvalid(cause), cause)}
+	return errs.At(field, because(ErrInvalid, errs.StripInvalid(cause, "consent"), cause))
 }
 
 // invalidf is ErrInvalid for field with a formatted detail.
 func invalidf(field, format string, args ...any) error {
-	return &fieldError{field: field, err: because(ErrInvalid, fmt.Sprintf(format, args...), nil)}
-}
-
-// stripInvalid drops the "gdpr: invalid input: " prefix of a root error so
-// the message does not say it twice.
-func stripInvalid(err error) string {
-	s := errs.Trim(err.Error(), "consent")
-	p := "invalid input: "
-	if len(s) > len(p) && s[:len(p)] == p {
-		return s[len(p):]
-	}
-	return s
+	return errs.At(field, because(ErrInvalid, fmt.Sprintf(format, args...), nil))
 }
 
 // wrap builds the *Error for op, lifting a field from a validation error.
@@ -136,9 +100,9 @@ func wrap(op string, err error) error {
 		return err
 	}
 	e := &Error{Op: op, Err: err}
-	var fe *fieldError
+	var fe *errs.FieldError
 	if errors.As(err, &fe) {
-		e.Field, e.Err = fe.field, fe.err
+		e.Field, e.Err = fe.Field, fe.Err
 	}
 	return e
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/internal/errs"
 	"github.com/google/uuid"
 )
 
@@ -73,7 +74,7 @@ func WithRegister(r *gdpr.Register) Option {
 			return because(ErrInvalid, "nil register", nil)
 		}
 		if err := r.Validate(); err != nil {
-			return because(ErrInvalid, stripInvalid(err), err)
+			return because(ErrInvalid, errs.StripInvalid(err, "consent"), err)
 		}
 		l.register = r.Clone()
 		for i := range l.register.Activities {
@@ -214,7 +215,7 @@ func ctxActor(ctx context.Context, def gdpr.Actor) (gdpr.Actor, error) {
 		return def, nil
 	}
 	if err := a.Validate(); err != nil {
-		return gdpr.Actor{}, &fieldError{field: "ctx", err: because(ErrInvalid, "actor: "+stripInvalid(err), err)}
+		return gdpr.Actor{}, errs.At("ctx", because(ErrInvalid, "actor: "+errs.StripInvalid(err, "consent"), err))
 	}
 	return a, nil
 }
@@ -227,7 +228,7 @@ func ctxPurpose(ctx context.Context) (gdpr.Purpose, error) {
 		return "", nil
 	}
 	if err := p.Validate(); err != nil {
-		return "", &fieldError{field: "ctx", err: because(ErrInvalid, "purpose: "+stripInvalid(err), err)}
+		return "", errs.At("ctx", because(ErrInvalid, "purpose: "+errs.StripInvalid(err, "consent"), err))
 	}
 	return p, nil
 }
@@ -304,8 +305,8 @@ func (l *Ledger) Publish(ctx context.Context, n Notice) (Notice, error) {
 		return republished(op, old, n, publishedGiven)
 	}
 	if k := len(existing); k > 0 && existing[k-1].Version >= n.Version {
-		return Notice{}, wrap(op, &fieldError{field: "version", err: because(ErrConflict,
-			fmt.Sprintf("notice %s version %d is not above the latest %d", show(n.ID), n.Version, existing[k-1].Version), nil)})
+		return Notice{}, wrap(op, errs.At("version", because(ErrConflict,
+			fmt.Sprintf("notice %s version %d is not above the latest %d", show(n.ID), n.Version, existing[k-1].Version), nil)))
 	}
 	if err := l.store.PutNotice(ctx, n); err != nil {
 		if errors.Is(err, ErrConflict) {
@@ -369,8 +370,8 @@ func samePublication(old, n Notice, publishedGiven bool) error {
 	if len(diff) == 0 {
 		return nil
 	}
-	return &fieldError{field: "version", err: because(ErrConflict,
-		fmt.Sprintf("notice %s version %d is published with another %s", show(n.ID), n.Version, strings.Join(diff, ", ")), nil)}
+	return errs.At("version", because(ErrConflict,
+		fmt.Sprintf("notice %s version %d is published with another %s", show(n.ID), n.Version, strings.Join(diff, ", ")), nil))
 }
 
 // Notice returns one published version of a notice, or ErrUnknownNotice.
@@ -488,10 +489,10 @@ func (l *Ledger) OverrideObjection(ctx context.Context, c Choice) (Event, error)
 	a, ok := l.register.Activity(c.Purpose)
 	switch {
 	case !ok:
-		return Event{}, wrap(op, &fieldError{field: "purpose", err: ErrUnknownPurpose})
+		return Event{}, wrap(op, errs.At("purpose", ErrUnknownPurpose))
 	case !a.Basis.AllowsObjection() || a.DirectMarketing:
-		return Event{}, wrap(op, &fieldError{field: "purpose", err: because(ErrNotOverridable, fmt.Sprintf("%s rests on %s%s",
-			show(string(c.Purpose)), a.Basis.Article(), map[bool]string{true: " and is direct marketing", false: ""}[a.DirectMarketing]), nil)})
+		return Event{}, wrap(op, errs.At("purpose", because(ErrNotOverridable, fmt.Sprintf("%s rests on %s%s",
+			show(string(c.Purpose)), a.Basis.Article(), map[bool]string{true: " and is direct marketing", false: ""}[a.DirectMarketing]), nil)))
 	case c.Actor.Kind != gdpr.ActorStaff:
 		return Event{}, wrap(op, invalidf("actor", "an override is recorded by staff"))
 	case c.Evidence.Locator == "":
@@ -599,7 +600,7 @@ func (l *Ledger) build(ctx context.Context, kind Kind, c Choice) (Event, error) 
 			return Event{}, err
 		}
 		if latest > n.Version && (kind == Given || kind == Pending) {
-			return Event{}, &fieldError{field: "notice", err: staleNotice(n.ID, n.Version, latest)}
+			return Event{}, errs.At("notice", staleNotice(n.ID, n.Version, latest))
 		}
 		e.Notice.TextHash = n.TextHash
 	}
@@ -627,7 +628,7 @@ func (l *Ledger) noticeAt(ctx context.Context, id string, version int, now time.
 		}
 	}
 	if found == nil {
-		return Notice{}, 0, &fieldError{field: "notice", err: because(ErrUnknownNotice, fmt.Sprintf("%s version %d is not published", show(id), version), nil)}
+		return Notice{}, 0, errs.At("notice", because(ErrUnknownNotice, fmt.Sprintf("%s version %d is not published", show(id), version), nil))
 	}
 	return *found, latest, nil
 }
@@ -668,10 +669,10 @@ func (l *Ledger) basisFor(kind Kind, c Choice) (gdpr.LawfulBasis, Kind, error) {
 	// Given, Refused, Pending: asking for consent.
 	if l.register != nil {
 		if !known {
-			return 0, kind, &fieldError{field: "purpose", err: because(ErrUnknownPurpose, show(string(c.Purpose)), nil)}
+			return 0, kind, errs.At("purpose", because(ErrUnknownPurpose, show(string(c.Purpose)), nil))
 		}
 		if !a.Basis.IsConsent() {
-			return 0, kind, &fieldError{field: "purpose", err: because(ErrNotConsentBased, fmt.Sprintf("%s rests on %s", show(string(c.Purpose)), a.Basis.Article()), nil)}
+			return 0, kind, errs.At("purpose", because(ErrNotConsentBased, fmt.Sprintf("%s rests on %s", show(string(c.Purpose)), a.Basis.Article()), nil))
 		}
 		if b == 0 {
 			b = a.Basis
@@ -684,7 +685,7 @@ func (l *Ledger) basisFor(kind Kind, c Choice) (gdpr.LawfulBasis, Kind, error) {
 		b = gdpr.Consent
 	}
 	if !b.IsConsent() {
-		return 0, kind, &fieldError{field: "basis", err: because(ErrNotConsentBased, fmt.Sprintf("a %s event needs a consent basis", kind), nil)}
+		return 0, kind, errs.At("basis", because(ErrNotConsentBased, fmt.Sprintf("a %s event needs a consent basis", kind), nil))
 	}
 	return b, kind, nil
 }

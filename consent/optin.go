@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/internal/errs"
 	"github.com/google/uuid"
 )
 
@@ -132,7 +133,7 @@ func (l *Ledger) Confirm(ctx context.Context, token string, ev Evidence) (Event,
 	if _, latest, err := l.noticeAt(ctx, p.Notice.ID, p.Notice.Version, now); err != nil {
 		return Event{}, wrap(op, err)
 	} else if latest > p.Notice.Version {
-		return Event{}, wrap(op, &fieldError{field: "notice", err: staleNotice(p.Notice.ID, p.Notice.Version, latest)})
+		return Event{}, wrap(op, errs.At("notice", staleNotice(p.Notice.ID, p.Notice.Version, latest)))
 	}
 	e := Event{
 		ID: l.newID(), Subject: p.Subject, Purpose: p.Purpose, Contact: p.Contact, Kind: Given,

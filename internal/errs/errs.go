@@ -93,3 +93,42 @@ func Show(s string) string {
 	}
 	return strconv.Quote(s)
 }
+
+type causeError struct {
+	msg  string
+	errs []error
+}
+
+func (e *causeError) Error() string   { return e.msg }
+func (e *causeError) Unwrap() []error { return e.errs }
+
+// Because returns an error reading "<sentinel>: <detail>" that wraps
+// sentinel and, when it is not nil, cause (whose own text is not
+// repeated: detail says what the caller may know of it).
+func Because(sentinel error, detail string, cause error) error {
+	e := &causeError{msg: sentinel.Error() + ": " + detail, errs: []error{sentinel}}
+	if cause != nil {
+		e.errs = append(e.errs, cause)
+	}
+	return e
+}
+
+// FieldError marks an error as being about one input field or option, so
+// the package's wrap can lift the field into its typed error.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// At returns err marked as about field.
+func At(field string, err error) error { return &FieldError{Field: field, Err: err} }
+
+// StripInvalid returns the text of err without a leading "<pkg>: ",
+// "gdpr: " and "invalid input: ", for a detail that follows the package's
+// own ErrInvalid.
+func StripInvalid(err error, pkg string) string {
+	return strings.TrimPrefix(Trim(err.Error(), pkg), "invalid input: ")
+}

@@ -36,3 +36,33 @@ func TestText(t *testing.T) {
 		}
 	}
 }
+
+func TestBecauseAndAt(t *testing.T) {
+	cause := errors.New("gdpr: invalid input: empty subject ID")
+	e := Because(root, StripInvalid(cause, "consent"), cause)
+	if e.Error() != "gdpr: invalid input: empty subject ID" {
+		t.Fatalf("text %q", e.Error())
+	}
+	if !errors.Is(e, root) || !errors.Is(e, cause) {
+		t.Fatal("Because does not wrap both")
+	}
+	var fe *FieldError
+	if err := At("subject", e); !errors.As(err, &fe) || fe.Field != "subject" || err.Error() != e.Error() || !errors.Is(err, root) {
+		t.Fatalf("At = %v", err)
+	}
+	if got := Because(root, "x", nil).(interface{ Unwrap() []error }).Unwrap(); len(got) != 1 {
+		t.Fatalf("a nil cause is wrapped: %v", got)
+	}
+}
+
+func TestShow(t *testing.T) {
+	for in, want := range map[string]string{
+		"newsletter": `"newsletter"`, "0190-ab.c_d": `"0190-ab.c_d"`,
+		"": NotShown, "ann@example.org": NotShown, "Ann": NotShown, "a b": NotShown,
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa": NotShown,
+	} {
+		if got := Show(in); got != want {
+			t.Errorf("Show(%q) = %s; want %s", in, got, want)
+		}
+	}
+}
