@@ -18,53 +18,98 @@ import (
 )
 
 // RunStoreTests runs the conformance suite of audit.Store against the
-// stores newStore makes. newStore is called once per subtest with that
-// subtest's t, and must return an empty store that no other subtest uses
-// (register any cleanup with t.Cleanup); it fails t itself if it cannot.
-func RunStoreTests(t *testing.T, newStore func(t *testing.T) audit.Store) {
+// storages newStore makes.
+//
+// newStore is called once per subtest with that subtest's t. It returns two
+// handles, s and other, on one fresh, empty storage that no other subtest
+// uses, as two processes of one program would open it: for a SQL store,
+// two Stores on two connection pools (two *sql.DB) to the same database,
+// schema or file; for an in-memory store, which one process alone can
+// reach, the same Store twice. It registers any cleanup with t.Cleanup and
+// fails t itself if it cannot open the storage.
+//
+// Subtests work through s, and where it proves that the handles share the
+// storage they read back, or write, through other as well: what one
+// process appends, redacts, salts, deletes or checkpoints, the other sees
+// at once. The subtests named ...FromTwoHandles race the two handles against
+// each other: appends that must make one tree, Salt calls for one ref that
+// must all get one salt, DeleteSalt against LookupSalt, and PutCheckpoint
+// of the same sizes. For a SQL store this is where the database, not the
+// Store value, has to serialise the writers.
+//
+// For a SQL store:
+//
+//	func TestStore(t *testing.T) {
+//		audittest.RunStoreTests(t, func(t *testing.T) (s, other audit.Store) {
+//			dsn := createTestDatabase(t) // a new, empty database, dropped by t.Cleanup
+//			s = migrated(t, mystore.New(openPool(t, dsn)))
+//			other = mystore.New(openPool(t, dsn)) // a second pool, as a second process
+//			return s, other
+//		})
+//	}
+//
+// For an in-memory store:
+//
+//	func TestStore(t *testing.T) {
+//		audittest.RunStoreTests(t, func(*testing.T) (s, other audit.Store) {
+//			s = memstore.New()
+//			return s, s
+//		})
+//	}
+func RunStoreTests(t *testing.T, newStore func(t *testing.T) (s, other audit.Store)) {
+	one := func(fn func(*testing.T, audit.Store)) func(*testing.T, audit.Store, audit.Store) {
+		return func(t *testing.T, s, _ audit.Store) { fn(t, s) }
+	}
 	tests := []struct {
 		name string
-		fn   func(*testing.T, audit.Store)
+		fn   func(t *testing.T, s, other audit.Store)
 	}{
 		{"EmptyStore", testEmpty},
 		{"AppendBatches", testAppendBatches},
-		{"ReadHashesInOrderAsked", testReadHashesOrder},
-		{"ReadHashesNotStored", testReadHashesNotStored},
+		{"ReadHashesInOrderAsked", one(testReadHashesOrder)},
+		{"ReadHashesNotStored", one(testReadHashesNotStored)},
 		{"AppendFuncSeesCommittedState", testAppendFuncSees},
 		{"AppendStaleBatch", testAppendStale},
-		{"AppendBatchPastHead", testAppendPastHead},
-		{"AppendWrongHashCount", testAppendWrongHashCount},
-		{"AppendFuncError", testAppendFuncError},
-		{"ConcurrentAppends", testConcurrentAppends},
+		{"AppendBatchPastHead", one(testAppendPastHead)},
+		{"AppendWrongHashCount", one(testAppendWrongHashCount)},
+		{"AppendFuncError", one(testAppendFuncError)},
+		{"ConcurrentAppends", one(testConcurrentAppends)},
+		{"ConcurrentAppendsFromTwoHandles", testTwoHandlesAppend},
 		{"BinaryBodies", testBinaryBodies},
-		{"BytesNotAliased", testNotAliased},
-		{"TimesTruncatedToMicrosecondUTC", testTimes},
-		{"EntriesPaging", testEntriesPaging},
-		{"QueryBySubject", testQueryBySubject},
-		{"QueryByActor", testQueryByActor},
-		{"QueryByTime", testQueryByTime},
-		{"QueryFrom", testQueryFrom},
-		{"QueryCombined", testQueryCombined},
-		{"QueryPaging", testQueryPaging},
-		{"QueryRedactedNeverMatches", testQueryRedacted},
+		{"BytesNotAliased", one(testNotAliased)},
+		{"TimesTruncatedToMicrosecondUTC", one(testTimes)},
+		{"EntriesPaging", one(testEntriesPaging)},
+		{"QueryBySubject", one(testQueryBySubject)},
+		{"QueryByActor", one(testQueryByActor)},
+		{"QueryByTime", one(testQueryByTime)},
+		{"QueryFrom", one(testQueryFrom)},
+		{"QueryCombined", one(testQueryCombined)},
+		{"QueryPaging", one(testQueryPaging)},
+		{"QueryRedactedNeverMatches", one(testQueryRedacted)},
 		{"QueryZeroFilter", testQueryZeroFilter},
-		{"QueryInvalidLimit", testQueryInvalidLimit},
+		{"QueryInvalidLimit", one(testQueryInvalidLimit)},
 		{"Redact", testRedact},
-		{"RedactUnknown", testRedactUnknown},
+		{"RedactUnknown", one(testRedactUnknown)},
 		{"SaltGetOrCreate", testSaltGetOrCreate},
-		{"SaltConcurrent", testSaltConcurrent},
+		{"SaltConcurrent", one(testSaltConcurrent)},
+		{"SaltConcurrentFromTwoHandles", testTwoHandlesSalt},
 		{"SaltDelete", testSaltDelete},
+		{"DeleteSaltRacesLookupSaltFromTwoHandles", testTwoHandlesDeleteLookup},
 		{"CheckpointLatest", testCheckpointLatest},
 		{"CheckpointSameSizeKeepsFirst", testCheckpointKeepsFirst},
+		{"PutCheckpointFromTwoHandles", testTwoHandlesCheckpoint},
 		{"CanceledContext", testCanceledContext},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newStore(t)
-			if s == nil {
-				t.Fatal("newStore returned a nil audit.Store")
+			s, other := newStore(t)
+			switch {
+			case s == nil:
+				t.Fatal("newStore returned a nil audit.Store s")
+			case other == nil:
+				t.Fatal("newStore returned a nil audit.Store other: return a second handle on the same storage (an in-memory store returns s twice)")
 			}
-			tc.fn(t, s)
+			tc.fn(t, s, other)
 		})
 	}
 }
@@ -84,10 +129,13 @@ func checkpointNote(n int64) []byte {
 		n, base64.StdEncoding.EncodeToString(root), base64.StdEncoding.EncodeToString(sig))
 }
 
-func testEmpty(t *testing.T, s audit.Store) {
+func testEmpty(t *testing.T, s, other audit.Store) {
 	ctx := t.Context()
 	if h := mustHead(t, s); h != (audit.Head{}) {
 		t.Errorf("Head of an empty store = size %d root %v; want size 0 and the zero Hash", h.Size, h.Root)
+	}
+	if h := mustHead(t, other); h != (audit.Head{}) {
+		t.Errorf("Head of an empty store through the other handle = size %d root %v; want size 0 and the zero Hash: newStore returns two handles on one fresh, empty storage", h.Size, h.Root)
 	}
 	if es, err := s.Entries(ctx, 0, 10); err != nil || len(es) != 0 {
 		t.Errorf("Entries(0, 10) of an empty store = %d entries, %v; want none and nil", len(es), err)
@@ -112,7 +160,7 @@ func testEmpty(t *testing.T, s audit.Store) {
 	}
 }
 
-func testAppendBatches(t *testing.T, s audit.Store) {
+func testAppendBatches(t *testing.T, s, other audit.Store) {
 	m := &model{}
 	n := 0
 	// 1034 entries in all: sizes that are and are not powers of two, and
@@ -130,10 +178,13 @@ func testAppendBatches(t *testing.T, s audit.Store) {
 		wantHashes(t, s, m, call)
 		wantEntries(t, "Entries "+call, readAll(t, s), m.entries)
 		wantProofs(t, s, m, prev)
+		wantHead(t, other, m.head(), "Head through the other handle "+call+" (both handles reach one storage)")
 		if t.Failed() {
 			t.FailNow()
 		}
 	}
+	wantLog(t, other, m, "through the other handle, after every batch was appended through the first")
+	wantProofs(t, other, m, audit.Head{Size: 10})
 }
 
 func testReadHashesOrder(t *testing.T, s audit.Store) {
@@ -172,7 +223,7 @@ func testReadHashesNotStored(t *testing.T, s audit.Store) {
 	}
 }
 
-func testAppendFuncSees(t *testing.T, s audit.Store) {
+func testAppendFuncSees(t *testing.T, s, other audit.Store) {
 	ctx := t.Context()
 	m := &model{}
 	first := []audit.StoredEntry{mixedEntry(0)}
@@ -194,11 +245,12 @@ func testAppendFuncSees(t *testing.T, s audit.Store) {
 	m.add(first[0])
 	wantLog(t, s, m, "after the first Append")
 
-	mustAppend(t, s, m, mixedEntry(1), mixedEntry(2), mixedEntry(3), mixedEntry(4))
+	// Another process appends: fn, called through s, must see its batch.
+	mustAppend(t, other, m, mixedEntry(1), mixedEntry(2), mixedEntry(3), mixedEntry(4))
 	next := []audit.StoredEntry{mixedEntry(5), mixedEntry(6)}
 	err = s.Append(ctx, func(h audit.Head, r tlog.HashReader) (*audit.Batch, error) {
 		if want := m.head(); h != want {
-			t.Errorf("Append gave fn the head size %d root %v; want the committed head, size %d root %v", h.Size, h.Root, want.Size, want.Root)
+			t.Errorf("Append gave fn the head size %d root %v; want the committed head, size %d root %v, appended through the other handle", h.Size, h.Root, want.Size, want.Root)
 		}
 		n := int64(len(m.hashes))
 		hs, err := r.ReadHashes(hashIndexes(n))
@@ -218,6 +270,7 @@ func testAppendFuncSees(t *testing.T, s audit.Store) {
 		m.add(e)
 	}
 	wantLog(t, s, m, "after Append")
+	wantLog(t, other, m, "through the other handle, after Append")
 }
 
 // wantRefused fails t unless appending the batch b, which does not fit the
@@ -230,14 +283,14 @@ func wantRefused(t *testing.T, s audit.Store, m *model, b *audit.Batch, what str
 	wantLog(t, s, m, "after a refused Append of "+what)
 }
 
-func testAppendStale(t *testing.T, s audit.Store) {
+func testAppendStale(t *testing.T, s, other audit.Store) {
 	m := &model{}
 	mustAppend(t, s, m, mixedEntry(0), mixedEntry(1), mixedEntry(2))
 	stale, err := NextBatch(m.head(), storeReader(t, s), []audit.StoredEntry{mixedEntry(10), mixedEntry(11)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustAppend(t, s, m, mixedEntry(3), mixedEntry(4)) // another writer wins
+	mustAppend(t, other, m, mixedEntry(3), mixedEntry(4)) // another process wins
 	wantRefused(t, s, m, stale, "a batch computed at size 3 (its indexes 3 and 4 are stored)")
 
 	var fresh model
@@ -249,6 +302,7 @@ func testAppendStale(t *testing.T, s audit.Store) {
 
 	mustAppend(t, s, m, mixedEntry(5))
 	wantLog(t, s, m, "after a refused Append and a good one")
+	wantLog(t, other, m, "through the other handle, after a refused Append and a good one")
 }
 
 func testAppendPastHead(t *testing.T, s audit.Store) {
@@ -442,7 +496,7 @@ func testConcurrentAppends(t *testing.T, s audit.Store) {
 	wantHashes(t, s, m, "after concurrent appends")
 }
 
-func testBinaryBodies(t *testing.T, s audit.Store) {
+func testBinaryBodies(t *testing.T, s, other audit.Store) {
 	every := make([]byte, 256)
 	for i := range every {
 		every[i] = byte(i)
@@ -465,8 +519,9 @@ func testBinaryBodies(t *testing.T, s audit.Store) {
 		entries[i].Body = b
 	}
 	mustAppend(t, s, m, entries[:4]...)
-	mustAppend(t, s, m, entries[4:]...)
-	wantLog(t, s, m, "after appending binary bodies of 1 byte to 64 KiB")
+	mustAppend(t, other, m, entries[4:]...)
+	wantLog(t, s, m, "after appending binary bodies of 1 byte to 64 KiB, the last six through the other handle")
+	wantLog(t, other, m, "through the other handle, after appending binary bodies of 1 byte to 64 KiB")
 	wantQuery(t, s, m, audit.StoreFilter{Subject: alice, Limit: 100}, "Query returns bodies byte for byte")
 	for i := range bodies {
 		es, err := s.Entries(t.Context(), int64(i), 1)
@@ -796,13 +851,15 @@ func testQueryRedacted(t *testing.T, s audit.Store) {
 	}
 }
 
-func testQueryZeroFilter(t *testing.T, s audit.Store) {
+func testQueryZeroFilter(t *testing.T, s, other audit.Store) {
 	m, _ := queryLog(t, s)
 	got := wantQuery(t, s, m, audit.StoreFilter{Limit: 100}, "zero fields select everything but redacted entries")
 	if len(got) != 48-len(queryRedacted) && !t.Failed() {
 		t.Errorf("Query({Limit:100}) returned %d entries; want the %d unredacted ones", len(got), 48-len(queryRedacted))
 	}
 	wantQuery(t, s, m, audit.StoreFilter{Limit: 7}, "at most Limit entries, the first ones in index order")
+	wantQuery(t, other, m, audit.StoreFilter{Limit: 100}, "through the other handle: the entries appended and redacted through the first")
+	wantQuery(t, other, m, audit.StoreFilter{Subject: alice, Actor: staffX, Limit: 100}, "through the other handle: the entries appended and redacted through the first")
 }
 
 func testQueryInvalidLimit(t *testing.T, s audit.Store) {
@@ -816,7 +873,7 @@ func testQueryInvalidLimit(t *testing.T, s audit.Store) {
 	}
 }
 
-func testRedact(t *testing.T, s audit.Store) {
+func testRedact(t *testing.T, s, other audit.Store) {
 	ctx := t.Context()
 	m := &model{}
 	for k := 0; k < 10; k += 5 {
@@ -837,19 +894,22 @@ func testRedact(t *testing.T, s audit.Store) {
 		t.Errorf("tlog.CheckRecord of the redacted entry's original body: %v; want Redact to keep the entry's hashes", err)
 	}
 
-	for range 2 {
-		if err := s.Redact(ctx, 4); err != nil {
-			t.Errorf("Redact(4) of a redacted entry: %v; want nil: Redact is idempotent", err)
+	wantLog(t, other, m, "through the other handle, after Redact(4) through the first")
+
+	for _, h := range []audit.Store{s, other} {
+		if err := h.Redact(ctx, 4); err != nil {
+			t.Errorf("Redact(4) of a redacted entry: %v; want nil: Redact is idempotent, through either handle", err)
 		}
 	}
 	wantLog(t, s, m, "after redacting entry 4 three times")
 
-	if err := s.Redact(ctx, 0); err != nil {
-		t.Fatalf("Redact(0): %v", err)
+	if err := other.Redact(ctx, 0); err != nil {
+		t.Fatalf("Redact(0) through the other handle: %v", err)
 	}
 	m.redact(0)
 	mustAppend(t, s, m, mixedEntry(10), mixedEntry(11))
-	wantLog(t, s, m, "after redactions and an Append")
+	wantLog(t, s, m, "after redactions (one through the other handle) and an Append")
+	wantLog(t, other, m, "through the other handle, after redactions and an Append")
 }
 
 func testRedactUnknown(t *testing.T, s audit.Store) {
@@ -870,7 +930,7 @@ func wantSalt(t *testing.T, s audit.Store, ref, want []byte, why string) {
 	}
 }
 
-func testSaltGetOrCreate(t *testing.T, s audit.Store) {
+func testSaltGetOrCreate(t *testing.T, s, other audit.Store) {
 	ctx := t.Context()
 	a, b := saltRef("alice"), near(saltRef("alice"))
 	s1, s2, s3 := saltValue("1"), saltValue("2"), saltValue("3")
@@ -882,7 +942,12 @@ func testSaltGetOrCreate(t *testing.T, s audit.Store) {
 	if err != nil || !bytes.Equal(got, s1) {
 		t.Errorf("second Salt of a ref, with another fresh salt = %s, %v; want the salt stored first, %s", short(got), err, short(s1))
 	}
+	got, err = other.Salt(ctx, a, s3)
+	if err != nil || !bytes.Equal(got, s1) {
+		t.Errorf("Salt of a ref through the other handle, with another fresh salt = %s, %v; want the salt stored first through the first handle, %s", short(got), err, short(s1))
+	}
 	wantSalt(t, s, a, s1, "the salt stored first")
+	wantSalt(t, other, a, s1, "through the other handle, the salt stored first")
 	_, err = s.LookupSalt(ctx, b)
 	wantErr(t, err, audit.ErrNotFound, "LookupSalt of a ref that differs from a stored one in its last byte", "refs compare byte for byte")
 	got, err = s.Salt(ctx, b, s3)
@@ -891,6 +956,7 @@ func testSaltGetOrCreate(t *testing.T, s audit.Store) {
 	}
 	wantSalt(t, s, a, s1, "a salt is not changed by another ref's")
 	wantSalt(t, s, b, s3, "each ref has its own salt")
+	wantSalt(t, other, b, s3, "through the other handle, each ref has its own salt")
 }
 
 func testSaltConcurrent(t *testing.T, s audit.Store) {
@@ -930,7 +996,7 @@ func testSaltConcurrent(t *testing.T, s audit.Store) {
 	wantSalt(t, s, ref, got[0], "the salt every concurrent Salt returned")
 }
 
-func testSaltDelete(t *testing.T, s audit.Store) {
+func testSaltDelete(t *testing.T, s, other audit.Store) {
 	ctx := t.Context()
 	a, b := saltRef("alice"), saltRef("bob")
 	for _, ref := range [][]byte{a, b} {
@@ -944,12 +1010,17 @@ func testSaltDelete(t *testing.T, s audit.Store) {
 	if ok, err := s.DeleteSalt(ctx, a); ok || err != nil {
 		t.Errorf("second DeleteSalt of a ref = %v, %v; want false and nil: deleting a missing salt succeeds with false", ok, err)
 	}
+	if ok, err := other.DeleteSalt(ctx, a); ok || err != nil {
+		t.Errorf("DeleteSalt through the other handle of a ref deleted through the first = %v, %v; want false and nil: the salt is gone for every process", ok, err)
+	}
 	_, err := s.LookupSalt(ctx, a)
 	wantErr(t, err, audit.ErrNotFound, "LookupSalt after DeleteSalt", "the salt was deleted")
+	_, err = other.LookupSalt(ctx, a)
+	wantErr(t, err, audit.ErrNotFound, "LookupSalt through the other handle after DeleteSalt through the first", "the salt was deleted, for every process")
 	wantSalt(t, s, b, saltValue(string(b)), "DeleteSalt deletes its own ref's salt only")
 	fresh := saltValue("after delete")
-	if got, err := s.Salt(ctx, a, fresh); err != nil || !bytes.Equal(got, fresh) {
-		t.Errorf("Salt after DeleteSalt = %s, %v; want the new fresh salt %s, stored anew", short(got), err, short(fresh))
+	if got, err := other.Salt(ctx, a, fresh); err != nil || !bytes.Equal(got, fresh) {
+		t.Errorf("Salt through the other handle after DeleteSalt = %s, %v; want the new fresh salt %s, stored anew", short(got), err, short(fresh))
 	}
 	wantSalt(t, s, a, fresh, "Salt after DeleteSalt stores the new fresh salt")
 	if ok, err := s.DeleteSalt(ctx, saltRef("never")); ok || err != nil {
@@ -966,16 +1037,23 @@ func wantLatest(t *testing.T, s audit.Store, n int64, why string) {
 	}
 }
 
-func testCheckpointLatest(t *testing.T, s audit.Store) {
-	for _, step := range []struct{ put, latest int64 }{{3, 3}, {10, 10}, {5, 10}, {1, 10}, {11, 11}, {5_000_000_000, 5_000_000_000}, {7, 5_000_000_000}} {
-		if err := s.PutCheckpoint(t.Context(), step.put, checkpointNote(step.put)); err != nil {
+func testCheckpointLatest(t *testing.T, s, other audit.Store) {
+	for i, step := range []struct{ put, latest int64 }{{3, 3}, {10, 10}, {5, 10}, {1, 10}, {11, 11}, {5_000_000_000, 5_000_000_000}, {7, 5_000_000_000}} {
+		// Alternate the handles, as two processes signing checkpoints would.
+		put, read := s, other
+		if i%2 == 1 {
+			put, read = other, s
+		}
+		if err := put.PutCheckpoint(t.Context(), step.put, checkpointNote(step.put)); err != nil {
 			t.Fatalf("PutCheckpoint(%d): %v", step.put, err)
 		}
-		wantLatest(t, s, step.latest, fmt.Sprintf("after putting size %d, the greatest size stored, whatever the order of puts", step.put))
+		why := fmt.Sprintf("after putting size %d, the greatest size stored, whatever the order of puts and whichever handle put them", step.put)
+		wantLatest(t, read, step.latest, why)
+		wantLatest(t, put, step.latest, why)
 	}
 }
 
-func testCheckpointKeepsFirst(t *testing.T, s audit.Store) {
+func testCheckpointKeepsFirst(t *testing.T, s, other audit.Store) {
 	ctx := t.Context()
 	if err := s.PutCheckpoint(ctx, 7, checkpointNote(7)); err != nil {
 		t.Fatalf("PutCheckpoint(7): %v", err)
@@ -983,14 +1061,18 @@ func testCheckpointKeepsFirst(t *testing.T, s audit.Store) {
 	if err := s.PutCheckpoint(ctx, 7, []byte("another note for size 7\n")); err != nil {
 		t.Errorf("second PutCheckpoint(7): %v; want nil: a second checkpoint for a size succeeds", err)
 	}
+	if err := other.PutCheckpoint(ctx, 7, []byte("a third note for size 7\n")); err != nil {
+		t.Errorf("PutCheckpoint(7) through the other handle: %v; want nil: a second checkpoint for a size succeeds, from any process", err)
+	}
 	wantLatest(t, s, 7, "a second checkpoint for a size keeps the first")
+	wantLatest(t, other, 7, "through the other handle, a second checkpoint for a size keeps the first")
 	if err := s.PutCheckpoint(ctx, 8, checkpointNote(8)); err != nil {
 		t.Fatalf("PutCheckpoint(8): %v", err)
 	}
 	wantLatest(t, s, 8, "the greatest size")
 }
 
-func testCanceledContext(t *testing.T, s audit.Store) {
+func testCanceledContext(t *testing.T, s, other audit.Store) {
 	live := t.Context()
 	m := &model{}
 	mustAppend(t, s, m, mixedEntry(0), mixedEntry(1), mixedEntry(2))
@@ -1037,4 +1119,5 @@ func testCanceledContext(t *testing.T, s audit.Store) {
 	_, err = s.LookupSalt(live, saltRef("bob"))
 	wantErr(t, err, audit.ErrNotFound, "LookupSalt after Salt with a canceled context", "nothing was stored")
 	wantLatest(t, s, 3, "PutCheckpoint with a canceled context stores nothing")
+	wantLog(t, other, m, "through the other handle, after calls with a canceled context")
 }

@@ -3,8 +3,8 @@
 // RunStoreTests.
 //
 // Like testing/fstest.TestFS and gocloud.dev's drivertest, the suite is one
-// subtest per behaviour, each on a fresh store, and each failure states the
-// contract it checks. It covers what the audit.Store documentation
+// subtest per behaviour, each on a fresh storage, and each failure states
+// the contract it checks. It covers what the audit.Store documentation
 // promises: the empty log (size 0, the zero Hash); appends of batches of 1,
 // 2, 7 and 1024 entries, after each of which the head is the one tlog
 // computes, ReadHashes returns every stored hash in the order asked, and
@@ -23,6 +23,47 @@
 // checkpoint of each size kept and the greatest size the latest; and a
 // canceled context that fails every method and writes nothing.
 //
+// # Two handles
+//
+// A Store's promises hold for every process that shares its database, so
+// the suite opens each storage twice: newStore returns two handles on it,
+// s and other. A SQL store returns two Stores on two connection pools to
+// the same database, as two processes of one service would hold them; an
+// in-memory store, which only its own process can reach, returns the same
+// Store twice. Subtests work through s, and read back or write through
+// other where that proves the storage is shared (what one process
+// appends, redacts, salts, deletes or checkpoints, the other sees), and
+// four race the two handles at once:
+//
+//   - ConcurrentAppendsFromTwoHandles: 8 writers per handle append 6
+//     batches of 1 to 40 entries each, half of them reading the tree's
+//     edge first as a Log does, while a reader on each handle checks that
+//     every head it sees has its hashes stored. The log must end as one
+//     tree: every index once, every batch once and at consecutive indexes,
+//     each writer's batches in its order, and through both handles the
+//     head and stored hashes that tlog computes over the bodies in index
+//     order.
+//   - SaltConcurrentFromTwoHandles: 8 callers per handle race Salt for
+//     each of 4 refs; every caller of a ref gets the same salt, one of the
+//     fresh salts given for that ref, and LookupSalt through both handles
+//     returns it.
+//   - DeleteSaltRacesLookupSaltFromTwoHandles: 2 DeleteSalt calls per
+//     handle race 4 lookers per handle; a lookup returns the salt or
+//     ErrNotFound, never anything else, and once it has seen ErrNotFound
+//     never the salt again; another ref's salt is untouched; exactly one
+//     DeleteSalt reports true; the salt is gone through both handles and
+//     can be stored anew.
+//   - PutCheckpointFromTwoHandles: 4 putters per handle put a checkpoint
+//     of every size from 1 to 16, each its own note, while a reader on
+//     each handle checks that LatestCheckpoint is a note that was put and
+//     that its size never goes down. Every put succeeds, and both handles
+//     then return the same note of size 16, which a later put of that
+//     size does not replace.
+//
+// Each race is bounded: a fixed number of calls, under a context that ends
+// after two minutes, so that handles that deadlock fail the subtest
+// instead of hanging the run.
+//
 // Batches are built with golang.org/x/mod/sumdb/tlog directly: NextBatch
 // computes the batch that appends entries to a head, and Append appends
 // them through a Store's (or any audit.Appender's) append lock. The suite
@@ -32,11 +73,24 @@
 //
 // # Testing
 //
-// Call RunStoreTests from a test of the store's package:
+// Call RunStoreTests from a test of the store's package. A SQL store gives
+// each subtest a new, empty database and two connection pools on it:
 //
 //	func TestStore(t *testing.T) {
-//		audittest.RunStoreTests(t, func(t *testing.T) audit.Store {
-//			return mystore.New(openTestDB(t))
+//		audittest.RunStoreTests(t, func(t *testing.T) (s, other audit.Store) {
+//			dsn := createTestDatabase(t) // dropped by a t.Cleanup
+//			s = migrated(t, mystore.New(openPool(t, dsn)))
+//			other = mystore.New(openPool(t, dsn)) // a second *sql.DB, as a second process
+//			return s, other
+//		})
+//	}
+//
+// An in-memory store gives the same Store twice:
+//
+//	func TestStore(t *testing.T) {
+//		audittest.RunStoreTests(t, func(*testing.T) (s, other audit.Store) {
+//			s = memstore.New()
+//			return s, s
 //		})
 //	}
 //
@@ -59,7 +113,9 @@
 // the root package's, never by text. With a canceled context it asks only
 // for an error, not for context.Canceled, since database drivers may wrap
 // it. Subtests run one after the other; the concurrency subtests run 200
-// appends from 8 goroutines (each fn pauses 50µs, to give writers a chance
-// to collide were there no append lock) and 16 racing Salt calls, well
-// within a few seconds on a real database.
+// appends from 8 goroutines on s (each fn pauses 50µs, to give writers a
+// chance to collide were there no append lock), 16 racing Salt calls, and
+// the four races of the two handles above (96 appends of about 1,900
+// entries in all, 64 Salt calls, 4 DeleteSalt calls against 400 lookups,
+// 128 checkpoints), well within a few seconds on a real database.
 package audittest

@@ -102,12 +102,20 @@ func TestKeysStore(t *testing.T) {
 func TestAuditStore(t *testing.T) {
 	t.Parallel()
 	forEachMode(t, func(t *testing.T, open func(*testing.T) (*sql.DB, string)) {
-		audittest.RunStoreTests(t, func(t *testing.T) audit.Store {
+		audittest.RunStoreTests(t, func(t *testing.T) (audit.Store, audit.Store) {
+			// Two pools through the PgBouncer on one database, as two
+			// processes: the second's own prefix goes unused.
 			db, prefix := open(t)
+			other, _ := open(t)
 			s, err := sqlaudit.New(db, sqldialect.Postgres, sqlaudit.WithTablePrefix(prefix))
 			s = migrated(t, s, err)
 			t.Cleanup(func() { s.Close() })
-			return s
+			o, err := sqlaudit.New(other, sqldialect.Postgres, sqlaudit.WithTablePrefix(prefix))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { o.Close() })
+			return s, o
 		})
 	})
 }

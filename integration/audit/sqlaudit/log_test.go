@@ -70,7 +70,7 @@ func TestManyLogsOneTree(t *testing.T) {
 			s := first
 			if i > 0 {
 				var err error
-				if s, err = sqlaudit.New(secondPool(t, d, db), d); err != nil {
+				if s, err = sqlaudit.New(testdb.Reopen(t, d, db), d); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -235,7 +235,7 @@ func BenchmarkLogAppend(b *testing.B) {
 			for i := range logs {
 				pool := db
 				if i > 0 {
-					pool = secondPool(b, d, db)
+					pool = testdb.Reopen(b, d, db)
 				}
 				pool.SetMaxOpenConns(4)
 				s, _ := sqlaudit.New(pool, d)

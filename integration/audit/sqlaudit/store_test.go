@@ -17,9 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/gdprkit/gdpr"
@@ -44,60 +41,22 @@ func newStore(t testing.TB, d sqldialect.Dialect, db *sql.DB) *sqlaudit.Store {
 	return s
 }
 
-// secondPool opens another connection pool on the database that db reaches,
-// as a second process would; on SQLite, one whose transactions begin
-// deferred.
-func secondPool(t testing.TB, d sqldialect.Dialect, db *sql.DB) *sql.DB {
-	t.Helper()
-	ctx := context.Background()
-	var other *sql.DB
-	switch d {
-	case sqldialect.SQLite:
-		var seq int
-		var name, file string
-		if err := db.QueryRowContext(ctx, "PRAGMA database_list").Scan(&seq, &name, &file); err != nil {
-			t.Fatal(err)
-		}
-		var err error
-		// Without _txlock=immediate: this pool's transactions begin
-		// deferred, and Append must still take the write lock first.
-		if other, err = sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"); err != nil {
-			t.Fatal(err)
-		}
-	case sqldialect.Postgres:
-		var schema string
-		if err := db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := pgx.ParseConfig(os.Getenv(testdb.EnvPostgres))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.RuntimeParams["search_path"] = schema
-		other = stdlib.OpenDB(*cfg)
-	case sqldialect.MySQL:
-		var name string
-		if err := db.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&name); err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := mysql.ParseDSN(os.Getenv(testdb.EnvMySQL))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.DBName = name
-		c, err := mysql.NewConnector(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		other = sql.OpenDB(c)
-	}
-	t.Cleanup(func() { other.Close() })
-	return other
-}
-
+// TestConformance runs the conformance suite on every database, with its
+// two handles on two connection pools to one fresh database, as two
+// processes: races between them (appends making one tree, Salt, DeleteSalt
+// against LookupSalt, PutCheckpoint) are the suite's.
 func TestConformance(t *testing.T) {
 	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
-		audittest.RunStoreTests(t, func(t *testing.T) audit.Store { return newStore(t, d, testdb.Open(t, d)) })
+		audittest.RunStoreTests(t, func(t *testing.T) (audit.Store, audit.Store) {
+			db := testdb.Open(t, d)
+			s := newStore(t, d, db)
+			other, err := sqlaudit.New(testdb.Reopen(t, d, db), d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { other.Close() })
+			return s, other
+		})
 	})
 }
 
@@ -557,52 +516,6 @@ func TestQueryRedactSaltsCheckpoints(t *testing.T) {
 		if got, err := s.LatestCheckpoint(ctx); err != nil || string(got) != "thirty" {
 			t.Errorf("LatestCheckpoint = %q, %v; want the first stored at the greatest size", got, err)
 		}
-	})
-}
-
-// TestTwoStoresOneDatabase appends from two Stores on two connection pools
-// to one database, as two processes would, 8 goroutines each: what
-// serialises them is the database, not the Store. The log must end as one
-// tree, each index once.
-func TestTwoStoresOneDatabase(t *testing.T) {
-	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
-		ctx := t.Context()
-		db := testdb.Open(t, d)
-		a := newStore(t, d, db)
-		b, err := sqlaudit.New(secondPool(t, d, db), d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer b.Close()
-		const writers, rounds = 8, 6
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for w := range 2 * writers {
-			s := a
-			if w%2 == 1 {
-				s = b
-			}
-			wg.Go(func() {
-				for r := range rounds {
-					k := 1 + (w*7+r*13)%40
-					es := entries(int(next.Add(int64(k)))-k, k)
-					// Half through the Store's reader unprimed, half primed.
-					var err error
-					if r%2 == 0 {
-						_, err = audittest.Append(ctx, s, es...)
-					} else {
-						err = appendFast(ctx, s, es)
-					}
-					if err != nil {
-						t.Errorf("writer %d round %d: %v", w, r, err)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		wantTree(t, a, next.Load())
-		wantTree(t, b, next.Load())
 	})
 }
 
