@@ -30,7 +30,7 @@ func Reopen(t testing.TB, d sqldialect.Dialect, db *sql.DB) *sql.DB {
 			t.Fatal(err)
 		}
 		var err error
-		if other, err = sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"); err != nil {
+		if other, err = sql.Open("sqlite", SQLiteURI(file)+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"); err != nil {
 			t.Fatal(err)
 		}
 	case sqldialect.Postgres:

@@ -44,6 +44,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -191,7 +192,7 @@ func setupCtx() (context.Context, context.CancelFunc) {
 func openSQLite(t testing.TB) *sql.DB {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "test.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+SQLiteDSNParams)
+	db, err := sql.Open("sqlite", SQLiteURI(path)+"?"+SQLiteDSNParams)
 	if err != nil {
 		t.Fatalf("testdb: open sqlite: %v", err)
 	}
@@ -318,4 +319,13 @@ func connectMySQL(cfg *mysql.Config) (*sql.DB, error) {
 		return nil, fmt.Errorf("mysql connector: %w", err)
 	}
 	return sql.OpenDB(c), nil
+}
+
+// SQLiteURI returns the file: URI of the database file at path, with the
+// characters a URI gives a meaning escaped: t.TempDir() keeps a '#' from a
+// repeated subtest's name ("Case#01"), which SQLite would otherwise read as
+// the start of a fragment, opening a shared file named by the rest.
+func SQLiteURI(path string) string {
+	r := strings.NewReplacer("%", "%25", "#", "%23", "?", "%3f")
+	return "file:" + r.Replace(path)
 }

@@ -2,6 +2,8 @@ package testdb_test
 
 import (
 	"database/sql"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/gdprkit/gdpr/integration/testdb"
@@ -54,4 +56,26 @@ func TestOpenIsolated(t *testing.T) {
 		}
 	})
 	t.Logf("dialects run: %v", names)
+}
+
+// TestSQLiteNameWithHash: a repeated subtest's TempDir holds '#'; the
+// database must still be the file in that directory, not one named by
+// what precedes the '#'.
+func TestSQLiteNameWithHash(t *testing.T) {
+	for range 2 {
+		t.Run("Same", func(t *testing.T) {
+			db := testdb.Open(t, sqldialect.SQLite)
+			var seq int
+			var name, file string
+			if err := db.QueryRow("PRAGMA database_list").Scan(&seq, &name, &file); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(file, os.TempDir()) || !strings.Contains(file, "Same") || !strings.HasSuffix(file, ".db") {
+				t.Fatalf("the database is %q; want a file in the subtest's TempDir", file)
+			}
+			if _, err := db.Exec("CREATE TABLE only_once (id INTEGER)"); err != nil {
+				t.Fatalf("a fresh database already has the table (shared file?): %v", err)
+			}
+		})
+	}
 }
