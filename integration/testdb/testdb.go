@@ -172,7 +172,7 @@ func requireDSN(t testing.TB, env, what string) string {
 	if os.Getenv(EnvCI) != "" {
 		t.Fatalf("%s not set but CI=%q: the %s tests must run in CI (.ci/run sets it up)", env, os.Getenv(EnvCI), what)
 	}
-	t.Skipf("%s not set: skipping the %s tests (set it to run them, see internal/testdb)", env, what)
+	t.Skipf("%s not set: skipping the %s tests (set it to run them, see integration/testdb)", env, what)
 	return ""
 }
 

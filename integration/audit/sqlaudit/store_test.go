@@ -740,7 +740,7 @@ func BenchmarkAppend(b *testing.B) {
 	for _, d := range testdb.All() {
 		b.Run(d.String(), func(b *testing.B) {
 			if !testdb.Available(d) {
-				b.Skipf("%s: no DSN set (see internal/testdb)", d.String())
+				b.Skipf("%s: no DSN set (see integration/testdb)", d.String())
 			}
 			ctx := context.Background()
 			db := testdb.Open(b, d)
