@@ -90,12 +90,43 @@
 // it); Rewrap rotates the KEK over the whole Store, resumably, beside live
 // traffic.
 //
+// # Transactions
+//
+// A host often encrypts a field in the same database transaction that
+// writes the row holding it: a sign-up inserts the user and their
+// encrypted e-mail address at once. The first Encrypt for a new subject
+// creates their key; a plain Encrypt creates it through the Keyring's own
+// Store, on another connection, in a transaction of its own. On SQLite,
+// which has one writer at a time, that write waits for the host's write
+// transaction, which waits for the Encrypt: it fails when the busy timeout
+// expires, with a withheld database error. On PostgreSQL and MySQL it
+// works, but the key is committed at once and outlives a rollback.
+//
+// Keyring.In takes a view of the Store in the host's transaction (sqlkeys'
+// Store.Tx) and returns a TxKeyring, whose Encrypt, Decrypt, EncryptScope
+// and DecryptScope read and create keys through it, so a new key commits
+// or rolls back with the host's row:
+//
+//	tx, _ := db.BeginTx(ctx, nil)
+//	ct, err := keyring.In(store.Tx(tx)).Encrypt(ctx, "user-42", email, []byte("ann@example.org"))
+//	_, err = tx.ExecContext(ctx, "INSERT INTO users (id, email) VALUES (?, ?)", "user-42", ct)
+//	err = tx.Commit()
+//
+// A key created or read through the transaction is never cached: had the
+// host rolled back, the key would never have existed, and values
+// encrypted under a cached copy of it would be lost when the entry
+// expired. A key already in the cache (committed, read by the Keyring
+// itself) is used as it is. Shred, Rotate, Revive and Rewrap are the
+// Keyring's alone and unchanged. (One view type rather than a Tx twin of
+// each method: four field operations need it, and each keeps its name.)
+//
 // # Storage
 //
 // memkeys keeps records in memory (the fake for tests); sqlkeys in
 // PostgreSQL, MySQL/MariaDB or SQLite. A host's own Store passes
-// keystest.RunStoreTests. A Store may also implement TombstoneReader, so
-// that an export names the time of a shred.
+// keystest.RunStoreTests, which opens two handles on one storage to race
+// them as two instances would. A Store may also implement TombstoneReader
+// (memkeys and sqlkeys do), so that an export names the time of a shred.
 //
 // # Errors
 //
@@ -103,9 +134,10 @@
 // ErrInvalid, ErrNotFound, ErrConflict, ErrShredded, ErrRestricted (which
 // wrap the root package's sentinels) or ErrDecrypt. Field names the input
 // or option at fault: "ctx" for a nil context (always an error, never a
-// panic), "subject", "scope", "field", "actor", "purpose", an option's name
-// such as "WithGuard", or "kek" when a stored record does not open with the
-// KEKs the Keyring holds. Texts read "crypto <op>: <field>: <cause>", e.g.
+// panic), "subject", "scope", "field", "actor", "purpose", "store" (a nil
+// Store, Keyring.In(nil) included), an option's name such as "WithGuard",
+// or "kek" when a stored record does not open with the KEKs the Keyring
+// holds. Texts read "crypto <op>: <field>: <cause>", e.g.
 // "crypto new: WithGuard: invalid input: nil guard" or
 // "crypto decrypt: key shredded". No error carries a subject ID, a
 // plaintext, key material, a Ref or a rejected value.

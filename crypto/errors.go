@@ -55,8 +55,9 @@ type Error struct {
 	Op string
 	// Field is the input field, argument or option at fault, if any: "ctx",
 	// "subject", "scope", "field", "actor", "purpose", "kek", "store",
-	// "writer", "opts" (a nil option), "ref" (from a Store), or an
-	// option's name such as "WithGuard".
+	// "writer", "opts" (a nil option), "keyring" (a nil TxKeyring), "ref",
+	// "limit" or "tx" (from a Store), or an option's name such as
+	// "WithGuard".
 	Field string
 	// Err is the cause; it wraps one of the sentinels above, or is a
 	// context's error.

@@ -2,6 +2,7 @@ package crypto_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/crypto"
 	"github.com/gdprkit/gdpr/crypto/memkeys"
+	"github.com/gdprkit/gdpr/crypto/sqlkeys"
 )
 
 func Example() {
@@ -129,4 +131,34 @@ func ExampleKeyring_ExportSubject() {
 	// Output:
 	// crypto_keys subject_key active dev-2026 1 2026-03-01 09:00:00 +0000 UTC
 	// crypto_keys subject_key shredded 2026-03-02 09:00:00 +0000 UTC
+}
+
+// Encrypting inside the host's own database transaction: the first Encrypt
+// for a new subject creates their key in the transaction (sqlkeys'
+// Store.Tx), so it commits or rolls back with the row that holds the
+// ciphertext. This example is compiled, not run (it needs a database); the
+// module github.com/gdprkit/gdpr/integration runs sqlkeys' ExampleStore_Tx
+// on SQLite.
+func ExampleKeyring_In() {
+	ctx := context.Background()
+	var db *sql.DB              // the host's database
+	var store *sqlkeys.Store    // sqlkeys.New(db, dialect), migrated
+	var keyring *crypto.Keyring // crypto.New(ctx, store, kek), at start-up
+	email := crypto.Field{Table: "users", Column: "email", Category: "contact"}
+
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		panic(err)
+	}
+	defer tx.Rollback()
+	ct, err := keyring.In(store.Tx(tx)).Encrypt(ctx, "user-42", email, []byte("ann@example.org"))
+	if err != nil {
+		panic(err) // never a wait for the busy timeout on SQLite
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO users (id, email) VALUES (?, ?)", "user-42", ct); err != nil {
+		panic(err)
+	}
+	if err := tx.Commit(); err != nil { // the key commits with the row; a rollback leaves neither
+		panic(err)
+	}
 }

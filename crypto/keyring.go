@@ -224,13 +224,27 @@ type flight struct {
 }
 
 // primitive returns the owner's AEAD: from the cache, else from the
-// Store, creating the keyset on first use when create is set.
-func (k *Keyring) primitive(ctx context.Context, o owner, w actor, create bool) (tink.AEAD, bool, error) {
+// Store, creating the keyset on first use when create is set. With a
+// non-nil tx (a Store in the caller's transaction, Keyring.In), a cache
+// miss reads (and creates) through tx alone, and what it loads is never
+// cached: the caller may roll back.
+func (k *Keyring) primitive(ctx context.Context, o owner, w actor, create bool, tx Store) (tink.AEAD, bool, error) {
 	if a, ok := k.cache.get(o.key()); ok {
 		return a, true, nil
 	}
-	a, err := k.loadShared(ctx, o, w, create)
+	a, err := k.reload(ctx, o, w, create, tx)
 	return a, false, err
+}
+
+// reload reads o's primitive from the Store, past the cache: shared with
+// the goroutines that ask at the same time and cached, or, through a
+// caller's transaction tx, alone and uncached (what one transaction reads,
+// another need not see).
+func (k *Keyring) reload(ctx context.Context, o owner, w actor, create bool, tx Store) (tink.AEAD, error) {
+	if tx != nil {
+		return k.load(ctx, tx, false, o, w, k.ref(o), create)
+	}
+	return k.loadShared(ctx, o, w, create)
 }
 
 // loadShared loads o's primitive once for all the goroutines that ask at
@@ -248,7 +262,7 @@ func (k *Keyring) loadShared(ctx context.Context, o owner, w actor, create bool)
 		case <-f.done:
 			if isCtxErr(f.err) && ctx.Err() == nil {
 				// The first caller gave up; this one has not.
-				return k.load(ctx, o, w, ref, create)
+				return k.load(ctx, k.store, true, o, w, ref, create)
 			}
 			return f.aead, f.err
 		case <-ctx.Done():
@@ -264,14 +278,16 @@ func (k *Keyring) loadShared(ctx context.Context, o owner, w actor, create bool)
 		k.flightMu.Unlock()
 		close(f.done)
 	}()
-	f.aead, f.err = k.load(ctx, o, w, ref, create)
+	f.aead, f.err = k.load(ctx, k.store, true, o, w, ref, create)
 	return f.aead, f.err
 }
 
-func (k *Keyring) load(ctx context.Context, o owner, w actor, ref string, create bool) (tink.AEAD, error) {
+// load reads o's keyset from store, creating it when create is set and
+// there is none, and caches the primitive if cache is set.
+func (k *Keyring) load(ctx context.Context, store Store, cache bool, o owner, w actor, ref string, create bool) (tink.AEAD, error) {
 	gen := k.cache.generation() // before reading the Store: a shred after it voids the put
 	for range 3 {
-		r, err := k.store.Get(ctx, ref)
+		r, err := store.Get(ctx, ref)
 		if err == nil {
 			h, err := k.unwrap(ctx, r)
 			if err != nil {
@@ -281,7 +297,9 @@ func (k *Keyring) load(ctx context.Context, o owner, w actor, ref string, create
 			if err != nil {
 				return nil, err
 			}
-			k.cache.put(o.key(), a, gen)
+			if cache {
+				k.cache.put(o.key(), a, gen)
+			}
 			return a, nil
 		}
 		if !errors.Is(err, ErrNotFound) || !create {
@@ -295,7 +313,7 @@ func (k *Keyring) load(ctx context.Context, o owner, w actor, ref string, create
 		if err != nil {
 			return nil, err
 		}
-		err = k.store.Create(ctx, rec)
+		err = store.Create(ctx, rec)
 		if errors.Is(err, ErrConflict) {
 			continue // another instance created it first: use theirs
 		}
@@ -306,8 +324,15 @@ func (k *Keyring) load(ctx context.Context, o owner, w actor, ref string, create
 		if err != nil {
 			return nil, err
 		}
-		k.cache.put(o.key(), a, gen)
-		if err := k.record(ctx, w, "crypto.key_created", o, "crypto_key", gdpr.Success, nil, nil); err != nil {
+		var attrs map[string]string
+		if cache {
+			k.cache.put(o.key(), a, gen)
+		} else {
+			// Made in the caller's transaction: it exists only if that
+			// commits, and the trail says so.
+			attrs = map[string]string{"transaction": "caller"}
+		}
+		if err := k.record(ctx, w, "crypto.key_created", o, "crypto_key", gdpr.Success, nil, attrs); err != nil {
 			return nil, err
 		}
 		return a, nil
@@ -475,12 +500,17 @@ const FormatV1 byte = 0x01
 // Encrypt encrypts plaintext for subject's field f, creating the subject's
 // keyset on first use. It returns ErrShredded for a shredded subject (no new
 // key is made for them: see Revive) and ErrInvalid for bad input (Field
-// "ctx", "subject", "field", "actor" or "purpose").
+// "ctx", "subject", "field", "actor" or "purpose"). Inside the host's own
+// database transaction, encrypt through In instead, so that a new key
+// commits or rolls back with the host's row (see the package doc,
+// Transactions).
 func (k *Keyring) Encrypt(ctx context.Context, subject gdpr.SubjectID, f Field, plaintext []byte) ([]byte, error) {
-	return k.encrypt(ctx, "encrypt", owner{subject: subject}, f, plaintext)
+	return k.encrypt(ctx, "encrypt", owner{subject: subject}, f, plaintext, nil)
 }
 
-func (k *Keyring) encrypt(ctx context.Context, op string, o owner, f Field, plaintext []byte) ([]byte, error) {
+// encrypt encrypts for o; with a non-nil tx, a key not in the cache is
+// read or created through tx (see primitive).
+func (k *Keyring) encrypt(ctx context.Context, op string, o owner, f Field, plaintext []byte, tx Store) ([]byte, error) {
 	if err := checkCtx(op, ctx); err != nil {
 		return nil, err
 	}
@@ -494,7 +524,7 @@ func (k *Keyring) encrypt(ctx context.Context, op string, o owner, f Field, plai
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	a, _, err := k.primitive(ctx, o, w, true)
+	a, _, err := k.primitive(ctx, o, w, true, tx)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -517,10 +547,12 @@ func (k *Keyring) encrypt(ctx context.Context, op string, o owner, f Field, plai
 // ErrInvalid for bad input, as Encrypt. With WithDecryptAudit, each call
 // records one event (see there).
 func (k *Keyring) Decrypt(ctx context.Context, subject gdpr.SubjectID, f Field, ciphertext []byte) ([]byte, error) {
-	return k.decrypt(ctx, "decrypt", owner{subject: subject}, f, ciphertext)
+	return k.decrypt(ctx, "decrypt", owner{subject: subject}, f, ciphertext, nil)
 }
 
-func (k *Keyring) decrypt(ctx context.Context, op string, o owner, f Field, ciphertext []byte) ([]byte, error) {
+// decrypt decrypts for o; with a non-nil tx, a key not in the cache is
+// read through tx (see primitive).
+func (k *Keyring) decrypt(ctx context.Context, op string, o owner, f Field, ciphertext []byte, tx Store) ([]byte, error) {
 	if err := checkCtx(op, ctx); err != nil {
 		return nil, err
 	}
@@ -554,7 +586,7 @@ func (k *Keyring) decrypt(ctx context.Context, op string, o owner, f Field, ciph
 	if len(ciphertext) < 1 || ciphertext[0] != FormatV1 {
 		return fail()
 	}
-	a, cached, err := k.primitive(ctx, o, w, false)
+	a, cached, err := k.primitive(ctx, o, w, false, tx)
 	if errors.Is(err, ErrNotFound) { // no key: the ciphertext cannot be theirs
 		return fail()
 	}
@@ -567,7 +599,7 @@ func (k *Keyring) decrypt(ctx context.Context, op string, o owner, f Field, ciph
 	if err != nil && cached {
 		// The cached keyset may predate a rotation on another instance:
 		// read the Store once more before giving up.
-		if a, err = k.loadShared(ctx, o, w, false); err == nil {
+		if a, err = k.reload(ctx, o, w, false, tx); err == nil {
 			p, err = a.Decrypt(ciphertext, ad)
 		} else if !errors.Is(err, ErrNotFound) {
 			*adp = ad

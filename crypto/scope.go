@@ -67,7 +67,7 @@ func (k *Keyring) ScopeRef(scope Scope) string { return k.ref(owner{scope: scope
 // scope's keyset on first use. Errors as Encrypt, with Field "scope" for an
 // invalid scope.
 func (k *Keyring) EncryptScope(ctx context.Context, scope Scope, f Field, plaintext []byte) ([]byte, error) {
-	return k.encrypt(ctx, "encrypt_scope", owner{scope: scope, isScope: true}, f, plaintext)
+	return k.encrypt(ctx, "encrypt_scope", owner{scope: scope, isScope: true}, f, plaintext, nil)
 }
 
 // DecryptScope decrypts a ciphertext of field f of scope. It never creates
@@ -77,7 +77,7 @@ func (k *Keyring) EncryptScope(ctx context.Context, scope Scope, f Field, plaint
 // Guard is not consulted. With WithDecryptAudit, each call records one
 // event without a Subject.
 func (k *Keyring) DecryptScope(ctx context.Context, scope Scope, f Field, ciphertext []byte) ([]byte, error) {
-	return k.decrypt(ctx, "decrypt_scope", owner{scope: scope, isScope: true}, f, ciphertext)
+	return k.decrypt(ctx, "decrypt_scope", owner{scope: scope, isScope: true}, f, ciphertext, nil)
 }
 
 // ShredScope destroys scope's keyset and leaves a tombstone, as Shred does

@@ -243,14 +243,14 @@ func (s failingStore) Get(ctx context.Context, ref string) (crypto.Record, error
 // not passed on (it may name a Ref).
 func TestStoreErrorsPassedOn(t *testing.T) {
 	f := newFixture(t)
-	down := errors.New("sqlkeys: connection refused")
+	down := errors.New("connection refused")
 	fs := &failingStore{Store: f.store, err: &crypto.Error{Op: "get", Err: down}}
 	k, err := crypto.New(f.ctx, fs, f.kek)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = k.Encrypt(f.ctx, "ann", email, []byte("x"))
-	if !errors.Is(err, down) || err.Error() != "crypto encrypt: store get: sqlkeys: connection refused" {
+	if !errors.Is(err, down) || err.Error() != "crypto encrypt: store get: connection refused" {
 		t.Errorf("Encrypt over a failing Store: %v", err)
 	}
 	fs.err = &crypto.Error{Op: "get", Field: "ref", Err: fmt.Errorf("%w: ref 9f86d081 was shredded", crypto.ErrShredded)}

@@ -13,8 +13,9 @@ import (
 // tell a subject's record from a scope's.
 //
 // Implementations: memkeys (in memory, the fake for tests) and sqlkeys
-// (PostgreSQL, MySQL/MariaDB, SQLite). A host's own Store proves itself with
-// keystest.RunStoreTests.
+// (PostgreSQL, MySQL/MariaDB, SQLite; its Store.Tx is a Store in the
+// caller's transaction, for Keyring.In). A host's own Store proves itself
+// with keystest.RunStoreTests.
 //
 // Every method is safe for concurrent use by many goroutines and, for a
 // shared database, many processes. The rules that need atomicity are the
@@ -79,8 +80,8 @@ type Record struct {
 // when a Ref was shredded implements it, and the Keyring then puts that
 // time in the record ExportSubject writes for a shredded subject. A Store
 // without it still works; the export then says that the key was shredded,
-// not when. memkeys implements it; keystest.RunStoreTests checks it when a
-// Store does.
+// not when. memkeys and sqlkeys implement it; keystest.RunStoreTests
+// checks it when a Store does.
 type TombstoneReader interface {
 	// Tombstone returns the time given to the Shred that left ref's
 	// tombstone (the first, if ref was shredded more than once), to the

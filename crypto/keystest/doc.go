@@ -3,8 +3,8 @@
 // RunStoreTests.
 //
 // Like testing/fstest.TestFS and gocloud.dev's drivertest, the suite is one
-// subtest per behaviour, each on a fresh store, and each failure states the
-// contract it checks. It covers what the crypto.Store documentation
+// subtest per behaviour, each on a fresh storage, and each failure states
+// the contract it checks. It covers what the crypto.Store documentation
 // promises: round-tripping every field of a Record, times to the
 // microsecond in UTC, Version 1 on Create and Revive, optimistic versions on
 // Update, tombstones that no Create or Update passes once Shred has
@@ -17,13 +17,35 @@
 // crypto.TombstoneReader is checked for it too (the time of the first
 // Shred, none for a live or revived Ref); the subtest skips otherwise.
 //
+// Each subtest gets two handles on its storage, as two processes of a host
+// would hold them. SharedStorage checks that each sees the other's writes;
+// the Race subtests run the races above, and a Revive racing a Shred,
+// through both handles at once, so that races between instances are part
+// of the suite and not repeated beside every SQL store.
+//
 // # Testing
 //
-// Call RunStoreTests from a test of the store's package:
+// Call RunStoreTests from a test of the store's package, with two handles
+// on one fresh storage: two Stores on two connection pools to one database
+// for a SQL store,
 //
 //	func TestStore(t *testing.T) {
-//		keystest.RunStoreTests(t, func(t *testing.T) crypto.Store {
-//			return mystore.New(openTestDB(t))
+//		keystest.RunStoreTests(t, func(t *testing.T) (s, other crypto.Store) {
+//			db := openTestDB(t)
+//			a := mystore.New(db)
+//			if err := a.Migrate(t.Context()); err != nil {
+//				t.Fatal(err)
+//			}
+//			return a, mystore.New(reopen(t, db)) // a second *sql.DB on the same database
+//		})
+//	}
+//
+// and the same value twice for a store in one process's memory:
+//
+//	func TestStore(t *testing.T) {
+//		keystest.RunStoreTests(t, func(*testing.T) (s, other crypto.Store) {
+//			s = memstore.New()
+//			return s, s
 //		})
 //	}
 //
@@ -34,5 +56,8 @@
 // suite compares errors with errors.Is against the crypto sentinels and the
 // root package's, never by text, and does not test context cancellation.
 // Subtests run one after the other; the concurrency subtests run a few
-// hundred calls and stay well within a few seconds on a real database.
+// hundred calls and stay well within a few seconds on a real database. Each
+// race is bounded: its calls share a context that ends after 30 seconds,
+// and a race that has not returned by then fails its subtest rather than
+// hanging the run.
 package keystest

@@ -17,45 +17,91 @@ import (
 )
 
 // RunStoreTests runs the conformance suite of crypto.Store against the
-// stores newStore makes. newStore is called once per subtest with that
-// subtest's t, and must return an empty store that no other subtest uses
-// (register any cleanup with t.Cleanup); it fails t itself if it cannot.
-func RunStoreTests(t *testing.T, newStore func(t *testing.T) crypto.Store) {
+// storages newStore makes, one subtest per behaviour.
+//
+// newStore is called once per subtest with that subtest's t. It returns two
+// handles, s and other, on one fresh, empty storage that no other subtest
+// uses, as two processes of one host would open it, registers any cleanup
+// with t.Cleanup, and fails t itself if it cannot. For a store over a
+// database, s and other are two Stores on two connection pools (two
+// *sql.DB) to the same database, schema or file:
+//
+//	keystest.RunStoreTests(t, func(t *testing.T) (s, other crypto.Store) {
+//		db := openTestDB(t)  // a fresh, empty database, dropped by t.Cleanup
+//		db2 := reopen(t, db) // a second *sql.DB on the same database
+//		a := mystore.New(db)
+//		if err := a.Migrate(t.Context()); err != nil {
+//			t.Fatal(err)
+//		}
+//		return a, mystore.New(db2)
+//	})
+//
+// A store that lives in one process's memory has one handle on its
+// storage: return the same value twice.
+//
+//	keystest.RunStoreTests(t, func(*testing.T) (s, other crypto.Store) {
+//		s = memstore.New()
+//		return s, s
+//	})
+//
+// Most subtests use s alone. SharedStorage writes through one handle and
+// reads back through the other; the Race subtests run the same Ref through
+// both handles at once (goroutine g on s for even g, other for odd) and
+// check only what the crypto.Store contract promises: of Creates of one
+// Ref exactly one wins and the rest get ErrConflict (RaceCreates); of
+// Updates from one Version exactly one wins (RaceUpdates); a Shred racing a
+// Create always leaves the tombstone (RaceCreateShred); and a Revive racing
+// a Shred ends as one of the two orders, never with the old key live
+// (RaceReviveShred). For a SQL store these are where the database, not the
+// Store value, has to serialise the writers.
+func RunStoreTests(t *testing.T, newStore func(t *testing.T) (s, other crypto.Store)) {
+	one := func(fn func(*testing.T, crypto.Store)) func(*testing.T, crypto.Store, crypto.Store) {
+		return func(t *testing.T, s, _ crypto.Store) { fn(t, s) }
+	}
 	tests := []struct {
 		name string
-		fn   func(*testing.T, crypto.Store)
+		fn   func(t *testing.T, s, other crypto.Store)
 	}{
-		{"RoundTrip", testRoundTrip},
-		{"TimesTruncatedToMicrosecondUTC", testTimes},
-		{"CreateStoresVersion1", testCreateVersion},
-		{"GetUnknown", testGetUnknown},
-		{"CreateTwice", testCreateTwice},
-		{"Update", testUpdate},
-		{"UpdateWrongVersion", testUpdateWrongVersion},
-		{"UpdateUnknown", testUpdateUnknown},
-		{"Shred", testShred},
-		{"CreateAfterShred", testCreateAfterShred},
-		{"UpdateAfterShred", testUpdateAfterShred},
-		{"ShredIdempotent", testShredIdempotent},
-		{"ShredUnknown", testShredUnknown},
-		{"ReviveAfterShred", testReviveAfterShred},
-		{"ReviveLive", testReviveLive},
-		{"ReviveUnknown", testReviveUnknown},
-		{"ListPaging", testListPaging},
-		{"RefsCompareByteForByte", testByteExact},
-		{"WrappedNotAliased", testNotAliased},
-		{"ConcurrentCreates", testConcurrentCreates},
-		{"ConcurrentUpdates", testConcurrentUpdates},
-		{"CreateRacingShred", testCreateRacingShred},
-		{"Tombstone", testTombstone},
+		{"SharedStorage", testSharedStorage},
+		{"RoundTrip", one(testRoundTrip)},
+		{"TimesTruncatedToMicrosecondUTC", one(testTimes)},
+		{"CreateStoresVersion1", one(testCreateVersion)},
+		{"GetUnknown", one(testGetUnknown)},
+		{"CreateTwice", one(testCreateTwice)},
+		{"Update", one(testUpdate)},
+		{"UpdateWrongVersion", one(testUpdateWrongVersion)},
+		{"UpdateUnknown", one(testUpdateUnknown)},
+		{"Shred", one(testShred)},
+		{"CreateAfterShred", one(testCreateAfterShred)},
+		{"UpdateAfterShred", one(testUpdateAfterShred)},
+		{"ShredIdempotent", one(testShredIdempotent)},
+		{"ShredUnknown", one(testShredUnknown)},
+		{"ReviveAfterShred", one(testReviveAfterShred)},
+		{"ReviveLive", one(testReviveLive)},
+		{"ReviveUnknown", one(testReviveUnknown)},
+		{"ListPaging", one(testListPaging)},
+		{"RefsCompareByteForByte", one(testByteExact)},
+		{"WrappedNotAliased", one(testNotAliased)},
+		{"ConcurrentCreates", one(testConcurrentCreates)},
+		{"ConcurrentUpdates", one(testConcurrentUpdates)},
+		{"CreateRacingShred", one(testCreateRacingShred)},
+		{"Tombstone", one(testTombstone)},
+		{"RaceCreates", testRaceCreates},
+		{"RaceUpdates", testRaceUpdates},
+		{"RaceCreateShred", testRaceCreateShred},
+		{"RaceReviveShred", testRaceReviveShred},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newStore(t)
-			if s == nil {
-				t.Fatal("newStore returned a nil crypto.Store")
+			s, other := newStore(t)
+			switch {
+			case s == nil:
+				t.Fatal("newStore returned a nil crypto.Store s")
+			case other == nil:
+				t.Fatal("newStore returned a nil crypto.Store other: return a second handle on the same storage " +
+					"(an in-memory store returns s twice)")
 			}
-			tc.fn(t, s)
+			tc.fn(t, s, other)
 		})
 	}
 }

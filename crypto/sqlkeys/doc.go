@@ -59,6 +59,9 @@
 // the database's single write lock; open it with a busy timeout so writers
 // wait rather than fail.
 //
+// The Store is also a crypto.TombstoneReader: Tombstone reads shredded_us,
+// so a Keyring's export of a shredded subject names the time of the shred.
+//
 // Shredding clears the keyset in the row, but the old bytes may survive for
 // a while where the database keeps old row versions and logs (PostgreSQL's
 // dead tuples until VACUUM, InnoDB's undo log and redo log, MySQL's and
@@ -99,27 +102,67 @@
 // transaction-scoped advisory lock. On MySQL and SQLite its statements are
 // prepared once per pooled connection.
 //
+// # Transactions
+//
+// Store.Tx(tx) is a crypto.Store that runs every query in tx, a
+// transaction the host began on the Store's *sql.DB, for crypto.Keyring.In:
+// a new subject's key is then created in the host's transaction, commits
+// with the row that holds its first ciphertext, and never existed if the
+// host rolls back. On SQLite this is what makes the first Encrypt for a
+// subject inside a write transaction possible at all: SQLite has one
+// writer, so a key created on another connection waits for the host's
+// transaction until the busy timeout, then fails.
+//
+//	tx, _ := db.BeginTx(ctx, nil)
+//	ct, err := keyring.In(store.Tx(tx)).Encrypt(ctx, "user-42", email, []byte("ann@example.org"))
+//	_, err = tx.ExecContext(ctx, "INSERT INTO users (id, email) VALUES (?, ?)", "user-42", ct)
+//	err = tx.Commit()
+//
+// The view never commits, rolls back or retries. A refused write
+// (crypto.ErrConflict, crypto.ErrShredded, crypto.ErrNotFound) leaves tx
+// usable on every database: on PostgreSQL, where a failed statement aborts
+// the transaction, the view inserts with ON CONFLICT DO NOTHING instead of
+// letting the primary key fail the statement, so no savepoint is needed;
+// MySQL and SQLite roll back only a failed statement. On MySQL, whose reads
+// in a transaction see its snapshot, the row that refused a write is read
+// with a locking read, and so is every later Get of that Ref through the
+// view, so a key another process committed meanwhile is found and used.
+// Store.Tx says the rest: isolation levels, BEGIN IMMEDIATE on SQLite,
+// locks held until tx ends.
+//
 // # Errors
 //
-// Methods return *crypto.Error (Op "get", "create", "update", "shred",
-// "revive" or "list") wrapping crypto.ErrNotFound, crypto.ErrConflict or
-// crypto.ErrShredded (and so gdpr.ErrNotFound, gdpr.ErrConflict and
-// gdpr.ErrShredded) for the conditions of the crypto.Store contract;
-// crypto.ErrInvalid for an empty Ref or one longer than MaxRefLen (Create,
-// Shred, Revive) and a negative List limit; or the driver's error otherwise.
-// A duplicate-key error is replaced, not wrapped, by the conflict or
-// shredded error: its driver text may quote the key (MySQL's "Duplicate
-// entry '…'"). Other driver errors are wrapped; they name the statement or
-// constraint, not bound values, so neither key material nor any other
-// bound value reaches an error. Error texts name the Ref at most.
+// Methods return *crypto.Error in the package's shape, "crypto <op>:
+// <field>: <cause>", with Op "get", "create", "update", "shred",
+// "revive", "list" or "tombstone" ("sqlkeys.New" and
+// "sqlkeys.Migrations" for those two). For the conditions of the
+// crypto.Store contract Field is "ref" and the cause wraps
+// crypto.ErrNotFound, crypto.ErrConflict or crypto.ErrShredded (and so
+// gdpr.ErrNotFound, gdpr.ErrConflict and gdpr.ErrShredded), e.g.
+// "crypto create: ref: conflict: a live key exists"; an empty Ref or one
+// longer than MaxRefLen (Create, Shred, Revive) wraps crypto.ErrInvalid.
+// Field is "limit" for a negative List limit, "ctx" for a nil context,
+// "tx" for any call on Tx(nil), and empty for a database error.
+//
+// No error text holds a Ref: a Ref is a stable pseudonym of a subject
+// (their tombstone keeps it after erasure), so errors say "ref", never
+// which, as memkeys does. A duplicate-key error is replaced, not wrapped,
+// by the conflict or shredded error: its driver text may quote the key
+// (MySQL's "Duplicate entry '…'"). Any other server error comes with its
+// message withheld and its code kept ("database error SQLSTATE 22021
+// (message withheld: …)"), since servers quote bound values; errors that
+// carry no server message (a context's, a closed connection's) are
+// wrapped as they are.
 //
 // # Testing
 //
 // The Store's tests live in the module github.com/gdprkit/gdpr/integration
 // (it imports the drivers, which this module does not): they run
 // keystest.RunStoreTests with two Stores on two connection pools of one
-// database, on SQLite always and on PostgreSQL and MySQL/MariaDB when
+// database (so the suite's races run between two pools, as between two
+// processes), on SQLite always and on PostgreSQL and MySQL/MariaDB when
 // GDPR_TEST_POSTGRES_DSN and GDPR_TEST_MYSQL_DSN are set, and again
-// through PgBouncer. In a host's own unit tests, prefer memkeys; run this
+// through PgBouncer; the Tx view's tests and the Keyring's Eraser and
+// Exporter suites (gdprtest) over this Store run on each database too. In a host's own unit tests, prefer memkeys; run this
 // store against a real database in integration tests.
 package sqlkeys

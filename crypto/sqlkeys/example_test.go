@@ -34,3 +34,31 @@ func Example() {
 	}
 	_ = keys
 }
+
+// A new user's e-mail address encrypted inside the host's own transaction:
+// the user's key is created through Tx, in the transaction, and commits or
+// rolls back with the user's row. This example is compiled, not run; the
+// module github.com/gdprkit/gdpr/integration runs the same on SQLite.
+func ExampleStore_Tx() {
+	ctx := context.Background()
+	var db *sql.DB              // the host's database, opened as in the package example
+	var store *sqlkeys.Store    // sqlkeys.New(db, …), migrated
+	var keyring *crypto.Keyring // crypto.New(ctx, store, kek), at start-up
+	email := crypto.Field{Table: "users", Column: "email", Category: "contact"}
+
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tx.Rollback()
+	ct, err := keyring.In(store.Tx(tx)).Encrypt(ctx, "user-42", email, []byte("ann@example.org"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO users (id, email) VALUES (?, ?)", "user-42", ct); err != nil {
+		log.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		log.Fatal(err)
+	}
+}

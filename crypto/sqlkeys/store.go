@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"sync"
 	"time"
 
 	"github.com/gdprkit/gdpr/crypto"
@@ -26,14 +27,19 @@ var schema = sqlbase.Schema{Component: "crypto", FS: migrationFS}
 const MaxRefLen = 255
 
 // Store is a crypto.Store in a SQL database. It is safe for concurrent use
-// by many goroutines and by many processes sharing the database.
+// by many goroutines and by many processes sharing the database. It is
+// also a crypto.TombstoneReader, and Tx gives a view of it that runs in
+// the caller's transaction.
 type Store struct {
-	b  *sqlbase.Base
-	st *sqlstmt.Cache
-	q  queries
+	b *sqlbase.Base
+	q queries
+	v view // the Store's methods, on the pool
 }
 
-var _ crypto.Store = (*Store)(nil)
+var (
+	_ crypto.Store           = (*Store)(nil)
+	_ crypto.TombstoneReader = (*Store)(nil)
+)
 
 // Option configures a Store. The SQL stores of the module share it: an
 // option means the same in sqlconsent, sqlkeys and sqlaudit.
@@ -59,7 +65,9 @@ func New(db *sql.DB, d sqldialect.Dialect, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, invalid("sqlkeys.New", err)
 	}
-	return &Store{b: b, st: b.Stmt, q: buildQueries(b.D, b.Table("crypto_keys"))}, nil
+	s := &Store{b: b, q: buildQueries(b.D, b.Table("crypto_keys"))}
+	s.v = view{q: &s.q, r: poolRunner{b.Stmt}}
+	return s, nil
 }
 
 // Migrate creates or updates the Store's table. It is idempotent and safe
@@ -88,17 +96,19 @@ func invalid(op string, err error) error {
 	return &crypto.Error{Op: op, Field: field, Err: cause}
 }
 
-// exec runs a prepared statement and returns the rows it affected.
-func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	res, err := s.st.Exec(ctx, query, args...)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
-}
-
 type queries struct {
 	get, state, create, update, shred, revive, list string
+	// stateLocked and getLocked are state and get as locking reads on
+	// MySQL, whose plain reads in a transaction see its snapshot: after a
+	// refused write, the row that refused it is read as it is now. The
+	// same as state and get elsewhere.
+	stateLocked, getLocked string
+	// createQuiet is create without an error for a Ref that has a row:
+	// INSERT … ON CONFLICT DO NOTHING, which reports 0 rows instead. Used
+	// in a caller's transaction on PostgreSQL, where a failed statement
+	// aborts the transaction. Empty on the other databases, which roll
+	// back only the failed statement.
+	createQuiet string
 	// shredTwice: the shred statement binds its time twice (MySQL).
 	shredTwice bool
 }
@@ -120,6 +130,15 @@ func buildQueries(d dialect.Dialect, t string) queries {
 		list: d.Rebind("SELECT ref, " + liveCols + " FROM " + t +
 			" WHERE shredded_us IS NULL AND ref > ? ORDER BY ref LIMIT ?"),
 	}
+	q.stateLocked, q.getLocked = q.state, q.get
+	switch d {
+	case dialect.MySQL:
+		// LOCK IN SHARE MODE rather than FOR SHARE: MariaDB knows only it.
+		q.stateLocked += " LOCK IN SHARE MODE"
+		q.getLocked += " LOCK IN SHARE MODE"
+	case dialect.Postgres:
+		q.createQuiet = d.Rebind("INSERT INTO " + t + " (ref, " + liveCols + ") VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (ref) DO NOTHING")
+	}
 	// Shred is one upsert: it inserts a tombstone, or turns the live row
 	// into one (dropping the keyset), or keeps a tombstone with its first
 	// date. The statement waits for, and then sees, any concurrent insert
@@ -139,6 +158,54 @@ func buildQueries(d dialect.Dialect, t string) queries {
 	return q
 }
 
+// Errors. Every error is a *crypto.Error naming the operation and, for a
+// condition of the crypto.Store contract, Field "ref": never the Ref
+// itself, a stable pseudonym of a subject.
+
+// errOf is the error of op about field: the sentinel, with a fixed detail.
+func errOf(op, field string, sentinel error, detail string) error {
+	err := sentinel
+	if detail != "" {
+		err = fmt.Errorf("%w: %s", sentinel, detail)
+	}
+	return &crypto.Error{Op: op, Field: field, Err: err}
+}
+
+// condErr is the error of a condition of the crypto.Store contract. It
+// never wraps a driver error: MySQL's duplicate-key text quotes the key.
+func condErr(op string, sentinel error, detail string) error {
+	return errOf(op, "ref", sentinel, detail)
+}
+
+// storeErr wraps a database error, with the server's message withheld
+// (dialect.Redact): servers quote bound values in their messages and
+// details, and those values are Refs or key material.
+func storeErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &crypto.Error{Op: op, Err: dialect.Redact(err)}
+}
+
+// checkRef refuses a Ref the table cannot hold.
+func checkRef(op, ref string) error {
+	if ref == "" || len(ref) > MaxRefLen {
+		return condErr(op, crypto.ErrInvalid, fmt.Sprintf("a ref is 1 to %d bytes", MaxRefLen))
+	}
+	return nil
+}
+
+// errNilContext is the cause of every refusal of a nil context.
+var errNilContext = fmt.Errorf("%w: nil context", crypto.ErrInvalid)
+
+// checkCtx refuses a nil context: database/sql would panic on it.
+func checkCtx(op string, ctx context.Context) error {
+	if ctx == nil {
+		return &crypto.Error{Op: op, Field: "ctx", Err: errNilContext}
+	}
+	return nil
+}
+
 // wrappedArg returns w as bound for a live row: never NULL, so that an empty
 // keyset stays distinguishable from a tombstone.
 func wrappedArg(w []byte) []byte {
@@ -148,122 +215,234 @@ func wrappedArg(w []byte) []byte {
 	return w
 }
 
-func checkRef(op, ref string) error {
-	if ref == "" || len(ref) > MaxRefLen {
-		return &crypto.Error{Op: op, Err: fmt.Errorf("sqlkeys: %w: a ref must be 1 to %d bytes", crypto.ErrInvalid, MaxRefLen)}
-	}
-	return nil
-}
-
-// condErr is the error of a condition of the crypto.Store contract. It
-// never wraps a driver error: MySQL's duplicate-key text quotes the key.
-func condErr(op string, sentinel error, ref, what string) error {
-	return &crypto.Error{Op: op, Err: fmt.Errorf("sqlkeys: %w: ref %q %s", sentinel, ref, what)}
-}
-
-// storeErr wraps a database error, with the server's message withheld
-// (dialect.Redact): servers quote bound values in their messages and
-// details, and those values are personal data or key material.
-func storeErr(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return &crypto.Error{Op: op, Err: fmt.Errorf("sqlkeys: %w", dialect.Redact(err))}
-}
-
 // Get implements crypto.Store. It is one primary-key lookup.
-func (s *Store) Get(ctx context.Context, ref string) (crypto.Record, error) {
+func (s *Store) Get(ctx context.Context, ref string) (crypto.Record, error) { return s.v.Get(ctx, ref) }
+
+// Create implements crypto.Store: one INSERT, which the primary key refuses
+// if the Ref has a row, live or tombstone; one read of that row then tells
+// crypto.ErrConflict from crypto.ErrShredded. The stored Version is 1
+// whatever r.Version holds.
+func (s *Store) Create(ctx context.Context, r crypto.Record) error { return s.v.Create(ctx, r) }
+
+// Update implements crypto.Store: one conditional UPDATE. It replaces
+// Wrapped, KEK and Updated; Created keeps its stored value. When no row
+// matches, a read tells ErrConflict, ErrShredded and ErrNotFound apart.
+func (s *Store) Update(ctx context.Context, r crypto.Record) error { return s.v.Update(ctx, r) }
+
+// Shred implements crypto.Store: one upsert that leaves a tombstone whatever
+// the Ref held. Shredding a shredded Ref keeps the first tombstone's time.
+func (s *Store) Shred(ctx context.Context, ref string, at time.Time) error {
+	return s.v.Shred(ctx, ref, at)
+}
+
+// Revive implements crypto.Store: an UPDATE that turns a tombstone into a
+// live row with Version 1; if the Ref has no tombstone, it is created as
+// Create does. The stored Version is 1 whatever r.Version holds.
+func (s *Store) Revive(ctx context.Context, r crypto.Record) error { return s.v.Revive(ctx, r) }
+
+// List implements crypto.Store: live rows in primary-key order.
+func (s *Store) List(ctx context.Context, after string, limit int) ([]crypto.Record, error) {
+	return s.v.List(ctx, after, limit)
+}
+
+// Tombstone implements crypto.TombstoneReader: the time of ref's
+// tombstone (that of the first Shred, which later Shreds keep), or an
+// error wrapping crypto.ErrNotFound for a live or unknown Ref. It is one
+// primary-key lookup.
+func (s *Store) Tombstone(ctx context.Context, ref string) (time.Time, error) {
+	return s.v.Tombstone(ctx, ref)
+}
+
+// runner runs the Store's statements: on the pool, or in a transaction.
+type runner interface {
+	exec(ctx context.Context, q string, args ...any) (sql.Result, error)
+	queryRow(ctx context.Context, q string, args ...any) sqlstmt.Row
+	query(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+// poolRunner runs each statement on its own, in autocommit, on the pool.
+type poolRunner struct{ st *sqlstmt.Cache }
+
+func (p poolRunner) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return p.st.Exec(ctx, q, args...)
+}
+
+func (p poolRunner) queryRow(ctx context.Context, q string, args ...any) sqlstmt.Row {
+	return p.st.QueryRow(ctx, q, args...)
+}
+
+func (p poolRunner) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return p.st.Query(ctx, q, args...)
+}
+
+// view is the crypto.Store over one runner: the Store itself (the pool) or
+// a transaction (Tx).
+type view struct {
+	q  *queries
+	r  runner
+	tx bool // r runs in a caller's transaction
+	// met, in a transaction on MySQL, holds the Refs whose insert met a
+	// row, which tx's snapshot may not show: Get reads them with a
+	// locking read (of a row that exists: a record lock, no gap lock).
+	met *refSet
+}
+
+// refSet is a set of Refs, safe for concurrent use.
+type refSet struct {
+	mu   sync.Mutex
+	refs map[string]struct{}
+}
+
+func (m *refSet) add(ref string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.refs == nil {
+		m.refs = map[string]struct{}{}
+	}
+	m.refs[ref] = struct{}{}
+}
+
+func (m *refSet) has(ref string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.refs[ref]
+	return ok
+}
+
+func (v view) execN(ctx context.Context, q string, args ...any) (int64, error) {
+	res, err := v.r.exec(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (v view) Get(ctx context.Context, ref string) (crypto.Record, error) {
+	if err := checkCtx("get", ctx); err != nil {
+		return crypto.Record{}, err
+	}
 	r := crypto.Record{Ref: ref}
 	var kek sql.NullString
 	var created, updated int64
 	var shredded sql.NullInt64
-	err := s.st.QueryRow(ctx, s.q.get, ref).Scan(&r.Wrapped, &kek, &r.Version, &created, &updated, &shredded)
+	q := v.q.get
+	if v.met != nil && v.met.has(ref) {
+		q = v.q.getLocked
+	}
+	err := v.r.queryRow(ctx, q, ref).Scan(&r.Wrapped, &kek, &r.Version, &created, &updated, &shredded)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return crypto.Record{}, condErr("get", crypto.ErrNotFound, ref, "has no key")
+		return crypto.Record{}, condErr("get", crypto.ErrNotFound, "")
 	case err != nil:
 		return crypto.Record{}, storeErr("get", err)
 	case shredded.Valid:
-		return crypto.Record{}, condErr("get", crypto.ErrShredded, ref, "was shredded")
+		return crypto.Record{}, condErr("get", crypto.ErrShredded, "")
 	}
 	r.KEK, r.Created, r.Updated = kek.String, sqlbase.FromMicros(created), sqlbase.FromMicros(updated)
 	return r, nil
 }
 
 // state reads what a refused write met: ErrNotFound (no row), ErrShredded
-// (a tombstone) or nil (a live row).
-func (s *Store) state(ctx context.Context, op, ref string) error {
+// (a tombstone) or nil (a live row). In a transaction it is a locking read
+// on MySQL, which sees the row as committed now, not as tx's snapshot.
+func (v view) state(ctx context.Context, op, ref string) error {
+	q := v.q.state
+	if v.tx {
+		q = v.q.stateLocked
+	}
 	var shredded sql.NullInt64
-	err := s.st.QueryRow(ctx, s.q.state, ref).Scan(&shredded)
+	err := v.r.queryRow(ctx, q, ref).Scan(&shredded)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return condErr(op, crypto.ErrNotFound, ref, "has no key")
+		return condErr(op, crypto.ErrNotFound, "")
 	case err != nil:
 		return storeErr(op, err)
 	case shredded.Valid:
-		return condErr(op, crypto.ErrShredded, ref, "was shredded")
+		return condErr(op, crypto.ErrShredded, "")
 	}
 	return nil
 }
 
-// Create implements crypto.Store: one INSERT, which the primary key refuses
-// if the Ref has a row, live or tombstone. The stored Version is 1 whatever
-// r.Version holds.
-func (s *Store) Create(ctx context.Context, r crypto.Record) error {
+func (v view) Create(ctx context.Context, r crypto.Record) error {
+	if err := checkCtx("create", ctx); err != nil {
+		return err
+	}
 	if err := checkRef("create", r.Ref); err != nil {
 		return err
 	}
-	return s.insert(ctx, "create", r)
+	return v.insert(ctx, "create", r)
 }
 
-func (s *Store) insert(ctx context.Context, op string, r crypto.Record) error {
-	_, err := s.exec(ctx, s.q.create, r.Ref, wrappedArg(r.Wrapped), r.KEK, sqlbase.Micros(r.Created), sqlbase.Micros(r.Updated))
-	if err == nil || !dialect.IsUniqueViolation(err) {
-		return storeErr(op, err)
+func (v view) insert(ctx context.Context, op string, r crypto.Record) error {
+	args := []any{r.Ref, wrappedArg(r.Wrapped), r.KEK, sqlbase.Micros(r.Created), sqlbase.Micros(r.Updated)}
+	if v.tx && v.q.createQuiet != "" {
+		// In a PostgreSQL transaction a duplicate key would abort tx:
+		// insert nothing instead, and read what is there.
+		n, err := v.execN(ctx, v.q.createQuiet, args...)
+		if err != nil {
+			return storeErr(op, err)
+		}
+		if n == 1 {
+			return nil
+		}
+	} else {
+		_, err := v.r.exec(ctx, v.q.create, args...)
+		if err == nil || !dialect.IsUniqueViolation(err) {
+			return storeErr(op, err)
+		}
 	}
 	// Rows are never deleted, so the row that refused the insert is still
 	// there; it is live or a tombstone.
-	if err := s.state(ctx, op, r.Ref); err != nil {
+	if v.met != nil {
+		v.met.add(r.Ref)
+	}
+	switch err := v.state(ctx, op, r.Ref); {
+	case errors.Is(err, crypto.ErrNotFound):
+		// Not visible: a row committed after the snapshot of a
+		// REPEATABLE READ transaction, or deleted by hand.
+		return condErr(op, crypto.ErrConflict, "a concurrent key is not visible here")
+	case err != nil:
 		return err
 	}
-	return condErr(op, crypto.ErrConflict, r.Ref, "has a live key")
+	return condErr(op, crypto.ErrConflict, "a live key exists")
 }
 
-// Update implements crypto.Store: one conditional UPDATE. It replaces
-// Wrapped, KEK and Updated; Created keeps its stored value. When no row
-// matches, a read tells ErrConflict, ErrShredded and ErrNotFound apart.
-func (s *Store) Update(ctx context.Context, r crypto.Record) error {
-	n, err := s.exec(ctx, s.q.update, wrappedArg(r.Wrapped), r.KEK, sqlbase.Micros(r.Updated), r.Ref, r.Version)
+func (v view) Update(ctx context.Context, r crypto.Record) error {
+	if err := checkCtx("update", ctx); err != nil {
+		return err
+	}
+	n, err := v.execN(ctx, v.q.update, wrappedArg(r.Wrapped), r.KEK, sqlbase.Micros(r.Updated), r.Ref, r.Version)
 	if err != nil {
 		return storeErr("update", err)
 	}
 	if n == 1 {
 		return nil
 	}
-	if err := s.state(ctx, "update", r.Ref); err != nil {
+	if err := v.state(ctx, "update", r.Ref); err != nil {
 		return err
 	}
-	return condErr("update", crypto.ErrConflict, r.Ref, fmt.Sprintf("is not at version %d", r.Version))
+	return condErr("update", crypto.ErrConflict, "stored version differs")
 }
 
-// Shred implements crypto.Store: one upsert that leaves a tombstone whatever
-// the Ref held. Shredding a shredded Ref keeps the first tombstone's time.
-func (s *Store) Shred(ctx context.Context, ref string, at time.Time) error {
+func (v view) Shred(ctx context.Context, ref string, at time.Time) error {
+	if err := checkCtx("shred", ctx); err != nil {
+		return err
+	}
 	if err := checkRef("shred", ref); err != nil {
 		return err
 	}
 	args := []any{ref, sqlbase.Micros(at)}
-	if s.q.shredTwice {
+	if v.q.shredTwice {
 		args = append(args, sqlbase.Micros(at))
 	}
-	_, err := s.exec(ctx, s.q.shred, args...)
+	_, err := v.r.exec(ctx, v.q.shred, args...)
 	return storeErr("shred", err)
 }
 
-// Revive implements crypto.Store: an UPDATE that turns a tombstone into a
-// live row with Version 1; if the Ref has no tombstone, it is created as
-// Create does. The stored Version is 1 whatever r.Version holds.
-func (s *Store) Revive(ctx context.Context, r crypto.Record) error {
+func (v view) Revive(ctx context.Context, r crypto.Record) error {
+	if err := checkCtx("revive", ctx); err != nil {
+		return err
+	}
 	if err := checkRef("revive", r.Ref); err != nil {
 		return err
 	}
@@ -271,31 +450,33 @@ func (s *Store) Revive(ctx context.Context, r crypto.Record) error {
 	// holds for the next: a tombstone that the UPDATE missed because it
 	// did not exist yet makes the INSERT fail, and the retry finds it.
 	for range 3 {
-		n, err := s.exec(ctx, s.q.revive, wrappedArg(r.Wrapped), r.KEK, sqlbase.Micros(r.Created), sqlbase.Micros(r.Updated), r.Ref)
+		n, err := v.execN(ctx, v.q.revive, wrappedArg(r.Wrapped), r.KEK, sqlbase.Micros(r.Created), sqlbase.Micros(r.Updated), r.Ref)
 		if err != nil {
 			return storeErr("revive", err)
 		}
 		if n == 1 {
 			return nil
 		}
-		err = s.insert(ctx, "revive", r)
+		err = v.insert(ctx, "revive", r)
 		if !errors.Is(err, crypto.ErrShredded) {
 			return err
 		}
 		// A Shred inserted a tombstone between the two statements.
 	}
-	return condErr("revive", crypto.ErrConflict, r.Ref, "is being shredded and revived concurrently")
+	return condErr("revive", crypto.ErrConflict, "shredded and revived concurrently")
 }
 
-// List implements crypto.Store: live rows in primary-key order.
-func (s *Store) List(ctx context.Context, after string, limit int) ([]crypto.Record, error) {
+func (v view) List(ctx context.Context, after string, limit int) ([]crypto.Record, error) {
+	if err := checkCtx("list", ctx); err != nil {
+		return nil, err
+	}
 	if limit < 0 {
-		return nil, &crypto.Error{Op: "list", Err: fmt.Errorf("sqlkeys: %w: negative limit", crypto.ErrInvalid)}
+		return nil, errOf("list", "limit", crypto.ErrInvalid, "negative limit")
 	}
 	if limit == 0 {
 		return []crypto.Record{}, nil
 	}
-	rows, err := s.st.Query(ctx, s.q.list, after, limit)
+	rows, err := v.r.query(ctx, v.q.list, after, limit)
 	if err != nil {
 		return nil, storeErr("list", err)
 	}
@@ -315,4 +496,19 @@ func (s *Store) List(ctx context.Context, after string, limit int) ([]crypto.Rec
 		return nil, storeErr("list", err)
 	}
 	return out, nil
+}
+
+func (v view) Tombstone(ctx context.Context, ref string) (time.Time, error) {
+	if err := checkCtx("tombstone", ctx); err != nil {
+		return time.Time{}, err
+	}
+	var shredded sql.NullInt64
+	err := v.r.queryRow(ctx, v.q.state, ref).Scan(&shredded)
+	switch {
+	case errors.Is(err, sql.ErrNoRows), err == nil && !shredded.Valid:
+		return time.Time{}, condErr("tombstone", crypto.ErrNotFound, "no tombstone")
+	case err != nil:
+		return time.Time{}, storeErr("tombstone", err)
+	}
+	return sqlbase.FromMicros(shredded.Int64), nil
 }

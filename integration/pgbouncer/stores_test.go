@@ -89,12 +89,19 @@ func TestConsentStore(t *testing.T) {
 func TestKeysStore(t *testing.T) {
 	t.Parallel()
 	forEachMode(t, func(t *testing.T, open func(*testing.T) (*sql.DB, string)) {
-		keystest.RunStoreTests(t, func(t *testing.T) crypto.Store {
+		keystest.RunStoreTests(t, func(t *testing.T) (s, other crypto.Store) {
 			db, prefix := open(t)
-			s, err := sqlkeys.New(db, sqldialect.Postgres, sqlkeys.WithTablePrefix(prefix))
-			s = migrated(t, s, err)
-			t.Cleanup(func() { s.Close() })
-			return s
+			a, err := sqlkeys.New(db, sqldialect.Postgres, sqlkeys.WithTablePrefix(prefix))
+			a = migrated(t, a, err)
+			t.Cleanup(func() { a.Close() })
+			// A second pool through the same PgBouncer, as another process.
+			db2, _ := open(t)
+			b, err := sqlkeys.New(db2, sqldialect.Postgres, sqlkeys.WithTablePrefix(prefix))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { b.Close() })
+			return a, b
 		})
 	})
 }

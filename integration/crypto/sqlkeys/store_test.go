@@ -33,34 +33,25 @@ func newStore(t testing.TB, d sqldialect.Dialect, db *sql.DB) *sqlkeys.Store {
 
 func TestConformance(t *testing.T) {
 	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
-		keystest.RunStoreTests(t, func(t *testing.T) crypto.Store { return newStore(t, d, testdb.Open(t, d)) })
+		keystest.RunStoreTests(t, func(t *testing.T) (s, other crypto.Store) {
+			db := testdb.Open(t, d)
+			// The second handle: another Store on another pool to the same
+			// database, as a second process would open it.
+			return newStore(t, d, db), otherStore(t, d, testdb.Reopen(t, d, db))
+		})
 	})
 }
 
-// TestTwoStoresOneDatabase runs the suite's races across two Stores on two
-// connection pools, as two processes would: what serialises them is the
-// database, not the Store.
-func TestTwoStoresOneDatabase(t *testing.T) {
-	testdb.ForEach(t, func(t *testing.T, d sqldialect.Dialect, db *sql.DB) {
-		ctx := t.Context()
-		a := newStore(t, d, db)
-		b, err := sqlkeys.New(db, d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer b.Close()
-		for i := range 30 {
-			ref := keystest.Ref(fmt.Sprint("pair-", i))
-			errs := make(chan error, 2)
-			go func() { errs <- a.Create(ctx, keystest.NewRecord(ref, 1, 0)) }()
-			go func() { errs <- b.Shred(ctx, ref, time.Now()) }()
-			<-errs
-			<-errs
-			if _, err := a.Get(ctx, ref); !errors.Is(err, crypto.ErrShredded) {
-				t.Fatalf("round %d: Get after Create (store A) raced Shred (store B): %v; want ErrShredded", i, err)
-			}
-		}
-	})
+// otherStore returns a Store over db without migrating: the first handle
+// did.
+func otherStore(t testing.TB, d sqldialect.Dialect, db *sql.DB) *sqlkeys.Store {
+	t.Helper()
+	s, err := sqlkeys.New(db, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 // TestErrors checks the typed errors, the invalid inputs, that an empty
@@ -127,7 +118,7 @@ func BenchmarkGet(b *testing.B) {
 	for _, d := range testdb.All() {
 		b.Run(d.String(), func(b *testing.B) {
 			if !testdb.Available(d) {
-				b.Skipf("%s: no DSN set (see internal/testdb)", d.String())
+				b.Skipf("%s: no DSN set (see integration/testdb)", d.String())
 			}
 			const n = 10_000
 			ctx := context.Background()
@@ -189,28 +180,127 @@ func BenchmarkGet(b *testing.B) {
 func TestServerErrorsWithheld(t *testing.T) {
 	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
 		ctx := context.Background()
-		s, err := sqlkeys.New(testdb.Open(t, d), d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		_, err = s.Get(ctx, "secret\xff\xfeCANARY")
+		s := newStore(t, d, testdb.Open(t, d))
+		_, err := s.Get(ctx, "secret\xff\xfeCANARY")
 		if err == nil {
 			t.Fatal("Get of an invalid ref succeeded")
 		}
-		// Refs are not personal data, so the store's own ErrNotFound may
-		// name one; a server's message must not reach the caller.
+		if strings.Contains(err.Error(), "CANARY") || strings.Contains(err.Error(), "0xff") {
+			t.Fatalf("error quotes the bound value: %v", err)
+		}
 		var se *dialect.ServerError
-		switch {
-		case errors.Is(err, crypto.ErrNotFound):
-		case errors.As(err, &se):
-			if strings.Contains(err.Error(), "CANARY") || strings.Contains(err.Error(), "0xff") {
-				t.Fatalf("server error quotes the bound value: %v", err)
-			}
-		default:
+		if !errors.Is(err, crypto.ErrNotFound) && !errors.As(err, &se) {
 			t.Fatalf("error %v is neither ErrNotFound nor a withheld server error", err)
 		}
 	})
+}
+
+// Error texts are in the package shape, "crypto <op>: <field>: <cause>",
+// name the package once, and never carry the Ref: a Ref is a stable
+// pseudonym of a subject (tombstones are keyed by it long after their
+// erasure), so it stays out of error texts and logs, as in memkeys.
+func TestErrorTexts(t *testing.T) {
+	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
+		ctx := t.Context()
+		s := newStore(t, d, testdb.Open(t, d))
+		ref := keystest.Ref("alice")
+		r := keystest.NewRecord(ref, 1, 0)
+		_, getErr := s.Get(ctx, ref)
+		_, tombErr := s.Tombstone(ctx, ref)
+		if err := s.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		bad := r
+		bad.Version = 5
+		createErr, updateErr, reviveErr := s.Create(ctx, r), s.Update(ctx, bad), s.Revive(ctx, r)
+		shredded := keystest.Ref("bob")
+		if err := s.Shred(ctx, shredded, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		_, getShredErr := s.Get(ctx, shredded)
+		_, listErr := s.List(ctx, "", -1)
+		var nilCtx context.Context
+		_, nilCtxErr := s.Get(nilCtx, ref)
+		_, nilTxErr := s.Tx(nil).Get(ctx, ref)
+		for _, c := range []struct {
+			err  error
+			want string
+		}{
+			{getErr, "crypto get: ref: not found"},
+			{tombErr, "crypto tombstone: ref: not found: no tombstone"},
+			{createErr, "crypto create: ref: conflict: a live key exists"},
+			{updateErr, "crypto update: ref: conflict: stored version differs"},
+			{reviveErr, "crypto revive: ref: conflict: a live key exists"},
+			{getShredErr, "crypto get: ref: key shredded"},
+			{s.Create(ctx, keystest.NewRecord(shredded, 1, 0)), "crypto create: ref: key shredded"},
+			{s.Update(ctx, keystest.NewRecord(keystest.Ref("carol"), 1, 0)), "crypto update: ref: not found"},
+			{s.Create(ctx, crypto.Record{}), "crypto create: ref: invalid input: a ref is 1 to 255 bytes"},
+			{listErr, "crypto list: limit: invalid input: negative limit"},
+			{nilCtxErr, "crypto get: ctx: invalid input: nil context"},
+			{nilTxErr, "crypto get: tx: invalid input: nil transaction"},
+		} {
+			if c.err == nil || c.err.Error() != c.want {
+				t.Errorf("error %v; want %q", c.err, c.want)
+				continue
+			}
+			var ce *crypto.Error
+			if !errors.As(c.err, &ce) {
+				t.Errorf("error %q is not a *crypto.Error", c.err)
+			}
+			for _, leak := range []string{ref[:16], shredded[:16], "sqlkeys"} {
+				if strings.Contains(c.err.Error(), leak) {
+					t.Errorf("error %q contains %q: no Ref, and the package named once", c.err, leak)
+				}
+			}
+		}
+	})
+}
+
+// txAndTombstone is what Store.Tx returns.
+type txAndTombstone interface {
+	crypto.Store
+	crypto.TombstoneReader
+}
+
+// A nil context is an error (Field "ctx") wrapping crypto.ErrInvalid,
+// never a panic, in every method, on the pool and in a transaction.
+func TestNilContext(t *testing.T) {
+	db := testdb.Open(t, sqldialect.SQLite)
+	s := newStore(t, sqldialect.SQLite, db)
+	tx, err := db.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	view, ok := s.Tx(tx).(txAndTombstone)
+	if !ok {
+		t.Fatal("Store.Tx does not return a crypto.TombstoneReader")
+	}
+	var nilCtx context.Context
+	r := keystest.NewRecord(keystest.Ref("a"), 1, 0)
+	for name, v := range map[string]txAndTombstone{"Store": s, "Tx": view} {
+		for op, call := range map[string]func() error{
+			"get":       func() error { _, err := v.Get(nilCtx, r.Ref); return err },
+			"create":    func() error { return v.Create(nilCtx, r) },
+			"update":    func() error { return v.Update(nilCtx, r) },
+			"shred":     func() error { return v.Shred(nilCtx, r.Ref, time.Now()) },
+			"revive":    func() error { return v.Revive(nilCtx, r) },
+			"list":      func() error { _, err := v.List(nilCtx, "", 1); return err },
+			"tombstone": func() error { _, err := v.Tombstone(nilCtx, r.Ref); return err },
+		} {
+			var err error
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						t.Fatalf("%s: %s with a nil context panicked: %v", name, op, p)
+					}
+				}()
+				err = call()
+			}()
+			var ce *crypto.Error
+			if !errors.As(err, &ce) || ce.Op != op || ce.Field != "ctx" || !errors.Is(err, crypto.ErrInvalid) {
+				t.Errorf("%s: %s with a nil context: %v; want *crypto.Error{Op: %q, Field: \"ctx\"} wrapping crypto.ErrInvalid", name, op, err, op)
+			}
+		}
+	}
 }
