@@ -134,12 +134,12 @@ func testTwoHandlesAppend(t *testing.T, s, other audit.Store) {
 				}
 				head, err := hs[h].Head(ctx)
 				if err != nil {
-					readErrs[h] = fmt.Errorf("Head: %w", err)
+					readErrs[h] = fmt.Errorf("reading the head: %w", err)
 					return
 				}
 				if head.Size > 0 {
 					if root, err := tlog.TreeHash(head.Size, hr); err != nil || root != head.Root {
-						readErrs[h] = fmt.Errorf("Head = size %d root %v, but the stored hashes give root %v (%v)", head.Size, head.Root, root, err)
+						readErrs[h] = fmt.Errorf("the head (size %d, root %v) differs from the root of the stored hashes, %v (%v)", head.Size, head.Root, root, err)
 						return
 					}
 				}

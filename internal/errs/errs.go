@@ -60,9 +60,7 @@ func Text(pkg, op, field string, cause error) string {
 // Trim removes a leading "<pkg>: " or "gdpr: " from msg.
 func Trim(msg, pkg string) string {
 	for _, p := range [...]string{pkg + ": ", "gdpr: "} {
-		if strings.HasPrefix(msg, p) {
-			msg = msg[len(p):]
-		}
+		msg = strings.TrimPrefix(msg, p)
 	}
 	return msg
 }

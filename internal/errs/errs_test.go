@@ -5,14 +5,14 @@ import (
 	"testing"
 )
 
-var root = errors.New("gdpr: invalid input")
+var errRoot = errors.New("gdpr: invalid input")
 
 func TestSentinelWrapsParent(t *testing.T) {
-	s := Sentinel("invalid input", root)
+	s := Sentinel("invalid input", errRoot)
 	if s.Error() != "invalid input" {
 		t.Fatalf("text %q", s.Error())
 	}
-	if !errors.Is(s, root) {
+	if !errors.Is(s, errRoot) {
 		t.Fatal("errors.Is(sentinel, parent) = false")
 	}
 	if Sentinel("x", nil).(interface{ Unwrap() error }).Unwrap() != nil {
@@ -27,7 +27,7 @@ func TestText(t *testing.T) {
 		want      string
 	}{
 		{"give", "purpose", errors.New("invalid input: unknown purpose"), "consent give: purpose: invalid input: unknown purpose"},
-		{"new", "", root, "consent new: invalid input"},
+		{"new", "", errRoot, "consent new: invalid input"},
 		{"", "", errors.New("consent: gdpr: conflict"), "consent: conflict"},
 		{"decide", "", nil, "consent decide"},
 	} {
@@ -39,18 +39,18 @@ func TestText(t *testing.T) {
 
 func TestBecauseAndAt(t *testing.T) {
 	cause := errors.New("gdpr: invalid input: empty subject ID")
-	e := Because(root, StripInvalid(cause, "consent"), cause)
+	e := Because(errRoot, StripInvalid(cause, "consent"), cause)
 	if e.Error() != "gdpr: invalid input: empty subject ID" {
 		t.Fatalf("text %q", e.Error())
 	}
-	if !errors.Is(e, root) || !errors.Is(e, cause) {
+	if !errors.Is(e, errRoot) || !errors.Is(e, cause) {
 		t.Fatal("Because does not wrap both")
 	}
 	var fe *FieldError
-	if err := At("subject", e); !errors.As(err, &fe) || fe.Field != "subject" || err.Error() != e.Error() || !errors.Is(err, root) {
+	if err := At("subject", e); !errors.As(err, &fe) || fe.Field != "subject" || err.Error() != e.Error() || !errors.Is(err, errRoot) {
 		t.Fatalf("At = %v", err)
 	}
-	if got := Because(root, "x", nil).(interface{ Unwrap() []error }).Unwrap(); len(got) != 1 {
+	if got := Because(errRoot, "x", nil).(interface{ Unwrap() []error }).Unwrap(); len(got) != 1 {
 		t.Fatalf("a nil cause is wrapped: %v", got)
 	}
 }
