@@ -406,8 +406,13 @@ func TestSignerPrintsNoKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	parts := strings.Split(skey, "+")
-	raw, _ := base64.StdEncoding.DecodeString(parts[len(parts)-1])
+	// PRIVATE+KEY+<name>+<hash>+<base64 key>; the key's base64 may itself
+	// hold '+'.
+	parts := strings.SplitN(skey, "+", 5)
+	raw, err := base64.StdEncoding.DecodeString(parts[len(parts)-1])
+	if err != nil || len(raw) < 2 {
+		t.Fatalf("cannot read the key of %d bytes: %v", len(raw), err)
+	}
 	for _, verb := range verbs {
 		out := fmt.Sprintf(verb, s)
 		for _, form := range append(secretForms(raw[1:]), parts[len(parts)-1], skey) {
