@@ -12,10 +12,8 @@ import (
 )
 
 func (a *auditLog) take() []gdpr.Event {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	e := a.events
-	a.events = nil
+	e := a.Events()
+	a.Reset()
 	return e
 }
 

@@ -71,63 +71,31 @@ func (e *Error) Error() string { return errs.Text("crypto", e.Op, e.Field, e.Err
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// fieldError carries the field at fault from a helper up to wrap, which
-// lifts it into the *Error.
-type fieldError struct {
-	field string
-	err   error
-}
-
-func (e *fieldError) Error() string { return e.err.Error() }
-func (e *fieldError) Unwrap() error { return e.err }
-
-// causeError reads as "<sentinel>: <detail>" and wraps the sentinel and,
-// when there is one, the error it came from (a root validation error, whose
-// own "gdpr: invalid input: " prefix is not repeated).
-type causeError struct {
-	msg  string
-	errs []error
-}
-
-func (e *causeError) Error() string   { return e.msg }
-func (e *causeError) Unwrap() []error { return e.errs }
-
 // because returns sentinel with a fixed detail, wrapping cause (may be nil).
 func because(sentinel error, detail string, cause error) error {
-	e := &causeError{msg: sentinel.Error() + ": " + detail, errs: []error{sentinel}}
-	if cause != nil {
-		e.errs = append(e.errs, cause)
-	}
-	return e
+	return errs.Because(sentinel, detail, cause)
 }
 
 // invalid is ErrInvalid for field, from a root validation error.
 func invalid(field string, cause error) error {
-	return &fieldError{field: field, err: because(ErrInvalid, stripInvalid(cause), cause)}
+	return errs.At(field, because(ErrInvalid, errs.StripInvalid(cause, "crypto"), cause))
 }
 
 // invalidf is ErrInvalid for field with a fixed detail.
-func invalidf(field, detail string) error {
-	return &fieldError{field: field, err: because(ErrInvalid, detail, nil)}
-}
+func invalidf(field, detail string) error { return errs.At(field, because(ErrInvalid, detail, nil)) }
 
 // at names field as the one at fault for err.
-func at(field string, err error) error { return &fieldError{field: field, err: err} }
+func at(field string, err error) error { return errs.At(field, err) }
 
-// stripInvalid drops the "gdpr: invalid input: " prefix of a root error.
-func stripInvalid(err error) string {
-	return strings.TrimPrefix(errs.Trim(err.Error(), "crypto"), "invalid input: ")
-}
-
-// wrap builds the *Error for op, lifting the field of a fieldError (only
+// wrap builds the *Error for op, lifting the field of an errs.FieldError (only
 // one at the top: a Guard's or Recorder's error is a cause, never a field).
 func wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
 	e := &Error{Op: op, Err: err}
-	if fe, ok := err.(*fieldError); ok {
-		e.Field, e.Err = fe.field, fe.err
+	if fe, ok := err.(*errs.FieldError); ok {
+		e.Field, e.Err = fe.Field, fe.Err
 	}
 	return e
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/crypto"
 	"github.com/gdprkit/gdpr/crypto/memkeys"
+	"github.com/gdprkit/gdpr/gdprtest"
 )
 
 // Canaries: a subject ID and a plaintext that must never appear in an
@@ -37,24 +38,13 @@ type fixture struct {
 	audit *auditLog
 }
 
-type auditLog struct {
-	mu     sync.Mutex
-	events []gdpr.Event
-}
-
-func (a *auditLog) Record(_ context.Context, e gdpr.Event) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.events = append(a.events, e)
-	return nil
-}
+// auditLog is gdprtest's Recorder with a count of actions.
+type auditLog struct{ gdprtest.Recorder }
 
 func (a *auditLog) actions() map[string]int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	m := map[string]int{}
-	for _, e := range a.events {
-		m[e.Action]++
+	for _, act := range a.Actions() {
+		m[act]++
 	}
 	return m
 }
@@ -429,9 +419,7 @@ func TestNoPersonalDataInErrors(t *testing.T) {
 	if !errors.Is(errs[len(errs)-1], crypto.ErrRestricted) || !errors.Is(errs[len(errs)-1], gdpr.ErrRestricted) {
 		t.Errorf("Guard refusal: %v, want ErrRestricted", errs[len(errs)-1])
 	}
-	f.audit.mu.Lock()
-	defer f.audit.mu.Unlock()
-	for _, e := range f.audit.events {
+	for _, e := range f.audit.Events() {
 		for k, v := range e.Attrs {
 			if strings.Contains(k+v+e.Resource, canaryValue) || strings.Contains(k+v+e.Resource, string(canarySubject)) {
 				t.Errorf("audit event %s holds personal data", e.Action)
@@ -446,9 +434,7 @@ func TestDecryptAuditCarriesPurpose(t *testing.T) {
 	if _, err := f.k.Decrypt(gdpr.WithPurpose(f.ctx, "support_ticket"), "gil", email, ct); err != nil {
 		t.Fatal(err)
 	}
-	f.audit.mu.Lock()
-	defer f.audit.mu.Unlock()
-	last := f.audit.events[len(f.audit.events)-1]
+	last := f.audit.Events()[f.audit.Len()-1]
 	if last.Action != "crypto.decrypt" || last.Purpose != "support_ticket" || last.Subject != "gil" || last.Resource != "users.email" {
 		t.Fatalf("decrypt audit event %+v", last)
 	}
@@ -579,10 +565,8 @@ func TestDecryptFailuresAudited(t *testing.T) {
 	if _, err := guarded.Decrypt(f.ctx, "kit", email, ct); !errors.Is(err, crypto.ErrRestricted) {
 		t.Fatal(err)
 	}
-	f.audit.mu.Lock()
-	defer f.audit.mu.Unlock()
 	outcomes := map[gdpr.Outcome]int{}
-	for _, e := range f.audit.events {
+	for _, e := range f.audit.Events() {
 		if e.Action == "crypto.decrypt" {
 			outcomes[e.Outcome]++
 		}

@@ -132,13 +132,13 @@ func TestInShreddedAndAudited(t *testing.T) {
 		t.Errorf("In(tx).Encrypt of a shredded subject: %v; want ErrShredded", err)
 	}
 
-	f.audit.events = nil
+	f.audit.Reset()
 	if _, err := f.k.In(memkeys.New()).Encrypt(f.ctx, "erin", email, []byte("v")); err != nil {
 		t.Fatal(err)
 	}
 	f.encrypt("frank", email, "v")
 	var created []gdpr.Event
-	for _, e := range f.audit.events {
+	for _, e := range f.audit.Events() {
 		if e.Action == "crypto.key_created" {
 			created = append(created, e)
 		}
