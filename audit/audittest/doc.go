@@ -35,7 +35,7 @@
 // appends, redacts, salts, deletes or checkpoints, the other sees), and
 // four race the two handles at once:
 //
-//   - ConcurrentAppendsFromTwoHandles: 8 writers per handle append 6
+//   - RaceAppends: 8 writers per handle append 6
 //     batches of 1 to 40 entries each, half of them reading the tree's
 //     edge first as a Log does, while a reader on each handle checks that
 //     every head it sees has its hashes stored. The log must end as one
@@ -43,17 +43,17 @@
 //     each writer's batches in its order, and through both handles the
 //     head and stored hashes that tlog computes over the bodies in index
 //     order.
-//   - SaltConcurrentFromTwoHandles: 8 callers per handle race Salt for
+//   - RaceSalt: 8 callers per handle race Salt for
 //     each of 4 refs; every caller of a ref gets the same salt, one of the
 //     fresh salts given for that ref, and LookupSalt through both handles
 //     returns it.
-//   - DeleteSaltRacesLookupSaltFromTwoHandles: 2 DeleteSalt calls per
+//   - RaceDeleteSaltLookupSalt: 2 DeleteSalt calls per
 //     handle race 4 lookers per handle; a lookup returns the salt or
 //     ErrNotFound, never anything else, and once it has seen ErrNotFound
 //     never the salt again; another ref's salt is untouched; exactly one
 //     DeleteSalt reports true; the salt is gone through both handles and
 //     can be stored anew.
-//   - PutCheckpointFromTwoHandles: 4 putters per handle put a checkpoint
+//   - RacePutCheckpoint: 4 putters per handle put a checkpoint
 //     of every size from 1 to 16, each its own note, while a reader on
 //     each handle checks that LatestCheckpoint is a note that was put and
 //     that its size never goes down. Every put succeeds, and both handles
