@@ -15,6 +15,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/gdprkit/gdpr/audit"
+	"github.com/gdprkit/gdpr/internal/suite"
 )
 
 // RunStoreTests runs the conformance suite of audit.Store against the
@@ -57,41 +58,35 @@ import (
 //		})
 //	}
 func RunStoreTests(t *testing.T, newStore func(t *testing.T) (s, other audit.Store)) {
-	one := func(fn func(*testing.T, audit.Store)) func(*testing.T, audit.Store, audit.Store) {
-		return func(t *testing.T, s, _ audit.Store) { fn(t, s) }
-	}
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s, other audit.Store)
-	}{
+	tests := []suite.Test[audit.Store]{
 		{"EmptyStore", testEmpty},
 		{"AppendBatches", testAppendBatches},
-		{"ReadHashesInOrderAsked", one(testReadHashesOrder)},
-		{"ReadHashesNotStored", one(testReadHashesNotStored)},
+		{"ReadHashesInOrderAsked", suite.One(testReadHashesOrder)},
+		{"ReadHashesNotStored", suite.One(testReadHashesNotStored)},
 		{"AppendFuncSeesCommittedState", testAppendFuncSees},
 		{"AppendStaleBatch", testAppendStale},
-		{"AppendBatchPastHead", one(testAppendPastHead)},
-		{"AppendWrongHashCount", one(testAppendWrongHashCount)},
-		{"AppendFuncError", one(testAppendFuncError)},
-		{"ConcurrentAppends", one(testConcurrentAppends)},
+		{"AppendBatchPastHead", suite.One(testAppendPastHead)},
+		{"AppendWrongHashCount", suite.One(testAppendWrongHashCount)},
+		{"AppendFuncError", suite.One(testAppendFuncError)},
+		{"ConcurrentAppends", suite.One(testConcurrentAppends)},
 		{"RaceAppends", testTwoHandlesAppend},
 		{"BinaryBodies", testBinaryBodies},
-		{"BytesNotAliased", one(testNotAliased)},
-		{"TimesTruncatedToMicrosecondUTC", one(testTimes)},
-		{"EntriesPaging", one(testEntriesPaging)},
-		{"QueryBySubject", one(testQueryBySubject)},
-		{"QueryByActor", one(testQueryByActor)},
-		{"QueryByTime", one(testQueryByTime)},
-		{"QueryFrom", one(testQueryFrom)},
-		{"QueryCombined", one(testQueryCombined)},
-		{"QueryPaging", one(testQueryPaging)},
-		{"QueryRedactedNeverMatches", one(testQueryRedacted)},
+		{"BytesNotAliased", suite.One(testNotAliased)},
+		{"TimesTruncatedToMicrosecondUTC", suite.One(testTimes)},
+		{"EntriesPaging", suite.One(testEntriesPaging)},
+		{"QueryBySubject", suite.One(testQueryBySubject)},
+		{"QueryByActor", suite.One(testQueryByActor)},
+		{"QueryByTime", suite.One(testQueryByTime)},
+		{"QueryFrom", suite.One(testQueryFrom)},
+		{"QueryCombined", suite.One(testQueryCombined)},
+		{"QueryPaging", suite.One(testQueryPaging)},
+		{"QueryRedactedNeverMatches", suite.One(testQueryRedacted)},
 		{"QueryZeroFilter", testQueryZeroFilter},
-		{"QueryInvalidLimit", one(testQueryInvalidLimit)},
+		{"QueryInvalidLimit", suite.One(testQueryInvalidLimit)},
 		{"Redact", testRedact},
-		{"RedactUnknown", one(testRedactUnknown)},
+		{"RedactUnknown", suite.One(testRedactUnknown)},
 		{"SaltGetOrCreate", testSaltGetOrCreate},
-		{"SaltConcurrent", one(testSaltConcurrent)},
+		{"SaltConcurrent", suite.One(testSaltConcurrent)},
 		{"RaceSalt", testTwoHandlesSalt},
 		{"SaltDelete", testSaltDelete},
 		{"RaceDeleteSaltLookupSalt", testTwoHandlesDeleteLookup},
@@ -100,18 +95,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) (s, other audit.Sto
 		{"RacePutCheckpoint", testTwoHandlesCheckpoint},
 		{"CanceledContext", testCanceledContext},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s, other := newStore(t)
-			switch {
-			case s == nil:
-				t.Fatal("newStore returned a nil audit.Store s")
-			case other == nil:
-				t.Fatal("newStore returned a nil audit.Store other: return a second handle on the same storage (an in-memory store returns s twice)")
-			}
-			tc.fn(t, s, other)
-		})
-	}
+	suite.Run(t, "audit.Store", newStore, tests)
 }
 
 // saltRef returns a 32-byte salt reference, as the Log keys salts.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/consent"
+	"github.com/gdprkit/gdpr/internal/suite"
 )
 
 // RunStoreTests runs the conformance suite of consent.Store against the
@@ -48,38 +49,35 @@ import (
 // subtests (Race*) run the same operation through both handles at once, from
 // many goroutines, and check what the consent.Store contract promises then.
 func RunStoreTests(t *testing.T, newStore func(t *testing.T) (s, other consent.Store)) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s, other consent.Store)
-	}{
+	tests := []suite.Test[consent.Store]{
 		{"SharedStorage", testSharedStorage},
 		{"AppendRoundTrip", testAppendRoundTrip},
-		{"TimesTruncatedToMicrosecondUTC", one(testTimesNormalised)},
-		{"AppendDoesNotAliasInput", one(testAppendDoesNotAlias)},
-		{"ReturnedEventsAreCopies", one(testReturnedCopies)},
-		{"EventNotFound", one(testEventNotFound)},
+		{"TimesTruncatedToMicrosecondUTC", suite.One(testTimesNormalised)},
+		{"AppendDoesNotAliasInput", suite.One(testAppendDoesNotAlias)},
+		{"ReturnedEventsAreCopies", suite.One(testReturnedCopies)},
+		{"EventNotFound", suite.One(testEventNotFound)},
 		{"DuplicateID", testDuplicateID},
 		{"DoubleConfirmation", testDoubleConfirmation},
-		{"SeqIncreasesWithEachAppend", one(testSeq)},
-		{"SeqNotReusedAfterErasure", one(testSeqAfterErasure)},
-		{"LatestOrderBySeqNotTime", one(testLatestOrder)},
-		{"LatestClockSkew", one(testLatestClockSkew)},
-		{"LatestCurrentCountsEveryEvent", one(testLatestCurrent)},
-		{"LatestEqualTimesAppendOrder", one(testLatestEqualTimes)},
-		{"LatestIgnoresPending", one(testLatestIgnoresPending)},
-		{"LatestAtOrBefore", one(testLatestAtOrBefore)},
-		{"LatestAtSubMicrosecondAndZone", one(testLatestAtPrecision)},
-		{"LatestContactScope", one(testLatestContact)},
-		{"LatestChannelDenialsDecidePurpose", one(testLatestChannelDenials)},
-		{"LatestMatchesEventApplies", one(testLatestReference)},
-		{"LatestNotFound", one(testLatestNotFound)},
-		{"LatestMaterial", one(testLatestMaterial)},
-		{"EventsOrderAndFilter", one(testEvents)},
-		{"KeysCompareByteForByte", one(testByteExactKeys)},
+		{"SeqIncreasesWithEachAppend", suite.One(testSeq)},
+		{"SeqNotReusedAfterErasure", suite.One(testSeqAfterErasure)},
+		{"LatestOrderBySeqNotTime", suite.One(testLatestOrder)},
+		{"LatestClockSkew", suite.One(testLatestClockSkew)},
+		{"LatestCurrentCountsEveryEvent", suite.One(testLatestCurrent)},
+		{"LatestEqualTimesAppendOrder", suite.One(testLatestEqualTimes)},
+		{"LatestIgnoresPending", suite.One(testLatestIgnoresPending)},
+		{"LatestAtOrBefore", suite.One(testLatestAtOrBefore)},
+		{"LatestAtSubMicrosecondAndZone", suite.One(testLatestAtPrecision)},
+		{"LatestContactScope", suite.One(testLatestContact)},
+		{"LatestChannelDenialsDecidePurpose", suite.One(testLatestChannelDenials)},
+		{"LatestMatchesEventApplies", suite.One(testLatestReference)},
+		{"LatestNotFound", suite.One(testLatestNotFound)},
+		{"LatestMaterial", suite.One(testLatestMaterial)},
+		{"EventsOrderAndFilter", suite.One(testEvents)},
+		{"KeysCompareByteForByte", suite.One(testByteExactKeys)},
 		{"DeleteSubject", testDeleteSubject},
 		{"Notices", testNotices},
-		{"StaleSubjects", one(testStaleSubjects)},
-		{"StaleSubjectsPaging", one(testStaleSubjectsPaging)},
+		{"StaleSubjects", suite.One(testStaleSubjects)},
+		{"StaleSubjectsPaging", suite.One(testStaleSubjectsPaging)},
 		{"ConcurrentAppends", testConcurrentAppends},
 		{"ConcurrentConfirmations", testConcurrentConfirmations},
 		{"RaceAppendOneSeries", testRaceAppendOneSeries},
@@ -88,21 +86,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) (s, other consent.S
 		{"RaceDeleteSubjectAppend", testRaceDeleteSubjectAppend},
 		{"RaceLatestSeesReturnedAppends", testRaceLatestSeesReturnedAppends},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s, other := newStore(t)
-			if s == nil || other == nil {
-				t.Fatal("newStore returned a nil consent.Store; want two handles on one fresh storage " +
-					"(the same value twice for an in-memory store)")
-			}
-			tc.fn(t, s, other)
-		})
-	}
-}
-
-// one adapts a subtest that needs only one handle.
-func one(fn func(*testing.T, consent.Store)) func(*testing.T, consent.Store, consent.Store) {
-	return func(t *testing.T, s, _ consent.Store) { fn(t, s) }
+	suite.Run(t, "consent.Store", newStore, tests)
 }
 
 // base is the suite's clock: a UTC instant on a whole second.

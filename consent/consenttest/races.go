@@ -1,6 +1,7 @@
 package consenttest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/consent"
+	"github.com/gdprkit/gdpr/internal/suite"
 )
 
 // The subtests in this file check what two instances of a host, each with
@@ -90,21 +92,11 @@ func testSharedStorage(t *testing.T, s, other consent.Store) {
 }
 
 // race runs fn(g, handle) in n goroutines released at once, goroutine g on
-// handle g%2 (s for even g, other for odd), and waits for them all.
-func race(n int, s, other consent.Store, fn func(g int, h consent.Store)) {
-	handles := [2]consent.Store{s, other}
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for g := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			fn(g, handles[g%2])
-		}()
-	}
-	close(start)
-	wg.Wait()
+// handle g%2 (s for even g, other for odd), and waits for them all
+// (suite.Race: bounded by suite.RaceTimeout).
+func race(t *testing.T, n int, s, other consent.Store, fn func(g int, h consent.Store)) {
+	t.Helper()
+	suite.Race(t, n, s, other, func(_ context.Context, g int, h consent.Store) error { fn(g, h); return nil })
 }
 
 // testRaceAppendOneSeries appends events for one subject and purpose from
@@ -117,7 +109,7 @@ func testRaceAppendOneSeries(t *testing.T, s, other consent.Store) {
 	ctx := t.Context()
 	kinds := []consent.Kind{consent.Given, consent.Withdrawn, consent.Refused, consent.Objected}
 	appended := make([][]string, goroutines)
-	race(goroutines, s, other, func(g int, h consent.Store) {
+	race(t, goroutines, s, other, func(g int, h consent.Store) {
 		for j := range perGoroutine {
 			e := NewEvent(alice, news, kinds[(g+j)%len(kinds)], at(0))
 			if err := h.Append(ctx, e); err != nil {
@@ -200,7 +192,7 @@ func testRaceDuplicateID(t *testing.T, s, other consent.Store) {
 			evs[g] = e
 		}
 		errs := make([]error, goroutines)
-		race(goroutines, s, other, func(g int, h consent.Store) { errs[g] = h.Append(ctx, cloneEvent(evs[g])) })
+		race(t, goroutines, s, other, func(g int, h consent.Store) { errs[g] = h.Append(ctx, cloneEvent(evs[g])) })
 
 		winner := -1
 		for g, err := range errs {
@@ -255,7 +247,7 @@ func testRacePutNotice(t *testing.T, s, other consent.Store) {
 			}
 		}
 		errs := make([]error, goroutines)
-		race(goroutines, s, other, func(g int, h consent.Store) { errs[g] = h.PutNotice(ctx, ns[g]) })
+		race(t, goroutines, s, other, func(g int, h consent.Store) { errs[g] = h.PutNotice(ctx, ns[g]) })
 
 		winner := -1
 		for g, err := range errs {
@@ -446,7 +438,7 @@ func testRaceLatestSeesReturnedAppends(t *testing.T, s, other consent.Store) {
 		}
 	}()
 	q := consent.Query{Subject: alice, Purpose: news, At: far}
-	race(readers, s, other, func(g int, h consent.Store) {
+	race(t, readers, s, other, func(g int, h consent.Store) {
 		last := -1
 		for range maxReads {
 			select {

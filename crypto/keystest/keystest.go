@@ -14,6 +14,7 @@ import (
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/crypto"
+	"github.com/gdprkit/gdpr/internal/suite"
 )
 
 // RunStoreTests runs the conformance suite of crypto.Store against the
@@ -55,55 +56,37 @@ import (
 // (RaceReviveShred). For a SQL store these are where the database, not the
 // Store value, has to serialise the writers.
 func RunStoreTests(t *testing.T, newStore func(t *testing.T) (s, other crypto.Store)) {
-	one := func(fn func(*testing.T, crypto.Store)) func(*testing.T, crypto.Store, crypto.Store) {
-		return func(t *testing.T, s, _ crypto.Store) { fn(t, s) }
-	}
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s, other crypto.Store)
-	}{
+	tests := []suite.Test[crypto.Store]{
 		{"SharedStorage", testSharedStorage},
-		{"RoundTrip", one(testRoundTrip)},
-		{"TimesTruncatedToMicrosecondUTC", one(testTimes)},
-		{"CreateStoresVersion1", one(testCreateVersion)},
-		{"GetUnknown", one(testGetUnknown)},
-		{"CreateTwice", one(testCreateTwice)},
-		{"Update", one(testUpdate)},
-		{"UpdateWrongVersion", one(testUpdateWrongVersion)},
-		{"UpdateUnknown", one(testUpdateUnknown)},
-		{"Shred", one(testShred)},
-		{"CreateAfterShred", one(testCreateAfterShred)},
-		{"UpdateAfterShred", one(testUpdateAfterShred)},
-		{"ShredIdempotent", one(testShredIdempotent)},
-		{"ShredUnknown", one(testShredUnknown)},
-		{"ReviveAfterShred", one(testReviveAfterShred)},
-		{"ReviveLive", one(testReviveLive)},
-		{"ReviveUnknown", one(testReviveUnknown)},
-		{"ListPaging", one(testListPaging)},
-		{"RefsCompareByteForByte", one(testByteExact)},
-		{"WrappedNotAliased", one(testNotAliased)},
-		{"ConcurrentCreates", one(testConcurrentCreates)},
-		{"ConcurrentUpdates", one(testConcurrentUpdates)},
-		{"CreateRacingShred", one(testCreateRacingShred)},
-		{"Tombstone", one(testTombstone)},
+		{"RoundTrip", suite.One(testRoundTrip)},
+		{"TimesTruncatedToMicrosecondUTC", suite.One(testTimes)},
+		{"CreateStoresVersion1", suite.One(testCreateVersion)},
+		{"GetUnknown", suite.One(testGetUnknown)},
+		{"CreateTwice", suite.One(testCreateTwice)},
+		{"Update", suite.One(testUpdate)},
+		{"UpdateWrongVersion", suite.One(testUpdateWrongVersion)},
+		{"UpdateUnknown", suite.One(testUpdateUnknown)},
+		{"Shred", suite.One(testShred)},
+		{"CreateAfterShred", suite.One(testCreateAfterShred)},
+		{"UpdateAfterShred", suite.One(testUpdateAfterShred)},
+		{"ShredIdempotent", suite.One(testShredIdempotent)},
+		{"ShredUnknown", suite.One(testShredUnknown)},
+		{"ReviveAfterShred", suite.One(testReviveAfterShred)},
+		{"ReviveLive", suite.One(testReviveLive)},
+		{"ReviveUnknown", suite.One(testReviveUnknown)},
+		{"ListPaging", suite.One(testListPaging)},
+		{"RefsCompareByteForByte", suite.One(testByteExact)},
+		{"WrappedNotAliased", suite.One(testNotAliased)},
+		{"ConcurrentCreates", suite.One(testConcurrentCreates)},
+		{"ConcurrentUpdates", suite.One(testConcurrentUpdates)},
+		{"CreateRacingShred", suite.One(testCreateRacingShred)},
+		{"Tombstone", suite.One(testTombstone)},
 		{"RaceCreates", testRaceCreates},
 		{"RaceUpdates", testRaceUpdates},
 		{"RaceCreateShred", testRaceCreateShred},
 		{"RaceReviveShred", testRaceReviveShred},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s, other := newStore(t)
-			switch {
-			case s == nil:
-				t.Fatal("newStore returned a nil crypto.Store s")
-			case other == nil:
-				t.Fatal("newStore returned a nil crypto.Store other: return a second handle on the same storage " +
-					"(an in-memory store returns s twice)")
-			}
-			tc.fn(t, s, other)
-		})
-	}
+	suite.Run(t, "crypto.Store", newStore, tests)
 }
 
 // base is the suite's clock: a UTC instant on a whole second.

@@ -5,11 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/gdprkit/gdpr/crypto"
+	"github.com/gdprkit/gdpr/internal/suite"
 )
 
 // The subtests in this file check what two instances of a host, each with
@@ -22,43 +21,12 @@ import (
 const sharedHint = "newStore must return two handles on one storage " +
 	"(two Stores on two connection pools to the same database; an in-memory store twice)"
 
-// raceTimeout bounds each race: the racing calls share a context that ends
-// after it, and a race whose calls have not all returned soon after fails
-// its subtest (a deadlock between the handles) instead of hanging it.
-const raceTimeout = 30 * time.Second
-
 // race runs fn(ctx, g, h) in n goroutines released at once, goroutine g on
 // handle h = s for even g and other for odd g, and returns their errors,
-// indexed by g.
+// indexed by g (suite.Race: bounded by suite.RaceTimeout).
 func race(t *testing.T, n int, s, other crypto.Store, fn func(ctx context.Context, g int, h crypto.Store) error) []error {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), raceTimeout)
-	defer cancel()
-	handles := [2]crypto.Store{s, other}
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for g := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			errs[g] = fn(ctx, g, handles[g%2])
-		}()
-	}
-	close(start)
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(raceTimeout + 5*time.Second):
-		t.Fatalf("%d racing calls through both handles had not returned %s after they started, their context done: "+
-			"a Store must not deadlock between two handles on one storage, and must return when its context ends", n, raceTimeout+5*time.Second)
-	}
-	if ctx.Err() != nil {
-		t.Fatalf("%d racing calls through both handles took longer than %s: a Store must not deadlock between two handles on one storage", n, raceTimeout)
-	}
-	return errs
+	return suite.Race(t, n, s, other, fn)
 }
 
 // testSharedStorage checks that what one handle writes, the other reads.
