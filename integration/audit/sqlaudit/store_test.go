@@ -30,15 +30,7 @@ import (
 
 func newStore(t testing.TB, d sqldialect.Dialect, db *sql.DB) *sqlaudit.Store {
 	t.Helper()
-	s, err := sqlaudit.New(db, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return testdb.Migrated(t, d, db, sqlaudit.New)
 }
 
 // TestConformance runs the conformance suite on every database, with its
@@ -48,14 +40,7 @@ func newStore(t testing.TB, d sqldialect.Dialect, db *sql.DB) *sqlaudit.Store {
 func TestConformance(t *testing.T) {
 	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
 		audittest.RunStoreTests(t, func(t *testing.T) (audit.Store, audit.Store) {
-			db := testdb.Open(t, d)
-			s := newStore(t, d, db)
-			other, err := sqlaudit.New(testdb.Reopen(t, d, db), d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { other.Close() })
-			return s, other
+			return testdb.Pair(t, d, sqlaudit.New)
 		})
 	})
 }

@@ -1,8 +1,6 @@
 package sqlconsent_test
 
 import (
-	"context"
-	"database/sql"
 	"errors"
 	"strings"
 	"testing"
@@ -17,20 +15,7 @@ import (
 
 func newStore(t *testing.T, d sqldialect.Dialect) *sqlconsent.Store {
 	t.Helper()
-	return migratedStore(t, d, testdb.Open(t, d))
-}
-
-func migratedStore(t *testing.T, d sqldialect.Dialect, db *sql.DB) *sqlconsent.Store {
-	t.Helper()
-	s, err := sqlconsent.New(db, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return testdb.Migrated(t, d, testdb.Open(t, d), sqlconsent.New)
 }
 
 // TestConformance runs the conformance suite on every database, with the
@@ -40,14 +25,7 @@ func migratedStore(t *testing.T, d sqldialect.Dialect, db *sql.DB) *sqlconsent.S
 func TestConformance(t *testing.T) {
 	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
 		consenttest.RunStoreTests(t, func(t *testing.T) (s, other consent.Store) {
-			db := testdb.Open(t, d)
-			first := migratedStore(t, d, db)
-			second, err := sqlconsent.New(testdb.Reopen(t, d, db), d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { second.Close() })
-			return first, second
+			return testdb.Pair(t, d, sqlconsent.New)
 		})
 	})
 }

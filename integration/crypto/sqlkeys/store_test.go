@@ -20,24 +20,13 @@ import (
 
 func newStore(t testing.TB, d sqldialect.Dialect, db *sql.DB) *sqlkeys.Store {
 	t.Helper()
-	s, err := sqlkeys.New(db, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return testdb.Migrated(t, d, db, sqlkeys.New)
 }
 
 func TestConformance(t *testing.T) {
 	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
 		keystest.RunStoreTests(t, func(t *testing.T) (s, other crypto.Store) {
-			db := testdb.Open(t, d)
-			// The second handle: another Store on another pool to the same
-			// database, as a second process would open it.
-			return newStore(t, d, db), otherStore(t, d, testdb.Reopen(t, d, db))
+			return testdb.Pair(t, d, sqlkeys.New)
 		})
 	})
 }
