@@ -189,18 +189,29 @@ func presentIn(ctx context.Context, f EraserFixture, s gdpr.SubjectID) (bool, er
 	if f.Present != nil {
 		return f.Present(ctx, s)
 	}
-	n := 0
-	err := f.Eraser.(gdpr.Exporter).ExportSubject(ctx, s, gdpr.RecordWriterFunc(func(context.Context, gdpr.Record) error {
-		n++
-		return errStopPresence
-	}))
-	if n > 0 {
-		return true, nil
+	return ExportsAny(f.Eraser.(gdpr.Exporter))(ctx, s)
+}
+
+// ExportsAny returns a Present function for an EraserFixture that asks x:
+// a subject's data is present while x exports at least one record of
+// theirs. Give it an Exporter other than the Eraser under test (another
+// instance over the same storage, say) to check that an erasure holds for
+// everyone who reads the data.
+func ExportsAny(x gdpr.Exporter) func(ctx context.Context, subject gdpr.SubjectID) (bool, error) {
+	return func(ctx context.Context, subject gdpr.SubjectID) (bool, error) {
+		n := 0
+		err := x.ExportSubject(ctx, subject, gdpr.RecordWriterFunc(func(context.Context, gdpr.Record) error {
+			n++
+			return errStopPresence
+		}))
+		if n > 0 {
+			return true, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("ExportSubject, used to observe the data: %w", err)
+		}
+		return false, nil
 	}
-	if err != nil {
-		return false, fmt.Errorf("ExportSubject, used to observe the data: %w", err)
-	}
-	return false, nil
 }
 
 // mustBeSeeded fails the check if Seed left nothing Present can see.

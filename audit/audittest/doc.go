@@ -118,4 +118,11 @@
 // the four races of the two handles above (96 appends of about 1,900
 // entries in all, 64 Salt calls, 4 DeleteSalt calls against 400 lookups,
 // 128 checkpoints), well within a few seconds on a real database.
+//
+// # The root contracts over the store
+//
+// RunLogContracts runs gdprtest's Eraser and Exporter suites on a
+// *audit.Log over the same two handles RunStoreTests takes, so a store that
+// passes both is one the component can erase and export through, for
+// every instance of the host.
 package audittest

@@ -83,4 +83,11 @@
 // cancellation. Subtests run one after the other; the race subtests run a
 // few hundred operations each and stay well within a few seconds on a real
 // database.
+//
+// # The root contracts over the store
+//
+// RunLedgerContracts runs gdprtest's Eraser and Exporter suites on a
+// *consent.Ledger over the same two handles RunStoreTests takes, so a store that
+// passes both is one the component can erase and export through, for
+// every instance of the host.
 package consenttest

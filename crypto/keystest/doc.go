@@ -60,4 +60,11 @@
 // race is bounded: its calls share a context that ends after 30 seconds,
 // and a race that has not returned by then fails its subtest rather than
 // hanging the run.
+//
+// # The root contracts over the store
+//
+// RunKeyringContracts runs gdprtest's Eraser and Exporter suites on a
+// *crypto.Keyring over the same two handles RunStoreTests takes, so a store that
+// passes both is one the component can erase and export through, for
+// every instance of the host.
 package keystest
