@@ -25,7 +25,8 @@ import (
 //go:embed migrations
 var migrationFS embed.FS
 
-var schema = sqlbase.Schema{Component: "audit", FS: migrationFS}
+var schema = sqlbase.Schema{Package: "sqlaudit", Component: "audit", FS: migrationFS, ErrInvalid: audit.ErrInvalid,
+	Error: func(op, field string, err error) error { return &audit.Error{Op: op, Field: field, Err: err} }}
 
 // Limits of what a Store keeps, in bytes. They are the widths of the
 // columns on MySQL; the Store enforces them on every database, so that a
@@ -75,9 +76,9 @@ func WithTablePrefix(p string) Option { return sqlbase.WithTablePrefix(p) }
 // with modernc.org/sqlite, so concurrent writers wait instead of failing.
 // For MySQL, leave the driver's clientFoundRows parameter off (its default).
 func New(db *sql.DB, d sqldialect.Dialect, opts ...Option) (*Store, error) {
-	b, err := sqlbase.New(db, d, schema, opts...)
+	b, err := schema.Open(db, d, opts...)
 	if err != nil {
-		return nil, invalid("sqlaudit.New", err)
+		return nil, err
 	}
 	return &Store{b: b, db: db, d: b.D, q: buildQueries(b.D, b.Prefix), st: b.Stmt, chunks: chunkSizes[b.D]}, nil
 }
@@ -92,22 +93,13 @@ func (s *Store) Migrate(ctx context.Context) error { return s.b.Migrate(ctx) }
 // holds plain statements separated by ";" at line ends. The first file
 // also inserts the head row, which the Store needs.
 func Migrations(d sqldialect.Dialect, prefix string) (fs.FS, error) {
-	f, err := sqlbase.Migrations(schema, d, prefix)
-	if err != nil {
-		return nil, invalid("sqlaudit.Migrations", err)
-	}
-	return f, nil
+	return schema.Migrations(d, prefix)
 }
 
 // Close releases the Store's prepared statements. The *sql.DB stays open:
 // it is the caller's to close. A Store may be used after Close; it prepares
 // its statements again. Call it when no call on the Store is in flight.
 func (s *Store) Close() error { return s.b.Close() }
-
-func invalid(op string, err error) error {
-	field, cause := sqlbase.Invalid(err, audit.ErrInvalid)
-	return &audit.Error{Op: op, Field: field, Err: cause}
-}
 
 // Chunking of the multi-row statements of MySQL and SQLite. A chunk holds at
 // most chunks.entries entries (5 parameters each) or chunks.hashes hashes

@@ -22,7 +22,8 @@ import (
 //go:embed migrations
 var migrationFS embed.FS
 
-var schema = sqlbase.Schema{Component: "consent", FS: migrationFS}
+var schema = sqlbase.Schema{Package: "sqlconsent", Component: "consent", FS: migrationFS, ErrInvalid: consent.ErrInvalid,
+	Error: func(op, field string, err error) error { return &consent.Error{Op: op, Field: field, Err: err} }}
 
 // Store is a consent.Store in a SQL database. It is safe for concurrent use
 // by many goroutines and by many processes sharing the database.
@@ -53,9 +54,9 @@ func WithTablePrefix(p string) Option { return sqlbase.WithTablePrefix(p) }
 // "file:app.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate"
 // with modernc.org/sqlite, so concurrent writers wait instead of failing.
 func New(db *sql.DB, d sqldialect.Dialect, opts ...Option) (*Store, error) {
-	b, err := sqlbase.New(db, d, schema, opts...)
+	b, err := schema.Open(db, d, opts...)
 	if err != nil {
-		return nil, invalid("sqlconsent.New", err)
+		return nil, err
 	}
 	return &Store{b: b, st: b.Stmt, q: buildQueries(b.D, b.Prefix)}, nil
 }
@@ -74,16 +75,7 @@ func (s *Store) Close() error { return s.b.Close() }
 // apply migrations with their own tool (goose, golang-migrate, atlas). Each
 // file holds plain statements separated by ";" at line ends.
 func Migrations(d sqldialect.Dialect, prefix string) (fs.FS, error) {
-	f, err := sqlbase.Migrations(schema, d, prefix)
-	if err != nil {
-		return nil, invalid("sqlconsent.Migrations", err)
-	}
-	return f, nil
-}
-
-func invalid(op string, err error) error {
-	field, cause := sqlbase.Invalid(err, consent.ErrInvalid)
-	return &consent.Error{Op: op, Field: field, Err: cause}
+	return schema.Migrations(d, prefix)
 }
 
 type queries struct {

@@ -20,7 +20,8 @@ import (
 //go:embed migrations
 var migrationFS embed.FS
 
-var schema = sqlbase.Schema{Component: "crypto", FS: migrationFS}
+var schema = sqlbase.Schema{Package: "sqlkeys", Component: "crypto", FS: migrationFS, ErrInvalid: crypto.ErrInvalid,
+	Error: func(op, field string, err error) error { return &crypto.Error{Op: op, Field: field, Err: err} }}
 
 // MaxRefLen is the longest Ref, in bytes, that a Store accepts (the width of
 // the ref column on MySQL). The Keyring's Refs are 64 bytes.
@@ -61,9 +62,9 @@ func WithTablePrefix(p string) Option { return sqlbase.WithTablePrefix(p) }
 // with modernc.org/sqlite, so concurrent writers wait instead of failing.
 // For MySQL, leave the driver's clientFoundRows parameter off (its default).
 func New(db *sql.DB, d sqldialect.Dialect, opts ...Option) (*Store, error) {
-	b, err := sqlbase.New(db, d, schema, opts...)
+	b, err := schema.Open(db, d, opts...)
 	if err != nil {
-		return nil, invalid("sqlkeys.New", err)
+		return nil, err
 	}
 	s := &Store{b: b, q: buildQueries(b.D, b.Table("crypto_keys"))}
 	s.v = view{q: &s.q, r: poolRunner{b.Stmt}}
@@ -84,16 +85,7 @@ func (s *Store) Close() error { return s.b.Close() }
 // migrations with their own tool (goose, golang-migrate, atlas). Each file
 // holds plain statements separated by ";" at line ends.
 func Migrations(d sqldialect.Dialect, prefix string) (fs.FS, error) {
-	f, err := sqlbase.Migrations(schema, d, prefix)
-	if err != nil {
-		return nil, invalid("sqlkeys.Migrations", err)
-	}
-	return f, nil
-}
-
-func invalid(op string, err error) error {
-	field, cause := sqlbase.Invalid(err, crypto.ErrInvalid)
-	return &crypto.Error{Op: op, Field: field, Err: cause}
+	return schema.Migrations(d, prefix)
 }
 
 type queries struct {

@@ -27,11 +27,44 @@ const MaxPrefixLen = 40
 // ("postgres", "mysql", "sqlite") under "migrations" in FS, with files as
 // package migrate describes, and {{prefix}} where a table name starts.
 type Schema struct {
+	// Package is the store's package, e.g. "sqlconsent", for the Op of
+	// its errors ("sqlconsent.New").
+	Package string
 	// Component names the store's tables in the version table, e.g.
 	// "consent"; the prefix is appended, so two prefixes are two
 	// components.
 	Component string
 	FS        fs.FS
+	// ErrInvalid is the sentinel of the store's domain package for bad
+	// input (consent.ErrInvalid), and Error builds that package's typed
+	// error: Open and Migrations return Error(op, field, cause), cause
+	// wrapping ErrInvalid.
+	ErrInvalid error
+	Error      func(op, field string, cause error) error
+}
+
+// Open is New with the errors of the store's domain package.
+func (s Schema) Open(db *sql.DB, d sqldialect.Dialect, opts ...Option) (*Base, error) {
+	b, err := New(db, d, s, opts...)
+	if err != nil {
+		return nil, s.err(s.Package+".New", err)
+	}
+	return b, nil
+}
+
+// Migrations is the package function Migrations with the errors of the
+// store's domain package.
+func (s Schema) Migrations(d sqldialect.Dialect, prefix string) (fs.FS, error) {
+	f, err := Migrations(s, d, prefix)
+	if err != nil {
+		return nil, s.err(s.Package+".Migrations", err)
+	}
+	return f, nil
+}
+
+func (s Schema) err(op string, err error) error {
+	field, cause := Invalid(err, s.ErrInvalid)
+	return s.Error(op, field, cause)
 }
 
 // Option configures a Base. The public store packages re-export it as
