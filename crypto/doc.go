@@ -81,7 +81,13 @@
 //
 // Shred destroys a subject's keyset and leaves a tombstone holding only the
 // Ref and the time; no get-or-create path makes a new key for them after it
-// (Revive is the explicit step for a returning subject). The Keyring is a
+// (Revive is the explicit step for a returning subject). No call on the
+// Keyring, or through a TxKeyring, that starts after Shred returned uses
+// the key: not from the cache, not by joining a load of it that began
+// before the Shred (such loads are detached, and what they read is never
+// cached), not from an older snapshot of the host's transaction (sqlkeys'
+// view reads a live key with a locking read). Other instances forget a
+// cached key within the cache TTL (WithCache). The Keyring is a
 // gdpr.Eraser. A Guard consulted before every decryption of a subject's
 // data refuses it for a restricted subject (Art. 18). The Keyring is a
 // gdpr.Exporter: ExportSubject writes one record about the subject's key

@@ -249,6 +249,14 @@ func (k *Keyring) reload(ctx context.Context, o owner, w actor, create bool, tx 
 
 // loadShared loads o's primitive once for all the goroutines that ask at
 // the same time.
+//
+// A call joins a load in flight only if no Shred, Rotate or Revive of the
+// Ref returned since that load began: each of them detaches the Ref's
+// flights once the Store has changed (detach), so a call that starts
+// after it begins a load of its own, which reads the Store as it is now.
+// (The goroutines already waiting started before it returned.) What a
+// detached load reads reaches no cache either: the cache's generation
+// moved (see cache.generation).
 func (k *Keyring) loadShared(ctx context.Context, o owner, w actor, create bool) (tink.AEAD, error) {
 	ref := k.ref(o)
 	key := ref
@@ -274,12 +282,26 @@ func (k *Keyring) loadShared(ctx context.Context, o owner, w actor, create bool)
 	k.flightMu.Unlock()
 	defer func() { // even if load panics, no waiter hangs
 		k.flightMu.Lock()
-		delete(k.flights, key)
+		if k.flights[key] == f { // not detached (and replaced) by a Shred
+			delete(k.flights, key)
+		}
 		k.flightMu.Unlock()
 		close(f.done)
 	}()
 	f.aead, f.err = k.load(ctx, k.store, true, o, w, ref, create)
 	return f.aead, f.err
+}
+
+// detach forgets the loads of ref in flight (with and without create), so
+// that no call that starts from now on joins one: they began before the
+// Store changed, and may hold what it said before. Called after every
+// write of a Ref by the Keyring (Shred, Rotate, Revive) and before the
+// method returns.
+func (k *Keyring) detach(ref string) {
+	k.flightMu.Lock()
+	delete(k.flights, ref)
+	delete(k.flights, ref+"+")
+	k.flightMu.Unlock()
 }
 
 // load reads o's keyset from store, creating it when create is set and
@@ -639,8 +661,14 @@ func (r restricted) Unwrap() []error { return []error{ErrRestricted, r.cause} }
 // Encrypt and Decrypt return ErrShredded from then on. It costs the same
 // whatever the number of ciphertexts. It is idempotent.
 //
-// This instance's cache forgets the key at once; other instances forget it
-// within the cache TTL (WithCache). A backup of the key Store taken before
+// On this instance, no call that starts after Shred returned uses the key:
+// the cache forgets it at once, a load of it already in flight (begun by a
+// call before the Shred) is neither joined by later calls nor cached when
+// it ends, and a TxKeyring reads the tombstone through its transaction
+// (sqlkeys' Store.Tx reads a live key with a locking read, so an older
+// snapshot of the host's transaction does not hide the Shred). A call that
+// began before Shred returned may still finish with the key. Other
+// instances forget it within the cache TTL (WithCache). A backup of the key Store taken before
 // the shred still holds the key: keep key-store backups short-lived, or
 // replay shreds after restoring one.
 func (k *Keyring) Shred(ctx context.Context, subject gdpr.SubjectID) error {
@@ -659,10 +687,15 @@ func (k *Keyring) shred(ctx context.Context, op string, o owner) error {
 		return wrap(op, err)
 	}
 	ref := k.ref(o)
-	k.cache.shred(o.key()) // before the Store, so no load in progress re-caches the key
+	// Before the Store, so no load in progress re-caches the key, and
+	// again after, with the loads in flight detached: a call that starts
+	// once Shred returned loads the key anew, and finds the tombstone.
+	k.cache.shred(o.key())
 	if err := k.store.Shred(ctx, ref, k.now().UTC()); err != nil {
+		k.detach(ref) // the Shred may have landed
 		return wrap(op, fromStore(err))
 	}
+	k.detach(ref)
 	k.cache.shred(o.key())
 	if err := k.record(ctx, w, "crypto.shred", o, "crypto_key", gdpr.Success, nil, nil); err != nil {
 		return wrap(op, err)
@@ -727,6 +760,7 @@ func (k *Keyring) Revive(ctx context.Context, subject gdpr.SubjectID) error {
 	if err := k.store.Revive(ctx, rec); err != nil {
 		return wrap(op, fromStore(err))
 	}
+	k.detach(ref)
 	k.cache.forget(o.key())
 	if err := k.record(ctx, w, "crypto.key_revived", o, "crypto_key", gdpr.Success, nil, nil); err != nil {
 		return wrap(op, err)
@@ -782,6 +816,7 @@ func (k *Keyring) Rotate(ctx context.Context, subject gdpr.SubjectID) error {
 	if err := k.store.Update(ctx, next); err != nil {
 		return wrap(op, fromStore(err))
 	}
+	k.detach(ref)
 	if a, err := aead.New(h); err == nil {
 		k.cache.replace(o.key(), a)
 	} else {

@@ -27,7 +27,10 @@ import (
 //
 // tx must be a view of the Keyring's own Store (the same table, in a
 // transaction), and is used by one goroutine at a time, as the transaction
-// is. In(nil) returns a TxKeyring whose every call fails with ErrInvalid
+// is. Its Get must not return a live record that a Shred which has
+// returned destroyed, whatever the transaction's snapshot (sqlkeys' view
+// reads a live key with a locking read): so no call through the view that
+// starts after Shred returned uses the key. In(nil) returns a TxKeyring whose every call fails with ErrInvalid
 // (Field "store").
 func (k *Keyring) In(tx Store) *TxKeyring { return &TxKeyring{k: k, tx: tx} }
 

@@ -127,6 +127,9 @@
 // in a transaction see its snapshot, the row that refused a write is read
 // with a locking read, and so is every later Get of that Ref through the
 // view, so a key another process committed meanwhile is found and used.
+// A live key is always read as committed now (FOR SHARE on PostgreSQL, a
+// second read LOCK IN SHARE MODE on MySQL), so a key shredded before the
+// call is never taken from an older snapshot of the host's transaction.
 // Store.Tx says the rest: isolation levels, BEGIN IMMEDIATE on SQLite,
 // locks held until tx ends.
 //

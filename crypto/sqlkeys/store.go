@@ -95,6 +95,18 @@ type queries struct {
 	// refused write, the row that refused it is read as it is now. The
 	// same as state and get elsewhere.
 	stateLocked, getLocked string
+	// getTx is get in a caller's transaction: on PostgreSQL a locking
+	// read (FOR SHARE), which reads the row as committed now (or, at
+	// REPEATABLE READ, fails with a serialization failure if it changed
+	// since the snapshot) and takes no lock where there is no row. The
+	// same as get elsewhere.
+	getTx string
+	// relock: in a caller's transaction, a live row found by a plain read
+	// is read again with getLocked (MySQL): its snapshot may predate a
+	// Shred. The first read is plain because a locking read of a missing
+	// row would take a gap lock, and two transactions creating keys would
+	// deadlock on it; a row that exists is locked alone.
+	relock bool
 	// createQuiet is create without an error for a Ref that has a row:
 	// INSERT … ON CONFLICT DO NOTHING, which reports 0 rows instead. Used
 	// in a caller's transaction on PostgreSQL, where a failed statement
@@ -122,13 +134,15 @@ func buildQueries(d dialect.Dialect, t string) queries {
 		list: d.Rebind("SELECT ref, " + liveCols + " FROM " + t +
 			" WHERE shredded_us IS NULL AND ref > ? ORDER BY ref LIMIT ?"),
 	}
-	q.stateLocked, q.getLocked = q.state, q.get
+	q.stateLocked, q.getLocked, q.getTx = q.state, q.get, q.get
 	switch d {
 	case dialect.MySQL:
 		// LOCK IN SHARE MODE rather than FOR SHARE: MariaDB knows only it.
 		q.stateLocked += " LOCK IN SHARE MODE"
 		q.getLocked += " LOCK IN SHARE MODE"
+		q.relock = true
 	case dialect.Postgres:
+		q.getTx += " FOR SHARE"
 		q.createQuiet = d.Rebind("INSERT INTO " + t + " (ref, " + liveCols + ") VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (ref) DO NOTHING")
 	}
 	// Shred is one upsert: it inserts a tombstone, or turns the live row
@@ -313,14 +327,27 @@ func (v view) Get(ctx context.Context, ref string) (crypto.Record, error) {
 	if err := checkCtx("get", ctx); err != nil {
 		return crypto.Record{}, err
 	}
+	q := v.q.get
+	switch {
+	case v.met != nil && v.met.has(ref):
+		q = v.q.getLocked
+	case v.tx:
+		q = v.q.getTx
+	}
+	r, err := v.get(ctx, q, ref)
+	if err == nil && v.tx && v.q.relock && q != v.q.getLocked {
+		// A live key in tx's snapshot: read it as committed now, so
+		// that a Shred which returned before this call is seen.
+		r, err = v.get(ctx, v.q.getLocked, ref)
+	}
+	return r, err
+}
+
+func (v view) get(ctx context.Context, q, ref string) (crypto.Record, error) {
 	r := crypto.Record{Ref: ref}
 	var kek sql.NullString
 	var created, updated int64
 	var shredded sql.NullInt64
-	q := v.q.get
-	if v.met != nil && v.met.has(ref) {
-		q = v.q.getLocked
-	}
 	err := v.r.queryRow(ctx, q, ref).Scan(&r.Wrapped, &kek, &r.Version, &created, &updated, &shredded)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):

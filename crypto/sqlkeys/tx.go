@@ -38,19 +38,33 @@ import (
 // every failed statement does there.
 //
 // Reads see what tx sees: its own writes, and others' as its isolation
-// level allows. On MySQL, whose plain reads in a transaction see its
-// snapshot (REPEATABLE READ, the default), the row that refused an insert
-// or update is read with a locking read (LOCK IN SHARE MODE), which sees
-// the latest committed row, and after a refused insert so is every later
-// Get of that Ref through the view: a key another process created after
-// tx's snapshot is then found (the Keyring uses it) instead of staying
-// invisible. The lock, on that row alone, is held until tx ends. At
+// level allows, with one exception that crypto-shredding needs: a live key
+// is never taken from a snapshot older than a Shred that has returned. A
+// Get that finds a live key reads it as committed now, with a locking
+// read: FOR SHARE on PostgreSQL (one statement), and on MySQL, whose plain
+// reads in a transaction see its snapshot (REPEATABLE READ, the default),
+// a second read LOCK IN SHARE MODE after the plain one (a locking read of
+// a missing row would take a gap lock, on which two transactions creating
+// keys would deadlock). So a Decrypt through the view after a Shred
+// returned finds the tombstone, even if tx began before it. At REPEATABLE
+// READ or SERIALIZABLE on PostgreSQL, that read of a key changed since
+// tx's snapshot fails with a serialization failure instead (SQLSTATE
+// 40001, which aborts tx: retry the transaction). The share lock, on that
+// key's row alone, is held until tx ends: a Shred, Rotate or Rewrap of
+// that key waits for the host's transaction, and then happens after it.
+//
+// Likewise on MySQL, the row that refused an insert or update is read with
+// a locking read, and after a refused insert so is every later Get of that
+// Ref through the view: a key another process created after tx's snapshot
+// is then found (the Keyring uses it) instead of staying invisible. At
 // REPEATABLE READ or SERIALIZABLE on PostgreSQL, an insert that meets a
 // key committed after tx's snapshot fails with a serialization failure
-// (SQLSTATE 40001, which aborts tx: retry the transaction). On SQLite,
-// begin tx with BEGIN IMMEDIATE (modernc.org/sqlite: _txlock=immediate in
-// the DSN); a deferred transaction that has already read may fail with
-// SQLITE_BUSY when the view first writes.
+// (SQLSTATE 40001: retry the transaction). On SQLite, begin tx with BEGIN
+// IMMEDIATE (modernc.org/sqlite: _txlock=immediate in the DSN): it holds
+// the write lock, so no Shred commits while tx is open. A deferred
+// transaction that has already read may fail with SQLITE_BUSY when the
+// view first writes, and it keeps the snapshot of its first read: SQLite
+// has no locking read, so a key shredded since then is still found in it.
 //
 // Writes take row locks in tx that are held until it ends: a key created
 // in tx is invisible to other connections, and another Create of the same
