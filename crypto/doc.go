@@ -94,7 +94,10 @@
 // (status, times, KEK ID and version), never key material nor the Ref.
 // Rotate gives a subject a new primary key (Reencrypt moves old values to
 // it); Rewrap rotates the KEK over the whole Store, resumably, beside live
-// traffic.
+// traffic. Its cursor (RewrapProgress.Cursor) names the last record it
+// finished, so a run resumed after a failure starts with the record that
+// failed: retire the old KEK only after a pass that ends Done with nothing
+// rewrapped or lost.
 //
 // # Transactions
 //

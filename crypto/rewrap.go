@@ -10,12 +10,15 @@ import (
 
 // RewrapProgress reports on a KEK rotation.
 type RewrapProgress struct {
-	// Cursor is the last Ref visited; pass it to Rewrap to resume.
+	// Cursor is the Ref of the last record Rewrap finished (rewrapped,
+	// skipped or lost), empty before the first; pass it to Rewrap to
+	// resume. A record whose rewrap failed is never finished: the cursor
+	// stays before it, and the resumed run tries it again.
 	Cursor string
-	// Visited counts the records looked at, Rewrapped those wrapped anew
+	// Visited counts the records finished, Rewrapped those wrapped anew
 	// with the current KEK, Skipped those already on it, Lost those that
 	// changed under the rotation (a concurrent rotation or shred) and were
-	// left for a later pass.
+	// left for a later pass; Visited = Rewrapped + Skipped + Lost.
 	Visited, Rewrapped, Skipped, Lost int
 	// Done is set once the end of the Store was reached.
 	Done bool
@@ -26,8 +29,11 @@ type RewrapProgress struct {
 // one, batch records at a time, calling progress (if not nil) after each
 // batch. It runs beside live traffic: each record changes under an
 // optimistic version, and one that changed meanwhile is counted as Lost and
-// picked up by the next pass. It stops when ctx is done, returning the
-// progress so far, whose Cursor resumes the work.
+// picked up by the next pass. It stops when ctx is done, or at the first
+// record it fails to rewrap (a KEK or Store error), returning the error and
+// the progress so far, whose Cursor names the last record finished: the
+// run resumed from it starts with the record that failed, so no record is
+// left behind on the old KEK.
 //
 // Start every instance with the new KEK as current and the old one in
 // WithPreviousKEKs, run Rewrap until a pass reports nothing rewrapped or
@@ -54,20 +60,20 @@ func (k *Keyring) Rewrap(ctx context.Context, cursor string, batch int, progress
 			return p, wrap(op, fromStore(err))
 		}
 		for _, r := range recs {
-			p.Visited++
-			p.Cursor = r.Ref
-			if r.KEK == k.kek.ID {
-				p.Skipped++
-				continue
-			}
 			switch err := k.rewrapOne(ctx, r); {
+			case err == errSkip:
+				p.Skipped++
 			case err == nil:
 				p.Rewrapped++
 			case errors.Is(err, ErrConflict), errors.Is(err, ErrShredded), errors.Is(err, ErrNotFound):
 				p.Lost++
 			default:
+				// Not finished: the cursor stays on the record before, so
+				// that a resumed run tries this one again.
 				return p, wrap(op, err)
 			}
+			p.Visited++
+			p.Cursor = r.Ref // finished
 		}
 		if len(recs) < batch {
 			p.Done = true
@@ -84,7 +90,15 @@ func (k *Keyring) Rewrap(ctx context.Context, cursor string, batch int, progress
 	}
 }
 
+// errSkip is rewrapOne's report of a record already on the current KEK.
+var errSkip = errors.New("already on the current KEK")
+
+// rewrapOne wraps r anew with the current KEK, or returns errSkip if it is
+// on it already.
 func (k *Keyring) rewrapOne(ctx context.Context, r Record) error {
+	if r.KEK == k.kek.ID {
+		return errSkip
+	}
 	old, err := k.kekFor(r.KEK)
 	if err != nil {
 		return err
