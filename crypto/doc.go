@@ -137,6 +137,16 @@
 // them as two instances would. A Store may also implement TombstoneReader
 // (memkeys and sqlkeys do), so that an export names the time of a shred.
 //
+// New creates the Keyring's own keys (the key of the Refs and the master
+// key of the blind indexes) only in a Store that holds no subject's or
+// scope's Ref, live or shredded (Store.Refs lists both). A Store that lost
+// those keys but still holds keys or tombstones (a partial restore, rows
+// deleted by hand) is refused with ErrInvalid (Field "store") and nothing
+// is written: new keys would change every Ref, no tombstone would match
+// any more, and a shredded subject would silently get a fresh key.
+// Restore the Keyring's own rows (they are wrapped by the KEK like any
+// key) or the whole Store.
+//
 // # Errors
 //
 // Methods return *Error (Op, Field and cause, for errors.As) wrapping

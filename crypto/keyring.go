@@ -66,9 +66,10 @@ const (
 //
 // Errors (*Error of Op "new"): ErrInvalid for a nil ctx, a nil store, an
 // invalid kek or a bad option (Field names it, e.g. "WithGuard"), or a
-// Store that holds subject keys but not the Keyring's own (a partial
-// restore: Field "store"); ErrDecrypt with Field "kek" when the Keyring's
-// own keys do not open with kek or WithPreviousKEKs.
+// Store that holds subjects' or scopes' keys or tombstones but not the
+// Keyring's own (a partial restore, or its rows deleted: Field "store";
+// nothing is written, see Store.Refs); ErrDecrypt with Field "kek" when
+// the Keyring's own keys do not open with kek or WithPreviousKEKs.
 func New(ctx context.Context, store Store, kek KEK, opts ...Option) (*Keyring, error) {
 	if err := checkCtx("new", ctx); err != nil {
 		return nil, err
@@ -124,14 +125,17 @@ func (k *Keyring) metaKey(ctx context.Context, ref string) ([]byte, error) {
 		if !errors.Is(err, ErrNotFound) {
 			return nil, fromStore(err)
 		}
-		// Make the key only for an empty Store: a Store that holds subject
-		// keys but lost this one (a partial restore) would otherwise get a
+		// Make the key only for a Store without subjects' or scopes' Refs,
+		// live or shredded: a Store that holds keys or tombstones but lost
+		// this one (a partial restore, deleted rows) would otherwise get a
 		// new one, and every Ref, and with them every tombstone, would
-		// silently stop matching.
-		if first, err := k.store.List(ctx, "", 1); err != nil {
+		// silently stop matching: a shredded subject would get a fresh
+		// key. The Keyring's own Refs sort after every hex Ref, so the
+		// first Ref is one of them only if there is no other.
+		if first, err := k.store.Refs(ctx, "", 1); err != nil {
 			return nil, fromStore(err)
-		} else if len(first) > 0 && !isMeta(first[0].Ref) {
-			return nil, invalidf("store", "holds keys but not the Keyring's own (restored in part?)")
+		} else if len(first) > 0 && !isMeta(first[0]) {
+			return nil, invalidf("store", "holds keys or tombstones but not the Keyring's own (restored in part?)")
 		}
 		key := make([]byte, 32)
 		if _, err := rand.Read(key); err != nil {

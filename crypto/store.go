@@ -55,8 +55,19 @@ type Store interface {
 
 	// List returns, in ascending Ref order, at most limit live records with
 	// a Ref greater than after (empty to start). KEK rotation pages through
-	// the store with it while the application runs.
+	// the store with it while the application runs. A negative limit is
+	// an error wrapping ErrInvalid.
 	List(ctx context.Context, after string, limit int) ([]Record, error)
+
+	// Refs returns, in ascending order, at most limit Refs greater than
+	// after (empty to start) that hold a live record or a tombstone: every
+	// Ref the Store knows. A negative limit is an error wrapping
+	// ErrInvalid. The Keyring asks for the first Ref before it creates its
+	// own keys in a Store: it creates them only in a Store that holds no
+	// subject's or scope's Ref, live or shredded (see New), because new
+	// keys change every Ref, and a tombstone that no longer matches would
+	// let a shredded subject silently get a fresh key.
+	Refs(ctx context.Context, after string, limit int) ([]string, error)
 }
 
 // Record is one subject's wrapped keyset.

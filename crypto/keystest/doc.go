@@ -9,8 +9,10 @@
 // microsecond in UTC, Version 1 on Create and Revive, optimistic versions on
 // Update, tombstones that no Create or Update passes once Shred has
 // returned (crypto-shredding, Art. 17), idempotent Shred, the explicit
-// Revive, List paging in byte order over live records only, Refs compared
-// byte for byte, Wrapped bytes never aliased, and the same rules under
+// Revive, List paging in byte order over live records only, Refs paging
+// in byte order over live records and tombstones alike (a Store that lost
+// the Keyring's own keys but holds tombstones is refused by crypto.New
+// only if Refs shows them), Refs compared byte for byte, Wrapped bytes never aliased, and the same rules under
 // concurrent callers: exactly one of many racing Creates wins, exactly one of
 // many racing Updates from the same version wins, and a Shred racing a
 // Create always leaves the tombstone. A Store that implements the optional

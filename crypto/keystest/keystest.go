@@ -75,6 +75,8 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) (s, other crypto.St
 		{"ReviveLive", suite.One(testReviveLive)},
 		{"ReviveUnknown", suite.One(testReviveUnknown)},
 		{"ListPaging", suite.One(testListPaging)},
+		{"RefsEmpty", suite.One(testRefsEmpty)},
+		{"RefsPaging", suite.One(testRefsPaging)},
 		{"RefsCompareByteForByte", suite.One(testByteExact)},
 		{"WrappedNotAliased", suite.One(testNotAliased)},
 		{"ConcurrentCreates", suite.One(testConcurrentCreates)},
@@ -388,6 +390,9 @@ func testShredUnknown(t *testing.T, s crypto.Store) {
 	if err != nil || len(recs) != 0 {
 		t.Errorf("List with only a tombstone stored = %v, %v; want no records", refsOf(recs), err)
 	}
+	if refs, err := s.Refs(t.Context(), "", 10); err != nil || !slices.Equal(refs, []string{ref}) {
+		t.Errorf("Refs with only a tombstone stored = %q, %v; want the tombstone's Ref (Refs lists tombstones too)", refs, err)
+	}
 }
 
 func testReviveAfterShred(t *testing.T, s crypto.Store) {
@@ -544,6 +549,74 @@ func testListPaging(t *testing.T, s crypto.Store) {
 	}
 	if got := refsOf(recs); !slices.Equal(got, want) {
 		t.Errorf("List(\"a!\", 2) = %q; want %q (the first live Refs after the cursor in byte order)", got, want)
+	}
+}
+
+func testRefsEmpty(t *testing.T, s crypto.Store) {
+	refs, err := s.Refs(t.Context(), "", 10)
+	if err != nil || len(refs) != 0 {
+		t.Errorf("Refs of an empty Store = %q, %v; want none", refs, err)
+	}
+	_, err = s.Refs(t.Context(), "", -1)
+	wantErr(t, err, crypto.ErrInvalid, "Refs with a negative limit", "a negative limit is refused")
+}
+
+// testRefsPaging checks Refs: every Ref with a live record or a tombstone
+// (a tombstone alone too), once, in byte order, paged by the cursor. The
+// Keyring relies on it to refuse a Store that lost its own keys but still
+// holds tombstones.
+func testRefsPaging(t *testing.T, s crypto.Store) {
+	ctx := t.Context()
+	var all []string
+	refs := []string{"A", "a", "a ", "meta/index"}
+	for i := range 20 {
+		refs = append(refs, Ref(fmt.Sprint("subject-", i)))
+	}
+	rand.New(rand.NewPCG(5, 6)).Shuffle(len(refs), func(i, j int) { refs[i], refs[j] = refs[j], refs[i] })
+	for i, ref := range refs {
+		mustCreate(t, s, NewRecord(ref, i, i))
+		if i%3 == 1 {
+			mustShred(t, s, ref, at(100))
+		}
+		all = append(all, ref)
+	}
+	for _, name := range []string{"tombstone-only-1", "tombstone-only-2"} {
+		mustShred(t, s, Ref(name), at(100))
+		all = append(all, Ref(name))
+	}
+	slices.Sort(all)
+
+	for _, limit := range []int{1, 4, len(all), len(all) + 5} {
+		var got []string
+		after := ""
+		for page := 0; ; page++ {
+			if page > len(all)+1 {
+				t.Fatalf("Refs with limit %d did not end after %d pages", limit, page)
+			}
+			rs, err := s.Refs(ctx, after, limit)
+			if err != nil {
+				t.Fatalf("Refs(%q, %d): %v", after, limit, err)
+			}
+			if len(rs) > limit {
+				t.Fatalf("Refs(%q, %d) returned %d Refs; want at most limit", after, limit, len(rs))
+			}
+			if len(rs) == 0 {
+				break
+			}
+			for _, r := range rs {
+				if r <= after {
+					t.Errorf("Refs(%q, %d) returned %q; want only Refs greater than the cursor, in byte order", after, limit, r)
+				}
+			}
+			got = append(got, rs...)
+			after = rs[len(rs)-1]
+		}
+		if !slices.Equal(got, all) {
+			t.Errorf("paging through Refs with limit %d visited\n\t%q\nwant every Ref, live or tombstone, exactly once, ascending byte order:\n\t%q", limit, got, all)
+		}
+	}
+	if rs, err := s.Refs(ctx, "", 0); err != nil || len(rs) != 0 {
+		t.Errorf("Refs with limit 0 = %q, %v; want none", rs, err)
 	}
 }
 

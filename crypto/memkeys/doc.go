@@ -34,13 +34,13 @@
 // # Errors
 //
 // Methods return *crypto.Error (Op "get", "create", "update", "shred",
-// "revive", "list" or "tombstone"; Field "ref", "limit" or "ctx")
+// "revive", "list", "refs" or "tombstone"; Field "ref", "limit" or "ctx")
 // wrapping crypto.ErrNotFound, crypto.ErrConflict or crypto.ErrShredded as
 // the crypto.Store contract says, and so the root package's
 // gdpr.ErrNotFound, gdpr.ErrConflict and gdpr.ErrShredded too: for
 // example "crypto update: ref: conflict: stored version is 2, not 1".
 // Create, Shred and Revive return an error wrapping crypto.ErrInvalid for
-// an empty Ref, List for a negative limit, and every method for a nil
+// an empty Ref, List and Refs for a negative limit, and every method for a nil
 // context (Field "ctx"); every method returns ctx.Err() when its context
 // is done before it starts. Error texts name neither the Ref nor any key
 // material.

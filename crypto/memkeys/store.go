@@ -211,6 +211,30 @@ func (s *Store) List(ctx context.Context, after string, limit int) ([]crypto.Rec
 	return out, nil
 }
 
+// Refs implements crypto.Store: live and shredded Refs alike, sorted on
+// every call as List is.
+func (s *Store) Refs(ctx context.Context, after string, limit int) ([]string, error) {
+	if err := check("refs", ctx); err != nil {
+		return nil, err
+	}
+	if limit < 0 {
+		return nil, &crypto.Error{Op: "refs", Field: "limit", Err: fmt.Errorf("%w: negative limit", crypto.ErrInvalid)}
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	refs := []string{}
+	for ref := range s.recs {
+		if ref > after {
+			refs = append(refs, ref)
+		}
+	}
+	slices.SortFunc(refs, strings.Compare)
+	if len(refs) > limit {
+		refs = refs[:limit]
+	}
+	return refs, nil
+}
+
 // Tombstone implements crypto.TombstoneReader: the time of ref's
 // tombstone, or an error wrapping crypto.ErrNotFound for a live or unknown
 // Ref.

@@ -36,6 +36,7 @@ func TestTypedErrors(t *testing.T) {
 		"Revive with an empty Ref": s.Revive(ctx, crypto.Record{}),
 		"Shred of an empty Ref":    s.Shred(ctx, "", time.Now()),
 		"List with limit -1":       func() error { _, err := s.List(ctx, "", -1); return err }(),
+		"Refs with limit -1":       func() error { _, err := s.Refs(ctx, "", -1); return err }(),
 	} {
 		if !errors.Is(err, crypto.ErrInvalid) {
 			t.Errorf("%s: %v; want crypto.ErrInvalid", name, err)
@@ -74,6 +75,7 @@ func TestNilContext(t *testing.T) {
 		"shred":     func() error { return s.Shred(nilCtx, r.Ref, time.Now()) },
 		"revive":    func() error { return s.Revive(nilCtx, r) },
 		"list":      func() error { _, err := s.List(nilCtx, "", 1); return err },
+		"refs":      func() error { _, err := s.Refs(nilCtx, "", 1); return err },
 		"tombstone": func() error { _, err := s.Tombstone(nilCtx, r.Ref); return err },
 	} {
 		var err error

@@ -137,14 +137,14 @@
 //
 // Methods return *crypto.Error in the package's shape, "crypto <op>:
 // <field>: <cause>", with Op "get", "create", "update", "shred",
-// "revive", "list" or "tombstone" ("sqlkeys.New" and
+// "revive", "list", "refs" or "tombstone" ("sqlkeys.New" and
 // "sqlkeys.Migrations" for those two). For the conditions of the
 // crypto.Store contract Field is "ref" and the cause wraps
 // crypto.ErrNotFound, crypto.ErrConflict or crypto.ErrShredded (and so
 // gdpr.ErrNotFound, gdpr.ErrConflict and gdpr.ErrShredded), e.g.
 // "crypto create: ref: conflict: a live key exists"; an empty Ref or one
 // longer than MaxRefLen (Create, Shred, Revive) wraps crypto.ErrInvalid.
-// Field is "limit" for a negative List limit, "ctx" for a nil context,
+// Field is "limit" for a negative List or Refs limit, "ctx" for a nil context,
 // "tx" for any call on Tx(nil), and empty for a database error.
 //
 // No error text holds a Ref: a Ref is a stable pseudonym of a subject

@@ -89,7 +89,7 @@ func Migrations(d sqldialect.Dialect, prefix string) (fs.FS, error) {
 }
 
 type queries struct {
-	get, state, create, update, shred, revive, list string
+	get, state, create, update, shred, revive, list, refs string
 	// stateLocked and getLocked are state and get as locking reads on
 	// MySQL, whose plain reads in a transaction see its snapshot: after a
 	// refused write, the row that refused it is read as it is now. The
@@ -133,6 +133,8 @@ func buildQueries(d dialect.Dialect, t string) queries {
 			" WHERE ref = ? AND shredded_us IS NOT NULL"),
 		list: d.Rebind("SELECT ref, " + liveCols + " FROM " + t +
 			" WHERE shredded_us IS NULL AND ref > ? ORDER BY ref LIMIT ?"),
+		// The primary key alone: a range scan of the index.
+		refs: d.Rebind("SELECT ref FROM " + t + " WHERE ref > ? ORDER BY ref LIMIT ?"),
 	}
 	q.stateLocked, q.getLocked, q.getTx = q.state, q.get, q.get
 	switch d {
@@ -249,6 +251,12 @@ func (s *Store) Revive(ctx context.Context, r crypto.Record) error { return s.v.
 // List implements crypto.Store: live rows in primary-key order.
 func (s *Store) List(ctx context.Context, after string, limit int) ([]crypto.Record, error) {
 	return s.v.List(ctx, after, limit)
+}
+
+// Refs implements crypto.Store: the Refs of live rows and tombstones, in
+// primary-key order (an index range scan).
+func (s *Store) Refs(ctx context.Context, after string, limit int) ([]string, error) {
+	return s.v.Refs(ctx, after, limit)
 }
 
 // Tombstone implements crypto.TombstoneReader: the time of ref's
@@ -513,6 +521,35 @@ func (v view) List(ctx context.Context, after string, limit int) ([]crypto.Recor
 	}
 	if err := rows.Err(); err != nil {
 		return nil, storeErr("list", err)
+	}
+	return out, nil
+}
+
+func (v view) Refs(ctx context.Context, after string, limit int) ([]string, error) {
+	if err := checkCtx("refs", ctx); err != nil {
+		return nil, err
+	}
+	if limit < 0 {
+		return nil, errOf("refs", "limit", crypto.ErrInvalid, "negative limit")
+	}
+	if limit == 0 {
+		return []string{}, nil
+	}
+	rows, err := v.r.query(ctx, v.q.refs, after, limit)
+	if err != nil {
+		return nil, storeErr("refs", err)
+	}
+	defer rows.Close()
+	out := make([]string, 0, min(limit, 1024))
+	for rows.Next() {
+		var ref string
+		if err := rows.Scan(&ref); err != nil {
+			return nil, storeErr("refs", err)
+		}
+		out = append(out, ref)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeErr("refs", err)
 	}
 	return out, nil
 }

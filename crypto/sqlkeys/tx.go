@@ -127,6 +127,9 @@ func (nilTx) Revive(context.Context, crypto.Record) error    { return errNilTx("
 func (nilTx) List(context.Context, string, int) ([]crypto.Record, error) {
 	return nil, errNilTx("list")
 }
+func (nilTx) Refs(context.Context, string, int) ([]string, error) {
+	return nil, errNilTx("refs")
+}
 func (nilTx) Tombstone(context.Context, string) (time.Time, error) {
 	return time.Time{}, errNilTx("tombstone")
 }

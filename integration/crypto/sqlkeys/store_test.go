@@ -84,6 +84,7 @@ func TestErrors(t *testing.T) {
 			"Shred of an empty Ref":      s.Shred(ctx, "", time.Now()),
 			"Revive with an empty Ref":   s.Revive(ctx, crypto.Record{}),
 			"List with a negative limit": func() error { _, err := s.List(ctx, "", -1); return err }(),
+			"Refs with a negative limit": func() error { _, err := s.Refs(ctx, "", -1); return err }(),
 		} {
 			if !errors.Is(err, crypto.ErrInvalid) {
 				t.Errorf("%s: %v; want crypto.ErrInvalid", what, err)
@@ -275,6 +276,7 @@ func TestNilContext(t *testing.T) {
 			"shred":     func() error { return v.Shred(nilCtx, r.Ref, time.Now()) },
 			"revive":    func() error { return v.Revive(nilCtx, r) },
 			"list":      func() error { _, err := v.List(nilCtx, "", 1); return err },
+			"refs":      func() error { _, err := v.Refs(nilCtx, "", 1); return err },
 			"tombstone": func() error { _, err := v.Tombstone(nilCtx, r.Ref); return err },
 		} {
 			var err error
