@@ -7,8 +7,9 @@
 //   - Art. 4(11), 7(1): consent must be demonstrable. Every event records its
 //     time, actor, the notice ID and version shown with the SHA-256 of its
 //     text, the method and channel, and evidence (a truncated network prefix,
-//     a browser family — never raw personal data). Decide returns the event
-//     that decided, and Receipt gives the subject a signed copy.
+//     a browser family — never raw personal data; see Evidence). Decide
+//     returns the event that decided, and Receipt gives the subject a signed
+//     copy.
 //   - Art. 7(3): withdrawal as easy as giving. Withdraw needs nothing a
 //     Give did not; signed unsubscribe tokens (Unsubscriber) work from a link
 //     in a bulk message without a database lookup and carry no subject ID in
@@ -49,6 +50,19 @@
 // Ask about the channel you will use: Contact = Email before sending an
 // e-mail. A question without a channel is conservative: a withdrawal on any
 // one channel denies it.
+//
+// # Evidence
+//
+// Evidence holds no raw personal data, and the Ledger enforces it rather
+// than trusting the host: an IP address only as its /24 or /48 network
+// (TruncateIP), a user agent only as a browser and OS family
+// (UserAgentFamily, "Firefox/Linux"), a locator only as a path, route
+// pattern or reference without query string or fragment, and attributes
+// only as short tokens. A value that breaks a rule, or that looks like an
+// e-mail address, an IP address or a telephone number, is refused with
+// ErrInvalid naming the field, and nothing is written; the Ledger never
+// rewrites evidence silently. The exact rules are on Evidence's fields.
+// Evidence given to Confirm and Unsubscribe is checked the same way.
 //
 // # Storage
 //

@@ -103,18 +103,35 @@ func (n NoticeRef) IsZero() bool { return n.ID == "" && n.Version == 0 }
 
 // Evidence is how the controller can show that a choice was made, without
 // raw personal data: a truncated network prefix rather than an IP address, a
-// browser family rather than a full user-agent string.
+// browser family rather than a full user-agent string, a path rather than a
+// URL with its query string. The Ledger refuses, with ErrInvalid and the
+// field's name (never its value), evidence that breaks these rules; it never
+// rewrites it, so what a host meant to keep is never silently changed.
+// EvidenceFromRequest builds valid evidence from an HTTP request.
 type Evidence struct {
 	// IPPrefix is the network the request came from, truncated to at most
 	// /24 for IPv4 and /48 for IPv6 (see TruncateIP). Longer prefixes are rejected.
 	IPPrefix string `json:"ip_prefix,omitempty"`
-	// UserAgent is a browser or app family, e.g. "Firefox/Linux"; at most 64 bytes.
+	// UserAgent is a client family and an OS family joined by "/", as
+	// UserAgentFamily returns them ("Firefox/Linux", "Safari/iOS"), or
+	// "app/<OS family>" for the controller's own native app. Anything else
+	// (a full User-Agent string, a version) is rejected: reduce it with
+	// UserAgentFamily.
 	UserAgent string `json:"user_agent,omitempty"`
-	// Locator names where the choice was made: a form ID, a page path
-	// without query string, a paper form's reference. At most 256 bytes.
+	// Locator names where the choice was made: a form ID, a page path or
+	// route pattern ("POST /signup"), a paper form's reference. At most 256
+	// bytes and three words; no query string or fragment ('?' and '#' are
+	// rejected: pass the path alone), no '@', and nothing that looks like
+	// personal data (see Attrs), in clear or percent-encoded.
 	Locator string `json:"locator,omitempty"`
-	// Attrs holds a few more non-personal facts (at most 16, each at most
-	// 256 bytes), e.g. {"gpc": "1", "ab_variant": "b"}.
+	// Attrs holds a few more non-personal facts (at most 16), e.g.
+	// {"gpc": "1", "ab_variant": "b"}. A name is a lower-case key
+	// (^[a-z0-9_.-]{1,64}$); a value is a short token of at most 64 bytes
+	// of ASCII letters, digits and "_.:/+=-" (no spaces, so no free text),
+	// and is rejected when it looks like personal data: an e-mail address,
+	// an IPv4 or IPv6 address (dotted quads anywhere in it count), or a
+	// telephone number (a run of 9 or more digits, or of 7 or more after
+	// a '+', counted across the separators " -./()"). A UUID is accepted.
 	Attrs map[string]string `json:"attrs,omitempty"`
 }
 
@@ -262,43 +279,6 @@ func (e *Event) validate() error {
 	}
 	if e.Confirms != "" && e.Kind != Given {
 		return invalidf("confirms", "only a given event confirms a pending one")
-	}
-	return nil
-}
-
-func (ev Evidence) validate() error {
-	if ev.IPPrefix != "" {
-		p, err := netip.ParsePrefix(ev.IPPrefix)
-		if err != nil {
-			return invalidf("evidence.ip_prefix", "not a network prefix")
-		}
-		limit := 48
-		if p.Addr().Is4() || p.Addr().Is4In6() {
-			limit = 24
-			if p.Addr().Is4In6() {
-				limit = 96 + 24
-			}
-		}
-		if p.Bits() > limit || p.Masked() != p {
-			return invalidf("evidence.ip_prefix", "prefix not truncated to /24 (IPv4) or /48 (IPv6): use TruncateIP")
-		}
-	}
-	if len(ev.UserAgent) > maxShort || !utf8.ValidString(ev.UserAgent) {
-		return invalidf("evidence.user_agent", "longer than %d bytes or not UTF-8: keep the family only", maxShort)
-	}
-	if len(ev.Locator) > maxLocator || !utf8.ValidString(ev.Locator) {
-		return invalidf("evidence.locator", "longer than %d bytes or not UTF-8", maxLocator)
-	}
-	if len(ev.Attrs) > maxAttrs {
-		return invalidf("evidence.attrs", "more than %d attributes", maxAttrs)
-	}
-	for k, v := range ev.Attrs {
-		if err := validKey(k, maxShort); err != nil {
-			return invalidf("evidence.attrs", "attribute name: %v", err)
-		}
-		if len(v) > maxLocator || !utf8.ValidString(v) {
-			return invalidf("evidence.attrs", "attribute value longer than %d bytes or not UTF-8", maxLocator)
-		}
 	}
 	return nil
 }
