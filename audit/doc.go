@@ -17,7 +17,11 @@
 //   - [Log.Verify] recomputes every leaf and the root and compares them
 //     with the stored hashes and the checkpoints. It names each altered,
 //     missing, inserted or reordered entry by its index, flags none of the
-//     untouched ones, and detects a log cut short behind a checkpoint.
+//     untouched ones, and detects a log cut short behind a checkpoint. It
+//     also checks the query columns a Store keeps beside each body (time,
+//     subject, actor: what queries select on, and what the hash does not
+//     cover) against what the body says, and names each entry moved to
+//     another subject, actor or time ([ColumnMismatch]).
 //   - [Log.ProveEntry] gives the inclusion proof of one entry and
 //     [Log.ProveConsistency] the proof that today's tree extends an older
 //     checkpoint; anyone checks them with [CheckEntry] and
@@ -79,6 +83,20 @@
 // out of range is refused, never cut down. [Log.Verify] reads the whole
 // log, VerifyOptions.PageSize entries at a time (default 4096), and
 // [Log.ExportSubject] a subject's entries MaxPage at a time.
+//
+// The Store finds entries by their query columns, which an insider can
+// edit; the answer is decoded from the hashed body. Entries and
+// ExportSubject check every row the Store returns — its columns against
+// its body, its body against the filter — and refuse the call with an
+// error wrapping ErrTampered, naming the index, if one disagrees: an
+// answer to "who accessed my data" (Art. 15) never holds another
+// subject's entry, and never silently drops one that was moved into the
+// query. A row moved out of it (its subject column set to another
+// subject's) the Store does not return at all; Verify names it, and a
+// query of the subject it was moved to fails. An answer is therefore
+// complete for a log that Verify passes: run Verify on a schedule, and
+// before an answer that must be complete if the last run is older than
+// you accept. The check costs a read of each returned body's first bytes.
 //
 // # Options
 //

@@ -1,10 +1,12 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -317,17 +319,82 @@ func (e *Entry) unmarshalBinary(data []byte) error {
 // peekAction returns the action of an encoded entry without decoding the
 // rest, or "" if the encoding is malformed.
 func peekAction(data []byte) string {
+	c, ok := peekColumns(data)
+	if !ok {
+		return ""
+	}
+	return string(c.action)
+}
+
+// columns are what the head of an encoded entry says about the query
+// columns a Store keeps beside it (StoredEntry's Time, Subject and Actor),
+// and its action; the byte slices alias the encoding.
+type columns struct {
+	us      int64  // the time, in microseconds since 1970 UTC
+	kind    byte   // kindSubject, kindStaff or kindSystem
+	actor   []byte // a raw pseudonym, a system name, or empty
+	action  []byte
+	subject []byte // a raw pseudonym, or empty
+}
+
+// peekColumns reads the columns of an encoded entry without decoding the
+// rest (nor allocating), and reports whether its head is well formed.
+func peekColumns(data []byte) (columns, bool) {
 	d := decoder{b: data}
+	var c columns
 	if d.byte() != encodingV1 {
+		return c, false
+	}
+	c.us = int64(d.uint64())
+	c.kind = d.byte()
+	c.actor = d.bytes(MaxSystemNameLen)
+	c.action = d.bytes(MaxKeyLen)
+	c.subject = d.bytes(32)
+	return c, d.err == nil
+}
+
+// kindName returns the name of an encoded actor kind, as the Actor column
+// spells it ("" for an unknown kind).
+func kindName(k byte) string {
+	switch k {
+	case kindSubject:
+		return string(gdpr.ActorSubject)
+	case kindStaff:
+		return string(gdpr.ActorStaff)
+	case kindSystem:
+		return string(gdpr.ActorSystem)
+	}
+	return ""
+}
+
+// actorIs reports whether col is the Actor column of the entry: its kind's
+// name, ':', and the raw pseudonym, the system name or nothing.
+func (c *columns) actorIs(col []byte) bool {
+	k := kindName(c.kind)
+	return k != "" && len(col) == len(k)+1+len(c.actor) && string(col[:len(k)]) == k &&
+		col[len(k)] == ':' && bytes.Equal(col[len(k)+1:], c.actor)
+}
+
+// mismatch names the query columns of se that disagree with c, its body's:
+// "" if none does, else "time", "subject", "actor" or several of them,
+// comma-separated. It names columns only, never their values.
+func (c *columns) mismatch(se *StoredEntry) string {
+	t := se.Time.IsZero() || se.Time.UnixMicro() != c.us
+	s := !bytes.Equal(se.Subject, c.subject)
+	a := !c.actorIs(se.Actor)
+	if !t && !s && !a {
 		return ""
 	}
-	d.next(8 + 1)
-	d.bytes(MaxSystemNameLen)
-	a := d.bytes(MaxKeyLen)
-	if d.err != nil {
-		return ""
+	var names []string
+	for _, x := range []struct {
+		bad  bool
+		name string
+	}{{t, "time"}, {s, "subject"}, {a, "actor"}} {
+		if x.bad {
+			names = append(names, x.name)
+		}
 	}
-	return string(a)
+	return strings.Join(names, ", ")
 }
 
 type decoder struct {

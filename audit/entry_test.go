@@ -176,5 +176,65 @@ func FuzzEntryDecode(f *testing.F) {
 		if peekAction(data) != e.Action {
 			t.Fatalf("peekAction = %q, want %q", peekAction(data), e.Action)
 		}
+		// The columns read from the head are the decoded entry's, as a
+		// Log writes them beside the body.
+		c, ok := peekColumns(data)
+		if !ok {
+			t.Fatal("peekColumns refuses an entry that decodes")
+		}
+		se := storedColumns(&e)
+		if d := c.mismatch(&se); d != "" {
+			t.Fatalf("peekColumns: the %s column of a decoded entry disagrees with its body", d)
+		}
 	})
+}
+
+// storedColumns returns the query columns a Log stores beside e's body.
+func storedColumns(e *Entry) StoredEntry {
+	se := StoredEntry{Time: e.Time, Actor: []byte(string(e.Actor.Kind) + ":")}
+	if !e.Subject.IsZero() {
+		se.Subject = e.Subject[:]
+	}
+	switch {
+	case e.Actor.Kind == gdpr.ActorSystem:
+		se.Actor = append(se.Actor, e.Actor.ID...)
+	case e.Actor.ID != "":
+		p, _ := hex.DecodeString(e.Actor.ID)
+		se.Actor = append(se.Actor, p...)
+	}
+	return se
+}
+
+func TestColumnMismatch(t *testing.T) {
+	e := sampleEntry()
+	b, err := e.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := peekColumns(b)
+	if !ok {
+		t.Fatal("peekColumns refuses a sample entry")
+	}
+	other := Pseudonym{9}
+	for _, tc := range []struct {
+		name string
+		edit func(*StoredEntry)
+		want string
+	}{
+		{"none", func(*StoredEntry) {}, ""},
+		{"time", func(se *StoredEntry) { se.Time = se.Time.Add(time.Second) }, "time"},
+		{"zero time", func(se *StoredEntry) { se.Time = time.Time{} }, "time"},
+		{"subject", func(se *StoredEntry) { se.Subject = other[:] }, "subject"},
+		{"no subject", func(se *StoredEntry) { se.Subject = nil }, "subject"},
+		{"actor", func(se *StoredEntry) { se.Actor = append([]byte("staff:"), other[:]...) }, "actor"},
+		{"actor kind", func(se *StoredEntry) { se.Actor = append([]byte("subject:"), se.Actor[len("staff:"):]...) }, "actor"},
+		{"no actor", func(se *StoredEntry) { se.Actor = nil }, "actor"},
+		{"all", func(se *StoredEntry) { se.Time, se.Subject, se.Actor = time.Time{}, nil, nil }, "time, subject, actor"},
+	} {
+		se := storedColumns(&e)
+		tc.edit(&se)
+		if got := c.mismatch(&se); got != tc.want {
+			t.Errorf("%s: mismatch = %q; want %q", tc.name, got, tc.want)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -52,6 +53,21 @@ const MaxPage = 1000
 // member never recorded returns nothing and stores nothing. The error is
 // an *Error with Op "entries"; a nil ctx, a bad Limit or From, and a
 // malformed Subject or Actor wrap ErrInvalid.
+//
+// The Store selects rows by their query columns (subject, actor, time),
+// which an insider can edit; each entry returned is decoded from its
+// body, the part the tree hashes. Entries checks every row the Store
+// returns: its columns must say what its body says, and its body must
+// match f. If one does not, Entries returns no entries and an error
+// wrapping ErrTampered that names the row's index: an answer never holds
+// an entry about another subject, by another actor or from another time,
+// and a page is never returned with a row silently left out. What a
+// query cannot see is a row whose columns were moved away from f (to
+// another subject, say): the Store does not return it. Verify reports
+// every such row (ColumnMismatch), and a query that selects it where it
+// was moved to fails; so the answer is complete for a log that Verify
+// passes. Run Verify on a schedule, and before an answer that must be
+// complete (an Art. 15 request) if the last run is older than you accept.
 func (l *Log) Entries(ctx context.Context, f Filter) ([]Entry, error) {
 	if err := checkCtx(ctx, "entries"); err != nil {
 		return nil, err
@@ -70,7 +86,10 @@ func (l *Log) entries(ctx context.Context, f Filter) ([]Entry, error) {
 	if f.From < 0 {
 		return nil, invalid("From", "a negative index")
 	}
-	sf := StoreFilter{Since: f.Since, Until: f.Until, From: f.From, Limit: f.Limit}
+	// Entries' times are whole microseconds: a bound rounded up to the
+	// next one selects exactly the same entries, in any Store, and the
+	// bodies are checked against the same bounds the Store was given.
+	sf := StoreFilter{Since: ceilMicro(f.Since), Until: ceilMicro(f.Until), From: f.From, Limit: f.Limit}
 	if f.Subject != "" {
 		if err := f.Subject.Validate(); err != nil {
 			return nil, invalid("Subject", "bad subject ID")
@@ -93,9 +112,18 @@ func (l *Log) entries(ctx context.Context, f Filter) ([]Entry, error) {
 		return nil, err
 	}
 	out := make([]Entry, 0, len(ses))
-	for _, se := range ses {
+	for i := range ses {
+		se := &ses[i]
 		if se.Body == nil {
 			continue
+		}
+		// The Store selected the row by its columns; the answer is its
+		// body. Both must agree with each other and with f, or the
+		// page is refused: an answer (Art. 15) never holds another
+		// subject's entry, and a row moved away is reported, not
+		// dropped without a word.
+		if err := checkRow(se, &sf); err != nil {
+			return nil, err
 		}
 		e := Entry{Index: se.Index}
 		if err := e.unmarshalBinary(se.Body); err != nil {
@@ -104,6 +132,48 @@ func (l *Log) entries(ctx context.Context, f Filter) ([]Entry, error) {
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// checkRow returns an error wrapping ErrTampered if the row se, which the
+// Store returned for f, has query columns that disagree with its body, or
+// a body that f does not select. The error names the index and the
+// columns, never their values.
+func checkRow(se *StoredEntry, f *StoreFilter) error {
+	c, ok := peekColumns(se.Body)
+	if !ok {
+		return fmt.Errorf("%w: entry %d does not decode", ErrTampered, se.Index)
+	}
+	if d := c.mismatch(se); d != "" {
+		return fmt.Errorf("%w: entry %d: its %s column disagrees with its body (Verify reports every such entry)", ErrTampered, se.Index, d)
+	}
+	var bad string
+	switch {
+	case se.Index < f.From:
+		bad = "index"
+	case f.Subject != nil && !bytes.Equal(c.subject, f.Subject):
+		bad = "subject"
+	case f.Actor != nil && !c.actorIs(f.Actor):
+		bad = "actor"
+	case !f.Since.IsZero() && c.us < f.Since.UnixMicro(), !f.Until.IsZero() && c.us >= f.Until.UnixMicro():
+		bad = "time"
+	}
+	if bad != "" {
+		return fmt.Errorf("%w: the store returned entry %d, whose %s the filter does not select", ErrTampered, se.Index, bad)
+	}
+	return nil
+}
+
+// ceilMicro returns t rounded up to a whole microsecond; the zero time
+// stays zero.
+func ceilMicro(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	c := t.Truncate(time.Microsecond)
+	if c.Before(t) {
+		c = c.Add(time.Microsecond)
+	}
+	return c
 }
 
 // Entry returns the entry at index, with its encoded body (for CheckEntry).
@@ -215,7 +285,12 @@ func (l *Log) ForgetActor(ctx context.Context, staffID string) (bool, error) {
 // Court of Justice held that Art. 15 does not oblige a controller to name
 // the employees who consulted the data (C-579/21, Pankki S). It reads
 // the log MaxPage entries at a time and returns the writer's first error
-// as it is. It implements gdpr.Exporter. A nil ctx or w, and an empty or
+// as it is. Each page is checked as Entries checks it: if the Store
+// returns a row whose columns disagree with its body, ExportSubject stops
+// with an *Error (Op "export") wrapping ErrTampered, having written the
+// pages before it; discard that export, since it is incomplete, and run
+// Verify. It never writes another subject's entry. It implements
+// gdpr.Exporter. A nil ctx or w, and an empty or
 // malformed subject ID (which names no one: a Filter without a Subject
 // would select everyone's entries), are refused with an *Error (Op
 // "export") wrapping ErrInvalid.

@@ -228,6 +228,11 @@ const (
 	EntryMissing ProblemKind = "entry_missing"
 	// EntryExtra: an entry at an index at or past the head's size.
 	EntryExtra ProblemKind = "entry_extra"
+	// ColumnMismatch: a query column of the entry (its time, subject or
+	// actor, which Store.Query selects on) differs from what its body,
+	// intact, says: the entry was moved to another time, subject or
+	// actor. Detail names the columns. Queries refuse to answer from it.
+	ColumnMismatch ProblemKind = "column_mismatch"
 	// RedactionUnrecorded: the entry's body is gone but no audit.redact
 	// entry records its redaction.
 	RedactionUnrecorded ProblemKind = "redaction_unrecorded"
@@ -303,11 +308,16 @@ type VerifyOptions struct {
 const defaultVerifyPage = 4096
 
 // Verify reads the whole log and checks it: every entry's body against its
-// leaf hash, every stored hash of the tree against its children, the root
+// leaf hash, the query columns beside an intact body (time, subject and
+// actor, which Entries selects on) against what the body says, every
+// stored hash of the tree against its children, the root
 // against the head, the latest stored checkpoint, the anchor's latest and
 // opts.Trusted, and every redaction against the audit.redact entry that
 // records it. It returns the report and, if a problem was found, an error
-// wrapping ErrTampered. An altered entry is named by its index. An
+// wrapping ErrTampered. An altered entry is named by its index, and so is
+// one moved to another subject, actor or time by an edit of its columns
+// (ColumnMismatch): the entry a query for its real subject no longer
+// finds, and a query for the other refuses to answer from. An
 // attacker who also rewrote its leaf hash is caught by the hash above it
 // (reported with the subtree's first index) and by the checkpoints; one who
 // rewrote every hash up to the root, the head's included, by the
@@ -429,8 +439,19 @@ func (l *Log) verify(ctx context.Context, opts VerifyOptions) (*Report, error) {
 					// the hashes above are judged on their own.
 					problem(EntryAltered, i, "")
 					leaf = storedLeaf
+					break
 				}
-				if peekAction(body) == actionRedact {
+				// The body is the one hashed: the columns that queries
+				// select on must say what it says.
+				c, ok := peekColumns(body)
+				if !ok {
+					problem(EntryAltered, i, "malformed")
+					break
+				}
+				if d := c.mismatch(&ents[k]); d != "" {
+					problem(ColumnMismatch, i, d)
+				}
+				if string(c.action) == actionRedact {
 					if t, ok := redactTarget(body); ok {
 						recorded[t] = true
 					}

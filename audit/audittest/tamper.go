@@ -2,6 +2,7 @@ package audittest
 
 import (
 	"testing"
+	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -20,6 +21,12 @@ type Tamperer interface {
 	// InsertEntry stores e as a new entry at e.Index, which is free; no
 	// hash is written.
 	InsertEntry(t testing.TB, e audit.StoredEntry)
+	// SetColumns overwrites the query columns of the entry at index i
+	// (which exists), those Store.Query selects on — its time, subject and
+	// actor — and leaves its body and hashes: an insider moving an entry
+	// to another subject, actor or time. A nil subject or actor stores
+	// none (SQL NULL); tm is to the microsecond, in UTC.
+	SetColumns(t testing.TB, i int64, tm time.Time, subject, actor []byte)
 	// SwapBodies exchanges the bodies (and query columns) of the entries
 	// at i and j.
 	SwapBodies(t testing.TB, i, j int64)

@@ -20,10 +20,12 @@ import (
 // RunTamperTests checks that audit.Log.Verify, over the stores newStore
 // makes, catches every change an insider with write access to the database
 // can make — each single-entry modification, deletion, insertion,
-// reordering and tail truncation, and rewritten hashes — and flags none
-// of the entries left untouched; that redaction and forgetting keep the
-// log verifying; and that no stored byte holds a subject ID or staff ID in
-// clear. newStore is called once per subtest and returns an empty store
+// reordering and tail truncation, rewritten hashes, and query columns
+// (subject, actor, time) moved away from their entry's body — and flags
+// none of the entries left untouched; that Log.Entries and
+// Log.ExportSubject refuse, with audit.ErrTampered, to answer from a row
+// whose columns disagree with its body; that redaction and forgetting keep the log verifying; and that no stored
+// byte holds a subject ID or staff ID in clear. newStore is called once per subtest and returns an empty store
 // that no other subtest uses, and the Tamperer that changes it.
 func RunTamperTests(t *testing.T, newStore func(t *testing.T) (audit.Store, Tamperer)) {
 	tests := []struct {
@@ -37,6 +39,7 @@ func RunTamperTests(t *testing.T, newStore func(t *testing.T) (audit.Store, Tamp
 		{"EachBodyDropped", testEachDropped},
 		{"EntryInserted", testInserted},
 		{"EntriesReordered", testReordered},
+		{"QueryColumnsMoved", testColumnsMoved},
 		{"EntryAndItsLeafHashRewritten", testRewrittenWithHash},
 		{"InteriorHashRewritten", testInteriorHash},
 		{"TailTruncated", testTruncated},
@@ -395,3 +398,97 @@ func testCanary(t *testing.T, f *tamperFixture) {
 		}
 	}
 }
+
+// testColumnsMoved moves each entry's query columns — the subject, the
+// actor, the time that Store.Query selects on — to another entry's, as an
+// insider's UPDATE would, leaving the hashed body alone. Verify must name
+// the entry; a query that selects the moved row must refuse to answer
+// (an Art. 15 answer never includes another subject's entry); restoring
+// the columns must verify again.
+func testColumnsMoved(t *testing.T, f *tamperFixture) {
+	ents, err := f.store.Entries(f.ctx, 0, tamperEntries)
+	if err != nil || len(ents) != tamperEntries {
+		t.Fatalf("Entries = %d entries, %v", len(ents), err)
+	}
+	restore := func(i int64) {
+		e := ents[i]
+		f.tam.SetColumns(t, i, e.Time, e.Subject, e.Actor)
+	}
+	// Entry i is about subject-(i%5), by agent-(i%3), at second i; entry
+	// i+1 (mod tamperEntries) has another subject, actor and time.
+	for i := range int64(tamperEntries) {
+		e, o := ents[i], ents[(i+1)%tamperEntries]
+		j := (i + 1) % tamperEntries
+
+		f.tam.SetColumns(t, i, e.Time, o.Subject, e.Actor)
+		what := fmt.Sprintf("subject column of entry %d moved to subject-%d", i, j%5)
+		expect(t, what, f.verify(t), audit.Problem{Kind: audit.ColumnMismatch, Index: i})
+		f.mustRefuse(t, what, audit.Filter{Subject: gdpr.SubjectID(fmt.Sprint("subject-", j%5))})
+		if err := f.log.ExportSubject(f.ctx, gdpr.SubjectID(fmt.Sprint("subject-", j%5)), discard{}); !errors.Is(err, audit.ErrTampered) {
+			t.Fatalf("%s: ExportSubject(subject-%d) = %v; want an error wrapping ErrTampered: an Art. 15 answer never includes another subject's entry", what, j%5, err)
+		}
+		restore(i)
+
+		f.tam.SetColumns(t, i, e.Time, e.Subject, o.Actor)
+		what = fmt.Sprintf("actor column of entry %d moved to agent-%d", i, j%3)
+		expect(t, what, f.verify(t), audit.Problem{Kind: audit.ColumnMismatch, Index: i})
+		f.mustRefuse(t, what, audit.Filter{Actor: gdpr.Staff(fmt.Sprint("agent-", j%3))})
+		restore(i)
+
+		f.tam.SetColumns(t, i, o.Time, e.Subject, e.Actor)
+		what = fmt.Sprintf("time column of entry %d moved to entry %d's", i, j)
+		expect(t, what, f.verify(t), audit.Problem{Kind: audit.ColumnMismatch, Index: i})
+		f.mustRefuse(t, what, audit.Filter{Since: o.Time, Until: o.Time.Add(time.Second)})
+		restore(i)
+	}
+	// A subject column dropped, and one added to an entry about no one.
+	f.tam.SetColumns(t, 5, ents[5].Time, nil, ents[5].Actor)
+	expect(t, "subject column of entry 5 dropped", f.verify(t), audit.Problem{Kind: audit.ColumnMismatch, Index: 5})
+	f.mustRefuse(t, "subject column of entry 5 dropped", audit.Filter{})
+	f.tam.SetColumns(t, 6, ents[6].Time, ents[6].Subject, nil)
+	expect(t, "subject column of entry 5 and actor column of entry 6 dropped", f.verify(t),
+		audit.Problem{Kind: audit.ColumnMismatch, Index: 5}, audit.Problem{Kind: audit.ColumnMismatch, Index: 6})
+	restore(5)
+	restore(6)
+	if err := f.log.Record(f.ctx, gdpr.Event{Actor: gdpr.System("sweeper"), Action: "retention.swept", Outcome: gdpr.Success}); err != nil {
+		t.Fatal(err)
+	}
+	f.tam.SetColumns(t, tamperEntries, ents[0].Time, ents[0].Subject, []byte("system:sweeper"))
+	expect(t, "a subject column given to an entry about no one", f.verify(t), audit.Problem{Kind: audit.ColumnMismatch, Index: tamperEntries})
+	f.mustRefuse(t, "a subject column given to an entry about no one", audit.Filter{Subject: "subject-0"})
+	f.tam.SetColumns(t, tamperEntries, ents[0].Time, nil, []byte("system:sweeper"))
+	expect(t, "the time column of an entry moved", f.verify(t), audit.Problem{Kind: audit.ColumnMismatch, Index: tamperEntries})
+	f.tam.SetColumns(t, tamperEntries, ents[0].Time, nil, []byte("system:other"))
+	expect(t, "time and actor columns of an entry moved", f.verify(t), audit.Problem{Kind: audit.ColumnMismatch, Index: tamperEntries})
+	f.mustRefuse(t, "the actor column of a system entry moved", audit.Filter{Actor: gdpr.System("other")})
+	last, err := f.store.Entries(f.ctx, tamperEntries, 1)
+	if err != nil || len(last) != 1 {
+		t.Fatalf("Entries = %d, %v", len(last), err)
+	}
+	var en audit.Entry
+	if err := en.UnmarshalBinary(last[0].Body); err != nil {
+		t.Fatal(err)
+	}
+	f.tam.SetColumns(t, tamperEntries, en.Time, nil, []byte("system:sweeper"))
+	f.mustVerify(t, "after restoring every column")
+}
+
+// mustRefuse fails t unless Log.Entries(q) refuses with ErrTampered: a row
+// whose columns disagree with its body is neither returned nor silently
+// dropped.
+func (f *tamperFixture) mustRefuse(t *testing.T, what string, q audit.Filter) {
+	t.Helper()
+	q.Limit = audit.MaxPage
+	es, err := f.log.Entries(f.ctx, q)
+	if !errors.Is(err, audit.ErrTampered) {
+		t.Fatalf("%s: Entries(%+v) = %d entries, %v; want an error wrapping ErrTampered: "+
+			"a query never answers from a row whose columns disagree with its body", what, q, len(es), err)
+	}
+	if len(es) != 0 {
+		t.Fatalf("%s: Entries returned %d entries with its error; want none", what, len(es))
+	}
+}
+
+type discard struct{}
+
+func (discard) WriteRecord(context.Context, gdpr.Record) error { return nil }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"slices"
 	"testing"
+	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -46,6 +47,15 @@ func (tp tamperer) SetBody(t testing.TB, i int64, body []byte) {
 	e := tp.entry(t, i)
 	tp.s.unindex(e)
 	e.Body = bytes.Clone(body)
+	tp.s.index(e)
+}
+
+func (tp tamperer) SetColumns(t testing.TB, i int64, tm time.Time, subject, actor []byte) {
+	t.Helper()
+	defer tp.lock()()
+	e := tp.entry(t, i)
+	tp.s.unindex(e)
+	e.Time, e.Subject, e.Actor = norm(tm), bytes.Clone(subject), bytes.Clone(actor)
 	tp.s.index(e)
 }
 
@@ -248,6 +258,31 @@ func TestTamperer(t *testing.T) {
 		}
 		if _, err := audittest.Append(t.Context(), s, audit.StoredEntry{Body: []byte("a")}, audit.StoredEntry{Body: []byte("b")}); err == nil {
 			t.Errorf("Append over the inserted index 8: nil error; want a conflict")
+		}
+	})
+	t.Run("SetColumns", func(t *testing.T) {
+		s, tp, h := tamperLog(t)
+		at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		tp.SetColumns(t, 0, at, []byte("s2"), []byte("system:other"))
+		if got := subjectIndexes(t, s, "s2"); !slices.Equal(got, []int64{0, 2, 5}) {
+			t.Errorf("Query(s2) after SetColumns(0) = %v; want [0 2 5]", got)
+		}
+		if got := subjectIndexes(t, s, "s0"); !slices.Equal(got, []int64{3}) {
+			t.Errorf("Query(s0) after SetColumns(0) = %v; want [3]", got)
+		}
+		es, err := s.Query(t.Context(), audit.StoreFilter{Actor: []byte("system:other"), Since: at, Until: at.Add(time.Microsecond), Limit: 10})
+		if err != nil || len(es) != 1 || es[0].Index != 0 || string(es[0].Body) != "b0" {
+			t.Errorf("Query(actor, time) after SetColumns(0) = %v, %v; want entry 0 with its body", es, err)
+		}
+		tp.SetColumns(t, 1, at, nil, nil)
+		if got := subjectIndexes(t, s, "s1"); !slices.Equal(got, []int64{4}) {
+			t.Errorf("Query(s1) after SetColumns(1, nil) = %v; want [4]", got)
+		}
+		if got, want := bodies(t, s), []string{"b0", "b1", "b2", "b3", "b4", "b5"}; !slices.Equal(got, want) {
+			t.Errorf("bodies after SetColumns = %q; want %q", got, want)
+		}
+		if got, _ := s.Head(t.Context()); got != h {
+			t.Errorf("SetColumns moved the head")
 		}
 	})
 	t.Run("SwapBodies", func(t *testing.T) {

@@ -78,6 +78,13 @@ func (tm *tamperer) SetBody(t testing.TB, i int64, body []byte) {
 	tm.exec(t, "UPDATE "+tm.table("entries")+" SET body = ? WHERE idx = ?", bind(body), i)
 }
 
+func (tm *tamperer) SetColumns(t testing.TB, i int64, at time.Time, subject, actor []byte) {
+	t.Helper()
+	tm.mustEntry(t, i)
+	tm.exec(t, "UPDATE "+tm.table("entries")+" SET time_us = ?, subject = ?, actor = ? WHERE idx = ?",
+		at.UnixMicro(), bind(subject), bind(actor), i)
+}
+
 func (tm *tamperer) DeleteEntry(t testing.TB, i int64) {
 	t.Helper()
 	if tm.exec(t, "DELETE FROM "+tm.table("entries")+" WHERE idx = ?", i) != 1 {
@@ -217,6 +224,11 @@ func TestTamperer(t *testing.T) {
 		}
 
 		tm.SetBody(t, 2, []byte("forged"))
+		tm.SetColumns(t, 3, time.Unix(9, 0), entry(8).Subject, []byte("system:other"))
+		if es, err := s.Query(ctx, audit.StoreFilter{Subject: entry(8).Subject, Actor: []byte("system:other"), Limit: 10}); err != nil ||
+			len(es) != 1 || es[0].Index != 3 || !es[0].Time.Equal(time.Unix(9, 0)) || !bytes.Equal(es[0].Body, entry(3).Body) {
+			t.Errorf("SetColumns: Query by the new columns = %+v, %v; want entry 3 with its body", es, err)
+		}
 		tm.SwapBodies(t, 4, 5)
 		tm.DeleteEntry(t, 6)
 		tm.InsertEntry(t, audit.StoredEntry{Index: 20, Time: time.Unix(5, 0), Body: []byte("inserted")})
