@@ -40,6 +40,16 @@
 // field's data category as in the Register ("contact"); it is not bound
 // into the ciphertext and serves the audit trail.
 //
+// A Field that Encrypt accepts is one the audit log accepts in every
+// event about it: Table and Column are printable UTF-8 (no C0, DEL or C1
+// control character) and "table.column", the events' Resource, is at most
+// 256 bytes; Category, when set, matches ^[a-z0-9_.-]{1,64}$ (audit's
+// MaxResourceLen and MaxKeyLen). Row, never recorded, is any bytes up to
+// 1024. Anything else is refused with ErrInvalid (Field "field") before a
+// key is made or anything written, by Decrypt and BlindIndex alike, so no
+// audited Decrypt of an accepted field fails for its name. A Scope is
+// likewise printable, as it is recorded in Attrs["scope"].
+//
 // Blind indexes (BlindIndex) let a host look up rows by an encrypted value
 // (a user by e-mail address); their doc says what they leak.
 //

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/internal/clock"
@@ -453,18 +454,32 @@ func (k *Keyring) recordDecrypt(ctx context.Context, w actor, o owner, f Field, 
 // in Table and Column, and any caller-given context in Row: all of it is
 // authenticated, none of it stored.
 //
-// Table and Column are 1 to 255 bytes, Row at most 1024.
+// Table and Column are printable UTF-8 (no control character: C0, DEL or
+// C1) of at least one byte each, and "table.column", the Resource of the
+// field's audit events, is at most 256 bytes: what an audit log (package
+// audit: MaxResourceLen) holds, so that every field Encrypt accepts is one
+// whose audited Decrypt can be recorded. Row is any bytes, at most 1024:
+// it is bound into the ciphertext and never recorded.
 type Field struct {
 	Table, Column, Row string
 	// Category is the data category of the field's values, as in the
 	// Register: the ID of a gdpr.Category of the activity the field serves,
 	// e.g. "contact" for an e-mail address. It is not part of the associated
 	// data (adding it later changes no ciphertext); WithDecryptAudit puts it
-	// in each decrypt event's Categories. Optional; when set it is a key as
-	// the root package validates one: at most 255 bytes of UTF-8 without
-	// control characters.
+	// in each decrypt event's Categories. Optional; when set it matches
+	// ^[a-z0-9_.-]{1,64}$, a category as an audit log holds one (package
+	// audit: MaxKeyLen).
 	Category string
 }
+
+// The limits of a Field, those of an audit event (package audit's
+// MaxResourceLen and MaxKeyLen): the package does not import audit, and
+// its tests check the two agree.
+const (
+	maxResourceLen = 256  // len(Table) + 1 + len(Column)
+	maxCategoryLen = 64   // a category key
+	maxRowLen      = 1024 // never recorded
+)
 
 // String returns "table.column" (without the row, which may be personal data).
 func (f Field) String() string { return f.Table + "." + f.Column }
@@ -475,19 +490,48 @@ func (f Field) validate() error {
 		return invalidf("field", "empty table")
 	case f.Column == "":
 		return invalidf("field", "empty column")
-	case len(f.Table) > 255:
-		return invalidf("field", "table longer than 255 bytes")
-	case len(f.Column) > 255:
-		return invalidf("field", "column longer than 255 bytes")
-	case len(f.Row) > 1024:
+	case len(f.Table)+1+len(f.Column) > maxResourceLen:
+		return invalidf("field", "table.column longer than 256 bytes")
+	case !printable(f.Table):
+		return invalidf("field", "table is not printable UTF-8")
+	case !printable(f.Column):
+		return invalidf("field", "column is not printable UTF-8")
+	case len(f.Row) > maxRowLen:
 		return invalidf("field", "row longer than 1024 bytes")
-	}
-	if f.Category != "" {
-		if err := (gdpr.Category{ID: f.Category}).Validate(); err != nil {
-			return invalid("field", err)
-		}
+	case f.Category != "" && !isKey(f.Category, maxCategoryLen):
+		return invalidf("field", "category must match ^[a-z0-9_.-]{1,64}$")
 	}
 	return nil
+}
+
+// printable reports whether s is valid UTF-8 without control characters
+// (C0, DEL, C1), as an audit log requires of a Resource or attribute
+// value.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || (r >= 0x7f && r < 0xa0) {
+			return false
+		}
+	}
+	return true
+}
+
+// isKey reports whether s matches ^[a-z0-9_.-]{1,max}$.
+func isKey(s string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_', c == '.', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // fieldAD appends to dst the associated data of a field ciphertext: a

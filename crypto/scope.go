@@ -18,7 +18,8 @@ import (
 // Attrs["scope"] instead, in clear. So a Scope is an identifier of the
 // host's choosing, like a Resource: a ticket or record ID, never personal
 // data (not an e-mail address). It is 1 to 255 bytes of UTF-8 without
-// control characters.
+// control characters (C0, DEL or C1), as an audit log holds an attribute
+// value.
 //
 // Scopes share the Keyring's Store with subjects, under Refs of a separate
 // HMAC domain, so no scope's key is ever a subject's, even for the same
@@ -31,22 +32,23 @@ import (
 // destroy on its own schedule.
 type Scope string
 
+// maxScopeLen is the longest scope name, in bytes.
+const maxScopeLen = 255
+
 // Validate reports whether s is usable: 1 to 255 bytes of UTF-8 without
-// control characters. The error wraps ErrInvalid and does not contain the
+// control characters (C0, DEL or C1: what an audit log refuses in
+// Attrs["scope"]). The error wraps ErrInvalid and does not contain the
 // value.
 func (s Scope) Validate() error {
 	switch {
 	case s == "":
 		return because(ErrInvalid, "empty scope", nil)
-	case len(s) > 255:
+	case len(s) > maxScopeLen:
 		return because(ErrInvalid, "scope longer than 255 bytes", nil)
 	case !utf8.ValidString(string(s)):
 		return because(ErrInvalid, "scope is not valid UTF-8", nil)
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return because(ErrInvalid, "scope contains a control character", nil)
-		}
+	case !printable(string(s)):
+		return because(ErrInvalid, "scope contains a control character", nil)
 	}
 	return nil
 }

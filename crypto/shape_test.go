@@ -205,7 +205,7 @@ func TestErrorTexts(t *testing.T) {
 		{f.k.Rotate(f.ctx, "bob"), "crypto rotate: not found"},
 		{second(f.k.Encrypt(f.ctx, "", email, nil)), "crypto encrypt: subject: invalid input: empty subject ID"},
 		{second(f.k.Encrypt(f.ctx, "bob", crypto.Field{Table: "users"}, nil)), "crypto encrypt: field: invalid input: empty column"},
-		{second(f.k.Encrypt(f.ctx, "bob", bad, nil)), "crypto encrypt: field: invalid input: category ID contains a control character"},
+		{second(f.k.Encrypt(f.ctx, "bob", bad, nil)), "crypto encrypt: field: invalid input: category must match ^[a-z0-9_.-]{1,64}$"},
 		{second(f.k.EncryptScope(f.ctx, "", email, nil)), "crypto encrypt_scope: scope: invalid input: empty scope"},
 		{second(f.k.Encrypt(gdpr.WithActor(f.ctx, gdpr.Actor{Kind: "robot", ID: "r"}), "bob", email, nil)),
 			`crypto encrypt: actor: invalid input: unknown actor kind "robot"`},
