@@ -153,9 +153,16 @@
 //
 // An insider who can write the database can append entries, like the
 // application can; the log records that they did, not that they should
-// have. Between checkpoints the newest entries can be cut without a
-// trace: sign checkpoints often enough (WithCheckpoints) for the risk you
-// accept. After a backup restore the log is shorter than its anchor and
+// have. Between checkpoints the newest entries can be cut or rewritten
+// (hashes and head recomputed to match) without a trace in the database.
+// A running Log notices it for the entries it wrote itself: it keeps in
+// memory the size and root it last committed, and refuses with
+// ErrTampered to sign a checkpoint (Checkpoint, the periodic one, Close)
+// or to append over a tree that does not extend them; it stays refusing
+// until it is replaced, and someone looks. A Log opened afterwards knows
+// only the checkpoints, and so does Verify: sign checkpoints often enough
+// (WithCheckpoints) for the risk you accept, and anchor them. After a
+// backup restore the log is shorter than its anchor and
 // New refuses it; start a new log (a new origin or table prefix) and keep
 // the old one's last checkpoint with it.
 package audit

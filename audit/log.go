@@ -704,7 +704,10 @@ func (l *Log) checkpointIfGrown(ctx context.Context) (bool, error) {
 }
 
 // Close stops new appends, writes those already queued, signs a last
-// checkpoint if the log grew, and stops the Log's goroutines. It does not
+// checkpoint if the log grew, and stops the Log's goroutines. The last
+// checkpoint is refused as Checkpoint refuses one: Close returns an error
+// wrapping ErrTampered, and signs nothing, if the log no longer extends
+// what this Log wrote or a checkpoint it knows of. It does not
 // close the Store. The queued appends are written whatever ctx says (each
 // within the Log's own timeout), so that no caller waiting for one is left
 // without an answer; ctx bounds the last checkpoint. Calls after the first

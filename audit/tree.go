@@ -89,6 +89,14 @@ func (l *Log) frontierAt(h Head, r tlog.HashReader) (frontier, error) {
 	if h.Size < t.size {
 		return frontier{}, fmt.Errorf("%w: the log has %d entries, fewer than the %d this process wrote", ErrTampered, h.Size, t.size)
 	}
+	if t.size > 0 {
+		// Another writer moved the head (another instance, AppendTx), or
+		// an insider rewrote what this Log wrote: build only on a tree
+		// that extends it, or the next checkpoint would sign the rewrite.
+		if err := proveExtends(r, h, Checkpoint{Size: t.size, Root: t.root}); err != nil {
+			return frontier{}, fmt.Errorf("the log as this Log last wrote it, %d entries: %w", t.size, err)
+		}
+	}
 	idx := frontierIndexes(h.Size)
 	if len(idx) == 0 {
 		return frontier{}, nil

@@ -13,10 +13,12 @@ import (
 
 // Checkpoint signs a checkpoint of the log as it is now, stores it, and
 // publishes it to the Anchor. Before it signs, it checks with consistency
-// proofs that the log extends the last checkpoint this Log signed or
-// opened with, the latest stored one and the anchor's latest, and refuses
-// with an error wrapping ErrTampered if not: a Log does not sign a history
-// rewritten under a checkpoint it knows of. The
+// proofs that the log extends the tree this Log last appended (the size
+// and root it committed, which it keeps in memory), the last checkpoint
+// this Log signed or opened with, the latest stored one and the anchor's
+// latest, and refuses with an error wrapping ErrTampered if not: a Log
+// does not sign a history rewritten under a checkpoint it knows of, nor
+// one rewritten since, behind it, over entries it wrote itself. The
 // Log calls it on its own (see WithCheckpoints); call it to checkpoint at
 // a moment of your choosing. The error is an *Error with Op "checkpoint";
 // a nil ctx is refused with ErrInvalid.
@@ -35,6 +37,13 @@ func (l *Log) checkpoint(ctx context.Context) (Checkpoint, error) {
 	// or saw, the latest stored, the anchor's latest. Loaded before the
 	// head, so the head read after them is never behind them unless the
 	// log was cut.
+	// First of all the tree this Log itself last committed: whatever
+	// checkpoints say, it signs no tree that does not extend what it
+	// wrote (an insider who rewrote the tail since the last checkpoint,
+	// hashes and head kept consistent, still extends every checkpoint).
+	l.treeMu.Lock()
+	own := l.tree
+	l.treeMu.Unlock()
 	trusted := []Checkpoint{}
 	if l.lastSeen.Note != nil || l.lastSeen.Size > 0 {
 		trusted = append(trusted, l.lastSeen)
@@ -52,6 +61,11 @@ func (l *Log) checkpoint(ctx context.Context) (Checkpoint, error) {
 	h, err := l.store.Head(ctx)
 	if err != nil {
 		return Checkpoint{}, err
+	}
+	if own.size > 0 {
+		if err := l.extends(ctx, h, Checkpoint{Size: own.size, Root: own.root}); err != nil {
+			return Checkpoint{}, fmt.Errorf("the log as this Log last wrote it, %d entries: %w", own.size, err)
+		}
 	}
 	for _, cp := range trusted {
 		if err := l.extends(ctx, h, cp); err != nil {
@@ -111,23 +125,35 @@ func loadAnchor(ctx context.Context, l *Log) (Checkpoint, error) {
 // tree at head h extends the checkpoint cp. It reads about log₂ n hashes;
 // it does not look at entries (Verify does).
 func (l *Log) extends(ctx context.Context, h Head, cp Checkpoint) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return proveExtends(l.hashReader(ctx), h, cp)
+}
+
+// proveExtends checks, with a consistency proof read through r, that the
+// tree at head h extends the tree of old (its Size and Root). It returns an
+// error wrapping ErrTampered if it does not.
+func proveExtends(r tlog.HashReader, h Head, old Checkpoint) error {
 	switch {
-	case cp.Size > h.Size:
-		return fmt.Errorf("%w: the log has %d entries, fewer than the %d of a checkpoint (cut short, or restored from an older backup)", ErrTampered, h.Size, cp.Size)
-	case cp.Size == h.Size:
-		if headRoot(h) != cp.Root {
+	case old.Size > h.Size:
+		return fmt.Errorf("%w: the log has %d entries, fewer than the %d of a checkpoint (cut short, or restored from an older backup)", ErrTampered, h.Size, old.Size)
+	case old.Size == h.Size:
+		if headRoot(h) != old.Root {
 			return fmt.Errorf("%w: the log's root at size %d differs from its checkpoint's", ErrTampered, h.Size)
 		}
 		return nil
-	case cp.Size == 0:
+	case old.Size == 0:
 		return nil
 	}
-	p, err := tlog.ProveTree(h.Size, cp.Size, l.hashReader(ctx))
-	if err != nil {
-		return fmt.Errorf("%w: no consistency proof from size %d to %d: %v", ErrTampered, cp.Size, h.Size, err)
+	p, err := tlog.ProveTree(h.Size, old.Size, r)
+	switch {
+	case err == nil:
+	default:
+		return fmt.Errorf("%w: no consistency proof from size %d to %d: %v", ErrTampered, old.Size, h.Size, err)
 	}
-	if err := tlog.CheckTree(p, h.Size, headRoot(h), cp.Size, cp.Root); err != nil {
-		return fmt.Errorf("%w: the log at size %d does not extend its checkpoint at size %d", ErrTampered, h.Size, cp.Size)
+	if err := tlog.CheckTree(p, h.Size, headRoot(h), old.Size, old.Root); err != nil {
+		return fmt.Errorf("%w: the log at size %d does not extend its checkpoint at size %d", ErrTampered, h.Size, old.Size)
 	}
 	return nil
 }

@@ -24,7 +24,10 @@ import (
 // (subject, actor, time) moved away from their entry's body — and flags
 // none of the entries left untouched; that Log.Entries and
 // Log.ExportSubject refuse, with audit.ErrTampered, to answer from a row
-// whose columns disagree with its body; that redaction and forgetting keep the log verifying; and that no stored
+// whose columns disagree with its body; that a Log refuses to sign, or
+// to append onto, a tail rewritten behind it since its last checkpoint
+// (entries, hashes and head kept consistent), Close included; that
+// redaction and forgetting keep the log verifying; and that no stored
 // byte holds a subject ID or staff ID in clear. newStore is called once per subtest and returns an empty store
 // that no other subtest uses, and the Tamperer that changes it.
 func RunTamperTests(t *testing.T, newStore func(t *testing.T) (audit.Store, Tamperer)) {
@@ -43,6 +46,7 @@ func RunTamperTests(t *testing.T, newStore func(t *testing.T) (audit.Store, Tamp
 		{"EntryAndItsLeafHashRewritten", testRewrittenWithHash},
 		{"InteriorHashRewritten", testInteriorHash},
 		{"TailTruncated", testTruncated},
+		{"TailRewrittenSinceCheckpoint", testTailRewritten},
 		{"ForgedCheckpoint", testForgedCheckpoint},
 		{"RedactionAndForgettingVerify", testRedactForget},
 		{"NoPersonalDataStored", testCanary},
@@ -492,3 +496,66 @@ func (f *tamperFixture) mustRefuse(t *testing.T, what string, q audit.Filter) {
 type discard struct{}
 
 func (discard) WriteRecord(context.Context, gdpr.Record) error { return nil }
+
+// testTailRewritten rewrites the entries a Log appended since its last
+// checkpoint — bodies saying something else, their hashes and the head
+// recomputed so that the store is consistent and still extends every
+// checkpoint — as a careful insider would. The Log that wrote the
+// genuine tail knows its root: it must refuse to sign the forgery
+// (Checkpoint and Close) and to append onto it.
+func testTailRewritten(t *testing.T, f *tamperFixture) {
+	var evs []gdpr.Event
+	for i := range 5 {
+		evs = append(evs, gdpr.Event{Time: time.Date(2026, 1, 3, 0, 0, i, 0, time.UTC), Actor: gdpr.Staff("agent-9"),
+			Action: "crypto.decrypt", Subject: "subject-9", Purpose: "support", Resource: fmt.Sprint("profiles/", 100+i), Outcome: gdpr.Success})
+	}
+	if _, err := f.log.Append(f.ctx, evs...); err != nil {
+		t.Fatal(err)
+	}
+	tail, err := f.store.Entries(f.ctx, f.cp.Size, 10)
+	if err != nil || len(tail) != len(evs) {
+		t.Fatalf("Entries of the tail = %d, %v", len(tail), err)
+	}
+	forged := make([]audit.StoredEntry, len(tail))
+	for k, e := range tail {
+		var en audit.Entry
+		if err := en.UnmarshalBinary(e.Body); err != nil {
+			t.Fatal(err)
+		}
+		en.Outcome = gdpr.Denied
+		body, err := en.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		forged[k] = audit.StoredEntry{Time: e.Time, Subject: e.Subject, Actor: e.Actor, Body: body}
+	}
+	f.tam.Truncate(t, f.cp.Size, f.cp.Root)
+	if _, err := Append(f.ctx, f.store, forged...); err != nil {
+		t.Fatalf("rewriting the tail: %v", err)
+	}
+	if rep := f.verify(t); len(rep) != 0 {
+		t.Fatalf("the rewritten tail does not even look consistent: %v", rep)
+	}
+	if cp, err := f.log.Checkpoint(f.ctx); !errors.Is(err, audit.ErrTampered) {
+		t.Fatalf("Checkpoint of a tail rewritten since the last checkpoint = %v, %v; want ErrTampered: "+
+			"the Log that wrote the tail must not sign another one", cp, err)
+	}
+	err = f.log.Record(f.ctx, gdpr.Event{Actor: gdpr.System("worker"), Action: "crypto.decrypt", Outcome: gdpr.Success})
+	if !errors.Is(err, audit.ErrTampered) {
+		t.Fatalf("Record onto a rewritten tail = %v; want ErrTampered: the Log must not build on a history it did not write", err)
+	}
+	if err := f.log.Close(f.ctx); !errors.Is(err, audit.ErrTampered) {
+		t.Fatalf("Close over a rewritten tail = %v; want ErrTampered (no last checkpoint signed)", err)
+	}
+	latest, err := f.store.LatestCheckpoint(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(latest, f.cp.Note) {
+		t.Fatal("a checkpoint of the rewritten tail was stored")
+	}
+	anchored, err := f.anchor.Latest(f.ctx)
+	if err != nil || !bytes.Equal(anchored, f.cp.Note) {
+		t.Fatalf("a checkpoint of the rewritten tail was anchored (%v)", err)
+	}
+}
