@@ -79,13 +79,30 @@
 // With WithRecorder the Keyring records every key created, rotated,
 // shredded, revived and rewrapped; with WithDecryptAudit also every
 // decryption, one event per call: success, denied (the Guard refused) or
-// failure (the ciphertext did not open). Who acted and why travel in the
-// context, set once by the host's middleware with gdpr.WithActor and
-// gdpr.WithPurpose: an event names that actor (the staff member behind a
-// support tool, the subject in their privacy center) or, with none, the
-// system actor "crypto". A decrypt event's Resource is the field
+// failure (the ciphertext did not open, or the key is shredded). Who acted
+// and why travel in the context, set once by the host's middleware with
+// gdpr.WithActor and gdpr.WithPurpose: an event names that actor (the
+// staff member behind a support tool, the subject in their privacy
+// center) or, with none, the system actor "crypto". A decrypt event's Resource is the field
 // ("users.email") and its Categories hold the field's Category. No event
 // carries a value or a Ref.
+//
+// Erasure leaves nothing linked. An event about an erasure (crypto.shred,
+// through Shred or EraseSubject, Resource "crypto_key" and
+// Attrs["erased"], the number of live keys destroyed: "1" or "0"), and an
+// event about a subject of whom the Keyring holds no live key (a Decrypt
+// refused because their key is shredded or was never made, whatever the
+// ciphertext, or refused by the Guard), carries no Subject, and a subject
+// acting for themselves (gdpr.WithActor with their own ID) is recorded
+// without that ID: recording it must not make an audit log that has
+// erased them (audit.Log.EraseSubject) mint a new pseudonym and link them
+// again. Such events name the resource and counts only. ExportSubject
+// records no event. So erasing a subject through the Keyring and the
+// audit log, in either order, and then exporting them or trying their
+// ciphertexts, leaves no entry the trail ties to them. An event about a
+// subject with a live key (a key created, rotated, revived, a successful
+// decryption) names them: erase the audit log last, or again, if the
+// subject's key is still used after it.
 //
 // # Erasure, restriction, access and rotation
 //

@@ -36,16 +36,21 @@ func newAuditLog(t testing.TB) *audit.Log {
 	return l
 }
 
+// auditedKEK is the KEK of auditedKeyring's Keyrings.
+var auditedKEK = func() crypto.KEK {
+	k, err := crypto.EphemeralKEK("audited")
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
+
 // auditedKeyring returns a Keyring over a fresh memkeys Store that records
 // into log, decryptions included.
 func auditedKeyring(t testing.TB, log gdpr.Recorder, opts ...crypto.Option) (*crypto.Keyring, *memkeys.Store) {
 	t.Helper()
-	kek, err := crypto.EphemeralKEK("audited")
-	if err != nil {
-		t.Fatal(err)
-	}
 	store := memkeys.New()
-	k, err := crypto.New(context.Background(), store, kek,
+	k, err := crypto.New(context.Background(), store, auditedKEK,
 		append([]crypto.Option{crypto.WithRecorder(log), crypto.WithDecryptAudit()}, opts...)...)
 	if err != nil {
 		t.Fatal(err)

@@ -199,6 +199,16 @@ type owner struct {
 	subject gdpr.SubjectID
 	scope   Scope
 	isScope bool
+	// gone marks an event about a subject of whom the Keyring holds no
+	// live key (erased, or never known): it names no subject (see record).
+	gone bool
+}
+
+// unlinked returns o for an event that must not link the subject: one
+// about their erasure, or about a subject without a live key.
+func (o owner) unlinked() owner {
+	o.gone = true
+	return o
 }
 
 // key returns the owner's key in the cache and in-flight maps. A subject
@@ -419,13 +429,25 @@ func actorOf(ctx context.Context) (actor, error) {
 }
 
 // record sends one event to the Recorder. A scope's event has no Subject
-// and names the scope in Attrs["scope"].
+// and names the scope in Attrs["scope"]. An event about a subject of whom
+// the Keyring holds no live key (o.gone: their erasure, a refused
+// decryption after it, a subject never known) has no Subject either, and
+// a subject acting for themselves is recorded without their ID: an audit
+// log that has erased them (audit.Log.EraseSubject) would otherwise mint
+// a new pseudonym and link them again. It names the resource and counts
+// only.
 func (k *Keyring) record(ctx context.Context, w actor, action string, o owner, resource string, out gdpr.Outcome, cats []string, attrs map[string]string) error {
 	if k.recorder == nil {
 		return nil
 	}
 	e := gdpr.Event{Time: k.now(), Actor: w.who, Purpose: w.purpose, Action: action, Subject: o.subject,
 		Categories: cats, Resource: resource, Outcome: out, Attrs: attrs}
+	if o.gone && !o.isScope {
+		if e.Actor.Kind == gdpr.ActorSubject && e.Actor.ID == string(o.subject) {
+			e.Actor = gdpr.SubjectActor()
+		}
+		e.Subject = ""
+	}
 	if o.isScope {
 		if e.Attrs == nil {
 			e.Attrs = map[string]string{}
@@ -442,6 +464,27 @@ func (k *Keyring) recordDecrypt(ctx context.Context, w actor, o owner, f Field, 
 		cats = []string{f.Category}
 	}
 	return k.record(ctx, w, "crypto.decrypt", o, f.String(), out, cats, nil)
+}
+
+// about returns o as an event about a decryption refused before its key
+// was loaded should name it: linked only if the Keyring holds a live key
+// for o (in the cache, or in the Store or tx), unlinked otherwise, and
+// when the Store cannot say.
+func (k *Keyring) about(ctx context.Context, o owner, tx Store) owner {
+	if o.isScope {
+		return o
+	}
+	if _, ok := k.cache.get(o.key()); ok {
+		return o
+	}
+	store := k.store
+	if tx != nil {
+		store = tx
+	}
+	if _, err := store.Get(ctx, k.ref(o)); err != nil {
+		return o.unlinked()
+	}
+	return o
 }
 
 // Field names where a ciphertext belongs. The associated data of every
@@ -642,45 +685,63 @@ func (k *Keyring) decrypt(ctx context.Context, op string, o owner, f Field, ciph
 	if k.guard != nil && !o.isScope {
 		if err := k.guard(ctx, o.subject); err != nil {
 			if k.auditDecrypts { // a refused access is on the trail too; the refusal stands either way
-				_ = k.recordDecrypt(ctx, w, o, f, gdpr.Denied)
+				_ = k.recordDecrypt(ctx, w, k.about(ctx, o, tx), f, gdpr.Denied)
 			}
 			return nil, wrap(op, restricted{err})
 		}
 	}
-	fail := func() ([]byte, error) {
-		if k.auditDecrypts { // a failed attempt (a forged or misplaced ciphertext) is on the trail too
-			_ = k.recordDecrypt(ctx, w, o, f, gdpr.Failure)
+	// fail records a failed attempt (a forged or misplaced ciphertext, a
+	// key shredded or never made: on the trail too) about who; the failure
+	// stands whatever the Recorder says.
+	fail := func(who owner, err error) ([]byte, error) {
+		if k.auditDecrypts {
+			_ = k.recordDecrypt(ctx, w, who, f, gdpr.Failure)
 		}
-		return nil, wrap(op, ErrDecrypt)
+		return nil, wrap(op, err)
 	}
 	if len(ciphertext) < 1 || ciphertext[0] != FormatV1 {
-		return fail()
+		if !k.auditDecrypts {
+			return nil, wrap(op, ErrDecrypt)
+		}
+		return fail(k.about(ctx, o, tx), ErrDecrypt)
 	}
 	a, cached, err := k.primitive(ctx, o, w, false, tx)
-	if errors.Is(err, ErrNotFound) { // no key: the ciphertext cannot be theirs
-		return fail()
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrNotFound): // no key: the ciphertext cannot be theirs
+		return fail(o.unlinked(), ErrDecrypt)
+	case errors.Is(err, ErrShredded):
+		return fail(o.unlinked(), ErrShredded)
+	case err != nil:
 		return nil, wrap(op, err)
 	}
 	adp := adPool.Get().(*[]byte)
 	ad := fieldAD((*adp)[:0], o, f)
 	p, err := a.Decrypt(ciphertext, ad)
+	who := o
 	if err != nil && cached {
 		// The cached keyset may predate a rotation on another instance:
 		// read the Store once more before giving up.
-		if a, err = k.reload(ctx, o, w, false, tx); err == nil {
+		var rerr error
+		if a, rerr = k.reload(ctx, o, w, false, tx); rerr == nil {
 			p, err = a.Decrypt(ciphertext, ad)
-		} else if !errors.Is(err, ErrNotFound) {
-			*adp = ad
-			adPool.Put(adp)
-			return nil, wrap(op, err)
+		} else {
+			who = o.unlinked() // the key is gone, or the Store cannot say
+			if errors.Is(rerr, ErrShredded) {
+				err = ErrShredded
+			} else if !errors.Is(rerr, ErrNotFound) {
+				*adp = ad
+				adPool.Put(adp)
+				return nil, wrap(op, rerr)
+			}
 		}
 	}
 	*adp = ad
 	adPool.Put(adp)
+	if errors.Is(err, ErrShredded) {
+		return fail(who, ErrShredded)
+	}
 	if err != nil {
-		return fail()
+		return fail(who, ErrDecrypt)
 	}
 	if k.auditDecrypts {
 		if err := k.recordDecrypt(ctx, w, o, f, gdpr.Success); err != nil {
@@ -707,7 +768,9 @@ func (r restricted) Unwrap() []error { return []error{ErrRestricted, r.cause} }
 // the subject's Ref and the time: every ciphertext of theirs, in every
 // table and every backup of the host's data, becomes unreadable, and
 // Encrypt and Decrypt return ErrShredded from then on. It costs the same
-// whatever the number of ciphertexts. It is idempotent.
+// whatever the number of ciphertexts. It is idempotent. Its audit event,
+// crypto.shred, names no subject: Resource "crypto_key" and
+// Attrs["erased"], the number of live keys destroyed ("1" or "0").
 //
 // On this instance, no call that starts after Shred returned uses the key:
 // the cache forgets it at once, a load of it already in flight (begun by a
@@ -720,35 +783,48 @@ func (r restricted) Unwrap() []error { return []error{ErrRestricted, r.cause} }
 // the shred still holds the key: keep key-store backups short-lived, or
 // replay shreds after restoring one.
 func (k *Keyring) Shred(ctx context.Context, subject gdpr.SubjectID) error {
-	return k.shred(ctx, "shred", owner{subject: subject})
+	_, err := k.shred(ctx, "shred", owner{subject: subject})
+	return err
 }
 
-func (k *Keyring) shred(ctx context.Context, op string, o owner) error {
+// shred shreds o's key and reports how many live keys it destroyed (0 or
+// 1). Its event names no subject (see record): the erasure is on the
+// trail as the resource and that count.
+func (k *Keyring) shred(ctx context.Context, op string, o owner) (int, error) {
 	if err := checkCtx(op, ctx); err != nil {
-		return err
+		return 0, err
 	}
 	if err := o.validate(); err != nil {
-		return wrap(op, err)
+		return 0, wrap(op, err)
 	}
 	w, err := actorOf(ctx)
 	if err != nil {
-		return wrap(op, err)
+		return 0, wrap(op, err)
 	}
 	ref := k.ref(o)
+	_, err = k.store.Get(ctx, ref)
+	erased := 0
+	switch {
+	case err == nil:
+		erased = 1
+	case !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrShredded):
+		return 0, wrap(op, fromStore(err))
+	}
 	// Before the Store, so no load in progress re-caches the key, and
 	// again after, with the loads in flight detached: a call that starts
 	// once Shred returned loads the key anew, and finds the tombstone.
 	k.cache.shred(o.key())
 	if err := k.store.Shred(ctx, ref, k.now().UTC()); err != nil {
 		k.detach(ref) // the Shred may have landed
-		return wrap(op, fromStore(err))
+		return 0, wrap(op, fromStore(err))
 	}
 	k.detach(ref)
 	k.cache.shred(o.key())
-	if err := k.record(ctx, w, "crypto.shred", o, "crypto_key", gdpr.Success, nil, nil); err != nil {
-		return wrap(op, err)
+	attrs := map[string]string{"erased": strconv.Itoa(erased)}
+	if err := k.record(ctx, w, "crypto.shred", o.unlinked(), "crypto_key", gdpr.Success, nil, attrs); err != nil {
+		return erased, wrap(op, err)
 	}
-	return nil
+	return erased, nil
 }
 
 var _ gdpr.Eraser = (*Keyring)(nil)
@@ -756,27 +832,18 @@ var _ gdpr.Eraser = (*Keyring)(nil)
 // EraseSubject shreds the subject's key (gdpr.Eraser). The report counts
 // one record made unreadable, the key (the host's ciphertexts, however many,
 // went with it), or none when the subject had no live key: unknown, or
-// shredded before. Either way a tombstone stands afterwards.
+// shredded before. Either way a tombstone stands afterwards. As Shred, it
+// records crypto.shred without a subject, so that it links no one in an
+// audit log erased before it.
 func (k *Keyring) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (gdpr.ErasureReport, error) {
 	if err := checkCtx("erase", ctx); err != nil {
 		return gdpr.ErasureReport{}, err
 	}
-	o := owner{subject: subject}
-	if err := o.validate(); err != nil {
-		return gdpr.ErasureReport{}, wrap("erase", err)
-	}
-	_, err := k.store.Get(ctx, k.ref(o))
-	live := err == nil
-	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrShredded) {
-		return gdpr.ErasureReport{}, wrap("erase", fromStore(err))
-	}
-	if err := k.shred(ctx, "erase", o); err != nil {
+	n, err := k.shred(ctx, "erase", owner{subject: subject})
+	if err != nil {
 		return gdpr.ErasureReport{}, err
 	}
-	if !live {
-		return gdpr.ErasureReport{}, nil
-	}
-	return gdpr.ErasureReport{Erased: 1}, nil
+	return gdpr.ErasureReport{Erased: int64(n)}, nil
 }
 
 // Revive gives a shredded subject a new key: the explicit step for a

@@ -94,9 +94,12 @@ func WithClock(now func() time.Time) Option {
 // Purpose the one gdpr.WithPurpose put there, if any. An invalid actor or
 // purpose in the context refuses the call with ErrInvalid (Field "actor"
 // or "purpose"), before anything is done; Decrypt and DecryptScope, which
-// record only with WithDecryptAudit, check them only then. Events carry the subject (which the Recorder
-// pseudonymises), or for a Scope no subject and the scope's name in
-// Attrs["scope"], and names of tables and columns, never a value or a Ref.
+// record only with WithDecryptAudit, check them only then. Events carry
+// the subject (which the Recorder pseudonymises), or for a Scope no
+// subject and the scope's name in Attrs["scope"], and names of tables and
+// columns, never a value or a Ref. An event about an erasure (crypto.shred)
+// or about a subject without a live key carries no subject at all, nor the
+// ID of a subject acting for themselves (see the package doc, Audit).
 //
 // A Recorder error fails the call that made the event, after the Store
 // write: the key was created or shredded, and the error says its record is
@@ -115,7 +118,8 @@ func WithRecorder(r gdpr.Recorder) Option {
 // WithDecryptAudit records an audit event, action "crypto.decrypt", for
 // every decryption through the Recorder of WithRecorder, which it needs
 // (New refuses it alone): outcome success when the value was decrypted,
-// denied when the Guard refused, failure when the ciphertext did not open.
+// denied when the Guard refused, failure when the ciphertext did not open
+// or the key is shredded (then without a Subject: see WithRecorder).
 // One event per call, whose Resource is the field ("users.email"), whose
 // Categories hold Field.Category when set, and whose Actor and Purpose come
 // from the context (see WithRecorder). A successful decryption whose event

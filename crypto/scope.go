@@ -88,5 +88,6 @@ func (k *Keyring) DecryptScope(ctx context.Context, scope Scope, f Field, cipher
 // idempotent, and shredding a scope that never had a key leaves a
 // tombstone too.
 func (k *Keyring) ShredScope(ctx context.Context, scope Scope) error {
-	return k.shred(ctx, "shred_scope", owner{scope: scope, isScope: true})
+	_, err := k.shred(ctx, "shred_scope", owner{scope: scope, isScope: true})
+	return err
 }
