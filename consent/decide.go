@@ -39,6 +39,16 @@ const (
 	// ReasonNotExplicit: the Register asks for explicit consent
 	// (Art. 9(2)(a)) and the consent on record is not explicit (denies).
 	ReasonNotExplicit Reason = "not_explicit"
+	// ReasonSoftOptIn: direct marketing by e-mail or SMS to an existing
+	// customer under the soft opt-in of ePrivacy Directive 2002/58/EC
+	// Art. 13(2), recorded by Ledger.RecordSoftOptIn (allows). Every
+	// message must offer the opt-out again: put an unsubscribe link in it.
+	ReasonSoftOptIn Reason = "soft_opt_in"
+	// ReasonNoOptIn: direct marketing on an electronic channel
+	// (Contact.Electronic) for a purpose that does not rest on consent,
+	// with neither a consent nor a soft opt-in on record for the channel:
+	// ePrivacy Directive Art. 13(1) asks for prior consent (denies).
+	ReasonNoOptIn Reason = "no_opt_in"
 )
 
 // Decision answers "may this subject's data be processed for this purpose?",
@@ -64,11 +74,25 @@ type Decision struct {
 // that is explicit where the Register asks for explicit consent; never-given,
 // refused, withdrawn, expired, stale, not explicit and objected all deny,
 // each with its reason. For a purpose the Register rests on another basis,
-// it allows unless the subject objected (and no override followed).
+// it allows unless the subject objected (and no override followed) —
+// except direct marketing (Activity.DirectMarketing) on an electronic
+// channel (Contact.Electronic: e-mail, SMS, push, web push, in-app), which
+// the ePrivacy Directive 2002/58/EC Art. 13(1) allows only with consent.
+// There the latest event for the channel decides: a soft opt-in
+// (Art. 13(2), RecordSoftOptIn; e-mail and SMS only) allows with
+// ReasonSoftOptIn until it expires, a current consent given while the
+// purpose rested on consent allows with ReasonGiven, and anything else
+// denies (ReasonNoOptIn when neither is on record). An objection or
+// unsubscribe recorded after a soft opt-in always wins. Phone (a call by a
+// person) and Post follow the purpose's basis; see Contact for the law of
+// each channel.
 //
 // Ask about the channel you will use: Query.Contact = Email before sending
 // an e-mail. A query without a contact is about the purpose as a whole and
-// is denied by a withdrawal or objection on any one channel.
+// is denied by a withdrawal or objection on any one channel. For direct
+// marketing that does not rest on consent it answers whether the data may
+// be processed for the purpose at all (Art. 6, Art. 21), not whether a
+// message may be sent on an electronic channel: that needs the channel.
 //
 // Errors are for bad input (ErrInvalid, ErrUnknownPurpose) and store
 // failures, never for a denial.
@@ -100,12 +124,18 @@ func (l *Ledger) Decide(ctx context.Context, q Query) (Decision, error) {
 	}
 	q.At = q.At.UTC()
 	d := Decision{Basis: basis, At: q.At}
+	// Direct marketing on an electronic channel that does not rest on
+	// consent needs a consent or a soft opt-in (ePrivacy Art. 13(1)-(2)).
+	optIn := !basis.IsConsent() && q.Contact.Electronic() && l.directMarketing(q.Purpose)
 	cur, err := l.store.Latest(ctx, q)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		if basis.IsConsent() {
+		switch {
+		case basis.IsConsent():
 			d.Reason = ReasonNone
-		} else {
+		case optIn:
+			d.Reason = ReasonNoOptIn
+		default:
 			d.Allowed, d.Reason = true, ReasonNotConsentBased
 		}
 		return d, nil
@@ -115,29 +145,43 @@ func (l *Ledger) Decide(ctx context.Context, q Query) (Decision, error) {
 	d.Event = cur.Event
 	e := &d.Event
 	if !basis.IsConsent() {
-		switch e.Kind {
-		case Objected:
+		switch {
+		case e.Kind == Objected:
 			d.Reason = ReasonObjected
-		case Withdrawn: // recorded before the purpose left consent: still a "stop"
+		case e.Kind == Withdrawn: // recorded before the purpose left consent: still a "stop"
 			d.Reason = ReasonWithdrawn
-		case Overridden:
+		case !optIn && e.Kind == Overridden:
 			d.Allowed, d.Reason = true, ReasonOverridden
-		default:
+		case !optIn:
+			// A soft opt-in, or consent events from when the purpose
+			// rested on consent: the basis decides.
 			d.Allowed, d.Reason = true, ReasonNotConsentBased
+		case e.Kind == SoftOptIn:
+			if !e.ExpiresAt.IsZero() && !q.At.Before(e.ExpiresAt) {
+				d.Reason = ReasonExpired
+			} else {
+				d.Allowed, d.Reason = true, ReasonSoftOptIn
+			}
+		case e.Kind == Given:
+			// A consent given while the purpose rested on consent is
+			// still the consent Art. 13(1) asks for.
+			d.Reason, d.Allowed = consentReason(q, cur, basis)
+		case e.Kind == Refused:
+			d.Reason = ReasonRefused
+		case e.Kind == Expired:
+			d.Reason = ReasonExpired
+		default: // an override answers Art. 21(1), not Art. 13
+			d.Reason = ReasonNoOptIn
+		}
+		if d.Allowed && e.Kind == Given {
+			d.Basis = e.Basis
 		}
 		return d, nil
 	}
 	switch e.Kind {
 	case Given:
-		switch {
-		case !e.ExpiresAt.IsZero() && !q.At.Before(e.ExpiresAt):
-			d.Reason = ReasonExpired
-		case cur.LatestMaterial > e.Notice.Version:
-			d.Reason = ReasonStale
-		case basis == gdpr.ExplicitConsent && e.Basis != gdpr.ExplicitConsent:
-			d.Reason = ReasonNotExplicit
-		default:
-			d.Allowed, d.Reason = true, ReasonGiven
+		d.Reason, d.Allowed = consentReason(q, cur, basis)
+		if d.Allowed {
 			d.Basis = e.Basis
 		}
 	case Refused:
@@ -152,6 +196,29 @@ func (l *Ledger) Decide(ctx context.Context, q Query) (Decision, error) {
 		d.Reason = ReasonNone
 	}
 	return d, nil
+}
+
+// consentReason judges the Given event of cur for q: ReasonGiven (allows)
+// unless it expired, its notice is stale, or it is not explicit where basis
+// asks for explicit consent.
+func consentReason(q Query, cur Current, basis gdpr.LawfulBasis) (Reason, bool) {
+	e := cur.Event
+	switch {
+	case !e.ExpiresAt.IsZero() && !q.At.Before(e.ExpiresAt):
+		return ReasonExpired, false
+	case cur.LatestMaterial > e.Notice.Version:
+		return ReasonStale, false
+	case basis == gdpr.ExplicitConsent && e.Basis != gdpr.ExplicitConsent:
+		return ReasonNotExplicit, false
+	}
+	return ReasonGiven, true
+}
+
+// directMarketing reports whether the Register marks purpose as direct
+// marketing.
+func (l *Ledger) directMarketing(purpose gdpr.Purpose) bool {
+	a, ok := l.register.Activity(purpose)
+	return ok && a.DirectMarketing
 }
 
 // Allowed is Decide for now and for the purpose as a whole (no Contact:

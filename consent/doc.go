@@ -24,6 +24,15 @@
 //   - Art. 17, 15, 20: the Ledger is a gdpr.Eraser and a gdpr.Exporter.
 //   - Art. 21(2)–(3): objection to direct marketing (Object), per purpose and
 //     per channel, which decisions always honour.
+//   - ePrivacy Directive 2002/58/EC Art. 13: direct marketing by e-mail,
+//     SMS and the other electronic channels (Contact.Electronic) needs prior
+//     consent (Art. 13(1)), or, for e-mail and SMS to an existing customer,
+//     the soft opt-in of Art. 13(2), which RecordSoftOptIn records with its
+//     evidence: the sale in whose context the detail was obtained, what was
+//     sold, and the notice that offered the opt-out. Decisions deny the
+//     electronic channels of a direct-marketing purpose that does not rest
+//     on consent unless one of them is on record, and an objection or
+//     unsubscribe always wins over a soft opt-in.
 //
 // # Decisions
 //
@@ -47,9 +56,18 @@
 // (and no OverrideObjection followed, Art. 21(1)). One Store query per
 // decision.
 //
+// Direct marketing (Activity.DirectMarketing) that rests on another basis
+// is allowed on an electronic channel only by a soft opt-in for that channel
+// (ReasonSoftOptIn) or a current consent from when the purpose rested on
+// consent; with neither, Decide denies with ReasonNoOptIn (ePrivacy
+// Art. 13(1)). Calls by a person (Phone) and Post follow the basis, with the
+// objection always winning; Contact says which law governs each channel.
+//
 // Ask about the channel you will use: Contact = Email before sending an
 // e-mail. A question without a channel is conservative: a withdrawal on any
-// one channel denies it.
+// one channel denies it. For direct marketing that does not rest on
+// consent, it says whether the purpose may be pursued at all, never that an
+// electronic message may be sent.
 //
 // # Evidence
 //
@@ -77,8 +95,8 @@
 // Methods return *Error (for errors.As: Op, Field, cause) wrapping a
 // sentinel for errors.Is: ErrInvalid (bad input; nothing was written) and
 // the more precise ErrUnknownPurpose, ErrUnknownNotice, ErrNotConsentBased,
-// ErrStaleNotice, ErrNotOverridable, ErrInvalidToken, ErrInvalidReceipt and
-// ErrTokenExpired, which all wrap it; ErrNotFound; ErrConflict and the
+// ErrStaleNotice, ErrNotOverridable, ErrObjectionStands, ErrInvalidToken,
+// ErrInvalidReceipt and ErrTokenExpired, which all wrap it; ErrNotFound; ErrConflict and the
 // ErrTokenUsed and ErrSuperseded that wrap it. ErrInvalid, ErrNotFound and
 // ErrConflict wrap the root package's gdpr.ErrInvalid, gdpr.ErrNotFound and
 // gdpr.ErrConflict.

@@ -35,19 +35,53 @@ const (
 	// Overridden: the controller demonstrated compelling legitimate grounds
 	// that override an objection under Art. 21(1) (Ledger.OverrideObjection).
 	Overridden Kind = "overridden"
+	// SoftOptIn: a customer's e-mail address or mobile number was obtained
+	// in the context of a sale, with a clear and distinct opportunity to
+	// object that they did not take, so that the controller may use it for
+	// direct marketing of its own similar products or services without
+	// consent (ePrivacy Directive 2002/58/EC Art. 13(2);
+	// Ledger.RecordSoftOptIn). It is not consent, and it is always for one
+	// channel, Email or SMS: like a Given event, it allows that channel only.
+	SoftOptIn Kind = "soft_opt_in"
 )
 
 func (k Kind) valid() bool {
 	switch k {
-	case Given, Refused, Withdrawn, Expired, Pending, Objected, Overridden:
+	case Given, Refused, Withdrawn, Expired, Pending, Objected, Overridden, SoftOptIn:
 		return true
 	}
 	return false
 }
 
+// grants reports whether k allows processing on the channel of its event
+// alone (Given, SoftOptIn) or is on the way to it (Pending), as opposed to
+// the kinds that deny or stop processing.
+func (k Kind) grants() bool { return k == Given || k == Pending || k == SoftOptIn }
+
 // Contact is a channel of communication for direct marketing. Consent,
 // withdrawal and objection can be scoped to one channel ("no more SMS, e-mail
 // is fine"); the empty Contact means every channel.
+//
+// Which law governs direct marketing on a channel (see Ledger.Decide):
+//
+//   - Email, SMS, Push, WebPush and InApp are electronic communications
+//     (Contact.Electronic). Direct marketing by electronic mail — "any text,
+//     voice, sound or image message sent over a public communications
+//     network which can be stored in the network or in the recipient's
+//     terminal equipment until it is collected", ePrivacy Directive
+//     2002/58/EC Art. 2(h), which covers SMS and MMS (Recital 40) — needs the
+//     subscriber's prior consent (Art. 13(1)), except under the soft opt-in
+//     of Art. 13(2) for e-mail and SMS to existing customers. This package
+//     treats push, web push and in-app messages the same way as e-mail,
+//     without the soft opt-in: whether each is "electronic mail" is argued,
+//     and consent is the side on which no supervisory authority differs.
+//   - Phone is a call made by a person. Art. 13(3) leaves such calls to
+//     national law, which chooses either consent or a right to object (a
+//     national do-not-call register, say); the ledger applies the GDPR rule
+//     for it, as for Post: the lawful basis, and an objection always wins
+//     (Art. 21(2)–(3)). Automated calling machines and fax need consent under
+//     Art. 13(1): rest a purpose that uses them on consent in the Register.
+//   - Post is outside the ePrivacy Directive: the GDPR alone applies.
 type Contact string
 
 // The contact channels.
@@ -61,6 +95,24 @@ const (
 	Phone       Contact = "phone"
 	Post        Contact = "post"
 )
+
+// Electronic reports whether c is a channel of electronic communications
+// on which direct marketing needs consent or, for Email and SMS, a soft
+// opt-in (ePrivacy Directive 2002/58/EC Art. 13(1)–(2)): Email, SMS, Push,
+// WebPush and InApp. Phone (a call by a person), Post and AllContacts are
+// not.
+func (c Contact) Electronic() bool {
+	switch c {
+	case Email, SMS, Push, WebPush, InApp:
+		return true
+	}
+	return false
+}
+
+// softOptInable reports whether a soft opt-in may be recorded for c: the
+// "electronic contact details for electronic mail" of Art. 13(2), an e-mail
+// address or a mobile number for SMS.
+func (c Contact) softOptInable() bool { return c == Email || c == SMS }
 
 func (c Contact) valid() bool {
 	switch c {
@@ -201,14 +253,14 @@ type Event struct {
 // all channels applies to every question. An event for one channel applies
 // to questions about that channel; and, since a question without a channel
 // is about the purpose as a whole, a withdrawal, refusal, expiry or objection
-// for any one channel applies to it too, while a consent for one channel
-// does not (it allows that channel only).
+// for any one channel applies to it too, while a consent, a pending consent
+// or a soft opt-in for one channel does not (it allows that channel only).
 func (e Event) Applies(contact Contact) bool {
 	switch {
 	case e.Contact == AllContacts, e.Contact == contact:
 		return true
 	case contact == AllContacts:
-		return e.Kind != Given && e.Kind != Pending
+		return !e.Kind.grants()
 	}
 	return false
 }
@@ -244,10 +296,13 @@ func (e *Event) validate() error {
 		return invalidf("time", "missing time")
 	}
 	switch e.Kind {
-	case Given, Refused, Pending:
+	case Given, Refused, Pending, SoftOptIn:
 		if e.Notice.ID == "" {
 			return invalidf("notice", "a %s event needs the notice shown", e.Kind)
 		}
+	}
+	if e.Kind == SoftOptIn && !e.Contact.softOptInable() {
+		return invalidf("contact", "a soft opt-in is for one channel, email or sms (ePrivacy Art. 13(2))")
 	}
 	if e.Notice.ID != "" || e.Notice.Version != 0 {
 		if err := validKey(e.Notice.ID, maxLocator); err != nil {

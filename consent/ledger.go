@@ -575,8 +575,8 @@ func (l *Ledger) build(ctx context.Context, kind Kind, c Choice) (Event, error) 
 	if c.Method == "" {
 		c.Method = MethodForm
 	}
-	if !c.ExpiresAt.IsZero() && kind != Given {
-		return Event{}, invalidf("expires_at", "only a given consent has an expiry")
+	if !c.ExpiresAt.IsZero() && kind != Given && kind != SoftOptIn {
+		return Event{}, invalidf("expires_at", "only a given consent or a soft opt-in has an expiry")
 	}
 	now := l.now().UTC().Truncate(time.Microsecond)
 	e := Event{
@@ -663,7 +663,7 @@ func (l *Ledger) basisFor(kind Kind, c Choice) (gdpr.LawfulBasis, Kind, error) {
 			kind = Objected // "stop" on a purpose that does not rest on consent
 		}
 		return b, kind, nil
-	case Overridden:
+	case Overridden, SoftOptIn: // on the register's basis, checked by their callers
 		return a.Basis, kind, nil
 	}
 	// Given, Refused, Pending: asking for consent.

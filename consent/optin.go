@@ -126,7 +126,7 @@ func (l *Ledger) Confirm(ctx context.Context, token string, ev Evidence) (Event,
 		return Event{}, wrap(op, err)
 	}
 	for _, e := range later {
-		if e.Seq > p.Seq && e.Applies(p.Contact) && (e.Kind == Withdrawn || e.Kind == Refused || e.Kind == Objected) {
+		if e.Seq > p.Seq && e.Applies(p.Contact) && stops(e.Kind) {
 			return Event{}, wrap(op, ErrSuperseded)
 		}
 	}
@@ -164,7 +164,15 @@ func (l *Ledger) Confirm(ctx context.Context, token string, ev Evidence) (Event,
 // reassert re-records, after the confirmation e of pending p, the last
 // denying event appended between them, and reports ErrSuperseded.
 func (l *Ledger) reassert(ctx context.Context, p, e Event) error {
-	evs, err := l.store.Events(ctx, p.Subject, p.Purpose)
+	return l.reassertSince(ctx, p.Seq, e, ErrSuperseded)
+}
+
+// reassertSince re-records, after e, the last withdrawal, refusal or
+// objection that applies to e's channel and was appended after seq and
+// before e, and then reports because; it reports nil if there is none. It
+// is how a choice that raced a stop lets the stop stand.
+func (l *Ledger) reassertSince(ctx context.Context, seq int64, e Event, because error) error {
+	evs, err := l.store.Events(ctx, e.Subject, e.Purpose)
 	if err != nil {
 		return err
 	}
@@ -176,8 +184,7 @@ func (l *Ledger) reassert(ctx context.Context, p, e Event) error {
 	}
 	var stop *Event
 	for i, x := range evs {
-		if x.Seq > p.Seq && x.Seq < stored && x.Applies(p.Contact) &&
-			(x.Kind == Withdrawn || x.Kind == Refused || x.Kind == Objected) {
+		if x.Seq > seq && x.Seq < stored && x.Applies(e.Contact) && stops(x.Kind) {
 			stop = &evs[i]
 		}
 	}
@@ -196,5 +203,185 @@ func (l *Ledger) reassert(ctx context.Context, p, e Event) error {
 	if err := l.recordEvent(ctx, again); err != nil {
 		return err
 	}
-	return ErrSuperseded
+	return because
+}
+
+// stops reports whether an event of kind k is the subject's "no": a
+// withdrawal, a refusal or an objection.
+func stops(k Kind) bool { return k == Withdrawn || k == Refused || k == Objected }
+
+// The soft opt-in. Direct marketing by electronic mail (e-mail, SMS) needs
+// the subscriber's prior consent (ePrivacy Directive 2002/58/EC Art. 13(1)),
+// with one exception, Art. 13(2): "where a natural or legal person obtains
+// from its customers their electronic contact details for electronic mail,
+// in the context of the sale of a product or a service, […] the same
+// natural or legal person may use these electronic contact details for
+// direct marketing of its own similar products or services provided that
+// customers clearly and distinctly are given the opportunity to object,
+// free of charge and in an easy manner, to such use of electronic contact
+// details at the time of their collection and on the occasion of each
+// message in case the customer has not initially refused such use".
+// RecordSoftOptIn keeps the evidence of each of those conditions as a
+// SoftOptIn event; Decide allows an e-mail or SMS for a direct-marketing
+// purpose that does not rest on consent only on such an event.
+
+// CustomerContact is an existing customer's e-mail address or mobile number,
+// obtained in the context of a sale, that the controller means to use for
+// direct marketing without consent (Art. 13(2)). Ledger.RecordSoftOptIn
+// records it. Every field is required but Actor, Method, Channel, Evidence
+// and ExpiresAt, whose defaults are as in Choice.
+type CustomerContact struct {
+	Subject gdpr.SubjectID
+	// Purpose is the direct marketing that will use the contact detail:
+	// an activity of the Register marked DirectMarketing that rests on a
+	// basis other than consent (legitimate interests, Recital 47 GDPR). It
+	// must market the controller's own products or services, similar to
+	// those sold (Products); a soft opt-in recorded for one purpose
+	// covers that purpose only.
+	Purpose gdpr.Purpose
+	// Contact is the channel of the detail obtained: Email or SMS.
+	Contact Contact
+	// Sale references the sale of a product or a service in whose context
+	// the detail was obtained: an order or invoice number, kept as the
+	// evidence attribute "sale". It is a key of the host's, not personal
+	// data, and obeys the rules of an Evidence attribute value.
+	Sale string
+	// Products names what was sold, as a category key ("outdoor-gear"),
+	// kept as the evidence attribute "products": the marketing under
+	// Purpose must be of similar products or services. It obeys the rules
+	// of an Evidence attribute value.
+	Products string
+	// Notice is the notice shown when the detail was collected, which
+	// offered the opportunity to object; it must be published.
+	Notice NoticeRef
+	// OptOutOffered attests that, when the detail was collected, the
+	// customer was clearly and distinctly given the opportunity to object
+	// to its use for direct marketing, free of charge and in an easy manner
+	// (an unticked "no offers by e-mail" box at checkout, say), and did not
+	// take it. It must be true. A customer who took it objected: record
+	// that with Object instead.
+	OptOutOffered bool
+	// Actor defaults to the actor of the context, else the subject.
+	Actor gdpr.Actor
+	// Method defaults to MethodForm.
+	Method Method
+	// Channel is where the detail was collected ("web", "shop"); default none.
+	Channel string
+	// Evidence shows how; default none. Its Attrs may not use the keys
+	// "sale" and "products", which the ledger fills in.
+	Evidence Evidence
+	// ExpiresAt optionally ends the soft opt-in (national law or the
+	// controller's policy may limit how long after the sale it lasts);
+	// zero, the default, for no end.
+	ExpiresAt time.Time
+}
+
+// ErrObjectionStands: RecordSoftOptIn for a subject who objected to the
+// purpose on that channel (or on all), withdrew or refused, with no consent
+// since. A soft opt-in is for a customer who "has not initially refused such
+// use" (Art. 13(2)), and after an objection to direct marketing the data may
+// no longer be processed for it (Art. 21(3) GDPR): only the subject's own
+// consent can bring it back. It wraps ErrInvalid.
+var ErrObjectionStands = errs.Sentinel("the subject objected to this direct marketing", ErrInvalid)
+
+// RecordSoftOptIn records a soft opt-in (ePrivacy Directive Art. 13(2)):
+// the customer's e-mail address or mobile number, obtained in the context
+// of the sale c.Sale of c.Products, with the opportunity to object offered
+// under notice c.Notice, may be used for the direct marketing c.Purpose of
+// the controller's own similar products or services on channel c.Contact.
+// Decide then allows that channel for that purpose (ReasonSoftOptIn) until
+// the subject objects or unsubscribes, which always wins, or c.ExpiresAt.
+//
+// Every message sent on it must again offer the opportunity to object,
+// free of charge and easily ("on the occasion of each message"): put an
+// unsubscribe link in it (UnsubscribeToken for the purpose and channel).
+//
+// Errors: ErrUnknownPurpose; ErrInvalid without a Register, for a purpose
+// that is not direct marketing or rests on consent (ask for consent with
+// Give), for a channel other than Email or SMS, an empty Sale or Products,
+// OptOutOffered false, or the reserved evidence attributes;
+// ErrUnknownNotice; ErrObjectionStands when the subject objected (or
+// withdrew or refused) on that channel or on all, with no consent since.
+// A soft opt-in that races such a choice is recorded, the choice is
+// recorded once more after it, and RecordSoftOptIn returns the soft opt-in
+// with ErrObjectionStands: the subject's last word stands.
+func (l *Ledger) RecordSoftOptIn(ctx context.Context, c CustomerContact) (Event, error) {
+	const op = "soft_opt_in"
+	if err := checkCtx(op, ctx); err != nil {
+		return Event{}, err
+	}
+	if err := c.Subject.Validate(); err != nil {
+		return Event{}, wrap(op, invalid("subject", err))
+	}
+	if err := c.Purpose.Validate(); err != nil {
+		return Event{}, wrap(op, invalid("purpose", err))
+	}
+	if l.register == nil {
+		return Event{}, wrap(op, invalidf("purpose", "a soft opt-in needs a Register (WithRegister) to tell direct marketing and its basis"))
+	}
+	a, ok := l.register.Activity(c.Purpose)
+	switch {
+	case !ok:
+		return Event{}, wrap(op, errs.At("purpose", because(ErrUnknownPurpose, show(string(c.Purpose)), nil)))
+	case !a.DirectMarketing:
+		return Event{}, wrap(op, invalidf("purpose", "%s is not direct marketing in the register", show(string(c.Purpose))))
+	case a.Basis.IsConsent():
+		return Event{}, wrap(op, invalidf("purpose", "%s rests on consent: ask for it (Give)", show(string(c.Purpose))))
+	case !c.Contact.softOptInable():
+		return Event{}, wrap(op, invalidf("contact", "a soft opt-in is for email or sms alone (electronic contact details for electronic mail, Art. 13(2))"))
+	case !c.OptOutOffered:
+		return Event{}, wrap(op, invalidf("opt_out_offered", "the customer must have been offered the opportunity to object at collection (Art. 13(2))"))
+	}
+	for field, v := range map[string]string{"sale": c.Sale, "products": c.Products} {
+		if err := validAttrValue(v); err != nil {
+			return Event{}, wrap(op, invalidf(field, "%v", err))
+		}
+		if _, taken := c.Evidence.Attrs[field]; taken {
+			return Event{}, wrap(op, invalidf("evidence.attrs", "attribute %s is the ledger's", show(field)))
+		}
+	}
+	evs, err := l.store.Events(ctx, c.Subject, c.Purpose)
+	if err != nil {
+		return Event{}, wrap(op, err)
+	}
+	var seen int64
+	for _, e := range evs {
+		seen = max(seen, e.Seq)
+	}
+	if objectionStands(evs, c.Contact) {
+		return Event{}, wrap(op, errs.At("subject", ErrObjectionStands))
+	}
+	ev := cloneEvidence(c.Evidence)
+	if ev.Attrs == nil {
+		ev.Attrs = make(map[string]string, 2)
+	}
+	ev.Attrs["sale"], ev.Attrs["products"] = c.Sale, c.Products
+	e, err := l.append(ctx, op, SoftOptIn, Choice{
+		Subject: c.Subject, Purpose: c.Purpose, Contact: c.Contact, Actor: c.Actor, Notice: c.Notice,
+		Method: c.Method, Channel: c.Channel, Evidence: ev, ExpiresAt: c.ExpiresAt,
+	}, nil)
+	if err != nil {
+		return e, err
+	}
+	// A stop appended since we looked would now be overridden by the soft
+	// opt-in: record it once more after it.
+	return e, wrap(op, l.reassertSince(ctx, seen, e, ErrObjectionStands))
+}
+
+// objectionStands reports whether, of evs (in Seq order), the last event
+// that applies to contact and is a stop or a consent is a stop: the
+// subject's "no" to this purpose on contact (or on all channels), not
+// followed by a consent. Soft opt-ins do not lift a stop.
+func objectionStands(evs []Event, contact Contact) bool {
+	standing := false
+	for _, e := range evs {
+		switch {
+		case !e.Applies(contact):
+		case stops(e.Kind):
+			standing = true
+		case e.Kind == Given:
+			standing = false
+		}
+	}
+	return standing
 }

@@ -110,8 +110,8 @@ func buildQueries(d dialect.Dialect, p string) queries {
 		latestContact: latest("e.contact IN ('', ?)"),
 		// A question about the purpose as a whole: events for every
 		// channel, and any channel's events that deny (all kinds but
-		// given and pending).
-		latestAll:     latest("(e.contact = '' OR e.kind NOT IN ('given', 'pending'))"),
+		// given, pending and soft_opt_in).
+		latestAll:     latest("(e.contact = '' OR e.kind NOT IN ('given', 'pending', 'soft_opt_in'))"),
 		events:        d.Rebind("SELECT " + eventCols + " FROM " + ev + " WHERE subject = ? ORDER BY seq"),
 		eventsPurpose: d.Rebind("SELECT " + eventCols + " FROM " + ev + " WHERE subject = ? AND purpose = ? ORDER BY seq"),
 		erase:         d.Rebind("DELETE FROM " + ev + " WHERE subject = ?"),
