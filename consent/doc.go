@@ -9,7 +9,11 @@
 //     text, the method and channel, and evidence (a truncated network prefix,
 //     a browser family — never raw personal data; see Evidence). Decide
 //     returns the event that decided, and Receipt gives the subject a signed
-//     copy.
+//     Kantara Consent Receipt 1.1 of a consent given, with every field the
+//     specification requires (the controller's contact, postal address,
+//     e-mail and phone among them) and a consentType that says how the
+//     consent was given. Withdrawals, refusals and objections get no
+//     receipt: the specification's receipt records authority granted.
 //   - Art. 7(3): withdrawal as easy as giving. Withdraw needs nothing a
 //     Give did not; signed unsubscribe tokens (Unsubscriber) work from a link
 //     in a bulk message without a database lookup and carry no subject ID in

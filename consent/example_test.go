@@ -94,8 +94,10 @@ func ExampleUnsubscriber() {
 func ExampleVerifyReceipt() {
 	ctx := context.Background()
 	pub, priv, _ := ed25519.GenerateKey(nil)
-	ledger, _ := consent.New(memconsent.New(), consent.WithReceipts(priv,
-		consent.Controller{Name: "Example Ltd", Email: "privacy@example.com"}, "EU"))
+	controller := consent.Controller{Name: "Example Ltd", Contact: "Data Protection Officer",
+		Address: consent.PostalAddress{StreetAddress: "1 Example Street", PostalCode: "10115", Locality: "Berlin", Country: "DE"},
+		Email:   "privacy@example.com", Phone: "+49 30 1234567", PolicyURL: "https://example.com/privacy"}
+	ledger, _ := consent.New(memconsent.New(), consent.WithReceipts(priv, controller, "EU"))
 	_, _ = ledger.Publish(ctx, consent.Notice{ID: "newsletter", Version: 1, TextHash: consent.HashText("…")})
 	e, _ := ledger.Give(ctx, consent.Choice{Subject: "user-42", Purpose: "newsletter",
 		Notice: consent.NoticeRef{ID: "newsletter", Version: 1}})
@@ -151,6 +153,9 @@ func Example_readme() {
 	var auditLog gdpr.Recorder = gdpr.Discard                       // an *audit.Log in a host
 	unsubscribeSecret := []byte("0123456789abcdef0123456789abcdef") // 32 random bytes in real life
 	receiptPub, receiptKey, _ := ed25519.GenerateKey(nil)
+	controller := consent.Controller{Name: "Example Ltd", Contact: "Data Protection Officer",
+		Address: consent.PostalAddress{StreetAddress: "1 Example Street", PostalCode: "10115", Locality: "Berlin", Country: "DE"},
+		Email:   "privacy@example.com", Phone: "+49 30 1234567", PolicyURL: "https://example.com/privacy"}
 	text := "May we e-mail you our monthly newsletter?"
 	addr := netip.MustParseAddr("198.51.100.23")
 	send := func() { fmt.Println("sending") }
@@ -158,8 +163,8 @@ func Example_readme() {
 	store := memconsent.New() // in production: sqlconsent.New(db, dialect), then store.Migrate(ctx)
 	unsub, _ := consent.NewUnsubscriber(unsubscribeSecret)
 	ledger, _ := consent.New(store, consent.WithRegister(reg), consent.WithRecorder(auditLog),
-		consent.WithUnsubscriber(unsub), // for UnsubscribeToken and Unsubscribe
-		consent.WithReceipts(receiptKey, consent.Controller{Name: "Example Ltd", Email: "privacy@example.com"}, "EU")) // for Receipt
+		consent.WithUnsubscriber(unsub),                    // for UnsubscribeToken and Unsubscribe
+		consent.WithReceipts(receiptKey, controller, "EU")) // for Receipt
 
 	ledger.Publish(ctx, consent.Notice{ID: "newsletter", Version: 1, TextHash: consent.HashText(text)})
 

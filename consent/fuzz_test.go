@@ -74,11 +74,19 @@ func FuzzVerifyReceipt(f *testing.F) {
 		if r.Version != consent.ReceiptVersion || r.ConsentReceiptID == "" {
 			t.Fatalf("accepted a receipt without version or ID")
 		}
+		if r.EventKind != consent.Given || len(r.PIIControllers) == 0 || r.PolicyURL == "" || r.SPICat == nil {
+			t.Fatalf("accepted a receipt that is not of a consent given, or lacks a field the specification requires: %+v", r)
+		}
+		for _, c := range r.PIIControllers {
+			if err := c.Validate(); err != nil {
+				t.Fatalf("accepted a receipt whose controller is incomplete: %v", err)
+			}
+		}
 	})
 }
 
 func seedReceipt(f *testing.F, priv ed25519.PrivateKey) string {
-	fx := newFixture(f, consent.WithReceipts(priv, consent.Controller{Name: "C", Email: "c@example.com"}, ""))
+	fx := newFixture(f, consent.WithReceipts(priv, validController(), ""))
 	g, err := fx.l.Give(fx.ctx, fx.choice("s"))
 	if err != nil {
 		f.Fatal(err)

@@ -151,9 +151,12 @@ func WithUnsubscriber(u *Unsubscriber) Option {
 // WithReceipts lets the Ledger issue signed consent receipts
 // (Ledger.Receipt). signer must hold an Ed25519 key (an ed25519.PrivateKey,
 // or a KMS or HSM signer whose Public() is an ed25519.PublicKey); nil is an
-// error. controller names the controller on every receipt and needs a Name
-// and an Email or Contact. jurisdiction is the receipt's jurisdiction;
-// empty means "EU". Default: no receipts; Receipt fails with ErrInvalid.
+// error. controller names the controller on every receipt and must carry
+// every field the Kantara Consent Receipt Specification 1.1 requires of a
+// PII controller (Controller.Validate: name, contact, postal address,
+// e-mail, phone) and a PolicyURL. jurisdiction is the receipt's
+// jurisdiction; empty means "EU". Default: no receipts; Receipt fails with
+// ErrInvalid.
 func WithReceipts(signer crypto.Signer, controller Controller, jurisdiction string) Option {
 	return option{"WithReceipts", func(l *Ledger) error {
 		rc, err := newReceiptConfig(signer, controller, jurisdiction)

@@ -544,7 +544,7 @@ func flipB64(c byte) byte {
 
 func TestReceipts(t *testing.T) {
 	pub, priv, _ := ed25519.GenerateKey(nil)
-	ctrl := consent.Controller{Name: "Example Ltd", Contact: "Privacy team", Email: "privacy@example.com"}
+	ctrl := validController()
 	f := newFixture(t, consent.WithReceipts(priv, ctrl, "EU"), consent.WithRegister(testRegister()))
 	g := mustOK(f.l.Give(f.ctx, f.choice("lee")))
 	r, jws, err := f.l.Receipt(f.ctx, g.ID)

@@ -12,31 +12,154 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 
 	"github.com/gdprkit/gdpr"
 )
 
-// Consent receipts. A receipt is a record of one consent event that the
+// Consent receipts. A receipt is a record of one consent given that the
 // subject can keep, in the structure of the Kantara Initiative Consent
-// Receipt Specification 1.1 (the basis of ISO/IEC TS 27560), with a few
-// extension fields that tie it to the ledger (x-event-kind, x-notice-*). It
-// is signed by the controller as a compact JWS (RFC 7515) with EdDSA
-// (Ed25519, RFC 8037), so anyone holding the controller's public key can
-// later verify that the controller issued it, unchanged.
+// Receipt Specification 1.1.0 (2018-02-20; the basis of ISO/IEC TS 27560),
+// with a few extension fields that tie it to the ledger (x-event-kind,
+// x-notice-*). It is signed by the controller as a compact JWS (RFC 7515)
+// with EdDSA (Ed25519, RFC 8037), so anyone holding the controller's public
+// key can later verify that the controller issued it, unchanged.
+//
+// The specification defines a consent receipt as a "record of authority
+// granted by a PII Principal to a PII Controller for processing of the
+// Principal's PII", and has no field for a withdrawal, a refusal or an
+// objection: only a Given event gets a receipt. Every field it requires is
+// filled in, and VerifyReceipt refuses a receipt that lacks one: version,
+// jurisdiction, consentTimestamp, collectionMethod, consentReceiptID,
+// piiPrincipalId, piiControllers (each with piiController, contact,
+// address, email and phone), policyUrl, services (each with service and
+// purposes, each purpose with consentType, purposeCategory, piiCategory,
+// termination and thirdPartyDisclosure, and thirdPartyName when that is
+// true), sensitive and spiCat.
 
 // ReceiptVersion is the value of Receipt.Version this package writes and accepts.
 const ReceiptVersion = "KI-CR-v1.1.0"
 
-// Controller identifies the controller on a receipt (Kantara piiControllers).
+// The values of ReceiptPurpose.ConsentType, which the specification
+// defines as "the type of the consent used by the PII Controller as their
+// authority to collect, use or disclose PII" and leaves as a non-empty
+// string. The ledger writes how the consent on record was given, in the
+// terms of the W3C Data Privacy Vocabulary that LawfulBasis.DPV uses.
+const (
+	// ConsentTypeExplicit: explicit consent, the condition of
+	// Art. 9(2)(a) GDPR (also asked by Art. 22(2)(c) and 49(1)(a)), given
+	// by an express statement (dpv:ExplicitlyExpressedConsent). Written
+	// for a consent whose basis is gdpr.ExplicitConsent.
+	ConsentTypeExplicit = "EXPLICIT"
+	// ConsentTypeExpressed: consent of Art. 4(11) GDPR, "a statement or a
+	// clear affirmative action" (dpv:ExpressedConsent), not explicit in the
+	// sense of Art. 9(2)(a). Written for a consent whose basis is
+	// gdpr.Consent. (Implied consent is not consent under the GDPR, so the
+	// ledger never writes "IMPLIED".)
+	ConsentTypeExpressed = "EXPRESSED"
+)
+
+// Controller identifies the controller on a receipt: an entry of Kantara
+// piiControllers. The specification requires of it a name (piiController),
+// a contact (the name of the person or office to contact), a postal address,
+// an e-mail address and a telephone number; onBehalf and piiControllerUrl
+// are optional. Validate checks them.
 type Controller struct {
-	Name     string `json:"piiController"`
-	OnBehalf bool   `json:"onBehalf"`
-	Contact  string `json:"contact"`
-	Address  string `json:"address,omitempty"`
-	Email    string `json:"email"`
-	Phone    string `json:"phone,omitempty"`
-	URL      string `json:"piiControllerUrl,omitempty"`
+	// Name is the controller's name (piiController); required.
+	Name string `json:"piiController"`
+	// OnBehalf is true for a processor acting on behalf of a controller.
+	OnBehalf bool `json:"onBehalf"`
+	// Contact names the person or office to contact about consent
+	// ("Data Protection Officer"); required.
+	Contact string `json:"contact"`
+	// Address is the controller's postal address; required.
+	Address PostalAddress `json:"address"`
+	// Email is the e-mail address to contact about consent; required.
+	Email string `json:"email"`
+	// Phone is the telephone number to contact about consent; required.
+	Phone string `json:"phone"`
+	// URL is a web address of the controller (piiControllerUrl); optional,
+	// an absolute http or https URL when set.
+	URL string `json:"piiControllerUrl,omitempty"`
+	// PolicyURL is the controller's privacy policy, the receipt's
+	// policyUrl (which the specification requires) when the notice the
+	// consent was given under was published without a URL. It is not part
+	// of piiControllers. WithReceipts requires it: an absolute http or
+	// https URL.
+	PolicyURL string `json:"-"`
+}
+
+// PostalAddress is the physical address of a controller, "in the
+// specification's shape": a JSON object with the properties of
+// schema.org's PostalAddress, as the specification's own example shows
+// ({"streetAddress": …, "addressCountry": …}).
+type PostalAddress struct {
+	// StreetAddress is the street and number, or a post office box;
+	// required.
+	StreetAddress string `json:"streetAddress"`
+	// PostOfficeBoxNumber, optional.
+	PostOfficeBoxNumber string `json:"postOfficeBoxNumber,omitempty"`
+	// PostalCode, optional.
+	PostalCode string `json:"postalCode,omitempty"`
+	// Locality is the town or city (addressLocality), optional.
+	Locality string `json:"addressLocality,omitempty"`
+	// Region (addressRegion), optional.
+	Region string `json:"addressRegion,omitempty"`
+	// Country is the ISO 3166-1 alpha-2 code, e.g. "DE" (addressCountry);
+	// required.
+	Country string `json:"addressCountry"`
+}
+
+// Validate checks that c has every field the Kantara Consent Receipt
+// Specification 1.1 requires of a PII controller: a name, a contact, a
+// postal address with a street address and an ISO 3166-1 alpha-2 country,
+// an e-mail address and a telephone number, each printable text of at most
+// 256 bytes, and, when set, an absolute http or https URL. The error wraps
+// ErrInvalid and names the missing or malformed field, never its value.
+// It does not check PolicyURL, which is the ledger's, not the specification's.
+func (c Controller) Validate() error {
+	for _, f := range []struct{ name, v string }{
+		{"piiController", c.Name}, {"contact", c.Contact}, {"address.streetAddress", c.Address.StreetAddress},
+		{"email", c.Email}, {"phone", c.Phone},
+	} {
+		if strings.TrimSpace(f.v) == "" {
+			return because(ErrInvalid, fmt.Sprintf("controller without %s, which the consent receipt specification requires", f.name), nil)
+		}
+	}
+	for _, f := range []struct{ name, v string }{
+		{"piiController", c.Name}, {"contact", c.Contact}, {"email", c.Email}, {"phone", c.Phone}, {"piiControllerUrl", c.URL},
+		{"address.streetAddress", c.Address.StreetAddress}, {"address.postOfficeBoxNumber", c.Address.PostOfficeBoxNumber},
+		{"address.postalCode", c.Address.PostalCode}, {"address.addressLocality", c.Address.Locality},
+		{"address.addressRegion", c.Address.Region},
+	} {
+		if f.v != "" && validKey(f.v, maxLocator) != nil {
+			return because(ErrInvalid, fmt.Sprintf("controller %s is not printable text of at most %d bytes", f.name, maxLocator), nil)
+		}
+	}
+	if !isCountryCode(c.Address.Country) {
+		return because(ErrInvalid, "controller address.addressCountry is not an ISO 3166-1 alpha-2 code such as \"DE\"", nil)
+	}
+	if local, domain, ok := strings.Cut(c.Email, "@"); !ok || local == "" || !strings.Contains(domain, ".") ||
+		strings.ContainsAny(c.Email, " <>,;") || strings.Count(c.Email, "@") != 1 {
+		return because(ErrInvalid, "controller email is not an e-mail address", nil)
+	}
+	if !strings.ContainsAny(c.Phone, "0123456789") {
+		return because(ErrInvalid, "controller phone has no digit", nil)
+	}
+	if c.URL != "" && !isWebURL(c.URL) {
+		return because(ErrInvalid, "controller piiControllerUrl is not an absolute http or https URL", nil)
+	}
+	return nil
+}
+
+func isCountryCode(s string) bool {
+	return len(s) == 2 && 'A' <= s[0] && s[0] <= 'Z' && 'A' <= s[1] && s[1] <= 'Z'
+}
+
+func isWebURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && validKey(s, 2048) == nil
 }
 
 // Receipt is a Kantara Consent Receipt 1.1.
@@ -101,8 +224,11 @@ func newReceiptConfig(s crypto.Signer, c Controller, jurisdiction string) (*rece
 	if !ok || len(pub) != ed25519.PublicKeySize {
 		return nil, because(ErrInvalid, "signer must hold an Ed25519 key", nil)
 	}
-	if c.Name == "" || (c.Email == "" && c.Contact == "") {
-		return nil, because(ErrInvalid, "controller needs a name and a contact", nil)
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if !isWebURL(c.PolicyURL) {
+		return nil, because(ErrInvalid, "controller PolicyURL is not an absolute http or https URL (a receipt's policyUrl when its notice has no URL)", nil)
 	}
 	if jurisdiction == "" {
 		jurisdiction = "EU"
@@ -128,14 +254,21 @@ func KeyID(pub ed25519.PublicKey) string {
 	return base64.RawURLEncoding.EncodeToString(h[:8])
 }
 
-// Receipt builds and signs the receipt of one event of the ledger (a Given
-// consent, usually; a withdrawal or refusal gets one too). A receipt proves
-// that the event was recorded, not that it still holds: a later withdrawal
-// has a receipt of its own. The receipt names the subject (piiPrincipalId)
-// in clear, since it is the subject's own record: hand it to them only. It returns the
-// receipt and its compact JWS, the form to hand to the subject. Errors:
-// ErrNotFound for an unknown event, ErrInvalid for a Pending event or a
-// Ledger without WithReceipts.
+// Receipt builds and signs the consent receipt of a Given event. A receipt
+// proves that the consent was given, not that it still holds: a later
+// withdrawal ends it, and History and Decide show that. The Kantara
+// specification's receipt records authority granted, so a withdrawal,
+// refusal, expiry, objection, override, soft opt-in or pending request gets
+// none (ErrInvalid): show the subject their History instead.
+//
+// The receipt names the subject (piiPrincipalId) in clear, since it is the
+// subject's own record: hand it to them only. Its consentType says how the
+// consent was given (ConsentTypeExplicit, ConsentTypeExpressed); its
+// policyUrl is the URL of the notice shown, or the controller's PolicyURL
+// when the notice has none. It returns the receipt and its compact JWS, the
+// form to hand to the subject. Errors: ErrNotFound for an unknown event,
+// ErrInvalid for an event that is not a Given consent or a Ledger without
+// WithReceipts.
 func (l *Ledger) Receipt(ctx context.Context, eventID string) (Receipt, string, error) {
 	const op = "receipt"
 	if err := checkCtx(op, ctx); err != nil {
@@ -149,8 +282,16 @@ func (l *Ledger) Receipt(ctx context.Context, eventID string) (Receipt, string, 
 	if err != nil {
 		return Receipt{}, "", wrap(op, err)
 	}
-	if e.Kind == Pending {
+	switch e.Kind {
+	case Given:
+	case Pending:
 		return Receipt{}, "", wrap(op, invalidf("event", "a pending consent has no receipt until it is confirmed"))
+	default:
+		return Receipt{}, "", wrap(op, invalidf("event", "a %s event grants no consent: a consent receipt records consent given", e.Kind))
+	}
+	n, err := l.Notice(ctx, e.Notice.ID, e.Notice.Version)
+	if err != nil {
+		return Receipt{}, "", wrap(op, err)
 	}
 	r := Receipt{
 		Version: ReceiptVersion, Jurisdiction: rc.jurisdiction, ConsentTimestamp: e.Time.Unix(),
@@ -164,14 +305,13 @@ func (l *Ledger) Receipt(ctx context.Context, eventID string) (Receipt, string, 
 	if !e.ExpiresAt.IsZero() {
 		r.Expires = e.ExpiresAt.Unix()
 	}
-	if e.Notice.ID != "" {
-		if n, err := l.Notice(ctx, e.Notice.ID, e.Notice.Version); err == nil {
-			r.PolicyURL, r.Language = n.URL, n.Language
-		}
+	r.PolicyURL, r.Language = n.URL, n.Language
+	if r.PolicyURL == "" {
+		r.PolicyURL = rc.controller.PolicyURL
 	}
 	p := ReceiptPurpose{
-		Purpose: string(e.Purpose), PurposeCategory: []string{}, ConsentType: "EXPLICIT",
-		PIICategory: []string{}, PrimaryPurpose: true, Termination: terminations[e.Kind],
+		Purpose: string(e.Purpose), PurposeCategory: []string{}, ConsentType: consentType(e.Basis),
+		PIICategory: []string{}, PrimaryPurpose: true, Termination: termination,
 	}
 	service := string(e.Purpose)
 	if l.register != nil {
@@ -206,14 +346,16 @@ func (l *Ledger) Receipt(ctx context.Context, eventID string) (Receipt, string, 
 	return r, jws, nil
 }
 
-// terminations says, per kind of event, how what it records ends.
-var terminations = map[Kind]string{
-	Given:      "Withdraw at any time, as easily as given (Art. 7(3) GDPR).",
-	Refused:    "No consent was given; you may give it later.",
-	Withdrawn:  "Consent withdrawn; processing based on it has stopped.",
-	Expired:    "Consent expired; processing based on it has stopped.",
-	Objected:   "Objection recorded (Art. 21 GDPR); processing for this purpose has stopped.",
-	Overridden: "Objection overridden on compelling legitimate grounds (Art. 21(1) GDPR); you may complain to a supervisory authority.",
+// termination says how a consent ends (the receipt's termination); an
+// expiry, when there is one, is in x-expires.
+const termination = "Withdraw at any time, as easily as given (Art. 7(3) GDPR)."
+
+// consentType is the receipt's consentType for a consent of basis b.
+func consentType(b gdpr.LawfulBasis) string {
+	if b == gdpr.ExplicitConsent {
+		return ConsentTypeExplicit
+	}
+	return ConsentTypeExpressed
 }
 
 func joinName(a, b string) string {
@@ -252,8 +394,9 @@ const maxReceiptLen = 64 << 10
 // VerifyReceipt checks a receipt's JWS against the controller's public
 // keys (the current one and any retired ones) and returns the receipt.
 // Anything wrong — malformed, another algorithm, an unknown key, a bad
-// signature, a payload that is not a version 1.1 receipt — gives
-// ErrInvalidReceipt.
+// signature, a payload that is not a version 1.1 receipt with every field
+// the specification requires (see Receipt), or the record of anything but
+// a consent given — gives ErrInvalidReceipt.
 func VerifyReceipt(jws string, keys ...ed25519.PublicKey) (Receipt, error) {
 	r, err := verifyReceipt(jws, keys)
 	return r, wrap("verify_receipt", err)
@@ -285,11 +428,37 @@ func verifyReceipt(jws string, keys []ed25519.PublicKey) (Receipt, error) {
 		return Receipt{}, ErrInvalidReceipt
 	}
 	var r Receipt
-	if err := strictJSON(pb, &r); err != nil || r.Version != ReceiptVersion ||
-		r.ConsentReceiptID == "" || r.PIIPrincipalID == "" || len(r.Services) == 0 {
+	if err := strictJSON(pb, &r); err != nil || !r.complete() {
 		return Receipt{}, ErrInvalidReceipt
 	}
 	return r, nil
+}
+
+// complete reports whether r has every field the specification requires,
+// and records a consent given.
+func (r Receipt) complete() bool {
+	if r.Version != ReceiptVersion || r.Jurisdiction == "" || r.ConsentTimestamp < 0 || r.CollectionMethod == "" ||
+		r.ConsentReceiptID == "" || r.PIIPrincipalID == "" || len(r.PIIControllers) == 0 || r.PolicyURL == "" ||
+		len(r.Services) == 0 || r.SPICat == nil || r.EventKind != Given {
+		return false
+	}
+	for _, c := range r.PIIControllers {
+		if c.Validate() != nil {
+			return false
+		}
+	}
+	for _, s := range r.Services {
+		if s.Service == "" || len(s.Purposes) == 0 {
+			return false
+		}
+		for _, p := range s.Purposes {
+			if p.ConsentType == "" || p.PurposeCategory == nil || p.PIICategory == nil || p.Termination == "" ||
+				(p.ThirdPartyDisclosure && p.ThirdPartyName == "") {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func strictJSON(b []byte, v any) error {

@@ -98,7 +98,7 @@ func (s *nilSigner) Sign(r io.Reader, d []byte, o crypto.SignerOpts) ([]byte, er
 }
 
 func TestOptionsValidate(t *testing.T) {
-	ctrl := consent.Controller{Name: "C", Email: "c@example.com"}
+	ctrl := validController()
 	_, priv, _ := ed25519.GenerateKey(nil)
 	for name, tc := range map[string]struct {
 		opt   consent.Option
@@ -169,7 +169,7 @@ func TestNilContext(t *testing.T) {
 	u := mustOK(consent.NewUnsubscriber([]byte(strings.Repeat("k", 32))))
 	_, priv, _ := ed25519.GenerateKey(nil)
 	f := newFixture(t, consent.WithUnsubscriber(u), consent.WithRegister(testRegister()),
-		consent.WithReceipts(priv, consent.Controller{Name: "C", Email: "c@example.com"}, ""))
+		consent.WithReceipts(priv, validController(), ""))
 	g := mustOK(f.l.Give(f.ctx, f.choice("alice")))
 	_, tok := mustRequest(t, f, "bob")
 	utok := mustOK(f.l.UnsubscribeToken("alice", "newsletter", consent.Email, 0))
@@ -268,7 +268,7 @@ func TestErrorsDoNotEchoPersonalValues(t *testing.T) {
 	_, errs["give notice"] = f.l.Give(f.ctx, c)
 	_, errs["notice"] = f.l.Notice(f.ctx, personal, 1)
 	rl := mustOK(consent.New(memconsent.New(), consent.WithReceipts(ed25519.NewKeyFromSeed(make([]byte, 32)),
-		consent.Controller{Name: "C", Email: "c@example.com"}, "")))
+		validController(), "")))
 	_, _, errs["receipt"] = rl.Receipt(f.ctx, personal)
 	u := mustOK(consent.NewUnsubscriber([]byte(strings.Repeat("k", 32))))
 	_, errs["sign contact"] = u.Sign(consent.Claims{Subject: "s", Purpose: "p", Contact: personal})
@@ -301,7 +301,7 @@ func TestSecretsDoNotPrint(t *testing.T) {
 	priv := ed25519.NewKeyFromSeed(seed)
 	u := mustOK(consent.NewUnsubscriber(secret))
 	l := mustOK(consent.New(memconsent.New(), consent.WithUnsubscriber(u),
-		consent.WithReceipts(priv, consent.Controller{Name: "C", Email: "c@example.com"}, "")))
+		consent.WithReceipts(priv, validController(), "")))
 	values := map[string]any{"*Unsubscriber": u, "Unsubscriber": *u, "*Ledger": l, "[]any{*Ledger}": []any{l},
 		"struct{*Ledger}": struct{ L *consent.Ledger }{l}}
 	for name, v := range values {

@@ -131,6 +131,12 @@ func register() *gdpr.Register {
 	}
 }
 
+// controller names the controller on consent receipts, with every field
+// the Kantara Consent Receipt Specification 1.1 requires.
+var controller = consent.Controller{Name: "Example Ltd", Contact: "Data Protection Officer",
+	Address: consent.PostalAddress{StreetAddress: "1 Example Street", PostalCode: "10115", Locality: "Berlin", Country: "DE"},
+	Email:   "privacy@example.com", Phone: "+49 30 1234567", PolicyURL: "https://example.com/privacy"}
+
 // walk is the tour itself, on any database, for one new subject.
 func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dialect, prefix string,
 	keys *insecuredevkeys.Keys, anchorDir string, subject gdpr.SubjectID) error {
@@ -161,7 +167,7 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 		return err
 	}
 	ledger, err := consent.New(store, consent.WithRegister(register()),
-		consent.WithReceipts(receiptKey, consent.Controller{Name: "Example Ltd", Email: "privacy@example.com"}, "EU"),
+		consent.WithReceipts(receiptKey, controller, "EU"),
 		consent.WithUnsubscriber(unsub), consent.WithRecorder(trail))
 	if err != nil {
 		return err

@@ -63,11 +63,12 @@ type Kit struct {
 
 // Controller is the controller named on the Kit's receipts.
 var Controller = consent.Controller{
-	Name:    "Example Controller Ltd",
-	Contact: "Data Protection Officer",
-	Address: "1 Example Street, 10115 Berlin, DE",
-	Email:   "privacy@example.com",
-	Phone:   "+49 30 0000000",
+	Name:      "Example Controller Ltd",
+	Contact:   "Data Protection Officer",
+	Address:   consent.PostalAddress{StreetAddress: "1 Example Street", PostalCode: "10115", Locality: "Berlin", Country: "DE"},
+	Email:     "privacy@example.com",
+	Phone:     "+49 30 0000000",
+	PolicyURL: "https://example.com/privacy",
 }
 
 // New returns a Kit; reg may be nil for a ledger without a Register (no
