@@ -131,6 +131,13 @@
 // append: memaudit: conflict: …". No error text holds an ID, a
 // pseudonym's input, a rejected value or an entry's content.
 //
+// ErrTampered means evidence: hashes, a body, a column or a checkpoint
+// that disagree, or a hash under a checkpoint that is not stored. A Store
+// that fails (a timeout, a killed connection, a cancelled context),
+// during a consistency proof in New, Checkpoint or Close as anywhere
+// else, is returned wrapped, with errors.Is true for the Store's error
+// and false for ErrTampered; try again.
+//
 // A nil context.Context is refused by every function and method that
 // takes one, with an *Error (Field "ctx") wrapping ErrInvalid; nothing is
 // written, and Close with a nil context closes nothing.

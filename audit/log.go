@@ -217,7 +217,10 @@ const MaxAppend = 4096
 // extends its latest stored checkpoint and, if an anchor is set, the
 // anchor's latest, and returns an error wrapping ErrTampered if it does
 // not: the log was rewritten, cut short, or restored from a backup older
-// than the checkpoint. It does not read the entries; Verify does.
+// than the checkpoint. A store error while it reads a proof (a timeout, a
+// lost connection, ctx done) is returned wrapped, not as ErrTampered; a
+// hash the proof needs that is not stored is tampering. It does not read
+// the entries; Verify does.
 func New(ctx context.Context, store Store, key []byte, signer note.Signer, verifier note.Verifier, opts ...Option) (*Log, error) {
 	if err := checkCtx(ctx, "new"); err != nil {
 		return nil, err

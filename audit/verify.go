@@ -18,7 +18,9 @@ import (
 // this Log signed or opened with, the latest stored one and the anchor's
 // latest, and refuses with an error wrapping ErrTampered if not: a Log
 // does not sign a history rewritten under a checkpoint it knows of, nor
-// one rewritten since, behind it, over entries it wrote itself. The
+// one rewritten since, behind it, over entries it wrote itself. A store
+// error while reading a proof (a timeout, a lost connection, ctx done) is
+// returned wrapped, not as ErrTampered. The
 // Log calls it on its own (see WithCheckpoints); call it to checkpoint at
 // a moment of your choosing. The error is an *Error with Op "checkpoint";
 // a nil ctx is refused with ErrInvalid.
@@ -133,7 +135,11 @@ func (l *Log) extends(ctx context.Context, h Head, cp Checkpoint) error {
 
 // proveExtends checks, with a consistency proof read through r, that the
 // tree at head h extends the tree of old (its Size and Root). It returns an
-// error wrapping ErrTampered if it does not.
+// error wrapping ErrTampered if it does not, or if a hash the proof needs
+// is not stored (ErrNotFound: the hashes under a checkpoint were cut); an
+// error of r's otherwise (a timeout, a lost connection, a cancelled
+// context), wrapped but not as ErrTampered, since it says nothing about
+// the log.
 func proveExtends(r tlog.HashReader, h Head, old Checkpoint) error {
 	switch {
 	case old.Size > h.Size:
@@ -146,9 +152,19 @@ func proveExtends(r tlog.HashReader, h Head, old Checkpoint) error {
 	case old.Size == 0:
 		return nil
 	}
-	p, err := tlog.ProveTree(h.Size, old.Size, r)
+	var readErr error
+	rr := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		hs, err := r.ReadHashes(idx)
+		if err != nil {
+			readErr = err
+		}
+		return hs, err
+	})
+	p, err := tlog.ProveTree(h.Size, old.Size, rr)
 	switch {
 	case err == nil:
+	case readErr != nil && !errors.Is(readErr, ErrNotFound):
+		return fmt.Errorf("consistency proof from size %d to %d: %w", old.Size, h.Size, readErr)
 	default:
 		return fmt.Errorf("%w: no consistency proof from size %d to %d: %v", ErrTampered, old.Size, h.Size, err)
 	}
