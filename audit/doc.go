@@ -43,7 +43,21 @@
 // log can be linked to that subject, by anyone, key or not, while every
 // entry and the tree still verify. That is how the log meets the erasure
 // contract (gdpr.Eraser) without breaking its hashes. [Log.ForgetActor]
-// does the same for a staff member.
+// does the same for a staff member. Neither records an entry: nothing
+// written by the erasure names the subject or the staff member.
+//
+// Erasure unlinks what is in the log; it does not stop what comes after.
+// An event recorded after a subject's erasure that names them again — as
+// its Subject, or as a subject actor (gdpr.ActorSubject with their ID) —
+// gets a new salt, so a new pseudonym: unrelated to the entries from
+// before, but linking this entry and every later one to the subject
+// again, until EraseSubject is called again. So a component records the
+// events of its own erasure (a key shredded, a ledger erased) without a
+// Subject and by a system or staff actor, with the request's ID in
+// Resource or Attrs if it wants to tie them together; an event with no
+// Subject creates no salt and links no one. Then erasing through every
+// component, in any order, leaves nothing in the trail linked to the
+// subject.
 //
 // Each entry also carries a random 16-byte nonce, so the hash of an entry
 // whose content is gone confirms no guess of what it said. [Log.Redact]

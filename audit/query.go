@@ -245,9 +245,12 @@ func (l *Log) redact(ctx context.Context, actor gdpr.Actor, index int64, reason 
 // EraseSubject deletes the salt of subject's pseudonym, so that no entry of
 // the log can be linked to them any longer, by anyone, key or not; the
 // entries stay and the log still verifies (Art. 17). The report counts the
-// salt. A later event about the same subject gets a new, unrelated
-// pseudonym. Other Log instances may write the old pseudonym for up to
-// their cache TTL (WithPseudonymCache). EraseSubject implements
+// salt. It records no entry of its own. A later event that names the
+// same subject (as Subject or as a subject actor) gets a new, unrelated
+// pseudonym, and links the subject to it and to every later entry again,
+// until the next EraseSubject: record erasure events without a Subject
+// (see the package doc). Other Log instances may write the old pseudonym
+// for up to their cache TTL (WithPseudonymCache). EraseSubject implements
 // gdpr.Eraser. The error is an *Error with Op "erase"; a nil ctx and a
 // malformed subject ID wrap ErrInvalid.
 func (l *Log) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (gdpr.ErasureReport, error) {
@@ -266,7 +269,8 @@ func (l *Log) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (gdpr.Er
 
 // ForgetActor deletes the salt of a staff member's pseudonym, as
 // EraseSubject does for a subject: their entries stay, unlinkable to them.
-// It reports whether the staff member had a salt. The error is an *Error
+// It records no entry of its own; a later event by the same staff member
+// gets a new pseudonym. It reports whether the staff member had a salt. The error is an *Error
 // with Op "forget"; a nil ctx and a malformed ID wrap ErrInvalid.
 func (l *Log) ForgetActor(ctx context.Context, staffID string) (bool, error) {
 	if err := checkCtx(ctx, "forget"); err != nil {

@@ -11,7 +11,10 @@ import (
 )
 
 // RunLogContracts runs gdprtest's Eraser and Exporter suites on an
-// *audit.Log over the stores newStore makes, as RunStoreTests calls it:
+// *audit.Log over the stores newStore makes, and ErasureLeavesNoLink (the
+// Log's own erasure writes nothing naming the subject, and erasure events
+// recorded afterwards without a Subject, through the other handle, make no
+// salt again), as RunStoreTests calls it:
 // two handles on one fresh storage. The Log under test is over s; a
 // second Log over other, with the same keys, as a second instance of the
 // service, says whether a subject's entries can still be found, so an
@@ -40,6 +43,80 @@ func RunLogContracts(t *testing.T, newStore func(t *testing.T) (s, other audit.S
 			return gdprtest.ExporterFixture{Exporter: l, Seed: seedLog(l)}
 		})
 	})
+	t.Run("ErasureLeavesNoLink", func(t *testing.T) {
+		s, other := newStore(t)
+		testErasureLeavesNoLink(t, s, other)
+	})
+}
+
+// testErasureLeavesNoLink is audit's part of "erasing through every
+// component, in any order, leaves nothing in the trail linked to the
+// subject": the Log's own EraseSubject and ForgetActor write nothing that
+// names the subject or the staff member, and the erasure events other
+// components record afterwards — with no Subject, by a system actor,
+// through another instance — make no salt again and carry no pseudonym of
+// the subject's.
+func testErasureLeavesNoLink(t *testing.T, s, other audit.Store) {
+	ctx := t.Context()
+	keys := newContractKeys(t)
+	l, l2 := keys.open(t, s), keys.open(t, other)
+	const subject, staff = gdpr.SubjectID("subject-erased"), "staff-erased"
+	if err := seedLog(l)(ctx, subject, staff); err != nil {
+		t.Fatal(err)
+	}
+	seeded, err := l.Entries(ctx, audit.Filter{Subject: subject})
+	if err != nil || len(seeded) != 2 {
+		t.Fatalf("Entries of the seeded subject = %d, %v; want 2", len(seeded), err)
+	}
+	p, actor := seeded[0].Subject, seeded[0].Actor.ID
+	h0, err := l.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := l.EraseSubject(ctx, subject); err != nil || rep.Erased != 1 {
+		t.Fatalf("EraseSubject = %+v, %v; want the salt erased", rep, err)
+	}
+	if ok, err := l.ForgetActor(ctx, staff); err != nil || !ok {
+		t.Fatalf("ForgetActor = %v, %v; want the salt deleted", ok, err)
+	}
+	for _, action := range []string{"crypto.shred", "consent.erased", "erasure.completed"} {
+		if err := l2.Record(ctx, gdpr.Event{Actor: gdpr.System("erasure-worker"), Action: action,
+			Resource: "erasure/request-1", Outcome: gdpr.Success}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, lg := range []*audit.Log{l, l2} {
+		if got, err := lg.Entries(ctx, audit.Filter{Subject: subject}); err != nil || len(got) != 0 {
+			t.Fatalf("instance %d: Entries of the erased subject = %d, %v; want none: nothing may link them", i+1, len(got), err)
+		}
+	}
+	if rep, err := l2.EraseSubject(ctx, subject); err != nil || rep.Erased != 0 {
+		t.Fatalf("a second EraseSubject = %+v, %v; want nothing to erase: events without a Subject make no salt", rep, err)
+	}
+	for from := h0.Size; ; {
+		es, err := s.Entries(ctx, from, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, se := range es {
+			var e audit.Entry
+			if err := e.UnmarshalBinary(se.Body); err != nil {
+				t.Fatalf("entry %d does not decode: %v", se.Index, err)
+			}
+			if e.Subject == p || e.Actor.ID == actor || e.Actor.ID == p.String() {
+				t.Fatalf("entry %d (%s), written during or after the erasure, carries a pseudonym of the erased subject or staff member", se.Index, e.Action)
+			}
+			if e.Action != "crypto.shred" && e.Action != "consent.erased" && e.Action != "erasure.completed" {
+				if !e.Subject.IsZero() || (e.Actor.Kind != gdpr.ActorSystem && e.Actor.ID != "") {
+					t.Fatalf("entry %d (%s), written by EraseSubject or ForgetActor, carries a pseudonym", se.Index, e.Action)
+				}
+			}
+		}
+		if len(es) < 100 {
+			break
+		}
+		from = es[len(es)-1].Index + 1
+	}
 }
 
 func seedLog(l *audit.Log) func(context.Context, gdpr.SubjectID, string) error {

@@ -124,5 +124,7 @@
 // RunLogContracts runs gdprtest's Eraser and Exporter suites on a
 // *audit.Log over the same two handles RunStoreTests takes, so a store that
 // passes both is one the component can erase and export through, for
-// every instance of the host.
+// every instance of the host; and checks that after EraseSubject the
+// erasure events other components record without a Subject, through the
+// other handle, leave nothing in the trail linked to the subject.
 package audittest
