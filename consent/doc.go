@@ -91,8 +91,8 @@
 // A Ledger works over a Store: memconsent keeps events in memory (the fake
 // for a host's unit tests), sqlconsent in PostgreSQL, MySQL/MariaDB or
 // SQLite. The Store is append-only except for DeleteSubject, which
-// Ledger.EraseSubject calls. Times are kept
-// in UTC to the microsecond; IDs are UUIDv7.
+// Ledger.EraseSubject calls, and its audit outbox (AuditOutbox, see
+// # Audit). Times are kept in UTC to the microsecond; IDs are UUIDv7.
 //
 // # Errors
 //
@@ -124,6 +124,52 @@
 // context's actor, else the system actor "consent", and the context's
 // purpose (gdpr.WithPurpose). Confirm and Unsubscribe always record the
 // subject, whose token proves the choice.
+//
+// Every event the ledger accepts gets its audit record, at least once,
+// whatever happens to the caller's context or process between the write
+// and the record:
+//
+//   - Before anything is written, every value the record will carry is
+//     checked against the audit trail's limits (package audit's Entry): a
+//     system actor's name of at most 128 bytes, attribute values such as
+//     the method and the notice ID of at most 256 bytes, a notice ID that
+//     fits the resource "notice/<ID>" (at most 249 bytes), none with a C0,
+//     DEL or C1 control character. A value the trail would refuse is
+//     refused with ErrInvalid and the field named ("method", "actor",
+//     "notice.id", "id", or "ctx" for the context's actor), so no event
+//     stands that its record cannot follow.
+//   - Store.Append writes the event and an audit marker for it atomically:
+//     in one statement or transaction in sqlconsent, under one lock in
+//     memconsent (AuditOutbox). After the write, the Ledger records the
+//     event with the caller's context values but not its cancellation
+//     (context.WithoutCancel), bounded by AuditTimeout, and clears the
+//     marker once the Recorder accepted it. A caller that gives up after
+//     the write no longer drops the record.
+//   - A marker left behind — the Recorder failed or timed out, the process
+//     crashed, or the commit's acknowledgement was lost so the caller got
+//     an error for a write that happened — is due AuditGrace after its
+//     event, and Ledger.DrainAudit records it then. Call DrainAudit when an
+//     instance starts and periodically (every minute or so); instances may
+//     drain at once, each claims other markers.
+//   - Delivery is at least once: a crash between the Recorder's acceptance
+//     and the marker's removal records the event again on a later drain.
+//     The record is rebuilt from the stored event, identical, and its
+//     Resource names the consent event ("consent_event/<ID>"), so a
+//     duplicate is recognisable. Erasure removes the markers with the
+//     events (DeleteSubject), so an erased event's record is never made
+//     afterwards.
+//
+// The outbox lives in the consent Store rather than in one transaction
+// with the audit trail's: the trail is often another database (or another
+// service), a Recorder is an interface that takes no transaction, and a
+// shared transaction would hold the trail's append lock for the length of
+// every consent write. Nor does New drain: New takes no context and does
+// no I/O (a Ledger is often built before the Store is migrated, and a
+// trail that is down must not stop an instance from starting), so the
+// host calls DrainAudit with a context of its own. Notice publications,
+// erasures and exports are recorded with the same detached context but
+// have no marker: their Recorder error is returned to the caller, who can
+// repeat the call.
 //
 // # Printing
 //

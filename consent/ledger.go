@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/internal/errs"
@@ -94,8 +95,13 @@ func WithRegister(r *gdpr.Register) Option {
 // (Publish, EraseSubject, ExportSubject) name the actor of the context
 // (gdpr.WithActor), else the system actor "consent", and the purpose of the
 // context (gdpr.WithPurpose), if any. nil is an error.
-// Default: gdpr.Discard. A recorder error fails the operation after the
-// ledger write (the choice stands; the error says the record is missing).
+// Default: gdpr.Discard.
+//
+// Records are made after the ledger write, with the context's values but
+// not its cancellation, within AuditTimeout. A recorder error fails the
+// operation after the write: the choice stands, and its record stays owed
+// in the Store's outbox until Ledger.DrainAudit makes it (see the package
+// doc, # Audit).
 func WithRecorder(r gdpr.Recorder) Option {
 	return option{"WithRecorder", func(l *Ledger) error {
 		if r == nil {
@@ -220,6 +226,9 @@ func ctxActor(ctx context.Context, def gdpr.Actor) (gdpr.Actor, error) {
 	if err := a.Validate(); err != nil {
 		return gdpr.Actor{}, errs.At("ctx", because(ErrInvalid, "actor: "+errs.StripInvalid(err, "consent"), err))
 	}
+	if why := auditActor(a); why != "" {
+		return gdpr.Actor{}, errs.At("ctx", because(ErrInvalid, "actor: "+why, nil))
+	}
 	return a, nil
 }
 
@@ -258,7 +267,9 @@ func HashText(text string) string {
 // published version of the same ID (checked before the write: two
 // publishers racing with different versions can both succeed, so publish
 // from one place, such as a deployment step); TextHash must be a hex SHA-256
-// (HashText); Published defaults to now.
+// (HashText); Published defaults to now. The ID is printable UTF-8 of at
+// most 249 bytes without control characters (C0, DEL or C1), so that its
+// audit record's resource "notice/<ID>" fits the audit trail.
 //
 // Publishing is idempotent: a notice whose ID and Version are published
 // already with the same TextHash, Language, URL and Material (and the same
@@ -295,6 +306,14 @@ func (l *Ledger) Publish(ctx context.Context, n Notice) (Notice, error) {
 	if err != nil {
 		return Notice{}, wrap(op, err)
 	}
+	rec := gdpr.Event{
+		Time: l.now(), Actor: actor, Action: "consent.notice_published", Purpose: purpose,
+		Resource: "notice/" + n.ID, Outcome: gdpr.Success,
+		Attrs: map[string]string{"version": strconv.Itoa(n.Version), "material": strconv.FormatBool(n.Material)},
+	}
+	if err := checkAudit(rec, map[string]string{"resource": "id", "actor": "ctx", "purpose": "ctx"}); err != nil {
+		return Notice{}, wrap(op, err)
+	}
 	publishedGiven := !n.Published.IsZero()
 	if !publishedGiven {
 		n.Published = l.now()
@@ -323,12 +342,8 @@ func (l *Ledger) Publish(ctx context.Context, n Notice) (Notice, error) {
 		}
 		return Notice{}, wrap(op, err)
 	}
-	err = l.recorder.Record(ctx, gdpr.Event{
-		Time: l.now(), Actor: actor, Action: "consent.notice_published", Purpose: purpose,
-		Resource: "notice/" + n.ID, Outcome: gdpr.Success,
-		Attrs: map[string]string{"version": strconv.Itoa(n.Version), "material": strconv.FormatBool(n.Material)},
-	})
-	return n, wrap(op, err)
+	rec.Time = l.now()
+	return n, wrap(op, l.record(ctx, rec))
 }
 
 // findVersion returns the notice of ns with the given version.
@@ -551,6 +566,9 @@ func (l *Ledger) append(ctx context.Context, op string, kind Kind, c Choice, fil
 	if err := e.validate(); err != nil {
 		return Event{}, wrap(op, err)
 	}
+	if err := checkAudit(auditEvent(e), eventFields); err != nil {
+		return Event{}, wrap(op, err)
+	}
 	if err := l.store.Append(ctx, e); err != nil {
 		return Event{}, wrap(op, err)
 	}
@@ -699,7 +717,23 @@ func (l *Ledger) newID() string {
 	return uuid.Must(uuid.NewV7()).String()
 }
 
-func (l *Ledger) recordEvent(ctx context.Context, e Event) error {
+// recordEvent makes the audit record of e, appended with its marker, and
+// clears the marker (settle): an error leaves the record owed.
+func (l *Ledger) recordEvent(ctx context.Context, e Event) error { return l.settle(ctx, e) }
+
+// record records ev after a write: with ctx's values but not its
+// cancellation, within AuditTimeout, so a caller that gives up after the
+// write cannot drop the record of what it did.
+func (l *Ledger) record(ctx context.Context, ev gdpr.Event) error {
+	rctx, cancel := detached(ctx)
+	defer cancel()
+	return l.recorder.Record(rctx, ev)
+}
+
+// auditEvent is the audit event of e: the same whether the append records
+// it or a drain does (DrainAudit), so a duplicate is recognisable by its
+// Resource.
+func auditEvent(e Event) gdpr.Event {
 	attrs := map[string]string{"method": string(e.Method), "basis": e.Basis.String()}
 	if e.Contact != "" {
 		attrs["contact"] = string(e.Contact)
@@ -708,10 +742,116 @@ func (l *Ledger) recordEvent(ctx context.Context, e Event) error {
 		attrs["notice"] = e.Notice.ID
 		attrs["notice_version"] = strconv.Itoa(e.Notice.Version)
 	}
-	return l.recorder.Record(ctx, gdpr.Event{
+	return gdpr.Event{
 		Time: e.Time, Actor: e.Actor, Action: "consent." + string(e.Kind), Subject: e.Subject,
 		Purpose: e.Purpose, Resource: "consent_event/" + e.ID, Outcome: gdpr.Success, Attrs: attrs,
-	})
+	}
+}
+
+// The audit trail's limits on what an entry holds (package audit, Entry):
+// every value the Ledger records must meet them, and is checked against
+// them before anything is written. This package may not import audit, so
+// they are repeated here; TestLedgerValuesFitTheAuditTrail holds the two
+// to each other at the limits.
+const (
+	auditMaxKey        = 64  // audit.MaxKeyLen: an action, an attribute key
+	auditMaxResource   = 256 // audit.MaxResourceLen
+	auditMaxAttrValue  = 256 // audit.MaxAttrValueLen
+	auditMaxAttrs      = 16  // audit.MaxAttrs
+	auditMaxSystemName = 128 // audit.MaxSystemNameLen
+)
+
+// eventFields names the input field behind each part of an event's audit
+// event, for checkAudit's errors.
+var eventFields = map[string]string{
+	"actor": "actor", "purpose": "purpose", "resource": "id",
+	"attrs.method": "method", "attrs.notice": "notice.id", "attrs.contact": "contact",
+}
+
+// checkAudit returns an error wrapping ErrInvalid if the audit trail would
+// refuse ev; its field is fields[part] for the part at fault ("actor",
+// "action", "purpose", "resource", "attrs.<key>"), or the part itself. It
+// names the rule broken, never the value.
+func checkAudit(ev gdpr.Event, fields map[string]string) error {
+	part, why := auditRefusal(ev)
+	if part == "" {
+		return nil
+	}
+	field := fields[part]
+	if field == "" {
+		field = part
+	}
+	return errs.At(field, because(ErrInvalid, "the audit trail refuses it: "+why, nil))
+}
+
+// auditRefusal returns the first part of ev the audit trail would refuse,
+// and why; "" when it would take ev. The subject and a staff or subject
+// actor's ID are pseudonymised by the trail, so their root validation is
+// all they need.
+func auditRefusal(ev gdpr.Event) (part, why string) {
+	if why := auditActor(ev.Actor); why != "" {
+		return "actor", why
+	}
+	if !auditKey(ev.Action) {
+		return "action", fmt.Sprintf("an action matches ^[a-z0-9_.-]{1,%d}$", auditMaxKey)
+	}
+	if ev.Purpose != "" && ev.Purpose.Validate() != nil {
+		return "purpose", "not a valid purpose"
+	}
+	if len(ev.Resource) > auditMaxResource || !auditPrintable(ev.Resource) {
+		return "resource", fmt.Sprintf("the resource it names is longer than %d bytes, or has a control character (C0, DEL or C1)", auditMaxResource)
+	}
+	if len(ev.Attrs) > auditMaxAttrs {
+		return "attrs", fmt.Sprintf("more than %d attributes", auditMaxAttrs)
+	}
+	for k, v := range ev.Attrs {
+		if !auditKey(k) {
+			return "attrs", fmt.Sprintf("an attribute key matches ^[a-z0-9_.-]{1,%d}$", auditMaxKey)
+		}
+		if len(v) > auditMaxAttrValue || !auditPrintable(v) {
+			return "attrs." + k, fmt.Sprintf("longer than %d bytes, or a control character (C0, DEL or C1)", auditMaxAttrValue)
+		}
+	}
+	return "", ""
+}
+
+// auditActor says why the audit trail would refuse a, or "". A system
+// actor's name is kept as it is, so it must be printable and at most
+// auditMaxSystemName bytes.
+func auditActor(a gdpr.Actor) string {
+	if a.Kind == gdpr.ActorSystem && (len(a.ID) > auditMaxSystemName || !auditPrintable(a.ID)) {
+		return fmt.Sprintf("a system actor's name is at most %d bytes, without control characters (C0, DEL or C1)", auditMaxSystemName)
+	}
+	return ""
+}
+
+// auditKey reports whether s matches ^[a-z0-9_.-]{1,64}$.
+func auditKey(s string) bool {
+	if s == "" || len(s) > auditMaxKey {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_', c == '.', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// auditPrintable reports whether s is valid UTF-8 without C0 control
+// characters, DEL or C1 control characters (U+0080–U+009F).
+func auditPrintable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return false
+		}
+	}
+	return true
 }
 
 func cloneEvidence(ev Evidence) Evidence {

@@ -41,7 +41,7 @@ func (l *Ledger) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (gdpr
 	if err != nil {
 		return gdpr.ErasureReport{}, wrap(op, err)
 	}
-	err = l.recorder.Record(ctx, gdpr.Event{
+	err = l.record(ctx, gdpr.Event{
 		Time: l.now(), Actor: actor, Action: "consent.erased", Subject: subject, Purpose: purpose,
 		Resource: "consent_ledger", Outcome: gdpr.Success, Attrs: map[string]string{"events": strconv.FormatInt(n, 10)},
 	})
@@ -93,7 +93,7 @@ func (l *Ledger) ExportSubject(ctx context.Context, subject gdpr.SubjectID, w gd
 			return wrap(op, err)
 		}
 	}
-	return wrap(op, l.recorder.Record(ctx, gdpr.Event{
+	return wrap(op, l.record(ctx, gdpr.Event{
 		Time: l.now(), Actor: actor, Action: "consent.exported", Subject: subject, Purpose: purpose,
 		Resource: "consent_ledger", Outcome: gdpr.Success, Attrs: map[string]string{"events": strconv.Itoa(len(evs))},
 	}))

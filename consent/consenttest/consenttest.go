@@ -85,6 +85,11 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) (s, other consent.S
 		{"RacePutNotice", testRacePutNotice},
 		{"RaceDeleteSubjectAppend", testRaceDeleteSubjectAppend},
 		{"RaceLatestSeesReturnedAppends", testRaceLatestSeesReturnedAppends},
+		{"AuditOutboxMarksAppends", testOutboxMarksAppends},
+		{"AuditOutboxOrderAndLimit", testOutboxOrderAndLimit},
+		{"AuditOutboxDeleteSubject", testOutboxDeleteSubject},
+		{"RaceClaimAudit", testRaceClaimAudit},
+		{"RaceClaimClear", testRaceClaimClear},
 	}
 	suite.Run(t, "consent.Store", newStore, tests)
 }

@@ -48,6 +48,20 @@
 //     either side of it: the contract does not order them.)
 //   - RaceLatestSeesReturnedAppends: Latest answers at least the event
 //     whose Append last returned before it was called, and never goes back.
+//   - RaceClaimAudit, RaceClaimClear: of claims of the audit outbox racing
+//     on both handles, each due marker goes to exactly one; a marker
+//     cleared is never claimed afterwards.
+//
+// # The audit outbox
+//
+// The AuditOutbox subtests check that every Append leaves an audit marker,
+// due consent.AuditGrace after the event's Time and not before, that a
+// refused Append leaves none, that ClaimAudit hands a due marker out with
+// its whole event (through the other handle too), the earliest due first,
+// at most Limit, in Seq order, and not again before the claim's Until,
+// that ClearAudit removes it (and succeeds when there is nothing to
+// remove), and that DeleteSubject removes the markers of what it deletes
+// without counting them.
 //
 // # Testing
 //

@@ -21,6 +21,12 @@
 // query time, and a copy: within a small factor of a plain map lookup (see
 // BenchmarkLatest). Notice versions are kept per notice ID in Version order.
 //
+// The audit outbox (consent.AuditOutbox) is a map from event ID to the time
+// its marker is due, written by Append and cleared by DeleteSubject under
+// the same lock as the events. Being in memory, it survives a failed
+// Recorder but not the process: a host that needs audit records to
+// survive a crash uses sqlconsent.
+//
 // Times are truncated to the microsecond and converted to UTC on the way in,
 // as every Store keeps them. Events and notices are deep-copied on the way in
 // and out: a caller that changes a returned event's TokenHash or

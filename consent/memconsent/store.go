@@ -44,6 +44,9 @@ type Store struct {
 	// Given event under it. Sets are never removed, so entries may point at
 	// them.
 	notices map[string]*noticeSet
+	// owed is the audit outbox: for each event whose audit record the
+	// Ledger has not cleared, when its marker is due.
+	owed map[string]time.Time
 }
 
 var _ consent.Store = (*Store)(nil)
@@ -56,6 +59,7 @@ func New() *Store {
 		byID:     make(map[string]loc),
 		confirms: make(map[string]string),
 		notices:  make(map[string]*noticeSet),
+		owed:     make(map[string]time.Time),
 	}
 }
 
@@ -93,8 +97,10 @@ var errLatestNotFound = fmt.Errorf("memconsent latest: no event decides the quer
 // converted to UTC, with the next Seq (e.Seq is ignored). It returns an error wrapping consent.ErrConflict (and so
 // gdpr.ErrConflict) if an event with e.ID is stored, or if e.Confirms is set
 // and another stored event confirms the same pending event; nothing is
-// written then. Append does not validate e: the Ledger does that. It
-// returns ctx.Err() if ctx is done.
+// written then. With the event, under the same lock, it writes its audit
+// marker, due at e.Time plus consent.AuditGrace (consent.AuditOutbox).
+// Append does not validate e: the Ledger does that. It returns ctx.Err()
+// if ctx is done.
 func (s *Store) Append(ctx context.Context, e consent.Event) error {
 	if err := checkCtx("append", ctx); err != nil {
 		return err
@@ -132,6 +138,7 @@ func (s *Store) Append(ctx context.Context, e consent.Event) error {
 	if e.Kind == consent.Given && ns != nil {
 		ns.addGiven(e.Subject)
 	}
+	s.owed[e.ID] = e.Time.Add(consent.AuditGrace)
 	return nil
 }
 
@@ -219,8 +226,9 @@ func (s *Store) Events(ctx context.Context, subject gdpr.SubjectID, purpose gdpr
 // DeleteSubject deletes every event of subject and returns how many it
 // deleted; an unknown or already erased subject gives 0 and no error. A
 // confirmation made by an erased event no longer counts, so the pending
-// event it confirmed (if it survives) could be confirmed again. Notices are
-// not subject data and stay.
+// event it confirmed (if it survives) could be confirmed again. The audit
+// markers of the deleted events go with them, under the same lock. Notices
+// are not subject data and stay.
 func (s *Store) DeleteSubject(ctx context.Context, subject gdpr.SubjectID) (int64, error) {
 	if err := checkCtx("delete_subject", ctx); err != nil {
 		return 0, err
@@ -233,6 +241,7 @@ func (s *Store) DeleteSubject(ctx context.Context, subject gdpr.SubjectID) (int6
 		for i := range s.series[k] {
 			e := &s.series[k][i]
 			delete(s.byID, e.ev.ID)
+			delete(s.owed, e.ev.ID)
 			if c := e.ev.Confirms; c != "" && s.confirms[c] == e.ev.ID {
 				delete(s.confirms, c)
 			}
@@ -245,6 +254,58 @@ func (s *Store) DeleteSubject(ctx context.Context, subject gdpr.SubjectID) (int6
 	}
 	delete(s.purposes, subject)
 	return n, nil
+}
+
+// ClaimAudit implements consent.AuditOutbox: under the write lock, it
+// takes the events whose marker is due at or before q.Now, at most
+// q.Limit of them (a q.Limit below 1 is an error wrapping
+// consent.ErrInvalid), those due earliest first, makes their markers due
+// at q.Until, and returns deep copies in Seq order.
+func (s *Store) ClaimAudit(ctx context.Context, q consent.AuditClaim) ([]consent.Event, error) {
+	if err := checkCtx("claim_audit", ctx); err != nil {
+		return nil, err
+	}
+	if q.Limit < 1 {
+		return nil, fmt.Errorf("memconsent claim_audit: limit: %w: must be 1 or more", consent.ErrInvalid)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	type owed struct {
+		at  time.Time
+		loc loc
+	}
+	var due []owed
+	for id, at := range s.owed {
+		if !at.After(q.Now) {
+			due = append(due, owed{at, s.byID[id]})
+		}
+	}
+	slices.SortFunc(due, func(a, b owed) int { return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.loc.seq, b.loc.seq)) })
+	if len(due) > q.Limit {
+		due = due[:q.Limit]
+	}
+	slices.SortFunc(due, func(a, b owed) int { return cmp.Compare(a.loc.seq, b.loc.seq) })
+	var out []consent.Event
+	for _, d := range due {
+		es := s.series[d.loc.key]
+		i, _ := slices.BinarySearchFunc(es, d.loc.seq, cmpSeq)
+		e := clone(es[i].ev)
+		s.owed[e.ID] = q.Until
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// ClearAudit implements consent.AuditOutbox: it removes the marker of the
+// event id, if there is one.
+func (s *Store) ClearAudit(ctx context.Context, id string) error {
+	if err := checkCtx("clear_audit", ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.owed, id)
+	return nil
 }
 
 // PutNotice stores n, its Published time truncated to the microsecond and

@@ -4,9 +4,10 @@
 //
 // # Storage
 //
-// Two tables, named with a prefix (WithTablePrefix, default "gdpr_"):
-// <prefix>consent_events, append-only but for erasure, and
-// <prefix>consent_notices, one row per published notice version. Times are
+// Three tables, named with a prefix (WithTablePrefix, default "gdpr_"):
+// <prefix>consent_events, append-only but for erasure,
+// <prefix>consent_notices, one row per published notice version, and
+// <prefix>consent_outbox, the audit outbox (consent.AuditOutbox). Times are
 // BIGINT microseconds since the Unix epoch (UTC), so every database orders
 // and compares them alike. Keys compare byte for byte: "C" collation on
 // PostgreSQL, VARBINARY on MySQL/MariaDB (whose default collations would make
@@ -44,6 +45,32 @@
 // break one fails, and that failure, recognised by its SQLSTATE or error
 // number, is reported as consent.ErrConflict, so a lost race is a conflict
 // whatever the driver or its settings, and nothing is written twice.
+//
+// The audit outbox holds one row per event whose audit record the Ledger
+// has not yet made: the event's ID, when the row is due (due_us) and the
+// token of the last claim. Append writes it with the event, atomically: on
+// PostgreSQL in the same statement (an INSERT of the event in a WITH
+// clause, then the INSERT of the row), on MySQL/MariaDB and SQLite in one
+// transaction, run again on a deadlock. The Ledger deletes the row once its
+// Recorder accepted the record, so the table stays small: it holds the
+// appends of the last moments and whatever a Recorder outage left. A row is
+// deleted with its event, in the erasure's own statement: by a foreign key
+// ON DELETE CASCADE on PostgreSQL and MySQL/MariaDB, by a trigger on
+// SQLite (where foreign keys are enforced only on connections that ask
+// for it); on MySQL/MariaDB the erasure first locks the subject's rows
+// (SELECT … FOR UPDATE) in its transaction, so that the cascade's locks
+// on the outbox come after all its locks on the events, in the order an
+// Append takes them, and InnoDB's gap locks do not deadlock an erasure
+// with another subject's append. ClaimAudit stamps at most Limit due
+// rows, oldest first, with a random claim token and the time they are due
+// again, then reads the events joined to the rows of that token. The rows
+// are picked FOR UPDATE SKIP LOCKED on PostgreSQL (inside the UPDATE) and
+// MySQL/MariaDB (a SELECT, then an UPDATE by key, in one transaction), so
+// concurrent drains take different rows instead of waiting, and a row
+// another drain claimed and committed meanwhile is read again and is no
+// longer due; SQLite has one writer. A row claimed by one drain is not
+// due for another until the claim lapses. Appends, claims, clearings and
+// erasures that the database aborts to break a deadlock are run again.
 //
 // The package imports no driver. Open the *sql.DB with the driver of your
 // choice and pass the matching sqldialect.Dialect (sqldialect.ForDriver

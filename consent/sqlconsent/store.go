@@ -2,8 +2,10 @@ package sqlconsent
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,8 +82,15 @@ func Migrations(d sqldialect.Dialect, prefix string) (fs.FS, error) {
 
 type queries struct {
 	append, event, events, eventsPurpose, erase string
-	latestContact, latestAll                    string
-	putNotice, notices, stale, stalePurpose     string
+	// The audit outbox (consent.AuditOutbox): appendPG writes an event and
+	// its marker in one statement on PostgreSQL; elsewhere append and mark
+	// run in one transaction.
+	appendPG, mark, claim, claimed, clear string
+	// MySQL/MariaDB only: claimPick locks the due markers a claim takes,
+	// lockSubject the rows an erasure deletes (see DeleteSubject).
+	claimPick, lockSubject                  string
+	latestContact, latestAll                string
+	putNotice, notices, stale, stalePurpose string
 }
 
 // insertCols are the columns Append writes; the database assigns seq.
@@ -91,7 +100,7 @@ const insertCols = "id, subject, purpose, contact, kind, at_us, actor_kind, acto
 const eventCols = insertCols + ", seq"
 
 func buildQueries(d dialect.Dialect, p string) queries {
-	ev, no := p+"consent_events", p+"consent_notices"
+	ev, no, ob := p+"consent_events", p+"consent_notices", p+"consent_outbox"
 	// latest picks, on the index (subject, purpose, seq) read backwards, the
 	// first row that qualifies, with the notice's latest material version
 	// from the notices' primary key. contactCond is the SQL of
@@ -102,9 +111,33 @@ func buildQueries(d dialect.Dialect, p string) queries {
 			" e WHERE e.subject = ? AND e.purpose = ? AND " + contactCond + " AND e.kind <> 'pending' AND (? = 1 OR e.at_us <= ?)" +
 			" ORDER BY e.seq DESC LIMIT 1")
 	}
+	// claim marks the due markers, oldest first, with the claim's token
+	// and the time they are due again, in one statement. On PostgreSQL
+	// the rows are picked FOR UPDATE SKIP LOCKED, so concurrent drains
+	// take other rows rather than wait, and a row another drain claimed
+	// and committed meanwhile is read again and no longer due; SQLite has
+	// one writer at a time. MySQL/MariaDB cannot pick rows of the table it
+	// updates in a subquery: there ClaimAudit locks them with claimPick
+	// and updates them by key, in one transaction.
+	pick := "SELECT event_id FROM " + ob + " WHERE due_us <= ? ORDER BY due_us, event_id LIMIT ?" + d.ForUpdateSkipLocked()
+	claim := "UPDATE " + ob + " SET due_us = ?, claim = ? WHERE event_id IN (" + pick + ")"
+	var claimPick, lockSubject string
+	if d == dialect.MySQL {
+		claim = ""
+		claimPick = pick
+		lockSubject = "SELECT id FROM " + ev + " WHERE subject = ? FOR UPDATE"
+	}
 	return queries{
 		append: insert(d, ev, insertCols),
-		event:  d.Rebind("SELECT " + eventCols + " FROM " + ev + " WHERE id = ?"),
+		appendPG: d.Rebind("WITH e AS (" + insertQ(ev, insertCols) + " RETURNING id) INSERT INTO " + ob +
+			" (event_id, due_us) SELECT id, ? FROM e"),
+		mark:        insert(d, ob, "event_id, due_us"),
+		claim:       d.Rebind(claim),
+		claimPick:   claimPick,
+		lockSubject: lockSubject,
+		claimed:     d.Rebind("SELECT " + prefixCols("e.") + " FROM " + ev + " e JOIN " + ob + " o ON o.event_id = e.id WHERE o.claim = ? ORDER BY e.seq"),
+		clear:       d.Rebind("DELETE FROM " + ob + " WHERE event_id = ?"),
+		event:       d.Rebind("SELECT " + eventCols + " FROM " + ev + " WHERE id = ?"),
 		// A question about one channel: events for every channel and for
 		// that one.
 		latestContact: latest("e.contact IN ('', ?)"),
@@ -126,9 +159,12 @@ func buildQueries(d dialect.Dialect, p string) queries {
 
 // insert is a plain INSERT of cols (comma-separated) into table. A
 // duplicate key fails it; the caller maps that to consent.ErrConflict.
-func insert(d dialect.Dialect, table, cols string) string {
+func insert(d dialect.Dialect, table, cols string) string { return d.Rebind(insertQ(table, cols)) }
+
+// insertQ is that INSERT with '?' placeholders.
+func insertQ(table, cols string) string {
 	n := len(strings.Split(cols, ", "))
-	return d.Rebind("INSERT INTO " + table + " (" + cols + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")")
+	return "INSERT INTO " + table + " (" + cols + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
 }
 
 func prefixCols(alias string) string {
@@ -165,15 +201,37 @@ func (s *Store) Append(ctx context.Context, e consent.Event) error {
 	if !e.ExpiresAt.IsZero() {
 		exp = e.ExpiresAt.UnixMicro()
 	}
-	_, err := s.st.Exec(ctx, s.q.append,
-		e.ID, string(e.Subject), string(e.Purpose), string(e.Contact), string(e.Kind), e.Time.UnixMicro(),
+	args := []any{e.ID, string(e.Subject), string(e.Purpose), string(e.Contact), string(e.Kind), e.Time.UnixMicro(),
 		string(e.Actor.Kind), e.Actor.ID, e.Notice.ID, e.Notice.Version, e.Notice.TextHash,
-		string(e.Method), e.Channel, ev, exp, e.Basis.String(), confirms, token)
+		string(e.Method), e.Channel, ev, exp, e.Basis.String(), confirms, token}
+	due := e.Time.Add(consent.AuditGrace).UnixMicro()
+	var err error
+	if s.b.D == dialect.Postgres {
+		_, err = s.st.Exec(ctx, s.q.appendPG, append(args, due)...)
+	} else {
+		err = sqlbase.Retry(ctx, func() error { return s.appendTx(ctx, args, e.ID, due) })
+	}
 	if dialect.IsUniqueViolation(err) {
 		// Not wrapped: MySQL's text quotes the duplicate value.
 		return &consent.Error{Op: "append", Err: fmt.Errorf("sqlconsent: %w: event ID or confirmation exists", consent.ErrConflict)}
 	}
 	return storeErr("append", err)
+}
+
+// appendTx inserts the event and its audit marker in one transaction.
+func (s *Store) appendTx(ctx context.Context, args []any, id string, due int64) error {
+	tx, err := s.b.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := s.st.TxExec(ctx, tx, s.q.append, args...); err != nil {
+		return err
+	}
+	if _, err := s.st.TxExec(ctx, tx, s.q.mark, id, due); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 type scanner interface{ Scan(...any) error }
@@ -276,14 +334,158 @@ func (s *Store) Events(ctx context.Context, subject gdpr.SubjectID, purpose gdpr
 	return out, storeErr("events", rows.Err())
 }
 
-// DeleteSubject implements consent.Store.
-func (s *Store) DeleteSubject(ctx context.Context, subject gdpr.SubjectID) (int64, error) {
-	res, err := s.st.Exec(ctx, s.q.erase, string(subject))
+// ClaimAudit implements consent.AuditOutbox with two statements: an
+// UPDATE that marks at most q.Limit due markers, the oldest first, with a
+// random claim token and q.Until (see buildQueries for how concurrent
+// claims stay apart on each database), then a SELECT of the events joined
+// to the markers of that token, in seq order. A q.Limit below 1 is an
+// error wrapping consent.ErrInvalid.
+func (s *Store) ClaimAudit(ctx context.Context, q consent.AuditClaim) ([]consent.Event, error) {
+	if q.Limit < 1 {
+		return nil, &consent.Error{Op: "claim_audit", Field: "limit", Err: fmt.Errorf("sqlconsent: %w: must be 1 or more", consent.ErrInvalid)}
+	}
+	var tok [16]byte
+	rand.Read(tok[:])
+	token := hex.EncodeToString(tok[:])
+	var n int64
+	err := sqlbase.Retry(ctx, func() error {
+		var err error
+		if s.b.D == dialect.MySQL {
+			n, err = s.claimTx(ctx, q, token)
+			return err
+		}
+		res, err := s.st.Exec(ctx, s.q.claim, q.Until.UnixMicro(), token, q.Now.UnixMicro(), q.Limit)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
-		return 0, storeErr("erase", err)
+		return nil, storeErr("claim_audit", err)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	rows, err := s.st.Query(ctx, s.q.claimed, token)
+	if err != nil {
+		return nil, storeErr("claim_audit", err)
+	}
+	defer rows.Close()
+	var out []consent.Event
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, storeErr("claim_audit", err)
+		}
+		out = append(out, e)
+	}
+	return out, storeErr("claim_audit", rows.Err())
+}
+
+// claimTx is ClaimAudit's claim on MySQL/MariaDB: in one READ COMMITTED
+// transaction (record locks only, no gap locks), it locks the due markers
+// FOR UPDATE SKIP LOCKED (rows another claim, or a ClearAudit, holds are
+// skipped, not waited for) and stamps them by key. It returns how many it
+// claimed.
+func (s *Store) claimTx(ctx context.Context, q consent.AuditClaim, token string) (int64, error) {
+	tx, err := s.b.DB.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	rows, err := s.st.TxQuery(ctx, tx, s.q.claimPick, q.Now.UnixMicro(), q.Limit)
+	if err != nil {
+		return 0, err
+	}
+	args := []any{q.Until.UnixMicro(), token}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		args = append(args, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	n := int64(len(args) - 2)
+	if n == 0 {
+		return 0, nil
+	}
+	// At most q.Limit keys: the statement is built per call, not cached.
+	in := strings.TrimSuffix(strings.Repeat("?, ", int(n)), ", ")
+	if _, err := tx.ExecContext(ctx, "UPDATE "+s.b.Table("consent_outbox")+" SET due_us = ?, claim = ? WHERE event_id IN ("+in+")", args...); err != nil {
+		return 0, err
+	}
+	return n, tx.Commit()
+}
+
+// ClearAudit implements consent.AuditOutbox. A deadlock with a
+// concurrent claim (MySQL/MariaDB) is retried.
+func (s *Store) ClearAudit(ctx context.Context, id string) error {
+	err := sqlbase.Retry(ctx, func() error {
+		_, err := s.st.Exec(ctx, s.q.clear, id)
+		return err
+	})
+	return storeErr("clear_audit", err)
+}
+
+// DeleteSubject implements consent.Store. The events' audit markers go
+// with them in the same statement (a foreign key ON DELETE CASCADE on
+// PostgreSQL and MySQL/MariaDB, a trigger on SQLite), and are not counted.
+//
+// On MySQL/MariaDB the DELETE runs in a transaction that first locks the
+// subject's rows (SELECT … FOR UPDATE): the cascade then takes only locks
+// on the outbox, after every lock on the events, in the order an Append
+// takes them (event, then marker), so an erasure and an append of another
+// subject do not deadlock on InnoDB's gap locks. A deadlock that happens
+// all the same is retried.
+func (s *Store) DeleteSubject(ctx context.Context, subject gdpr.SubjectID) (int64, error) {
+	var n int64
+	err := sqlbase.Retry(ctx, func() error {
+		var err error
+		if s.b.D == dialect.MySQL {
+			n, err = s.deleteTx(ctx, subject)
+			return err
+		}
+		res, err := s.st.Exec(ctx, s.q.erase, string(subject))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, storeErr("erase", err)
+}
+
+func (s *Store) deleteTx(ctx context.Context, subject gdpr.SubjectID) (int64, error) {
+	tx, err := s.b.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	rows, err := s.st.TxQuery(ctx, tx, s.q.lockSubject, string(subject))
+	if err != nil {
+		return 0, err
+	}
+	for rows.Next() { // read to the end: every row locked before the DELETE
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	res, err := s.st.TxExec(ctx, tx, s.q.erase, string(subject))
+	if err != nil {
+		return 0, err
 	}
 	n, err := res.RowsAffected()
-	return n, storeErr("erase", err)
+	if err != nil {
+		return 0, err
+	}
+	return n, tx.Commit()
 }
 
 // PutNotice implements consent.Store. A duplicate (ID, Version) fails the
