@@ -171,6 +171,18 @@
 // have no marker: their Recorder error is returned to the caller, who can
 // repeat the call.
 //
+// An audit event about an erasure (consent.erased), or about a subject
+// of whom the ledger holds nothing (an export that finds no event), carries
+// no Subject: it names the resource and the count only. The trail forgets
+// a subject by deleting the salt of their pseudonym (audit.Log.EraseSubject);
+// an event naming them recorded after that would link them again, under a
+// new pseudonym. So erasing through the ledger, the keyring and the trail
+// in any order, and exporting afterwards, leaves nothing in the trail
+// linked to them. One window is left to the order: a record still owed
+// for an event not yet erased, drained after the trail forgot the subject
+// and before the ledger's erasure, names them. Erase the ledger before
+// the trail (or drain before erasing) to close it.
+//
 // # Printing
 //
 // A Ledger and an Unsubscriber print under every fmt verb as a summary:

@@ -24,7 +24,10 @@ var (
 // suppression list of keyed hashes; the ledger does not keep one for it.
 //
 // The audit event names the actor of the context (gdpr.WithActor), else the
-// system actor "consent", and the purpose of the context, if any.
+// system actor "consent", and the purpose of the context, if any; it
+// carries no Subject, only the resource and the count: a record of an
+// erasure linked to the subject would link them again in a trail that
+// forgot them (audit.Log.EraseSubject ran first), under a new pseudonym.
 func (l *Ledger) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (gdpr.ErasureReport, error) {
 	const op = "erase"
 	if err := checkCtx(op, ctx); err != nil {
@@ -42,7 +45,7 @@ func (l *Ledger) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (gdpr
 		return gdpr.ErasureReport{}, wrap(op, err)
 	}
 	err = l.record(ctx, gdpr.Event{
-		Time: l.now(), Actor: actor, Action: "consent.erased", Subject: subject, Purpose: purpose,
+		Time: l.now(), Actor: actor, Action: "consent.erased", Purpose: purpose,
 		Resource: "consent_ledger", Outcome: gdpr.Success, Attrs: map[string]string{"events": strconv.FormatInt(n, 10)},
 	})
 	return gdpr.ErasureReport{Erased: n}, wrap(op, err)
@@ -68,7 +71,10 @@ const ExportCategory = "consent"
 // empty: the ledger never names a category the Register does not list.
 //
 // The audit event names the actor of the context (gdpr.WithActor), else the
-// system actor "consent", and the purpose of the context, if any.
+// system actor "consent", and the purpose of the context, if any. It names
+// the subject only when the ledger held events of theirs: an export that
+// finds nothing (an unknown or erased subject) records the resource and
+// the count alone, so it links no one in the trail.
 func (l *Ledger) ExportSubject(ctx context.Context, subject gdpr.SubjectID, w gdpr.RecordWriter) error {
 	const op = "export"
 	if err := checkCtx(op, ctx); err != nil {
@@ -93,10 +99,14 @@ func (l *Ledger) ExportSubject(ctx context.Context, subject gdpr.SubjectID, w gd
 			return wrap(op, err)
 		}
 	}
-	return wrap(op, l.record(ctx, gdpr.Event{
-		Time: l.now(), Actor: actor, Action: "consent.exported", Subject: subject, Purpose: purpose,
+	rec := gdpr.Event{
+		Time: l.now(), Actor: actor, Action: "consent.exported", Purpose: purpose,
 		Resource: "consent_ledger", Outcome: gdpr.Success, Attrs: map[string]string{"events": strconv.Itoa(len(evs))},
-	}))
+	}
+	if len(evs) > 0 {
+		rec.Subject = subject
+	}
+	return wrap(op, l.record(ctx, rec))
 }
 
 // exportRecord is e as an exported record, tied to its Register entry.
