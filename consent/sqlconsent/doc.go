@@ -72,6 +72,28 @@
 // due for another until the claim lapses. Appends, claims, clearings and
 // erasures that the database aborts to break a deadlock are run again.
 //
+// # Erasure residue
+//
+// DeleteSubject deletes the subject's rows (and their outbox rows) with
+// one DELETE (on MySQL/MariaDB after locking them, in one transaction).
+// As with any database, the deleted bytes — subject IDs, staff
+// IDs, evidence — may survive for a while where the database keeps old row
+// versions and logs: PostgreSQL's dead tuples until VACUUM (and its WAL,
+// until recycled), InnoDB's undo and redo logs, MySQL's and MariaDB's
+// binary log, whose row events carry the deleted rows, SQLite's WAL until
+// a checkpoint and its free pages until they are reused or VACUUM runs
+// (PRAGMA secure_delete overwrites deleted content; PRAGMA auto_vacuum
+// returns free pages), and in backups and replicas. Unlike the key store
+// (sqlkeys) and the audit trail (sqlaudit), the ledger keeps subject IDs
+// and evidence in clear, so no key rotation makes such remnants useless: a
+// host that must have them gone runs VACUUM (or lets autovacuum run) on
+// PostgreSQL, keeps binary logs and backups on a retention shorter than
+// its erasure deadline, and on SQLite opens the database with
+// secure_delete on or vacuums after erasure. A backup restored after an
+// erasure brings the subject's rows back: erase them again, from a journal
+// of erasures kept apart from the database (by keyed reference, not by
+// subject ID) and replayed after a restore.
+//
 // The package imports no driver. Open the *sql.DB with the driver of your
 // choice and pass the matching sqldialect.Dialect (sqldialect.ForDriver
 // maps a driver's name to it):
