@@ -1,0 +1,67 @@
+package fake_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/audit"
+	"github.com/gdprkit/gdpr/consent"
+	"github.com/gdprkit/gdpr/crypto"
+	"github.com/gdprkit/gdpr/gdprtest/fake"
+)
+
+// TestErasureInAnyOrder erases one subject through the ledger, the
+// keyring and the audit trail in each of the six orders, then exports
+// them again: nothing in the trail may be linked to the subject
+// afterwards. An event recorded with the subject after the trail forgot
+// them would link them again under a new pseudonym.
+func TestErasureInAnyOrder(t *testing.T) {
+	orders := [][3]string{
+		{"ledger", "keys", "trail"}, {"ledger", "trail", "keys"}, {"keys", "ledger", "trail"},
+		{"keys", "trail", "ledger"}, {"trail", "ledger", "keys"}, {"trail", "keys", "ledger"},
+	}
+	for _, order := range orders {
+		t.Run(order[0]+"-"+order[1]+"-"+order[2], func(t *testing.T) {
+			ctx := context.Background()
+			k := fake.New(t, nil)
+			const s = gdpr.SubjectID("user-erased")
+			if _, err := k.Ledger.Publish(ctx, consent.Notice{ID: "newsletter", Version: 1, TextHash: consent.HashText("v1")}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := k.Ledger.Give(ctx, consent.Choice{Subject: s, Purpose: "newsletter",
+				Notice: consent.NoticeRef{ID: "newsletter", Version: 1}, Method: consent.MethodCheckbox}); err != nil {
+				t.Fatal(err)
+			}
+			f := crypto.Field{Table: "users", Column: "email", Category: "contact"}
+			ct, err := k.Keys.Encrypt(ctx, s, f, []byte("ann@example.org"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := k.Keys.Decrypt(ctx, s, f, ct); err != nil {
+				t.Fatal(err)
+			}
+			erasers := map[string]gdpr.Eraser{"ledger": k.Ledger, "keys": k.Keys, "trail": k.Trail}
+			for _, name := range order {
+				if _, err := erasers[name].EraseSubject(ctx, s); err != nil {
+					t.Fatalf("%s.EraseSubject: %v", name, err)
+				}
+			}
+			// After erasure: an access request finds nothing, a decryption fails.
+			discard := gdpr.RecordWriterFunc(func(context.Context, gdpr.Record) error { return nil })
+			for name, x := range map[string]gdpr.Exporter{"ledger": k.Ledger, "keys": k.Keys, "trail": k.Trail} {
+				if err := x.ExportSubject(ctx, s, discard); err != nil {
+					t.Fatalf("%s.ExportSubject after erasure: %v", name, err)
+				}
+			}
+			k.Keys.Decrypt(ctx, s, f, ct)
+			linked, err := k.Trail.Entries(ctx, audit.Filter{Subject: s})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range linked {
+				t.Errorf("after erasure in the order %v the trail links %s (entry %d) to the subject", order, e.Action, e.Index)
+			}
+		})
+	}
+}
