@@ -53,9 +53,8 @@
 // before, but linking this entry and every later one to the subject
 // again, until EraseSubject is called again. So a component records the
 // events of its own erasure (a key shredded, a ledger erased) without a
-// Subject and by a system or staff actor, with the request's ID in
-// Resource or Attrs if it wants to tie them together; an event with no
-// Subject creates no salt and links no one. Then erasing through every
+// Subject and by a system or staff actor; an event with no Subject
+// creates no salt and links no one. Then erasing through every
 // component, in any order, leaves nothing in the trail linked to the
 // subject.
 //
@@ -179,11 +178,11 @@
 // A running Log notices it for the entries it wrote itself: it keeps in
 // memory the size and root it last committed, and refuses with
 // ErrTampered to sign a checkpoint (Checkpoint, the periodic one, Close)
-// or to append over a tree that does not extend them; it stays refusing
-// until it is replaced, and someone looks. A Log opened afterwards knows
-// only the checkpoints, and so does Verify: sign checkpoints often enough
-// (WithCheckpoints) for the risk you accept, and anchor them. After a
-// backup restore the log is shorter than its anchor and
-// New refuses it; start a new log (a new origin or table prefix) and keep
-// the old one's last checkpoint with it.
+// or to append over a tree that does not extend them, and keeps refusing
+// until it is replaced: find out what happened first. A Log opened
+// afterwards knows only the checkpoints, and so does Verify: sign
+// checkpoints often enough (WithCheckpoints) for the risk you accept, and
+// anchor them. After a backup restore the log is shorter than its anchor
+// and New refuses it; start a new log (a new origin or table prefix) and
+// keep the old one's last checkpoint with it.
 package audit

@@ -23,7 +23,10 @@
 //     Indexes on (subject, idx), (actor, idx) and (time_us, idx) serve
 //     Query; on PostgreSQL and SQLite they are partial (NULLs left out), so
 //     redacted rows drop out of them. A redacted entry keeps idx and nothing
-//     else: every other column is NULL.
+//     else: every other column is NULL. time_us, subject and actor repeat
+//     what the body says, for the indexes; the tree hashes the body only,
+//     so audit.Log.Verify checks them against it (audit.ColumnMismatch)
+//     and Log.Entries refuses a row where they disagree.
 //   - <prefix>audit_hashes: idx (primary key), a tlog storage index
 //     (tlog.StoredHashIndex), and hash, the 32-byte hash stored there.
 //     Redaction keeps them: they are what proves the rest of the log.
