@@ -49,6 +49,11 @@ const (
 	// with neither a consent nor a soft opt-in on record for the channel:
 	// ePrivacy Directive Art. 13(1) asks for prior consent (denies).
 	ReasonNoOptIn Reason = "no_opt_in"
+	// ReasonSuppressed: the suppression list holds an objection or
+	// withdrawal of the subject's from this direct marketing, kept past an
+	// erasure or written by an unsubscribe (WithSuppressionKey), and no
+	// consent was given since (denies; Art. 21(3)).
+	ReasonSuppressed Reason = "suppressed"
 )
 
 // Decision answers "may this subject's data be processed for this purpose?",
@@ -67,7 +72,8 @@ type Decision struct {
 	At time.Time
 }
 
-// Decide answers q at q.At (now when zero) with one Store query. For a
+// Decide answers q at q.At (now when zero) with one Store query (two, with
+// a suppression list, for direct marketing that would be allowed). For a
 // purpose resting on consent, it allows only when the latest applicable event
 // (in the order the ledger recorded them) is a Given consent that has not
 // expired, whose notice version has not been replaced by a material one, and
@@ -86,6 +92,13 @@ type Decision struct {
 // unsubscribe recorded after a soft opt-in always wins. Phone (a call by a
 // person) and Post follow the purpose's basis; see Contact for the law of
 // each channel.
+//
+// With a suppression list (WithSuppressionKey), a decision for direct
+// marketing that would allow is denied with ReasonSuppressed when the list
+// holds an objection or withdrawal of the subject's for the purpose and the
+// channel (or all channels; any channel, for a question about the purpose as
+// a whole), unless it rests on a consent given after the entry was kept: so
+// marketing does not resume after an erasure (Art. 21(3)).
 //
 // Ask about the channel you will use: Query.Contact = Email before sending
 // an e-mail. A query without a contact is about the purpose as a whole and
@@ -123,6 +136,18 @@ func (l *Ledger) Decide(ctx context.Context, q Query) (Decision, error) {
 		q.At, q.Current = l.now(), true
 	}
 	q.At = q.At.UTC()
+	d, err := l.decide(ctx, q, basis)
+	if err != nil {
+		return Decision{}, wrap(op, err)
+	}
+	if err := l.applySuppression(ctx, q, &d); err != nil {
+		return Decision{}, wrap(op, err)
+	}
+	return d, nil
+}
+
+// decide is Decide from the ledger's events alone, for a checked query.
+func (l *Ledger) decide(ctx context.Context, q Query, basis gdpr.LawfulBasis) (Decision, error) {
 	d := Decision{Basis: basis, At: q.At}
 	// Direct marketing on an electronic channel that does not rest on
 	// consent needs a consent or a soft opt-in (ePrivacy Art. 13(1)-(2)).
@@ -140,7 +165,7 @@ func (l *Ledger) Decide(ctx context.Context, q Query) (Decision, error) {
 		}
 		return d, nil
 	case err != nil:
-		return Decision{}, wrap(op, err)
+		return Decision{}, err
 	}
 	d.Event = cur.Event
 	e := &d.Event
@@ -173,7 +198,7 @@ func (l *Ledger) Decide(ctx context.Context, q Query) (Decision, error) {
 		default: // an override answers Art. 21(1), not Art. 13
 			d.Reason = ReasonNoOptIn
 		}
-		if d.Allowed && e.Kind == Given {
+		if d.Reason == ReasonGiven {
 			d.Basis = e.Basis
 		}
 		return d, nil

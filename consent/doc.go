@@ -27,7 +27,13 @@
 //     StaleSubjects lists who to ask again.
 //   - Art. 17, 15, 20: the Ledger is a gdpr.Eraser and a gdpr.Exporter.
 //   - Art. 21(2)–(3): objection to direct marketing (Object), per purpose and
-//     per channel, which decisions always honour.
+//     per channel, which decisions always honour — after an erasure too:
+//     with a suppression key (WithSuppressionKey), EraseSubject keeps a keyed
+//     hash of each standing direct-marketing objection and withdrawal (no ID
+//     in clear), reported as an exemption on the ground of Art. 17(3)(b),
+//     and Decide denies with ReasonSuppressed until the subject consents
+//     again. An old unsubscribe link of an erased subject writes only such a
+//     hash: nothing that names them. See Suppressions.
 //   - ePrivacy Directive 2002/58/EC Art. 13: direct marketing by e-mail,
 //     SMS and the other electronic channels (Contact.Electronic) needs prior
 //     consent (Art. 13(1)), or, for e-mail and SMS to an existing customer,
@@ -91,8 +97,15 @@
 // A Ledger works over a Store: memconsent keeps events in memory (the fake
 // for a host's unit tests), sqlconsent in PostgreSQL, MySQL/MariaDB or
 // SQLite. The Store is append-only except for DeleteSubject, which
-// Ledger.EraseSubject calls, and its audit outbox (AuditOutbox, see
-// # Audit). Times are kept in UTC to the microsecond; IDs are UUIDv7.
+// Ledger.EraseSubject calls, its audit outbox (AuditOutbox, see # Audit),
+// and its suppression list (Suppressions), which DeleteSubject leaves
+// alone. Times are kept in UTC to the microsecond; IDs are UUIDv7.
+//
+// Suppression entries are HMAC-SHA256 under the host's key of the subject,
+// purpose and channel, with the time of the stop: kept as long as the
+// controller markets at all, they are matched only by one who holds the key
+// and the subject ID. Keep the key out of the database (WithSuppressionKey
+// says how to rotate it).
 //
 // # Errors
 //

@@ -35,6 +35,7 @@ type Ledger struct {
 	ttl      time.Duration
 	unsub    *Unsubscriber
 	receipts *receiptConfig // nil without WithReceipts
+	suppress *suppressor    // nil without WithSuppressionKey
 
 	idMu sync.Mutex // uuid.NewV7 is safe, but ties on the clock are broken under this lock
 }
@@ -190,6 +191,9 @@ func New(store Store, opts ...Option) (*Ledger, error) {
 		if err := o.apply(l); err != nil {
 			return nil, &Error{Op: "new", Field: o.name(), Err: err}
 		}
+	}
+	if err := l.checkOptions(); err != nil {
+		return nil, err
 	}
 	return l, nil
 }

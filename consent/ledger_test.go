@@ -47,7 +47,7 @@ func newFixture(t testing.TB, opts ...consent.Option) *fixture {
 	t.Helper()
 	f := &fixture{t: t, ctx: context.Background(), clk: &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)},
 		store: memconsent.New(), audit: new(gdprtest.Recorder)}
-	opts = append([]consent.Option{consent.WithClock(f.clk.Now), consent.WithRecorder(f.audit)}, opts...)
+	opts = append([]consent.Option{consent.WithClock(f.clk.Now), consent.WithRecorder(f.audit), consent.WithSuppressionKey(suppressionKey)}, opts...)
 	l, err := consent.New(f.store, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -813,7 +813,7 @@ func TestExplicitConsentRequired(t *testing.T) {
 	c.Purpose = "coaching"
 	mustOK(f.l.Give(f.ctx, c)) // plain consent, recorded before the register said "explicit"
 	f.clk.Add(time.Second)
-	withReg := mustOK(consent.New(f.store, consent.WithClock(f.clk.Now), consent.WithRegister(testRegister())))
+	withReg := mustOK(consent.New(f.store, consent.WithClock(f.clk.Now), consent.WithRegister(testRegister()), consent.WithSuppressionKey(suppressionKey)))
 	d := mustOK(withReg.Decide(f.ctx, consent.Query{Subject: "quinn", Purpose: "coaching"}))
 	if d.Allowed || d.Reason != consent.ReasonNotExplicit {
 		t.Fatalf("plain consent for an Art. 9 purpose: %+v, want denied as not explicit", d)

@@ -532,7 +532,7 @@ func TestExportNamesRegisterEntry(t *testing.T) {
 		t.Fatalf("records = %+v; want activity nl with no category, then a record with neither", recs)
 	}
 	reg.Activities[0].DataCategories = append(reg.Activities[0].DataCategories, gdpr.Category{ID: consent.ExportCategory})
-	withCat := mustOK(consent.New(f.store, consent.WithRegister(reg)))
+	withCat := mustOK(consent.New(f.store, consent.WithRegister(reg), consent.WithSuppressionKey(suppressionKey)))
 	if r := exportAll(t, withCat, "alice")[0]; r.Activity != "nl" || r.Category != consent.ExportCategory {
 		t.Errorf("record under an activity listing %q: activity %q category %q", consent.ExportCategory, r.Activity, r.Category)
 	}

@@ -233,7 +233,7 @@ func (s *racingStore) Events(ctx context.Context, subject gdpr.SubjectID, purpos
 func TestSoftOptInRacingAnObjection(t *testing.T) {
 	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	store := &racingStore{Store: memconsent.New()}
-	l := mustOK(consent.New(store, consent.WithClock(clk.Now), consent.WithRegister(marketingRegister())))
+	l := mustOK(consent.New(store, consent.WithClock(clk.Now), consent.WithRegister(marketingRegister()), consent.WithSuppressionKey(suppressionKey)))
 	ctx := context.Background()
 	mustOK(l.Publish(ctx, consent.Notice{ID: "newsletter-notice", Version: 1, TextHash: consent.HashText("n")}))
 	store.stop = consent.Event{ID: "0190a3b2-7d1e-7f00-8a2b-000000000001", Subject: "ned", Purpose: "promotions",

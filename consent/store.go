@@ -40,7 +40,8 @@ import (
 // Ledger (IDs are UUIDv7), so whether a Store would accept it again is left
 // open.
 type Store interface {
-	AuditOutbox // Append writes each event's audit marker; DeleteSubject removes them (see AuditOutbox)
+	AuditOutbox  // Append writes each event's audit marker; DeleteSubject removes them (see AuditOutbox)
+	Suppressions // the suppression list, which outlives erasure (see Suppressions)
 	// Append stores one event, giving it the next Seq (e.Seq is ignored). It
 	// returns an error wrapping ErrConflict if an event with the same ID
 	// exists, or if e.Confirms is set and another event already confirms the

@@ -19,9 +19,16 @@ var (
 // an unknown or already erased subject succeeds with a zero count.
 //
 // Erasure also removes the proof of consent the controller held for past
-// processing, and any record of a withdrawal or objection. A host that must
-// keep suppressing direct marketing to an erased address keeps its own
-// suppression list of keyed hashes; the ledger does not keep one for it.
+// processing, and the record of withdrawals and objections — except, with a
+// suppression key (WithSuppressionKey), a keyed hash of each standing
+// objection to or withdrawal from direct marketing, written before the
+// events are deleted, which decisions honour afterwards (ReasonSuppressed)
+// so that direct marketing cannot resume (Art. 21(3)). The report names
+// those entries, every time, as one Exemption of category
+// SuppressionCategory on the ground of Art. 17(3)(b), a legal obligation:
+// that of Art. 21(3) to process the data no longer for direct marketing
+// (with the national law of ePrivacy Directive Art. 13). Erased counts the
+// events deleted.
 //
 // The audit event names the actor of the context (gdpr.WithActor), else the
 // system actor "consent", and the purpose of the context, if any; it
@@ -40,6 +47,10 @@ func (l *Ledger) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (gdpr
 	if err != nil {
 		return gdpr.ErasureReport{}, wrap(op, err)
 	}
+	kept, err := l.keepSuppressions(ctx, subject)
+	if err != nil {
+		return gdpr.ErasureReport{}, wrap(op, err)
+	}
 	n, err := l.store.DeleteSubject(ctx, subject)
 	if err != nil {
 		return gdpr.ErasureReport{}, wrap(op, err)
@@ -48,7 +59,7 @@ func (l *Ledger) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (gdpr
 		Time: l.now(), Actor: actor, Action: "consent.erased", Purpose: purpose,
 		Resource: "consent_ledger", Outcome: gdpr.Success, Attrs: map[string]string{"events": strconv.FormatInt(n, 10)},
 	})
-	return gdpr.ErasureReport{Erased: n}, wrap(op, err)
+	return gdpr.ErasureReport{Erased: n, Exemptions: kept}, wrap(op, err)
 }
 
 // ExportDataset is the Dataset of the records ExportSubject writes.

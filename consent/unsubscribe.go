@@ -277,11 +277,16 @@ func decodeClaims(p []byte) (Claims, bool) {
 
 // UnsubscribeToken returns a token for the subject, purpose and contact
 // channel (AllContacts for every channel), signed with the Ledger's
-// Unsubscriber (WithUnsubscriber), valid for ttl; a ttl of 0 or less means
-// no expiry. Without an Unsubscriber it fails with ErrInvalid.
+// Unsubscriber (WithUnsubscriber), valid for ttl; a ttl of 0 means no
+// expiry, and a negative ttl is an error (ErrInvalid for field "ttl"), not
+// a token that never expires. Without an Unsubscriber it fails with
+// ErrInvalid.
 func (l *Ledger) UnsubscribeToken(subject gdpr.SubjectID, purpose gdpr.Purpose, contact Contact, ttl time.Duration) (string, error) {
 	if l.unsub == nil {
 		return "", wrap("unsubscribe_token", errNoUnsubscriber)
+	}
+	if ttl < 0 {
+		return "", wrap("unsubscribe_token", invalidf("ttl", "negative time to live (0 for a token that does not expire)"))
 	}
 	c := Claims{Subject: subject, Purpose: purpose, Contact: contact, Issued: l.now()}
 	if ttl > 0 {
@@ -300,6 +305,17 @@ func (l *Ledger) UnsubscribeToken(subject gdpr.SubjectID, purpose gdpr.Purpose, 
 // context carries: the token proves whose choice it is. Errors:
 // ErrInvalidToken, ErrTokenExpired; ErrInvalid without an Unsubscriber
 // (WithUnsubscriber).
+//
+// With a suppression key (WithSuppressionKey), an unsubscribe from direct
+// marketing also writes a suppression entry, first, so that the stop
+// outlives an erasure that races it. A token of a subject the ledger holds
+// no events of (erased, or never recorded) writes nothing that names them:
+// no event and no audit record with a subject, only the suppression entry
+// (and an audit event "consent.suppressed" naming the purpose), and
+// Unsubscribe returns the zero Event. Without a suppression key it writes
+// nothing at all for such a subject: with no events, a purpose resting on
+// consent has none to withdraw, and New requires the key for direct
+// marketing on other bases.
 func (l *Ledger) Unsubscribe(ctx context.Context, token string, ev Evidence) (Event, error) {
 	const op = "unsubscribe"
 	if err := checkCtx(op, ctx); err != nil {
@@ -308,9 +324,34 @@ func (l *Ledger) Unsubscribe(ctx context.Context, token string, ev Evidence) (Ev
 	if l.unsub == nil {
 		return Event{}, wrap(op, errNoUnsubscriber)
 	}
-	c, err := l.unsub.verifyAt(token, l.now())
+	now := l.now()
+	c, err := l.unsub.verifyAt(token, now)
 	if err != nil {
 		return Event{}, wrap(op, err)
+	}
+	if err := ev.validate(); err != nil {
+		return Event{}, wrap(op, err)
+	}
+	if l.suppressible(c.Purpose) {
+		if err := l.store.Suppress(ctx, l.entry(c.Subject, c.Purpose, c.Contact, now)); err != nil {
+			return Event{}, wrap(op, err)
+		}
+	}
+	evs, err := l.store.Events(ctx, c.Subject, "")
+	if err != nil {
+		return Event{}, wrap(op, err)
+	}
+	if len(evs) == 0 {
+		// Erased, or never recorded: write nothing that names them.
+		if !l.suppressible(c.Purpose) {
+			return Event{}, nil
+		}
+		attrs := map[string]string{"method": string(MethodUnsubscribe)}
+		if c.Contact != AllContacts {
+			attrs["contact"] = string(c.Contact)
+		}
+		return Event{}, wrap(op, l.record(ctx, gdpr.Event{Time: now, Actor: gdpr.SubjectActor(),
+			Action: "consent.suppressed", Purpose: c.Purpose, Resource: "consent_suppression", Outcome: gdpr.Success, Attrs: attrs}))
 	}
 	ch := Choice{Subject: c.Subject, Purpose: c.Purpose, Contact: c.Contact,
 		Actor: gdpr.SubjectActor(), Method: MethodUnsubscribe, Evidence: ev}

@@ -47,6 +47,8 @@ type Store struct {
 	// owed is the audit outbox: for each event whose audit record the
 	// Ledger has not cleared, when its marker is due.
 	owed map[string]time.Time
+
+	suppressions // the suppression list, under its own lock (suppression.go)
 }
 
 var _ consent.Store = (*Store)(nil)

@@ -4,10 +4,12 @@
 //
 // # Storage
 //
-// Three tables, named with a prefix (WithTablePrefix, default "gdpr_"):
+// Four tables, named with a prefix (WithTablePrefix, default "gdpr_"):
 // <prefix>consent_events, append-only but for erasure,
-// <prefix>consent_notices, one row per published notice version, and
-// <prefix>consent_outbox, the audit outbox (consent.AuditOutbox). Times are
+// <prefix>consent_notices, one row per published notice version,
+// <prefix>consent_outbox, the audit outbox (consent.AuditOutbox), and
+// <prefix>consent_suppression, the suppression list (consent.Suppressions):
+// a keyed hash and a time per row, no subject, untouched by erasure. Times are
 // BIGINT microseconds since the Unix epoch (UTC), so every database orders
 // and compares them alike. Keys compare byte for byte: "C" collation on
 // PostgreSQL, VARBINARY on MySQL/MariaDB (whose default collations would make

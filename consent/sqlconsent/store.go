@@ -42,7 +42,8 @@ var _ consent.Store = (*Store)(nil)
 type Option = sqlbase.Option
 
 // WithTablePrefix sets the prefix of the Store's table names: tables
-// <prefix>consent_events and <prefix>consent_notices, and the version table
+// <prefix>consent_events, <prefix>consent_notices, <prefix>consent_outbox
+// and <prefix>consent_suppression, and the version table
 // <prefix>schema_version that Migrate shares with the module's other stores
 // of the same prefix. It must match ^[a-z_][a-z0-9_]{0,39}$. Default: "gdpr_".
 func WithTablePrefix(p string) Option { return sqlbase.WithTablePrefix(p) }

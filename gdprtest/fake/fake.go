@@ -43,7 +43,8 @@ import (
 // ready to use; the stores are there for tests that look beneath.
 type Kit struct {
 	// Ledger is a consent ledger with the Register given to New (if any),
-	// an Unsubscriber and receipts signed by ReceiptKey.
+	// an Unsubscriber, receipts signed by ReceiptKey and a suppression
+	// list under a random key.
 	Ledger *consent.Ledger
 	// Keys is a keyring with an ephemeral KEK, decryptions audited.
 	Keys *crypto.Keyring
@@ -106,7 +107,7 @@ func New(t testing.TB, reg *gdpr.Register) *Kit {
 	check(t, err)
 	k.ReceiptKey = pub
 	opts := []consent.Option{consent.WithRecorder(rec), consent.WithUnsubscriber(unsub),
-		consent.WithReceipts(priv, Controller, "EU")}
+		consent.WithReceipts(priv, Controller, "EU"), consent.WithSuppressionKey(random(32))}
 	if reg != nil {
 		opts = append(opts, consent.WithRegister(reg))
 	}

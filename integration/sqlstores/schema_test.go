@@ -44,7 +44,7 @@ type kind struct {
 
 var kinds = []kind{
 	{
-		name: "sqlconsent", component: "consent", tables: []string{"consent_events", "consent_notices", "consent_outbox"}, invalid: consent.ErrInvalid,
+		name: "sqlconsent", component: "consent", tables: []string{"consent_events", "consent_notices", "consent_outbox", "consent_suppression"}, invalid: consent.ErrInvalid,
 		open: func(db *sql.DB, d sqldialect.Dialect, p string) (store, error) {
 			return sqlconsent.New(db, d, sqlconsent.WithTablePrefix(p))
 		},

@@ -46,5 +46,5 @@ func ExampleMigrations() {
 	fsys, _ := sqlconsent.Migrations(sqldialect.Postgres, "app_")
 	files, _ := fs.Glob(fsys, "*.sql")
 	fmt.Println(files)
-	// Output: [0001_consent_events.sql 0002_consent_notices.sql 0003_consent_outbox.sql]
+	// Output: [0001_consent_events.sql 0002_consent_notices.sql 0003_consent_outbox.sql 0004_consent_suppression.sql]
 }

@@ -27,7 +27,8 @@ func marketingRegister() *gdpr.Register {
 func TestSoftOptInIsForItsChannel(t *testing.T) {
 	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
 		ctx := t.Context()
-		l, err := consent.New(newStore(t, d), consent.WithRegister(marketingRegister()))
+		l, err := consent.New(newStore(t, d), consent.WithRegister(marketingRegister()),
+			consent.WithSuppressionKey([]byte("suppression-key-for-tests-0123456789")))
 		if err != nil {
 			t.Fatal(err)
 		}
