@@ -125,8 +125,11 @@
 // context or a bad actor or purpose in it (every method that takes a
 // context refuses a nil one with ErrInvalid), or the option's name. No
 // error text holds a subject ID, evidence or any other personal-data
-// value; a rejected value is quoted only when it looks like a key
-// (^[a-z0-9_.-]{1,40}$), as in the root package.
+// value, in this package, memconsent or sqlconsent: a rejected value is
+// quoted only when it looks like a key (^[a-z0-9_.-]{1,40}$) and not like
+// personal data (no dotted quad, no run of 9 or more digits; a UUID is
+// fine), by the rule every package of the module shares (errs.Show, as the
+// root package's errors use it).
 //
 // # Audit
 //

@@ -178,12 +178,13 @@ type Evidence struct {
 	Locator string `json:"locator,omitempty"`
 	// Attrs holds a few more non-personal facts (at most 16), e.g.
 	// {"gpc": "1", "ab_variant": "b"}. A name is a lower-case key
-	// (^[a-z0-9_.-]{1,64}$); a value is a short token of at most 64 bytes
-	// of ASCII letters, digits and "_.:/+=-" (no spaces, so no free text),
-	// and is rejected when it looks like personal data: an e-mail address,
-	// an IPv4 or IPv6 address (dotted quads anywhere in it count), or a
-	// telephone number (a run of 9 or more digits, or of 7 or more after
-	// a '+', counted across the separators " -./()"). A UUID is accepted.
+	// (^[a-z0-9_.-]{1,64}$) and a value a short token of at most 64 bytes
+	// of ASCII letters, digits and "_.:/+=-" (no spaces, so no free text);
+	// either is rejected when it looks like personal data: an e-mail
+	// address, an IPv4 or IPv6 address (dotted quads anywhere in it count),
+	// or a telephone number (a run of 9 or more digits, or of 7 or more
+	// after a '+', counted across the separators " -./()"). A UUID is
+	// accepted.
 	Attrs map[string]string `json:"attrs,omitempty"`
 }
 

@@ -163,7 +163,7 @@ func (ev Evidence) validate() error {
 	}
 	for k, v := range ev.Attrs {
 		if !isAttrName(k) {
-			return invalidf("evidence.attrs", "attribute name not a lower-case key of at most %d bytes", maxShort)
+			return invalidf("evidence.attrs", "attribute name not a lower-case key of at most %d bytes, or one that looks like personal data", maxShort)
 		}
 		if err := validAttrValue(v); err != nil {
 			return invalidf("evidence.attrs", "attribute %s: %v", show(k), err)
@@ -172,9 +172,10 @@ func (ev Evidence) validate() error {
 	return nil
 }
 
-// isAttrName reports whether k matches ^[a-z0-9_.-]{1,64}$.
+// isAttrName reports whether k matches ^[a-z0-9_.-]{1,64}$ and does not
+// look like personal data.
 func isAttrName(k string) bool {
-	if k == "" || len(k) > maxShort {
+	if k == "" || len(k) > maxShort || looksPersonal(k) != "" {
 		return false
 	}
 	for i := 0; i < len(k); i++ {

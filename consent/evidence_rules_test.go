@@ -44,6 +44,7 @@ func TestEvidenceRefusesPersonalData(t *testing.T) {
 		"attr free text":                    {consent.Evidence{Attrs: map[string]string{"note": "Ann Smith called"}}, "evidence.attrs"},
 		"attr long":                         {consent.Evidence{Attrs: map[string]string{"note": strings.Repeat("a", 65)}}, "evidence.attrs"},
 		"attr name mail":                    {consent.Evidence{Attrs: map[string]string{mail: "1"}}, "evidence.attrs"},
+		"attr name IPv4":                    {consent.Evidence{Attrs: map[string]string{"192.0.2.17": "1"}}, "evidence.attrs"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)
@@ -159,6 +160,7 @@ func FuzzEvidence(f *testing.F) {
 	f.Add("Firefox/Linux", "/u/ann%40example.org", "v6", "2001:db8::1", "2001:db8::/48")
 	f.Add("Safari/iOS", "POST /confirm/{token}", "ann@example.org", "1", "")
 	f.Add("", "/from/10.0.0.1", "tel", "+4930123456", "::ffff:192.0.2.0/120")
+	f.Add("app/iOS", "PF-2026-0042", "192.0.2.1", "1", "")
 	fx := newFixture(f)
 	n := 0
 	f.Fuzz(func(t *testing.T, ua, locator, key, value, prefix string) {

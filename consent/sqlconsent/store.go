@@ -16,6 +16,7 @@ import (
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/consent"
 	"github.com/gdprkit/gdpr/internal/dialect"
+	"github.com/gdprkit/gdpr/internal/errs"
 	"github.com/gdprkit/gdpr/internal/sqlbase"
 	"github.com/gdprkit/gdpr/internal/sqlstmt"
 	"github.com/gdprkit/gdpr/sqldialect"
@@ -260,12 +261,12 @@ func scanEvent(r scanner, extra ...any) (consent.Event, error) {
 	}
 	if evidence != "" {
 		if err := json.Unmarshal([]byte(evidence), &e.Evidence); err != nil {
-			return consent.Event{}, fmt.Errorf("decoding stored evidence of event %s: %w", e.ID, err)
+			return consent.Event{}, fmt.Errorf("decoding stored evidence of event %s: %w", errs.Show(e.ID), err)
 		}
 	}
 	b, err := gdpr.ParseLawfulBasis(basis)
 	if err != nil {
-		return consent.Event{}, fmt.Errorf("decoding stored basis of event %s: %w", e.ID, err)
+		return consent.Event{}, fmt.Errorf("decoding stored basis of event %s: %w", errs.Show(e.ID), err)
 	}
 	e.Basis = b
 	e.Confirms = confirms.String
@@ -499,7 +500,7 @@ func (s *Store) PutNotice(ctx context.Context, n consent.Notice) error {
 	_, err := s.st.Exec(ctx, s.q.putNotice, n.ID, n.Version, n.TextHash, n.Language, n.URL, material, n.Published.UnixMicro())
 	if dialect.IsUniqueViolation(err) {
 		// Not wrapped, like Append's: the driver's text may quote the key.
-		return &consent.Error{Op: "put_notice", Err: fmt.Errorf("sqlconsent: %w: notice %s version %d exists", consent.ErrConflict, n.ID, n.Version)}
+		return &consent.Error{Op: "put_notice", Err: fmt.Errorf("sqlconsent: %w: notice %s version %d exists", consent.ErrConflict, errs.Show(n.ID), n.Version)}
 	}
 	return storeErr("put_notice", err)
 }

@@ -77,7 +77,11 @@ const MaxShown = 40
 // NotShown otherwise. Every rejected input value and unknown field name
 // passes through it on its way into an error, so that what was typed in
 // the wrong field (an e-mail address, a telephone number, a name) is never
-// echoed back.
+// echoed back. A value of that alphabet that still reads as personal data
+// is not shown either: one holding a dotted quad (an IPv4 address, as in
+// "192.0.2.17") or a run of 9 or more digits, counted across '-' and '.'
+// (a telephone or account number, "030-1234-5678"), unless it is a UUID
+// as a whole.
 func Show(s string) string {
 	if s == "" || len(s) > MaxShown {
 		return NotShown
@@ -89,7 +93,79 @@ func Show(s string) string {
 			return NotShown
 		}
 	}
+	if !isUUID(s) && (hasDottedQuad(s) || longDigitRun(s, 9)) {
+		return NotShown
+	}
 	return strconv.Quote(s)
+}
+
+// isUUID reports whether s has the shape of a UUID in lower-case hex,
+// 8-4-4-4-12.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// hasDottedQuad reports whether s holds four runs of 1 to 3 digits joined
+// by dots.
+func hasDottedQuad(s string) bool {
+	for i := 0; i < len(s); i++ {
+		j, groups := i, 0
+		for groups < 4 {
+			n := 0
+			for j < len(s) && n < 4 && '0' <= s[j] && s[j] <= '9' {
+				j, n = j+1, n+1
+			}
+			if n == 0 || n > 3 {
+				break
+			}
+			groups++
+			if groups < 4 {
+				if j >= len(s) || s[j] != '.' {
+					break
+				}
+				j++
+			}
+		}
+		if groups == 4 {
+			return true
+		}
+	}
+	return false
+}
+
+// longDigitRun reports whether s holds n or more digits in a run that
+// '-' and '.' do not break.
+func longDigitRun(s string, n int) bool {
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case '0' <= c && c <= '9':
+			digits++
+			if digits >= n {
+				return true
+			}
+		case c == '-' || c == '.':
+		default:
+			digits = 0
+		}
+	}
+	return false
 }
 
 type causeError struct {
