@@ -64,7 +64,9 @@
 // purposes are checked against it, and a purpose resting on another basis
 // (contract, legitimate interests…) is allowed unless the subject objected
 // (and no OverrideObjection followed, Art. 21(1)). One Store query per
-// decision.
+// decision; two when a suppression list (WithSuppressionKey) must be asked
+// about direct marketing that would be allowed, which then denies with
+// ReasonSuppressed (see Suppressions).
 //
 // Direct marketing (Activity.DirectMarketing) that rests on another basis
 // is allowed on an electronic channel only by a soft opt-in for that channel

@@ -25,7 +25,12 @@ import (
 // clear, the entry cannot be read back, and it can only be matched by one
 // who holds the key and the subject ID: the host, when the subject comes
 // back. Decide honours an entry as ReasonSuppressed; a consent given after
-// it (the subject's own new choice) wins over it.
+// it (the subject's own new choice) wins over it. "After" compares the
+// consent's Time with the entry's, both stamped by the instances' clocks:
+// a consent recorded on an instance whose clock runs behind by more than
+// the time since the stop loses, and the decision denies, the safe side.
+// Entries are never removed by the ledger: a suppression list is kept for
+// as long as the controller markets at all.
 
 // Suppressions is the part of a Store that keeps the suppression list:
 // opaque hashes with a time. Every Store embeds it; the Ledger computes the
