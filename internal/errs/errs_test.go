@@ -64,7 +64,7 @@ func TestShow(t *testing.T) {
 		"192.0.2.17": NotShown, "from-10.0.0.1": NotShown, "4930123456789": NotShown, "030-1234-5678": NotShown,
 		// Not personal data.
 		"0190a3b2-7d1e-7f00-8a2b-123456789012": `"0190a3b2-7d1e-7f00-8a2b-123456789012"`,
-		"notice-2026-03-02": `"notice-2026-03-02"`, "v1.2.3": `"v1.2.3"`,
+		"notice-2026-03-02":                    `"notice-2026-03-02"`, "v1.2.3": `"v1.2.3"`,
 	} {
 		if got := Show(in); got != want {
 			t.Errorf("Show(%q) = %s; want %s", in, got, want)
