@@ -89,21 +89,38 @@ func (l *Log) frontierAt(h Head, r tlog.HashReader) (frontier, error) {
 	if h.Size < t.size {
 		return frontier{}, fmt.Errorf("%w: the log has %d entries, fewer than the %d this process wrote", ErrTampered, h.Size, t.size)
 	}
+	idx := frontierIndexes(h.Size)
+	var hs []tlog.Hash // the frontier's hashes, once read
 	if t.size > 0 {
 		// Another writer moved the head (another instance, AppendTx), or
 		// an insider rewrote what this Log wrote: build only on a tree
 		// that extends it, or the next checkpoint would sign the rewrite.
-		if err := proveExtends(r, h, Checkpoint{Size: t.size, Root: t.root}); err != nil {
+		// The proof's hashes and the frontier's are read at once: one
+		// round trip under the append lock, not two.
+		both := tlog.HashReaderFunc(func(need []int64) ([]tlog.Hash, error) {
+			all := append(need[:len(need):len(need)], idx...)
+			got, err := r.ReadHashes(all)
+			if err != nil {
+				return nil, err
+			}
+			if len(got) != len(all) {
+				return nil, fmt.Errorf("store returned %d hashes for %d", len(got), len(all))
+			}
+			hs = got[len(need):]
+			return got[:len(need)], nil
+		})
+		if err := proveExtends(both, h, Checkpoint{Size: t.size, Root: t.root}); err != nil {
 			return frontier{}, fmt.Errorf("the log as this Log last wrote it, %d entries: %w", t.size, err)
 		}
 	}
-	idx := frontierIndexes(h.Size)
 	if len(idx) == 0 {
 		return frontier{}, nil
 	}
-	hs, err := r.ReadHashes(idx)
-	if err != nil {
-		return frontier{}, err
+	if hs == nil {
+		var err error
+		if hs, err = r.ReadHashes(idx); err != nil {
+			return frontier{}, err
+		}
 	}
 	if len(hs) != len(idx) {
 		return frontier{}, fmt.Errorf("store returned %d hashes for %d", len(hs), len(idx))
