@@ -90,6 +90,10 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) (s, other consent.S
 		{"AuditOutboxDeleteSubject", testOutboxDeleteSubject},
 		{"RaceClaimAudit", testRaceClaimAudit},
 		{"RaceClaimClear", testRaceClaimClear},
+		{"SuppressRoundTrip", testSuppressRoundTrip},
+		{"SuppressKeepsLaterTime", suite.One(testSuppressKeepsLater)},
+		{"SuppressOutlivesDeleteSubject", testSuppressOutlivesDelete},
+		{"RaceSuppress", testRaceSuppress},
 	}
 	suite.Run(t, "consent.Store", newStore, tests)
 }
