@@ -15,6 +15,13 @@
 //	audit        5(2), 30, 32                   tamper-evident trail without personal data in clear
 //	retention    5(1)(e)                        retention policies, legal holds, sweeps
 //
+// Beside them: sqldialect names the databases the SQL stores run on;
+// gdprtest holds a recording Recorder and the conformance suites of Eraser
+// and Exporter, and gdprtest/fake the ledger, keyring and trail over memory
+// stores in one call, for a host's unit tests; insecuredevkeys keeps
+// development keys in a file so a program restarts against its own
+// database (never in production).
+//
 // (Packages not yet in the module are planned; see the README.)
 //
 // The packages do not import each other. They meet through the small
@@ -22,6 +29,12 @@
 // (Art. 17) and an Exporter (Art. 15, 20); every component records what it
 // does into a Recorder (Art. 5(2)). A host wires them together in main, and
 // can adopt any one package alone.
+//
+// # Who acts, and why
+//
+// WithActor and WithPurpose put the actor (a staff member, the subject, a
+// system) and the purpose of processing in a context; every package names
+// them in the audit events it records for calls made with it.
 //
 // # Personal data in errors and logs
 //
