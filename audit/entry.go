@@ -5,10 +5,10 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"github.com/gdprkit/gdpr/internal/auditlimit"
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gdprkit/gdpr"
 )
@@ -77,12 +77,12 @@ func (p *Pseudonym) UnmarshalText(b []byte) error {
 // Limits on what an entry holds. An event over them is refused with
 // ErrInvalid; they keep every entry well under MaxEntrySize.
 const (
-	MaxKeyLen        = 64  // an action, purpose, category or attribute key
-	MaxResourceLen   = 256 // the resource name
-	MaxAttrValueLen  = 256 // an attribute value
-	MaxAttrs         = 16  // attributes per entry
-	MaxCategories    = 16  // categories per entry
-	MaxSystemNameLen = 128 // the name of an ActorSystem
+	MaxKeyLen        = auditlimit.MaxKeyLen        // an action, purpose, category or attribute key
+	MaxResourceLen   = auditlimit.MaxResourceLen   // the resource name
+	MaxAttrValueLen  = auditlimit.MaxAttrValueLen  // an attribute value
+	MaxAttrs         = auditlimit.MaxAttrs         // attributes per entry
+	MaxCategories    = auditlimit.MaxCategories    // categories per entry
+	MaxSystemNameLen = auditlimit.MaxSystemNameLen // the name of an ActorSystem
 	// MaxEntrySize bounds an encoded entry; the decoder refuses more.
 	MaxEntrySize = 16 << 10
 )
@@ -527,19 +527,7 @@ func (e *Entry) validate() error {
 }
 
 // isKey reports whether s matches ^[a-z0-9_.-]{1,MaxKeyLen}$.
-func isKey(s string) bool {
-	if s == "" || len(s) > MaxKeyLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_', c == '.', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
-}
+func isKey(s string) bool { return auditlimit.IsKey(s) }
 
 func isLowerHex(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -552,27 +540,4 @@ func isLowerHex(s string) bool {
 
 // printable reports whether s is valid UTF-8 without control characters
 // (C0, DEL, C1).
-func printable(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x80 {
-			return printableUTF8(s[i:])
-		}
-		if c < 0x20 || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-func printableUTF8(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return false
-		}
-	}
-	return true
-}
+func printable(s string) bool { return auditlimit.Printable(s) }

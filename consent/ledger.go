@@ -12,9 +12,9 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/internal/auditlimit"
 	"github.com/gdprkit/gdpr/internal/errs"
 	"github.com/google/uuid"
 )
@@ -752,17 +752,17 @@ func auditEvent(e Event) gdpr.Event {
 	}
 }
 
-// The audit trail's limits on what an entry holds (package audit, Entry):
-// every value the Ledger records must meet them, and is checked against
-// them before anything is written. This package may not import audit, so
-// they are repeated here; TestLedgerValuesFitTheAuditTrail holds the two
-// to each other at the limits.
+// The audit trail's limits on what an entry holds (package audit, Entry,
+// from internal/auditlimit, their one definition): every value the Ledger
+// records must meet them, and is checked against them before anything is
+// written; TestLedgerValuesFitTheAuditTrail holds the Ledger to the audit
+// Log at the limits.
 const (
-	auditMaxKey        = 64  // audit.MaxKeyLen: an action, an attribute key
-	auditMaxResource   = 256 // audit.MaxResourceLen
-	auditMaxAttrValue  = 256 // audit.MaxAttrValueLen
-	auditMaxAttrs      = 16  // audit.MaxAttrs
-	auditMaxSystemName = 128 // audit.MaxSystemNameLen
+	auditMaxKey        = auditlimit.MaxKeyLen
+	auditMaxResource   = auditlimit.MaxResourceLen
+	auditMaxAttrValue  = auditlimit.MaxAttrValueLen
+	auditMaxAttrs      = auditlimit.MaxAttrs
+	auditMaxSystemName = auditlimit.MaxSystemNameLen
 )
 
 // eventFields names the input field behind each part of an event's audit
@@ -830,33 +830,11 @@ func auditActor(a gdpr.Actor) string {
 }
 
 // auditKey reports whether s matches ^[a-z0-9_.-]{1,64}$.
-func auditKey(s string) bool {
-	if s == "" || len(s) > auditMaxKey {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_', c == '.', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
-}
+func auditKey(s string) bool { return auditlimit.IsKey(s) }
 
 // auditPrintable reports whether s is valid UTF-8 without C0 control
 // characters, DEL or C1 control characters (U+0080–U+009F).
-func auditPrintable(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return false
-		}
-	}
-	return true
-}
+func auditPrintable(s string) bool { return auditlimit.Printable(s) }
 
 func cloneEvidence(ev Evidence) Evidence {
 	if ev.Attrs != nil {

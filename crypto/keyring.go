@@ -12,9 +12,9 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/internal/auditlimit"
 	"github.com/gdprkit/gdpr/internal/clock"
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/keyset"
@@ -516,12 +516,11 @@ type Field struct {
 }
 
 // The limits of a Field, those of an audit event (package audit's
-// MaxResourceLen and MaxKeyLen): the package does not import audit, and
-// its tests check the two agree.
+// MaxResourceLen and MaxKeyLen, defined once in internal/auditlimit).
 const (
-	maxResourceLen = 256  // len(Table) + 1 + len(Column)
-	maxCategoryLen = 64   // a category key
-	maxRowLen      = 1024 // never recorded
+	maxResourceLen = auditlimit.MaxResourceLen // len(Table) + 1 + len(Column)
+	maxCategoryLen = auditlimit.MaxKeyLen      // a category key
+	maxRowLen      = 1024                      // never recorded
 )
 
 // String returns "table.column" (without the row, which may be personal data).
@@ -550,32 +549,10 @@ func (f Field) validate() error {
 // printable reports whether s is valid UTF-8 without control characters
 // (C0, DEL, C1), as an audit log requires of a Resource or attribute
 // value.
-func printable(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || (r >= 0x7f && r < 0xa0) {
-			return false
-		}
-	}
-	return true
-}
+func printable(s string) bool { return auditlimit.Printable(s) }
 
 // isKey reports whether s matches ^[a-z0-9_.-]{1,max}$.
-func isKey(s string, max int) bool {
-	if s == "" || len(s) > max {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_', c == '.', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
-}
+func isKey(s string, max int) bool { return auditlimit.IsKeyN(s, max) }
 
 // fieldAD appends to dst the associated data of a field ciphertext: a
 // domain tag (one for subjects, one for scopes), then the subject or
