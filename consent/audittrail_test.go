@@ -2,7 +2,6 @@ package consent_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	mrand "math/rand/v2"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/audit"
+	"github.com/gdprkit/gdpr/audit/audittest"
 	"github.com/gdprkit/gdpr/audit/memaudit"
 	"github.com/gdprkit/gdpr/consent"
 	"github.com/gdprkit/gdpr/consent/memconsent"
@@ -23,43 +23,11 @@ import (
 
 // newTrail returns an audit.Log over a fresh memaudit.Store, closed when
 // the test ends.
-func newTrail(t testing.TB) *audit.Log {
-	t.Helper()
-	skey, _, err := audit.GenerateKey("consent.test/audit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, verifier, err := audit.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, audit.MinKeySize)
-	rand.Read(key)
-	l, err := audit.New(context.Background(), memaudit.New(), key, signer, verifier)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close(context.Background()) })
-	return l
-}
+func newTrail(t testing.TB) *audit.Log { return audittest.NewLog(t, memaudit.New()) }
 
 // trailResources counts the trail's entries per Resource.
 func trailResources(t testing.TB, trail *audit.Log) map[string]int {
-	t.Helper()
-	out := map[string]int{}
-	for from := int64(0); ; {
-		es, err := trail.Entries(context.Background(), audit.Filter{From: from, Limit: audit.MaxPage})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range es {
-			out[e.Resource]++
-			from = e.Index + 1
-		}
-		if len(es) < audit.MaxPage {
-			return out
-		}
-	}
+	return audittest.Resources(t, trail)
 }
 
 // wantEveryEventAudited fails t unless every event the store holds for

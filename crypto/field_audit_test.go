@@ -2,13 +2,13 @@ package crypto_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/audit"
+	"github.com/gdprkit/gdpr/audit/audittest"
 	"github.com/gdprkit/gdpr/audit/memaudit"
 	"github.com/gdprkit/gdpr/crypto"
 	"github.com/gdprkit/gdpr/crypto/memkeys"
@@ -16,25 +16,7 @@ import (
 
 // newAuditLog returns a real audit.Log over memaudit, closed when the test
 // ends.
-func newAuditLog(t testing.TB) *audit.Log {
-	t.Helper()
-	skey, _, err := audit.GenerateKey("crypto.test/audit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, verifier, err := audit.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, audit.MinKeySize)
-	rand.Read(key)
-	l, err := audit.New(context.Background(), memaudit.New(), key, signer, verifier)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close(context.Background()) })
-	return l
-}
+func newAuditLog(t testing.TB) *audit.Log { return audittest.NewLog(t, memaudit.New()) }
 
 // auditedKEK is the KEK of auditedKeyring's Keyrings.
 var auditedKEK = func() crypto.KEK {

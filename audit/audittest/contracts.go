@@ -131,12 +131,42 @@ func seedLog(l *audit.Log) func(context.Context, gdpr.SubjectID, string) error {
 	}
 }
 
+// NewLog returns an audit.Log over s with fresh keys (a signing key and a
+// pseudonym key made for it, kept in memory only), closed when t ends: the
+// real trail for tests of components that record into one. It fails t on
+// any error.
+func NewLog(t testing.TB, s audit.Store) *audit.Log {
+	t.Helper()
+	return newContractKeys(t).open(t, s)
+}
+
+// Resources counts l's entries by Resource, reading the whole log: for
+// tests that check what a component recorded, and how often. It fails t
+// on any error.
+func Resources(t testing.TB, l *audit.Log) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for from := int64(0); ; {
+		es, err := l.Entries(context.Background(), audit.Filter{From: from, Limit: audit.MaxPage})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			out[e.Resource]++
+			from = e.Index + 1
+		}
+		if len(es) < audit.MaxPage {
+			return out
+		}
+	}
+}
+
 type contractKeys struct {
 	skey string
 	key  []byte
 }
 
-func newContractKeys(t *testing.T) contractKeys {
+func newContractKeys(t testing.TB) contractKeys {
 	t.Helper()
 	skey, _, err := audit.GenerateKey("audittest.example/contracts")
 	if err != nil {
@@ -148,7 +178,7 @@ func newContractKeys(t *testing.T) contractKeys {
 }
 
 // open returns a Log over s with these keys, closed when t ends.
-func (k contractKeys) open(t *testing.T, s audit.Store) *audit.Log {
+func (k contractKeys) open(t testing.TB, s audit.Store) *audit.Log {
 	t.Helper()
 	signer, verifier, err := audit.NewSigner(k.skey)
 	if err != nil {
