@@ -48,6 +48,10 @@ type Exemption struct {
 	// Reason explains it in words for the subject's reply (the law that
 	// obliges the controller, the claim pending); no personal data.
 	Reason string `json:"reason,omitempty"`
+	// Until is when the ground ends and the data is to be erased (the end
+	// of a retention period the law sets, of a legal hold); zero when not
+	// known.
+	Until time.Time `json:"until,omitzero"`
 }
 
 // ExemptionGround is one of the grounds of Art. 17(3) on which data may be

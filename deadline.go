@@ -320,7 +320,20 @@ func NewDeadline(received time.Time, loc *time.Location, cal Calendar) Deadline 
 // extension within the first period, so check d.Overdue first. A Deadline
 // with a zero Received (the zero Deadline, say) has no period to extend and
 // is an error.
-func (d Deadline) Extend(reason string) (Deadline, error) {
+func (d Deadline) Extend(reason string) (Deadline, error) { return d.ExtendBy(2, reason) }
+
+// MaxExtensionMonths is the longest extension of Art. 12(3): "by two
+// further months where necessary".
+const MaxExtensionMonths = 2
+
+// ExtendBy is Extend by months further months, 1 or 2 (MaxExtensionMonths):
+// Art. 12(3) allows "up to" two, and a controller that needs less should
+// take less. Any other number is an error wrapping ErrInvalid, and d is
+// returned unchanged.
+func (d Deadline) ExtendBy(months int, reason string) (Deadline, error) {
+	if months < 1 || months > MaxExtensionMonths {
+		return d, fmt.Errorf("%w: an extension is of one or two months (Art. 12(3))", ErrInvalid)
+	}
 	if d.Received.IsZero() {
 		return d, fmt.Errorf("%w: deadline has no time of receipt", ErrInvalid)
 	}
@@ -338,7 +351,7 @@ func (d Deadline) Extend(reason string) (Deadline, error) {
 	e.Location = loc
 	y, m, day := d.Received.In(loc).Date()
 	y, m, day = addMonths(y, m, day, 1)
-	e.setLastDay(addMonths(y, m, day, 2))
+	e.setLastDay(addMonths(y, m, day, months))
 	e.Extended = true
 	e.ExtensionReason = reason
 	return e, nil

@@ -804,7 +804,22 @@ func (k *Keyring) shred(ctx context.Context, op string, o owner) (int, error) {
 	return erased, nil
 }
 
-var _ gdpr.Eraser = (*Keyring)(nil)
+var (
+	_ gdpr.Eraser         = (*Keyring)(nil)
+	_ gdpr.ErasureLatency = (*Keyring)(nil)
+)
+
+// ErasureLatency is the longest time after EraseSubject or Shred during
+// which another instance can still decrypt the subject's data from its
+// cache: the cache TTL (WithCache) and the 50 ms of its clock's refresh;
+// zero with the cache disabled (gdpr.ErasureLatency). The request engine
+// waits it out before it reports an erasure complete.
+func (k *Keyring) ErasureLatency() time.Duration {
+	if k.cache.size == 0 {
+		return 0
+	}
+	return k.cache.ttl + 50*time.Millisecond
+}
 
 // EraseSubject shreds the subject's key (gdpr.Eraser). The report counts
 // one record made unreadable, the key (the host's ciphertexts, however many,
