@@ -197,8 +197,8 @@ type Step struct {
 // Transition is one entry of a request's history: a change of state, or
 // an event within a state (an extension, a retry) with From == To.
 type Transition struct {
-	From State `json:"from,omitempty"`
-	To   State `json:"to"`
+	From State     `json:"from,omitempty"`
+	To   State     `json:"to"`
 	At   time.Time `json:"at"`
 	// Actor is who made the change: the subject, a staff member, the
 	// engine (gdpr.System("erasure")).
