@@ -97,6 +97,11 @@ func wrap(op string, err error) error {
 	return e
 }
 
+// refuse is sentinel with detail, for field.
+func refuse(sentinel error, field, detail string) error {
+	return errs.At(field, because(sentinel, detail, nil))
+}
+
 var errNilContext = because(ErrInvalid, "nil context", nil)
 
 func checkCtx(op string, ctx context.Context) error {

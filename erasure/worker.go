@@ -1,0 +1,580 @@
+package erasure
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gdprkit/gdpr"
+)
+
+// handlerStep is the name of the one step of a request that is not an
+// erasure: its handler.
+const handlerStep = "handler"
+
+// persistTimeout bounds a write of a step's outcome once the step is done:
+// the write goes ahead even if the caller's context ends meanwhile, so a
+// step that succeeded is not run again for want of its record.
+const persistTimeout = 30 * time.Second
+
+// Alert is what the alert hook (WithAlert) is told of a request that needs
+// a person: no personal data.
+type Alert struct {
+	Request  string
+	Kind     gdpr.RequestKind
+	Target   string
+	Attempts int
+	Error    string
+}
+
+// Process works on request id now, as a worker of Run would, and returns
+// the request as it left it: closed, waiting (NextAt says until when: a
+// backoff, or the key caches of other instances), or failed. It is for a
+// host whose own job system (River, Temporal, a cron job) drives the
+// requests instead of Run: a job's arguments carry the request ID, never
+// personal data, and the job calls Process again at NextAt until the
+// request is closed. Process is idempotent: on a closed or failed request,
+// or one awaiting identity, it changes nothing and returns it. If another
+// worker holds the subject's lease the error wraps ErrLeased; try again
+// later.
+func (e *Engine) Process(ctx context.Context, id string) (Request, error) {
+	const op = "process"
+	if err := checkCtx(op, ctx); err != nil {
+		return Request{}, err
+	}
+	l, err := e.store.AcquireID(ctx, id, e.owner, e.now(), e.leaseTTL)
+	if err != nil {
+		return Request{}, wrap(op, err)
+	}
+	r, err := e.work(ctx, l)
+	return r, wrap(op, err)
+}
+
+// Run leases due requests and works on them, up to WithWorkers at once,
+// until ctx ends; then it waits for the requests in hand to reach a step
+// boundary and returns nil. Any number of Engines, in any number of
+// processes, may Run over one Store: a request is worked on by one worker
+// at a time, the requests of one subject one at a time, and a worker that
+// dies is taken over once its lease expires. Run also purges closed
+// requests past the accountability period (WithAccountability), once an
+// hour.
+func (e *Engine) Run(ctx context.Context) error {
+	if err := checkCtx("run", ctx); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	slots := make(chan struct{}, e.workers)
+	freed := make(chan struct{}, e.workers)
+	nextPurge := e.now()
+	for ctx.Err() == nil {
+		if !e.now().Before(nextPurge) {
+			_, _ = e.Purge(ctx)
+			nextPurge = e.now().Add(time.Hour)
+		}
+		free := e.workers - len(slots)
+		var got []Leased
+		var err error
+		if free > 0 {
+			got, err = e.store.Acquire(ctx, e.owner, e.now(), e.leaseTTL, free)
+		}
+		for _, l := range got {
+			slots <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _ = e.work(ctx, l)
+				<-slots
+				select {
+				case freed <- struct{}{}:
+				default:
+				}
+			}()
+		}
+		if len(got) > 0 && err == nil {
+			continue
+		}
+		wait := e.poll + time.Duration(rand.Int64N(int64(e.poll)/5+1))
+		if free == 0 {
+			wait = e.poll
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		case <-freed:
+		}
+		t.Stop()
+	}
+	return nil
+}
+
+// work runs the leased request step by step until it closes, waits or
+// fails, or ctx ends, persisting each step's outcome before the next, and
+// releases the lease.
+func (e *Engine) work(ctx context.Context, l Leased) (Request, error) {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w := &worker{e: e, lease: l.Lease}
+	stop := w.heartbeat(wctx, cancel)
+	defer func() {
+		stop()
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), persistTimeout)
+		_ = e.store.Release(rctx, w.current())
+		rcancel()
+	}()
+	r := l.Request
+	for {
+		if err := wctx.Err(); err != nil {
+			if w.lost() {
+				return r, ErrLeaseLost
+			}
+			return r, nil
+		}
+		next, mut, err := e.next(wctx, r)
+		if err != nil {
+			return r, err
+		}
+		if mut == nil {
+			return r, nil
+		}
+		if w.lost() {
+			return r, ErrLeaseLost
+		}
+		r, err = w.commit(ctx, r, mut)
+		if err != nil || next == waitNow {
+			return r, err
+		}
+	}
+}
+
+type nextAction int
+
+const (
+	goOn nextAction = iota
+	waitNow
+)
+
+// mutation is a change to a request, worked out from a step's outcome;
+// it may be applied again to a fresher copy when a concurrent writer won,
+// and refuses (errStop) when the request moved on meanwhile.
+type mutation func(r *Request, now time.Time) error
+
+var errStop = errors.New("request moved on")
+
+// next works out, and does, what comes next for r: it runs a step (the
+// I/O outside the store) and returns the change to write, or nil when
+// there is nothing to do.
+func (e *Engine) next(ctx context.Context, r Request) (nextAction, mutation, error) {
+	switch r.State {
+	case StateVerified:
+		return goOn, e.start, nil
+	case StateInProgress:
+	default:
+		return goOn, nil, nil
+	}
+	i := firstOpen(r)
+	if i < 0 {
+		return e.finish(ctx, r)
+	}
+	return e.step(ctx, r, i)
+}
+
+func firstOpen(r Request) int {
+	for i, s := range r.Steps {
+		if !s.Outcome.Done() {
+			return i
+		}
+	}
+	return -1
+}
+
+// start moves a verified request into progress and lays out its steps.
+func (e *Engine) start(r *Request, now time.Time) error {
+	if r.State != StateVerified {
+		return errStop
+	}
+	r.Steps = nil
+	if r.Kind == gdpr.KindErasure {
+		for _, t := range e.targets {
+			r.Steps = append(r.Steps, Step{Target: t.Name})
+		}
+	} else {
+		r.Steps = []Step{{Target: handlerStep}}
+	}
+	r.move(StateInProgress, now, engineActor, "started", "")
+	r.NextAt = now
+	return nil
+}
+
+func (e *Engine) target(name string) (Target, bool) {
+	for _, t := range e.targets {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Target{}, false
+}
+
+// step runs step i of r and returns the change that records its outcome.
+func (e *Engine) step(ctx context.Context, r Request, i int) (nextAction, mutation, error) {
+	st := r.Steps[i]
+	sctx := ctx
+	if _, ok := gdpr.ActorFrom(ctx); !ok {
+		sctx = gdpr.WithActor(ctx, engineActor)
+	}
+	var (
+		out   Step
+		err   error
+		attrs = map[string]string{"step": st.Target}
+	)
+	out.Target = st.Target
+	if r.Kind == gdpr.KindErasure {
+		out, err = e.erase(sctx, r, st)
+	} else {
+		out, err = e.handle(sctx, r)
+	}
+	if err != nil && ctx.Err() != nil {
+		// The worker is stopping: the attempt does not count, and its
+		// half-done work is done again by whoever resumes.
+		return goOn, nil, nil
+	}
+	out.Attempts = st.Attempts + 1
+	if err != nil {
+		out.Outcome, out.Error = OutcomeFailed, e.errorText(r.Subject, err)
+		attrs["attempts"] = strconv.Itoa(out.Attempts)
+		if rerr := e.record(ctx, "erasure.step", r, gdpr.Failure, attrs); rerr != nil {
+			return goOn, nil, rerr
+		}
+		failed := out.Attempts >= e.attempts
+		delay := e.backoff(out.Attempts, rand.Float64())
+		return waitNow, func(r *Request, now time.Time) error {
+			if r.State != StateInProgress || r.Steps[i].Outcome.Done() {
+				return errStop
+			}
+			out.At = now
+			r.Steps[i] = out
+			if failed {
+				r.move(StateFailed, now, engineActor, "failed", st.Target)
+				r.NextAt = time.Time{}
+				if e.alert != nil {
+					e.alert(context.WithoutCancel(ctx), Alert{Request: r.ID, Kind: r.Kind, Target: st.Target, Attempts: out.Attempts, Error: out.Error})
+				}
+				return nil
+			}
+			r.note(now, engineActor, "step_failed", st.Target)
+			r.NextAt = now.Add(delay)
+			return nil
+		}, nil
+	}
+	attrs["outcome"], attrs["count"] = string(out.Outcome), strconv.FormatInt(out.Count, 10)
+	if err := e.record(ctx, "erasure.step", r, gdpr.Success, attrs); err != nil {
+		return goOn, nil, err
+	}
+	return goOn, func(r *Request, now time.Time) error {
+		if r.State != StateInProgress || r.Steps[i].Outcome.Done() {
+			return errStop
+		}
+		out.At = now
+		r.Steps[i] = out
+		return nil
+	}, nil
+}
+
+// erase runs one target of an erasure, after asking the legal holds.
+func (e *Engine) erase(ctx context.Context, r Request, st Step) (Step, error) {
+	out := Step{Target: st.Target}
+	t, ok := e.target(st.Target)
+	if !ok {
+		return out, fmt.Errorf("target %s is not registered with this Engine", show(st.Target))
+	}
+	if e.holds != nil {
+		holds, err := e.holds.Holds(ctx, r.Subject, e.now())
+		if err != nil {
+			return out, fmt.Errorf("asking the legal holds: %w", err)
+		}
+		for _, h := range holds {
+			if !h.Covers(t.Categories) {
+				continue
+			}
+			out.Outcome = OutcomeRetained
+			cats := t.Categories
+			if len(h.Categories) > 0 {
+				cats = h.Categories
+			}
+			if len(cats) == 0 {
+				cats = []string{t.Name}
+			}
+			for _, c := range cats {
+				out.Exemptions = append(out.Exemptions, gdpr.Exemption{Category: c, Ground: gdpr.GroundLegalClaims,
+					Reason: h.Reason, Until: h.Until})
+			}
+		}
+		if out.Outcome == OutcomeRetained {
+			return out, nil
+		}
+	}
+	rep, err := t.Eraser.EraseSubject(ctx, r.Subject)
+	if err != nil {
+		return out, err
+	}
+	if rep.Erased < 0 {
+		return out, errors.New("the target reported a negative count")
+	}
+	for _, x := range rep.Exemptions {
+		if err := x.Validate(); err != nil {
+			return out, errors.New("the target reported an invalid exemption")
+		}
+	}
+	out.Count, out.Exemptions = rep.Erased, append([]gdpr.Exemption(nil), rep.Exemptions...)
+	switch {
+	case len(rep.Exemptions) > 0:
+		out.Outcome = OutcomeRetained
+	case rep.Erased > 0:
+		out.Outcome = OutcomeErased
+	default:
+		out.Outcome = OutcomeNothingFound
+	}
+	return out, nil
+}
+
+// handle runs the handler of a request that is not an erasure.
+func (e *Engine) handle(ctx context.Context, r Request) (Step, error) {
+	out := Step{Target: handlerStep}
+	h := e.handlers[r.Kind]
+	if h == nil {
+		return out, fmt.Errorf("no handler is registered for %s with this Engine", r.Kind)
+	}
+	res, err := h.HandleRequest(ctx, e.info(r))
+	if err != nil {
+		return out, err
+	}
+	if res.Records < 0 {
+		return out, errors.New("the handler reported a negative count")
+	}
+	for _, x := range res.Exemptions {
+		if err := x.Validate(); err != nil {
+			return out, errors.New("the handler reported an invalid exemption")
+		}
+	}
+	out.Count, out.Exemptions, out.Reference = res.Records, append([]gdpr.Exemption(nil), res.Exemptions...), res.Reference
+	switch {
+	case len(res.Exemptions) > 0:
+		out.Outcome = OutcomeRetained
+	case res.Records > 0:
+		out.Outcome = OutcomeErased
+	default:
+		out.Outcome = OutcomeNothingFound
+	}
+	return out, nil
+}
+
+// latency is how long after its steps an erasure becomes visible on
+// every instance: the longest latency of a target that erased something.
+func (e *Engine) latency(r Request) time.Duration {
+	var d time.Duration
+	for _, s := range r.Steps {
+		if s.Count == 0 {
+			continue
+		}
+		t, ok := e.target(s.Target)
+		if !ok {
+			continue
+		}
+		l := t.Latency
+		if l == 0 {
+			if el, ok := t.Eraser.(gdpr.ErasureLatency); ok {
+				l = el.ErasureLatency()
+			}
+		}
+		d = max(d, l)
+	}
+	return d
+}
+
+// finish closes a request whose steps are all done, once the targets'
+// latency has passed: the journal entry first, then the notice, then the
+// closing write.
+func (e *Engine) finish(ctx context.Context, r Request) (nextAction, mutation, error) {
+	now := e.now()
+	if r.Kind == gdpr.KindErasure && r.SettleUntil.IsZero() {
+		if d := e.latency(r); d > 0 {
+			until := now.Add(d)
+			return waitNow, func(r *Request, now time.Time) error {
+				if r.State != StateInProgress || firstOpen(*r) >= 0 || !r.SettleUntil.IsZero() {
+					return errStop
+				}
+				r.SettleUntil, r.NextAt = until, until
+				r.note(now, engineActor, "settling", "")
+				return nil
+			}, nil
+		}
+	}
+	if now.Before(r.SettleUntil) {
+		return waitNow, nil, nil
+	}
+	to := StateCompleted
+	if len(r.Exemptions()) > 0 {
+		to = StateCompletedWithExemptions
+	}
+	if r.Kind == gdpr.KindErasure && e.journal != nil {
+		targets := make([]string, len(r.Steps))
+		for i, s := range r.Steps {
+			targets[i] = s.Target
+		}
+		if err := e.journal.Append(ctx, JournalEntry{RequestID: r.ID, SubjectRef: r.SubjectRef, Completed: now, Targets: targets}); err != nil {
+			return goOn, nil, fmt.Errorf("writing the journal: %w", err)
+		}
+	}
+	done := r.Clone()
+	done.State = to
+	if err := e.notify(ctx, done, NoticeCompleted, ""); err != nil {
+		return goOn, nil, err
+	}
+	closed := r.Clone()
+	closed.close(to, now, engineActor, "completed", "")
+	if err := e.record(ctx, "erasure.request.completed", closed, gdpr.Success, map[string]string{"steps": strconv.Itoa(len(r.Steps))}); err != nil {
+		return goOn, nil, err
+	}
+	return waitNow, func(r *Request, now time.Time) error {
+		if r.State != StateInProgress || firstOpen(*r) >= 0 {
+			return errStop
+		}
+		r.close(to, now, engineActor, "completed", "")
+		return nil
+	}, nil
+}
+
+// errorText is the text kept of a step's error: the host's function, or
+// the error's text with the subject ID cut out, at most 200 bytes.
+func (e *Engine) errorText(subject gdpr.SubjectID, err error) string {
+	if e.errText != nil {
+		return truncate(e.errText(err), 200)
+	}
+	s := err.Error()
+	if subject != "" {
+		s = strings.ReplaceAll(s, string(subject), "[subject]")
+	}
+	return truncate(s, 200)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+// worker holds one lease while a request is worked on.
+type worker struct {
+	e      *Engine
+	mu     sync.Mutex
+	lease  Lease
+	isLost bool
+}
+
+func (w *worker) current() Lease {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.lease
+}
+
+func (w *worker) lost() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.isLost
+}
+
+func (w *worker) setLost() {
+	w.mu.Lock()
+	w.isLost = true
+	w.mu.Unlock()
+}
+
+// heartbeat renews the lease every third of its time to live until stop
+// is called; a lost lease cancels the work.
+func (w *worker) heartbeat(ctx context.Context, cancel context.CancelFunc) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(w.e.leaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			now := w.e.now()
+			w.mu.Lock()
+			l := w.lease
+			w.mu.Unlock()
+			until := now.Add(w.e.leaseTTL)
+			err := w.e.store.Renew(ctx, l, now, until)
+			switch {
+			case err == nil:
+				w.mu.Lock()
+				if w.lease.Token == l.Token {
+					w.lease.Until = until
+				}
+				w.mu.Unlock()
+			case errors.Is(err, ErrLeaseLost):
+				w.setLost()
+				cancel()
+				return
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// commit writes mut applied to r under the lease, reading the request
+// again and reapplying mut when a concurrent writer (an operator's
+// Extend) won. It runs even if ctx has ended, for a bounded time: the
+// step it records is done.
+func (w *worker) commit(ctx context.Context, r Request, mut mutation) (Request, error) {
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), persistTimeout)
+	defer cancel()
+	cur := r
+	for attempt := 0; ; attempt++ {
+		now := w.e.now()
+		next := cur.Clone()
+		if err := mut(&next, now); err != nil {
+			if errors.Is(err, errStop) {
+				return cur, nil
+			}
+			return cur, err
+		}
+		w.mu.Lock()
+		w.lease.Until = now.Add(w.e.leaseTTL)
+		l := w.lease
+		w.mu.Unlock()
+		err := w.e.store.Update(pctx, next, &l, now)
+		if err == nil {
+			next.Version++
+			return next, nil
+		}
+		if errors.Is(err, ErrLeaseLost) {
+			w.setLost()
+			return cur, err
+		}
+		if !errors.Is(err, ErrConflict) || attempt >= 8 {
+			return cur, err
+		}
+		if cur, err = w.e.store.Get(pctx, r.ID); err != nil {
+			return r, err
+		}
+	}
+}
