@@ -51,7 +51,6 @@ type Engine struct {
 	poll        time.Duration
 	owner       string
 	receiptKey  ed25519.PrivateKey
-	receiptKID  string
 }
 
 // New returns an Engine over store. subjectKey, of at least

@@ -621,7 +621,9 @@ func TestLeaseExpiresMidStep(t *testing.T) {
 
 type holds map[gdpr.SubjectID][]gdpr.Hold
 
-func (h holds) Holds(_ context.Context, s gdpr.SubjectID, _ time.Time) ([]gdpr.Hold, error) { return h[s], nil }
+func (h holds) Holds(_ context.Context, s gdpr.SubjectID, _ time.Time) ([]gdpr.Hold, error) {
+	return h[s], nil
+}
 
 func TestLegalHoldRetains(t *testing.T) {
 	until := time.Date(2027, 6, 30, 0, 0, 0, 0, time.UTC)

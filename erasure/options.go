@@ -293,17 +293,14 @@ func WithAccountability(p gdpr.Period) Option {
 }
 
 // WithReceiptKey sets the Ed25519 key that signs erasure receipts
-// (Engine.Receipt). Default: none — Receipt is refused. It must be a whole
-// Ed25519 private key.
-func WithReceiptKey(key ed25519.PrivateKey, keyID string) Option {
+// (Engine.Receipt); receipts name its public key by KeyID. Default: none —
+// Receipt is refused. It must be a whole Ed25519 private key.
+func WithReceiptKey(key ed25519.PrivateKey) Option {
 	return option{"WithReceiptKey", func(e *Engine) error {
 		if len(key) != ed25519.PrivateKeySize {
 			return because(ErrInvalid, "not an Ed25519 private key", nil)
 		}
-		if !isKey(keyID, 64) {
-			return because(ErrInvalid, "a key ID must be a key of at most 64 bytes", nil)
-		}
-		e.receiptKey, e.receiptKID = append(ed25519.PrivateKey(nil), key...), keyID
+		e.receiptKey = append(ed25519.PrivateKey(nil), key...)
 		return nil
 	}}
 }
