@@ -174,10 +174,10 @@ func (e *Engine) submit(ctx context.Context, s Submission, verified bool) (Reque
 		return Request{}, false, invalid("kind", err)
 	}
 	if s.Kind == gdpr.KindErasure && len(e.targets) == 0 {
-		return Request{}, false, refuse(ErrUnknownKind, "kind", "no targets are registered (WithTargets)")
+		return Request{}, false, refuse(ErrUnknownKind, "kind", "erasure: register its targets with WithTargets")
 	}
 	if s.Kind != gdpr.KindErasure && e.handlers[s.Kind] == nil {
-		return Request{}, false, refuse(ErrUnknownKind, "kind", "no handler for "+string(s.Kind)+" (WithHandler)")
+		return Request{}, false, refuse(ErrUnknownKind, "kind", string(s.Kind)+": register one with WithHandler")
 	}
 	if err := s.Subject.Validate(); err != nil {
 		return Request{}, false, invalid("subject", err)

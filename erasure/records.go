@@ -178,6 +178,9 @@ func (e *Engine) List(ctx context.Context, f Filter) ([]Request, error) {
 // ForSubject returns the subject's requests, open and closed (by their
 // SubjectRef), a page at a time.
 func (e *Engine) ForSubject(ctx context.Context, subject gdpr.SubjectID, f Filter) ([]Request, error) {
+	if err := checkCtx("for_subject", ctx); err != nil {
+		return nil, err
+	}
 	if err := subject.Validate(); err != nil {
 		return nil, wrap("for_subject", invalid("subject", err))
 	}
