@@ -575,3 +575,13 @@ func TestDecryptFailuresAudited(t *testing.T) {
 		t.Fatalf("decrypt outcomes on the trail: %v, want one failure and one denial", outcomes)
 	}
 }
+
+func TestErasureLatencyIsTheCacheTTL(t *testing.T) {
+	f := newFixture(t, crypto.WithCache(10, 2*time.Minute))
+	if got := f.k.ErasureLatency(); got < 2*time.Minute || got > 2*time.Minute+time.Second {
+		t.Errorf("ErasureLatency = %v, want the cache TTL", got)
+	}
+	if got := newFixture(t, crypto.WithCache(0, 0)).k.ErasureLatency(); got != 0 {
+		t.Errorf("without a cache: %v, want 0", got)
+	}
+}
