@@ -2,12 +2,14 @@ package fake_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/audit"
 	"github.com/gdprkit/gdpr/consent"
 	"github.com/gdprkit/gdpr/crypto"
+	"github.com/gdprkit/gdpr/erasure"
 	"github.com/gdprkit/gdpr/gdprtest/fake"
 )
 
@@ -63,5 +65,36 @@ func TestErasureInAnyOrder(t *testing.T) {
 				t.Errorf("after erasure in the order %v the trail links %s (entry %d) to the subject", order, e.Action, e.Index)
 			}
 		})
+	}
+}
+
+// TestRequestsEngineErases runs an erasure request through the kit's
+// engine: it completes at once, and nothing links the subject afterwards.
+func TestRequestsEngineErases(t *testing.T) {
+	ctx := context.Background()
+	k := fake.New(t, nil)
+	const s = gdpr.SubjectID("user-req")
+	f := crypto.Field{Table: "users", Column: "email", Category: "contact"}
+	ct, err := k.Keys.Encrypt(ctx, s, f, []byte("ann@example.org"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _, err := k.Requests.Submit(ctx, erasure.Submission{Kind: gdpr.KindErasure, Subject: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err = k.Requests.Process(ctx, r.ID)
+	if err != nil || r.State != erasure.StateCompleted {
+		t.Fatalf("Process: %v, state %s", err, r.State)
+	}
+	if _, err := k.Keys.Decrypt(ctx, s, f, ct); !errors.Is(err, crypto.ErrShredded) {
+		t.Errorf("Decrypt after the erasure: %v, want ErrShredded", err)
+	}
+	linked, err := k.Trail.Entries(ctx, audit.Filter{Subject: s})
+	if err != nil || len(linked) != 0 {
+		t.Errorf("the trail links %d entries to the erased subject (%v)", len(linked), err)
+	}
+	if es, _ := k.RequestJournal.Match(ctx, []string{k.Requests.SubjectRef(s)}); len(es) != 1 {
+		t.Errorf("journal entries: %d", len(es))
 	}
 }

@@ -14,8 +14,11 @@
 //		}
 //	}
 //
+// Requests is the request engine over the three: an erasure runs through
+// the ledger, the keyring and the trail, in that order.
+//
 // Unlike package gdprtest, which imports only the root package, fake
-// imports consent, crypto and audit with their memory stores: a package of
+// imports consent, crypto, audit and erasure with their memory stores: a package of
 // this module cannot use it in its own internal tests.
 //
 // The keys are made for each Kit and live only in memory. Nothing here is
@@ -36,6 +39,8 @@ import (
 	"github.com/gdprkit/gdpr/consent/memconsent"
 	"github.com/gdprkit/gdpr/crypto"
 	"github.com/gdprkit/gdpr/crypto/memkeys"
+	"github.com/gdprkit/gdpr/erasure"
+	"github.com/gdprkit/gdpr/erasure/memerasure"
 	"github.com/gdprkit/gdpr/gdprtest"
 )
 
@@ -54,10 +59,19 @@ type Kit struct {
 	// Events sees every event the Ledger and Keys record, in clear, in
 	// order: what a test asserts on.
 	Events *gdprtest.Recorder
+	// Requests is a request engine whose erasures run through Ledger,
+	// Keys and Trail, in that order, recording into Trail, with a Journal
+	// (RequestJournal). Keys is its target without a wait: in one process
+	// the shred evicts the only cache there is. Other kinds of request
+	// have no handler: add them with erasure.New over RequestStore.
+	Requests *erasure.Engine
 
 	ConsentStore *memconsent.Store
 	KeyStore     *memkeys.Store
 	AuditStore   *memaudit.Store
+	// RequestStore and RequestJournal are the Requests engine's.
+	RequestStore   *memerasure.Store
+	RequestJournal *memerasure.Journal
 	// ReceiptKey verifies the Ledger's receipts.
 	ReceiptKey ed25519.PublicKey
 }
@@ -78,7 +92,8 @@ var Controller = consent.Controller{
 func New(t testing.TB, reg *gdpr.Register) *Kit {
 	t.Helper()
 	ctx := context.Background()
-	k := &Kit{Events: new(gdprtest.Recorder), ConsentStore: memconsent.New(), KeyStore: memkeys.New(), AuditStore: memaudit.New()}
+	k := &Kit{Events: new(gdprtest.Recorder), ConsentStore: memconsent.New(), KeyStore: memkeys.New(), AuditStore: memaudit.New(),
+		RequestStore: memerasure.New(), RequestJournal: memerasure.NewJournal()}
 
 	skey, _, err := audit.GenerateKey("fake.example/audit")
 	check(t, err)
@@ -112,6 +127,13 @@ func New(t testing.TB, reg *gdpr.Register) *Kit {
 		opts = append(opts, consent.WithRegister(reg))
 	}
 	k.Ledger, err = consent.New(k.ConsentStore, opts...)
+	check(t, err)
+	k.Requests, err = erasure.New(k.RequestStore, random(32), erasure.WithRecorder(rec), erasure.WithJournal(k.RequestJournal),
+		erasure.WithTargets(
+			erasure.Target{Name: "consent", Eraser: k.Ledger},
+			erasure.Target{Name: "keys", Eraser: k.Keys, Latency: -1},
+			erasure.Target{Name: "audit", Eraser: k.Trail},
+		))
 	check(t, err)
 	return k
 }
