@@ -2,9 +2,10 @@
 // an embedded SQLite database: the register of processing activities is
 // loaded, a notice is published, the subject signs up with double opt-in,
 // processing is decided with the event that proves it, the subject gets a
-// signed receipt, unsubscribes from a link, and is finally erased. Every
-// step is recorded in a tamper-evident audit trail, which is verified at
-// the end.
+// signed receipt, unsubscribes from a link, and is finally erased through
+// the request engine (package erasure), which answers with a signed
+// receipt of its own. Every step is recorded in a tamper-evident audit
+// trail, which is verified at the end.
 //
 //	go run ./examples/quickstart
 //
@@ -15,15 +16,16 @@
 //	go run ./examples/quickstart -driver mysql -dsn 'root@tcp(127.0.0.1:3306)/test'
 //
 // Run it again with the same -dsn and it continues the same ledger, key
-// store and audit trail with a new subject: its development keys (package
-// insecuredevkeys, never for production) and the audit anchor are kept in
-// a state directory per database (-state; by default in the user's cache
-// directory).
+// store, audit trail and requests with a new subject: its development keys
+// (package insecuredevkeys, never for production), the audit anchor and
+// the erasure journal are kept in a state directory per database (-state;
+// by default in the user's cache directory).
 package main
 
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
@@ -36,6 +38,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+	_ "time/tzdata" // the zone database, for the deadlines' Europe/Berlin on a machine without one
 
 	_ "github.com/go-sql-driver/mysql" // MySQL and MariaDB
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL
@@ -47,6 +51,8 @@ import (
 	"github.com/gdprkit/gdpr/consent"
 	"github.com/gdprkit/gdpr/consent/sqlconsent"
 	"github.com/gdprkit/gdpr/crypto"
+	"github.com/gdprkit/gdpr/erasure"
+	"github.com/gdprkit/gdpr/erasure/sqlerasure"
 	"github.com/gdprkit/gdpr/insecuredevkeys"
 	"github.com/gdprkit/gdpr/sqldialect"
 )
@@ -55,7 +61,7 @@ func main() {
 	driver := flag.String("driver", "sqlite", `database/sql driver: "sqlite", "pgx" or "mysql"`)
 	dsn := flag.String("dsn", "", "data source name; default: a new SQLite file in a temporary directory")
 	prefix := flag.String("prefix", "gdpr_", "table name prefix")
-	state := flag.String("state", "", "directory for the development keys and the audit anchor; default: beside a temporary database, or a directory per -dsn in the user's cache")
+	state := flag.String("state", "", "directory for the development keys, the audit anchor and the erasure journal; default: beside a temporary database, or a directory per -dsn in the user's cache")
 	flag.Parse()
 	if err := run(context.Background(), os.Stdout, *driver, *dsn, *prefix, *state); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
@@ -64,9 +70,9 @@ func main() {
 }
 
 // run opens the database and the development keys and walks one new
-// subject through the tour. Run it again with the same -dsn: the keys and
-// the anchor in the state directory let it continue the same ledger, key
-// store and audit trail.
+// subject through the tour. Run it again with the same -dsn: the keys, the
+// anchor and the journal in the state directory let it continue the same
+// ledger, key store, audit trail and requests.
 func run(ctx context.Context, out io.Writer, driver, dsn, prefix, state string) error {
 	if dsn == "" {
 		if driver != "sqlite" {
@@ -90,7 +96,8 @@ func run(ctx context.Context, out io.Writer, driver, dsn, prefix, state string) 
 		if err != nil {
 			return err
 		}
-		// One state per database: an anchor belongs to one trail.
+		// One state per database: an anchor belongs to one trail, a
+		// journal to one database's erasures.
 		sum := sha256.Sum256([]byte(driver + "\x00" + dsn + "\x00" + prefix))
 		state = filepath.Join(cache, "gdpr-quickstart", hex.EncodeToString(sum[:8]))
 	}
@@ -114,7 +121,7 @@ func run(ctx context.Context, out io.Writer, driver, dsn, prefix, state string) 
 	id := make([]byte, 4)
 	rand.Read(id)
 	subject := gdpr.SubjectID("user-" + hex.EncodeToString(id))
-	return walk(ctx, out, db, dialect, prefix, keys, filepath.Join(state, "anchor"), subject)
+	return walk(ctx, out, db, dialect, prefix, keys, state, subject)
 }
 
 // register is the controller's record of processing activities (Art. 30):
@@ -137,11 +144,13 @@ var controller = consent.Controller{Name: "Example Ltd", Contact: "Data Protecti
 	Address: consent.PostalAddress{StreetAddress: "1 Example Street", PostalCode: "10115", Locality: "Berlin", Country: "DE"},
 	Email:   "privacy@example.com", Phone: "+49 30 1234567", PolicyURL: "https://example.com/privacy"}
 
-// walk is the tour itself, on any database, for one new subject.
+// walk is the tour itself, on any database, for one new subject; state
+// is the directory of the audit anchor and the erasure journal.
 func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dialect, prefix string,
-	keys *insecuredevkeys.Keys, anchorDir string, subject gdpr.SubjectID) error {
+	keys *insecuredevkeys.Keys, state string, subject gdpr.SubjectID) error {
 
-	// 1. Storage: the consent ledger's tables, created or updated at start-up.
+	// 1. Storage: the tables of the consent ledger, the request engine and
+	// the audit trail, created or updated at start-up.
 	store, err := sqlconsent.New(db, dialect, sqlconsent.WithTablePrefix(prefix))
 	if err != nil {
 		return err
@@ -149,7 +158,14 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 	if err := store.Migrate(ctx); err != nil {
 		return err
 	}
-	trail, err := openTrail(ctx, db, dialect, prefix, keys, anchorDir)
+	requests, err := sqlerasure.New(db, dialect, sqlerasure.WithTablePrefix(prefix))
+	if err != nil {
+		return err
+	}
+	if err := requests.Migrate(ctx); err != nil {
+		return err
+	}
+	trail, err := openTrail(ctx, db, dialect, prefix, keys, filepath.Join(state, "anchor"))
 	if err != nil {
 		return err
 	}
@@ -158,7 +174,7 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 	if err != nil {
 		return err
 	}
-	step(out, 1, "ledger and audit trail ready on %s (%d entries from earlier runs)", dialect.String(), before.Entries)
+	step(out, 1, "ledger, request store and audit trail ready on %s (%d entries from earlier runs)", dialect.String(), before.Entries)
 
 	// The controller's keys: one signs receipts, one seals unsubscribe links.
 	receiptKey := keys.ReceiptKey()
@@ -170,6 +186,12 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 		consent.WithReceipts(receiptKey, controller, "EU"),
 		consent.WithUnsubscriber(unsub), consent.WithRecorder(trail))
 	if err != nil {
+		return err
+	}
+	// The audit records the ledger still owes the trail (a crash, a trail
+	// that was down) are recorded at start-up; a host also drains every
+	// minute or so.
+	if _, err := ledger.DrainAudit(ctx); err != nil {
 		return err
 	}
 
@@ -252,16 +274,7 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 		return err
 	}
 
-	// 8. The subject asks for erasure. Every component that holds their
-	// data is a gdpr.Eraser: the consent ledger deletes their history, the
-	// host's table deletes the row (blind index included), the keyring
-	// destroys their key, and with it every ciphertext of theirs, in every
-	// backup too.
-	hist, err := ledger.History(ctx, subject, "")
-	if err != nil {
-		return err
-	}
-	// Before erasing, the answer to "who did what with my data" (Art. 15).
+	// 8. Before erasing, the answer to "who did what with my data" (Art. 15).
 	seen, err := trail.Entries(ctx, audit.Filter{Subject: subject})
 	if err != nil {
 		return err
@@ -271,25 +284,120 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 		actions = append(actions, e.Action)
 	}
 	step(out, 8, "audit trail of %s: %d entries (%s)", string(subject), len(seen), strings.Join(actions, ", "))
-	var erased []string
-	for _, e := range []struct {
-		name string
-		gdpr.Eraser
-	}{{"consent events", ledger}, {"profile row", profiles}, {"encryption key", keyring}, {"audit pseudonym", trail}} {
-		rep, err := e.EraseSubject(ctx, subject)
-		if err != nil {
-			return err
-		}
-		erased = append(erased, fmt.Sprintf("%d %s", rep.Erased, e.name))
-	}
-	step(out, 9, "erased: %s (of %d events)", strings.Join(erased, ", "), len(hist))
-	if err := decide(ctx, out, ledger, subject, 10, "after erasure"); err != nil {
+
+	// 9. The subject asks for erasure, and the request engine answers it:
+	// it keeps the request with its deadline, runs it target by target,
+	// and proves the result. Every component that holds the subject's data
+	// is a gdpr.Eraser and a target, run in this order:
+	//   - the consent ledger first: its erasure deletes, with the events,
+	//     the audit records it still owes the trail, so that none is drained
+	//     after the trail has forgotten the subject, naming them again;
+	//   - the host's table: the row, blind index included;
+	//   - the keyring: it destroys the subject's key, and with it every
+	//     ciphertext of theirs, in every backup too;
+	//   - the audit trail last: it forgets the subject's pseudonym, which
+	//     unlinks every entry about them, those the steps before made
+	//     included (the erasures themselves are recorded without a subject).
+	engine, journal, err := openEngine(keys, requests, trail, state,
+		erasure.Target{Name: "consent", Eraser: ledger},
+		erasure.Target{Name: "profiles", Eraser: profiles},
+		erasure.Target{Name: "keys", Eraser: keyring},
+		erasure.Target{Name: "audit", Eraser: trail})
+	if err != nil {
 		return err
 	}
-	_, _, err = profiles.restore(ctx, subject, backup)
-	step(out, 11, "profile restored from the backup, unreadable: %v", errors.Is(err, crypto.ErrShredded))
+	defer journal.Close()
+	// The subject is signed in, and the sign-in is the identity check
+	// (Art. 12(6)): an Engine without a Verifier takes every request as
+	// verified at intake, so submit only from an authenticated session. A
+	// host that also takes requests by e-mail or post sets
+	// erasure.WithVerifier (erasure.NewCodeVerifier sends a one-time code
+	// to the address on record, over sqlerasure.NewCodeStore): requests
+	// then wait for the code, or for engine.Verified once the host has
+	// confirmed the subject by its own means.
+	req, _, err := engine.Submit(gdpr.WithActor(ctx, gdpr.SubjectActor()),
+		erasure.Submission{Kind: gdpr.KindErasure, Subject: subject, Channel: "web"})
+	if err != nil {
+		return err
+	}
+	step(out, 9, "erasure request %s received on the web, %s, due by the end of %s (Art. 12(3), %s time)",
+		req.ID, req.State, req.Deadline.LastDay.Format("2 January 2006"), req.Deadline.Location)
 
-	// 12. The trail still verifies: every entry against its hash, the tree
+	// 10. A worker does the work. Here it is Process, as a host's job
+	// system would call it (its job carries the request ID, never personal
+	// data); a host without one runs engine.Run(ctx) on every instance.
+	// Each target's outcome is stored before the next one starts, so a
+	// worker that dies is resumed where it stopped. Once every step is
+	// done, the request waits out the keyring's erasure latency (other
+	// instances may still hold the subject's key in their cache for its
+	// TTL) before it is completed, and the job comes back at NextAt.
+	start := time.Now()
+	done, err := engine.Process(ctx, req.ID)
+	for err == nil && done.State.Open() && !done.NextAt.IsZero() {
+		for _, s := range done.Steps {
+			if s.Outcome == erasure.OutcomeFailed { // a job system would retry at NextAt; the quickstart stops
+				return fmt.Errorf("erasure request %s: target %s failed (attempt %d): %s", done.ID, s.Target, s.Attempts, s.Error)
+			}
+		}
+		wait := time.NewTimer(time.Until(done.NextAt))
+		select {
+		case <-ctx.Done():
+			wait.Stop()
+			return ctx.Err()
+		case <-wait.C:
+		}
+		done, err = engine.Process(ctx, req.ID)
+	}
+	if err != nil {
+		return err
+	}
+	if done.State.Open() { // failed past the retry limit: a person looks, then engine.Retry
+		return fmt.Errorf("erasure request %s is %s", done.ID, done.State)
+	}
+	var outcomes []string
+	for _, s := range done.Steps {
+		outcomes = append(outcomes, fmt.Sprintf("%s %s %d", s.Target, s.Outcome, s.Count))
+	}
+	step(out, 10, "erased, target by target: %s; %s once other instances' key caches expired (%s)",
+		strings.Join(outcomes, ", "), done.State, time.Since(start).Round(10*time.Millisecond))
+
+	// 11. The subject's receipt: what was done, signed, checked offline by
+	// anyone with our public key. It names no subject; the request ID ties
+	// it to the subject's own copy. The closed request keeps only the
+	// subject's keyed reference, and the journal an entry for replays.
+	jws, err = engine.Receipt(ctx, done.ID)
+	if err != nil {
+		return err
+	}
+	rc, err := erasure.VerifyReceipt(jws, receiptKey.Public().(ed25519.PublicKey))
+	if err != nil {
+		return err
+	}
+	step(out, 11, "erasure receipt verified: request %s %s, %d targets, answered in time: %v, signed by key %s (%d bytes)",
+		rc.Request, rc.State, len(rc.Steps), rc.Closed.Before(rc.Due), rc.Issuer, len(jws))
+
+	if err := decide(ctx, out, ledger, subject, 12, "after erasure"); err != nil {
+		return err
+	}
+
+	// 13. The backup holds a ciphertext nobody can read any more. After a
+	// restore of the database, the journal, kept apart from it, erases
+	// again the subjects erased since the backup was taken: give Replay
+	// the subject IDs found in the restored data.
+	_, _, err = profiles.restore(ctx, subject, backup)
+	unreadable := errors.Is(err, crypto.ErrShredded)
+	replay, err := engine.Replay(ctx, []gdpr.SubjectID{subject})
+	if err != nil {
+		return err
+	}
+	again := "none"
+	if len(replay.Requests) > 0 {
+		again = string(replay.Requests[0].State)
+	}
+	step(out, 13, "profile restored from the backup, unreadable: %v; journal replay: %d of %d subjects erased before, erased again: %s",
+		unreadable, replay.Matched, replay.Checked, again)
+
+	// 14. The trail still verifies: every entry against its hash, the tree
 	// against the signed checkpoint anchored outside the database. Nothing
 	// in it links to the erased subject any more.
 	cp, err := trail.Checkpoint(ctx)
@@ -312,9 +420,57 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 	if err != nil {
 		return err
 	}
-	step(out, 12, "audit trail verified: %d entries, checkpoint %d signed and anchored, entry 0 proven: %v, entries still linked to %s: %d",
+	step(out, 14, "audit trail verified: %d entries, checkpoint %d signed and anchored, entry 0 proven: %v, entries still linked to %s: %d",
 		report.Entries, cp.Size, audit.CheckEntry(cp, 0, body, proof) == nil, string(subject), len(linked))
 	return nil
+}
+
+// openEngine builds the request engine over the requests' store, with the
+// targets of an erasure in the order given.
+func openEngine(keys *insecuredevkeys.Keys, requests erasure.Store, trail gdpr.Recorder, state string, targets ...erasure.Target) (*erasure.Engine, *erasure.FileJournal, error) {
+	// The journal: per completed erasure the subject's keyed reference, the
+	// time and the targets, nothing in clear. It must outlive a restore of
+	// the database, so it is kept apart from it: here a file in the state
+	// directory, which one process at a time may open; with many
+	// instances, sqlerasure.NewJournal on another database.
+	if err := os.MkdirAll(state, 0o700); err != nil {
+		return nil, nil, err
+	}
+	journal, err := erasure.OpenFileJournal(filepath.Join(state, "erasure-journal.jsonl"))
+	if err != nil {
+		return nil, nil, err
+	}
+	// The key of the references that replace a closed request's subject ID
+	// and name subjects in the journal: in production 32 random bytes from
+	// the secret store, the same on every instance and across restores.
+	// The development key set has none, so the quickstart derives one from
+	// its pseudonym key under a label of its own (HKDF): it stays the same
+	// across restarts, as the journal needs.
+	subjectKey, err := hkdf.Key(sha256.New, keys.PseudonymKey(), nil, "gdpr quickstart: erasure subject references", erasure.MinSubjectKeyLen)
+	if err != nil {
+		journal.Close()
+		return nil, nil, err
+	}
+	// The days of Art. 12(3) are counted where the controller is.
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		journal.Close()
+		return nil, nil, err
+	}
+	engine, err := erasure.New(requests, subjectKey,
+		erasure.WithTargets(targets...),
+		erasure.WithJournal(journal),
+		// Erasure receipts are signed with the controller's receipt key, as
+		// consent receipts are: one public key checks both, and neither
+		// verifier accepts the other's receipts.
+		erasure.WithReceiptKey(keys.ReceiptKey()),
+		erasure.WithLocation(berlin),
+		erasure.WithRecorder(trail)) // every transition and step, without the subject
+	if err != nil {
+		journal.Close()
+		return nil, nil, err
+	}
+	return engine, journal, nil
 }
 
 // openTrail opens the audit trail in the same database. Its two keys live

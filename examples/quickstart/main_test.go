@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/erasure"
 	"github.com/gdprkit/gdpr/insecuredevkeys"
 	"github.com/gdprkit/gdpr/integration/testdb"
 	"github.com/gdprkit/gdpr/sqldialect"
@@ -18,7 +20,7 @@ import (
 // wantTour is what one walk prints for subject s.
 func wantTour(s string) []string {
 	return []string{
-		"1. ledger and audit trail ready on ",
+		"1. ledger, request store and audit trail ready on ",
 		"entries from earlier runs)",
 		`2. notice "newsletter" version 1 published`,
 		"3. after sign-up: newsletter by e-mail denied (none)",
@@ -27,10 +29,15 @@ func wantTour(s string) []string {
 		"6. after unsubscribing: newsletter by e-mail denied (withdrawn, decided by withdrawn event ",
 		"7. profile stored encrypted; found by e-mail: " + s + " (Ann Example)",
 		"8. audit trail of " + s + ": 6 entries (consent.pending, consent.given, consent.withdrawn, crypto.key_created, crypto.decrypt, crypto.decrypt)",
-		"9. erased: 3 consent events, 1 profile row, 1 encryption key, 1 audit pseudonym (of 3 events)",
-		"10. after erasure: newsletter by e-mail denied (none)",
-		"11. profile restored from the backup, unreadable: true",
-		"12. audit trail verified: ",
+		"9. erasure request ",
+		" received on the web, verified, due by the end of ",
+		"(Art. 12(3), Europe/Berlin time)",
+		"10. erased, target by target: consent erased 3, profiles erased 1, keys erased 1, audit erased 1; completed once other instances' key caches expired (",
+		"11. erasure receipt verified: request ",
+		" completed, 4 targets, answered in time: true, signed by key ",
+		"12. after erasure: newsletter by e-mail denied (none)",
+		"13. profile restored from the backup, unreadable: true; journal replay: 1 of 1 subjects erased before, erased again: completed",
+		"14. audit trail verified: ",
 		"entry 0 proven: true, entries still linked to " + s + ": 0",
 	}
 }
@@ -42,10 +49,16 @@ func check(t *testing.T, out string, want []string) {
 			t.Errorf("output lacks %q:\n%s", w, out)
 		}
 	}
+	sub, rc := submittedRE.FindStringSubmatch(out), receiptRE.FindStringSubmatch(out)
+	if sub == nil || rc == nil || sub[1] != rc[1] {
+		t.Errorf("the erasure receipt is not the submitted request's:\n%s", out)
+	}
 }
 
 var subjectRE = regexp.MustCompile(`found by e-mail: (user-[0-9a-f]{8}) `)
 var earlierRE = regexp.MustCompile(`\((\d+) entries from earlier runs\)`)
+var submittedRE = regexp.MustCompile(`9\. erasure request (\S+) received`)
+var receiptRE = regexp.MustCompile(`11\. erasure receipt verified: request (\S+) `)
 
 // TestQuickstart runs the README's command: a temporary SQLite database.
 func TestQuickstart(t *testing.T) {
@@ -85,6 +98,21 @@ func TestQuickstartRestarts(t *testing.T) {
 	check(t, second.String(), wantTour(s[1]))
 	if f := subjectRE.FindStringSubmatch(first.String()); f == nil || f[1] == s[1] {
 		t.Errorf("both runs used one subject")
+	}
+	// The journal, in the state directory, keeps both runs' erasures: each
+	// run's request and its replay.
+	b, err := os.ReadFile(filepath.Join(state, "erasure-journal.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	for _, l := range lines {
+		if _, err := erasure.DecodeJournalLine([]byte(l)); err != nil {
+			t.Errorf("journal line %q: %v", l, err)
+		}
+	}
+	if len(lines) != 4 {
+		t.Errorf("the journal holds %d entries after two runs, want 4:\n%s", len(lines), b)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/crypto"
@@ -39,7 +40,17 @@ func openProfiles(ctx context.Context, db *sql.DB, d sqldialect.Dialect, prefix 
 	// In production the KEK is a KMS key (see crypto.KEK); here it is the
 	// development key set's.
 	// Every key event and every decryption goes to the audit trail.
-	keys, err := crypto.New(ctx, ks, kek, crypto.WithRecorder(trail), crypto.WithDecryptAudit())
+	//
+	// The cache of unwrapped keys (default: 10,000 for 5 minutes) is how
+	// long another instance may still decrypt a subject's data after their
+	// key is shredded: the keyring reports it as its erasure latency, and
+	// the request engine completes an erasure only once it has passed. The
+	// quickstart keeps it to a second, so that its erasure completes a
+	// second after the last step; in production choose the longest window
+	// you accept, against the KMS calls the cache saves (one per subject
+	// per TTL).
+	keys, err := crypto.New(ctx, ks, kek, crypto.WithCache(10_000, time.Second),
+		crypto.WithRecorder(trail), crypto.WithDecryptAudit())
 	if errors.Is(err, crypto.ErrDecrypt) {
 		return nil, nil, fmt.Errorf("the key store under prefix %q was made with another KEK (another -state): use that state directory, or a fresh database", prefix)
 	}
