@@ -469,3 +469,13 @@ func TestReservedActionsRefused(t *testing.T) {
 		t.Fatalf("AppendTx of an audit.* action = %v, want ErrInvalid", err)
 	}
 }
+
+func TestErasureLatencyIsThePseudonymCacheTTL(t *testing.T) {
+	f := open(t, memaudit.New(), audit.WithPseudonymCache(10, 2*time.Minute))
+	if got := f.log.ErasureLatency(); got < 2*time.Minute || got > 2*time.Minute+time.Second {
+		t.Errorf("ErasureLatency = %v, want the pseudonym cache TTL", got)
+	}
+	if got := open(t, memaudit.New(), audit.WithPseudonymCache(0, 0)).log.ErasureLatency(); got != 0 {
+		t.Errorf("without a cache: %v, want 0", got)
+	}
+}

@@ -358,3 +358,17 @@ var (
 	_ gdpr.Eraser   = (*Log)(nil)
 	_ gdpr.Exporter = (*Log)(nil)
 )
+
+var _ gdpr.ErasureLatency = (*Log)(nil)
+
+// ErasureLatency is how long after EraseSubject another instance may still
+// write the subject's old pseudonym from its cache: the pseudonym cache's
+// TTL (WithPseudonymCache) and the 50 ms of its clock's refresh; zero with
+// the cache off (gdpr.ErasureLatency). The request engine waits it out
+// before it reports an erasure complete.
+func (l *Log) ErasureLatency() time.Duration {
+	if l.ps.size == 0 || l.ps.ttl == 0 {
+		return 0
+	}
+	return l.ps.ttl + 50*time.Millisecond
+}

@@ -135,6 +135,11 @@ type Submission struct {
 	// Params are non-personal parameters for the handler (at most 16,
 	// keys as keys, values of at most 256 bytes).
 	Params map[string]string
+	// Authenticated says the host has confirmed the subject's identity
+	// already: the request comes from the subject's signed-in session.
+	// The request is then verified at intake, and the Verifier is not
+	// asked. Leave it false for a request by e-mail, post or phone.
+	Authenticated bool
 }
 
 // engineActor is the Actor of the Engine's own transitions.
@@ -153,8 +158,8 @@ func actor(ctx context.Context, fallback gdpr.Actor) gdpr.Actor {
 // nothing is written: the subject asked twice, and is answered once. A
 // new request goes to StateAwaitingIdentity (the Verifier's Begin is
 // called) or, with no Verifier, straight to StateVerified, where a worker
-// takes it up. Its deadline is counted from Received in the controller's
-// location (WithLocation, WithCalendar).
+// takes it up; so does an Authenticated one. Its deadline is counted from
+// Received in the controller's location (WithLocation, WithCalendar).
 //
 // The actor is gdpr.ActorFrom(ctx), else the subject. Bad input (an
 // unknown kind, a kind with no handler or targets, an empty subject) is
@@ -223,6 +228,9 @@ func (e *Engine) submit(ctx context.Context, s Submission, verified bool) (Reque
 		}
 	}
 	switch {
+	case s.Authenticated:
+		r.move(StateVerified, now, who, "verified", "authenticated")
+		r.NextAt = now
 	case verified || e.verifier == nil:
 		r.move(StateVerified, now, engineActor, "verified", "")
 		r.NextAt = now

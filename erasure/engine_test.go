@@ -839,3 +839,27 @@ func TestPurgeAfterAccountabilityPeriod(t *testing.T) {
 		t.Errorf("an open request was purged: %v", err)
 	}
 }
+
+func TestAuthenticatedSkipsTheVerifier(t *testing.T) {
+	asked := 0
+	v := verifierFunc(func() { asked++ })
+	_, e := newFixture(t, 1, erasure.WithVerifier(v))
+	r, _, err := e.Submit(t.Context(), erasure.Submission{Kind: gdpr.KindErasure, Subject: "u1", Authenticated: true})
+	if err != nil || r.State != erasure.StateVerified || asked != 0 {
+		t.Fatalf("authenticated submit: %v %s, verifier asked %d times", err, r.State, asked)
+	}
+	if h := r.History[len(r.History)-1]; h.Actor.Kind != gdpr.ActorSubject || h.Note != "authenticated" {
+		t.Errorf("verification recorded as %+v", h)
+	}
+	r2, _, _ := e.Submit(t.Context(), erasure.Submission{Kind: gdpr.KindErasure, Subject: "u2", Channel: "email"})
+	if r2.State != erasure.StateAwaitingIdentity || asked != 1 {
+		t.Errorf("e-mail request: %s, asked %d", r2.State, asked)
+	}
+}
+
+type verifierFunc func()
+
+func (f verifierFunc) Begin(context.Context, gdpr.Request) error { f(); return nil }
+func (verifierFunc) Check(context.Context, gdpr.Request, string) (erasure.Verdict, error) {
+	return erasure.VerdictRetry, nil
+}

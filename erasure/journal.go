@@ -19,8 +19,12 @@ import (
 // FileJournal is a Journal in a local file of JSON lines, one entry per
 // line, each appended and synced to disk before Append returns. Put it on
 // storage that a restore of the main database does not roll back. One
-// process at a time may open a file (it keeps an index in memory); the
-// methods are safe for concurrent use within it.
+// process at a time may open a file (it keeps an index in memory): on
+// Unix systems OpenFileJournal takes an exclusive lock on it (flock), and
+// a second opener gets an error wrapping ErrConflict; elsewhere that is
+// the host's to ensure. The methods are safe for concurrent use within
+// the process. For many instances, use a journal in a database
+// (sqlerasure.Journal).
 type FileJournal struct {
 	mu      sync.Mutex
 	f       *os.File
@@ -41,9 +45,13 @@ const maxJournalLine = 64 << 10
 // is an error wrapping ErrInvalid, naming the line number only.
 func OpenFileJournal(path string) (*FileJournal, error) {
 	const op = "open_file_journal"
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, wrap(op, err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, wrap(op, because(ErrConflict, "the journal file is open in another process", err))
 	}
 	j := &FileJournal{f: f, byID: map[string]bool{}, byRef: map[string][]JournalEntry{}}
 	data, err := os.ReadFile(path)
@@ -71,10 +79,6 @@ func OpenFileJournal(path string) (*FileJournal, error) {
 			f.Close()
 			return nil, wrap(op, err)
 		}
-	}
-	if _, err := f.Seek(int64(good), 0); err != nil {
-		f.Close()
-		return nil, wrap(op, err)
 	}
 	return j, nil
 }

@@ -53,6 +53,10 @@ func TestFileJournal(t *testing.T) {
 	if err := j.Append(ctx, erasure.JournalEntry{RequestID: "r4", SubjectRef: ref, Completed: at.Add(time.Hour), Targets: []string{"a"}}); err != nil {
 		t.Fatal(err)
 	}
+	// A second opener, while the first holds the file, is refused.
+	if _, err := erasure.OpenFileJournal(path); !errors.Is(err, erasure.ErrConflict) {
+		t.Errorf("second open of a held journal: %v", err)
+	}
 	j.Close()
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
 		t.Errorf("journal file mode %v, want 0600", fi.Mode().Perm())

@@ -308,15 +308,14 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 	}
 	defer journal.Close()
 	// The subject is signed in, and the sign-in is the identity check
-	// (Art. 12(6)): an Engine without a Verifier takes every request as
-	// verified at intake, so submit only from an authenticated session. A
+	// (Art. 12(6)): the request is Authenticated, verified at intake. A
 	// host that also takes requests by e-mail or post sets
 	// erasure.WithVerifier (erasure.NewCodeVerifier sends a one-time code
-	// to the address on record, over sqlerasure.NewCodeStore): requests
-	// then wait for the code, or for engine.Verified once the host has
-	// confirmed the subject by its own means.
+	// to the address on record, over sqlerasure.NewCodeStore): those
+	// requests then wait for the code, or for engine.Verified once the
+	// host has confirmed the subject by its own means.
 	req, _, err := engine.Submit(gdpr.WithActor(ctx, gdpr.SubjectActor()),
-		erasure.Submission{Kind: gdpr.KindErasure, Subject: subject, Channel: "web"})
+		erasure.Submission{Kind: gdpr.KindErasure, Subject: subject, Channel: "web", Authenticated: true})
 	if err != nil {
 		return err
 	}
@@ -495,7 +494,12 @@ func openTrail(ctx context.Context, db *sql.DB, d sqldialect.Dialect, prefix str
 	if err := os.MkdirAll(anchorDir, 0o700); err != nil {
 		return nil, err
 	}
-	log, err := audit.New(ctx, store, keys.PseudonymKey(), signer, verifier, audit.WithAnchor(&audit.FileAnchor{Dir: anchorDir}))
+	// The pseudonym cache's TTL is how long another instance may still
+	// write an erased subject's old pseudonym; the request engine waits it
+	// out, as the keyring's. The quickstart keeps it to a second, as the
+	// keyring's cache; the default is a minute.
+	log, err := audit.New(ctx, store, keys.PseudonymKey(), signer, verifier, audit.WithAnchor(&audit.FileAnchor{Dir: anchorDir}),
+		audit.WithPseudonymCache(10_000, time.Second))
 	if errors.Is(err, audit.ErrTampered) {
 		return nil, fmt.Errorf("the audit trail under prefix %q does not match the anchor in %s (another database's, or signed by other keys): use the -state of that database, or a fresh database: %w", prefix, anchorDir, err)
 	}

@@ -61,8 +61,8 @@ type Kit struct {
 	Events *gdprtest.Recorder
 	// Requests is a request engine whose erasures run through Ledger,
 	// Keys and Trail, in that order, recording into Trail, with a Journal
-	// (RequestJournal). Keys is its target without a wait: in one process
-	// the shred evicts the only cache there is. Other kinds of request
+	// (RequestJournal). Keys and Trail are targets without a wait: in one
+	// process the erasure evicts the only cache there is. Other kinds of request
 	// have no handler: add them with erasure.New over RequestStore.
 	Requests *erasure.Engine
 
@@ -132,7 +132,7 @@ func New(t testing.TB, reg *gdpr.Register) *Kit {
 		erasure.WithTargets(
 			erasure.Target{Name: "consent", Eraser: k.Ledger},
 			erasure.Target{Name: "keys", Eraser: k.Keys, Latency: -1},
-			erasure.Target{Name: "audit", Eraser: k.Trail},
+			erasure.Target{Name: "audit", Eraser: k.Trail, Latency: -1},
 		))
 	check(t, err)
 	return k
