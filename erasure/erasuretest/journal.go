@@ -116,11 +116,13 @@ func testJournalRoundTrip(t *testing.T, j erasure.Journal) {
 		t.Fatalf("Match of an appended entry's ref = %d entries; want 1", len(got))
 	}
 	wantEntry(t, "Match", got[0], e)
-	empty := newEntry(bob, 1)
-	empty.Targets = nil
-	mustAppend(t, j, empty)
-	if got := mustMatch(t, j, empty.SubjectRef); len(got) != 1 || len(got[0].Targets) != 0 {
-		t.Errorf("Match of an entry appended without targets = %+v; want it with no targets", got)
+	one := newEntry(bob, 1)
+	one.Targets = []string{"keys"}
+	mustAppend(t, j, one)
+	if got := mustMatch(t, j, one.SubjectRef); len(got) != 1 {
+		t.Errorf("Match of an entry with one target = %d entries; want 1", len(got))
+	} else {
+		wantEntry(t, "Match of an entry with one target", got[0], one)
 	}
 }
 
