@@ -190,6 +190,6 @@
 // A host's tests run the Engine over memerasure's stores with WithClock
 // to cross deadlines, backoffs and lease expiries. erasuretest holds the
 // conformance suites of Store, CodeStore and Journal for a host's own
-// stores, and TestTarget, which checks a host's target for idempotence
+// stores, and RunTargetTests, which checks a host's target for idempotence
 // and isolation.
 package erasure

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/erasure"
+	"github.com/gdprkit/gdpr/erasure/erasuretest"
 	"github.com/gdprkit/gdpr/erasure/memerasure"
 	"github.com/gdprkit/gdpr/internal/clock"
 )
@@ -289,4 +290,17 @@ func TestDeadlineAcrossMonthEndsAndZones(t *testing.T) {
 			t.Errorf("received %v: last day %s, want %s", c.received, got, c.lastDay)
 		}
 	}
+}
+
+// TestFileJournalConformance runs the Journal suite on a FileJournal: one
+// process opens the file, so both handles are the same.
+func TestFileJournalConformance(t *testing.T) {
+	erasuretest.RunJournalTests(t, func(t *testing.T) (erasure.Journal, erasure.Journal) {
+		j, err := erasure.OpenFileJournal(filepath.Join(t.TempDir(), "journal"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { j.Close() })
+		return j, j
+	})
 }
