@@ -20,8 +20,9 @@ import (
 //
 // Every method is safe for concurrent use, from many goroutines and, for a
 // shared database, many processes. Stores keep times to the microsecond
-// and return them in UTC (a Deadline's Location included is kept by name:
-// see gdpr.Deadline.MarshalJSON). The Engine never passes a nil context.
+// and return them in UTC, but for a Deadline's LastDay and Due, which may
+// come back in its Location; the Location is kept by name (see
+// gdpr.Deadline.MarshalJSON), the Calendar not at all. The Engine never passes a nil context.
 // A Store keeps no reference to the caller's slices and maps, and returns
 // none to its own. Empty results are nil or empty slices, alike. Request.Subject
 // is the one personal-data value a Store sees; it is empty in every
@@ -56,7 +57,7 @@ type Store interface {
 	// StateVerified or StateInProgress and whose NextAt is not zero and
 	// not after now, oldest NextAt first, taking at most one request per
 	// SubjectRef and none whose SubjectRef has a live lease (Until after
-	// now) of another request. Each lease is given to owner, with a fresh
+	// now), whichever request it was taken for. Each lease is given to owner, with a fresh
 	// random Token, until now+ttl. A lease whose Until has passed may be
 	// taken over. Concurrent Acquires never lease one subject twice. No
 	// due request is not an error.
