@@ -18,6 +18,9 @@ import (
 	"github.com/gdprkit/gdpr/crypto"
 	"github.com/gdprkit/gdpr/crypto/keystest"
 	"github.com/gdprkit/gdpr/crypto/sqlkeys"
+	"github.com/gdprkit/gdpr/erasure"
+	"github.com/gdprkit/gdpr/erasure/erasuretest"
+	"github.com/gdprkit/gdpr/erasure/sqlerasure"
 	"github.com/gdprkit/gdpr/integration/testdb"
 	"github.com/gdprkit/gdpr/sqldialect"
 )
@@ -123,6 +126,54 @@ func TestAuditStore(t *testing.T) {
 			}
 			t.Cleanup(func() { o.Close() })
 			return s, o
+		})
+	})
+}
+
+// erasurePair returns two handles on one prefix's erasure tables through
+// the PgBouncer, on two pools, as two processes: the first migrated, the
+// second's own prefix unused.
+func erasurePair[S interface {
+	Migrate(context.Context) error
+	Close() error
+}](t *testing.T, open func(*testing.T) (*sql.DB, string), newStore func(*sql.DB, sqldialect.Dialect, ...sqlerasure.Option) (S, error)) (S, S) {
+	t.Helper()
+	db, prefix := open(t)
+	db2, _ := open(t)
+	s, err := newStore(db, sqldialect.Postgres, sqlerasure.WithTablePrefix(prefix))
+	s = migrated(t, s, err)
+	t.Cleanup(func() { s.Close() })
+	o, err := newStore(db2, sqldialect.Postgres, sqlerasure.WithTablePrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.Close() })
+	return s, o
+}
+
+func TestErasureStore(t *testing.T) {
+	t.Parallel()
+	forEachMode(t, func(t *testing.T, open func(*testing.T) (*sql.DB, string)) {
+		erasuretest.RunStoreTests(t, func(t *testing.T) (erasure.Store, erasure.Store) {
+			return erasurePair(t, open, sqlerasure.New)
+		})
+	})
+}
+
+func TestErasureCodeStore(t *testing.T) {
+	t.Parallel()
+	forEachMode(t, func(t *testing.T, open func(*testing.T) (*sql.DB, string)) {
+		erasuretest.RunCodeStoreTests(t, func(t *testing.T) (erasure.CodeStore, erasure.CodeStore) {
+			return erasurePair(t, open, sqlerasure.NewCodeStore)
+		})
+	})
+}
+
+func TestErasureJournal(t *testing.T) {
+	t.Parallel()
+	forEachMode(t, func(t *testing.T, open func(*testing.T) (*sql.DB, string)) {
+		erasuretest.RunJournalTests(t, func(t *testing.T) (erasure.Journal, erasure.Journal) {
+			return erasurePair(t, open, sqlerasure.NewJournal)
 		})
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"errors"
 	"io/fs"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,8 @@ import (
 	"github.com/gdprkit/gdpr/consent/sqlconsent"
 	"github.com/gdprkit/gdpr/crypto"
 	"github.com/gdprkit/gdpr/crypto/sqlkeys"
+	"github.com/gdprkit/gdpr/erasure"
+	"github.com/gdprkit/gdpr/erasure/sqlerasure"
 	"github.com/gdprkit/gdpr/integration/testdb"
 	"github.com/gdprkit/gdpr/sqldialect"
 )
@@ -94,6 +97,59 @@ var kinds = []kind{
 			return err
 		},
 	},
+	{
+		name: "sqlerasure", component: "erasure", tables: []string{"erasure_requests", "erasure_leases", "erasure_codes"}, invalid: erasure.ErrInvalid,
+		open: func(db *sql.DB, d sqldialect.Dialect, p string) (store, error) {
+			return sqlerasure.New(db, d, sqlerasure.WithTablePrefix(p))
+		},
+		openNil:    func(db *sql.DB, d sqldialect.Dialect) error { _, err := sqlerasure.New(db, d); return err },
+		migrations: sqlerasure.Migrations,
+		use: func(ctx context.Context, s store) error {
+			es := s.(*sqlerasure.Store)
+			r := erasure.Request{ID: "00000000-0000-7000-8000-000000000001", Kind: gdpr.KindErasure, Subject: "subject-1",
+				SubjectRef: strings.Repeat("a", 64), Received: testTime, Deadline: gdpr.NewDeadline(testTime, time.UTC, nil),
+				State: erasure.StateReceived, Version: 1}
+			if _, _, err := es.Create(ctx, r); err != nil {
+				return err
+			}
+			_, err := es.Get(ctx, r.ID)
+			return err
+		},
+	},
+	{
+		// The codes share the Store's schema (component "erasure").
+		name: "sqlerasure codes", component: "erasure", tables: []string{"erasure_requests", "erasure_leases", "erasure_codes"}, invalid: erasure.ErrInvalid,
+		open: func(db *sql.DB, d sqldialect.Dialect, p string) (store, error) {
+			return sqlerasure.NewCodeStore(db, d, sqlerasure.WithTablePrefix(p))
+		},
+		openNil:    func(db *sql.DB, d sqldialect.Dialect) error { _, err := sqlerasure.NewCodeStore(db, d); return err },
+		migrations: sqlerasure.Migrations,
+		use: func(ctx context.Context, s store) error {
+			cs := s.(*sqlerasure.CodeStore)
+			if err := cs.PutCode(ctx, erasure.Code{Request: "r-1", Hash: make([]byte, 32), Created: testTime, Expires: testTime.Add(time.Hour)}); err != nil {
+				return err
+			}
+			_, err := cs.Attempt(ctx, "r-1")
+			return err
+		},
+	},
+	{
+		name: "sqlerasure journal", component: "erasure_journal", tables: []string{"erasure_journal"}, invalid: erasure.ErrInvalid,
+		open: func(db *sql.DB, d sqldialect.Dialect, p string) (store, error) {
+			return sqlerasure.NewJournal(db, d, sqlerasure.WithTablePrefix(p))
+		},
+		openNil:    func(db *sql.DB, d sqldialect.Dialect) error { _, err := sqlerasure.NewJournal(db, d); return err },
+		migrations: sqlerasure.JournalMigrations,
+		use: func(ctx context.Context, s store) error {
+			js := s.(*sqlerasure.Journal)
+			e := erasure.JournalEntry{RequestID: "r-1", SubjectRef: strings.Repeat("b", 64), Completed: testTime, Targets: []string{"consent"}}
+			if err := js.Append(ctx, e); err != nil {
+				return err
+			}
+			_, err := js.Match(ctx, []string{e.SubjectRef})
+			return err
+		},
+	},
 }
 
 // TestMigrateTwiceAndSideBySide migrates every store twice under two
@@ -135,7 +191,8 @@ func TestMigrateTwiceAndSideBySide(t *testing.T) {
 				comps = append(comps, c)
 			}
 			rows.Close()
-			want := "audit:" + p + " consent:" + p + " crypto:" + p
+			slices.Sort(comps) // byte order, whatever the database's collation
+			want := "audit:" + p + " consent:" + p + " crypto:" + p + " erasure:" + p + " erasure_journal:" + p
 			if strings.Join(comps, " ") != want {
 				t.Errorf("%sschema_version records %v; want %s", p, comps, want)
 			}

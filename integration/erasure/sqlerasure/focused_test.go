@@ -14,10 +14,10 @@ import (
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/erasure"
+	"github.com/gdprkit/gdpr/erasure/erasuretest"
 	"github.com/gdprkit/gdpr/erasure/sqlerasure"
 	"github.com/gdprkit/gdpr/integration/testdb"
 	"github.com/gdprkit/gdpr/sqldialect"
-	"github.com/google/uuid"
 )
 
 var t0 = time.Date(2025, time.March, 3, 9, 30, 0, 0, time.UTC)
@@ -31,7 +31,7 @@ func ref(subject gdpr.SubjectID) string {
 // at next (in progress when next is zero: not due).
 func request(kind gdpr.RequestKind, subject gdpr.SubjectID, next time.Time) erasure.Request {
 	return erasure.Request{
-		ID:         uuid.Must(uuid.NewV7()).String(),
+		ID:         erasuretest.NewID(),
 		Kind:       kind,
 		Subject:    subject,
 		SubjectRef: ref(subject),
