@@ -406,3 +406,92 @@ func countCanary(t *testing.T, d sqldialect.Dialect, db *sql.DB, canary string) 
 	}
 	return found
 }
+
+// TestErrorsWithoutDriverText: a duplicate ID is erasure.ErrConflict
+// without the driver's text (MySQL's quotes the key); a database error
+// keeps only its code; no error names the subject.
+func TestErrorsWithoutDriverText(t *testing.T) {
+	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
+		ctx := t.Context()
+		db := testdb.Open(t, d)
+		const canary = "CANARY-ann.smith@example.org"
+		unmigrated, err := sqlerasure.New(db, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unmigrated.Close()
+		_, _, err = unmigrated.Create(ctx, request(gdpr.KindErasure, canary, t0))
+		var ee *erasure.Error
+		if !errors.As(err, &ee) || ee.Op != "sqlerasure.Create" || !strings.Contains(err.Error(), "message withheld") {
+			t.Errorf("Create before Migrate: %v; want an *erasure.Error with the server's message withheld", err)
+		}
+		s := testdb.Migrated(t, d, db, sqlerasure.New)
+		r := request(gdpr.KindErasure, canary, t0)
+		if _, _, err := s.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		dup := request(gdpr.KindAccess, canary, t0)
+		dup.ID = r.ID
+		_, _, err = s.Create(ctx, dup)
+		if !errors.Is(err, erasure.ErrConflict) || !errors.Is(err, gdpr.ErrConflict) {
+			t.Errorf("Create of an existing ID: %v; want ErrConflict", err)
+		}
+		stale := r
+		stale.Version = 7
+		for what, err := range map[string]error{
+			"duplicate ID": err,
+			"stale Update": s.Update(ctx, stale, nil, t0),
+			"lost lease":   s.Update(ctx, r, &erasure.Lease{Subject: r.SubjectRef, Request: r.ID, Token: "x", Until: t0.Add(time.Hour)}, t0),
+		} {
+			msg := strings.ToLower(err.Error())
+			if strings.Contains(msg, strings.ToLower(canary)) || strings.Contains(msg, r.SubjectRef) ||
+				strings.Contains(msg, "duplicate") || strings.Contains(msg, "unique") {
+				t.Errorf("%s: %q quotes the subject, its reference or the driver's text", what, err)
+			}
+		}
+		long := request(gdpr.KindErasure, gdpr.SubjectID(strings.Repeat("x", sqlerasure.MaxIDLen+1)), t0)
+		if _, _, err := s.Create(ctx, long); !errors.Is(err, erasure.ErrInvalid) || strings.Contains(err.Error(), "xxx") {
+			t.Errorf("Create with a subject longer than the column: %v; want ErrInvalid without the value", err)
+		}
+	})
+}
+
+// TestJournalInAnotherDatabase: the Journal migrates and works on a
+// database of its own, with its own version record, and the Store's
+// migrations do not create it.
+func TestJournalInAnotherDatabase(t *testing.T) {
+	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
+		ctx := t.Context()
+		main, other := testdb.Open(t, d), testdb.Open(t, d)
+		s := testdb.Migrated(t, d, main, sqlerasure.New)
+		j := testdb.Migrated(t, d, other, sqlerasure.NewJournal)
+		if _, err := main.ExecContext(ctx, "SELECT 1 FROM gdpr_erasure_journal WHERE 1 = 0"); err == nil {
+			t.Error("the Store's Migrate created the journal's table")
+		}
+		if _, err := other.ExecContext(ctx, "SELECT 1 FROM gdpr_erasure_requests WHERE 1 = 0"); err == nil {
+			t.Error("the Journal's Migrate created the requests' table")
+		}
+		var comp string
+		if err := other.QueryRowContext(ctx, "SELECT DISTINCT component FROM gdpr_schema_version").Scan(&comp); err != nil || comp != "erasure_journal:gdpr_" {
+			t.Errorf("the journal's database records %q, %v; want erasure_journal:gdpr_", comp, err)
+		}
+		r := request(gdpr.KindErasure, "subject-j", t0)
+		if _, _, err := s.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		e := erasure.JournalEntry{RequestID: r.ID, SubjectRef: r.SubjectRef, Completed: t0, Targets: []string{"consent"}}
+		if err := j.Append(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		// Match with more refs than one IN list holds.
+		refs := make([]string, 1200)
+		for i := range refs {
+			refs[i] = fmt.Sprintf("%064d", i)
+		}
+		refs[1100] = r.SubjectRef
+		got, err := j.Match(ctx, refs)
+		if err != nil || len(got) != 1 || got[0].RequestID != r.ID {
+			t.Errorf("Match over 1200 refs: %v, %v; want the one entry", got, err)
+		}
+	})
+}

@@ -1,0 +1,112 @@
+package sqlerasure
+
+import (
+	"errors"
+	"io/fs"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/erasure"
+	"github.com/gdprkit/gdpr/sqldialect"
+)
+
+func testRequest(subject gdpr.SubjectID) erasure.Request {
+	at := time.Date(2025, time.March, 31, 23, 30, 0, 123456789, time.FixedZone("X", 3600))
+	return erasure.Request{
+		ID: "0195a0b0-0000-7000-8000-000000000001", Kind: gdpr.KindErasure, Subject: subject,
+		SubjectRef: strings.Repeat("ab", 32), Channel: "web", Params: map[string]string{"scope": "all"},
+		Received: at, Deadline: gdpr.NewDeadline(at, time.UTC, nil), State: erasure.StateVerified,
+		History: []erasure.Transition{{To: erasure.StateReceived, At: at, Actor: gdpr.SubjectActor(), Event: "submitted"}},
+		NextAt:  at, Version: 1,
+	}
+}
+
+// TestBodyHoldsNoSubject: the body column is the JSON of the request
+// without its subject, open or closed; the subject column is bound only
+// while the request is open.
+func TestBodyHoldsNoSubject(t *testing.T) {
+	const canary = "CANARY-ann@example.org"
+	r := testRequest(canary)
+	for _, st := range []erasure.State{erasure.StateVerified, erasure.StateCompleted} {
+		r.State = st
+		w, err := encodeRequest("Create", r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(w.body), canary) {
+			t.Errorf("%s: the body holds the subject", st)
+		}
+		args := w.args()
+		subject, openKey := args[3], args[5]
+		if st.Open() && (subject != canary || openKey != "erasure:"+r.SubjectRef) {
+			t.Errorf("open: subject column %v, open_key %v", subject != nil, openKey)
+		}
+		if !st.Open() && (subject != nil || openKey != nil || w.stored.Subject != "") {
+			t.Errorf("closed: subject column set %v, open_key %v; want both NULL", subject != nil, openKey)
+		}
+	}
+}
+
+// TestTimesNormalized: every time to the microsecond in UTC; the ready
+// column only for verified and in-progress requests.
+func TestTimesNormalized(t *testing.T) {
+	r := testRequest("s")
+	w, err := encodeRequest("Create", r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := w.stored
+	for name, tm := range map[string]time.Time{"Received": s.Received, "NextAt": s.NextAt, "History.At": s.History[0].At, "Deadline.Received": s.Deadline.Received} {
+		if tm.Location() != time.UTC || tm.Nanosecond()%1000 != 0 {
+			t.Errorf("%s = %v; want microseconds in UTC", name, tm)
+		}
+	}
+	if w.args()[9] == nil {
+		t.Error("a verified request due: ready_us NULL")
+	}
+	r.State = erasure.StateAwaitingIdentity
+	if w, _ := encodeRequest("Update", r); w.args()[9] != nil {
+		t.Error("a request awaiting identity: ready_us set")
+	}
+}
+
+func TestTooLong(t *testing.T) {
+	for field, r := range map[string]erasure.Request{
+		"subject":     testRequest(gdpr.SubjectID(strings.Repeat("x", MaxIDLen+1))),
+		"subject_ref": func() erasure.Request { r := testRequest("s"); r.SubjectRef = strings.Repeat("a", MaxIDLen+1); return r }(),
+		"kind":        func() erasure.Request { r := testRequest("s"); r.Kind = gdpr.RequestKind(strings.Repeat("k", MaxKeyLen+1)); return r }(),
+	} {
+		_, err := encodeRequest("Create", r)
+		var ee *erasure.Error
+		if !errors.Is(err, erasure.ErrInvalid) || !errors.As(err, &ee) || ee.Field != field || strings.Contains(err.Error(), "xxxx") {
+			t.Errorf("%s too long: %v; want ErrInvalid naming the field, not the value", field, err)
+		}
+	}
+}
+
+// TestMigrationsRender: both schemas, on every dialect, with the prefix.
+func TestMigrationsRender(t *testing.T) {
+	for _, d := range []sqldialect.Dialect{sqldialect.Postgres, sqldialect.MySQL, sqldialect.SQLite} {
+		for name, get := range map[string]func(sqldialect.Dialect, string) (fs.FS, error){"store": Migrations, "journal": JournalMigrations} {
+			fsys, err := get(d, "app_")
+			if err != nil {
+				t.Fatalf("%s %v: %v", name, d, err)
+			}
+			files, _ := fs.Glob(fsys, "*.sql")
+			if len(files) == 0 {
+				t.Fatalf("%s %v: no files", name, d)
+			}
+			for _, f := range files {
+				b, _ := fs.ReadFile(fsys, f)
+				if strings.Contains(string(b), "{{") || !strings.Contains(string(b), "app_erasure_") {
+					t.Errorf("%s %v %s: not rendered with the prefix", name, d, f)
+				}
+			}
+		}
+		if _, err := JournalMigrations(d, "Bad"); !errors.Is(err, erasure.ErrInvalid) {
+			t.Errorf("JournalMigrations with a bad prefix: %v", err)
+		}
+	}
+}
