@@ -74,9 +74,17 @@ func TestTimesNormalized(t *testing.T) {
 
 func TestTooLong(t *testing.T) {
 	for field, r := range map[string]erasure.Request{
-		"subject":     testRequest(gdpr.SubjectID(strings.Repeat("x", MaxIDLen+1))),
-		"subject_ref": func() erasure.Request { r := testRequest("s"); r.SubjectRef = strings.Repeat("a", MaxIDLen+1); return r }(),
-		"kind":        func() erasure.Request { r := testRequest("s"); r.Kind = gdpr.RequestKind(strings.Repeat("k", MaxKeyLen+1)); return r }(),
+		"subject": testRequest(gdpr.SubjectID(strings.Repeat("x", MaxIDLen+1))),
+		"subject_ref": func() erasure.Request {
+			r := testRequest("s")
+			r.SubjectRef = strings.Repeat("a", MaxIDLen+1)
+			return r
+		}(),
+		"kind": func() erasure.Request {
+			r := testRequest("s")
+			r.Kind = gdpr.RequestKind(strings.Repeat("k", MaxKeyLen+1))
+			return r
+		}(),
 	} {
 		_, err := encodeRequest("Create", r)
 		var ee *erasure.Error
