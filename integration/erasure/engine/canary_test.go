@@ -32,10 +32,12 @@ func canaryForms(s gdpr.SubjectID) []string {
 // hit is one column of one table that holds a canary.
 type hit struct {
 	table, column, form string
-	rows               int
+	rows                int
 }
 
-func (h hit) String() string { return fmt.Sprintf("%s.%s (%d rows, as %q)", h.table, h.column, h.rows, h.form) }
+func (h hit) String() string {
+	return fmt.Sprintf("%s.%s (%d rows, as %q)", h.table, h.column, h.rows, h.form)
+}
 
 // tableNames lists the tables of db's schema (PostgreSQL), database
 // (MySQL) or file (SQLite).
