@@ -37,7 +37,9 @@ func batchSize(n int) int { return min(2*n+8, 2*erasure.MaxLimit) }
 // never leased twice. On MySQL/MariaDB the token is read back to tell
 // whether the upsert took the lease (rows affected would say so only
 // without clientFoundRows). Up to maxRounds batches of candidates are
-// read while fewer than n are leased.
+// read while fewer than n are leased. On SQLite a plain read first looks
+// for a candidate, and only if there is one does the transaction take
+// the database's write lock.
 func (s *Store) Acquire(ctx context.Context, owner string, now time.Time, ttl time.Duration, n int) ([]erasure.Leased, error) {
 	const op = "Acquire"
 	if err := checkCtx(op, ctx); err != nil {
@@ -54,6 +56,19 @@ func (s *Store) Acquire(ctx context.Context, owner string, now time.Time, ttl ti
 	}
 	nowUS := sqlbase.Micros(now)
 	until := sqlbase.Micros(now.Add(ttl))
+	if s.q.touch != "" {
+		// SQLite: a read, which no writer blocks, before the write lock
+		// that the transaction takes first: idle workers polling for
+		// work do not queue for the database's one writer.
+		var id string
+		err := s.st.QueryRow(ctx, s.q.anyDue, nowUS, nowUS).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, storeErr(op, err)
+		}
+	}
 	var out []erasure.Leased
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]

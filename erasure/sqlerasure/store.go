@@ -141,6 +141,7 @@ type storeQueries struct {
 	touch string
 	// Leases.
 	candidates, candidatesAfter string
+	anyDue                      string // SQLite: is there a candidate at all?
 	lockOne                     string
 	takeLease                   string
 	leaseToken                  string // MySQL: the token after takeLease
@@ -179,6 +180,8 @@ func buildStoreQueries(d dialect.Dialect, p string) storeQueries {
 		" AND NOT EXISTS (SELECT 1 FROM " + leases + " l WHERE l.subject_ref = r.subject_ref AND l.until_us > ?)"
 	order := " ORDER BY r.ready_us, r.id LIMIT ?" + d.ForUpdateSkipLocked()
 	q.candidates = d.Rebind(pick + order)
+	q.anyDue = d.Rebind("SELECT r.id FROM " + reqs + " r WHERE r.ready_us <= ?" +
+		" AND NOT EXISTS (SELECT 1 FROM " + leases + " l WHERE l.subject_ref = r.subject_ref AND l.until_us > ?) LIMIT 1")
 	q.candidatesAfter = d.Rebind(pick + " AND (r.ready_us > ? OR (r.ready_us = ? AND r.id > ?))" + order)
 	q.lockOne = d.Rebind("SELECT " + reqSelect + " FROM " + reqs + " WHERE id = ?" + forUpdate)
 	// takeLease inserts the subject's lease, or takes over one that has
