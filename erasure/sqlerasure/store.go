@@ -162,13 +162,20 @@ func buildStoreQueries(d dialect.Dialect, p string) storeQueries {
 	}
 	q := storeQueries{
 		reqs: reqs, leases: leases,
-		create:      dialect.Dialect(d).InsertIgnore(reqs, strings.Split(reqWrite, ", ")...),
+		create:      d.InsertIgnore(reqs, strings.Split(reqWrite, ", ")...),
 		get:         d.Rebind("SELECT " + reqSelect + " FROM " + reqs + " WHERE id = ?"),
 		byOpen:      d.Rebind("SELECT " + reqSelect + " FROM " + reqs + " WHERE open_key = ?"),
 		version:     d.Rebind("SELECT version FROM " + reqs + " WHERE id = ?"),
 		lockVersion: d.Rebind("SELECT version FROM " + reqs + " WHERE id = ?" + forUpdate),
 		update:      d.Rebind("UPDATE " + reqs + " SET " + strings.Join(set, ", ") + " WHERE id = ? AND version = ?"),
 		forUpdate:   forUpdate,
+	}
+	if d == dialect.MySQL {
+		// A plain INSERT, whose duplicate-key error Create reads as "not
+		// inserted": ON DUPLICATE KEY UPDATE would report a duplicate as
+		// one row affected on a connection with clientFoundRows set. A
+		// failed statement does not abort anything on MySQL.
+		q.create = "INSERT INTO " + reqs + " (" + reqWrite + ") VALUES (" + placeholders(len(strings.Split(reqWrite, ", "))) + ")"
 	}
 	if d == dialect.SQLite {
 		q.touch = "UPDATE " + leases + " SET until_us = until_us WHERE 1 = 0"
@@ -220,8 +227,10 @@ func prefixCols(alias, cols string) string {
 }
 
 // Create implements erasure.Store with one INSERT that inserts nothing
-// when a unique key refuses the row (ON CONFLICT DO NOTHING, or ON
-// DUPLICATE KEY UPDATE id = id on MySQL): the primary key (the ID) or
+// when a unique key refuses the row (ON CONFLICT DO NOTHING; on MySQL a
+// plain INSERT whose duplicate-key error is read as such, as rows
+// affected by ON DUPLICATE KEY UPDATE would count a duplicate with
+// clientFoundRows on): the primary key (the ID) or
 // the unique open_key (one open request per kind and subject). Two
 // racing Creates of one open key serialise on that key: the second
 // waits for the first to commit and inserts nothing. Then the open
@@ -246,6 +255,10 @@ func (s *Store) Create(ctx context.Context, r erasure.Request) (erasure.Request,
 		var n int64
 		err := sqlbase.Retry(ctx, func() error {
 			res, err := s.st.Exec(ctx, s.q.create, w.args()...)
+			if err != nil && dialect.IsUniqueViolation(err) {
+				n = 0
+				return nil
+			}
 			if err != nil {
 				return err
 			}
