@@ -9,6 +9,7 @@ import (
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/erasure"
+	"github.com/gdprkit/gdpr/internal/sqlbase"
 	"github.com/gdprkit/gdpr/sqldialect"
 )
 
@@ -115,6 +116,20 @@ func TestMigrationsRender(t *testing.T) {
 		}
 		if _, err := JournalMigrations(d, "Bad"); !errors.Is(err, erasure.ErrInvalid) {
 			t.Errorf("JournalMigrations with a bad prefix: %v", err)
+		}
+	}
+}
+
+// TestCeilMicros: a Filter's "before" bound keeps a stored time (whole
+// microseconds) exactly when the time is before the bound.
+func TestCeilMicros(t *testing.T) {
+	at := time.Date(2025, 3, 3, 9, 30, 0, 5_000, time.UTC) // 5 µs
+	for _, c := range []struct {
+		bound time.Time
+		keep  bool
+	}{{at, false}, {at.Add(500), true}, {at.Add(time.Microsecond), true}, {at.Add(-500), false}} {
+		if got := sqlbase.Micros(at) < ceilMicros(c.bound); got != c.keep || at.Before(c.bound) != c.keep {
+			t.Errorf("stored %v, bound %v: kept %v; want %v", at, c.bound, got, c.keep)
 		}
 	}
 }

@@ -519,11 +519,11 @@ func (s *Store) where(f erasure.Filter, after bool) (string, []any) {
 	}
 	if !f.DueBefore.IsZero() {
 		conds = append(conds, "due_us < ?")
-		args = append(args, sqlbase.Micros(f.DueBefore))
+		args = append(args, ceilMicros(f.DueBefore))
 	}
 	if !f.ClosedBefore.IsZero() {
 		conds = append(conds, "open_key IS NULL AND closed_us < ?")
-		args = append(args, sqlbase.Micros(f.ClosedBefore))
+		args = append(args, ceilMicros(f.ClosedBefore))
 	}
 	if after && f.After != "" {
 		conds = append(conds, "id > ?")
@@ -533,6 +533,16 @@ func (s *Store) where(f erasure.Filter, after bool) (string, []any) {
 		return "", nil
 	}
 	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// ceilMicros is t in microseconds, rounded up: a stored time (whole
+// microseconds) is before t exactly when it is before ceilMicros(t).
+func ceilMicros(t time.Time) int64 {
+	us := sqlbase.Micros(t)
+	if t.Nanosecond()%1000 != 0 {
+		us++
+	}
+	return us
 }
 
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
