@@ -147,7 +147,6 @@ type storeQueries struct {
 	leaseToken                  string // MySQL: the token after takeLease
 	holdLease, leaseUntil       string
 	release                     string
-	forUpdate                   string
 }
 
 func buildStoreQueries(d dialect.Dialect, p string) storeQueries {
@@ -168,7 +167,6 @@ func buildStoreQueries(d dialect.Dialect, p string) storeQueries {
 		version:     d.Rebind("SELECT version FROM " + reqs + " WHERE id = ?"),
 		lockVersion: d.Rebind("SELECT version FROM " + reqs + " WHERE id = ?" + forUpdate),
 		update:      d.Rebind("UPDATE " + reqs + " SET " + strings.Join(set, ", ") + " WHERE id = ? AND version = ?"),
-		forUpdate:   forUpdate,
 	}
 	if d == dialect.MySQL {
 		// A plain INSERT, whose duplicate-key error Create reads as "not
