@@ -1,0 +1,445 @@
+package engine_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/erasure"
+	"github.com/gdprkit/gdpr/integration/testdb"
+	"github.com/gdprkit/gdpr/sqldialect"
+)
+
+// raceConfig is the size of a race on one database.
+type raceConfig struct {
+	// erasures is the number of erasure requests, in -short mode too:
+	// CI runs the full count.
+	erasures int
+	// workers is WithWorkers of each Engine; its pool has workers+3
+	// connections.
+	workers int
+	// lease is WithLease of each Engine.
+	lease time.Duration
+}
+
+// raceConfigFor returns the race of dialect d. PostgreSQL and MariaDB take
+// 10,000 erasures with a 5 s lease, renewed every 1.7 s by the heartbeats.
+// SQLite has one writer, so its race is the queue for the database's write
+// lock, and more requests only queue longer (and modernc.org/sqlite, Go
+// code, runs under the race detector too): it takes 1,000 erasures, two
+// workers per Engine and the default 30 s lease. Its busy handler lets a
+// waiting writer starve for seconds under contention (2.6 s measured with
+// four workers per Engine, up to 10 s under the race detector on a loaded
+// machine), long enough for a 5 s lease to lapse and be taken over and the
+// step it covered to run twice: correct (Erasers are idempotent), but not
+// the exactly-once this test asserts.
+func raceConfigFor(d sqldialect.Dialect) raceConfig {
+	if d == sqldialect.SQLite {
+		return raceConfig{erasures: 1_000, workers: 2, lease: 30 * time.Second}
+	}
+	return raceConfig{erasures: 10_000, workers: 6, lease: 5 * time.Second}
+}
+
+// raceDeadline bounds the wait for the requests to close.
+const raceDeadline = 5 * time.Minute
+
+// TestEnginesRace races Engines, each on a connection pool of its own (as
+// separate processes), over one sqlerasure schema: two Engines start on
+// 10,000 erasure requests submitted in advance (1,000 on SQLite), and
+// once half the requests are closed two more join, so the second half is
+// raced by four. Every twentieth subject also has an access request and
+// every hundredth a portability request, each with a handler, so those
+// subjects have two or three open requests at once. Every request must
+// complete exactly once (completed, one completion notice, one completed
+// transition, each step done in one attempt), none may be lost, each
+// target must succeed exactly once per subject and each handler once per
+// subject, all four Engines must have worked, and no subject may be in
+// two workers at once: every target and handler call goes through one
+// tracker that counts overlapping calls per subject.
+func TestEnginesRace(t *testing.T) {
+	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
+		raceEngines(t, d, raceConfigFor(d))
+	})
+}
+
+func raceSubject(i int) gdpr.SubjectID { return gdpr.SubjectID(fmt.Sprintf("race-subject-%05d", i)) }
+
+// raceKinds returns the kinds of request subject i makes.
+func raceKinds(i int) []gdpr.RequestKind {
+	ks := []gdpr.RequestKind{gdpr.KindErasure}
+	if i%20 == 0 {
+		ks = append(ks, gdpr.KindAccess)
+	}
+	if i%100 == 0 {
+		ks = append(ks, gdpr.KindPortability)
+	}
+	return ks
+}
+
+// wantsCall reports whether the counter named name is called for subject i.
+func wantsCall(name string, i int) bool {
+	switch name {
+	case "access":
+		return i%20 == 0
+	case "portability":
+		return i%100 == 0
+	}
+	return true
+}
+
+func raceEngines(t *testing.T, d sqldialect.Dialect, cfg raceConfig) {
+	const first, total = 2, 4
+	ctx := context.Background()
+	db := open(t, d, 4)
+	store := newStore(t, d, db)
+	if err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tr := newTracker()
+	// The subjects with more than one request take a little longer in
+	// each call, so that two of their requests would overlap if anything
+	// let them run at once.
+	slow := func(s gdpr.SubjectID) time.Duration {
+		var i int
+		fmt.Sscanf(string(s), "race-subject-%d", &i)
+		if len(raceKinds(i)) > 1 {
+			return time.Millisecond
+		}
+		return 0
+	}
+	targets := []*counter{newCounter("profile", tr), newCounter("orders", tr)}
+	for _, c := range targets {
+		c.sleep = slow
+	}
+	access, portability := newCounter("access", tr), newCounter("portability", tr)
+	access.sleep, portability.sleep = slow, slow
+	note := newNotices()
+	engines := make([]*erasure.Engine, total)
+	stores := make([]*countingStore, total)
+	for k := range engines {
+		p := pool(testdb.Reopen(t, d, db), cfg.workers+3)
+		stores[k] = &countingStore{Store: newStore(t, d, p)}
+		engines[k] = newEngine(t, stores[k],
+			erasure.WithTargets(targetsOf(targets...)...),
+			erasure.WithHandler(gdpr.KindAccess, access), erasure.WithHandler(gdpr.KindPortability, portability),
+			erasure.WithNotifier(note),
+			erasure.WithWorkers(cfg.workers), erasure.WithPoll(10*time.Millisecond), erasure.WithLease(cfg.lease),
+			erasure.WithWorkerID(fmt.Sprintf("engine-%d", k)))
+	}
+	erasures := cfg.erasures
+
+	// Submit everything in advance, from every Engine.
+	start := time.Now()
+	type sub struct {
+		i    int
+		kind gdpr.RequestKind
+	}
+	var subs []sub
+	for i := range erasures {
+		for _, k := range raceKinds(i) {
+			subs = append(subs, sub{i, k})
+		}
+	}
+	ids := make([]string, len(subs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var failed atomic.Bool
+	for g := range 4 * total {
+		e := engines[g%total]
+		wg.Go(func() {
+			for {
+				j := int(next.Add(1) - 1)
+				if j >= len(subs) || failed.Load() {
+					return
+				}
+				r, created, err := e.Submit(ctx, erasure.Submission{Kind: subs[j].kind, Subject: raceSubject(subs[j].i)})
+				if err != nil || !created {
+					failed.Store(true)
+					t.Errorf("Submit %d: created %v, %v", j, created, err)
+					return
+				}
+				ids[j] = r.ID
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	submitted := time.Since(start)
+
+	// Progress is counted in the process, from the Updates that close a
+	// request, so that polling costs the database nothing; the store is
+	// read in full at the end.
+	closed := func() (n int64) {
+		for _, s := range stores {
+			n += s.closed.Load()
+		}
+		return n
+	}
+	start = time.Now()
+	stopFirst := runEngines(engines[:first]...)
+	half := int64(len(subs) / 2)
+	waitFor(t, store, half, raceDeadline, closed)
+	firstHalf := time.Since(start)
+	before := make([]int64, first)
+	for k := range before {
+		before[k] = stores[k].updates.Load()
+	}
+	start = time.Now()
+	stopRest := runEngines(engines[first:]...)
+	waitFor(t, store, int64(len(subs)), raceDeadline, closed)
+	secondHalf := time.Since(start)
+	stopFirst()
+	stopRest()
+	t.Logf("%d requests (%d erasures), %d workers per Engine: submitted in %v; the first half closed by %d Engines in %v (%.0f requests/s), the rest by %d in %v (%.0f requests/s)",
+		len(subs), erasures, cfg.workers, submitted.Round(time.Millisecond),
+		first, firstHalf.Round(time.Millisecond), float64(half)/firstHalf.Seconds(),
+		total, secondHalf.Round(time.Millisecond), float64(int64(len(subs))-half)/secondHalf.Seconds())
+	for k := range before {
+		if stores[k].updates.Load() == before[k] {
+			t.Errorf("engine %d did no work once the others joined", k)
+		}
+	}
+	for k := first; k < total; k++ {
+		if stores[k].updates.Load() == 0 {
+			t.Errorf("engine %d, which joined, did no work", k)
+		}
+	}
+
+	var writes int64
+	for k, s := range stores {
+		writes += s.writes()
+		for _, e := range s.errors() {
+			t.Logf("engine %d: store errors: %s", k, e)
+		}
+		t.Logf("engine %d: slowest store calls: %s", k, s.slow())
+	}
+	t.Logf("%.2f store writes per request", float64(writes)/float64(len(subs)))
+
+	// Every request once, none lost, each closed once.
+	all := allRequests(t, ctx, store)
+	if len(all) != len(subs) {
+		t.Errorf("%d requests stored, %d submitted", len(all), len(subs))
+	}
+	byID := make(map[string]erasure.Request, len(all))
+	for _, r := range all {
+		byID[r.ID] = r
+	}
+	bad := 0
+	for j, id := range ids {
+		r, ok := byID[id]
+		problem := ""
+		switch {
+		case !ok:
+			problem = "lost"
+		case r.State != erasure.StateCompleted:
+			problem = "state " + string(r.State)
+		case r.Kind != subs[j].kind:
+			problem = "kind " + string(r.Kind)
+		case r.Subject != "":
+			problem = "keeps its subject"
+		case note.count(id) != 1:
+			problem = fmt.Sprintf("%d completion notices", note.count(id))
+		}
+		if problem == "" {
+			completions := 0
+			for _, h := range r.History {
+				if h.Event == "completed" {
+					completions++
+				}
+			}
+			want := 2
+			if r.Kind != gdpr.KindErasure {
+				want = 1
+			}
+			if completions != 1 {
+				problem = fmt.Sprintf("%d completed transitions", completions)
+			} else if len(r.Steps) != want {
+				problem = fmt.Sprintf("%d steps", len(r.Steps))
+			}
+			for _, s := range r.Steps {
+				if problem == "" && (!s.Outcome.Done() || s.Attempts != 1) {
+					problem = fmt.Sprintf("step %s: %s after %d attempts", s.Target, s.Outcome, s.Attempts)
+				}
+			}
+		}
+		if problem != "" {
+			if bad++; bad <= 10 {
+				t.Errorf("request %s (%s, subject %d): %s", id, subs[j].kind, subs[j].i, problem)
+			}
+		}
+	}
+	if bad > 10 {
+		t.Errorf("… and %d more requests", bad-10)
+	}
+
+	// Each target and handler once per subject.
+	for _, c := range append(targets, access, portability) {
+		got := c.successes()
+		wrong := 0
+		want := 0
+		for i := range erasures {
+			if !wantsCall(c.name, i) {
+				continue
+			}
+			want++
+			if k := got[raceSubject(i)]; k != 1 {
+				if wrong++; wrong <= 5 {
+					t.Errorf("%s succeeded %d times for subject %d, want once", c.name, k, i)
+				}
+			}
+		}
+		if len(got) != want {
+			t.Errorf("%s was called for %d subjects, want %d", c.name, len(got), want)
+		}
+		if c.calls.Load() != int64(want) {
+			t.Errorf("%s was called %d times for %d subjects", c.name, c.calls.Load(), want)
+		}
+	}
+	tr.check(t)
+	if n := countRows(t, db, "gdpr_erasure_leases"); n != 0 {
+		t.Errorf("%d leases left after every Run returned", n)
+	}
+}
+
+// TestKilledEngineTakenOver kills an Engine while one of its targets
+// blocks, mid-request: its pool is closed first, as a dead process's
+// connections are, so it can neither write nor release its lease, then
+// its Run is cancelled. The lease stays on record until it expires; then
+// an Engine on another pool takes the request over and completes it.
+// The step done before the kill is not done again, and every target
+// succeeds once for the subject. The requests of other subjects, queued
+// behind the victim's, complete once each too.
+func TestKilledEngineTakenOver(t *testing.T) {
+	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
+		ctx := context.Background()
+		db := open(t, d, 4)
+		if err := newStore(t, d, db).Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		const victim = gdpr.SubjectID("victim@example.org")
+		const lease = 2 * time.Second
+		tr := newTracker()
+		t1, t2, t3 := newCounter("t1", tr), newCounter("t2", tr), newCounter("t3", tr)
+		entered := make(chan struct{})
+		var once sync.Once
+		var blocked atomic.Bool
+		t2.hook = func(ctx context.Context, s gdpr.SubjectID) error {
+			if s != victim || blocked.Load() {
+				return nil
+			}
+			blocked.Store(true)
+			once.Do(func() { close(entered) })
+			<-ctx.Done() // blocks until the Engine is killed
+			return ctx.Err()
+		}
+		// The blocked call stays in the tracker while it blocks; it is
+		// the takeover's overlap, were it to come early.
+		newE := func(p *sql.DB, id string, workers int) *erasure.Engine {
+			return newEngine(t, newStore(t, d, p), erasure.WithTargets(targetsOf(t1, t2, t3)...),
+				erasure.WithWorkers(workers), erasure.WithPoll(10*time.Millisecond), erasure.WithLease(lease), erasure.WithWorkerID(id))
+		}
+		// The killed Engine has one worker, so the victim's request is
+		// the only one in its hands; the others queue behind it.
+		poolA, poolB := pool(testdb.Reopen(t, d, db), 6), pool(testdb.Reopen(t, d, db), 6)
+		a, b := newE(poolA, "engine-a", 1), newE(poolB, "engine-b", 3)
+
+		ids := map[gdpr.SubjectID]string{}
+		subjects := []gdpr.SubjectID{victim}
+		for i := range 30 {
+			subjects = append(subjects, gdpr.SubjectID(fmt.Sprintf("bystander-%02d", i)))
+		}
+		for _, s := range subjects {
+			r, _, err := a.Submit(ctx, erasure.Submission{Kind: gdpr.KindErasure, Subject: s})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[s] = r.ID
+		}
+		runCtx, kill := context.WithCancel(ctx)
+		ranA := make(chan struct{})
+		go func() { defer close(ranA); _ = a.Run(runCtx) }()
+		select {
+		case <-entered:
+		case <-time.After(30 * time.Second):
+			kill()
+			t.Fatal("the victim's second target was not reached in 30 s")
+		}
+		// Let a heartbeat or two pass: the lease is renewed while the
+		// target blocks.
+		time.Sleep(lease / 2)
+		// The kill: the pool goes first, so nothing more reaches the
+		// database, then the process's work stops.
+		poolA.Close()
+		kill()
+		select {
+		case <-ranA:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the killed Engine's Run did not return in 30 s")
+		}
+		killed := time.Now()
+
+		ref := a.SubjectRef(victim)
+		var owner string
+		var untilUS int64
+		q := rebind(d, "SELECT owner, until_us FROM gdpr_erasure_leases WHERE subject_ref = ?")
+		if err := db.QueryRowContext(ctx, q, ref).Scan(&owner, &untilUS); err != nil {
+			t.Fatalf("the killed Engine's lease on the victim is not on record: %v", err)
+		}
+		until := time.UnixMicro(untilUS)
+		if owner != "engine-a" || until.Before(killed.Add(-lease)) {
+			t.Fatalf("lease after the kill: owner %s until %v", owner, until)
+		}
+		mid, err := b.Get(ctx, ids[victim])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mid.State != erasure.StateInProgress || len(mid.Steps) != 3 || !mid.Steps[0].Outcome.Done() || mid.Steps[1].Outcome.Done() {
+			t.Fatalf("the victim's request at the kill: %s, steps %+v", mid.State, mid.Steps)
+		}
+
+		stopB := runEngines(b)
+		waitClosed(t, newStore(t, d, db), int64(len(subjects)), time.Minute)
+		stopB()
+
+		done, err := b.Get(ctx, ids[victim])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done.State != erasure.StateCompleted {
+			t.Fatalf("the victim's request: %s, steps %+v", done.State, done.Steps)
+		}
+		if at := done.Steps[1].At; at.Before(until) {
+			t.Errorf("step t2 was redone at %v, before the killed Engine's lease expired at %v", at, until)
+		}
+		if !done.Steps[0].At.Equal(mid.Steps[0].At) || done.Steps[0].Attempts != 1 {
+			t.Errorf("step t1, done before the kill, was written again: %+v, was %+v", done.Steps[0], mid.Steps[0])
+		}
+		for _, c := range []*counter{t1, t2, t3} {
+			for _, s := range subjects {
+				if k := c.succeeded(s); k != 1 {
+					t.Errorf("%s succeeded %d times for %s, want once", c.name, k, s)
+				}
+			}
+		}
+		if n := t2.calls.Load(); n != int64(len(subjects))+1 {
+			t.Errorf("t2 was called %d times; want one per subject and the killed call", n)
+		}
+		for _, s := range subjects[1:] {
+			r, err := b.Get(ctx, ids[s])
+			if err != nil || r.State != erasure.StateCompleted {
+				t.Errorf("%s: %s, %v", s, r.State, err)
+			}
+		}
+		tr.check(t)
+		if n := countRows(t, db, "gdpr_erasure_leases"); n != 0 {
+			t.Errorf("%d leases left", n)
+		}
+	})
+}
