@@ -9,6 +9,7 @@ package engine_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -321,7 +322,7 @@ func (c *countingStore) seen(method string, start time.Time, err error) error {
 	if c.slowest == nil {
 		c.errs, c.slowest = map[string][]error{}, map[string]time.Duration{}
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, context.Canceled) { // a Run stopped mid-call
 		c.errs[method] = append(c.errs[method], err)
 	}
 	c.slowest[method] = max(c.slowest[method], d)
