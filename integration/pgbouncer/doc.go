@@ -1,8 +1,9 @@
 // Package pgbouncer holds no code: its tests run the SQL stores
 // (consent/sqlconsent, crypto/sqlkeys, audit/sqlaudit, erasure/sqlerasure)
 // and the migrations through PgBouncer in transaction mode, as a host
-// behind a pooler runs them. Each test starts its own PgBouncer on 127.0.0.1 in front of the
-// PostgreSQL server of GDPR_TEST_POSTGRES_DSN (see testdb.StartPgBouncer),
+// behind a pooler runs them. Each test starts its own PgBouncer on
+// 127.0.0.1 in front of the PostgreSQL server of GDPR_TEST_POSTGRES_DSN
+// (see testdb.StartPgBouncer),
 // with fewer server connections than clients, so a store that relied on
 // session state — a server-side prepared statement, a session advisory
 // lock, a SET — would see its state on one server and its next statement
