@@ -3,9 +3,8 @@
 // and the migrations through PgBouncer in transaction mode, as a host
 // behind a pooler runs them. Each test starts its own PgBouncer on
 // 127.0.0.1 in front of the PostgreSQL server of GDPR_TEST_POSTGRES_DSN
-// (see testdb.StartPgBouncer),
-// with fewer server connections than clients, so a store that relied on
-// session state — a server-side prepared statement, a session advisory
+// (see testdb.StartPgBouncer), with fewer server connections than
+// clients, so a store that relied on session state — a server-side prepared statement, a session advisory
 // lock, a SET — would see its state on one server and its next statement
 // on another.
 //
