@@ -4,9 +4,9 @@
 // behind a pooler runs them. Each test starts its own PgBouncer on
 // 127.0.0.1 in front of the PostgreSQL server of GDPR_TEST_POSTGRES_DSN
 // (see testdb.StartPgBouncer), with fewer server connections than
-// clients, so a store that relied on session state — a server-side prepared statement, a session advisory
-// lock, a SET — would see its state on one server and its next statement
-// on another.
+// clients, so a store that relied on session state — a server-side
+// prepared statement, a session advisory lock, a SET — would see its
+// state on one server and its next statement on another.
 //
 // The hosts' setting these tests use: pgx through database/sql with
 // default_query_exec_mode=exec (or simple_protocol) in the DSN, e.g.
