@@ -11,6 +11,7 @@ import (
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/erasure"
+	"github.com/gdprkit/gdpr/erasure/sqlerasure"
 	"github.com/gdprkit/gdpr/integration/testdb"
 	"github.com/gdprkit/gdpr/sqldialect"
 )
@@ -308,138 +309,193 @@ func raceEngines(t *testing.T, d sqldialect.Dialect, cfg raceConfig) {
 	}
 }
 
-// TestKilledEngineTakenOver kills an Engine while one of its targets
-// blocks, mid-request: its pool is closed first, as a dead process's
+// TestKilledEngineTakenOver kills an Engine mid-request: while one of its
+// targets blocks (mid-step), or while the completion notice is being sent
+// (at-close: the steps and the journal entry are written, the closing
+// write is not). Its pool is closed first, as a dead process's
 // connections are, so it can neither write nor release its lease, then
 // its Run is cancelled. The lease stays on record until it expires; then
-// an Engine on another pool takes the request over and completes it.
-// The step done before the kill is not done again, and every target
-// succeeds once for the subject. The requests of other subjects, queued
-// behind the victim's, complete once each too.
+// an Engine on another pool takes the request over and completes it. The
+// steps done before the kill are not done again, every target succeeds
+// once for the subject, and the journal holds one entry for the request;
+// the notice interrupted by the kill is sent again (Notifier's contract:
+// a notice may come twice). The requests of other subjects, queued behind
+// the victim's, complete once each too.
 func TestKilledEngineTakenOver(t *testing.T) {
 	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
-		ctx := context.Background()
-		db := open(t, d, 4)
-		if err := newStore(t, d, db).Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		const victim = gdpr.SubjectID("victim@example.org")
-		const lease = 2 * time.Second
-		tr := newTracker()
-		t1, t2, t3 := newCounter("t1", tr), newCounter("t2", tr), newCounter("t3", tr)
-		entered := make(chan struct{})
-		var once sync.Once
-		var blocked atomic.Bool
-		t2.hook = func(ctx context.Context, s gdpr.SubjectID) error {
-			if s != victim || blocked.Load() {
-				return nil
-			}
-			blocked.Store(true)
-			once.Do(func() { close(entered) })
-			<-ctx.Done() // blocks until the Engine is killed
-			return ctx.Err()
-		}
-		// The blocked call stays in the tracker while it blocks; it is
-		// the takeover's overlap, were it to come early.
-		newE := func(p *sql.DB, id string, workers int) *erasure.Engine {
-			return newEngine(t, newStore(t, d, p), erasure.WithTargets(targetsOf(t1, t2, t3)...),
-				erasure.WithWorkers(workers), erasure.WithPoll(10*time.Millisecond), erasure.WithLease(lease), erasure.WithWorkerID(id))
-		}
-		// The killed Engine has one worker, so the victim's request is
-		// the only one in its hands; the others queue behind it.
-		poolA, poolB := pool(testdb.Reopen(t, d, db), 6), pool(testdb.Reopen(t, d, db), 6)
-		a, b := newE(poolA, "engine-a", 1), newE(poolB, "engine-b", 3)
-
-		ids := map[gdpr.SubjectID]string{}
-		subjects := []gdpr.SubjectID{victim}
-		for i := range 30 {
-			subjects = append(subjects, gdpr.SubjectID(fmt.Sprintf("bystander-%02d", i)))
-		}
-		for _, s := range subjects {
-			r, _, err := a.Submit(ctx, erasure.Submission{Kind: gdpr.KindErasure, Subject: s})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ids[s] = r.ID
-		}
-		runCtx, kill := context.WithCancel(ctx)
-		ranA := make(chan struct{})
-		go func() { defer close(ranA); _ = a.Run(runCtx) }()
-		select {
-		case <-entered:
-		case <-time.After(30 * time.Second):
-			kill()
-			t.Fatal("the victim's second target was not reached in 30 s")
-		}
-		// Let a heartbeat or two pass: the lease is renewed while the
-		// target blocks.
-		time.Sleep(lease / 2)
-		// The kill: the pool goes first, so nothing more reaches the
-		// database, then the process's work stops.
-		poolA.Close()
-		kill()
-		select {
-		case <-ranA:
-		case <-time.After(30 * time.Second):
-			t.Fatal("the killed Engine's Run did not return in 30 s")
-		}
-		killed := time.Now()
-
-		ref := a.SubjectRef(victim)
-		var owner string
-		var untilUS int64
-		q := rebind(d, "SELECT owner, until_us FROM gdpr_erasure_leases WHERE subject_ref = ?")
-		if err := db.QueryRowContext(ctx, q, ref).Scan(&owner, &untilUS); err != nil {
-			t.Fatalf("the killed Engine's lease on the victim is not on record: %v", err)
-		}
-		until := time.UnixMicro(untilUS)
-		if owner != "engine-a" || until.Before(killed.Add(-lease)) {
-			t.Fatalf("lease after the kill: owner %s until %v", owner, until)
-		}
-		mid, err := b.Get(ctx, ids[victim])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if mid.State != erasure.StateInProgress || len(mid.Steps) != 3 || !mid.Steps[0].Outcome.Done() || mid.Steps[1].Outcome.Done() {
-			t.Fatalf("the victim's request at the kill: %s, steps %+v", mid.State, mid.Steps)
-		}
-
-		stopB := runEngines(b)
-		waitClosed(t, newStore(t, d, db), int64(len(subjects)), time.Minute)
-		stopB()
-
-		done, err := b.Get(ctx, ids[victim])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if done.State != erasure.StateCompleted {
-			t.Fatalf("the victim's request: %s, steps %+v", done.State, done.Steps)
-		}
-		if at := done.Steps[1].At; at.Before(until) {
-			t.Errorf("step t2 was redone at %v, before the killed Engine's lease expired at %v", at, until)
-		}
-		if !done.Steps[0].At.Equal(mid.Steps[0].At) || done.Steps[0].Attempts != 1 {
-			t.Errorf("step t1, done before the kill, was written again: %+v, was %+v", done.Steps[0], mid.Steps[0])
-		}
-		for _, c := range []*counter{t1, t2, t3} {
-			for _, s := range subjects {
-				if k := c.succeeded(s); k != 1 {
-					t.Errorf("%s succeeded %d times for %s, want once", c.name, k, s)
-				}
-			}
-		}
-		if n := t2.calls.Load(); n != int64(len(subjects))+1 {
-			t.Errorf("t2 was called %d times; want one per subject and the killed call", n)
-		}
-		for _, s := range subjects[1:] {
-			r, err := b.Get(ctx, ids[s])
-			if err != nil || r.State != erasure.StateCompleted {
-				t.Errorf("%s: %s, %v", s, r.State, err)
-			}
-		}
-		tr.check(t)
-		if n := countRows(t, db, "gdpr_erasure_leases"); n != 0 {
-			t.Errorf("%d leases left", n)
+		for _, at := range []string{"mid-step", "at-close"} {
+			t.Run(at, func(t *testing.T) { killAndTakeOver(t, d, at == "at-close") })
 		}
 	})
+}
+
+func killAndTakeOver(t *testing.T, d sqldialect.Dialect, atClose bool) {
+	ctx := context.Background()
+	db := open(t, d, 4)
+	if err := newStore(t, d, db).Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	journal := testdb.Migrated(t, d, testdb.Open(t, d), sqlerasure.NewJournal)
+	const victim = gdpr.SubjectID("victim@example.org")
+	const lease = 2 * time.Second
+	tr := newTracker()
+	t1, t2, t3 := newCounter("t1", tr), newCounter("t2", tr), newCounter("t3", tr)
+	entered := make(chan struct{})
+	var blocked atomic.Bool
+	// block blocks the first call for the victim until the Engine is
+	// killed.
+	block := func(ctx context.Context, s gdpr.SubjectID) error {
+		if s != victim || !blocked.CompareAndSwap(false, true) {
+			return nil
+		}
+		close(entered)
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	var notified sync.Map // request ID → *atomic.Int32
+	note := erasure.NotifierFunc(func(ctx context.Context, n erasure.Notice) error {
+		if atClose {
+			if err := block(ctx, n.Request.Subject); err != nil {
+				return err
+			}
+		}
+		c, _ := notified.LoadOrStore(n.Request.ID, new(atomic.Int32))
+		c.(*atomic.Int32).Add(1)
+		return nil
+	})
+	if !atClose {
+		t2.hook = block
+	}
+	newE := func(p *sql.DB, id string, workers int) *erasure.Engine {
+		return newEngine(t, newStore(t, d, p), erasure.WithTargets(targetsOf(t1, t2, t3)...),
+			erasure.WithJournal(journal), erasure.WithNotifier(note),
+			erasure.WithWorkers(workers), erasure.WithPoll(10*time.Millisecond), erasure.WithLease(lease), erasure.WithWorkerID(id))
+	}
+	// The killed Engine has one worker, so the victim's request is the
+	// only one in its hands; the others queue behind it.
+	poolA, poolB := pool(testdb.Reopen(t, d, db), 6), pool(testdb.Reopen(t, d, db), 6)
+	a, b := newE(poolA, "engine-a", 1), newE(poolB, "engine-b", 3)
+
+	ids := map[gdpr.SubjectID]string{}
+	subjects := []gdpr.SubjectID{victim}
+	for i := range 30 {
+		subjects = append(subjects, gdpr.SubjectID(fmt.Sprintf("bystander-%02d", i)))
+	}
+	for _, s := range subjects {
+		r, _, err := a.Submit(ctx, erasure.Submission{Kind: gdpr.KindErasure, Subject: s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[s] = r.ID
+	}
+	runCtx, kill := context.WithCancel(ctx)
+	ranA := make(chan struct{})
+	go func() { defer close(ranA); _ = a.Run(runCtx) }()
+	select {
+	case <-entered:
+	case <-time.After(30 * time.Second):
+		kill()
+		t.Fatal("the victim's blocking call was not reached in 30 s")
+	}
+	// Let a heartbeat or two pass: the lease is renewed while the call
+	// blocks.
+	time.Sleep(lease / 2)
+	// The kill: the pool goes first, so nothing more reaches the
+	// database, then the process's work stops.
+	poolA.Close()
+	kill()
+	select {
+	case <-ranA:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the killed Engine's Run did not return in 30 s")
+	}
+	killed := time.Now()
+
+	ref := a.SubjectRef(victim)
+	var owner string
+	var untilUS int64
+	q := rebind(d, "SELECT owner, until_us FROM gdpr_erasure_leases WHERE subject_ref = ?")
+	if err := db.QueryRowContext(ctx, q, ref).Scan(&owner, &untilUS); err != nil {
+		t.Fatalf("the killed Engine's lease on the victim is not on record: %v", err)
+	}
+	until := time.UnixMicro(untilUS)
+	if owner != "engine-a" || until.Before(killed.Add(-lease)) {
+		t.Fatalf("lease after the kill: owner %s until %v", owner, until)
+	}
+	mid, err := b.Get(ctx, ids[victim])
+	if err != nil {
+		t.Fatal(err)
+	}
+	doneBefore := 1 // mid-step: t1 is done, t2 blocked
+	if atClose {
+		doneBefore = 3
+	}
+	if mid.State != erasure.StateInProgress || len(mid.Steps) != 3 {
+		t.Fatalf("the victim's request at the kill: %s, steps %+v", mid.State, mid.Steps)
+	}
+	for i, st := range mid.Steps {
+		if st.Outcome.Done() != (i < doneBefore) {
+			t.Fatalf("the victim's request at the kill: step %d %+v; want %d steps done", i, st, doneBefore)
+		}
+	}
+	journalled := func() int {
+		es, err := journal.Match(ctx, []string{ref})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(es)
+	}
+	if want := map[bool]int{false: 0, true: 1}[atClose]; journalled() != want {
+		t.Fatalf("%d journal entries for the victim at the kill, want %d", journalled(), want)
+	}
+
+	stopB := runEngines(b)
+	waitClosed(t, newStore(t, d, db), int64(len(subjects)), time.Minute)
+	stopB()
+
+	done, err := b.Get(ctx, ids[victim])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.State != erasure.StateCompleted {
+		t.Fatalf("the victim's request: %s, steps %+v", done.State, done.Steps)
+	}
+	for i, st := range done.Steps {
+		if i < doneBefore && (!st.At.Equal(mid.Steps[i].At) || st.Attempts != 1) {
+			t.Errorf("step %s, done before the kill, was written again: %+v, was %+v", st.Target, st, mid.Steps[i])
+		}
+		if i >= doneBefore && st.At.Before(until) {
+			t.Errorf("step %s was done at %v, before the killed Engine's lease expired at %v", st.Target, st.At, until)
+		}
+	}
+	if closedAt := done.Closed; closedAt.Before(until) {
+		t.Errorf("closed at %v, before the killed Engine's lease expired at %v", closedAt, until)
+	}
+	for _, c := range []*counter{t1, t2, t3} {
+		for _, s := range subjects {
+			if k := c.succeeded(s); k != 1 {
+				t.Errorf("%s succeeded %d times for %s, want once", c.name, k, s)
+			}
+		}
+	}
+	if n, want := t2.calls.Load(), int64(len(subjects))+map[bool]int64{false: 1, true: 0}[atClose]; n != want {
+		t.Errorf("t2 was called %d times, want %d", n, want)
+	}
+	if n := journalled(); n != 1 {
+		t.Errorf("%d journal entries for the victim's erasure, want 1", n)
+	}
+	for _, s := range subjects {
+		r, err := b.Get(ctx, ids[s])
+		if err != nil || r.State != erasure.StateCompleted {
+			t.Errorf("%s: %s, %v", s, r.State, err)
+		}
+		c, _ := notified.Load(ids[s])
+		if c == nil || c.(*atomic.Int32).Load() != 1 {
+			t.Errorf("%s: completion notices %v, want 1 sent (the killed one is not counted)", s, c)
+		}
+	}
+	tr.check(t)
+	if n := countRows(t, db, "gdpr_erasure_leases"); n != 0 {
+		t.Errorf("%d leases left", n)
+	}
 }
