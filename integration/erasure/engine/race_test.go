@@ -499,3 +499,22 @@ func killAndTakeOver(t *testing.T, d sqldialect.Dialect, atClose bool) {
 		t.Errorf("%d leases left", n)
 	}
 }
+
+// TestTrackerCountsOverlaps checks the race test's own guard: two calls
+// for one subject at once are one overlap; calls one after another, or
+// for two subjects, are none.
+func TestTrackerCountsOverlaps(t *testing.T) {
+	tr := newTracker()
+	tr.enter("a")()
+	leaveA := tr.enter("a")
+	leaveB := tr.enter("b")
+	if tr.overlaps.Load() != 0 {
+		t.Fatalf("%d overlaps for calls one after another or for two subjects", tr.overlaps.Load())
+	}
+	tr.enter("a")()
+	leaveA()
+	leaveB()
+	if tr.overlaps.Load() != 1 {
+		t.Fatalf("%d overlaps for two calls for one subject at once, want 1", tr.overlaps.Load())
+	}
+}
