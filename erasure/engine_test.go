@@ -863,3 +863,41 @@ func (f verifierFunc) Begin(context.Context, gdpr.Request) error { f(); return n
 func (verifierFunc) Check(context.Context, gdpr.Request, string) (erasure.Verdict, error) {
 	return erasure.VerdictRetry, nil
 }
+
+// flakyRenew is a Store whose Renew fails as an unreachable database would.
+type flakyRenew struct{ *memerasure.Store }
+
+func (flakyRenew) Renew(context.Context, erasure.Lease, time.Time, time.Time) error {
+	return errors.New("connection refused")
+}
+
+// TestWorkerStopsWhenItsLeaseRunsOut: a worker that cannot renew its
+// lease stops once the lease has run out, since another worker may take
+// the subject from then on.
+func TestWorkerStopsWhenItsLeaseRunsOut(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC))
+	tb := newTable("slow")
+	entered := make(chan struct{})
+	tb.hook = func(ctx context.Context, _ gdpr.SubjectID) {
+		close(entered)
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Second):
+		}
+	}
+	e, err := erasure.New(flakyRenew{memerasure.New()}, testKey, erasure.WithClock(clk.Now), erasure.WithLease(time.Second),
+		erasure.WithTargets(erasure.Target{Name: "slow", Eraser: tb}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := submit(t, e, "u1")
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { _, err := e.Process(t.Context(), r.ID); done <- err }()
+	<-entered
+	clk.Add(2 * time.Second)
+	err = <-done
+	if !errors.Is(err, erasure.ErrLeaseLost) || time.Since(start) > 5*time.Second {
+		t.Errorf("Process with a lease that ran out: %v after %v, want ErrLeaseLost within a renewal period", err, time.Since(start))
+	}
+}

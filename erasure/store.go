@@ -49,8 +49,10 @@ type Store interface {
 	// at now (same Subject, Request, Token, and Until after now) and
 	// extends it to lease.Until, in the same atomic step; a lease not
 	// held is an error wrapping ErrLeaseLost and nothing is written.
-	// Once r is closed (r.State.Open() is false), r may share its Kind and
-	// SubjectRef with a new open request.
+	// A write under a lease that closes r (r.State.Open() is false) ends
+	// the lease instead of extending it, as Release would, in the same
+	// atomic step. Once r is closed, r may share its Kind and SubjectRef
+	// with a new open request.
 	Update(ctx context.Context, r Request, lease *Lease, now time.Time) error
 
 	// Acquire leases up to n requests that are due at now: whose State is

@@ -122,13 +122,16 @@ func (e *Engine) work(ctx context.Context, l Leased) (Request, error) {
 	defer cancel()
 	w := &worker{e: e, lease: l.Lease}
 	stop := w.heartbeat(wctx, cancel)
+	r := l.Request
 	defer func() {
 		stop()
+		if w.closedLease() {
+			return // the closing write ended the lease (Store.Update)
+		}
 		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), persistTimeout)
 		_ = e.store.Release(rctx, w.current())
 		rcancel()
 	}()
-	r := l.Request
 	for {
 		if err := wctx.Err(); err != nil {
 			if w.lost() {
@@ -173,6 +176,8 @@ var errStop = errors.New("request moved on")
 func (e *Engine) next(ctx context.Context, r Request) (nextAction, mutation, error) {
 	switch r.State {
 	case StateVerified:
+		// The start is written before any target runs: until then the
+		// subject may still cancel.
 		return goOn, e.start, nil
 	case StateInProgress:
 	default:
@@ -479,6 +484,13 @@ type worker struct {
 	mu     sync.Mutex
 	lease  Lease
 	isLost bool
+	closed bool // a write of this worker closed the request, and so ended the lease
+}
+
+func (w *worker) closedLease() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.closed
 }
 
 func (w *worker) current() Lease {
@@ -500,7 +512,8 @@ func (w *worker) setLost() {
 }
 
 // heartbeat renews the lease every third of its time to live until stop
-// is called; a lost lease cancels the work.
+// is called; a lost lease, or one that ran out while renewals failed,
+// cancels the work.
 func (w *worker) heartbeat(ctx context.Context, cancel context.CancelFunc) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -530,7 +543,10 @@ func (w *worker) heartbeat(ctx context.Context, cancel context.CancelFunc) (stop
 					w.lease.Until = until
 				}
 				w.mu.Unlock()
-			case errors.Is(err, ErrLeaseLost):
+			case errors.Is(err, ErrLeaseLost), !w.e.now().Before(l.Until):
+				// Lost, or not renewed before it ran out (the store is
+				// slow or unreachable): another worker may take the
+				// subject now, so this one stops.
 				w.setLost()
 				cancel()
 				return
@@ -564,6 +580,11 @@ func (w *worker) commit(ctx context.Context, r Request, mut mutation) (Request, 
 		err := w.e.store.Update(pctx, next, &l, now)
 		if err == nil {
 			next.Version++
+			if !next.State.Open() {
+				w.mu.Lock()
+				w.closed = true
+				w.mu.Unlock()
+			}
 			return next, nil
 		}
 		if errors.Is(err, ErrLeaseLost) {

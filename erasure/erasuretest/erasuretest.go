@@ -1,6 +1,7 @@
 package erasuretest
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -64,6 +65,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) (s, other erasure.S
 		{"UpdateVersionConflict", suite.One(testUpdateConflict)},
 		{"UpdateUnknown", suite.One(testUpdateUnknown)},
 		{"UpdateWithHeldLease", suite.One(testUpdateHeldLease)},
+		{"ClosingUpdateEndsLease", suite.One(testClosingUpdateEndsLease)},
 		{"UpdateWithLostLease", suite.One(testUpdateLostLease)},
 		{"AcquireDueStates", suite.One(testAcquireStates)},
 		{"AcquireNextAt", suite.One(testAcquireNextAt)},
@@ -483,6 +485,34 @@ func testUpdateHeldLease(t *testing.T, s erasure.Store) {
 	got = mustUpdate(t, s, got, &lease, at(10))
 	if got.Version != 3 {
 		t.Errorf("after a second Update with the lease: Version %d; want 3", got.Version)
+	}
+}
+
+// testClosingUpdateEndsLease: a write under a lease that closes the
+// request ends the lease, so the subject's next request is not held up
+// until it would have expired.
+func testClosingUpdateEndsLease(t *testing.T, s erasure.Store) {
+	ctx := t.Context()
+	rs := mustCreate(t, s, dueRequest(gdpr.KindErasure, alice, at(0)), dueRequest(gdpr.KindAccess, alice, at(0)))
+	l, err := s.AcquireID(ctx, rs[0].ID, "worker-1", at(0), time.Hour)
+	if err != nil {
+		t.Fatalf("AcquireID: %v", err)
+	}
+	done := rs[0].Clone()
+	done.State, done.Subject, done.Closed, done.NextAt = erasure.StateCompleted, "", at(1), time.Time{}
+	lease := l.Lease
+	lease.Until = at(2).Add(time.Hour)
+	mustUpdate(t, s, done, &lease, at(1))
+	if err := s.Renew(ctx, lease, at(1), at(3)); !errors.Is(err, erasure.ErrLeaseLost) {
+		t.Errorf("Renew after an Update that closed the request: %v; want ErrLeaseLost (the closing write ends the lease)", err)
+	}
+	got, err := s.Acquire(ctx, "worker-2", at(1), time.Minute, 5)
+	if err != nil {
+		t.Fatalf("Acquire: %v", err)
+	}
+	if len(got) != 1 || got[0].Request.ID != rs[1].ID {
+		t.Errorf("Acquire after the subject's other request closed under its lease: %d leased; want the open request "+
+			"(a write under a lease that closes the request ends the lease)", len(got))
 	}
 }
 

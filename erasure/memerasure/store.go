@@ -171,7 +171,10 @@ func (s *Store) Update(ctx context.Context, r erasure.Request, lease *erasure.Le
 	s.unindex(old)
 	r.Version++
 	s.put(&r)
-	if lease != nil {
+	switch {
+	case lease != nil && !r.State.Open():
+		delete(s.leases, lease.Subject) // the closing write ends the lease
+	case lease != nil:
 		l := s.leases[lease.Subject]
 		l.Until = norm(lease.Until)
 		s.leases[lease.Subject] = l

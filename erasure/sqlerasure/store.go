@@ -147,6 +147,13 @@ type storeQueries struct {
 	leaseToken                  string // MySQL: the token after takeLease
 	holdLease, leaseUntil       string
 	release                     string
+	// PostgreSQL: a lease-checked Update in one statement, the lease
+	// extended (updateHeld) or, for a closing write, ended (updateClose)
+	// in a data-modifying CTE; heldNow tells a lost lease from a stale
+	// version when it matches nothing. closeLease ends the lease of a
+	// closing write in the transaction of the other dialects.
+	updateHeld, updateClose, heldNow string
+	closeLease                       string
 }
 
 func buildStoreQueries(d dialect.Dialect, p string) storeQueries {
@@ -213,6 +220,20 @@ func buildStoreQueries(d dialect.Dialect, p string) storeQueries {
 	q.holdLease = d.Rebind("UPDATE " + leases + " SET until_us = ? WHERE subject_ref = ? AND request_id = ? AND token = ? AND until_us > ?")
 	q.leaseUntil = d.Rebind("SELECT until_us FROM " + leases + " WHERE subject_ref = ? AND request_id = ? AND token = ?")
 	q.release = d.Rebind("DELETE FROM " + leases + " WHERE subject_ref = ? AND request_id = ? AND token = ?")
+	q.closeLease = d.Rebind("DELETE FROM " + leases + " WHERE subject_ref = ? AND request_id = ? AND token = ? AND until_us > ?")
+	q.heldNow = d.Rebind("SELECT 1 FROM " + leases + " WHERE subject_ref = ? AND request_id = ? AND token = ? AND until_us > ?")
+	if d == dialect.Postgres {
+		// The CTE locks the lease row and extends (or deletes) it; the
+		// request is written only if it did, and only at the expected
+		// version. A stale version leaves the lease extended, which is
+		// harmless: it is still the caller's.
+		setReq := " UPDATE " + reqs + " SET " + strings.Join(set, ", ") + " WHERE id = ? AND version = ? AND EXISTS (SELECT 1 FROM l)"
+		q.updateHeld = d.Rebind("WITH l AS (UPDATE " + leases + " SET until_us = ? WHERE subject_ref = ? AND request_id = ? AND token = ? AND until_us > ? RETURNING 1)" + setReq)
+		// The closing write deletes the lease only at the expected
+		// version, so that a stale write does not end it.
+		q.updateClose = d.Rebind("WITH l AS (DELETE FROM " + leases + " WHERE subject_ref = ? AND request_id = ? AND token = ? AND until_us > ?" +
+			" AND EXISTS (SELECT 1 FROM " + reqs + " WHERE id = ? AND version = ?) RETURNING 1)" + setReq)
+	}
 	return q
 }
 
@@ -359,6 +380,9 @@ func (s *Store) Update(ctx context.Context, r erasure.Request, lease *erasure.Le
 		return condErr(op, erasure.ErrConflict, "the stored version moved on")
 	}
 	l := *lease
+	if s.q.updateHeld != "" {
+		return s.updatePG(ctx, op, r, l, now, args)
+	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		var v int64
 		err := s.st.TxQueryRow(ctx, tx, s.q.lockVersion, r.ID).Scan(&v)
@@ -374,13 +398,63 @@ func (s *Store) Update(ctx context.Context, r erasure.Request, lease *erasure.Le
 		if v != expect {
 			return condErr(op, erasure.ErrConflict, "the stored version moved on")
 		}
-		_, err = s.st.TxExec(ctx, tx, s.q.update, args...)
+		if _, err = s.st.TxExec(ctx, tx, s.q.update, args...); err != nil || r.State.Open() {
+			return err
+		}
+		// A closing write ends the lease (erasure.Store).
+		_, err = s.st.TxExec(ctx, tx, s.q.closeLease, l.Subject, l.Request, l.Token, sqlbase.Micros(now))
 		return err
 	})
 	if dialect.IsUniqueViolation(err) {
 		return condErr(op, erasure.ErrConflict, "another open request of the kind and subject exists")
 	}
 	return storeErr(op, err)
+}
+
+// updatePG is Update under a lease on PostgreSQL: one statement, no
+// explicit transaction (see updateHeld). When it writes nothing, reads
+// tell why: no request, a lease not held, or a stale version.
+func (s *Store) updatePG(ctx context.Context, op string, r erasure.Request, l erasure.Lease, now time.Time, args []any) error {
+	nowUS := sqlbase.Micros(now)
+	q, head := s.q.updateHeld, []any{sqlbase.Micros(l.Until), l.Subject, l.Request, l.Token, nowUS}
+	if !r.State.Open() {
+		q, head = s.q.updateClose, []any{l.Subject, l.Request, l.Token, nowUS, r.ID, r.Version - 1}
+	}
+	var n int64
+	err := sqlbase.Retry(ctx, func() error {
+		res, err := s.st.Exec(ctx, q, append(head, args...)...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if dialect.IsUniqueViolation(err) {
+		return condErr(op, erasure.ErrConflict, "another open request of the kind and subject exists")
+	}
+	if err != nil {
+		return storeErr(op, err)
+	}
+	if n == 1 {
+		return nil
+	}
+	var v int64
+	err = s.st.QueryRow(ctx, s.q.version, r.ID).Scan(&v)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return condErr(op, erasure.ErrNotFound, "")
+	case err != nil:
+		return storeErr(op, err)
+	}
+	var one int
+	err = s.st.QueryRow(ctx, s.q.heldNow, l.Subject, l.Request, l.Token, nowUS).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return condErr(op, erasure.ErrLeaseLost, "")
+	case err != nil:
+		return storeErr(op, err)
+	}
+	return condErr(op, erasure.ErrConflict, "the stored version moved on")
 }
 
 // tx runs fn in a transaction, again on a deadlock or serialization
