@@ -26,11 +26,10 @@ import (
 // the process. For many instances, use a journal in a database
 // (sqlerasure.Journal).
 type FileJournal struct {
-	mu      sync.Mutex
-	f       *os.File
-	byID    map[string]bool
-	byRef   map[string][]JournalEntry
-	maxLine int
+	mu    sync.Mutex
+	f     *os.File
+	byID  map[string]bool
+	byRef map[string][]JournalEntry
 }
 
 var _ Journal = (*FileJournal)(nil)
