@@ -5,17 +5,13 @@ import (
 	"context"
 	"crypto"
 	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"strings"
 
 	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/internal/jws"
 )
 
 // Consent receipts. A receipt is a record of one consent given that the
@@ -249,10 +245,7 @@ func publicKey(s crypto.Signer) (pub crypto.PublicKey) {
 
 // KeyID returns the JWS "kid" for a public key: the unpadded base64url of
 // the first 8 bytes of its SHA-256.
-func KeyID(pub ed25519.PublicKey) string {
-	h := sha256.Sum256(pub)
-	return base64.RawURLEncoding.EncodeToString(h[:8])
-}
+func KeyID(pub ed25519.PublicKey) string { return jws.KeyID(pub) }
 
 // Receipt builds and signs the consent receipt of a Given event. A receipt
 // proves that the consent was given, not that it still holds: a later
@@ -365,27 +358,12 @@ func joinName(a, b string) string {
 	return a + ", " + b
 }
 
-type jwsHeader struct {
-	Alg string `json:"alg"`
-	Typ string `json:"typ,omitempty"`
-	Kid string `json:"kid"`
-}
-
 func signReceipt(rc *receiptConfig, r Receipt) (string, error) {
-	h, err := json.Marshal(jwsHeader{Alg: "EdDSA", Typ: "JWT", Kid: rc.kid})
-	if err != nil {
-		return "", err
-	}
-	p, err := json.Marshal(r)
-	if err != nil {
-		return "", err
-	}
-	input := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(p)
-	sig, err := rc.signer.Sign(rand.Reader, []byte(input), crypto.Hash(0))
+	token, err := jws.Sign(rc.signer, rc.kid, r)
 	if err != nil {
 		return "", fmt.Errorf("signing receipt: %w", err)
 	}
-	return input + "." + base64.RawURLEncoding.EncodeToString(sig), nil
+	return token, nil
 }
 
 // maxReceiptLen bounds the receipts VerifyReceipt reads.
@@ -402,33 +380,9 @@ func VerifyReceipt(jws string, keys ...ed25519.PublicKey) (Receipt, error) {
 	return r, wrap("verify_receipt", err)
 }
 
-func verifyReceipt(jws string, keys []ed25519.PublicKey) (Receipt, error) {
-	if len(jws) > maxReceiptLen || strings.Count(jws, ".") != 2 {
-		return Receipt{}, ErrInvalidReceipt
-	}
-	parts := strings.SplitN(jws, ".", 3)
-	hb, err1 := base64.RawURLEncoding.Strict().DecodeString(parts[0])
-	pb, err2 := base64.RawURLEncoding.Strict().DecodeString(parts[1])
-	sig, err3 := base64.RawURLEncoding.Strict().DecodeString(parts[2])
-	if err1 != nil || err2 != nil || err3 != nil || len(sig) != ed25519.SignatureSize {
-		return Receipt{}, ErrInvalidReceipt
-	}
-	var h jwsHeader
-	if err := strictJSON(hb, &h); err != nil || h.Alg != "EdDSA" {
-		return Receipt{}, ErrInvalidReceipt
-	}
-	var key ed25519.PublicKey
-	for _, k := range keys {
-		if len(k) == ed25519.PublicKeySize && KeyID(k) == h.Kid {
-			key = k
-			break
-		}
-	}
-	if key == nil || !ed25519.Verify(key, []byte(parts[0]+"."+parts[1]), sig) {
-		return Receipt{}, ErrInvalidReceipt
-	}
+func verifyReceipt(token string, keys []ed25519.PublicKey) (Receipt, error) {
 	var r Receipt
-	if err := strictJSON(pb, &r); err != nil || !r.complete() {
+	if _, err := jws.Verify(token, maxReceiptLen, keys, &r); err != nil || !r.complete() {
 		return Receipt{}, ErrInvalidReceipt
 	}
 	return r, nil
@@ -461,14 +415,3 @@ func (r Receipt) complete() bool {
 	return true
 }
 
-func strictJSON(b []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		return err
-	}
-	if _, err := d.Token(); err != io.EOF {
-		return errors.New("trailing data")
-	}
-	return nil
-}

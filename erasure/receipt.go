@@ -1,17 +1,12 @@
 package erasure
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
-	"io"
-	"strings"
 	"time"
 
 	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/internal/jws"
 )
 
 // Erasure receipts. A receipt tells the subject, in a form anyone can check
@@ -52,16 +47,7 @@ type ReceiptStep struct {
 
 // KeyID returns the ID under which a receipt names the public key pub: the
 // first 8 bytes of its SHA-256, base64url.
-func KeyID(pub ed25519.PublicKey) string {
-	h := sha256.Sum256(pub)
-	return base64.RawURLEncoding.EncodeToString(h[:8])
-}
-
-type jwsHeader struct {
-	Alg string `json:"alg"`
-	Typ string `json:"typ,omitempty"`
-	Kid string `json:"kid"`
-}
+func KeyID(pub ed25519.PublicKey) string { return jws.KeyID(pub) }
 
 // Receipt returns the signed receipt of a closed request (WithReceiptKey):
 // completed, completed with exemptions or rejected. An open or cancelled
@@ -94,14 +80,8 @@ func (e *Engine) Receipt(ctx context.Context, id string) (string, error) {
 	for _, s := range r.Steps {
 		rc.Steps = append(rc.Steps, ReceiptStep{Target: s.Target, Outcome: s.Outcome, Count: s.Count, At: s.At.UTC()})
 	}
-	h, _ := json.Marshal(jwsHeader{Alg: "EdDSA", Typ: "JWT", Kid: rc.Issuer})
-	p, err := json.Marshal(rc)
-	if err != nil {
-		return "", wrap(op, err)
-	}
-	input := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(p)
-	sig := ed25519.Sign(e.receiptKey, []byte(input))
-	return input + "." + base64.RawURLEncoding.EncodeToString(sig), nil
+	token, err := jws.Sign(e.receiptKey, rc.Issuer, rc)
+	return token, wrap(op, err)
 }
 
 // maxReceiptLen bounds the receipts VerifyReceipt reads.
@@ -117,33 +97,10 @@ func VerifyReceipt(jws string, keys ...ed25519.PublicKey) (Receipt, error) {
 	return r, wrap("verify_receipt", err)
 }
 
-func verifyReceipt(jws string, keys []ed25519.PublicKey) (Receipt, error) {
-	if len(jws) > maxReceiptLen || strings.Count(jws, ".") != 2 {
-		return Receipt{}, ErrInvalidReceipt
-	}
-	parts := strings.SplitN(jws, ".", 3)
-	hb, err1 := base64.RawURLEncoding.Strict().DecodeString(parts[0])
-	pb, err2 := base64.RawURLEncoding.Strict().DecodeString(parts[1])
-	sig, err3 := base64.RawURLEncoding.Strict().DecodeString(parts[2])
-	if err1 != nil || err2 != nil || err3 != nil || len(sig) != ed25519.SignatureSize {
-		return Receipt{}, ErrInvalidReceipt
-	}
-	var h jwsHeader
-	if err := strictJSON(hb, &h); err != nil || h.Alg != "EdDSA" {
-		return Receipt{}, ErrInvalidReceipt
-	}
-	var key ed25519.PublicKey
-	for _, k := range keys {
-		if len(k) == ed25519.PublicKeySize && KeyID(k) == h.Kid {
-			key = k
-			break
-		}
-	}
-	if key == nil || !ed25519.Verify(key, []byte(parts[0]+"."+parts[1]), sig) {
-		return Receipt{}, ErrInvalidReceipt
-	}
+func verifyReceipt(token string, keys []ed25519.PublicKey) (Receipt, error) {
 	var r Receipt
-	if err := strictJSON(pb, &r); err != nil || !r.complete(h.Kid) {
+	kid, err := jws.Verify(token, maxReceiptLen, keys, &r)
+	if err != nil || !r.complete(kid) {
 		return Receipt{}, ErrInvalidReceipt
 	}
 	return r, nil
@@ -173,16 +130,4 @@ func (r Receipt) complete(kid string) bool {
 		}
 	}
 	return true
-}
-
-func strictJSON(b []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		return err
-	}
-	if _, err := d.Token(); err != io.EOF {
-		return ErrInvalidReceipt
-	}
-	return nil
 }
