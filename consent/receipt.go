@@ -414,4 +414,3 @@ func (r Receipt) complete() bool {
 	}
 	return true
 }
-
