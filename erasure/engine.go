@@ -164,7 +164,10 @@ func actor(ctx context.Context, fallback gdpr.Actor) gdpr.Actor {
 // The actor is gdpr.ActorFrom(ctx), else the subject. Bad input (an
 // unknown kind, a kind with no handler or targets, an empty subject) is
 // an *Error wrapping ErrInvalid; a refusal of the intake hook wraps
-// ErrRefused. Nothing is written then.
+// ErrRefused. Nothing is written then. If the Verifier's Begin fails, the
+// request is on record all the same, awaiting identity, and is returned
+// with created true and an error wrapping ErrNotify: ask again with
+// Reverify.
 func (e *Engine) Submit(ctx context.Context, s Submission) (r Request, created bool, err error) {
 	const op = "submit"
 	if err := checkCtx(op, ctx); err != nil {
