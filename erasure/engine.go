@@ -506,7 +506,21 @@ func (e *Engine) Reject(ctx context.Context, id string, reason RejectReason, not
 		return Request{}, wrap(op, invalidf("note", "a note of more than 1000 bytes"))
 	}
 	r, err := e.reject(ctx, id, reason, note, actor(ctx, engineActor))
+	if err == nil {
+		e.forget(ctx, id)
+	}
 	return r, wrap(op, err)
+}
+
+// forget lets a Verifier that keeps state per request (CodeVerifier's
+// code hashes) drop it once the request is closed; a failure leaves a
+// hash that works for no open request, so it is not an error.
+func (e *Engine) forget(ctx context.Context, id string) {
+	if f, ok := e.verifier.(interface {
+		Forget(ctx context.Context, requestID string) error
+	}); ok {
+		_ = f.Forget(ctx, id)
+	}
 }
 
 func (e *Engine) reject(ctx context.Context, id string, reason RejectReason, note string, who gdpr.Actor, only ...State) (Request, error) {
@@ -548,6 +562,9 @@ func (e *Engine) Cancel(ctx context.Context, id string) (Request, error) {
 	}, func(_, after Request) error {
 		return e.record(ctx, "erasure.request.cancelled", after, gdpr.Success, nil)
 	})
+	if err == nil {
+		e.forget(ctx, id)
+	}
 	return r, wrap(op, err)
 }
 

@@ -448,6 +448,14 @@ func TestCodeVerification(t *testing.T) {
 	if got, _ := e.Get(ctx, r3.ID); got.State != erasure.StateRejected || got.Rejection != erasure.RejectIdentity {
 		t.Errorf("after too many attempts: %s %s", got.State, got.Rejection)
 	}
+	// A cancelled request's code goes with it.
+	rc, _, _ := e.Submit(ctx, erasure.Submission{Kind: gdpr.KindErasure, Subject: "u5"})
+	if _, err := e.Cancel(ctx, rc.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := codes.Attempt(ctx, rc.ID); !errors.Is(err, erasure.ErrNotFound) {
+		t.Errorf("the code of a cancelled request is kept: %v", err)
+	}
 	// Reminders name the request, never the code.
 	r4, _, _ := e.Submit(ctx, erasure.Submission{Kind: gdpr.KindErasure, Subject: "u4"})
 	clk.Add(30 * time.Minute)

@@ -203,3 +203,9 @@ func (v *CodeVerifier) Remind(ctx context.Context, after time.Duration, limit in
 	}
 	return n, nil
 }
+
+// Forget deletes the code of a request that was closed without it
+// (rejected, cancelled); the Engine calls it.
+func (v *CodeVerifier) Forget(ctx context.Context, requestID string) error {
+	return v.store.DeleteCode(ctx, requestID)
+}
