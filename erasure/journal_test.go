@@ -241,12 +241,19 @@ func TestRecorderFailureWritesNothing(t *testing.T) {
 	f.events.FailWith(nil)
 	r := submit(t, e, "u1")
 	f.events.FailWith(boom)
-	got, _ := e.Process(t.Context(), r.ID)
-	if got.State == erasure.StateCompleted {
-		t.Error("the request completed without its audit events")
+	got, err := e.Process(t.Context(), r.ID)
+	if got.State == erasure.StateCompleted || !errors.Is(err, boom) {
+		t.Errorf("with the trail down: %s, %v", got.State, err)
+	}
+	// The request is put off, so that Run does not take it up again at once.
+	if !got.NextAt.After(f.clk.Now()) {
+		t.Errorf("after an engine failure NextAt is %v, not after now", got.NextAt)
+	}
+	if due, _ := f.store.Acquire(t.Context(), "w", f.clk.Now(), time.Minute, 10); len(due) != 0 {
+		t.Error("a request whose audit record failed is due again at once")
 	}
 	f.events.FailWith(nil)
-	got, err := e.Process(t.Context(), r.ID)
+	got, err = e.Process(t.Context(), r.ID)
 	if err != nil || got.State != erasure.StateCompleted {
 		t.Errorf("after the trail recovered: %v %s", err, got.State)
 	}

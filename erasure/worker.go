@@ -141,6 +141,21 @@ func (e *Engine) work(ctx context.Context, l Leased) (Request, error) {
 		}
 		next, mut, err := e.next(wctx, r)
 		if err != nil {
+			// Not a target's failure (those are steps, with their own
+			// backoff) but the engine's own: the Recorder, the Journal or
+			// the Notifier failed. The request is put off for a while,
+			// so that Run does not take it up again at once.
+			if wctx.Err() == nil {
+				delay := e.backoff(3, rand.Float64())
+				state := r.State
+				r, _ = w.commit(ctx, r, func(x *Request, now time.Time) error {
+					if x.State != state {
+						return errStop
+					}
+					x.NextAt = now.Add(delay)
+					return nil
+				})
+			}
 			return r, err
 		}
 		if mut == nil {
