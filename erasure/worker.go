@@ -164,7 +164,11 @@ func (e *Engine) work(ctx context.Context, l Leased) (Request, error) {
 		if w.lost() {
 			return r, ErrLeaseLost
 		}
+		was := r.State
 		r, err = w.commit(ctx, r, mut)
+		if err == nil && r.State == StateFailed && was != StateFailed {
+			e.alertFailed(ctx, r)
+		}
 		if err != nil || next == waitNow {
 			return r, err
 		}
@@ -282,9 +286,6 @@ func (e *Engine) step(ctx context.Context, r Request, i int) (nextAction, mutati
 			if failed {
 				r.move(StateFailed, now, engineActor, "failed", st.Target)
 				r.NextAt = time.Time{}
-				if e.alert != nil {
-					e.alert(context.WithoutCancel(ctx), Alert{Request: r.ID, Kind: r.Kind, Target: st.Target, Attempts: out.Attempts, Error: out.Error})
-				}
 				return nil
 			}
 			r.note(now, engineActor, "step_failed", st.Target)
@@ -392,6 +393,19 @@ func (e *Engine) handle(ctx context.Context, r Request) (Step, error) {
 		out.Outcome = OutcomeNothingFound
 	}
 	return out, nil
+}
+
+// alertFailed calls the alert hook for r, which this worker has just
+// moved to StateFailed.
+func (e *Engine) alertFailed(ctx context.Context, r Request) {
+	if e.alert == nil {
+		return
+	}
+	a := Alert{Request: r.ID, Kind: r.Kind}
+	if i := firstOpen(r); i >= 0 {
+		a.Target, a.Attempts, a.Error = r.Steps[i].Target, r.Steps[i].Attempts, r.Steps[i].Error
+	}
+	e.alert(context.WithoutCancel(ctx), a)
 }
 
 // latency is how long after its steps an erasure becomes visible on
