@@ -146,11 +146,17 @@ type Submission struct {
 var engineActor = gdpr.System("erasure")
 
 // actor is the actor of a call: from the context, else the fallback.
+// A subject actor is kept without its ID: the subject's ID must not
+// outlive the request's closure in its history, nor reach the trail.
 func actor(ctx context.Context, fallback gdpr.Actor) gdpr.Actor {
-	if a, ok := gdpr.ActorFrom(ctx); ok {
-		return a
+	a, ok := gdpr.ActorFrom(ctx)
+	if !ok {
+		a = fallback
 	}
-	return fallback
+	if a.Kind == gdpr.ActorSubject {
+		return gdpr.SubjectActor()
+	}
+	return a
 }
 
 // Submit records a request. A request of the same Kind for the same
@@ -370,7 +376,7 @@ func (e *Engine) Verified(ctx context.Context, id string) (Request, error) {
 }
 
 func (e *Engine) verify(ctx context.Context, id string, who gdpr.Actor) (Request, error) {
-	return e.change(ctx, id, func(r *Request, now time.Time) error {
+	r, err := e.change(ctx, id, func(r *Request, now time.Time) error {
 		if r.State != StateReceived && r.State != StateAwaitingIdentity {
 			return illegal(r, StateVerified)
 		}
@@ -380,6 +386,10 @@ func (e *Engine) verify(ctx context.Context, id string, who gdpr.Actor) (Request
 	}, func(_, after Request) error {
 		return e.record(ctx, "erasure.request.verified", after, gdpr.Success, nil)
 	})
+	if err == nil {
+		e.forget(ctx, id) // no reminder for a request confirmed otherwise
+	}
+	return r, err
 }
 
 // ConfirmIdentity passes the subject's answer (a code, say) to the
@@ -489,7 +499,8 @@ func (e *Engine) Extend(ctx context.Context, id string, months int, reason strin
 }
 
 // Reject refuses to act on the request, for reason, with note saying why
-// in words (no personal data; at most 1000 bytes). The subject is told,
+// in words (required: Art. 12(4) asks for "the reasons for not taking
+// action"; no personal data; at most 1000 bytes). The subject is told,
 // with their right to complain to a supervisory authority and to seek a
 // judicial remedy (Art. 12(4)). Only a request not yet in progress can be
 // rejected (ErrIllegalTransition otherwise); a Notifier failure writes
@@ -502,8 +513,8 @@ func (e *Engine) Reject(ctx context.Context, id string, reason RejectReason, not
 	if !reason.Valid() {
 		return Request{}, wrap(op, invalidf("reason", "unknown reject reason %s", show(string(reason))))
 	}
-	if len(note) > 1000 {
-		return Request{}, wrap(op, invalidf("note", "a note of more than 1000 bytes"))
+	if strings.TrimSpace(note) == "" || len(note) > 1000 {
+		return Request{}, wrap(op, invalidf("note", "a rejection needs its reasons, of at most 1000 bytes (Art. 12(4))"))
 	}
 	r, err := e.reject(ctx, id, reason, note, actor(ctx, engineActor))
 	if err == nil {
@@ -609,7 +620,13 @@ func (e *Engine) record(ctx context.Context, action string, r Request, o gdpr.Ou
 		Resource: "dsar_request/" + r.ID, Outcome: o, Attrs: a,
 	})
 	if err != nil {
-		return fmt.Errorf("recording %s: %w", action, err)
+		return fmt.Errorf("%w %s: %w", errRecord, action, err)
 	}
 	return nil
 }
+
+// The causes deferral tells apart.
+var (
+	errRecord  = errors.New("recording")
+	errJournal = errors.New("writing the journal")
+)

@@ -106,7 +106,12 @@ func (e *Engine) notify(ctx context.Context, r Request, t NoticeType, reasons st
 		}
 	}
 	if err := e.notifier.Notify(ctx, n); err != nil {
-		return because(ErrNotify, "the Notifier failed", err)
+		return &notifyError{because(ErrNotify, "the Notifier failed", err)}
 	}
 	return nil
 }
+
+// notifyError marks a Notifier's failure, for deferral.
+type notifyError struct{ error }
+
+func (e *notifyError) Unwrap() error { return e.error }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -125,8 +126,8 @@ func (e *Engine) work(ctx context.Context, l Leased) (Request, error) {
 	r := l.Request
 	defer func() {
 		stop()
-		if w.closedLease() {
-			return // the closing write ended the lease (Store.Update)
+		if w.closedLease() || w.kept() {
+			return // the closing write ended the lease, or it is kept to expire
 		}
 		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), persistTimeout)
 		_ = e.store.Release(rctx, w.current())
@@ -143,18 +144,22 @@ func (e *Engine) work(ctx context.Context, l Leased) (Request, error) {
 		if err != nil {
 			// Not a target's failure (those are steps, with their own
 			// backoff) but the engine's own: the Recorder, the Journal or
-			// the Notifier failed. The request is put off for a while,
-			// so that Run does not take it up again at once.
-			if wctx.Err() == nil {
-				delay := e.backoff(3, rand.Float64())
-				state := r.State
-				r, _ = w.commit(ctx, r, func(x *Request, now time.Time) error {
-					if x.State != state {
-						return errStop
-					}
-					x.NextAt = now.Add(delay)
-					return nil
-				})
+			// the Notifier failed. It counts as an attempt: the request
+			// is put off with backoff, and fails past the retry limit.
+			if wctx.Err() != nil {
+				return r, err
+			}
+			was := r.State
+			put, perr := w.commit(ctx, r, e.deferral(r.State, err))
+			if perr != nil {
+				// Not even that could be written: keep the lease until it
+				// expires, so that no worker takes the request up at once.
+				w.keep()
+				return r, err
+			}
+			r = put
+			if r.State == StateFailed && was != StateFailed {
+				e.alertFailed(ctx, r)
 			}
 			return r, err
 		}
@@ -168,6 +173,9 @@ func (e *Engine) work(ctx context.Context, l Leased) (Request, error) {
 		r, err = w.commit(ctx, r, mut)
 		if err == nil && r.State == StateFailed && was != StateFailed {
 			e.alertFailed(ctx, r)
+		}
+		if err != nil && !errors.Is(err, ErrLeaseLost) {
+			w.keep() // as above: the lease's expiry is the backoff
 		}
 		if err != nil || next == waitNow {
 			return r, err
@@ -269,10 +277,15 @@ func (e *Engine) step(ctx context.Context, r Request, i int) (nextAction, mutati
 		return goOn, nil, nil
 	}
 	out.Attempts = st.Attempts + 1
+	// The target has answered: its record is written even if the
+	// worker is stopping now, so a step that succeeded is not run again
+	// for want of it.
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), persistTimeout)
+	defer rcancel()
 	if err != nil {
 		out.Outcome, out.Error = OutcomeFailed, e.errorText(r.Subject, err)
 		attrs["attempts"] = strconv.Itoa(out.Attempts)
-		if rerr := e.record(ctx, "erasure.step", r, gdpr.Failure, attrs); rerr != nil {
+		if rerr := e.record(rctx, "erasure.step", r, gdpr.Failure, attrs); rerr != nil {
 			return goOn, nil, rerr
 		}
 		failed := out.Attempts >= e.attempts
@@ -294,7 +307,7 @@ func (e *Engine) step(ctx context.Context, r Request, i int) (nextAction, mutati
 		}, nil
 	}
 	attrs["outcome"], attrs["count"] = string(out.Outcome), strconv.FormatInt(out.Count, 10)
-	if err := e.record(ctx, "erasure.step", r, gdpr.Success, attrs); err != nil {
+	if err := e.record(rctx, "erasure.step", r, gdpr.Success, attrs); err != nil {
 		return goOn, nil, err
 	}
 	return goOn, func(r *Request, now time.Time) error {
@@ -323,9 +336,11 @@ func (e *Engine) erase(ctx context.Context, r Request, st Step) (Step, error) {
 			if !h.Covers(t.Categories) {
 				continue
 			}
+			// The target is not called at all, so everything it holds is
+			// kept: each of its categories is reported, on the hold.
 			out.Outcome = OutcomeRetained
 			cats := t.Categories
-			if len(h.Categories) > 0 {
+			if len(cats) == 0 {
 				cats = h.Categories
 			}
 			if len(cats) == 0 {
@@ -395,6 +410,50 @@ func (e *Engine) handle(ctx context.Context, r Request) (Step, error) {
 	return out, nil
 }
 
+// deferralEvent names, in a request's history, a put-off after a failure
+// of the engine's own dependencies.
+const deferralEvent = "deferred"
+
+// deferrals counts the put-offs at the end of r's history: the attempts
+// since the last progress.
+func deferrals(r *Request) int {
+	n := 0
+	for i := len(r.History) - 1; i >= 0 && r.History[i].Event == deferralEvent; i-- {
+		n++
+	}
+	return n
+}
+
+// deferral is the change that puts r off after the engine's own failure
+// cause, or fails it past the retry limit.
+func (e *Engine) deferral(state State, cause error) mutation {
+	what := "engine"
+	var ne *notifyError
+	switch {
+	case errors.As(cause, &ne):
+		what = "notifier"
+	case errors.Is(cause, errJournal):
+		what = "journal"
+	case errors.Is(cause, errRecord):
+		what = "recorder"
+	}
+	jitter := rand.Float64()
+	return func(r *Request, now time.Time) error {
+		if r.State != state || !r.State.Open() || r.State == StateFailed {
+			return errStop
+		}
+		n := deferrals(r) + 1
+		r.note(now, engineActor, deferralEvent, what)
+		if n >= e.attempts && r.State == StateInProgress {
+			r.move(StateFailed, now, engineActor, "failed", what)
+			r.NextAt = time.Time{}
+			return nil
+		}
+		r.NextAt = now.Add(e.backoff(n, jitter))
+		return nil
+	}
+}
+
 // alertFailed calls the alert hook for r, which this worker has just
 // moved to StateFailed.
 func (e *Engine) alertFailed(ctx context.Context, r Request) {
@@ -402,18 +461,24 @@ func (e *Engine) alertFailed(ctx context.Context, r Request) {
 		return
 	}
 	a := Alert{Request: r.ID, Kind: r.Kind}
-	if i := firstOpen(r); i >= 0 {
+	if n := len(r.History); n > 1 && r.History[n-2].Event == deferralEvent {
+		a.Target, a.Error = r.History[n-2].Note, "the engine's "+r.History[n-2].Note+" kept failing"
+		a.Attempts = deferrals(&Request{History: r.History[:n-1]})
+	} else if i := firstOpen(r); i >= 0 {
 		a.Target, a.Attempts, a.Error = r.Steps[i].Target, r.Steps[i].Attempts, r.Steps[i].Error
 	}
 	e.alert(context.WithoutCancel(ctx), a)
 }
 
 // latency is how long after its steps an erasure becomes visible on
-// every instance: the longest latency of a target that erased something.
+// every instance: the longest latency of the targets called.
 func (e *Engine) latency(r Request) time.Duration {
 	var d time.Duration
 	for _, s := range r.Steps {
-		if s.Count == 0 {
+		// Every target that was called counts, whatever it found: a
+		// shred retried after a crash finds its key gone already, and
+		// reports nothing, while other instances may still hold it.
+		if s.Outcome == OutcomeRetained && s.Count == 0 {
 			continue
 		}
 		t, ok := e.target(s.Target)
@@ -462,7 +527,7 @@ func (e *Engine) finish(ctx context.Context, r Request) (nextAction, mutation, e
 			targets[i] = s.Target
 		}
 		if err := e.journal.Append(ctx, JournalEntry{RequestID: r.ID, SubjectRef: r.SubjectRef, Completed: now, Targets: targets}); err != nil {
-			return goOn, nil, fmt.Errorf("writing the journal: %w", err)
+			return goOn, nil, fmt.Errorf("%w: %w", errJournal, err)
 		}
 	}
 	done := r.Clone()
@@ -492,9 +557,34 @@ func (e *Engine) errorText(subject gdpr.SubjectID, err error) string {
 	}
 	s := err.Error()
 	if subject != "" {
-		s = strings.ReplaceAll(s, string(subject), "[subject]")
+		for _, form := range []string{string(subject), url.PathEscape(string(subject)), url.QueryEscape(string(subject))} {
+			s = replaceFold(s, form, "[subject]")
+		}
 	}
 	return truncate(s, 200)
+}
+
+// replaceFold replaces every occurrence of old in s, in any letter case,
+// by repl.
+func replaceFold(s, old, repl string) string {
+	if old == "" {
+		return s
+	}
+	ls, lo := strings.ToLower(s), strings.ToLower(old)
+	if len(ls) != len(s) || len(lo) != len(old) {
+		return strings.ReplaceAll(s, old, repl) // a case mapping changed lengths: exact matches only
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(ls, lo)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		b.WriteString(repl)
+		s, ls = s[i+len(old):], ls[i+len(old):]
+	}
 }
 
 func truncate(s string, n int) string {
@@ -514,6 +604,19 @@ type worker struct {
 	lease  Lease
 	isLost bool
 	closed bool // a write of this worker closed the request, and so ended the lease
+	hold   bool // the lease is left to expire, not released
+}
+
+func (w *worker) keep() {
+	w.mu.Lock()
+	w.hold = true
+	w.mu.Unlock()
+}
+
+func (w *worker) kept() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.hold
 }
 
 func (w *worker) closedLease() bool {

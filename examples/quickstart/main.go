@@ -331,22 +331,7 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 	// instances may still hold the subject's key in their cache for its
 	// TTL) before it is completed, and the job comes back at NextAt.
 	start := time.Now()
-	done, err := engine.Process(ctx, req.ID)
-	for err == nil && done.State.Open() && !done.NextAt.IsZero() {
-		for _, s := range done.Steps {
-			if s.Outcome == erasure.OutcomeFailed { // a job system would retry at NextAt; the quickstart stops
-				return fmt.Errorf("erasure request %s: target %s failed (attempt %d): %s", done.ID, s.Target, s.Attempts, s.Error)
-			}
-		}
-		wait := time.NewTimer(time.Until(done.NextAt))
-		select {
-		case <-ctx.Done():
-			wait.Stop()
-			return ctx.Err()
-		case <-wait.C:
-		}
-		done, err = engine.Process(ctx, req.ID)
-	}
+	done, err := processUntilDone(ctx, engine, req.ID)
 	if err != nil {
 		return err
 	}
@@ -391,7 +376,12 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 	}
 	again := "none"
 	if len(replay.Requests) > 0 {
-		again = string(replay.Requests[0].State)
+		// The replayed erasure waits out the caches' latency too.
+		r, err := processUntilDone(ctx, engine, replay.Requests[0].ID)
+		if err != nil {
+			return err
+		}
+		again = string(r.State)
 	}
 	step(out, 13, "profile restored from the backup, unreadable: %v; journal replay: %d of %d subjects erased before, erased again: %s",
 		unreadable, replay.Matched, replay.Checked, again)
@@ -525,4 +515,27 @@ func decide(ctx context.Context, out io.Writer, l *consent.Ledger, s gdpr.Subjec
 
 func step(out io.Writer, n int, format string, args ...any) {
 	fmt.Fprintf(out, "%d. "+format+"\n", append([]any{n}, args...)...)
+}
+
+// processUntilDone calls Process as a job system would: again at the
+// request's NextAt, while it waits (a backoff, the caches' latency). A
+// step that failed stops it: a job system would retry at NextAt.
+func processUntilDone(ctx context.Context, engine *erasure.Engine, id string) (erasure.Request, error) {
+	done, err := engine.Process(ctx, id)
+	for err == nil && done.State.Open() && !done.NextAt.IsZero() {
+		for _, s := range done.Steps {
+			if s.Outcome == erasure.OutcomeFailed {
+				return done, fmt.Errorf("erasure request %s: target %s failed (attempt %d): %s", done.ID, s.Target, s.Attempts, s.Error)
+			}
+		}
+		wait := time.NewTimer(time.Until(done.NextAt))
+		select {
+		case <-ctx.Done():
+			wait.Stop()
+			return done, ctx.Err()
+		case <-wait.C:
+		}
+		done, err = engine.Process(ctx, id)
+	}
+	return done, err
 }
