@@ -148,7 +148,8 @@
 // the change. They carry no Subject: the Resource is
 // "dsar_request/<id>", so the trail gains no fresh link to a person it has
 // erased. The actions are erasure.request.received, .verified,
-// .extended, .rejected, .cancelled, .retried, .completed and .purged, and
+// .extended, .rejected, .cancelled, .retried, .completed, .purged and
+// .erased (the Engine's own records of a subject), and
 // erasure.step per attempt (attrs step, outcome, count, attempts).
 //
 // # Journal and replay

@@ -2,6 +2,7 @@ package erasure
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -45,6 +46,13 @@ func (e *Engine) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (gdpr
 			} else {
 				ids = append(ids, r.ID)
 			}
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		// The event comes before the change it records, as everywhere.
+		if err := e.recordDeletion(ctx, "erasure.request.erased", len(ids)); err != nil {
+			return err
 		}
 		n, err := e.store.Delete(ctx, ids...)
 		rep.Erased += n
@@ -150,14 +158,16 @@ func (e *Engine) Purge(ctx context.Context) (int64, error) {
 				ids = append(ids, r.ID)
 			}
 		}
+		if len(ids) == 0 {
+			return nil
+		}
+		if err := e.recordDeletion(ctx, "erasure.request.purged", len(ids)); err != nil {
+			return err
+		}
 		d, err := e.store.Delete(ctx, ids...)
 		n += d
 		return err
 	})
-	if err == nil && n > 0 {
-		err = e.recorder.Record(ctx, gdpr.Event{Time: now, Actor: actor(ctx, engineActor), Action: "erasure.request.purged",
-			Resource: "dsar_request", Outcome: gdpr.Success, Attrs: map[string]string{"count": strconv.FormatInt(n, 10)}})
-	}
 	return n, wrap(op, err)
 }
 
@@ -278,6 +288,17 @@ func checkFilter(f Filter) error {
 		if err := k.Validate(); err != nil {
 			return invalid("kinds", err)
 		}
+	}
+	return nil
+}
+
+// recordDeletion records, before it happens, the deletion of n closed
+// requests: no subject, no IDs, a count.
+func (e *Engine) recordDeletion(ctx context.Context, action string, n int) error {
+	err := e.recorder.Record(ctx, gdpr.Event{Time: e.now(), Actor: actor(ctx, engineActor), Action: action,
+		Resource: "dsar_request", Outcome: gdpr.Success, Attrs: map[string]string{"count": strconv.Itoa(n)}})
+	if err != nil {
+		return fmt.Errorf("%w %s: %w", errRecord, action, err)
 	}
 	return nil
 }

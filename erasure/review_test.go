@@ -163,3 +163,30 @@ func TestRejectNeedsReasons(t *testing.T) {
 		t.Errorf("a refused rejection wrote: %s", got.State)
 	}
 }
+
+// TestDeletionsRecordedFirst: Purge and EraseSubject record their event
+// before they delete: a Recorder that fails stops the deletion.
+func TestDeletionsRecordedFirst(t *testing.T) {
+	f, e := newFixture(t, 1, erasure.WithAccountability(gdpr.Period{Days: 1}))
+	r := submit(t, e, "u1")
+	e.Process(t.Context(), r.ID)
+	f.clk.Add(72 * time.Hour)
+	boom := errors.New("trail down")
+	f.events.FailWith(boom)
+	if _, err := e.Purge(t.Context()); !errors.Is(err, boom) {
+		t.Errorf("Purge with the trail down: %v", err)
+	}
+	if _, err := e.EraseSubject(t.Context(), "u1"); !errors.Is(err, boom) {
+		t.Errorf("EraseSubject with the trail down: %v", err)
+	}
+	if _, err := e.Get(t.Context(), r.ID); err != nil {
+		t.Errorf("a request was deleted without its audit event: %v", err)
+	}
+	f.events.FailWith(nil)
+	if n, err := e.Purge(t.Context()); n != 1 || err != nil {
+		t.Errorf("Purge: %d %v", n, err)
+	}
+	if len(f.events.ByAction("erasure.request.purged")) != 1 {
+		t.Errorf("purge events: %d", len(f.events.ByAction("erasure.request.purged")))
+	}
+}
