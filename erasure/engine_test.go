@@ -353,8 +353,7 @@ func TestExtension(t *testing.T) {
 		t.Errorf("a refused extension wrote")
 	}
 	// A notifier failure writes nothing.
-	f3, e3 := newFixture(t, 1, erasure.WithNotifier(erasure.NotifierFunc(func(context.Context, erasure.Notice) error { return errors.New("smtp down") })))
-	_ = f3
+	_, e3 := newFixture(t, 1, erasure.WithNotifier(erasure.NotifierFunc(func(context.Context, erasure.Notice) error { return errors.New("smtp down") })))
 	r3 := submit(t, e3, "u3")
 	if _, err := e3.Extend(ctx, r3.ID, 1, "complex"); !errors.Is(err, erasure.ErrNotify) {
 		t.Errorf("extension with a failing notifier: %v", err)
@@ -735,10 +734,10 @@ func TestRunManyEngines(t *testing.T) {
 		for _, tb := range tables {
 			tb.seed(s, 1)
 		}
+		// The subject asks several times, through different instances:
+		// one request.
 		for k := range perSubject {
-			kind := []gdpr.RequestKind{gdpr.KindErasure}[0]
-			_ = k
-			r, created, err := engines[i%4].Submit(t.Context(), erasure.Submission{Kind: kind, Subject: s})
+			r, created, err := engines[(i+k)%4].Submit(t.Context(), erasure.Submission{Kind: gdpr.KindErasure, Subject: s})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -75,7 +75,8 @@ type Remedy struct {
 	Authority Authority
 }
 
-// Authority is a supervisory authority, as notices name it.
+// Authority is a supervisory authority, as notices name it: its name
+// (required by WithAuthority) and the address of its complaint page.
 type Authority struct {
 	Name string
 	URL  string

@@ -142,7 +142,7 @@ const (
 	MaxLimit     = 1000
 )
 
-// Count is the number of requests in one State of one Kind.
+// Count is the number of requests, N, in one State of one Kind.
 type Count struct {
 	State State
 	Kind  gdpr.RequestKind
@@ -207,10 +207,14 @@ type Journal interface {
 	Match(ctx context.Context, refs []string) ([]JournalEntry, error)
 }
 
-// JournalEntry records one completed erasure.
+// JournalEntry records one completed erasure, with nothing in clear.
 type JournalEntry struct {
-	RequestID  string    `json:"request"`
-	SubjectRef string    `json:"subject_ref"`
-	Completed  time.Time `json:"completed"`
-	Targets    []string  `json:"targets"`
+	// RequestID is the ID of the erasure request; unique in a Journal.
+	RequestID string `json:"request"`
+	// SubjectRef is the subject's keyed reference (Engine.SubjectRef).
+	SubjectRef string `json:"subject_ref"`
+	// Completed is when the erasure completed.
+	Completed time.Time `json:"completed"`
+	// Targets are the names of the targets it ran, in order.
+	Targets []string `json:"targets"`
 }

@@ -351,31 +351,11 @@ func (s *Store) Update(ctx context.Context, r erasure.Request, lease *erasure.Le
 	}
 	args := append(w.args()[1:], r.ID, expect)
 	if lease == nil {
-		var n int64
-		err := sqlbase.Retry(ctx, func() error {
-			res, err := s.st.Exec(ctx, s.q.update, args...)
-			if err != nil {
-				return err
-			}
-			n, err = res.RowsAffected()
+		if ok, err := s.writeOne(ctx, op, s.q.update, args); ok || err != nil {
 			return err
-		})
-		if dialect.IsUniqueViolation(err) {
-			return condErr(op, erasure.ErrConflict, "another open request of the kind and subject exists")
 		}
-		if err != nil {
-			return storeErr(op, err)
-		}
-		if n == 1 {
-			return nil
-		}
-		var v int64
-		err = s.st.QueryRow(ctx, s.q.version, r.ID).Scan(&v)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return condErr(op, erasure.ErrNotFound, "")
-		case err != nil:
-			return storeErr(op, err)
+		if err := s.exists(ctx, op, r.ID); err != nil {
+			return err
 		}
 		return condErr(op, erasure.ErrConflict, "the stored version moved on")
 	}
@@ -411,6 +391,42 @@ func (s *Store) Update(ctx context.Context, r erasure.Request, lease *erasure.Le
 	return storeErr(op, err)
 }
 
+// writeOne runs the request write q, again on a deadlock or
+// serialization failure, and reports whether it wrote the row. A clash
+// with another open request of the kind and subject is ErrConflict.
+func (s *Store) writeOne(ctx context.Context, op, q string, args []any) (bool, error) {
+	var n int64
+	err := sqlbase.Retry(ctx, func() error {
+		res, err := s.st.Exec(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if dialect.IsUniqueViolation(err) {
+		return false, condErr(op, erasure.ErrConflict, "another open request of the kind and subject exists")
+	}
+	if err != nil {
+		return false, storeErr(op, err)
+	}
+	return n == 1, nil
+}
+
+// exists returns nil if the request id is stored, else ErrNotFound (or
+// the store's error): after a write that matched nothing.
+func (s *Store) exists(ctx context.Context, op, id string) error {
+	var v int64
+	err := s.st.QueryRow(ctx, s.q.version, id).Scan(&v)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return condErr(op, erasure.ErrNotFound, "")
+	case err != nil:
+		return storeErr(op, err)
+	}
+	return nil
+}
+
 // updatePG is Update under a lease on PostgreSQL: one statement, no
 // explicit transaction (see updateHeld). When it writes nothing, reads
 // tell why: no request, a lease not held, or a stale version.
@@ -420,34 +436,14 @@ func (s *Store) updatePG(ctx context.Context, op string, r erasure.Request, l er
 	if !r.State.Open() {
 		q, head = s.q.updateClose, []any{l.Subject, l.Request, l.Token, nowUS, r.ID, r.Version - 1}
 	}
-	var n int64
-	err := sqlbase.Retry(ctx, func() error {
-		res, err := s.st.Exec(ctx, q, append(head, args...)...)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
+	if ok, err := s.writeOne(ctx, op, q, append(head, args...)); ok || err != nil {
 		return err
-	})
-	if dialect.IsUniqueViolation(err) {
-		return condErr(op, erasure.ErrConflict, "another open request of the kind and subject exists")
 	}
-	if err != nil {
-		return storeErr(op, err)
-	}
-	if n == 1 {
-		return nil
-	}
-	var v int64
-	err = s.st.QueryRow(ctx, s.q.version, r.ID).Scan(&v)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return condErr(op, erasure.ErrNotFound, "")
-	case err != nil:
-		return storeErr(op, err)
+	if err := s.exists(ctx, op, r.ID); err != nil {
+		return err
 	}
 	var one int
-	err = s.st.QueryRow(ctx, s.q.heldNow, l.Subject, l.Request, l.Token, nowUS).Scan(&one)
+	err := s.st.QueryRow(ctx, s.q.heldNow, l.Subject, l.Request, l.Token, nowUS).Scan(&one)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return condErr(op, erasure.ErrLeaseLost, "")
