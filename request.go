@@ -173,3 +173,42 @@ func (h Hold) Covers(categories []string) bool {
 type ErasureLatency interface {
 	ErasureLatency() time.Duration
 }
+
+// Disclosures is the host's record of the actual disclosures of a
+// subject's data: to whom their data went, beyond the categories of
+// recipients in the Register. The request engine notifies every one of
+// them of a rectification, erasure or restriction (Art. 19), and an
+// access request names them (Art. 15(1)(c): the actual recipients, CJEU
+// C-154/21).
+type Disclosures interface {
+	// Disclosures returns the recipients the subject's data was disclosed
+	// to, each once. No disclosure is not an error. It may be called
+	// concurrently.
+	Disclosures(ctx context.Context, subject SubjectID) ([]Disclosure, error)
+}
+
+// DisclosuresFunc adapts a function to Disclosures.
+type DisclosuresFunc func(ctx context.Context, subject SubjectID) ([]Disclosure, error)
+
+// Disclosures calls f.
+func (f DisclosuresFunc) Disclosures(ctx context.Context, subject SubjectID) ([]Disclosure, error) {
+	return f(ctx, subject)
+}
+
+// Disclosure is one recipient of a subject's data.
+type Disclosure struct {
+	// Recipient names the recipient, as a Register's Recipient.Name does
+	// where it is one of them; required.
+	Recipient string `json:"recipient"`
+	// Kind is the recipient's role.
+	Kind RecipientKind `json:"kind,omitempty"`
+	// Reference is the recipient's own reference for the subject (their
+	// customer number with the recipient), by which a notice reaches the
+	// right record there without naming the subject; empty if the host
+	// knows none.
+	Reference string `json:"reference,omitempty"`
+	// Categories are the data categories disclosed; none for all.
+	Categories []string `json:"categories,omitempty"`
+	// At is when the data were (last) disclosed; zero if unknown.
+	At time.Time `json:"at,omitzero"`
+}

@@ -165,18 +165,40 @@ const (
 	// OutcomeFailed: the last attempt failed; the step is tried again
 	// after a backoff, or the request fails past the retry limit.
 	OutcomeFailed Outcome = "failed"
+	// OutcomeApplied: a restriction was placed or lifted, an objection
+	// took effect, a correction was applied, the subject was told.
+	OutcomeApplied Outcome = "applied"
+	// OutcomeNotified: a recipient was told (Art. 19).
+	OutcomeNotified Outcome = "notified"
+	// OutcomeNotNotified: telling the recipient proved impossible or would
+	// involve disproportionate effort (Art. 19); Error says why.
+	OutcomeNotNotified Outcome = "not_notified"
 )
 
 // Done reports whether a step with outcome o needs no further attempt.
 func (o Outcome) Done() bool {
-	return o == OutcomeErased || o == OutcomeNothingFound || o == OutcomeRetained
+	switch o {
+	case OutcomeErased, OutcomeNothingFound, OutcomeRetained, OutcomeApplied, OutcomeNotified, OutcomeNotNotified:
+		return true
+	}
+	return false
 }
 
 // Step is one target's part of a request, persisted before the next step
 // starts.
 type Step struct {
-	// Target is the name of the Target (for other kinds, "handler").
+	// Target is the name of the Target, of the Rectifier, or of the
+	// engine's own step: "handler" (the handler of an access or
+	// portability request), "restriction", "objection", "lift_notice",
+	// "lift", "recipients" (listing the recipients), "recipient" (telling
+	// one, Art. 19).
 	Target string `json:"target"`
+	// Field is the field a Rectifier corrects, for a rectification.
+	Field string `json:"field,omitempty"`
+	// Recipient is the recipient a "recipient" step tells, with its kind
+	// and, while the request is open, its reference for the subject
+	// (gdpr.Disclosure); the reference goes when the request closes.
+	Recipient *gdpr.Disclosure `json:"recipient,omitempty"`
 	// Outcome is what the last attempt gave.
 	Outcome Outcome `json:"outcome,omitempty"`
 	// Count is the number of records erased (or acted on).
@@ -186,7 +208,8 @@ type Step struct {
 	Exemptions []gdpr.Exemption `json:"exemptions,omitempty"`
 	// Reference is the handler's non-personal reference (RequestResult).
 	Reference string `json:"reference,omitempty"`
-	// Error is the last failure's text, without personal data.
+	// Error is the last failure's text, without personal data; for
+	// OutcomeNotNotified, why the recipient could not be told.
 	Error string `json:"error,omitempty"`
 	// Attempts counts the attempts made.
 	Attempts int `json:"attempts,omitempty"`
@@ -229,6 +252,8 @@ type Request struct {
 	Channel string `json:"channel"`
 	// Params are the request's non-personal parameters (gdpr.Request).
 	Params map[string]string `json:"params,omitempty"`
+	// Ask is what a restriction, lift, objection or rectification asks.
+	Ask Ask `json:"ask,omitzero"`
 	// Received is when the request was received; Deadline counts from it.
 	Received time.Time `json:"received"`
 	// Deadline is the period of Art. 12(3), extended or not.
@@ -268,9 +293,15 @@ func (r Request) Clone() Request {
 		c.Steps = make([]Step, len(r.Steps))
 		for i, s := range r.Steps {
 			s.Exemptions = slices.Clone(s.Exemptions)
+			if s.Recipient != nil {
+				d := *s.Recipient
+				d.Categories = slices.Clone(d.Categories)
+				s.Recipient = &d
+			}
 			c.Steps[i] = s
 		}
 	}
+	c.Ask = r.Ask.clone()
 	c.History = slices.Clone(r.History)
 	return c
 }
@@ -289,3 +320,34 @@ func (r Request) Extended() bool { return r.Deadline.Extended }
 
 // Overdue reports whether r is open and past its deadline at now.
 func (r Request) Overdue(now time.Time) bool { return r.State.Open() && r.Deadline.Overdue(now) }
+
+// Ask is what a request of one of the kinds the Engine carries out itself
+// asks for, beyond its kind (Submission has the same fields).
+type Ask struct {
+	// Ground is the ground of Art. 18(1) of a restriction.
+	Ground Ground `json:"ground,omitempty"`
+	// Purposes are the purposes a restriction is limited to (none: all
+	// processing), or that an objection objects to.
+	Purposes []gdpr.Purpose `json:"purposes,omitempty"`
+	// DirectMarketing marks an objection to direct marketing (Art. 21(2)).
+	DirectMarketing bool `json:"direct_marketing,omitempty"`
+	// Restriction is the ID of the restriction a lift lifts; empty lifts
+	// every restriction of the subject in force.
+	Restriction string `json:"restriction,omitempty"`
+	// Corrections are a rectification's corrections, their values sealed
+	// until applied.
+	Corrections []Correction `json:"corrections,omitempty"`
+}
+
+func (a Ask) clone() Ask {
+	a.Purposes = slices.Clone(a.Purposes)
+	if a.Corrections != nil {
+		c := make([]Correction, len(a.Corrections))
+		for i, x := range a.Corrections {
+			x.Sealed = slices.Clone(x.Sealed)
+			c[i] = x
+		}
+		a.Corrections = c
+	}
+	return a
+}

@@ -90,6 +90,40 @@ type Store interface {
 	// Delete deletes the requests with the given IDs and returns how many
 	// it deleted; unknown IDs are skipped.
 	Delete(ctx context.Context, ids ...string) (int64, error)
+
+	// CreateRestriction stores x, a new restriction or objection, with
+	// Version 1. An existing ID is an error wrapping ErrConflict, and
+	// nothing is written.
+	CreateRestriction(ctx context.Context, x Restriction) error
+
+	// UpdateRestriction replaces the stored restriction x.ID by x, if the
+	// stored Version equals x.Version, and stores it with Version
+	// x.Version+1. A different stored Version is an error wrapping
+	// ErrConflict, an unknown ID one wrapping ErrNotFound; nothing is
+	// written then.
+	UpdateRestriction(ctx context.Context, x Restriction) error
+
+	// GetRestriction returns the restriction with the given ID, or an
+	// error wrapping ErrNotFound.
+	GetRestriction(ctx context.Context, id string) (Restriction, error)
+
+	// ListRestrictions returns the restrictions that match f, in ID
+	// order, at most f.Limit of them after f.After. Engine.Check reads
+	// every restriction not lifted through it, page by page, on each
+	// refresh of its cache.
+	ListRestrictions(ctx context.Context, f RestrictionFilter) ([]Restriction, error)
+
+	// PutStatement stores s. A statement whose ID is stored already is
+	// left as it is, and PutStatement succeeds: a step retried after a
+	// crash stores its statement once.
+	PutStatement(ctx context.Context, s Statement) error
+
+	// ListStatements returns the statements of one subject, in ID order.
+	ListStatements(ctx context.Context, subjectRef string) ([]Statement, error)
+
+	// Forget deletes every restriction and statement of the subject
+	// subjectRef and returns how many it deleted.
+	Forget(ctx context.Context, subjectRef string) (int64, error)
 }
 
 // Leased is a request under a worker's lease.

@@ -1,0 +1,104 @@
+package erasure
+
+import (
+	"context"
+	"time"
+
+	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/internal/errs"
+)
+
+// RecipientNotifier tells one recipient of a subject's data of a
+// rectification, erasure or restriction (Art. 19): a processor's API, a
+// partner's webhook (package erasure/webhook), a ticket for a person to
+// write a letter. The Engine calls it from a step of the request, once per
+// recipient, and records the outcome on the request; a failure is retried
+// with backoff like a target's, and a notice may come twice (a crash after
+// the call, before the record), so NotifyRecipient is idempotent by
+// RecipientNotice.ID.
+//
+// A notice that proves impossible, or that would involve disproportionate
+// effort, is not a failure: return an error wrapping ErrImpossible or
+// ErrDisproportionate, with the reason in its text (no personal data), and
+// the Engine records the recipient as not notified, with that reason, and
+// does not try again. It is safe for concurrent use.
+type RecipientNotifier interface {
+	NotifyRecipient(ctx context.Context, n RecipientNotice) error
+}
+
+// RecipientNotifierFunc adapts a function to RecipientNotifier.
+type RecipientNotifierFunc func(ctx context.Context, n RecipientNotice) error
+
+// NotifyRecipient calls f.
+func (f RecipientNotifierFunc) NotifyRecipient(ctx context.Context, n RecipientNotice) error {
+	return f(ctx, n)
+}
+
+// RecipientNotice is what a recipient is told. It carries no personal
+// data but the recipient's own reference for the subject
+// (Recipient.Reference): no subject ID, no value, no name.
+type RecipientNotice struct {
+	// ID is the notice's idempotence key, stable across retries: the
+	// request ID and the recipient's step, "<request>.<n>".
+	ID string
+	// Kind is what happened: gdpr.KindErasure, gdpr.KindRectification or
+	// gdpr.KindRestriction.
+	Kind gdpr.RequestKind
+	// Request is the ID of the request.
+	Request string
+	// Recipient is the recipient, with its reference for the subject.
+	Recipient gdpr.Disclosure
+	// Fields are the fields a rectification corrected, as
+	// "<target>.<field>", without their values.
+	Fields []string
+	// Ground and Purposes describe a restriction: its ground of
+	// Art. 18(1), and the purposes it covers (none: every processing but
+	// storage).
+	Ground   Ground
+	Purposes []gdpr.Purpose
+	// At is when the action was taken.
+	At time.Time
+}
+
+// The errors a RecipientNotifier returns when a recipient is not to be
+// told (Art. 19: "unless this proves impossible or involves
+// disproportionate effort").
+var (
+	// ErrImpossible: the recipient cannot be told, e.g. it no longer
+	// exists, or the host holds no address or no reference for it.
+	ErrImpossible = errs.Sentinel("notice to the recipient impossible", nil)
+	// ErrDisproportionate: telling the recipient would involve
+	// disproportionate effort, as the controller assessed.
+	ErrDisproportionate = errs.Sentinel("notice to the recipient disproportionate", nil)
+)
+
+// RecipientOutcome is what became of one recipient's notice, as the
+// subject may be told of it (Art. 19, second sentence).
+type RecipientOutcome struct {
+	// Recipient is the recipient's name, Kind its role.
+	Recipient string
+	Kind      gdpr.RecipientKind
+	// Outcome is OutcomeNotified or OutcomeNotNotified.
+	Outcome Outcome
+	// Reason says why a recipient was not notified.
+	Reason string
+	// At is when the notice went out.
+	At time.Time
+}
+
+// Recipients returns the recipients of r that were told, or not told,
+// with the outcome of each, in the order they were told.
+func (r Request) Recipients() []RecipientOutcome {
+	var out []RecipientOutcome
+	for _, s := range r.Steps {
+		if s.Recipient == nil || !s.Outcome.Done() {
+			continue
+		}
+		o := RecipientOutcome{Recipient: s.Recipient.Recipient, Kind: s.Recipient.Kind, Outcome: s.Outcome, At: s.At}
+		if s.Outcome == OutcomeNotNotified {
+			o.Reason = s.Error
+		}
+		out = append(out, o)
+	}
+	return out
+}
