@@ -457,13 +457,20 @@ func (k *Keyring) record(ctx context.Context, w actor, action string, o owner, r
 	return k.recorder.Record(ctx, e)
 }
 
-// recordDecrypt records the event of one decryption of f.
+// recordDecrypt records the event of one decryption of f, with the
+// allowance of Art. 18(2) the context claims (gdpr.WithAllowance) in
+// Attrs["allowance"].
 func (k *Keyring) recordDecrypt(ctx context.Context, w actor, o owner, f Field, out gdpr.Outcome) error {
 	var cats []string
 	if f.Category != "" {
 		cats = []string{f.Category}
 	}
-	return k.record(ctx, w, "crypto.decrypt", o, f.String(), out, cats, nil)
+	var attrs map[string]string
+	if a := gdpr.AllowanceFrom(ctx); a != gdpr.AllowNone {
+		// The ground of Art. 18(2) the caller claimed is on the record.
+		attrs = map[string]string{"allowance": string(a)}
+	}
+	return k.record(ctx, w, "crypto.decrypt", o, f.String(), out, cats, attrs)
 }
 
 // about returns o as an event about a decryption refused before its key

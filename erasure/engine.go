@@ -6,10 +6,12 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,6 +53,15 @@ type Engine struct {
 	poll        time.Duration
 	owner       string
 	receiptKey  ed25519.PrivateKey
+
+	register    *gdpr.Register
+	recipients  RecipientNotifier
+	disclosures gdpr.Disclosures
+	rectifiers  []Rectifier
+	objected    func(context.Context, Objection) error
+	cacheTTL    time.Duration
+	cache       *restrictionCache
+	sealer      *sealer
 }
 
 // New returns an Engine over store. subjectKey, of at least
@@ -74,7 +85,8 @@ func New(store Store, subjectKey []byte, opts ...Option) (*Engine, error) {
 		keep:     gdpr.Period{Years: 3},
 		attempts: 8, backoffBase: time.Second, backoffMax: 10 * time.Minute,
 		leaseTTL: 30 * time.Second, workers: 4, poll: time.Second,
-		owner: "worker-" + randomID(),
+		owner:    "worker-" + randomID(),
+		cacheTTL: time.Second,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -84,6 +96,19 @@ func New(store Store, subjectKey []byte, opts ...Option) (*Engine, error) {
 			return nil, wrap("new", err)
 		}
 	}
+	if e.recipients == nil && e.register != nil {
+		for _, a := range e.register.Activities {
+			if len(a.Recipients) > 0 {
+				return nil, &Error{Op: "new", Field: "WithRegister", Err: because(ErrInvalid,
+					"the Register names recipients, who must be told of rectifications, erasures and restrictions (Art. 19): add WithRecipients", nil)}
+			}
+		}
+	}
+	var err error
+	if e.sealer, err = newSealer(e.key); err != nil {
+		return nil, &Error{Op: "new", Field: "subjectKey", Err: because(ErrInvalid, "cannot derive the sealing key", err)}
+	}
+	e.cache = newRestrictionCache(e)
 	return e, nil
 }
 
@@ -140,6 +165,25 @@ type Submission struct {
 	// The request is then verified at intake, and the Verifier is not
 	// asked. Leave it false for a request by e-mail, post or phone.
 	Authenticated bool
+
+	// Ground is the ground of Art. 18(1) of a restriction; required for
+	// one, refused for other kinds.
+	Ground Ground
+	// Purposes limits a restriction to these purposes (none: all
+	// processing), or names the purposes an objection objects to; with a
+	// Register (WithRegister), each must be one of its purposes.
+	Purposes []gdpr.Purpose
+	// DirectMarketing marks an objection to direct marketing
+	// (Art. 21(2)); with a Register, the Register says which purposes are
+	// direct marketing, and an objection with DirectMarketing and no
+	// Purposes covers them all.
+	DirectMarketing bool
+	// Restriction is the ID of the restriction a lift lifts; empty lifts
+	// every restriction of the subject in force.
+	Restriction string
+	// Corrections are a rectification's corrections (WithRectifiers).
+	// Their values are sealed before anything is written.
+	Corrections []Correction
 }
 
 // engineActor is the Actor of the Engine's own transitions.
@@ -190,11 +234,15 @@ func (e *Engine) submit(ctx context.Context, s Submission, verified bool) (Reque
 	if s.Kind == gdpr.KindErasure && len(e.targets) == 0 {
 		return Request{}, false, refuse(ErrUnknownKind, "kind", "erasure: register its targets with WithTargets")
 	}
-	if s.Kind != gdpr.KindErasure && e.handlers[s.Kind] == nil {
+	if s.Kind != gdpr.KindErasure && !builtIn(s.Kind) && e.handlers[s.Kind] == nil {
 		return Request{}, false, refuse(ErrUnknownKind, "kind", string(s.Kind)+": register one with WithHandler")
 	}
 	if err := s.Subject.Validate(); err != nil {
 		return Request{}, false, invalid("subject", err)
+	}
+	ask, err := e.checkAsk(ctx, s)
+	if err != nil {
+		return Request{}, false, err
 	}
 	if s.Channel == "" {
 		s.Channel = "web"
@@ -218,6 +266,9 @@ func (e *Engine) submit(ctx context.Context, s Submission, verified bool) (Reque
 		return Request{}, false, err
 	}
 	if len(open) > 0 {
+		if !e.sameAsk(open[0], s) {
+			return Request{}, false, refuse(ErrConflict, "kind", "a "+string(s.Kind)+" request of the subject that asks otherwise is open ("+open[0].ID+"): submit this one once it is answered")
+		}
 		return open[0], false, nil
 	}
 	id, err := uuid.NewV7()
@@ -226,8 +277,14 @@ func (e *Engine) submit(ctx context.Context, s Submission, verified bool) (Reque
 	}
 	r := Request{
 		ID: id.String(), Kind: s.Kind, Subject: s.Subject, SubjectRef: ref, Channel: s.Channel,
-		Params: cloneParams(s.Params), Received: s.Received,
+		Params: cloneParams(s.Params), Received: s.Received, Ask: ask,
 		Deadline: gdpr.NewDeadline(s.Received, e.loc, e.cal), State: StateReceived, Version: 1,
+	}
+	for i := range r.Ask.Corrections {
+		c := &r.Ask.Corrections[i]
+		if c.Sealed, err = e.sealer.seal(r.ID, c.Target, c.Field, s.Corrections[i].Value); err != nil {
+			return Request{}, false, err
+		}
 	}
 	who := actor(ctx, gdpr.SubjectActor())
 	r.History = []Transition{{To: StateReceived, At: now, Actor: who, Event: "submitted"}}
@@ -312,6 +369,16 @@ func (r *Request) close(to State, at time.Time, who gdpr.Actor, event, note stri
 	r.Closed = at
 	r.NextAt = time.Time{}
 	r.Subject = ""
+	// Nothing personal outlives the request: no corrected value, not even
+	// sealed, and no recipient's reference for the subject.
+	for i := range r.Ask.Corrections {
+		r.Ask.Corrections[i].Sealed = nil
+	}
+	for i := range r.Steps {
+		if r.Steps[i].Recipient != nil {
+			r.Steps[i].Recipient.Reference = ""
+		}
+	}
 }
 
 // Get returns the request with the given ID, or an *Error wrapping
@@ -630,3 +697,114 @@ var (
 	errRecord  = errors.New("recording")
 	errJournal = errors.New("writing the journal")
 )
+
+// checkAsk validates what a submission of a kind the Engine carries out
+// itself asks, and returns it as the request keeps it (no value in clear).
+func (e *Engine) checkAsk(ctx context.Context, s Submission) (Ask, error) {
+	var a Ask
+	if s.Kind != gdpr.KindRestriction && s.Ground != "" {
+		return a, invalidf("ground", "only a restriction has a ground of Art. 18(1)")
+	}
+	if s.Kind != gdpr.KindRestriction && s.Kind != gdpr.KindObjection && len(s.Purposes) > 0 {
+		return a, invalidf("purposes", "only a restriction or an objection names purposes")
+	}
+	if s.Kind != gdpr.KindObjection && s.DirectMarketing {
+		return a, invalidf("direct_marketing", "only an objection is to direct marketing")
+	}
+	if s.Kind != gdpr.KindLiftRestriction && s.Restriction != "" {
+		return a, invalidf("restriction", "only a lift names a restriction")
+	}
+	if s.Kind != gdpr.KindRectification && len(s.Corrections) > 0 {
+		return a, invalidf("corrections", "only a rectification has corrections")
+	}
+	if len(s.Purposes) > 32 {
+		return a, invalidf("purposes", "more than 32 purposes")
+	}
+	for _, p := range s.Purposes {
+		if err := p.Validate(); err != nil {
+			return a, invalid("purposes", err)
+		}
+		if e.register != nil {
+			if _, ok := e.register.Activity(p); !ok {
+				return a, invalidf("purposes", "purpose %s is not in the Register", show(string(p)))
+			}
+		}
+	}
+	switch s.Kind {
+	case gdpr.KindRestriction:
+		if !s.Ground.Valid() {
+			return a, invalidf("ground", "unknown ground %s: a restriction rests on one of Art. 18(1)(a)-(d)", show(string(s.Ground)))
+		}
+		a.Ground, a.Purposes = s.Ground, slices.Clone(s.Purposes)
+	case gdpr.KindObjection:
+		if len(s.Purposes) == 0 && !(s.DirectMarketing && e.register != nil) {
+			return a, invalidf("purposes", "an objection names its purposes (or, with a Register, is to all direct marketing)")
+		}
+		for _, p := range s.Purposes {
+			if e.register == nil {
+				continue
+			}
+			act, _ := e.register.Activity(p)
+			if act.DirectMarketing {
+				continue
+			}
+			if s.DirectMarketing {
+				return a, invalidf("purposes", "purpose %s is not direct marketing in the Register", show(string(p)))
+			}
+			if act.Basis != gdpr.LegitimateInterests && act.Basis != gdpr.PublicTask {
+				return a, invalidf("purposes", "purpose %s rests on %s: Art. 21(1) covers legitimate interests and public tasks (withdraw a consent instead)",
+					show(string(p)), act.Basis)
+			}
+		}
+		a.Purposes, a.DirectMarketing = slices.Clone(s.Purposes), s.DirectMarketing
+	case gdpr.KindLiftRestriction:
+		if e.notifier == nil {
+			return a, refuse(ErrUnknownKind, "kind", "a lift needs a Notifier (WithNotifier): the subject is told before (Art. 18(3))")
+		}
+		xs, err := e.allRestrictions(ctx, e.SubjectRef(s.Subject))
+		if err != nil {
+			return a, err
+		}
+		found := false
+		for _, x := range xs {
+			if x.Kind == gdpr.KindRestriction && x.InForce() && (s.Restriction == "" || x.ID == s.Restriction) {
+				found = true
+			}
+		}
+		if !found {
+			return a, refuse(ErrNotFound, "restriction", "no restriction of the subject in force to lift")
+		}
+		a.Restriction = s.Restriction
+	case gdpr.KindRectification:
+		if len(e.rectifiers) == 0 {
+			return a, refuse(ErrUnknownKind, "kind", "rectification: register its rectifiers with WithRectifiers")
+		}
+		if err := e.checkCorrections(s.Corrections); err != nil {
+			return a, err
+		}
+		for _, c := range s.Corrections {
+			a.Corrections = append(a.Corrections, Correction{Target: c.Target, Field: c.Field, Supplement: c.Supplement})
+		}
+	}
+	return a, nil
+}
+
+// sameAsk reports whether the open request r asks what s asks.
+func (e *Engine) sameAsk(r Request, s Submission) bool {
+	a := r.Ask
+	if a.Ground != s.Ground || !slices.Equal(a.Purposes, s.Purposes) || a.DirectMarketing != s.DirectMarketing ||
+		a.Restriction != s.Restriction || len(a.Corrections) != len(s.Corrections) {
+		return false
+	}
+	for i, c := range a.Corrections {
+		n := s.Corrections[i]
+		if c.Target != n.Target || c.Field != n.Field || c.Supplement != n.Supplement {
+			return false
+		}
+		v, err := e.sealer.open(r.ID, c.Target, c.Field, c.Sealed)
+		if err != nil || subtle.ConstantTimeCompare([]byte(v), []byte(n.Value)) != 1 {
+			return false
+		}
+	}
+	return true
+}

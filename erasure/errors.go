@@ -29,6 +29,9 @@ var (
 	// ErrUnknownKind: a request of a kind the Engine has no handler or no
 	// targets for. It wraps ErrInvalid.
 	ErrUnknownKind = errs.Sentinel("no handler for this kind of request", ErrInvalid)
+	// ErrUnknownField: a rectification names a rectifier or field the
+	// Engine does not know (WithRectifiers). It wraps ErrInvalid.
+	ErrUnknownField = errs.Sentinel("no rectifier for this field", ErrInvalid)
 	// ErrRefused: the intake hook (WithIntake) refused the request. It
 	// wraps the hook's error.
 	ErrRefused = errs.Sentinel("request refused at intake", nil)
@@ -48,6 +51,16 @@ var (
 	// another key, or altered. It says no more than that. It wraps
 	// ErrInvalid.
 	ErrInvalidReceipt = errs.Sentinel("invalid receipt", ErrInvalid)
+	// ErrRestricted: Check refused: processing of the subject's data is
+	// restricted (Art. 18) for the purpose, and no ground of Art. 18(2)
+	// was given. It wraps gdpr.ErrRestricted.
+	ErrRestricted = errs.Sentinel("processing restricted", gdpr.ErrRestricted)
+	// ErrObjected: Check refused: the subject objected to processing for
+	// the purpose (Art. 21). It wraps ErrRestricted.
+	ErrObjected = errs.Sentinel("the subject objected to this processing", ErrRestricted)
+	// ErrAbsolute: an objection to direct marketing cannot be overridden
+	// (Art. 21(3)). It wraps ErrInvalid.
+	ErrAbsolute = errs.Sentinel("an objection to direct marketing is absolute", ErrInvalid)
 	// ErrNotify: the Notifier failed to tell the subject; the transition
 	// that needed the notice was not made. It wraps the Notifier's error.
 	ErrNotify = errs.Sentinel("the subject could not be notified", nil)

@@ -37,6 +37,13 @@ const (
 	// "information on action taken"), with any exemptions, their grounds
 	// and the remedies for the part not carried out (Art. 12(4)).
 	NoticeCompleted NoticeType = "completed"
+	// NoticeLifting: a restriction is about to be lifted; the subject is
+	// told before it is (Art. 18(3)). Restrictions names them.
+	NoticeLifting NoticeType = "lifting"
+	// NoticeOverridden: the controller overrode the subject's objection on
+	// compelling legitimate grounds (Art. 21(1)), with the reasons and
+	// the remedies (Art. 12(4)).
+	NoticeOverridden NoticeType = "overridden"
 )
 
 // Notice is what the subject must be told.
@@ -63,6 +70,17 @@ type Notice struct {
 	// in every completion with exemptions: a complaint to a supervisory
 	// authority (Art. 77) and a judicial remedy (Art. 79).
 	Remedies []Remedy
+	// Restrictions are the restrictions or objections the notice is
+	// about: those placed (a completed restriction or objection), about to
+	// be lifted (NoticeLifting), or overridden (NoticeOverridden).
+	Restrictions []Restriction
+	// Recipients are the recipients told, or not told, of the
+	// rectification, erasure or restriction, with why not (Art. 19,
+	// second sentence: the subject is informed about them on request).
+	Recipients []RecipientOutcome
+	// Fields are the fields a rectification corrected, as
+	// "<target>.<field>".
+	Fields []string
 }
 
 // Remedy is one remedy the subject is told of.
@@ -104,6 +122,15 @@ func (e *Engine) notify(ctx context.Context, r Request, t NoticeType, reasons st
 		n.Exemptions = r.Exemptions()
 		if len(n.Exemptions) > 0 {
 			n.Remedies = e.remedies()
+		}
+		n.Recipients = r.Recipients()
+		n.Fields = r.correctedFields()
+		if r.Kind == gdpr.KindRestriction || r.Kind == gdpr.KindObjection {
+			xs, err := e.placedBy(ctx, r)
+			if err != nil {
+				return err
+			}
+			n.Restrictions = xs
 		}
 	}
 	if err := e.notifier.Notify(ctx, n); err != nil {

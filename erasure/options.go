@@ -73,9 +73,12 @@ func WithTargets(targets ...Target) Option {
 	}}
 }
 
-// WithHandler sets the handler of the requests of kind, any kind but
-// gdpr.KindErasure (whose work is WithTargets). A kind without a handler
-// is refused at intake with ErrUnknownKind. Default: none.
+// WithHandler sets the handler of the requests of kind: access and
+// portability (package export answers them). Erasure is done by the
+// targets (WithTargets); restriction, its lifting, objection and
+// rectification by the Engine itself, which keeps the restrictions Check
+// answers from. A kind without a handler is refused at intake with
+// ErrUnknownKind. Default: none.
 func WithHandler(kind gdpr.RequestKind, h gdpr.RequestHandler) Option {
 	return option{"WithHandler", func(e *Engine) error {
 		if err := kind.Validate(); err != nil {
@@ -83,6 +86,9 @@ func WithHandler(kind gdpr.RequestKind, h gdpr.RequestHandler) Option {
 		}
 		if kind == gdpr.KindErasure {
 			return because(ErrInvalid, "erasure is done by the targets (WithTargets), not a handler", nil)
+		}
+		if builtIn(kind) {
+			return because(ErrInvalid, string(kind)+" is carried out by the Engine itself, not a handler", nil)
 		}
 		if h == nil {
 			return because(ErrInvalid, "nil handler", nil)
@@ -371,4 +377,122 @@ func (e *Engine) backoff(n int, jitter float64) time.Duration {
 	// Full jitter, but never less than half the bound: a retry storm is
 	// spread, and a target that is down gets a real pause.
 	return time.Duration(d/2 + d/2*jitter)
+}
+
+// builtIn reports whether the Engine carries out requests of kind itself.
+func builtIn(kind gdpr.RequestKind) bool {
+	switch kind {
+	case gdpr.KindRestriction, gdpr.KindLiftRestriction, gdpr.KindObjection, gdpr.KindRectification:
+		return true
+	}
+	return false
+}
+
+// WithRegister sets the record of processing activities (Art. 30) the
+// Engine consults: which purposes exist, which rest on legitimate
+// interests or a public task (objectionable under Art. 21(1)) and which
+// are direct marketing (Art. 21(2), absolute), and the recipients to tell
+// of rectifications, erasures and restrictions (Art. 19; a Register that
+// names recipients needs WithRecipients). Without one, an objection must
+// name its purposes and say whether they are direct marketing. The
+// Register is copied. Default: none; nil or an invalid Register is an
+// error.
+func WithRegister(r *gdpr.Register) Option {
+	return option{"WithRegister", func(e *Engine) error {
+		if r == nil {
+			return because(ErrInvalid, "nil register", nil)
+		}
+		if err := r.Validate(); err != nil {
+			return because(ErrInvalid, "the register is not valid", err)
+		}
+		e.register = r.Clone()
+		return nil
+	}}
+}
+
+// WithRecipients sets how the recipients of a subject's data are told of
+// a rectification, erasure or restriction (Art. 19): n is called once per
+// recipient, and d names the actual recipients of the subject's data
+// beside the Register's (nil: the Register's only). Each outcome is
+// recorded on the request, and the subject is told which recipients were
+// informed (Notice.Recipients). Default: none. A nil n is an error.
+func WithRecipients(n RecipientNotifier, d gdpr.Disclosures) Option {
+	return option{"WithRecipients", func(e *Engine) error {
+		if n == nil {
+			return because(ErrInvalid, "nil recipient notifier", nil)
+		}
+		e.recipients, e.disclosures = n, d
+		return nil
+	}}
+}
+
+// WithRectifiers sets the rectifiers of a rectification, one per place
+// that holds data the subject may correct. At least one is needed for the
+// Engine to accept rectification requests; default: none. Names must be
+// unique keys, each with at least one field, and Rectify not nil.
+func WithRectifiers(rs ...Rectifier) Option {
+	return option{"WithRectifiers", func(e *Engine) error {
+		seen := map[string]bool{}
+		for _, r := range e.rectifiers {
+			seen[r.Name] = true
+		}
+		for _, r := range rs {
+			if !isKey(r.Name, 64) {
+				return because(ErrInvalid, "a rectifier name must be a key of at most 64 bytes", nil)
+			}
+			if seen[r.Name] {
+				return because(ErrInvalid, "two rectifiers named "+show(r.Name), nil)
+			}
+			seen[r.Name] = true
+			if r.Rectify == nil {
+				return because(ErrInvalid, "rectifier "+show(r.Name)+" has a nil Rectify", nil)
+			}
+			if len(r.Fields) == 0 {
+				return because(ErrInvalid, "rectifier "+show(r.Name)+" names no field", nil)
+			}
+			for _, f := range r.Fields {
+				if !isKey(f, 64) {
+					return because(ErrInvalid, "rectifier "+show(r.Name)+": a field name must be a key of at most 64 bytes", nil)
+				}
+			}
+			r.Fields = append([]string(nil), r.Fields...)
+			e.rectifiers = append(e.rectifiers, r)
+		}
+		return nil
+	}}
+}
+
+// WithObjectionHook sets a function told of every purpose an objection
+// stops, and of every override (Objection.Overridden): the place to record
+// the objection in the consent ledger (consent.Ledger.Object), so that its
+// decisions deny the purpose too. It is called before the Engine records
+// the objection, and again after a crash, so it must be idempotent; an
+// error is retried like a target's. Default: none; nil is an error.
+func WithObjectionHook(fn func(ctx context.Context, o Objection) error) Option {
+	return option{"WithObjectionHook", func(e *Engine) error {
+		if fn == nil {
+			return because(ErrInvalid, "nil objection hook", nil)
+		}
+		e.objected = fn
+		return nil
+	}}
+}
+
+// WithRestrictionCache sets how long Check answers from its cache of the
+// restrictions in force before it reads them again: a restriction, an
+// objection or an override written by another instance is seen within
+// twice ttl (the cache is read again in the background after ttl; after
+// twice ttl, Check waits for a fresh read, and fails closed, refusing,
+// if the Store cannot be read). A restriction request completes only once
+// that bound has passed, so when the subject is told their data are
+// restricted, every instance refuses. Zero reads the Store on every
+// Check. Default: 1s; negative is an error.
+func WithRestrictionCache(ttl time.Duration) Option {
+	return option{"WithRestrictionCache", func(e *Engine) error {
+		if ttl < 0 {
+			return because(ErrInvalid, "negative cache time", nil)
+		}
+		e.cacheTTL = ttl
+		return nil
+	}}
 }

@@ -2,6 +2,10 @@ package erasure
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gdprkit/gdpr"
@@ -101,4 +105,98 @@ func (r Request) Recipients() []RecipientOutcome {
 		out = append(out, o)
 	}
 	return out
+}
+
+// The names of the Engine's own steps (Step.Target).
+const (
+	stepRecipients  = "recipients"
+	stepRecipient   = "recipient"
+	stepRestriction = "restriction"
+	stepObjection   = "objection"
+	stepLiftNotice  = "lift_notice"
+	stepLift        = "lift"
+)
+
+// tellsRecipients reports whether requests of kind are told to the
+// recipients (Art. 19: rectification, erasure, restriction).
+func (e *Engine) tellsRecipients(kind gdpr.RequestKind) bool {
+	if e.recipients == nil {
+		return false
+	}
+	switch kind {
+	case gdpr.KindErasure, gdpr.KindRectification, gdpr.KindRestriction:
+		return true
+	}
+	return false
+}
+
+// listRecipients is the first step of a request told to recipients: it
+// lists them before any target runs (a target may erase the record of
+// the disclosures), the host's actual disclosures first, then the
+// Register's recipients not among them, each once by name. The step's
+// write appends one step per recipient, run after the request's own.
+func (e *Engine) listRecipients(ctx context.Context, r Request, st Step) (Step, []Step, error) {
+	var ds []gdpr.Disclosure
+	seen := map[string]bool{}
+	if e.disclosures != nil {
+		got, err := e.disclosures.Disclosures(ctx, r.Subject)
+		if err != nil {
+			return st, nil, fmt.Errorf("listing the disclosures: %w", err)
+		}
+		for _, d := range got {
+			if strings.TrimSpace(d.Recipient) == "" || len(d.Recipient) > 200 || len(d.Reference) > 200 {
+				return st, nil, errors.New("the disclosures named a recipient without a name, or a name or reference over 200 bytes")
+			}
+			if seen[d.Recipient] {
+				continue
+			}
+			seen[d.Recipient] = true
+			d.Categories = slices.Clone(d.Categories)
+			ds = append(ds, d)
+		}
+	}
+	if e.register != nil {
+		for _, a := range e.register.Activities {
+			for _, rc := range a.Recipients {
+				if seen[rc.Name] {
+					continue
+				}
+				seen[rc.Name] = true
+				ds = append(ds, gdpr.Disclosure{Recipient: rc.Name, Kind: rc.Kind})
+			}
+		}
+	}
+	extra := make([]Step, len(ds))
+	for i := range ds {
+		d := ds[i]
+		extra[i] = Step{Target: stepRecipient, Recipient: &d}
+	}
+	st.Outcome, st.Count = OutcomeApplied, int64(len(ds))
+	return st, extra, nil
+}
+
+// tellRecipient is the step that tells one recipient.
+func (e *Engine) tellRecipient(ctx context.Context, r Request, i int, st Step) (Step, error) {
+	n := RecipientNotice{ID: fmt.Sprintf("%s.%d", r.ID, i), Kind: r.Kind, Request: r.ID, Recipient: *st.Recipient, At: e.now()}
+	n.Recipient.Categories = slices.Clone(n.Recipient.Categories)
+	switch r.Kind {
+	case gdpr.KindRectification:
+		for _, s := range r.Steps {
+			if s.Field != "" && s.Outcome == OutcomeApplied {
+				n.Fields = append(n.Fields, s.Target+"."+s.Field)
+			}
+		}
+	case gdpr.KindRestriction:
+		n.Ground, n.Purposes = r.Ask.Ground, slices.Clone(r.Ask.Purposes)
+	}
+	err := e.recipients.NotifyRecipient(ctx, n)
+	switch {
+	case err == nil:
+		st.Outcome = OutcomeNotified
+	case errors.Is(err, ErrImpossible), errors.Is(err, ErrDisproportionate):
+		st.Outcome, st.Error = OutcomeNotNotified, e.errorText(r.Subject, err, st.Recipient.Reference)
+	default:
+		return st, err
+	}
+	return st, nil
 }

@@ -22,8 +22,11 @@ var (
 // exports and exemptions.
 const RequestsCategory = "dsar_requests"
 
-// EraseSubject deletes the subject's closed requests (gdpr.Eraser); the
-// journal, kept apart, still proves the erasures. Open requests are kept
+// EraseSubject deletes the subject's closed requests (gdpr.Eraser), and,
+// once none is open, their restrictions, objections and supplementary
+// statements; the journal, kept apart, still proves the erasures. (A
+// suppression list that keeps an objector out of future marketing is the
+// consent ledger's.) Open requests are kept
 // while they are answered, and reported as an exemption on
 // Art. 17(3)(b): the controller is obliged to answer them (Art. 12). Do
 // not register the Engine as a target of its own erasures: closing a
@@ -60,6 +63,13 @@ func (e *Engine) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (gdpr
 	})
 	if err != nil {
 		return gdpr.ErasureReport{}, wrap(op, err)
+	}
+	if open == 0 {
+		n, err := e.forgetSubject(ctx, e.SubjectRef(subject))
+		if err != nil {
+			return gdpr.ErasureReport{}, wrap(op, err)
+		}
+		rep.Erased += n
 	}
 	if open > 0 {
 		rep.Exemptions = []gdpr.Exemption{{Category: RequestsCategory, Records: open, Ground: gdpr.GroundLegalObligation,
@@ -103,7 +113,8 @@ func (e *Engine) ExportSubject(ctx context.Context, subject gdpr.SubjectID, w gd
 	if w == nil {
 		return wrap(op, invalidf("w", "nil RecordWriter"))
 	}
-	err := e.each(ctx, Filter{SubjectRef: e.SubjectRef(subject)}, func(page []Request) error {
+	ref := e.SubjectRef(subject)
+	err := e.each(ctx, Filter{SubjectRef: ref}, func(page []Request) error {
 		for _, r := range page {
 			if err := w.WriteRecord(ctx, exportRecord(r)); err != nil {
 				return err
@@ -111,7 +122,82 @@ func (e *Engine) ExportSubject(ctx context.Context, subject gdpr.SubjectID, w gd
 		}
 		return nil
 	})
-	return wrap(op, err)
+	if err != nil {
+		return wrap(op, err)
+	}
+	xs, err := e.allRestrictions(ctx, ref)
+	if err != nil {
+		return wrap(op, err)
+	}
+	for _, x := range xs {
+		if err := w.WriteRecord(ctx, exportRestriction(x)); err != nil {
+			return wrap(op, err)
+		}
+	}
+	ss, err := e.statements(ctx, ref)
+	if err != nil {
+		return wrap(op, err)
+	}
+	for _, st := range ss {
+		rec := gdpr.Record{Dataset: StatementsCategory, ID: st.ID, Time: st.At, Category: StatementsCategory, Provided: true,
+			Fields: map[string]any{"target": st.Target, "field": st.Field, "statement": st.Text}}
+		if err := w.WriteRecord(ctx, rec); err != nil {
+			return wrap(op, err)
+		}
+	}
+	return nil
+}
+
+// The data categories of the Engine's records of restrictions and
+// objections, and of supplementary statements, in exports.
+const (
+	RestrictionsCategory = "dsar_restrictions"
+	StatementsCategory   = "dsar_statements"
+)
+
+func exportRestriction(x Restriction) gdpr.Record {
+	purposes := make([]any, len(x.Purposes))
+	for i, p := range x.Purposes {
+		purposes[i] = string(p)
+	}
+	f := map[string]any{"kind": string(x.Kind), "since": x.Since, "purposes": purposes, "in_force": x.InForce()}
+	if x.Ground != "" {
+		f["ground"], f["article"] = string(x.Ground), x.Ground.Article()
+	}
+	if x.DirectMarketing {
+		f["direct_marketing"] = true
+	}
+	if !x.Lifted.IsZero() {
+		f["lifted"] = x.Lifted
+	}
+	if x.Override != nil {
+		f["overridden"], f["override_reasons"] = x.Override.At, x.Override.Reasons
+	}
+	return gdpr.Record{Dataset: RestrictionsCategory, ID: x.ID, Time: x.Since, Category: RestrictionsCategory, Provided: true, Fields: f}
+}
+
+// forgetSubject deletes the subject's restrictions and statements, after
+// recording that it does.
+func (e *Engine) forgetSubject(ctx context.Context, ref string) (int64, error) {
+	xs, err := e.allRestrictions(ctx, ref)
+	if err != nil {
+		return 0, err
+	}
+	ss, err := e.store.ListStatements(ctx, ref)
+	if err != nil {
+		return 0, err
+	}
+	if len(xs)+len(ss) == 0 {
+		return 0, nil
+	}
+	if err := e.recordDeletion(ctx, "erasure.restriction.erased", len(xs)+len(ss)); err != nil {
+		return 0, err
+	}
+	n, err := e.store.Forget(ctx, ref)
+	if err == nil && len(xs) > 0 {
+		e.cache.invalidate()
+	}
+	return n, err
 }
 
 func exportRecord(r Request) gdpr.Record {

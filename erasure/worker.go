@@ -232,11 +232,25 @@ func (e *Engine) start(r *Request, now time.Time) error {
 		return errStop
 	}
 	r.Steps = nil
-	if r.Kind == gdpr.KindErasure {
+	if e.tellsRecipients(r.Kind) {
+		r.Steps = append(r.Steps, Step{Target: stepRecipients})
+	}
+	switch r.Kind {
+	case gdpr.KindErasure:
 		for _, t := range e.targets {
 			r.Steps = append(r.Steps, Step{Target: t.Name})
 		}
-	} else {
+	case gdpr.KindRestriction:
+		r.Steps = append(r.Steps, Step{Target: stepRestriction})
+	case gdpr.KindObjection:
+		r.Steps = append(r.Steps, Step{Target: stepObjection})
+	case gdpr.KindLiftRestriction:
+		r.Steps = append(r.Steps, Step{Target: stepLiftNotice}, Step{Target: stepLift})
+	case gdpr.KindRectification:
+		for _, c := range r.Ask.Corrections {
+			r.Steps = append(r.Steps, Step{Target: c.Target, Field: c.Field})
+		}
+	default:
 		r.Steps = []Step{{Target: handlerStep}}
 	}
 	r.move(StateInProgress, now, engineActor, "started", "")
@@ -262,14 +276,34 @@ func (e *Engine) step(ctx context.Context, r Request, i int) (nextAction, mutati
 	}
 	var (
 		out   Step
+		extra []Step
 		err   error
 		attrs = map[string]string{"step": st.Target}
 	)
-	out.Target = st.Target
-	if r.Kind == gdpr.KindErasure {
+	base := Step{Target: st.Target, Field: st.Field, Recipient: st.Recipient, Attempts: st.Attempts}
+	out = base
+	switch {
+	case st.Target == stepRecipients:
+		out, extra, err = e.listRecipients(sctx, r, base)
+	case st.Recipient != nil:
+		out, err = e.tellRecipient(sctx, r, i, base)
+	case r.Kind == gdpr.KindErasure:
 		out, err = e.erase(sctx, r, st)
-	} else {
+	case r.Kind == gdpr.KindRestriction:
+		out, err = e.placeRestriction(sctx, r, base)
+	case r.Kind == gdpr.KindObjection:
+		out, err = e.object(sctx, r, base)
+	case r.Kind == gdpr.KindLiftRestriction && st.Target == stepLiftNotice:
+		out, err = e.liftNotice(sctx, r, base)
+	case r.Kind == gdpr.KindLiftRestriction:
+		out, err = e.lift(sctx, r, base)
+	case r.Kind == gdpr.KindRectification:
+		out, err = e.rectify(sctx, r, base)
+	default:
 		out, err = e.handle(sctx, r)
+	}
+	if err != nil {
+		out = base
 	}
 	if err != nil && ctx.Err() != nil {
 		// The worker is stopping: the attempt does not count, and its
@@ -283,7 +317,15 @@ func (e *Engine) step(ctx context.Context, r Request, i int) (nextAction, mutati
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), persistTimeout)
 	defer rcancel()
 	if err != nil {
-		out.Outcome, out.Error = OutcomeFailed, e.errorText(r.Subject, err)
+		var ve *valueError
+		var cut []string
+		if errors.As(err, &ve) {
+			cut = append(cut, ve.value)
+		}
+		if st.Recipient != nil {
+			cut = append(cut, st.Recipient.Reference)
+		}
+		out.Outcome, out.Error = OutcomeFailed, e.errorText(r.Subject, err, cut...)
 		attrs["attempts"] = strconv.Itoa(out.Attempts)
 		if rerr := e.record(rctx, "erasure.step", r, gdpr.Failure, attrs); rerr != nil {
 			return goOn, nil, rerr
@@ -310,12 +352,24 @@ func (e *Engine) step(ctx context.Context, r Request, i int) (nextAction, mutati
 	if err := e.record(rctx, "erasure.step", r, gdpr.Success, attrs); err != nil {
 		return goOn, nil, err
 	}
+	if out.Recipient != nil {
+		attrs["recipient"] = out.Recipient.Recipient
+	}
+	if out.Field != "" {
+		attrs["field"] = out.Field
+	}
 	return goOn, func(r *Request, now time.Time) error {
 		if r.State != StateInProgress || r.Steps[i].Outcome.Done() {
 			return errStop
 		}
 		out.At = now
 		r.Steps[i] = out
+		r.Steps = append(r.Steps, extra...)
+		if r.Kind == gdpr.KindRectification {
+			if k := correctionIndex(*r, out); k >= 0 {
+				r.Ask.Corrections[k].Sealed = nil // applied: the value goes
+			}
+		}
 		return nil
 	}, nil
 }
@@ -474,6 +528,10 @@ func (e *Engine) alertFailed(ctx context.Context, r Request) {
 // every instance: the longest latency of the targets called.
 func (e *Engine) latency(r Request) time.Duration {
 	var d time.Duration
+	if r.Kind == gdpr.KindRestriction || r.Kind == gdpr.KindObjection {
+		// Told once every instance's Check refuses.
+		return e.restrictionLatency()
+	}
 	for _, s := range r.Steps {
 		// Every target that was called counts, whatever it found: a
 		// shred retried after a crash finds its key gone already, and
@@ -501,7 +559,7 @@ func (e *Engine) latency(r Request) time.Duration {
 // closing write.
 func (e *Engine) finish(ctx context.Context, r Request) (nextAction, mutation, error) {
 	now := e.now()
-	if r.Kind == gdpr.KindErasure && r.SettleUntil.IsZero() {
+	if (r.Kind == gdpr.KindErasure || r.Kind == gdpr.KindRestriction || r.Kind == gdpr.KindObjection) && r.SettleUntil.IsZero() {
 		if d := e.latency(r); d > 0 {
 			until := now.Add(d)
 			return waitNow, func(r *Request, now time.Time) error {
@@ -520,6 +578,14 @@ func (e *Engine) finish(ctx context.Context, r Request) (nextAction, mutation, e
 	to := StateCompleted
 	if len(r.Exemptions()) > 0 {
 		to = StateCompletedWithExemptions
+	}
+	if r.Kind == gdpr.KindErasure && to == StateCompleted {
+		// Nothing of the subject was kept: their restrictions and
+		// statements go too (with exemptions, they stay with the data
+		// kept). The engine's own records of the request follow at close.
+		if _, err := e.forgetSubject(ctx, r.SubjectRef); err != nil {
+			return goOn, nil, err
+		}
 	}
 	if r.Kind == gdpr.KindErasure && e.journal != nil {
 		targets := make([]string, len(r.Steps))
@@ -551,14 +617,24 @@ func (e *Engine) finish(ctx context.Context, r Request) (nextAction, mutation, e
 
 // errorText is the text kept of a step's error: the host's function, or
 // the error's text with the subject ID cut out, at most 200 bytes.
-func (e *Engine) errorText(subject gdpr.SubjectID, err error) string {
-	if e.errText != nil {
-		return truncate(e.errText(err), 200)
-	}
+func (e *Engine) errorText(subject gdpr.SubjectID, err error, cut ...string) string {
 	s := err.Error()
+	if e.errText != nil {
+		s = e.errText(err)
+	}
 	if subject != "" {
 		for _, form := range []string{string(subject), url.PathEscape(string(subject)), url.QueryEscape(string(subject))} {
 			s = replaceFold(s, form, "[subject]")
+		}
+	}
+	// A corrected value or a recipient's reference is cut as well, even
+	// from the host's own text.
+	for _, v := range cut {
+		if v == "" {
+			continue
+		}
+		for _, form := range []string{v, url.PathEscape(v), url.QueryEscape(v)} {
+			s = replaceFold(s, form, "[redacted]")
 		}
 	}
 	return truncate(s, 200)
