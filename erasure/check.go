@@ -365,8 +365,8 @@ func (e *Engine) Override(ctx context.Context, subject gdpr.SubjectID, purpose g
 	}
 	if e.notifier != nil {
 		n := Notice{ID: x.ID + ":" + string(NoticeOverridden), Type: NoticeOverridden,
-			Request:  gdpr.Request{ID: requestOf(x.ID), Kind: gdpr.KindObjection, Subject: subject},
-			Article:  "Art. 21(1)", Reasons: reasons, Restrictions: []Restriction{next.Clone()}, Remedies: e.remedies()}
+			Request: gdpr.Request{ID: requestOf(x.ID), Kind: gdpr.KindObjection, Subject: subject},
+			Article: "Art. 21(1)", Reasons: reasons, Restrictions: []Restriction{next.Clone()}, Remedies: e.remedies()}
 		if err := e.notifier.Notify(ctx, n); err != nil {
 			return Restriction{}, wrap(op, because(ErrNotify, "the Notifier failed", err))
 		}
