@@ -49,15 +49,15 @@ func (e *Engine) Check(ctx context.Context, subject gdpr.SubjectID, purpose gdpr
 	if subject == "" {
 		return &Error{Op: "check", Field: "subject", Err: because(ErrInvalid, "empty subject", nil)}
 	}
+	if allowance != gdpr.AllowNone && allowance.Validate() != nil {
+		return &Error{Op: "check", Field: "allowance", Err: because(ErrInvalid, "unknown allowance", nil)}
+	}
 	xs, err := e.cache.lookup(ctx, subject)
 	if err != nil {
 		return &Error{Op: "check", Err: because(ErrRestricted, "the restrictions could not be read", err)}
 	}
 	if len(xs) == 0 {
 		return nil
-	}
-	if err := allowance.Validate(); err != nil {
-		return &Error{Op: "check", Field: "allowance", Err: because(ErrInvalid, "unknown allowance", nil)}
 	}
 	return e.decide(ctx, xs, purpose, allowance)
 }

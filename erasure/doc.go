@@ -1,7 +1,9 @@
 // Package erasure is the request engine: every data-subject request's
 // lifecycle from receipt to proof, with the deadlines of Art. 12(3),
 // identity checks (Art. 12(6)), the fan-out of an erasure (Art. 17) to
-// every place that holds the subject's data, crash-safe workers on any
+// every place that holds the subject's data, restriction (Art. 18) with a
+// check for every hot path, objection (Art. 21), rectification (Art. 16),
+// the notices to every recipient (Art. 19), crash-safe workers on any
 // number of instances, and replay after a backup restore.
 //
 // # Requests
@@ -9,11 +11,11 @@
 // Every kind of request (gdpr.RequestKind: access, rectification,
 // erasure, restriction and its lifting, portability, objection) has one
 // lifecycle here, so one queue and one dashboard hold them all. An erasure
-// runs its Targets; every other kind runs the gdpr.RequestHandler the host
-// registers for it (WithHandler): package export answers access and
-// portability, and the restriction, objection and rectification handlers
-// follow the same contract. No package of the module imports another: they
-// meet through the root's contracts.
+// runs its Targets; a restriction, its lift, an objection and a
+// rectification are carried out by the Engine itself (below); access and
+// portability run the gdpr.RequestHandler the host registers for them
+// (WithHandler; package export answers both). No package of the module
+// imports another: they meet through the root's contracts.
 //
 // A Request has a UUIDv7 ID, its kind, subject, channel, time of receipt,
 // its gdpr.Deadline (one month, counted in the controller's location,
@@ -47,6 +49,87 @@
 // before it writes the change: a failed notice leaves the request as it
 // was (ErrNotify), and a notice may be sent twice after a crash, so
 // Notifiers are idempotent by Notice.ID.
+//
+// # Restriction
+//
+// A restriction request (Submission.Ground, one of the four grounds of
+// Art. 18(1); Purposes, or none for all processing) places a Restriction,
+// and Check(ctx, subject, purpose, allowance) answers on every hot path
+// whether the subject's data may be processed: restricted data may be
+// stored, and otherwise processed only on a ground of Art. 18(2) that the
+// caller gives (gdpr.AllowConsent, AllowLegalClaims, AllowOtherPerson,
+// AllowPublicInterest; AllowStorage for storage), which is recorded.
+// Engine.Guard has the signature of crypto's Guard:
+//
+//	keys, _ := crypto.New(ctx, keyStore, kek, crypto.WithGuard(engine.Guard))
+//	ctx = gdpr.WithPurpose(ctx, "support")
+//	_, err := keys.Decrypt(ctx, subject, field, ct)                // crypto.ErrRestricted
+//	ctx = gdpr.WithAllowance(ctx, gdpr.AllowLegalClaims)
+//	pt, err := keys.Decrypt(ctx, subject, field, ct)               // allowed, and recorded
+//
+// Check answers from a cache of every restriction in force, keyed on
+// first sight by the subject ID in memory (a warm check costs about a map
+// lookup, see BENCHMARKS.md). The cache is read again from the Store after
+// WithRestrictionCache (default 1s), in the background; past twice that a
+// Check waits for a fresh read, and refuses if the Store cannot be read.
+// So a restriction placed on one instance is honoured by every instance
+// within twice the cache time, and the request completes — the subject is
+// told their data are restricted — only once that time has passed.
+//
+// A lift is a request of its own (gdpr.KindLiftRestriction, with the
+// restriction's ID or none for all). It needs a Notifier: its first step
+// tells the subject (NoticeLifting, Art. 18(3)) and records that it did,
+// and only its second step, after that record, lifts the restrictions the
+// notice named.
+//
+// # Objection
+//
+// An objection request names its purposes. With a Register
+// (WithRegister), a purpose on legitimate interests or a public task is
+// objected to under Art. 21(1): Check refuses it (but for
+// gdpr.AllowLegalClaims, which Art. 21(1) itself admits, and storage)
+// until staff record compelling legitimate grounds with Override, giving
+// the reference of their assessment and the reasons the subject is told
+// (NoticeOverridden, with the remedies); the override is audited. A
+// purpose the Register marks as direct marketing is objected to under
+// Art. 21(2): absolutely, profiling related to it included, never
+// overridden (ErrAbsolute). An objection with DirectMarketing and no
+// purposes covers every direct-marketing purpose of the Register, present
+// and future. An objection to a purpose on any other basis (consent: that
+// is a withdrawal) is refused at intake. WithObjectionHook is told of each
+// purpose objected to and each override, to record them in the consent
+// ledger (consent.Ledger.Object) so that its decisions deny them too.
+//
+// # Rectification
+//
+// The host registers a Rectifier per place that holds correctable data,
+// naming its fields (WithRectifiers). A rectification carries
+// Corrections (target, field, the value the subject supplies); an unknown
+// target or field is refused at intake (ErrUnknownField). The value is
+// personal data: it is sealed at intake, before anything is written, with
+// AES-256-GCM (Tink) under a key derived from the subject key by
+// HKDF-SHA256 and bound to the request, target and field, handed to the
+// Rectifier when its step runs, and its ciphertext is dropped in the same
+// write that records the step (and from any request that closes). A
+// correction marked Supplement is a supplementary statement for
+// incomplete data (Art. 16, second sentence): it is kept, sealed, as a
+// Statement, which Statements and ExportSubject open for the subject.
+//
+// # Recipients
+//
+// With WithRecipients, every rectification, erasure and restriction tells
+// each recipient of the subject's data (Art. 19): the actual recipients
+// the host records (gdpr.Disclosures; CJEU C-154/21) and the Register's.
+// They are listed in the request's first step, before any target runs,
+// and told in steps of their own after the request's work, each with its
+// outcome recorded: notified, not notified (the RecipientNotifier said
+// ErrImpossible or ErrDisproportionate, with its reason), or failed and
+// retried with backoff like a target. The completion notice lists them
+// (Notice.Recipients), so the subject can be told who was informed
+// (Art. 19, second sentence). A recipient's own reference for the
+// subject, which the notice carries, is dropped when the request closes.
+// Package erasure/webhook delivers the notices as signed Standard
+// Webhooks, and verifies them on the receiving side.
 //
 // # Identity
 //
@@ -138,8 +221,11 @@
 // one without the key and the ID. Closed requests are deleted after the
 // accountability period (WithAccountability; Purge, which Run calls
 // hourly). The Engine is itself a gdpr.Eraser and gdpr.Exporter of its
-// records (dataset "dsar_requests"): erasing deletes the subject's closed
-// requests and reports the open ones as kept on Art. 17(3)(b). Do not
+// records (datasets "dsar_requests", "dsar_restrictions" and
+// "dsar_statements"): erasing deletes the subject's closed requests, and,
+// once none is open, their restrictions and statements, and reports the
+// open ones as kept on Art. 17(3)(b). An erasure that keeps nothing also
+// deletes the subject's restrictions and statements. Do not
 // make the Engine a Target of its own erasures.
 //
 // Audit events (WithRecorder) are recorded before the change they
@@ -150,7 +236,11 @@
 // erased. The actions are erasure.request.received, .verified,
 // .extended, .rejected, .cancelled, .retried, .completed, .purged and
 // .erased (the Engine's own records of a subject), and
-// erasure.step per attempt (attrs step, outcome, count, attempts).
+// erasure.step per attempt (attrs step, outcome, count, attempts), and
+// for the kinds the Engine carries out itself erasure.restriction.placed,
+// .lift_notified, .lifted, .allowed (processing under an allowance of
+// Art. 18(2)) and .erased, erasure.objection.recorded and .overridden,
+// and erasure.rectified (attrs target, field; never the value).
 //
 // # Journal and replay
 //
@@ -171,8 +261,9 @@
 //
 // # Storage
 //
-// The Engine keeps requests and leases in a Store, verification codes in
-// a CodeStore and the journal in a Journal. memerasure holds them in
+// The Engine keeps requests, leases, restrictions, objections and
+// supplementary statements in a Store, verification codes in a CodeStore
+// and the journal in a Journal. memerasure holds them in
 // memory (the fake for a host's tests); sqlerasure in PostgreSQL,
 // MySQL/MariaDB or SQLite, on the module's shared SQL base. The subject
 // ID in clear is in a request's row only while it is open.
@@ -183,8 +274,9 @@
 // cause wrapping one of the sentinels (ErrInvalid, ErrNotFound,
 // ErrConflict, ErrIllegalTransition, ErrUnknownKind, ErrRefused,
 // ErrLeased, ErrLeaseLost, ErrInvalidCode, ErrTooManyAttempts,
-// ErrInvalidReceipt, ErrNotify), which wrap the root's where they mean the
-// same. No error text carries a subject ID or any other personal data.
+// ErrInvalidReceipt, ErrNotify, ErrUnknownField, ErrAbsolute), which wrap
+// the root's where they mean the same. Check refuses with ErrRestricted or
+// ErrObjected (which wraps it), both matching gdpr.ErrRestricted. No error text carries a subject ID or any other personal data.
 //
 // # Testing
 //

@@ -57,7 +57,10 @@ type Notice struct {
 	State State
 	// Deadline is the request's deadline, extended or not.
 	Deadline gdpr.Deadline
-	// Rejection is the reason of a rejection, and Article its provision.
+	// Rejection is the reason of a rejection. Article is its provision;
+	// for a completion, the article of the right exercised (e.g.
+	// "Art. 18(1)"); for a lift, "Art. 18(3)"; for an override,
+	// "Art. 21(1)".
 	Rejection RejectReason
 	Article   string
 	// Reasons are the reasons for the delay or the refusal, as written by
@@ -119,6 +122,7 @@ func (e *Engine) notify(ctx context.Context, r Request, t NoticeType, reasons st
 	case NoticeRejected:
 		n.Rejection, n.Article, n.Remedies = r.Rejection, r.Rejection.Article(), e.remedies()
 	case NoticeCompleted:
+		n.Article = r.Kind.Article()
 		n.Exemptions = r.Exemptions()
 		if len(n.Exemptions) > 0 {
 			n.Remedies = e.remedies()
