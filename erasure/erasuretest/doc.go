@@ -14,15 +14,18 @@
 // RunStoreTests covers what the erasure.Store documentation promises:
 //
 //   - Round trips of every field of a Request, through Create, Get, List
-//     and Update (RoundTrip): Params, a Deadline counted in Europe/Berlin
-//     and extended with a reason, Steps with every Outcome, Exemptions
-//     (one with an Until), a Reference and an Error, a History with the
-//     subject, staff and the system as actors, NextAt, SettleUntil,
-//     Closed and a Rejection; times with nanoseconds in other zones come
-//     back truncated to the microsecond in UTC, lease times included
-//     (TimesTruncatedToMicrosecondUTC); the Deadline keeps its Location by
-//     name (DeadlineLocationKeptByName); no slice or map is shared with
-//     the caller on the way in or out (CreateDoesNotAliasInput,
+//     and Update (RoundTrip): Params, an Ask with every field (sealed
+//     corrections among them), a Deadline counted in Europe/Berlin and
+//     extended with a reason, Steps with every Outcome, Exemptions (one
+//     with an Until), a Field, a Recipient, a Reference and an Error, a
+//     History with the subject, staff and the system as actors, NextAt,
+//     SettleUntil, Closed and a Rejection; the Ask of a rectification and
+//     its steps' Fields and Recipients, through both handles and as the
+//     Engine closes it (RequestAskRoundTrip); times with nanoseconds in
+//     other zones come back truncated to the microsecond in UTC, lease
+//     times included (TimesTruncatedToMicrosecondUTC); the Deadline keeps
+//     its Location by name (DeadlineLocationKeptByName); no slice or map
+//     is shared with the caller on the way in or out (CreateDoesNotAliasInput,
 //     UpdateDoesNotAliasInput, ReturnedRequestsAreCopies).
 //   - Create: Version 1 whatever r.Version holds (CreateStoresVersion1),
 //     at most one open request per Kind and SubjectRef, the open one
@@ -58,6 +61,32 @@
 //     (ListMaxLimit; skipped with -short, as it creates over 1000
 //     requests); Count per State and Kind, filtered, After and Limit
 //     ignored (Count); Delete, unknown IDs skipped, a slot freed (Delete).
+//   - Restrictions and objections: every field (Purposes, DirectMarketing,
+//     an Override, Lifted and LiftedBy, times to the microsecond in UTC)
+//     through CreateRestriction, GetRestriction, ListRestrictions and
+//     UpdateRestriction, set and cleared again (RestrictionRoundTrip);
+//     Version 1 whatever x.Version holds
+//     (CreateRestrictionStoresVersion1); an existing ID refused with
+//     ErrConflict, the stored one unchanged (CreateRestrictionDuplicateID);
+//     GetRestriction of an unknown ID, or of a request's
+//     (GetRestrictionUnknown); UpdateRestriction from the stored Version
+//     only, at Version+1, ErrConflict and ErrNotFound with nothing written
+//     (UpdateRestriction, UpdateRestrictionVersionConflict,
+//     UpdateRestrictionUnknown); ListRestrictions by SubjectRef and
+//     Lifted (false: not lifted, an overridden objection included; true:
+//     every one), in ID order (ListRestrictionsFilters), paging by After
+//     and Limit (ListRestrictionsPaging), DefaultLimit and MaxLimit
+//     (ListRestrictionsDefaultLimit, ListRestrictionsMaxLimit, the latter
+//     skipped with -short); no Purposes or Override shared with the
+//     caller on the way in or out (ReturnedRestrictionsAreCopies).
+//   - Statements: a second PutStatement of an ID, with other contents,
+//     succeeds and leaves the first (PutStatementIdempotent); ListStatements
+//     returns one subject's statements in ID order, byte by byte, Sealed
+//     bytes that are no text whole (ListStatements); no Sealed bytes shared
+//     with the caller (ReturnedStatementsAreCopies).
+//   - Forget deletes the subject's restrictions, lifted and overridden
+//     ones too, and statements, returns how many, and leaves other
+//     subjects' and the subject's requests alone (Forget).
 //
 // # Two handles on one storage
 //
@@ -85,6 +114,13 @@
 //     the others get ErrLeased.
 //   - RaceAcquireMixed: Acquires and AcquireIDs of one subject's two
 //     requests give exactly one lease on the subject.
+//   - RaceCreateRestrictionDuplicateID: of CreateRestrictions of one ID,
+//     exactly one succeeds, the others get ErrConflict.
+//   - RaceUpdateRestriction: of UpdateRestrictions from one Version,
+//     exactly one wins, the others get ErrConflict; the stored restriction
+//     is the winner's.
+//   - RacePutStatement: PutStatements of one ID all succeed, and one of
+//     them is stored, whole.
 //
 // Each race is bounded by internal/suite's RaceTimeout, so that handles
 // that deadlock fail the subtest instead of hanging the run.
@@ -108,6 +144,14 @@
 //     wraps.
 //   - ClosedBefore keeps closed requests only; Delete of one ID given
 //     twice counts it once.
+//   - The suite closes requests as the Engine does, without their sealed
+//     corrections and recipients' references, so a store may keep or drop
+//     those of a closed request. A Correction's Value is not compared: it
+//     belongs in a Submission, not in a stored request.
+//   - "ID order" of restrictions and statements is byte order, as for
+//     requests: the statement "<id>/10" sorts before "<id>/2".
+//   - Restrictions and requests are kept apart: an ID of one is unknown to
+//     the other's methods, and Forget leaves the subject's requests.
 //
 // # The CodeStore and Journal suites
 //

@@ -87,6 +87,23 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) (s, other erasure.S
 		{"ListMaxLimit", suite.One(testListMaxLimit)},
 		{"Count", suite.One(testCount)},
 		{"Delete", suite.One(testDelete)},
+		{"RequestAskRoundTrip", testAskRoundTrip},
+		{"RestrictionRoundTrip", testRestrictionRoundTrip},
+		{"CreateRestrictionStoresVersion1", suite.One(testRestrictionVersion1)},
+		{"CreateRestrictionDuplicateID", suite.One(testRestrictionDuplicateID)},
+		{"GetRestrictionUnknown", suite.One(testGetRestrictionUnknown)},
+		{"UpdateRestriction", suite.One(testUpdateRestriction)},
+		{"UpdateRestrictionVersionConflict", suite.One(testUpdateRestrictionConflict)},
+		{"UpdateRestrictionUnknown", suite.One(testUpdateRestrictionUnknown)},
+		{"ListRestrictionsFilters", suite.One(testListRestrictionsFilters)},
+		{"ListRestrictionsPaging", suite.One(testListRestrictionsPaging)},
+		{"ListRestrictionsDefaultLimit", suite.One(testListRestrictionsDefaultLimit)},
+		{"ListRestrictionsMaxLimit", suite.One(testListRestrictionsMaxLimit)},
+		{"ReturnedRestrictionsAreCopies", suite.One(testRestrictionsAreCopies)},
+		{"PutStatementIdempotent", testPutStatementIdempotent},
+		{"ListStatements", suite.One(testListStatements)},
+		{"ReturnedStatementsAreCopies", suite.One(testStatementsAreCopies)},
+		{"Forget", testForget},
 		{"RaceCreateOpen", testRaceCreateOpen},
 		{"RaceCreateDuplicateID", testRaceCreateDuplicateID},
 		{"RaceUpdate", testRaceUpdate},
@@ -94,6 +111,9 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) (s, other erasure.S
 		{"RaceAcquire", testRaceAcquire},
 		{"RaceAcquireID", testRaceAcquireID},
 		{"RaceAcquireMixed", testRaceAcquireMixed},
+		{"RaceCreateRestrictionDuplicateID", testRaceCreateRestrictionDuplicateID},
+		{"RaceUpdateRestriction", testRaceUpdateRestriction},
+		{"RacePutStatement", testRacePutStatement},
 	}
 	suite.Run(t, "erasure.Store", newStore, tests)
 }
@@ -237,7 +257,7 @@ func testCreateNotAliased(t *testing.T, s erasure.Store) {
 	}
 	scribble(&r)
 	if d := requestDiff(mustGet(t, s, want.ID), want); len(d) > 0 {
-		t.Errorf("after the caller changed the Params, Steps, Exemptions and History it had created, Get returned a changed request; %s:\n\t%s",
+		t.Errorf("after the caller changed the Params, Ask, Steps, Recipients, Exemptions and History it had created, Get returned a changed request; %s:\n\t%s",
 			copyContract, strings.Join(d, "\n\t"))
 	}
 }
@@ -267,12 +287,28 @@ func scribble(r *erasure.Request) {
 	}
 	for i := range r.Steps {
 		r.Steps[i].Target = "scribbled"
+		r.Steps[i].Field = "scribbled"
 		for j := range r.Steps[i].Exemptions {
 			r.Steps[i].Exemptions[j].Category = "scribbled"
+		}
+		if rc := r.Steps[i].Recipient; rc != nil {
+			rc.Recipient, rc.Reference = "scribbled", "scribbled"
+			for j := range rc.Categories {
+				rc.Categories[j] = "scribbled"
+			}
 		}
 	}
 	for i := range r.History {
 		r.History[i].Note = "scribbled"
+	}
+	for i := range r.Ask.Purposes {
+		r.Ask.Purposes[i] = "scribbled"
+	}
+	for i := range r.Ask.Corrections {
+		r.Ask.Corrections[i].Field = "scribbled"
+		for j := range r.Ask.Corrections[i].Sealed {
+			r.Ask.Corrections[i].Sealed[j] ^= 0xff
+		}
 	}
 }
 

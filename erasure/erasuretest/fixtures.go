@@ -85,8 +85,11 @@ func dueRequest(kind gdpr.RequestKind, subject gdpr.SubjectID, nextAt time.Time)
 
 // fullRequest returns an open erasure request in progress with every field
 // set: a Berlin deadline extended, steps erased, retained (with
-// exemptions, one with an Until) and failed, a history with the subject,
-// staff and the system as actors, parameters, NextAt and SettleUntil.
+// exemptions, one with an Until) and failed, a step with a Field and one
+// with a Recipient, an Ask with every field (sealed corrections among
+// them: a Store keeps what it is given, whatever the Kind), a history
+// with the subject, staff and the system as actors, parameters, NextAt
+// and SettleUntil.
 func fullRequest(subject gdpr.SubjectID) erasure.Request {
 	received := time.Date(2025, time.March, 31, 23, 30, 0, 0, time.UTC) // 1 April in Berlin
 	d, err := gdpr.NewDeadline(received, berlin, nil).Extend("the request is complex: 14 systems hold data")
@@ -114,6 +117,21 @@ func fullRequest(subject gdpr.SubjectID) erasure.Request {
 			{Target: "crm", Outcome: erasure.OutcomeFailed, Attempts: 3, Error: "crm: status 503", At: received.Add(4 * time.Hour)},
 			{Target: "handler", Reference: "bundle-0042"},
 			{Target: "search"},
+			{Target: "crm", Field: "email", Outcome: erasure.OutcomeApplied, Attempts: 1, At: received.Add(4 * time.Hour)},
+			{Target: "recipients", Outcome: erasure.OutcomeApplied, Count: 1, Attempts: 1, At: received.Add(4 * time.Hour)},
+			{Target: "recipient", Outcome: erasure.OutcomeNotified, Attempts: 1, At: received.Add(5 * time.Hour),
+				Recipient: &gdpr.Disclosure{Recipient: "Mailer GmbH", Kind: gdpr.Processor, Reference: "cust-0042",
+					Categories: []string{"contact", "usage"}, At: received.Add(-30 * 24 * time.Hour)}},
+		},
+		Ask: erasure.Ask{
+			Ground:          erasure.GroundAccuracy,
+			Purposes:        []gdpr.Purpose{"marketing", "analytics"},
+			DirectMarketing: true,
+			Restriction:     NewID(),
+			Corrections: []erasure.Correction{
+				{Target: "crm", Field: "email", Sealed: []byte{0x00, 0x01, 0xfe, 0xff, 's', 'e', 'a', 'l'}},
+				{Target: "crm", Field: "address", Supplement: true, Sealed: []byte("sealed supplement")},
+			},
 		},
 		History: []erasure.Transition{
 			{To: erasure.StateReceived, At: received, Actor: gdpr.SubjectActor(), Event: "submitted"},
@@ -131,7 +149,8 @@ func fullRequest(subject gdpr.SubjectID) erasure.Request {
 }
 
 // closeAs returns r, cloned, moved to the closed state st at when, as the
-// Engine writes it: no Subject, no NextAt, Closed set, a transition added.
+// Engine writes it: no Subject, no NextAt, Closed set, a transition added,
+// no sealed correction and no recipient's reference for the subject.
 func closeAs(r erasure.Request, st erasure.State, when time.Time) erasure.Request {
 	r = r.Clone()
 	r.History = append(r.History, erasure.Transition{From: r.State, To: st, At: when, Actor: gdpr.System("erasure"), Event: string(st)})
@@ -139,6 +158,14 @@ func closeAs(r erasure.Request, st erasure.State, when time.Time) erasure.Reques
 	r.Subject = ""
 	r.NextAt = time.Time{}
 	r.Closed = when
+	for i := range r.Ask.Corrections {
+		r.Ask.Corrections[i].Sealed = nil
+	}
+	for i := range r.Steps {
+		if r.Steps[i].Recipient != nil {
+			r.Steps[i].Recipient.Reference = ""
+		}
+	}
 	if st == erasure.StateRejected {
 		r.Rejection = erasure.RejectIdentity
 	}
@@ -210,7 +237,8 @@ func deadlineDiff(got, want gdpr.Deadline) []string {
 
 // requestDiff lists how got differs from want, field by field; empty when
 // they are the same as a Store gives them back. Nil and empty Params,
-// Steps, Exemptions and History are the same.
+// Steps, Exemptions, History and the slices of Ask and of a Recipient are
+// the same.
 func requestDiff(got, want erasure.Request) []string {
 	var d []string
 	add := func(field string, g, w any) { d = append(d, fmt.Sprintf("%s: got %#v, want %#v", field, g, w)) }
@@ -232,6 +260,7 @@ func requestDiff(got, want erasure.Request) []string {
 	if !maps.Equal(got.Params, want.Params) {
 		add("Params", got.Params, want.Params)
 	}
+	d = append(d, askDiff(got.Ask, want.Ask)...)
 	if s := timeDiff(got.Received, want.Received); s != "" {
 		d = append(d, "Received: "+s)
 	}
@@ -279,17 +308,65 @@ func requestDiff(got, want erasure.Request) []string {
 	return d
 }
 
-func stepDiff(name string, g, w erasure.Step) []string {
+// askDiff lists how a stored Ask differs from want. A Correction's Value
+// is not compared: it belongs in a Submission, not in a stored request.
+func askDiff(g, w erasure.Ask) []string {
 	var d []string
-	if g.Target != w.Target || g.Outcome != w.Outcome || g.Count != w.Count || g.Reference != w.Reference ||
-		g.Error != w.Error || g.Attempts != w.Attempts {
-		gc, wc := g, w
-		gc.At, wc.At, gc.Exemptions, wc.Exemptions = time.Time{}, time.Time{}, nil, nil
-		d = append(d, fmt.Sprintf("%s (At and Exemptions aside): got %+v, want %+v", name, gc, wc))
+	if g.Ground != w.Ground || g.DirectMarketing != w.DirectMarketing || g.Restriction != w.Restriction {
+		d = append(d, fmt.Sprintf("Ask.Ground, DirectMarketing, Restriction: got %q, %v, %q, want %q, %v, %q",
+			g.Ground, g.DirectMarketing, g.Restriction, w.Ground, w.DirectMarketing, w.Restriction))
+	}
+	if !slices.Equal(g.Purposes, w.Purposes) {
+		d = append(d, fmt.Sprintf("Ask.Purposes: got %q, want %q", g.Purposes, w.Purposes))
+	}
+	if len(g.Corrections) != len(w.Corrections) {
+		return append(d, fmt.Sprintf("len(Ask.Corrections): got %d, want %d", len(g.Corrections), len(w.Corrections)))
+	}
+	for i, wc := range w.Corrections {
+		gc := g.Corrections[i]
+		if gc.Target != wc.Target || gc.Field != wc.Field || gc.Supplement != wc.Supplement {
+			d = append(d, fmt.Sprintf("Ask.Corrections[%d]: got %s.%s supplement %v, want %s.%s supplement %v",
+				i, gc.Target, gc.Field, gc.Supplement, wc.Target, wc.Field, wc.Supplement))
+		}
+		if !bytes.Equal(gc.Sealed, wc.Sealed) {
+			d = append(d, fmt.Sprintf("Ask.Corrections[%d].Sealed: got %x, want %x (the sealed bytes as written)", i, gc.Sealed, wc.Sealed))
+		}
+	}
+	return d
+}
+
+// recipientDiff lists how a stored Step.Recipient differs from want.
+func recipientDiff(name string, g, w *gdpr.Disclosure) []string {
+	switch {
+	case g == nil && w == nil:
+		return nil
+	case g == nil || w == nil:
+		return []string{fmt.Sprintf("%s: got %v, want %v", name, g != nil, w != nil)}
+	}
+	var d []string
+	if g.Recipient != w.Recipient || g.Kind != w.Kind || g.Reference != w.Reference || !slices.Equal(g.Categories, w.Categories) {
+		gc, wc := *g, *w
+		gc.At, wc.At = time.Time{}, time.Time{}
+		d = append(d, fmt.Sprintf("%s (At aside): got %+v, want %+v", name, gc, wc))
 	}
 	if s := timeDiff(g.At, w.At); s != "" {
 		d = append(d, name+".At: "+s)
 	}
+	return d
+}
+
+func stepDiff(name string, g, w erasure.Step) []string {
+	var d []string
+	if g.Target != w.Target || g.Field != w.Field || g.Outcome != w.Outcome || g.Count != w.Count || g.Reference != w.Reference ||
+		g.Error != w.Error || g.Attempts != w.Attempts {
+		gc, wc := g, w
+		gc.At, wc.At, gc.Exemptions, wc.Exemptions, gc.Recipient, wc.Recipient = time.Time{}, time.Time{}, nil, nil, nil, nil
+		d = append(d, fmt.Sprintf("%s (At, Exemptions and Recipient aside): got %+v, want %+v", name, gc, wc))
+	}
+	if s := timeDiff(g.At, w.At); s != "" {
+		d = append(d, name+".At: "+s)
+	}
+	d = append(d, recipientDiff(name+".Recipient", g.Recipient, w.Recipient)...)
 	if len(g.Exemptions) != len(w.Exemptions) {
 		return append(d, fmt.Sprintf("len(%s.Exemptions): got %d, want %d", name, len(g.Exemptions), len(w.Exemptions)))
 	}

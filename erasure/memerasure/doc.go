@@ -25,7 +25,11 @@
 // of each kind and SubjectRef, and one lease per SubjectRef. Acquire, List
 // and Count scan every request and sort what they keep, so they cost
 // O(n log n) in the number of requests: fine for tests and tools, not for
-// millions of requests.
+// millions of requests. Beside the requests, a Store keeps the restrictions
+// and objections (Art. 18 and 21) and the supplementary statements of
+// Art. 16 in maps by ID; ListRestrictions and ListStatements scan and sort
+// them likewise, and Forget deletes a subject's restrictions and statements
+// (not its requests).
 //
 // Requests are stored as a database would give them back. Times are
 // truncated to the microsecond and converted to UTC on the way in, lease
@@ -38,11 +42,15 @@
 // (a time.FixedZone, say) is refused with an error wrapping
 // erasure.ErrInvalid, where a SQL store could not keep it either.
 //
-// Requests, codes and journal entries are deep-copied on the way in and
-// out: a caller that changes a returned request's Params, Steps,
-// Exemptions or History, a code's Hash or an entry's Targets, or what it
-// passed in, changes nothing stored. A code's Hash is overwritten with
-// zeros when it is replaced or deleted.
+// Requests, restrictions, statements, codes and journal entries are
+// deep-copied on the way in and out: a caller that changes a returned
+// request's Params, Ask, Steps (a Recipient too), Exemptions or History, a
+// restriction's Purposes or Override, a statement's Sealed bytes, a code's
+// Hash or an entry's Targets, or what it passed in, changes nothing stored.
+// A correction's Value, which belongs in a Submission only, is not stored
+// (a database, encoding the request, would not keep it either). A code's
+// Hash is overwritten with zeros when it is replaced or deleted, and a
+// statement's Sealed bytes when Forget deletes it.
 //
 // Request.Subject is kept only in the request itself; no index or lease
 // holds it, so once the Engine writes a closed request without it the
@@ -55,21 +63,25 @@
 // # Errors
 //
 // Methods return *erasure.Error (Op "create", "get", "update", "acquire",
-// "acquire id", "renew", "release", "list", "count", "delete", "put code",
+// "acquire id", "renew", "release", "list", "count", "delete", "create
+// restriction", "update restriction", "get restriction", "list
+// restrictions", "put statement", "list statements", "forget", "put code",
 // "attempt", "delete code", "due reminders", "mark reminded", "append" or
 // "match") wrapping erasure.ErrNotFound, erasure.ErrConflict,
 // erasure.ErrLeased or erasure.ErrLeaseLost as the contracts say, and so
 // the root package's gdpr.ErrNotFound and gdpr.ErrConflict too: for
 // example "erasure update: memerasure: conflict: request "0195…":
 // stored version is 2, not 1". Update reports an unknown ID first, then a
-// lease not held (ErrLeaseLost), then a stale Version (ErrConflict).
+// lease not held (ErrLeaseLost), then a stale Version (ErrConflict);
+// UpdateRestriction an unknown ID (ErrNotFound), then a stale Version.
 //
 // Where the contracts are silent, memerasure refuses with an error
 // wrapping erasure.ErrInvalid, and a Field naming the argument: a request,
-// code or journal entry without an ID ("id", "request"), a Deadline whose
-// Location does not load by name ("deadline"), an Acquire with n below 1
-// ("n"), an Acquire or AcquireID with a ttl of zero or less ("ttl"), and
-// DueReminders with a limit below 1 ("limit"). A nil context is refused
+// restriction, statement, code or journal entry without an ID ("id",
+// "request"), a Deadline whose Location does not load by name
+// ("deadline"), an Acquire with n below 1 ("n"), an Acquire or AcquireID
+// with a ttl of zero or less ("ttl"), and DueReminders with a limit
+// below 1 ("limit"). A nil context is refused
 // with Field "ctx", and every method returns ctx.Err() when its context is
 // done before it starts. Error texts name request IDs at most (only those
 // that look like keys), never a subject or a SubjectRef.

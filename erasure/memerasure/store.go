@@ -33,6 +33,10 @@ type Store struct {
 	// leases holds the lease of each SubjectRef, live or expired; Release
 	// removes it.
 	leases map[string]erasure.Lease
+	// restrictions holds every restriction and objection by ID, and
+	// statements every supplementary statement by ID (restrictions.go).
+	restrictions map[string]*erasure.Restriction
+	statements   map[string]*erasure.Statement
 }
 
 var _ erasure.Store = (*Store)(nil)
@@ -47,9 +51,11 @@ func keyOf(r *erasure.Request) openKey { return openKey{r.Kind, r.SubjectRef} }
 // New returns an empty Store.
 func New() *Store {
 	return &Store{
-		reqs:   make(map[string]*erasure.Request),
-		open:   make(map[openKey]string),
-		leases: make(map[string]erasure.Lease),
+		reqs:         make(map[string]*erasure.Request),
+		open:         make(map[openKey]string),
+		leases:       make(map[string]erasure.Lease),
+		restrictions: make(map[string]*erasure.Restriction),
+		statements:   make(map[string]*erasure.Statement),
 	}
 }
 
@@ -418,6 +424,11 @@ func stored(op string, r erasure.Request) (erasure.Request, error) {
 	}
 	r = r.Clone()
 	r.Deadline = d
+	// A stored correction keeps its sealed value only (Correction.Value
+	// is for a Submission), as a database, encoding the request, would.
+	for i := range r.Ask.Corrections {
+		r.Ask.Corrections[i].Value = ""
+	}
 	r.Received = norm(r.Received)
 	r.NextAt = norm(r.NextAt)
 	r.SettleUntil = norm(r.SettleUntil)
@@ -425,6 +436,9 @@ func stored(op string, r erasure.Request) (erasure.Request, error) {
 	for i := range r.Steps {
 		st := &r.Steps[i]
 		st.At = norm(st.At)
+		if st.Recipient != nil {
+			st.Recipient.At = norm(st.Recipient.At)
+		}
 		for j := range st.Exemptions {
 			st.Exemptions[j].Until = norm(st.Exemptions[j].Until)
 		}

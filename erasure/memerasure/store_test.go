@@ -59,23 +59,30 @@ func TestNilContext(t *testing.T) {
 	r := erasuretest.NewRequest(gdpr.KindErasure, "subject-a", time.Now())
 	l := erasure.Lease{Subject: r.SubjectRef, Request: r.ID, Token: "t"}
 	for op, call := range map[string]func() error{
-		"create":        func() error { _, _, err := s.Create(nilCtx, r); return err },
-		"get":           func() error { _, err := s.Get(nilCtx, r.ID); return err },
-		"update":        func() error { return s.Update(nilCtx, r, nil, time.Now()) },
-		"acquire":       func() error { _, err := s.Acquire(nilCtx, "w", time.Now(), time.Minute, 1); return err },
-		"acquire id":    func() error { _, err := s.AcquireID(nilCtx, r.ID, "w", time.Now(), time.Minute); return err },
-		"renew":         func() error { return s.Renew(nilCtx, l, time.Now(), time.Now()) },
-		"release":       func() error { return s.Release(nilCtx, l) },
-		"list":          func() error { _, err := s.List(nilCtx, erasure.Filter{}); return err },
-		"count":         func() error { _, err := s.Count(nilCtx, erasure.Filter{}); return err },
-		"delete":        func() error { _, err := s.Delete(nilCtx, r.ID); return err },
-		"put code":      func() error { return cs.PutCode(nilCtx, erasure.Code{Request: r.ID}) },
-		"attempt":       func() error { _, err := cs.Attempt(nilCtx, r.ID); return err },
-		"delete code":   func() error { return cs.DeleteCode(nilCtx, r.ID) },
-		"due reminders": func() error { _, err := cs.DueReminders(nilCtx, time.Now(), 1); return err },
-		"mark reminded": func() error { return cs.MarkReminded(nilCtx, r.ID, time.Now()) },
-		"append":        func() error { return j.Append(nilCtx, erasure.JournalEntry{RequestID: r.ID}) },
-		"match":         func() error { _, err := j.Match(nilCtx, []string{"x"}); return err },
+		"create":             func() error { _, _, err := s.Create(nilCtx, r); return err },
+		"get":                func() error { _, err := s.Get(nilCtx, r.ID); return err },
+		"update":             func() error { return s.Update(nilCtx, r, nil, time.Now()) },
+		"acquire":            func() error { _, err := s.Acquire(nilCtx, "w", time.Now(), time.Minute, 1); return err },
+		"acquire id":         func() error { _, err := s.AcquireID(nilCtx, r.ID, "w", time.Now(), time.Minute); return err },
+		"renew":              func() error { return s.Renew(nilCtx, l, time.Now(), time.Now()) },
+		"release":            func() error { return s.Release(nilCtx, l) },
+		"list":               func() error { _, err := s.List(nilCtx, erasure.Filter{}); return err },
+		"count":              func() error { _, err := s.Count(nilCtx, erasure.Filter{}); return err },
+		"delete":             func() error { _, err := s.Delete(nilCtx, r.ID); return err },
+		"create restriction": func() error { return s.CreateRestriction(nilCtx, erasure.Restriction{ID: r.ID}) },
+		"update restriction": func() error { return s.UpdateRestriction(nilCtx, erasure.Restriction{ID: r.ID}) },
+		"get restriction":    func() error { _, err := s.GetRestriction(nilCtx, r.ID); return err },
+		"list restrictions":  func() error { _, err := s.ListRestrictions(nilCtx, erasure.RestrictionFilter{}); return err },
+		"put statement":      func() error { return s.PutStatement(nilCtx, erasure.Statement{ID: r.ID + "/0"}) },
+		"list statements":    func() error { _, err := s.ListStatements(nilCtx, r.SubjectRef); return err },
+		"forget":             func() error { _, err := s.Forget(nilCtx, r.SubjectRef); return err },
+		"put code":           func() error { return cs.PutCode(nilCtx, erasure.Code{Request: r.ID}) },
+		"attempt":            func() error { _, err := cs.Attempt(nilCtx, r.ID); return err },
+		"delete code":        func() error { return cs.DeleteCode(nilCtx, r.ID) },
+		"due reminders":      func() error { _, err := cs.DueReminders(nilCtx, time.Now(), 1); return err },
+		"mark reminded":      func() error { return cs.MarkReminded(nilCtx, r.ID, time.Now()) },
+		"append":             func() error { return j.Append(nilCtx, erasure.JournalEntry{RequestID: r.ID}) },
+		"match":              func() error { _, err := j.Match(nilCtx, []string{"x"}); return err },
 	} {
 		var err error
 		func() {
@@ -93,6 +100,9 @@ func TestNilContext(t *testing.T) {
 	}
 	if rs, _ := s.List(t.Context(), erasure.Filter{}); len(rs) != 0 {
 		t.Errorf("a nil-context Create wrote %d requests", len(rs))
+	}
+	if xs, _ := s.ListRestrictions(t.Context(), erasure.RestrictionFilter{Lifted: true}); len(xs) != 0 {
+		t.Errorf("a nil-context CreateRestriction wrote %d restrictions", len(xs))
 	}
 }
 
@@ -139,6 +149,8 @@ func TestInvalidArguments(t *testing.T) {
 		"DueReminders with limit 0":                     {errLimit, "limit"},
 		"PutCode without a request":                     {memerasure.NewCodeStore().PutCode(ctx, erasure.Code{}), "request"},
 		"Append without a request":                      {memerasure.NewJournal().Append(ctx, erasure.JournalEntry{}), "request"},
+		"CreateRestriction without an ID":               {s.CreateRestriction(ctx, erasure.Restriction{SubjectRef: r.SubjectRef}), "id"},
+		"PutStatement without an ID":                    {s.PutStatement(ctx, erasure.Statement{SubjectRef: r.SubjectRef}), "id"},
 	} {
 		var ee *erasure.Error
 		if !errors.Is(c.err, erasure.ErrInvalid) || !errors.As(c.err, &ee) || ee.Field != c.field {
@@ -147,6 +159,12 @@ func TestInvalidArguments(t *testing.T) {
 	}
 	if rs, _ := s.List(ctx, erasure.Filter{}); len(rs) != 0 {
 		t.Errorf("refused Creates wrote %d requests", len(rs))
+	}
+	if xs, _ := s.ListRestrictions(ctx, erasure.RestrictionFilter{Lifted: true}); len(xs) != 0 {
+		t.Errorf("a refused CreateRestriction wrote %d restrictions", len(xs))
+	}
+	if ss, _ := s.ListStatements(ctx, r.SubjectRef); len(ss) != 0 {
+		t.Errorf("a refused PutStatement wrote %d statements", len(ss))
 	}
 }
 
@@ -166,7 +184,15 @@ func TestErrorTexts(t *testing.T) {
 	stale := r
 	stale.Version = 5
 	l := erasure.Lease{Subject: r.SubjectRef, Request: r.ID, Token: "t"}
+	x := erasure.Restriction{ID: r.ID, Kind: gdpr.KindRestriction, SubjectRef: r.SubjectRef}
+	if err := s.CreateRestriction(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	staleX := x
+	staleX.Version = 4
 	for err, want := range map[error]string{
+		s.CreateRestriction(ctx, x):             "erasure create restriction: memerasure: conflict: restriction " + fmt.Sprintf("%q", r.ID) + " exists",
+		s.UpdateRestriction(ctx, staleX):        "erasure update restriction: memerasure: conflict: restriction " + fmt.Sprintf("%q", r.ID) + ": stored version is 1, not 4",
 		errDup:                                  "erasure create: memerasure: conflict: request " + fmt.Sprintf("%q", r.ID) + " exists",
 		s.Update(ctx, stale, nil, time.Now()):   "erasure update: memerasure: conflict: request " + fmt.Sprintf("%q", r.ID) + ": stored version is 1, not 5",
 		s.Update(ctx, r, &l, time.Now()):        "erasure update: memerasure: lease lost: request " + fmt.Sprintf("%q", r.ID),
