@@ -30,6 +30,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
+	"sync"
 	"testing"
 
 	"github.com/gdprkit/gdpr"
@@ -62,9 +64,19 @@ type Kit struct {
 	// Requests is a request engine whose erasures run through Ledger,
 	// Keys and Trail, in that order, recording into Trail, with a Journal
 	// (RequestJournal). Keys and Trail are targets without a wait: in one
-	// process the erasure evicts the only cache there is. Other kinds of request
-	// have no handler: add them with erasure.New over RequestStore.
+	// process the erasure evicts the only cache there is. It carries out
+	// restrictions, their lifts and objections itself, without a cache
+	// (a change is seen at once): Keys refuses to decrypt a restricted
+	// subject (its Guard is Requests.Guard), and an objection is recorded
+	// in Ledger too (Ledger.Object, and Ledger.OverrideObjection for an
+	// override), so that its decisions deny the purpose. It has the
+	// Register given to New, and tells recipients through Recipients.
+	// Access, portability and rectification have no handler or rectifier:
+	// add them with erasure.New over RequestStore.
 	Requests *erasure.Engine
+	// Recipients records the notices Requests sends to recipients
+	// (Art. 19).
+	Recipients *Recipients
 
 	ConsentStore *memconsent.Store
 	KeyStore     *memkeys.Store
@@ -113,7 +125,13 @@ func New(t testing.TB, reg *gdpr.Register) *Kit {
 
 	kek, err := crypto.EphemeralKEK("fake-kek")
 	check(t, err)
-	k.Keys, err = crypto.New(ctx, k.KeyStore, kek, crypto.WithRecorder(rec), crypto.WithDecryptAudit())
+	guard := func(ctx context.Context, s gdpr.SubjectID) error {
+		if k.Requests == nil {
+			return errors.New("fake: the request engine is not ready")
+		}
+		return k.Requests.Guard(ctx, s)
+	}
+	k.Keys, err = crypto.New(ctx, k.KeyStore, kek, crypto.WithRecorder(rec), crypto.WithDecryptAudit(), crypto.WithGuard(guard))
 	check(t, err)
 
 	unsub, err := consent.NewUnsubscriber(random(32))
@@ -128,14 +146,54 @@ func New(t testing.TB, reg *gdpr.Register) *Kit {
 	}
 	k.Ledger, err = consent.New(k.ConsentStore, opts...)
 	check(t, err)
-	k.Requests, err = erasure.New(k.RequestStore, random(32), erasure.WithRecorder(rec), erasure.WithJournal(k.RequestJournal),
+	k.Recipients = &Recipients{}
+	eopts := []erasure.Option{erasure.WithRecorder(rec), erasure.WithJournal(k.RequestJournal),
 		erasure.WithTargets(
 			erasure.Target{Name: "consent", Eraser: k.Ledger},
 			erasure.Target{Name: "keys", Eraser: k.Keys, Latency: -1},
 			erasure.Target{Name: "audit", Eraser: k.Trail, Latency: -1},
-		))
+		),
+		erasure.WithRestrictionCache(0),
+		erasure.WithRecipients(k.Recipients, nil),
+		erasure.WithObjectionHook(func(ctx context.Context, o erasure.Objection) error {
+			c := consent.Choice{Subject: o.Subject, Purpose: o.Purpose, Basis: o.Basis}
+			if o.Overridden {
+				c.Evidence.Locator = o.Reference
+				_, err := k.Ledger.OverrideObjection(ctx, c)
+				return err
+			}
+			_, err := k.Ledger.Object(ctx, c)
+			return err
+		}),
+	}
+	if reg != nil {
+		eopts = append(eopts, erasure.WithRegister(reg))
+	}
+	k.Requests, err = erasure.New(k.RequestStore, random(32), eopts...)
 	check(t, err)
 	return k
+}
+
+// Recipients is a RecipientNotifier that records every notice, for a
+// test to assert on. It is safe for concurrent use.
+type Recipients struct {
+	mu      sync.Mutex
+	notices []erasure.RecipientNotice
+}
+
+// NotifyRecipient records n.
+func (r *Recipients) NotifyRecipient(_ context.Context, n erasure.RecipientNotice) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notices = append(r.notices, n)
+	return nil
+}
+
+// Notices returns the notices recorded, oldest first.
+func (r *Recipients) Notices() []erasure.RecipientNotice {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]erasure.RecipientNotice(nil), r.notices...)
 }
 
 func check(t testing.TB, err error) {
