@@ -1,12 +1,15 @@
 package erasure_test
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/erasure"
 	"github.com/gdprkit/gdpr/erasure/memerasure"
 )
@@ -65,6 +68,49 @@ func FuzzDecodeJournalLine(f *testing.F) {
 		if err != nil || again.RequestID != e.RequestID || again.SubjectRef != e.SubjectRef || !again.Completed.Equal(e.Completed) ||
 			strings.Join(again.Targets, ",") != strings.Join(e.Targets, ",") {
 			t.Fatalf("re-encoded entry decodes differently: %+v vs %+v (%v)", again, e, err)
+		}
+	})
+}
+
+// FuzzCheck gives Check subject IDs, purposes and allowances as a caller
+// might pass them from a request: it never panics, refuses an unknown
+// allowance with ErrInvalid, refuses a restricted subject without a
+// ground of Art. 18(2), and lets every other subject through.
+func FuzzCheck(f *testing.F) {
+	f.Add("user-1", "support", "")
+	f.Add("user-1", "", "legal_claims")
+	f.Add("restricted@example.org", "support", "storage")
+	f.Add("restricted@example.org", "ads", "consent\x00")
+	f.Add("", "x", "public_interest")
+	ctx := context.Background()
+	e, err := erasure.New(memerasure.New(), testKey, erasure.WithRestrictionCache(time.Hour))
+	if err != nil {
+		f.Fatal(err)
+	}
+	const restricted = gdpr.SubjectID("restricted@example.org")
+	r, _, err := e.Submit(ctx, erasure.Submission{Kind: gdpr.KindRestriction, Subject: restricted, Ground: erasure.GroundUnlawful})
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := e.Process(ctx, r.ID); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, subject, purpose, allowance string) {
+		err := e.Check(ctx, gdpr.SubjectID(subject), gdpr.Purpose(purpose), gdpr.Allowance(allowance))
+		valid := gdpr.Allowance(allowance).Validate() == nil
+		switch {
+		case subject == "" || !valid:
+			if !errors.Is(err, erasure.ErrInvalid) {
+				t.Fatalf("bad input: %v, want ErrInvalid", err)
+			}
+		case gdpr.SubjectID(subject) == restricted && allowance == "":
+			if !errors.Is(err, erasure.ErrRestricted) {
+				t.Fatalf("restricted subject: %v", err)
+			}
+		default:
+			if err != nil {
+				t.Fatalf("Check(%q, %q, %q) = %v", subject, purpose, allowance, err)
+			}
 		}
 	})
 }
