@@ -11,6 +11,7 @@ require (
 	github.com/gdprkit/gdpr v0.0.0-00010101000000-000000000000
 	github.com/go-sql-driver/mysql v1.10.1
 	github.com/jackc/pgx/v5 v5.12.0
+	github.com/standard-webhooks/standard-webhooks/libraries v0.0.1
 	github.com/tink-crypto/tink-go/v2 v2.9.0
 	golang.org/x/mod v0.40.0
 	modernc.org/sqlite v1.59.0
