@@ -1,24 +1,30 @@
 // Package sqlerasure keeps the request engine's state in a SQL database:
 // PostgreSQL, MySQL or MariaDB, or SQLite (the embedded default, through
 // the pure-Go modernc.org/sqlite). It has three types: Store, an
-// erasure.Store (the data-subject requests of Art. 15 to 22 and the
-// workers' leases), CodeStore, an erasure.CodeStore (the hashes of the
-// identity-verification codes of Art. 12(6)), and Journal, an
+// erasure.Store (the data-subject requests of Art. 15 to 22, the workers'
+// leases, the restrictions and objections of Art. 18 and 21, and the
+// supplementary statements of Art. 16), CodeStore, an erasure.CodeStore
+// (the hashes of the identity-verification codes of Art. 12(6)), and
+// Journal, an
 // erasure.Journal (the record of completed erasures, Art. 17, replayed
 // after a backup restore).
 //
 // # Storage
 //
-// Four tables, named with a prefix (WithTablePrefix, default "gdpr_"):
+// Six tables, named with a prefix (WithTablePrefix, default "gdpr_"):
 //
 //   - <prefix>erasure_requests: one row per request. id (primary key),
 //     kind, state, subject, subject_ref, open_key, received_us, due_us
 //     (Deadline.Due), next_us (NextAt, NULL when zero), ready_us,
 //     closed_us (NULL while open), version and body, the JSON of every
-//     other field of the request (channel, params, the deadline with its
-//     time zone by name, rejection, steps, history, settle_until). The
-//     body never holds the subject: erasure.Request.Subject is not
-//     encoded in JSON. subject holds the subject ID while the request is
+//     other field of the request (channel, params, ask, the deadline with
+//     its time zone by name, rejection, steps with their fields and
+//     recipients, history, settle_until). The body never holds the
+//     subject: erasure.Request.Subject is not encoded in JSON, nor is a
+//     correction's Value (only its sealed form, while it waits to be
+//     applied), and a closed request is stored without its sealed
+//     corrections and its recipients' references for the subject, as the
+//     Engine writes it. subject holds the subject ID while the request is
 //     open and is NULL once it is closed: the Engine writes a closed
 //     request without its subject, and a closed request that comes with
 //     one is stored without it all the same (a CHECK constraint holds
@@ -38,13 +44,27 @@
 //   - <prefix>erasure_codes: one row per verification code. request_id
 //     (primary key), hash (the keyed hash; never the code), created_us,
 //     expires_us, attempts and reminded_us (NULL until the reminder).
+//   - <prefix>erasure_restrictions: one row per restriction or
+//     objection. id (primary key: the ID of the request that placed it),
+//     kind, subject_ref, lifted_us (NULL while not lifted: in force, or an
+//     objection overridden), version and body, the JSON of the rest
+//     (ground, purposes, direct_marketing, since, lifted_by, override).
+//     An index on (subject_ref, id) serves one subject's listing, and one
+//     of the rows not lifted, in id order (partial, WHERE lifted_us IS
+//     NULL, on PostgreSQL and SQLite; (lifted_us, id) on MySQL/MariaDB),
+//     the listing Engine.Check reads on each refresh of its cache.
+//   - <prefix>erasure_statements: one row per supplementary statement.
+//     id (primary key, "<request id>/<n>"), subject_ref (indexed with
+//     id), target, field, sealed (the text encrypted under the Engine's
+//     sealing key; never in clear) and at_us.
 //   - <prefix>erasure_journal: one row per completed erasure. request_id
 //     (primary key), subject_ref (indexed), completed_us and targets, the
 //     JSON array of the targets' names. Rows are only ever inserted.
 //
-// The requests, leases and codes form one schema, the migration component
-// "erasure": Store.Migrate and CodeStore.Migrate apply the same files
-// (Migrations), as the codes confirm the requests and live beside them.
+// The requests, leases, codes, restrictions and statements form one
+// schema, the migration component "erasure": Store.Migrate and
+// CodeStore.Migrate apply the same files (Migrations), as the codes
+// confirm the requests and live beside them.
 // The journal is a component of its own, "erasure_journal" (Journal.Migrate,
 // JournalMigrations), because it should live elsewhere: in another
 // database, so that a restore of the main data from a backup does not roll
@@ -101,7 +121,15 @@
 //   - Attempt is UPDATE … SET attempts = attempts + 1 and the row as
 //     counted (RETURNING on PostgreSQL, a read in the same transaction
 //     elsewhere): the row lock counts every concurrent attempt.
-//   - Journal.Append inserts nothing for a request ID stored already.
+//   - Journal.Append inserts nothing for a request ID stored already, and
+//     PutStatement nothing for a statement ID stored already (ON CONFLICT
+//     DO NOTHING; ON DUPLICATE KEY UPDATE id = id on MySQL).
+//   - CreateRestriction is one INSERT; a duplicate ID inserts nothing and
+//     is erasure.ErrConflict. UpdateRestriction is a compare-and-set on
+//     (id, version), one UPDATE: of concurrent writers from one Version
+//     exactly one matches the row; a read then tells ErrConflict from
+//     ErrNotFound. Forget deletes a subject's restrictions and statements
+//     in one transaction.
 //
 // MySQL/MariaDB transactions run at READ COMMITTED, so they take record
 // locks only and no gap locks. Leave the driver's clientFoundRows
@@ -126,7 +154,8 @@
 // # Erasure residue
 //
 // The subject column is cleared when a request closes, and Delete removes
-// old requests. As with any database, the cleared and deleted bytes may
+// old requests; Forget deletes a subject's restrictions and statements.
+// As with any database, the cleared and deleted bytes may
 // survive for a while where the database keeps old row versions and logs:
 // PostgreSQL's dead tuples until VACUUM (and its WAL, until recycled),
 // InnoDB's undo and redo logs, MySQL's and MariaDB's binary log, whose row
@@ -136,7 +165,8 @@
 // must have them gone runs VACUUM (or lets autovacuum run) on PostgreSQL,
 // keeps binary logs and backups on a retention shorter than its erasure
 // deadline, and on SQLite opens the database with secure_delete on. The
-// journal holds keyed references only, never a subject ID.
+// journal, the restrictions and the statements hold keyed references
+// only, never a subject ID, and a statement's text only sealed.
 //
 // # Errors
 //

@@ -1,7 +1,9 @@
 package sqlerasure
 
 import (
+	"database/sql"
 	"errors"
+	"fmt"
 	"io/fs"
 	"strings"
 	"testing"
@@ -132,4 +134,81 @@ func TestCeilMicros(t *testing.T) {
 			t.Errorf("stored %v, bound %v: kept %v; want %v", at, c.bound, got, c.keep)
 		}
 	}
+}
+
+// TestBodyAsk: the body carries the Ask, a correction sealed but never
+// its Value; a closed request keeps no sealed correction and no
+// recipient's reference for the subject, and what is stored is what is
+// read back.
+func TestBodyAsk(t *testing.T) {
+	const value, reference = "CANARY-new-address", "CANARY-cust-0042"
+	r := testRequest("s")
+	r.Kind, r.State = gdpr.KindRectification, erasure.StateInProgress
+	r.Ask = erasure.Ask{Ground: erasure.GroundAccuracy, Purposes: []gdpr.Purpose{"marketing"},
+		Corrections: []erasure.Correction{{Target: "crm", Field: "address", Value: value, Sealed: []byte{0, 1, 2}}}}
+	r.Steps = []erasure.Step{{Target: "recipient", Recipient: &gdpr.Disclosure{Recipient: "Mailer", Reference: reference,
+		At: time.Date(2025, 3, 3, 9, 0, 0, 999, time.FixedZone("X", 3600))}}}
+	for _, st := range []erasure.State{erasure.StateInProgress, erasure.StateCompleted} {
+		r.State = st
+		w, err := encodeRequest("Update", r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(w.body), value) {
+			t.Errorf("%s: the body holds a correction's value", st)
+		}
+		if !strings.Contains(string(w.body), `"ask":`) {
+			t.Errorf("%s: the body holds no ask: %s", st, w.body)
+		}
+		if got := strings.Contains(string(w.body), reference); got != st.Open() {
+			t.Errorf("%s: the body holds the recipient's reference %v; want %v", st, got, st.Open())
+		}
+		s := w.stored
+		if c := s.Ask.Corrections[0]; c.Value != "" || (len(c.Sealed) > 0) != st.Open() {
+			t.Errorf("%s: stored correction: Value set %v, Sealed %x", st, c.Value != "", c.Sealed)
+		}
+		if at := s.Steps[0].Recipient.At; at.Location() != time.UTC || at.Nanosecond() != 0 {
+			t.Errorf("%s: Recipient.At = %v; want microseconds in UTC", st, at)
+		}
+		back, err := scanRequest(fakeRow(w))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back.Ask.Ground != erasure.GroundAccuracy || len(back.Ask.Corrections) != 1 || back.Steps[0].Recipient == nil ||
+			back.Steps[0].Recipient.Reference != s.Steps[0].Recipient.Reference || string(back.Ask.Corrections[0].Sealed) != string(s.Ask.Corrections[0].Sealed) {
+			t.Errorf("%s: read back %+v, %+v; want what was stored", st, back.Ask, back.Steps)
+		}
+	}
+}
+
+// fakeRow scans the columns reqSelect names from a write.
+type fakeRow written
+
+func (f fakeRow) Scan(dest ...any) error {
+	a := written(f).args()
+	// reqSelect: id, kind, state, subject, subject_ref, received_us, next_us, closed_us, version, body
+	vals := []any{a[0], a[1], a[2], a[3], a[4], a[6], a[8], a[10], a[11], a[12]}
+	for i, d := range dest {
+		switch d := d.(type) {
+		case *string:
+			*d = vals[i].(string)
+		case *int64:
+			*d = vals[i].(int64)
+		case *[]byte:
+			*d = []byte(vals[i].(string))
+		case *sql.NullString:
+			*d = sql.NullString{}
+			if v, ok := vals[i].(string); ok {
+				*d = sql.NullString{String: v, Valid: true}
+			}
+		case *sql.NullInt64:
+			*d = sql.NullInt64{}
+			if v, ok := vals[i].(int64); ok {
+				*d = sql.NullInt64{Int64: v, Valid: true}
+			}
+		default:
+			return fmt.Errorf("fakeRow: cannot scan into %T", d)
+		}
+	}
+	return nil
 }

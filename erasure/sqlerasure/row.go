@@ -16,10 +16,12 @@ import (
 )
 
 // body is what the body column holds: the request's fields that no
-// query selects on, as JSON. The subject is not among them.
+// query selects on, as JSON. The subject is not among them, nor a
+// correction's Value (erasure.Correction encodes its sealed form only).
 type body struct {
 	Channel     string               `json:"channel,omitempty"`
 	Params      map[string]string    `json:"params,omitempty"`
+	Ask         erasure.Ask          `json:"ask,omitzero"`
 	Deadline    gdpr.Deadline        `json:"deadline"`
 	Rejection   erasure.RejectReason `json:"rejection,omitempty"`
 	Steps       []erasure.Step       `json:"steps,omitempty"`
@@ -53,9 +55,20 @@ func micros(t time.Time) any {
 
 // normalize returns a deep copy of r with every time as the Store returns
 // it: to the microsecond, in UTC, but the Deadline's LastDay and Due,
-// which stay in its Location. A closed request keeps no subject.
+// which stay in its Location, and without what the body does not encode
+// (a correction's Value). A closed request keeps no subject, no sealed
+// correction and no recipient's reference for the subject, as the Engine
+// writes it (nothing personal outlives the request).
 func normalize(r erasure.Request) erasure.Request {
 	r = r.Clone()
+	closed := !r.State.Open()
+	for i := range r.Ask.Corrections {
+		c := &r.Ask.Corrections[i]
+		c.Value = ""
+		if closed {
+			c.Sealed = nil
+		}
+	}
 	r.Received = utc(r.Received)
 	d := r.Deadline
 	d.Received = utc(d.Received)
@@ -67,12 +80,18 @@ func normalize(r erasure.Request) erasure.Request {
 		for j := range r.Steps[i].Exemptions {
 			r.Steps[i].Exemptions[j].Until = utc(r.Steps[i].Exemptions[j].Until)
 		}
+		if rc := r.Steps[i].Recipient; rc != nil {
+			rc.At = utc(rc.At)
+			if closed {
+				rc.Reference = ""
+			}
+		}
 	}
 	for i := range r.History {
 		r.History[i].At = utc(r.History[i].At)
 	}
 	r.NextAt, r.SettleUntil, r.Closed = utc(r.NextAt), utc(r.SettleUntil), utc(r.Closed)
-	if !r.State.Open() {
+	if closed {
 		r.Subject = ""
 	}
 	return r
@@ -92,7 +111,7 @@ func encodeRequest(op string, r erasure.Request) (written, error) {
 	}
 	n := normalize(r)
 	b, err := json.Marshal(body{
-		Channel: n.Channel, Params: n.Params, Deadline: n.Deadline, Rejection: n.Rejection,
+		Channel: n.Channel, Params: n.Params, Ask: n.Ask, Deadline: n.Deadline, Rejection: n.Rejection,
 		Steps: n.Steps, History: n.History, SettleUntil: n.SettleUntil,
 	})
 	if err != nil {
@@ -161,7 +180,7 @@ func scanRequest(row scanner) (erasure.Request, error) {
 	if closed.Valid {
 		r.Closed = sqlbase.FromMicros(closed.Int64)
 	}
-	r.Channel, r.Params, r.Deadline, r.Rejection = b.Channel, b.Params, b.Deadline, b.Rejection
+	r.Channel, r.Params, r.Ask, r.Deadline, r.Rejection = b.Channel, b.Params, b.Ask, b.Deadline, b.Rejection
 	r.Steps, r.History, r.SettleUntil = b.Steps, b.History, b.SettleUntil
 	return r, nil
 }

@@ -48,8 +48,9 @@ var journalSchema = func() sqlbase.Schema {
 type Option = sqlbase.Option
 
 // WithTablePrefix sets the prefix of the table names: <prefix>erasure_requests,
-// <prefix>erasure_leases and <prefix>erasure_codes for a Store and a
-// CodeStore, <prefix>erasure_journal for a Journal, and the version table
+// <prefix>erasure_leases, <prefix>erasure_codes, <prefix>erasure_restrictions
+// and <prefix>erasure_statements for a Store and a CodeStore,
+// <prefix>erasure_journal for a Journal, and the version table
 // <prefix>schema_version that Migrate shares with the module's other
 // stores of the same prefix. It must match ^[a-z_][a-z0-9_]{0,39}$.
 // Default: "gdpr_".
@@ -61,9 +62,11 @@ func WithTablePrefix(p string) Option { return sqlbase.WithTablePrefix(p) }
 const (
 	// MaxIDLen is the longest request ID (the Engine's are 36-byte
 	// UUIDs), SubjectRef (the Engine's are 64 hex digits), lease owner
-	// and subject ID, in bytes.
+	// and subject ID, restriction and statement ID, and a statement's
+	// Target and Field, in bytes.
 	MaxIDLen = 255
-	// MaxKeyLen is the longest Kind and State, in bytes.
+	// MaxKeyLen is the longest Kind (of a request or a restriction) and
+	// State, in bytes.
 	MaxKeyLen = 32
 	// MaxHashLen is the longest code hash (erasure.Code.Hash is 32 bytes).
 	MaxHashLen = 255
@@ -76,6 +79,7 @@ type Store struct {
 	b  *sqlbase.Base
 	st *sqlstmt.Cache
 	q  storeQueries
+	r  restrictionQueries // restrictions.go
 }
 
 var _ erasure.Store = (*Store)(nil)
@@ -95,7 +99,7 @@ func New(db *sql.DB, d sqldialect.Dialect, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{b: b, st: b.Stmt, q: buildStoreQueries(b.D, b.Prefix)}, nil
+	return &Store{b: b, st: b.Stmt, q: buildStoreQueries(b.D, b.Prefix), r: buildRestrictionQueries(b.D, b.Prefix)}, nil
 }
 
 // Migrate creates or updates the tables of the Store and the CodeStore

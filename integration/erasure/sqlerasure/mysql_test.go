@@ -83,4 +83,30 @@ func TestMySQLClientFoundRows(t *testing.T) {
 	if err := codes.MarkReminded(ctx, "unknown", t0); !errors.Is(err, erasure.ErrNotFound) {
 		t.Errorf("MarkReminded of an unknown request: %v; want ErrNotFound", err)
 	}
+
+	// Restrictions: a duplicate ID is still a conflict, a write from the
+	// stored Version still writes, a stale one still does not.
+	x := erasure.Restriction{ID: r.ID, Kind: gdpr.KindObjection, SubjectRef: r.SubjectRef, Since: t0}
+	if err := s.CreateRestriction(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateRestriction(ctx, x); !errors.Is(err, erasure.ErrConflict) {
+		t.Errorf("CreateRestriction of an existing ID: %v; want ErrConflict", err)
+	}
+	x.Version = 1
+	if err := s.UpdateRestriction(ctx, x); err != nil {
+		t.Errorf("UpdateRestriction from the stored Version, changing nothing but it: %v", err)
+	}
+	if err := s.UpdateRestriction(ctx, x); !errors.Is(err, erasure.ErrConflict) {
+		t.Errorf("UpdateRestriction from a stale Version: %v; want ErrConflict", err)
+	}
+	st := erasure.Statement{ID: r.ID + "/0", SubjectRef: r.SubjectRef, Target: "crm", Field: "address", Sealed: []byte{1}, At: t0}
+	for range 2 {
+		if err := s.PutStatement(ctx, st); err != nil {
+			t.Errorf("PutStatement: %v", err)
+		}
+	}
+	if n, err := s.Forget(ctx, r.SubjectRef); err != nil || n != 2 {
+		t.Errorf("Forget = %d, %v; want 2", n, err)
+	}
 }
