@@ -43,7 +43,8 @@ func (f RecipientNotifierFunc) NotifyRecipient(ctx context.Context, n RecipientN
 // (Recipient.Reference): no subject ID, no value, no name.
 type RecipientNotice struct {
 	// ID is the notice's idempotence key, stable across retries: the
-	// request ID and the recipient's step, "<request>.<n>".
+	// request ID and the recipient's step, "<request>-<n>" (no '.', which
+	// a Standard Webhooks ID must not hold).
 	ID string
 	// Kind is what happened: gdpr.KindErasure, gdpr.KindRectification or
 	// gdpr.KindRestriction.
@@ -177,7 +178,7 @@ func (e *Engine) listRecipients(ctx context.Context, r Request, st Step) (Step, 
 
 // tellRecipient is the step that tells one recipient.
 func (e *Engine) tellRecipient(ctx context.Context, r Request, i int, st Step) (Step, error) {
-	n := RecipientNotice{ID: fmt.Sprintf("%s.%d", r.ID, i), Kind: r.Kind, Request: r.ID, Recipient: *st.Recipient, At: e.now()}
+	n := RecipientNotice{ID: fmt.Sprintf("%s-%d", r.ID, i), Kind: r.Kind, Request: r.ID, Recipient: *st.Recipient, At: e.now()}
 	n.Recipient.Categories = slices.Clone(n.Recipient.Categories)
 	switch r.Kind {
 	case gdpr.KindRectification:

@@ -73,10 +73,8 @@
 // it came; parse the JSON afterwards, never re-encode it before verifying.
 //
 // The spec asks that a webhook-id hold no '.', since the signed content is
-// id.timestamp.body. The engine's notice IDs do ("<request>.<step>"); they
-// are made by the engine, never by a user, and the only other reading of
-// the signed text, id "<request>", timestamp "<step>", is a timestamp in
-// 1970 that every Verifier refuses as stale. A Verifier accepts an ID of 1
+// id.timestamp.body; the engine's notice IDs ("<request>-<step>") hold
+// none. A Verifier accepts an ID of 1
 // to 255 bytes of printable ASCII without spaces, and only a timestamp in
 // canonical decimal, so that what it checks is what was signed.
 //

@@ -24,12 +24,12 @@ func Example_signAndVerify() {
 	sent := time.Unix(1614265330, 0)
 	fmt.Println(webhook.Sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", sent, []byte(`{"test": 2432232314}`)))
 
-	body := []byte(`{"type":"gdpr.erasure","timestamp":"2021-02-25T15:00:00Z","data":{"id":"req-1.2","request":"req-1",` +
+	body := []byte(`{"type":"gdpr.erasure","timestamp":"2021-02-25T15:00:00Z","data":{"id":"req-1-2","request":"req-1",` +
 		`"kind":"erasure","article":"Art. 17(1)","reference":"C-1042","at":"2021-02-25T15:00:00Z"}}`)
 	h := http.Header{}
-	h.Set(webhook.HeaderID, "req-1.2")
+	h.Set(webhook.HeaderID, "req-1-2")
 	h.Set(webhook.HeaderTimestamp, strconv.FormatInt(sent.Unix(), 10))
-	h.Set(webhook.HeaderSignature, webhook.Sign(secret, "req-1.2", sent, body))
+	h.Set(webhook.HeaderSignature, webhook.Sign(secret, "req-1-2", sent, body))
 
 	v, err := webhook.NewVerifier([]webhook.Secret{secret},
 		webhook.WithClock(func() time.Time { return sent.Add(time.Minute) }))

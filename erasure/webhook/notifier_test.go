@@ -84,7 +84,7 @@ func ok(int) int { return http.StatusOK }
 // reference ref.
 func notice(kind gdpr.RequestKind, name, ref string) erasure.RecipientNotice {
 	return erasure.RecipientNotice{
-		ID: "0190a3b2-7d1e-7f00-8a2b-123456789012.3", Kind: kind, Request: "0190a3b2-7d1e-7f00-8a2b-123456789012",
+		ID: "0190a3b2-7d1e-7f00-8a2b-123456789012-3", Kind: kind, Request: "0190a3b2-7d1e-7f00-8a2b-123456789012",
 		Recipient: gdpr.Disclosure{Recipient: name, Kind: gdpr.Processor, Reference: ref, Categories: []string{"contact"}, At: t0.Add(-time.Hour)},
 		At:        t0,
 	}
@@ -163,10 +163,10 @@ func TestPayload(t *testing.T) {
 		rn   erasure.RecipientNotice
 		want string
 	}{
-		{notice(gdpr.KindErasure, "acme", "C-1042"), `{"type":"gdpr.erasure","timestamp":"2026-03-02T09:00:00Z","data":{"id":"0190a3b2-7d1e-7f00-8a2b-123456789012.3","request":"0190a3b2-7d1e-7f00-8a2b-123456789012","kind":"erasure","article":"Art. 17(1)","reference":"C-1042","at":"2026-03-02T09:00:00Z"}}`},
-		{rect, `{"type":"gdpr.rectification","timestamp":"2026-03-02T09:00:00Z","data":{"id":"0190a3b2-7d1e-7f00-8a2b-123456789012.3","request":"0190a3b2-7d1e-7f00-8a2b-123456789012","kind":"rectification","article":"Art. 16","reference":"C-1042","fields":["crm.address","crm.phone"],"at":"2026-03-02T09:00:00Z"}}`},
-		{rest, `{"type":"gdpr.restriction","timestamp":"2026-03-02T09:00:00Z","data":{"id":"0190a3b2-7d1e-7f00-8a2b-123456789012.3","request":"0190a3b2-7d1e-7f00-8a2b-123456789012","kind":"restriction","article":"Art. 18(1)(a)","reference":"C-1042","ground":"accuracy_contested","purposes":["newsletter","profiling"],"at":"2026-03-02T09:00:00Z"}}`},
-		{restNone, `{"type":"gdpr.restriction","timestamp":"2026-03-02T09:00:00Z","data":{"id":"0190a3b2-7d1e-7f00-8a2b-123456789012.3","request":"0190a3b2-7d1e-7f00-8a2b-123456789012","kind":"restriction","article":"Art. 18(1)","reference":"C-1042","at":"2026-03-02T09:00:00Z"}}`},
+		{notice(gdpr.KindErasure, "acme", "C-1042"), `{"type":"gdpr.erasure","timestamp":"2026-03-02T09:00:00Z","data":{"id":"0190a3b2-7d1e-7f00-8a2b-123456789012-3","request":"0190a3b2-7d1e-7f00-8a2b-123456789012","kind":"erasure","article":"Art. 17(1)","reference":"C-1042","at":"2026-03-02T09:00:00Z"}}`},
+		{rect, `{"type":"gdpr.rectification","timestamp":"2026-03-02T09:00:00Z","data":{"id":"0190a3b2-7d1e-7f00-8a2b-123456789012-3","request":"0190a3b2-7d1e-7f00-8a2b-123456789012","kind":"rectification","article":"Art. 16","reference":"C-1042","fields":["crm.address","crm.phone"],"at":"2026-03-02T09:00:00Z"}}`},
+		{rest, `{"type":"gdpr.restriction","timestamp":"2026-03-02T09:00:00Z","data":{"id":"0190a3b2-7d1e-7f00-8a2b-123456789012-3","request":"0190a3b2-7d1e-7f00-8a2b-123456789012","kind":"restriction","article":"Art. 18(1)(a)","reference":"C-1042","ground":"accuracy_contested","purposes":["newsletter","profiling"],"at":"2026-03-02T09:00:00Z"}}`},
+		{restNone, `{"type":"gdpr.restriction","timestamp":"2026-03-02T09:00:00Z","data":{"id":"0190a3b2-7d1e-7f00-8a2b-123456789012-3","request":"0190a3b2-7d1e-7f00-8a2b-123456789012","kind":"restriction","article":"Art. 18(1)","reference":"C-1042","at":"2026-03-02T09:00:00Z"}}`},
 	} {
 		if err := n.NotifyRecipient(t.Context(), c.rn); err != nil {
 			t.Fatal(err)
@@ -221,7 +221,7 @@ func TestPayloadCarriesOnlyTheRecipientsOwnReference(t *testing.T) {
 	ds, _ := disclosures.Disclosures(t.Context(), subject)
 	for _, kind := range []gdpr.RequestKind{gdpr.KindRectification, gdpr.KindErasure, gdpr.KindRestriction} {
 		for _, d := range ds {
-			rn := erasure.RecipientNotice{ID: "req-1." + d.Recipient, Kind: kind, Request: "req-1", Recipient: d,
+			rn := erasure.RecipientNotice{ID: "req-1-" + d.Recipient, Kind: kind, Request: "req-1", Recipient: d,
 				Fields: []string{"crm.street"}, Ground: erasure.GroundUnlawful, At: t0}
 			if err := n.NotifyRecipient(t.Context(), rn); err != nil {
 				t.Fatal(err)

@@ -110,13 +110,13 @@ func TestSpecVectorVerify(t *testing.T) {
 func TestVerifyRoundTripWithTheSpecsSigner(t *testing.T) {
 	c := &clock{now: t0}
 	v := newVerifier(t, c, nil, secretA)
-	body := payload("req-1.2")
-	m, err := v.Verify(t.Context(), specHeaders("req-1.2", t0.Add(-time.Minute), body, secretA), body)
+	body := payload("req-1-2")
+	m, err := v.Verify(t.Context(), specHeaders("req-1-2", t0.Add(-time.Minute), body, secretA), body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := webhook.Notice{ID: "req-1.2", Request: "req-1", Kind: gdpr.KindErasure, Article: "Art. 17(1)", Reference: "C-1042", At: t0}
-	if m.ID != "req-1.2" || !m.Sent.Equal(t0.Add(-time.Minute)) || m.Type != webhook.TypeErasure || !m.Timestamp.Equal(t0) ||
+	want := webhook.Notice{ID: "req-1-2", Request: "req-1", Kind: gdpr.KindErasure, Article: "Art. 17(1)", Reference: "C-1042", At: t0}
+	if m.ID != "req-1-2" || !m.Sent.Equal(t0.Add(-time.Minute)) || m.Type != webhook.TypeErasure || !m.Timestamp.Equal(t0) ||
 		fmt.Sprintf("%#v", m.Notice) != fmt.Sprintf("%#v", want) || string(m.Notice.Reference) != "C-1042" || !m.Notice.At.Equal(t0) {
 		t.Errorf("Verify = %+v", m)
 	}
@@ -125,22 +125,22 @@ func TestVerifyRoundTripWithTheSpecsSigner(t *testing.T) {
 func TestReplayRefused(t *testing.T) {
 	c := &clock{now: t0}
 	v := newVerifier(t, c, nil, secretA)
-	body := payload("req-1.2")
-	h := specHeaders("req-1.2", t0, body, secretA)
+	body := payload("req-1-2")
+	h := specHeaders("req-1-2", t0, body, secretA)
 	if _, err := v.Verify(t.Context(), h, body); err != nil {
 		t.Fatal(err)
 	}
 	// The same delivery again, and a retry of the same ID signed later.
 	c.Set(t0.Add(time.Minute))
-	for _, h := range []http.Header{h, specHeaders("req-1.2", t0.Add(time.Minute), body, secretA)} {
+	for _, h := range []http.Header{h, specHeaders("req-1-2", t0.Add(time.Minute), body, secretA)} {
 		_, err := v.Verify(t.Context(), h, body)
 		if !errors.Is(err, webhook.ErrReplayed) || errors.Is(err, webhook.ErrDuplicate) || !errors.Is(err, gdpr.ErrConflict) || errors.Is(err, webhook.ErrInvalid) {
 			t.Errorf("replay: %v, want ErrReplayed", err)
 		}
 	}
 	// Concurrent deliveries of one new ID: one is accepted.
-	body3 := payload("req-1.3")
-	h3 := specHeaders("req-1.3", t0.Add(time.Minute), body3, secretA)
+	body3 := payload("req-1-3")
+	h3 := specHeaders("req-1-3", t0.Add(time.Minute), body3, secretA)
 	var accepted atomic.Int32
 	var wg sync.WaitGroup
 	for range 16 {
@@ -157,17 +157,17 @@ func TestReplayRefused(t *testing.T) {
 		t.Errorf("%d concurrent deliveries of one ID accepted, want 1", accepted.Load())
 	}
 	// Forgotten (the host could not process it): the retry is taken.
-	if err := v.Forget(t.Context(), "req-1.2"); err != nil {
+	if err := v.Forget(t.Context(), "req-1-2"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.Verify(t.Context(), specHeaders("req-1.2", t0.Add(time.Minute), body, secretA), body); err != nil {
+	if _, err := v.Verify(t.Context(), specHeaders("req-1-2", t0.Add(time.Minute), body, secretA), body); err != nil {
 		t.Errorf("retry after Forget: %v", err)
 	}
 	// Done (processed): a retry is a duplicate, to acknowledge.
-	if err := v.Done(t.Context(), "req-1.2"); err != nil {
+	if err := v.Done(t.Context(), "req-1-2"); err != nil {
 		t.Fatal(err)
 	}
-	_, err := v.Verify(t.Context(), specHeaders("req-1.2", t0.Add(2*time.Minute), body, secretA), body)
+	_, err := v.Verify(t.Context(), specHeaders("req-1-2", t0.Add(2*time.Minute), body, secretA), body)
 	if !errors.Is(err, webhook.ErrDuplicate) || !errors.Is(err, webhook.ErrReplayed) || err.Error() != "webhook verify: message already processed" {
 		t.Errorf("retry after Done: %v, want ErrDuplicate", err)
 	}
@@ -177,14 +177,14 @@ func TestReplayRefused(t *testing.T) {
 	}
 	// Past the window of its last accepted timestamp the ID is new again.
 	c.Set(t0.Add(time.Minute + 5*time.Minute + time.Second))
-	if _, err := v.Verify(t.Context(), specHeaders("req-1.2", c.Now(), body, secretA), body); err != nil {
+	if _, err := v.Verify(t.Context(), specHeaders("req-1-2", c.Now(), body, secretA), body); err != nil {
 		t.Errorf("retry after the window: %v", err)
 	}
 }
 
 func TestStaleAndFutureRefused(t *testing.T) {
 	c := &clock{now: t0}
-	body := payload("req-1.2")
+	body := payload("req-1-2")
 	for _, tc := range []struct {
 		sent      time.Duration
 		tolerance time.Duration
@@ -205,7 +205,7 @@ func TestStaleAndFutureRefused(t *testing.T) {
 			opts = append(opts, webhook.WithTolerance(tc.tolerance))
 		}
 		v := newVerifier(t, c, opts, secretA)
-		_, err := v.Verify(t.Context(), specHeaders("req-1.2", t0.Add(tc.sent), body, secretA), body)
+		_, err := v.Verify(t.Context(), specHeaders("req-1-2", t0.Add(tc.sent), body, secretA), body)
 		if tc.ok && err != nil || !tc.ok && (!errors.Is(err, webhook.ErrStale) || !errors.Is(err, gdpr.ErrInvalid)) {
 			t.Errorf("sent %v from now, tolerance %v: %v", tc.sent, tc.tolerance, err)
 		}
@@ -220,7 +220,7 @@ func TestStaleAndFutureRefused(t *testing.T) {
 
 func TestRotatedSecrets(t *testing.T) {
 	c := &clock{now: t0}
-	body := payload("req-1.2")
+	body := payload("req-1-2")
 	for _, tc := range []struct {
 		verifier []string
 		signer   []string
@@ -234,7 +234,7 @@ func TestRotatedSecrets(t *testing.T) {
 		{[]string{secretB}, []string{secretA, secretOld}, false},
 	} {
 		v := newVerifier(t, c, nil, tc.verifier...)
-		_, err := v.Verify(t.Context(), specHeaders("req-1.2", t0, body, tc.signer...), body)
+		_, err := v.Verify(t.Context(), specHeaders("req-1-2", t0, body, tc.signer...), body)
 		if tc.ok != (err == nil) || !tc.ok && !errors.Is(err, webhook.ErrSignature) {
 			t.Errorf("verifier %d secrets, signer %d: %v", len(tc.verifier), len(tc.signer), err)
 		}
@@ -259,8 +259,8 @@ func TestRotatedSecrets(t *testing.T) {
 
 func TestVerifyRefusesMalformed(t *testing.T) {
 	c := &clock{now: t0}
-	body := payload("req-1.2")
-	good := specHeaders("req-1.2", t0, body, secretA)
+	body := payload("req-1-2")
+	good := specHeaders("req-1-2", t0, body, secretA)
 	with := func(k string, vs ...string) http.Header {
 		h := good.Clone()
 		if vs == nil {
@@ -313,7 +313,7 @@ func TestVerifyRefusesMalformed(t *testing.T) {
 	// Payloads signed well but not this package's, or not for this ID.
 	for field, b := range map[string]string{
 		"body":           `{"type":"gdpr.erasure"`,
-		"body ":          string(payload("req-1.2")) + `{}`,
+		"body ":          string(payload("req-1-2")) + `{}`,
 		"type":           strings.Replace(string(body), "gdpr.erasure", "invoice.paid", 1),
 		"type ":          strings.Replace(string(body), "gdpr.erasure", "gdpr.access", 1),
 		"timestamp":      strings.Replace(string(body), `"timestamp":"2026-03-02T09:00:00Z"`, `"timestamp":"yesterday"`, 1),
@@ -328,7 +328,7 @@ func TestVerifyRefusesMalformed(t *testing.T) {
 		"data  ":         strings.Replace(string(body), `"reference":"C-1042"`, `"reference":42`, 1),
 	} {
 		v := newVerifier(t, c, nil, secretA)
-		_, err := v.Verify(t.Context(), specHeaders("req-1.2", t0, []byte(b), secretA), []byte(b))
+		_, err := v.Verify(t.Context(), specHeaders("req-1-2", t0, []byte(b), secretA), []byte(b))
 		var we *webhook.Error
 		if !errors.As(err, &we) || we.Field != strings.TrimSpace(field) || !errors.Is(err, webhook.ErrInvalid) {
 			t.Errorf("%s: %v, want ErrInvalid with Field %q", b, err, strings.TrimSpace(field))
@@ -451,8 +451,8 @@ func TestHandler(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	body := payload("req-1.2")
-	h := specHeaders("req-1.2", t0, body, secretA)
+	body := payload("req-1-2")
+	h := specHeaders("req-1-2", t0, body, secretA)
 	fail.Store(true)
 	if code := post(h, body); code != 500 {
 		t.Errorf("handler failing: %d", code)
@@ -461,7 +461,7 @@ func TestHandler(t *testing.T) {
 	// The retry is taken once the handler failed; once it succeeded, a
 	// retry is acknowledged and not processed again.
 	for i, want := range []int{200, 200, 200} {
-		if code := post(specHeaders("req-1.2", t0.Add(time.Duration(i)*time.Second), body, secretA), body); code != want {
+		if code := post(specHeaders("req-1-2", t0.Add(time.Duration(i)*time.Second), body, secretA), body); code != want {
 			t.Errorf("delivery %d: %d, want %d", i+2, code, want)
 		}
 	}
@@ -473,11 +473,11 @@ func TestHandler(t *testing.T) {
 		<-release
 	})))
 	defer srvSlow.Close()
-	body5 := payload("req-1.5")
+	body5 := payload("req-1-5")
 	first := make(chan int)
 	go func() {
 		req, _ := http.NewRequest(http.MethodPost, srvSlow.URL, bytes.NewReader(body5))
-		for k, vs := range specHeaders("req-1.5", t0, body5, secretA) {
+		for k, vs := range specHeaders("req-1-5", t0, body5, secretA) {
 			req.Header[k] = vs
 		}
 		resp, err := srvSlow.Client().Do(req)
@@ -489,24 +489,24 @@ func TestHandler(t *testing.T) {
 		first <- resp.StatusCode
 	}()
 	<-blocked
-	if code := post(specHeaders("req-1.5", t0, body5, secretA), body5); code != 409 {
+	if code := post(specHeaders("req-1-5", t0, body5, secretA), body5); code != 409 {
 		t.Errorf("retry while the first is processed: %d, want 409", code)
 	}
 	close(release)
 	if code := <-first; code != 200 {
 		t.Errorf("first: %d", code)
 	}
-	if code := post(specHeaders("req-1.3", t0, body, secretB), body); code != 401 {
+	if code := post(specHeaders("req-1-3", t0, body, secretB), body); code != 401 {
 		t.Errorf("bad signature: %d", code)
 	}
-	if code := post(specHeaders("req-1.2", t0.Add(-time.Hour), body, secretA), body); code != 401 {
+	if code := post(specHeaders("req-1-2", t0.Add(-time.Hour), body, secretA), body); code != 401 {
 		t.Errorf("stale: %d", code)
 	}
 	if code := post(http.Header{}, body); code != 400 {
 		t.Errorf("no headers: %d", code)
 	}
 	big := bytes.Repeat([]byte("x"), webhook.DefaultMaxBody+1)
-	if code := post(specHeaders("req-1.4", t0, big, secretA), big); code != 413 {
+	if code := post(specHeaders("req-1-4", t0, big, secretA), big); code != 413 {
 		t.Errorf("too large: %d", code)
 	}
 	resp, err := srv.Client().Get(srv.URL)
@@ -517,7 +517,7 @@ func TestHandler(t *testing.T) {
 	if resp.StatusCode != 405 {
 		t.Errorf("GET: %d", resp.StatusCode)
 	}
-	if len(got) != 1 || got[0].ID != "req-1.2" {
+	if len(got) != 1 || got[0].ID != "req-1-2" {
 		t.Errorf("processed %v", got)
 	}
 	// A SeenStore that fails: 503.
