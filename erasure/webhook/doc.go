@@ -17,7 +17,7 @@
 // the time of the action and the data:
 //
 //	{"type":"gdpr.restriction","timestamp":"2026-03-02T09:00:00Z",
-//	 "data":{"id":"0190a3b2-….3","request":"0190a3b2-…","kind":"restriction",
+//	 "data":{"id":"0190a3b2-…-3","request":"0190a3b2-…","kind":"restriction",
 //	         "article":"Art. 18(1)(a)","reference":"C-1042","ground":"accuracy_contested",
 //	         "purposes":["newsletter"],"at":"2026-03-02T09:00:00Z"}}
 //
