@@ -270,7 +270,7 @@ func (e *Engine) Restrictions(ctx context.Context, subject gdpr.SubjectID) ([]Re
 
 func (e *Engine) allRestrictions(ctx context.Context, ref string) ([]Restriction, error) {
 	var out []Restriction
-	f := RestrictionFilter{SubjectRef: ref, Lifted: true, Limit: MaxLimit}
+	f := RestrictionFilter{SubjectRef: ref, IncludeLifted: true, Limit: MaxLimit}
 	for {
 		page, err := e.store.ListRestrictions(ctx, f)
 		if err != nil {

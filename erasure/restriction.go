@@ -124,9 +124,10 @@ type Override struct {
 type RestrictionFilter struct {
 	// SubjectRef, if set, keeps one subject's restrictions.
 	SubjectRef string
-	// Lifted, if false, keeps only those not lifted (Lifted zero); if
-	// true, every one. Overridden objections are not lifted.
-	Lifted bool
+	// IncludeLifted keeps the lifted restrictions too; without it only
+	// those not lifted (Restriction.Lifted zero) are kept, overridden
+	// objections among them.
+	IncludeLifted bool
 	// After, if set, keeps the restrictions whose ID sorts after it.
 	After string
 	// Limit bounds the page; 0 or less is DefaultLimit, more than MaxLimit

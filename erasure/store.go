@@ -25,9 +25,12 @@ import (
 // gdpr.Deadline.MarshalJSON), the Calendar not at all. The Engine never passes a nil context.
 // A Store keeps no reference to the caller's slices and maps, and returns
 // none to its own. Empty results are nil or empty slices, alike. Request.Subject
-// is the one personal-data value a Store sees; it is empty in every
-// closed request the Engine writes, and a Store must not keep it anywhere
-// else (an index, a log) once it is.
+// is the one personal-data value a Store sees in clear, with a recipient's
+// reference for the subject (Step.Recipient.Reference); both are empty in
+// every closed request the Engine writes, and a Store must not keep them
+// anywhere else (an index, a log) once they are. Corrected values
+// (Ask.Corrections) and statements reach it sealed only; a closed request
+// holds no sealed value either.
 type Store interface {
 	// Create stores r, a new open request with Version 1, and returns it
 	// with created true. If an open request of the same Kind and
@@ -118,7 +121,8 @@ type Store interface {
 	// crash stores its statement once.
 	PutStatement(ctx context.Context, s Statement) error
 
-	// ListStatements returns the statements of one subject, in ID order.
+	// ListStatements returns the statements of one subject, in ID order
+	// (byte order of the IDs).
 	ListStatements(ctx context.Context, subjectRef string) ([]Statement, error)
 
 	// Forget deletes every restriction and statement of the subject

@@ -188,7 +188,7 @@ func fmtRestrictionFilter(f erasure.RestrictionFilter) string {
 	if f.SubjectRef != "" {
 		parts = append(parts, "SubjectRef: "+f.SubjectRef[:min(12, len(f.SubjectRef))]+"…")
 	}
-	parts = append(parts, fmt.Sprintf("Lifted: %v", f.Lifted))
+	parts = append(parts, fmt.Sprintf("IncludeLifted: %v", f.IncludeLifted))
 	if f.After != "" {
 		parts = append(parts, "After: "+f.After)
 	}
@@ -210,8 +210,8 @@ func testRestrictionRoundTrip(t *testing.T, s, other erasure.Store) {
 	} else {
 		wantRestriction(t, "GetRestriction through the other handle", g, full)
 	}
-	if xs := mustListRestrictions(t, s, erasure.RestrictionFilter{Lifted: true}); len(xs) != 1 {
-		t.Errorf("ListRestrictions(Lifted: true) of a storage with one restriction returned %d; want 1", len(xs))
+	if xs := mustListRestrictions(t, s, erasure.RestrictionFilter{IncludeLifted: true}); len(xs) != 1 {
+		t.Errorf("ListRestrictions(IncludeLifted: true) of a storage with one restriction returned %d; want 1", len(xs))
 	} else {
 		wantRestriction(t, "ListRestrictions", xs[0], full)
 	}
@@ -270,7 +270,7 @@ func testRestrictionDuplicateID(t *testing.T, s erasure.Store) {
 	dup.ID = first.ID
 	wantErr(t, s.CreateRestriction(t.Context(), dup), erasure.ErrConflict, "CreateRestriction of an existing ID", restrictionIDContract)
 	wantRestriction(t, "GetRestriction after a refused CreateRestriction of its ID", mustGetRestriction(t, s, first.ID), first)
-	if xs := mustListRestrictions(t, s, erasure.RestrictionFilter{SubjectRef: Ref(bob), Lifted: true}); len(xs) != 0 {
+	if xs := mustListRestrictions(t, s, erasure.RestrictionFilter{SubjectRef: Ref(bob), IncludeLifted: true}); len(xs) != 0 {
 		t.Errorf("ListRestrictions of the refused restriction's subject = %v; want none: %s", restrictionIDs(xs), restrictionIDContract)
 	}
 }
@@ -325,7 +325,7 @@ func testUpdateRestrictionUnknown(t *testing.T, s erasure.Store) {
 	if _, err := s.GetRestriction(t.Context(), x.ID); err == nil {
 		t.Errorf("GetRestriction after an UpdateRestriction of an unknown ID found it; want nothing written")
 	}
-	if xs := mustListRestrictions(t, s, erasure.RestrictionFilter{Lifted: true}); len(xs) != 0 {
+	if xs := mustListRestrictions(t, s, erasure.RestrictionFilter{IncludeLifted: true}); len(xs) != 0 {
 		t.Errorf("ListRestrictions after a refused UpdateRestriction = %v; want none", restrictionIDs(xs))
 	}
 }
@@ -354,12 +354,12 @@ func testListRestrictionsFilters(t *testing.T, s erasure.Store) {
 		why  string
 	}{
 		{erasure.RestrictionFilter{}, notLifted, liftedContract},
-		{erasure.RestrictionFilter{Lifted: true}, sortedRestrictionIDs(all...), liftedContract},
+		{erasure.RestrictionFilter{IncludeLifted: true}, sortedRestrictionIDs(all...), liftedContract},
 		{erasure.RestrictionFilter{SubjectRef: Ref(alice)}, sortedRestrictionIDs(a1, a2), "SubjectRef keeps one subject's restrictions; " + liftedContract},
-		{erasure.RestrictionFilter{SubjectRef: Ref(alice), Lifted: true}, sortedRestrictionIDs(a1, a2, a3), "SubjectRef keeps one subject's restrictions"},
+		{erasure.RestrictionFilter{SubjectRef: Ref(alice), IncludeLifted: true}, sortedRestrictionIDs(a1, a2, a3), "SubjectRef keeps one subject's restrictions"},
 		{erasure.RestrictionFilter{SubjectRef: Ref(bob)}, sortedRestrictionIDs(b1), "SubjectRef keeps one subject's restrictions; " + liftedContract},
-		{erasure.RestrictionFilter{SubjectRef: Ref(carol), Lifted: true}, sortedRestrictionIDs(c1, c2), "SubjectRef keeps one subject's restrictions"},
-		{erasure.RestrictionFilter{SubjectRef: Ref(dave), Lifted: true}, nil, "SubjectRef keeps one subject's restrictions"},
+		{erasure.RestrictionFilter{SubjectRef: Ref(carol), IncludeLifted: true}, sortedRestrictionIDs(c1, c2), "SubjectRef keeps one subject's restrictions"},
+		{erasure.RestrictionFilter{SubjectRef: Ref(dave), IncludeLifted: true}, nil, "SubjectRef keeps one subject's restrictions"},
 		{erasure.RestrictionFilter{After: notLifted[1]}, notLifted[2:], "After keeps the restrictions whose ID sorts after it; " + liftedContract},
 	} {
 		got := mustListRestrictions(t, s, c.f)
@@ -394,7 +394,7 @@ func testListRestrictionsPaging(t *testing.T, s erasure.Store) {
 		var got []string
 		after := ""
 		for page := 0; ; page++ {
-			f := erasure.RestrictionFilter{Lifted: c.lifted, After: after, Limit: 10}
+			f := erasure.RestrictionFilter{IncludeLifted: c.lifted, After: after, Limit: 10}
 			p := mustListRestrictions(t, s, f)
 			if len(p) > 10 {
 				t.Fatalf("ListRestrictions(%s) returned %d restrictions; want at most 10", fmtRestrictionFilter(f), len(p))
@@ -409,15 +409,15 @@ func testListRestrictionsPaging(t *testing.T, s erasure.Store) {
 			after = p[len(p)-1].ID
 		}
 		if !slices.Equal(got, c.want) {
-			t.Errorf("pages of ListRestrictions(Lifted: %v, Limit 10) followed by After = %v; want every matching restriction once, in ID order %v",
+			t.Errorf("pages of ListRestrictions(IncludeLifted: %v, Limit 10) followed by After = %v; want every matching restriction once, in ID order %v",
 				c.lifted, got, c.want)
 		}
 	}
 	all := sortedRestrictionIDs(xs...)
-	if p := mustListRestrictions(t, s, erasure.RestrictionFilter{Lifted: true, After: all[9], Limit: 3}); !slices.Equal(restrictionIDs(p), all[10:13]) {
-		t.Errorf("ListRestrictions(Lifted: true, After the 10th ID, Limit 3) = %v; want %v", restrictionIDs(p), all[10:13])
+	if p := mustListRestrictions(t, s, erasure.RestrictionFilter{IncludeLifted: true, After: all[9], Limit: 3}); !slices.Equal(restrictionIDs(p), all[10:13]) {
+		t.Errorf("ListRestrictions(IncludeLifted: true, After the 10th ID, Limit 3) = %v; want %v", restrictionIDs(p), all[10:13])
 	}
-	if p := mustListRestrictions(t, s, erasure.RestrictionFilter{Lifted: true, After: all[24]}); len(p) != 0 {
+	if p := mustListRestrictions(t, s, erasure.RestrictionFilter{IncludeLifted: true, After: all[24]}); len(p) != 0 {
 		t.Errorf("ListRestrictions(After the last ID) = %v; want none", restrictionIDs(p))
 	}
 }
@@ -476,7 +476,7 @@ func testRestrictionsAreCopies(t *testing.T, s erasure.Store) {
 	g := mustGetRestriction(t, s, want.ID)
 	scribbleRestriction(&g)
 	check("GetRestriction returned")
-	ls := mustListRestrictions(t, s, erasure.RestrictionFilter{Lifted: true})
+	ls := mustListRestrictions(t, s, erasure.RestrictionFilter{IncludeLifted: true})
 	for i := range ls {
 		scribbleRestriction(&ls[i])
 	}
@@ -641,7 +641,7 @@ func testForget(t *testing.T, s, other erasure.Store) {
 		_, err := s.GetRestriction(ctx, x.ID)
 		wantErr(t, err, erasure.ErrNotFound, "GetRestriction of a forgotten subject's restriction", forgetContract)
 	}
-	if xs := mustListRestrictions(t, s, erasure.RestrictionFilter{SubjectRef: Ref(alice), Lifted: true}); len(xs) != 0 {
+	if xs := mustListRestrictions(t, s, erasure.RestrictionFilter{SubjectRef: Ref(alice), IncludeLifted: true}); len(xs) != 0 {
 		t.Errorf("ListRestrictions of a forgotten subject = %v; want none: %s", restrictionIDs(xs), forgetContract)
 	}
 	if ss := mustListStatements(t, s, Ref(alice)); len(ss) != 0 {

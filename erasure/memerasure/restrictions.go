@@ -113,7 +113,7 @@ func (s *Store) ListRestrictions(ctx context.Context, f erasure.RestrictionFilte
 		switch {
 		case f.After != "" && x.ID <= f.After,
 			f.SubjectRef != "" && x.SubjectRef != f.SubjectRef,
-			!f.Lifted && !x.Lifted.IsZero():
+			!f.IncludeLifted && !x.Lifted.IsZero():
 			continue
 		}
 		match = append(match, x)

@@ -101,7 +101,7 @@ func TestNilContext(t *testing.T) {
 	if rs, _ := s.List(t.Context(), erasure.Filter{}); len(rs) != 0 {
 		t.Errorf("a nil-context Create wrote %d requests", len(rs))
 	}
-	if xs, _ := s.ListRestrictions(t.Context(), erasure.RestrictionFilter{Lifted: true}); len(xs) != 0 {
+	if xs, _ := s.ListRestrictions(t.Context(), erasure.RestrictionFilter{IncludeLifted: true}); len(xs) != 0 {
 		t.Errorf("a nil-context CreateRestriction wrote %d restrictions", len(xs))
 	}
 }
@@ -160,7 +160,7 @@ func TestInvalidArguments(t *testing.T) {
 	if rs, _ := s.List(ctx, erasure.Filter{}); len(rs) != 0 {
 		t.Errorf("refused Creates wrote %d requests", len(rs))
 	}
-	if xs, _ := s.ListRestrictions(ctx, erasure.RestrictionFilter{Lifted: true}); len(xs) != 0 {
+	if xs, _ := s.ListRestrictions(ctx, erasure.RestrictionFilter{IncludeLifted: true}); len(xs) != 0 {
 		t.Errorf("a refused CreateRestriction wrote %d restrictions", len(xs))
 	}
 	if ss, _ := s.ListStatements(ctx, r.SubjectRef); len(ss) != 0 {

@@ -282,7 +282,7 @@ func (s *Store) ListRestrictions(ctx context.Context, f erasure.RestrictionFilte
 		shape |= listBySubject
 		args = append(args, f.SubjectRef)
 	}
-	if !f.Lifted {
+	if !f.IncludeLifted {
 		shape |= listNotLifted
 	}
 	if f.After != "" {

@@ -2,9 +2,11 @@
 // an embedded SQLite database: the register of processing activities is
 // loaded, a notice is published, the subject signs up with double opt-in,
 // processing is decided with the event that proves it, the subject gets a
-// signed receipt, unsubscribes from a link, and is finally erased through
-// the request engine (package erasure), which answers with a signed
-// receipt of its own. Every step is recorded in a tamper-evident audit
+// signed receipt, unsubscribes from a link, contests their data, which
+// restricts its processing (a support decryption is refused until the
+// restriction is lifted, after the subject is told), and is finally
+// erased through the request engine (package erasure), which answers with
+// a signed receipt of its own. Every step is recorded in a tamper-evident audit
 // trail, which is verified at the end.
 //
 //	go run ./examples/quickstart
@@ -255,10 +257,47 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 
 	// 7. The subject's profile lives in the host's own table, encrypted
 	// with a key of their own; a blind index finds them by e-mail address.
-	keyring, profiles, err := openProfiles(ctx, db, dialect, prefix, keys.KEK(), trail)
+	//
+	// The keyring's guard is the request engine's restriction check, and
+	// the keyring is one of the engine's erasure targets: the guard calls
+	// the engine, made right after the keyring and before any decryption
+	// (until then it refuses).
+	var engine *erasure.Engine
+	guard := func(ctx context.Context, s gdpr.SubjectID) error {
+		if engine == nil {
+			return errors.New("the request engine is not ready")
+		}
+		return engine.Guard(ctx, s)
+	}
+	keyring, profiles, err := openProfiles(ctx, db, dialect, prefix, keys.KEK(), trail, guard)
 	if err != nil {
 		return err
 	}
+	// The request engine: every data-subject request, with its deadline,
+	// run target by target for an erasure. Every component that holds the
+	// subject's data is a gdpr.Eraser and a target, run in this order:
+	//   - the consent ledger first: its erasure deletes, with the events,
+	//     the audit records it still owes the trail, so that none is drained
+	//     after the trail has forgotten the subject, naming them again;
+	//   - the host's table: the row, blind index included;
+	//   - the keyring: it destroys the subject's key, and with it every
+	//     ciphertext of theirs, in every backup too;
+	//   - the audit trail last: it forgets the subject's pseudonym, which
+	//     unlinks every entry about them, those the steps before made
+	//     included (the erasures themselves are recorded without a subject).
+	var notices []erasure.Notice // a host e-mails these to the subject
+	engine, journal, err := openEngine(keys, requests, trail, state, func(_ context.Context, n erasure.Notice) error {
+		notices = append(notices, n)
+		return nil
+	},
+		erasure.Target{Name: "consent", Eraser: ledger},
+		erasure.Target{Name: "profiles", Eraser: profiles},
+		erasure.Target{Name: "keys", Eraser: keyring},
+		erasure.Target{Name: "audit", Eraser: trail})
+	if err != nil {
+		return err
+	}
+	defer journal.Close()
 	if err := profiles.save(ctx, subject, "Ann Example", "ann@example.org"); err != nil {
 		return err
 	}
@@ -285,28 +324,50 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 	}
 	step(out, 8, "audit trail of %s: %d entries (%s)", string(subject), len(seen), strings.Join(actions, ", "))
 
-	// 9. The subject asks for erasure, and the request engine answers it:
-	// it keeps the request with its deadline, runs it target by target,
-	// and proves the result. Every component that holds the subject's data
-	// is a gdpr.Eraser and a target, run in this order:
-	//   - the consent ledger first: its erasure deletes, with the events,
-	//     the audit records it still owes the trail, so that none is drained
-	//     after the trail has forgotten the subject, naming them again;
-	//   - the host's table: the row, blind index included;
-	//   - the keyring: it destroys the subject's key, and with it every
-	//     ciphertext of theirs, in every backup too;
-	//   - the audit trail last: it forgets the subject's pseudonym, which
-	//     unlinks every entry about them, those the steps before made
-	//     included (the erasures themselves are recorded without a subject).
-	engine, journal, err := openEngine(keys, requests, trail, state,
-		erasure.Target{Name: "consent", Eraser: ledger},
-		erasure.Target{Name: "profiles", Eraser: profiles},
-		erasure.Target{Name: "keys", Eraser: keyring},
-		erasure.Target{Name: "audit", Eraser: trail})
+	// 9. The subject says the address on file is wrong, and asks for the
+	// processing of their data to be restricted while the controller
+	// checks (Art. 18(1)(a)). The restriction request completes once every
+	// instance's check refuses (the engine's cache bound). Support staff
+	// can no longer read the profile; a decryption for legal claims, a
+	// ground of Art. 18(2), still works and is recorded with its ground.
+	// Once the address is checked, the lift is a request of its own: the
+	// subject is told first (Art. 18(3)), and only then is it lifted.
+	restrict, _, err := engine.Submit(gdpr.WithActor(ctx, gdpr.SubjectActor()), erasure.Submission{
+		Kind: gdpr.KindRestriction, Subject: subject, Ground: erasure.GroundAccuracy, Authenticated: true})
 	if err != nil {
 		return err
 	}
-	defer journal.Close()
+	if _, err := processUntilDone(ctx, engine, restrict.ID); err != nil {
+		return err
+	}
+	support := gdpr.WithPurpose(gdpr.WithActor(ctx, gdpr.Staff("support-7")), "support")
+	_, err = profiles.name(support, subject)
+	refused := errors.Is(err, crypto.ErrRestricted)
+	claims, err := profiles.name(gdpr.WithAllowance(support, gdpr.AllowLegalClaims), subject)
+	if err != nil {
+		return err
+	}
+	lift, _, err := engine.Submit(ctx, erasure.Submission{Kind: gdpr.KindLiftRestriction, Subject: subject, Authenticated: true})
+	if err != nil {
+		return err
+	}
+	if _, err := processUntilDone(ctx, engine, lift.ID); err != nil {
+		return err
+	}
+	told := make([]string, len(notices))
+	for i, n := range notices {
+		told[i] = string(n.Type) + " " + n.Article
+	}
+	after, err := profiles.name(support, subject)
+	if err != nil {
+		return err
+	}
+	step(out, 9, "restricted (%s): support refused: %v; for legal claims (Art. 18(2)): %s; subject told: %s; after the lift support reads: %s",
+		erasure.GroundAccuracy.Article(), refused, claims, strings.Join(told, ", "), after)
+
+	// 10. The subject asks for erasure, and the request engine answers it:
+	// it keeps the request with its deadline, runs it target by target,
+	// and proves the result.
 	// The subject is signed in, and the sign-in is the identity check
 	// (Art. 12(6)): the request is Authenticated, verified at intake. A
 	// host that also takes requests by e-mail or post sets
@@ -319,10 +380,10 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 	if err != nil {
 		return err
 	}
-	step(out, 9, "erasure request %s received on the web, %s, due by the end of %s (Art. 12(3), %s time)",
+	step(out, 10, "erasure request %s received on the web, %s, due by the end of %s (Art. 12(3), %s time)",
 		req.ID, req.State, req.Deadline.LastDay.Format("2 January 2006"), req.Deadline.Location)
 
-	// 10. A worker does the work. Here it is Process, as a host's job
+	// 11. A worker does the work. Here it is Process, as a host's job
 	// system would call it (its job carries the request ID, never personal
 	// data); a host without one runs engine.Run(ctx) on every instance.
 	// Each target's outcome is stored before the next one starts, so a
@@ -342,10 +403,10 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 	for _, s := range done.Steps {
 		outcomes = append(outcomes, fmt.Sprintf("%s %s %d", s.Target, s.Outcome, s.Count))
 	}
-	step(out, 10, "erased, target by target: %s; %s once other instances' key caches expired (%s)",
+	step(out, 11, "erased, target by target: %s; %s once other instances' key caches expired (%s)",
 		strings.Join(outcomes, ", "), done.State, time.Since(start).Round(10*time.Millisecond))
 
-	// 11. The subject's receipt: what was done, signed, checked offline by
+	// 12. The subject's receipt: what was done, signed, checked offline by
 	// anyone with our public key. It names no subject; the request ID ties
 	// it to the subject's own copy. The closed request keeps only the
 	// subject's keyed reference, and the journal an entry for replays.
@@ -357,14 +418,14 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 	if err != nil {
 		return err
 	}
-	step(out, 11, "erasure receipt verified: request %s %s, %d targets, answered in time: %v, signed by key %s (%d bytes)",
+	step(out, 12, "erasure receipt verified: request %s %s, %d targets, answered in time: %v, signed by key %s (%d bytes)",
 		rc.Request, rc.State, len(rc.Steps), rc.Closed.Before(rc.Due), rc.Issuer, len(jws))
 
-	if err := decide(ctx, out, ledger, subject, 12, "after erasure"); err != nil {
+	if err := decide(ctx, out, ledger, subject, 13, "after erasure"); err != nil {
 		return err
 	}
 
-	// 13. The backup holds a ciphertext nobody can read any more. After a
+	// 14. The backup holds a ciphertext nobody can read any more. After a
 	// restore of the database, the journal, kept apart from it, erases
 	// again the subjects erased since the backup was taken: give Replay
 	// the subject IDs found in the restored data.
@@ -383,10 +444,10 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 		}
 		again = string(r.State)
 	}
-	step(out, 13, "profile restored from the backup, unreadable: %v; journal replay: %d of %d subjects erased before, erased again: %s",
+	step(out, 14, "profile restored from the backup, unreadable: %v; journal replay: %d of %d subjects erased before, erased again: %s",
 		unreadable, replay.Matched, replay.Checked, again)
 
-	// 14. The trail still verifies: every entry against its hash, the tree
+	// 15. The trail still verifies: every entry against its hash, the tree
 	// against the signed checkpoint anchored outside the database. Nothing
 	// in it links to the erased subject any more.
 	cp, err := trail.Checkpoint(ctx)
@@ -409,14 +470,15 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 	if err != nil {
 		return err
 	}
-	step(out, 14, "audit trail verified: %d entries, checkpoint %d signed and anchored, entry 0 proven: %v, entries still linked to %s: %d",
+	step(out, 15, "audit trail verified: %d entries, checkpoint %d signed and anchored, entry 0 proven: %v, entries still linked to %s: %d",
 		report.Entries, cp.Size, audit.CheckEntry(cp, 0, body, proof) == nil, string(subject), len(linked))
 	return nil
 }
 
 // openEngine builds the request engine over the requests' store, with the
 // targets of an erasure in the order given.
-func openEngine(keys *insecuredevkeys.Keys, requests erasure.Store, trail gdpr.Recorder, state string, targets ...erasure.Target) (*erasure.Engine, *erasure.FileJournal, error) {
+func openEngine(keys *insecuredevkeys.Keys, requests erasure.Store, trail gdpr.Recorder, state string,
+	notify erasure.NotifierFunc, targets ...erasure.Target) (*erasure.Engine, *erasure.FileJournal, error) {
 	// The journal: per completed erasure the subject's keyed reference, the
 	// time and the targets, nothing in clear. It must outlive a restore of
 	// the database, so it is kept apart from it: here a file in the state
@@ -454,6 +516,12 @@ func openEngine(keys *insecuredevkeys.Keys, requests erasure.Store, trail gdpr.R
 		// verifier accepts the other's receipts.
 		erasure.WithReceiptKey(keys.ReceiptKey()),
 		erasure.WithLocation(berlin),
+		// The subject is told of every outcome (and, before it, of a lift).
+		erasure.WithNotifier(notify),
+		// Restrictions are checked from a cache read again every half
+		// second: one placed on another instance is honoured within a
+		// second (the default is 1s, so 2s).
+		erasure.WithRestrictionCache(500*time.Millisecond),
 		erasure.WithRecorder(trail)) // every transition and step, without the subject
 	if err != nil {
 		journal.Close()

@@ -29,7 +29,7 @@ type profiles struct {
 }
 
 // openProfiles sets up the key store, the Keyring and the host's table.
-func openProfiles(ctx context.Context, db *sql.DB, d sqldialect.Dialect, prefix string, kek crypto.KEK, trail gdpr.Recorder) (*crypto.Keyring, *profiles, error) {
+func openProfiles(ctx context.Context, db *sql.DB, d sqldialect.Dialect, prefix string, kek crypto.KEK, trail gdpr.Recorder, guard crypto.Guard) (*crypto.Keyring, *profiles, error) {
 	ks, err := sqlkeys.New(db, d, sqlkeys.WithTablePrefix(prefix))
 	if err != nil {
 		return nil, nil, err
@@ -49,8 +49,11 @@ func openProfiles(ctx context.Context, db *sql.DB, d sqldialect.Dialect, prefix 
 	// second after the last step; in production choose the longest window
 	// you accept, against the KMS calls the cache saves (one per subject
 	// per TTL).
+	//
+	// The guard asks the request engine, before every decryption, whether
+	// the subject's data may be processed (Art. 18, Art. 21).
 	keys, err := crypto.New(ctx, ks, kek, crypto.WithCache(10_000, time.Second),
-		crypto.WithRecorder(trail), crypto.WithDecryptAudit())
+		crypto.WithRecorder(trail), crypto.WithDecryptAudit(), crypto.WithGuard(guard))
 	if errors.Is(err, crypto.ErrDecrypt) {
 		return nil, nil, fmt.Errorf("the key store under prefix %q was made with another KEK (another -state): use that state directory, or a fresh database", prefix)
 	}
@@ -125,6 +128,16 @@ func (p *profiles) findByEmail(ctx context.Context, email string) (gdpr.SubjectI
 		return gdpr.SubjectID(s), string(n), rows.Err()
 	}
 	return "", "", fmt.Errorf("no profile with that e-mail address")
+}
+
+// name reads and decrypts the subject's name, as a support tool would.
+func (p *profiles) name(ctx context.Context, s gdpr.SubjectID) (string, error) {
+	r, err := p.backup(ctx, s)
+	if err != nil {
+		return "", err
+	}
+	n, err := p.keys.Decrypt(ctx, s, p.nameF, r.name)
+	return string(n), err
 }
 
 // row is a profile as stored: what a backup of the table holds.

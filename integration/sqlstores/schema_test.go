@@ -98,7 +98,7 @@ var kinds = []kind{
 		},
 	},
 	{
-		name: "sqlerasure", component: "erasure", tables: []string{"erasure_requests", "erasure_leases", "erasure_codes"}, invalid: erasure.ErrInvalid,
+		name: "sqlerasure", component: "erasure", tables: []string{"erasure_requests", "erasure_leases", "erasure_codes", "erasure_restrictions", "erasure_statements"}, invalid: erasure.ErrInvalid,
 		open: func(db *sql.DB, d sqldialect.Dialect, p string) (store, error) {
 			return sqlerasure.New(db, d, sqlerasure.WithTablePrefix(p))
 		},
@@ -118,7 +118,7 @@ var kinds = []kind{
 	},
 	{
 		// The codes share the Store's schema (component "erasure").
-		name: "sqlerasure codes", component: "erasure", tables: []string{"erasure_requests", "erasure_leases", "erasure_codes"}, invalid: erasure.ErrInvalid,
+		name: "sqlerasure codes", component: "erasure", tables: []string{"erasure_requests", "erasure_leases", "erasure_codes", "erasure_restrictions", "erasure_statements"}, invalid: erasure.ErrInvalid,
 		open: func(db *sql.DB, d sqldialect.Dialect, p string) (store, error) {
 			return sqlerasure.NewCodeStore(db, d, sqlerasure.WithTablePrefix(p))
 		},
