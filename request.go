@@ -212,3 +212,13 @@ type Disclosure struct {
 	// At is when the data were (last) disclosed; zero if unknown.
 	At time.Time `json:"at,omitzero"`
 }
+
+// Format prints d without its Reference, under every verb: the reference
+// identifies the subject at the recipient.
+func (d Disclosure) Format(f fmt.State, _ rune) {
+	ref := ""
+	if d.Reference != "" {
+		ref = " reference:[reference]"
+	}
+	fmt.Fprintf(f, "gdpr.Disclosure{%s %s%s}", showKey(d.Recipient), d.Kind, ref)
+}

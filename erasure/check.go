@@ -19,21 +19,24 @@ import (
 // ErrRestricted) if the subject objected to the purpose (Art. 21).
 //
 //   - A restriction covers its purposes, or every purpose if it names
-//     none, and an empty purpose: restricted data may be stored, and
-//     otherwise processed only on a ground of Art. 18(2), which the caller
-//     gives as allowance (gdpr.AllowStorage, AllowConsent,
-//     AllowLegalClaims, AllowOtherPerson, AllowPublicInterest).
-//   - An objection covers its purpose only (an empty purpose is not
-//     covered). Under Art. 21(1) it yields to AllowLegalClaims (and
-//     storage) until staff record an Override; an objection to direct
-//     marketing (Art. 21(2)) yields to storage alone, covers every purpose
-//     the Register marks as direct marketing if it names none, and is
-//     never overridden.
+//     none: restricted data may be stored, and otherwise processed only on
+//     a ground of Art. 18(2), which the caller gives as allowance
+//     (gdpr.AllowStorage, AllowConsent, AllowLegalClaims, AllowOtherPerson,
+//     AllowPublicInterest).
+//   - An objection covers its purpose. Under Art. 21(1) it yields to
+//     AllowLegalClaims (and storage) until staff record an Override; an
+//     objection to direct marketing (Art. 21(2)) yields to storage alone,
+//     covers every purpose the Register marks as direct marketing if it
+//     names none, and is never overridden.
+//   - An empty purpose is covered by every restriction and objection of
+//     the subject: processing for no stated purpose cannot be told apart
+//     from the one restricted or objected to. Give the purpose
+//     (gdpr.WithPurpose for Guard).
 //
 // Processing that goes ahead under an allowance despite a restriction or
-// objection is recorded (action "erasure.restriction.allowed", with the
-// allowance, the purpose and the restriction's ID; no subject); if the
-// Recorder fails, Check refuses.
+// objection, storage included, is recorded (action
+// "erasure.restriction.allowed", with the allowance, the purpose and the
+// restriction's ID; no subject); if the Recorder fails, Check refuses.
 //
 // Check answers from a cache of the restrictions in force, shared by the
 // Engine's callers and read again from the Store every
@@ -93,13 +96,16 @@ func (e *Engine) decide(ctx context.Context, xs []Restriction, purpose gdpr.Purp
 				if x.DirectMarketing {
 					what = "Art. 21(2), direct marketing"
 				}
+				if purpose == "" {
+					what += "; no purpose was given (gdpr.WithPurpose), so none can be told apart from the one objected to"
+				}
 				return &Error{Op: "check", Err: because(ErrObjected, fmt.Sprintf("objection %s (%s)", x.ID, what), nil)}
 			}
 			return &Error{Op: "check", Err: because(ErrRestricted, fmt.Sprintf("restriction %s (%s)", x.ID, x.Ground.Article()), nil)}
 		}
 		allowed = append(allowed, x.ID)
 	}
-	if len(allowed) == 0 || allowance == gdpr.AllowStorage {
+	if len(allowed) == 0 {
 		return nil
 	}
 	err := e.recorder.Record(ctx, gdpr.Event{
@@ -113,13 +119,12 @@ func (e *Engine) decide(ctx context.Context, xs []Restriction, purpose gdpr.Purp
 	return nil
 }
 
-// covers reports whether x applies to processing for purpose.
+// covers reports whether x applies to processing for purpose. Processing
+// for no stated purpose is covered by every restriction and objection: it
+// cannot be shown to be for another purpose.
 func (e *Engine) covers(x Restriction, purpose gdpr.Purpose) bool {
-	if x.Kind == gdpr.KindRestriction {
-		return len(x.Purposes) == 0 || slices.Contains(x.Purposes, purpose)
-	}
-	if purpose == "" {
-		return false
+	if purpose == "" || len(x.Purposes) == 0 && x.Kind == gdpr.KindRestriction {
+		return true
 	}
 	if slices.Contains(x.Purposes, purpose) {
 		return true
@@ -143,6 +148,9 @@ type restrictionCache struct {
 	snap       atomic.Pointer[snapshot]
 	mu         sync.Mutex // one read of the Store at a time
 	refreshing atomic.Bool
+	// gen counts this instance's own changes: a read that began before
+	// one is installed already expired, so that the change is read next.
+	gen atomic.Int64
 }
 
 type snapshot struct {
@@ -216,6 +224,9 @@ func (c *restrictionCache) refresh(ctx context.Context, old *snapshot) (*snapsho
 	if cur := c.snap.Load(); cur != old && cur != nil && !cur.expired.Load() {
 		return cur, nil
 	}
+	// The bound is counted from the start of the read: what the read
+	// returns is at least as fresh as that.
+	start, gen := time.Now(), c.gen.Load()
 	byRef := map[string][]Restriction{}
 	f := RestrictionFilter{Limit: MaxLimit}
 	for {
@@ -234,16 +245,27 @@ func (c *restrictionCache) refresh(ctx context.Context, old *snapshot) (*snapsho
 		f.After = page[len(page)-1].ID
 	}
 	s := &snapshot{byRef: byRef}
-	ttl := c.e.cacheTTL
-	time.AfterFunc(ttl, func() { s.stale.Store(true) })
-	time.AfterFunc(2*ttl, func() { s.expired.Store(true) })
+	ttl, took := c.e.cacheTTL, time.Since(start)
+	after := func(d time.Duration, flag *atomic.Bool) {
+		if d -= took; d <= 0 {
+			flag.Store(true)
+			return
+		}
+		time.AfterFunc(d, func() { flag.Store(true) })
+	}
+	after(ttl, &s.stale)
+	after(2*ttl, &s.expired)
+	if c.gen.Load() != gen {
+		s.expired.Store(true) // this instance changed a restriction during the read
+	}
 	c.snap.Store(s)
 	return s, nil
 }
 
 // invalidate makes the next lookup read the Store first: this instance
-// has just changed a restriction.
+// has just changed a restriction (also while a read is under way).
 func (c *restrictionCache) invalidate() {
+	c.gen.Add(1)
 	if s := c.snap.Load(); s != nil {
 		s.expired.Store(true)
 	}
@@ -310,80 +332,101 @@ type Objection struct {
 // legitimate grounds for processing the subject's data for purpose, which
 // override their objection under Art. 21(1), with reference pointing to
 // the documented assessment and reasons as the subject is told them
-// (Art. 12(4), with the remedies). The override is audited
-// ("erasure.objection.overridden") and the objection hook told, before it
-// is written; from then on, within the cache bound, Check lets the
-// purpose through.
+// (Art. 12(4), with the remedies). It overrides every objection of the
+// subject in force that covers purpose, and returns them. The override is
+// audited ("erasure.objection.overridden") before it is written; then the
+// objection hook and the subject (NoticeOverridden) are told. From then
+// on, within the cache bound, Check lets the purpose through.
 //
 // An objection to direct marketing cannot be overridden (Art. 21(3)):
-// ErrAbsolute. No objection of the subject in force for purpose is
-// ErrNotFound. An empty reference or reasons is an *Error wrapping
-// ErrInvalid. Nothing is written on any error; a Notifier failure wraps
-// ErrNotify.
-func (e *Engine) Override(ctx context.Context, subject gdpr.SubjectID, purpose gdpr.Purpose, reference, reasons string) (Restriction, error) {
+// ErrAbsolute. No objection of the subject for purpose, in force or
+// overridden with this reference, is ErrNotFound. An empty reference or
+// reasons is an *Error wrapping ErrInvalid. Nothing is written on these
+// errors. If the hook or the Notifier fails once the override is written,
+// the error says so (ErrNotify for the Notifier): call Override again with
+// the same reference, which tells them again and writes nothing new.
+func (e *Engine) Override(ctx context.Context, subject gdpr.SubjectID, purpose gdpr.Purpose, reference, reasons string) ([]Restriction, error) {
 	const op = "override"
 	if err := checkCtx(op, ctx); err != nil {
-		return Restriction{}, err
+		return nil, err
 	}
 	if err := subject.Validate(); err != nil {
-		return Restriction{}, wrap(op, invalid("subject", err))
+		return nil, wrap(op, invalid("subject", err))
 	}
 	if err := purpose.Validate(); err != nil {
-		return Restriction{}, wrap(op, invalid("purpose", err))
+		return nil, wrap(op, invalid("purpose", err))
 	}
 	if !isText(reference, 200) {
-		return Restriction{}, wrap(op, invalidf("reference", "an override needs the reference of its assessment, of at most 200 bytes"))
+		return nil, wrap(op, invalidf("reference", "an override needs the reference of its assessment, of at most 200 bytes"))
 	}
 	if !isText(reasons, 1000) {
-		return Restriction{}, wrap(op, invalidf("reasons", "an override needs its reasons, of at most 1000 bytes (Art. 12(4))"))
+		return nil, wrap(op, invalidf("reasons", "an override needs its reasons, of at most 1000 bytes (Art. 12(4))"))
 	}
 	xs, err := e.allRestrictions(ctx, e.SubjectRef(subject))
 	if err != nil {
-		return Restriction{}, wrap(op, err)
+		return nil, wrap(op, err)
 	}
-	var x *Restriction
-	for i := range xs {
-		if xs[i].Kind == gdpr.KindObjection && xs[i].InForce() && e.covers(xs[i], purpose) {
-			if xs[i].DirectMarketing {
-				return Restriction{}, wrap(op, refuse(ErrAbsolute, "purpose", "the objection "+xs[i].ID+" is to direct marketing (Art. 21(3))"))
-			}
-			x = &xs[i]
+	var hit []Restriction
+	for _, x := range xs {
+		if x.Kind != gdpr.KindObjection || !x.Lifted.IsZero() || !e.covers(x, purpose) {
+			continue
+		}
+		if x.DirectMarketing {
+			return nil, wrap(op, refuse(ErrAbsolute, "purpose", "the objection "+x.ID+" is to direct marketing (Art. 21(3))"))
+		}
+		if x.Override == nil || x.Override.Reference == reference {
+			hit = append(hit, x)
 		}
 	}
-	if x == nil {
-		return Restriction{}, wrap(op, refuse(ErrNotFound, "purpose", "no objection of the subject to this purpose is in force"))
+	if len(hit) == 0 {
+		return nil, wrap(op, refuse(ErrNotFound, "purpose", "no objection of the subject to this purpose is in force"))
 	}
 	who := actor(ctx, engineActor)
-	next := x.Clone()
-	next.Override = &Override{Reference: reference, Reasons: reasons, Actor: who, At: e.now()}
+	now := e.now()
+	for i, x := range hit {
+		if x.Override != nil {
+			continue // overridden by an earlier call with this reference
+		}
+		if err := e.recorder.Record(ctx, gdpr.Event{
+			Time: now, Actor: who, Action: "erasure.objection.overridden",
+			Resource: "dsar_restriction/" + x.ID, Purpose: purpose, Outcome: gdpr.Success,
+			Attrs: map[string]string{"reference": reference},
+		}); err != nil {
+			return nil, wrap(op, fmt.Errorf("%w erasure.objection.overridden: %w", errRecord, err))
+		}
+		next := x.Clone()
+		next.Override = &Override{Reference: reference, Reasons: reasons, Actor: who, At: now}
+		if err := e.store.UpdateRestriction(ctx, next); err != nil {
+			return nil, wrap(op, err)
+		}
+		e.cache.invalidate()
+		next.Version++
+		hit[i] = next
+	}
 	if e.objected != nil {
-		o := Objection{Request: requestOf(x.ID), Subject: subject, Purpose: purpose, Basis: e.basis(purpose),
+		o := Objection{Request: requestOf(hit[0].ID), Subject: subject, Purpose: purpose, Basis: e.basis(purpose),
 			Overridden: true, Reference: reference}
 		if err := e.objected(ctx, o); err != nil {
-			return Restriction{}, wrap(op, fmt.Errorf("the objection hook failed: %w", err))
+			return hit, wrap(op, fmt.Errorf("the override is written, but the objection hook failed (call Override again): %w", err))
 		}
 	}
 	if e.notifier != nil {
-		n := Notice{ID: x.ID + ":" + string(NoticeOverridden), Type: NoticeOverridden,
-			Request: gdpr.Request{ID: requestOf(x.ID), Kind: gdpr.KindObjection, Subject: subject},
-			Article: "Art. 21(1)", Reasons: reasons, Restrictions: []Restriction{next.Clone()}, Remedies: e.remedies()}
+		n := Notice{ID: hit[0].ID + ":" + string(NoticeOverridden), Type: NoticeOverridden,
+			Request: gdpr.Request{ID: requestOf(hit[0].ID), Kind: gdpr.KindObjection, Subject: subject},
+			Article: "Art. 21(1)", Reasons: reasons, Restrictions: cloneRestrictions(hit), Remedies: e.remedies()}
 		if err := e.notifier.Notify(ctx, n); err != nil {
-			return Restriction{}, wrap(op, because(ErrNotify, "the Notifier failed", err))
+			return hit, wrap(op, because(ErrNotify, "the override is written, but the Notifier failed (call Override again)", err))
 		}
 	}
-	if err := e.recorder.Record(ctx, gdpr.Event{
-		Time: e.now(), Actor: who, Action: "erasure.objection.overridden",
-		Resource: "dsar_restriction/" + x.ID, Purpose: purpose, Outcome: gdpr.Success,
-		Attrs: map[string]string{"reference": reference},
-	}); err != nil {
-		return Restriction{}, wrap(op, fmt.Errorf("%w erasure.objection.overridden: %w", errRecord, err))
+	return hit, nil
+}
+
+func cloneRestrictions(xs []Restriction) []Restriction {
+	out := make([]Restriction, len(xs))
+	for i, x := range xs {
+		out[i] = x.Clone()
 	}
-	if err := e.store.UpdateRestriction(ctx, next); err != nil {
-		return Restriction{}, wrap(op, err)
-	}
-	e.cache.invalidate()
-	next.Version++
-	return next, nil
+	return out
 }
 
 // requestOf returns the request ID in a restriction's ID ("<request>" or
@@ -414,10 +457,10 @@ func (e *Engine) basis(p gdpr.Purpose) gdpr.LawfulBasis {
 func (e *Engine) placeRestriction(ctx context.Context, r Request, st Step) (Step, error) {
 	x := Restriction{ID: r.ID, Kind: gdpr.KindRestriction, SubjectRef: r.SubjectRef, Ground: r.Ask.Ground,
 		Purposes: slices.Clone(r.Ask.Purposes), Since: e.now()}
-	if err := e.createRestriction(ctx, x); err != nil {
+	if err := e.record(ctx, "erasure.restriction.placed", r, gdpr.Success, map[string]string{"ground": string(x.Ground)}); err != nil {
 		return st, err
 	}
-	if err := e.record(ctx, "erasure.restriction.placed", r, gdpr.Success, map[string]string{"ground": string(x.Ground)}); err != nil {
+	if err := e.createRestriction(ctx, x); err != nil {
 		return st, err
 	}
 	st.Outcome, st.Count = OutcomeApplied, 1
@@ -476,13 +519,13 @@ func (e *Engine) object(ctx context.Context, r Request, st Step) (Step, error) {
 			}
 		}
 	}
+	if err := e.record(ctx, "erasure.objection.recorded", r, gdpr.Success, map[string]string{"purposes": fmt.Sprint(len(xs))}); err != nil {
+		return st, err
+	}
 	for _, x := range xs {
 		if err := e.createRestriction(ctx, x); err != nil {
 			return st, err
 		}
-	}
-	if err := e.record(ctx, "erasure.objection.recorded", r, gdpr.Success, map[string]string{"purposes": fmt.Sprint(len(xs))}); err != nil {
-		return st, err
 	}
 	st.Outcome, st.Count = OutcomeApplied, int64(len(xs))
 	return st, nil
@@ -525,6 +568,9 @@ func (e *Engine) liftNotice(ctx context.Context, r Request, st Step) (Step, erro
 		return st, err
 	}
 	if len(xs) > 0 {
+		if e.notifier == nil {
+			return st, errors.New("this Engine has no Notifier, and a lift must be told to the subject first (Art. 18(3))")
+		}
 		n := Notice{ID: r.ID + ":" + string(NoticeLifting), Type: NoticeLifting, Request: e.info(r), State: r.State,
 			Deadline: r.Deadline, Article: "Art. 18(3)", Restrictions: xs}
 		if err := e.notifier.Notify(ctx, n); err != nil {
@@ -547,7 +593,8 @@ func (e *Engine) liftNotice(ctx context.Context, r Request, st Step) (Step, erro
 
 // lift is the second step of a lift, run only once the notice of the
 // first is on record: it lifts the restrictions that notice named, and
-// no other (one placed since was not announced).
+// no other (one placed since was not announced). A retry after a crash
+// counts the restrictions this request lifted already.
 func (e *Engine) lift(ctx context.Context, r Request, st Step) (Step, error) {
 	var noticed []string
 	for _, s := range r.Steps {
@@ -555,31 +602,40 @@ func (e *Engine) lift(ctx context.Context, r Request, st Step) (Step, error) {
 			noticed = strings.Fields(s.Reference)
 		}
 	}
-	all, err := e.toLift(ctx, r)
+	all, err := e.allRestrictions(ctx, r.SubjectRef)
 	if err != nil {
 		return st, err
 	}
-	var xs []Restriction
+	var mine, todo []Restriction
 	for _, x := range all {
-		if slices.Contains(noticed, x.ID) {
-			xs = append(xs, x)
+		if !slices.Contains(noticed, x.ID) || x.Kind != gdpr.KindRestriction {
+			continue
+		}
+		switch {
+		case x.LiftedBy == r.ID:
+			mine = append(mine, x) // an earlier attempt lifted it
+		case x.Lifted.IsZero():
+			todo = append(todo, x)
+		} // else lifted by another request meanwhile
+	}
+	n := int64(len(mine) + len(todo))
+	if n > 0 {
+		// The event first, as everywhere: a crash leaves at worst an event
+		// for a lift a retry makes.
+		if err := e.record(ctx, "erasure.restriction.lifted", r, gdpr.Success, map[string]string{"restrictions": fmt.Sprint(n)}); err != nil {
+			return st, err
 		}
 	}
 	now := e.now()
-	for _, x := range xs {
+	for _, x := range todo {
 		x.Lifted, x.LiftedBy = now, r.ID
 		if err := e.store.UpdateRestriction(ctx, x); err != nil {
 			return st, err
 		}
-	}
-	if len(xs) > 0 {
 		e.cache.invalidate()
-		if err := e.record(ctx, "erasure.restriction.lifted", r, gdpr.Success, map[string]string{"restrictions": fmt.Sprint(len(xs))}); err != nil {
-			return st, err
-		}
 	}
-	st.Outcome, st.Count = OutcomeApplied, int64(len(xs))
-	if len(xs) == 0 {
+	st.Outcome, st.Count = OutcomeApplied, n
+	if n == 0 {
 		st.Outcome = OutcomeNothingFound
 	}
 	return st, nil

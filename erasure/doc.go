@@ -59,6 +59,8 @@
 // stored, and otherwise processed only on a ground of Art. 18(2) that the
 // caller gives (gdpr.AllowConsent, AllowLegalClaims, AllowOtherPerson,
 // AllowPublicInterest; AllowStorage for storage), which is recorded.
+// Processing for no stated purpose is covered by every restriction and
+// objection: give the purpose (gdpr.WithPurpose).
 // Engine.Guard has the signature of crypto's Guard:
 //
 //	keys, _ := crypto.New(ctx, keyStore, kek, crypto.WithGuard(engine.Guard))
@@ -90,7 +92,9 @@
 // gdpr.AllowLegalClaims, which Art. 21(1) itself admits, and storage)
 // until staff record compelling legitimate grounds with Override, giving
 // the reference of their assessment and the reasons the subject is told
-// (NoticeOverridden, with the remedies); the override is audited. A
+// (NoticeOverridden, with the remedies); the override is audited before
+// it is written, and a call that failed to tell the hook or the subject
+// is repeated with the same reference. A
 // purpose the Register marks as direct marketing is objected to under
 // Art. 21(2): absolutely, profiling related to it included, never
 // overridden (ErrAbsolute). An objection with DirectMarketing and no
@@ -124,7 +128,10 @@
 // and told in steps of their own after the request's work, each with its
 // outcome recorded: notified, not notified (the RecipientNotifier said
 // ErrImpossible or ErrDisproportionate, with its reason), or failed and
-// retried with backoff like a target. The completion notice lists them
+// retried with backoff like a target. A recipient is told of an erasure
+// only if something was erased, with the categories erased; a disclosure
+// record without a usable name is on the request as not notified. The
+// completion notice lists them
 // (Notice.Recipients), so the subject can be told who was informed
 // (Art. 19, second sentence). A recipient's own reference for the
 // subject, which the notice carries, is dropped when the request closes.

@@ -792,7 +792,7 @@ func (e *Engine) checkAsk(ctx context.Context, s Submission) (Ask, error) {
 // sameAsk reports whether the open request r asks what s asks.
 func (e *Engine) sameAsk(r Request, s Submission) bool {
 	a := r.Ask
-	if a.Ground != s.Ground || !slices.Equal(a.Purposes, s.Purposes) || a.DirectMarketing != s.DirectMarketing ||
+	if a.Ground != s.Ground || !sameSet(a.Purposes, s.Purposes) || a.DirectMarketing != s.DirectMarketing ||
 		a.Restriction != s.Restriction || len(a.Corrections) != len(s.Corrections) {
 		return false
 	}
@@ -801,10 +801,21 @@ func (e *Engine) sameAsk(r Request, s Submission) bool {
 		if c.Target != n.Target || c.Field != n.Field || c.Supplement != n.Supplement {
 			return false
 		}
+		if c.Sealed == nil {
+			continue // applied already: its value is gone, the place is the same
+		}
 		v, err := e.sealer.open(r.ID, c.Target, c.Field, c.Sealed)
 		if err != nil || subtle.ConstantTimeCompare([]byte(v), []byte(n.Value)) != 1 {
 			return false
 		}
 	}
 	return true
+}
+
+// sameSet reports whether a and b hold the same purposes, in any order.
+func sameSet(a, b []gdpr.Purpose) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(slices.Compact(a), slices.Compact(b))
 }

@@ -34,7 +34,8 @@ func (o option) apply(e *Engine) error {
 type Target struct {
 	// Name identifies the target in steps, receipts and the journal; a
 	// key (lower-case letters, digits, '_', '.', '-'; at most 64 bytes),
-	// unique among the targets.
+	// unique among the targets, and not the name of one of the Engine's
+	// own steps (Step.Target).
 	Name string
 	// Eraser erases the subject's data there. It must be idempotent (the
 	// gdpr.Eraser contract): the engine calls it again after a crash.
@@ -61,6 +62,9 @@ func WithTargets(targets ...Target) Option {
 			}
 			if seen[t.Name] {
 				return because(ErrInvalid, "two targets named "+show(t.Name), nil)
+			}
+			if reserved(t.Name) {
+				return because(ErrInvalid, "target name "+show(t.Name)+" is the name of one of the Engine's own steps", nil)
 			}
 			seen[t.Name] = true
 			if t.Eraser == nil {
@@ -379,6 +383,16 @@ func (e *Engine) backoff(n int, jitter float64) time.Duration {
 	return time.Duration(d/2 + d/2*jitter)
 }
 
+// reserved reports whether name is one of the Engine's own steps, which
+// no Target or Rectifier may be called.
+func reserved(name string) bool {
+	switch name {
+	case handlerStep, stepRecipients, stepRecipient, stepRestriction, stepObjection, stepLiftNotice, stepLift:
+		return true
+	}
+	return false
+}
+
 // builtIn reports whether the Engine carries out requests of kind itself.
 func builtIn(kind gdpr.RequestKind) bool {
 	switch kind {
@@ -442,6 +456,9 @@ func WithRectifiers(rs ...Rectifier) Option {
 			}
 			if seen[r.Name] {
 				return because(ErrInvalid, "two rectifiers named "+show(r.Name), nil)
+			}
+			if reserved(r.Name) {
+				return because(ErrInvalid, "rectifier name "+show(r.Name)+" is the name of one of the Engine's own steps", nil)
 			}
 			seen[r.Name] = true
 			if r.Rectify == nil {

@@ -56,6 +56,11 @@ type RecipientNotice struct {
 	// Fields are the fields a rectification corrected, as
 	// "<target>.<field>", without their values.
 	Fields []string
+	// Categories are the data categories an erasure erased, as its
+	// targets name them (Target.Categories), once each; none if the
+	// targets that erased name none. A recipient is told of an erasure
+	// only if something was erased.
+	Categories []string
 	// Ground and Purposes describe a restriction: its ground of
 	// Art. 18(1), and the purposes it covers (none: every processing but
 	// storage).
@@ -139,21 +144,29 @@ func (e *Engine) tellsRecipients(kind gdpr.RequestKind) bool {
 func (e *Engine) listRecipients(ctx context.Context, r Request, st Step) (Step, []Step, error) {
 	var ds []gdpr.Disclosure
 	seen := map[string]bool{}
+	var bad int
 	if e.disclosures != nil {
+		// An outage is retried, and fails the request past the limit for a
+		// person to look: going on would let a target erase the record of
+		// whom to tell.
 		got, err := e.disclosures.Disclosures(ctx, r.Subject)
 		if err != nil {
 			return st, nil, fmt.Errorf("listing the disclosures: %w", err)
 		}
+		pairs := map[[2]string]bool{}
 		for _, d := range got {
 			if strings.TrimSpace(d.Recipient) == "" || len(d.Recipient) > 200 || len(d.Reference) > 200 {
-				return st, nil, errors.New("the disclosures named a recipient without a name, or a name or reference over 200 bytes")
-			}
-			if seen[d.Recipient] {
+				bad++ // recorded below, without blocking the request
 				continue
 			}
-			seen[d.Recipient] = true
-			d.Categories = slices.Clone(d.Categories)
-			ds = append(ds, d)
+			// One notice per recipient and reference: two records of one
+			// recipient under two references are two notices.
+			if k := [2]string{d.Recipient, d.Reference}; !pairs[k] {
+				pairs[k] = true
+				seen[d.Recipient] = true
+				d.Categories = slices.Clone(d.Categories)
+				ds = append(ds, d)
+			}
 		}
 	}
 	if e.register != nil {
@@ -167,10 +180,17 @@ func (e *Engine) listRecipients(ctx context.Context, r Request, st Step) (Step, 
 			}
 		}
 	}
-	extra := make([]Step, len(ds))
+	extra := make([]Step, len(ds), len(ds)+1)
 	for i := range ds {
 		d := ds[i]
 		extra[i] = Step{Target: stepRecipient, Recipient: &d}
+	}
+	if bad > 0 {
+		// A disclosure record without a usable name cannot be told: it is
+		// on the request as not notified, for a person to see.
+		extra = append(extra, Step{Target: stepRecipient, Recipient: &gdpr.Disclosure{Recipient: "(invalid disclosure record)"},
+			Outcome: OutcomeNotNotified, Count: int64(bad),
+			Error: fmt.Sprintf("%d disclosure record(s) without a name, or with a name or reference over 200 bytes", bad)})
 	}
 	st.Outcome, st.Count = OutcomeApplied, int64(len(ds))
 	return st, extra, nil
@@ -189,6 +209,26 @@ func (e *Engine) tellRecipient(ctx context.Context, r Request, i int, st Step) (
 		}
 	case gdpr.KindRestriction:
 		n.Ground, n.Purposes = r.Ask.Ground, slices.Clone(r.Ask.Purposes)
+	case gdpr.KindErasure:
+		erased := false
+		for _, s := range r.Steps {
+			if s.Outcome != OutcomeErased && !(s.Outcome == OutcomeRetained && s.Count > 0) {
+				continue
+			}
+			if t, ok := e.target(s.Target); ok {
+				erased = true
+				for _, c := range t.Categories {
+					if !slices.Contains(n.Categories, c) {
+						n.Categories = append(n.Categories, c)
+					}
+				}
+			}
+		}
+		if !erased {
+			// Art. 19 is about an erasure carried out: nothing was.
+			st.Outcome, st.Error = OutcomeNotNotified, "nothing was erased: every target found nothing or kept the data"
+			return st, nil
+		}
 	}
 	err := e.recipients.NotifyRecipient(ctx, n)
 	switch {

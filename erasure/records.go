@@ -24,7 +24,9 @@ const RequestsCategory = "dsar_requests"
 
 // EraseSubject deletes the subject's closed requests (gdpr.Eraser), and,
 // once none is open, their restrictions, objections and supplementary
-// statements; the journal, kept apart, still proves the erasures. (A
+// statements, unless a restriction is in force (lifting it is a request
+// told to the subject first; it is then kept, and reported as an
+// exemption); the journal, kept apart, still proves the erasures. (A
 // suppression list that keeps an objector out of future marketing is the
 // consent ledger's.) Open requests are kept
 // while they are answered, and reported as an exemption on
@@ -65,11 +67,15 @@ func (e *Engine) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (gdpr
 		return gdpr.ErasureReport{}, wrap(op, err)
 	}
 	if open == 0 {
-		n, err := e.forgetSubject(ctx, e.SubjectRef(subject))
+		n, kept, err := e.forgetUnlessRestricted(ctx, e.SubjectRef(subject))
 		if err != nil {
 			return gdpr.ErasureReport{}, wrap(op, err)
 		}
 		rep.Erased += n
+		if kept > 0 {
+			rep.Exemptions = append(rep.Exemptions, gdpr.Exemption{Category: RestrictionsCategory, Records: kept, Ground: gdpr.GroundLegalClaims,
+				Reason: "restrictions in force are kept until they are lifted, with the subject told first (Art. 18(3))"})
+		}
 	}
 	if open > 0 {
 		rep.Exemptions = []gdpr.Exemption{{Category: RequestsCategory, Records: open, Ground: gdpr.GroundLegalObligation,
@@ -174,6 +180,28 @@ func exportRestriction(x Restriction) gdpr.Record {
 		f["overridden"], f["override_reasons"] = x.Override.At, x.Override.Reasons
 	}
 	return gdpr.Record{Dataset: RestrictionsCategory, ID: x.ID, Time: x.Since, Category: RestrictionsCategory, Provided: true, Fields: f}
+}
+
+// forgetUnlessRestricted forgets the subject's restrictions and
+// statements, unless a restriction is in force: lifting one is a request
+// of its own, told to the subject first, and an erasure elsewhere does not
+// end it. It returns how many it deleted, or how many restrictions in
+// force it kept.
+func (e *Engine) forgetUnlessRestricted(ctx context.Context, ref string) (deleted, kept int64, err error) {
+	xs, err := e.allRestrictions(ctx, ref)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, x := range xs {
+		if x.Kind == gdpr.KindRestriction && x.InForce() {
+			kept++
+		}
+	}
+	if kept > 0 {
+		return 0, kept, nil
+	}
+	n, err := e.forgetSubject(ctx, ref)
+	return n, 0, err
 }
 
 // forgetSubject deletes the subject's restrictions and statements, after

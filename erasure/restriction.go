@@ -148,7 +148,7 @@ type Correction struct {
 	Field string `json:"field"`
 	// Value is the corrected value, or the text of a Supplement; in a
 	// Submission only, empty in a stored request.
-	Value string `json:"-"`
+	Value string `json:"value,omitempty"`
 	// Supplement marks a supplementary statement for incomplete data
 	// (Art. 16, second sentence): the Engine keeps it, sealed, as a
 	// Statement that the subject's export includes.

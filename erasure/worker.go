@@ -2,6 +2,7 @@ package erasure
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -283,9 +284,9 @@ func (e *Engine) step(ctx context.Context, r Request, i int) (nextAction, mutati
 	base := Step{Target: st.Target, Field: st.Field, Recipient: st.Recipient, Attempts: st.Attempts}
 	out = base
 	switch {
-	case st.Target == stepRecipients:
+	case st.Target == stepRecipients && i == 0:
 		out, extra, err = e.listRecipients(sctx, r, base)
-	case st.Recipient != nil:
+	case st.Target == stepRecipient && st.Recipient != nil:
 		out, err = e.tellRecipient(sctx, r, i, base)
 	case r.Kind == gdpr.KindErasure:
 		out, err = e.erase(sctx, r, st)
@@ -326,6 +327,11 @@ func (e *Engine) step(ctx context.Context, r Request, i int) (nextAction, mutati
 			cut = append(cut, st.Recipient.Reference)
 		}
 		out.Outcome, out.Error = OutcomeFailed, e.errorText(r.Subject, err, cut...)
+		if ve != nil && e.errText == nil {
+			// A rectifier's error may quote the value in any form: its
+			// text is not kept (WithErrorText keeps the host's own).
+			out.Error = "the rectifier " + st.Target + " failed"
+		}
 		attrs["attempts"] = strconv.Itoa(out.Attempts)
 		if rerr := e.record(rctx, "erasure.step", r, gdpr.Failure, attrs); rerr != nil {
 			return goOn, nil, rerr
@@ -349,14 +355,14 @@ func (e *Engine) step(ctx context.Context, r Request, i int) (nextAction, mutati
 		}, nil
 	}
 	attrs["outcome"], attrs["count"] = string(out.Outcome), strconv.FormatInt(out.Count, 10)
-	if err := e.record(rctx, "erasure.step", r, gdpr.Success, attrs); err != nil {
-		return goOn, nil, err
-	}
 	if out.Recipient != nil {
 		attrs["recipient"] = out.Recipient.Recipient
 	}
 	if out.Field != "" {
 		attrs["field"] = out.Field
+	}
+	if err := e.record(rctx, "erasure.step", r, gdpr.Success, attrs); err != nil {
+		return goOn, nil, err
 	}
 	return goOn, func(r *Request, now time.Time) error {
 		if r.State != StateInProgress || r.Steps[i].Outcome.Done() {
@@ -633,7 +639,9 @@ func (e *Engine) errorText(subject gdpr.SubjectID, err error, cut ...string) str
 		if v == "" {
 			continue
 		}
-		for _, form := range []string{v, url.PathEscape(v), url.QueryEscape(v)} {
+		q := strconv.Quote(v)
+		j, _ := json.Marshal(v)
+		for _, form := range []string{v, url.PathEscape(v), url.QueryEscape(v), q[1 : len(q)-1], string(j[1 : len(j)-1])} {
 			s = replaceFold(s, form, "[redacted]")
 		}
 	}

@@ -43,6 +43,9 @@ type Notice struct {
 	// ("<target>.<field>"), without their values: the recipient asks the
 	// controller for the corrected data, or corrects its own copy.
 	Fields []string `json:"fields,omitempty"`
+	// Categories are the data categories an erasure erased, as the
+	// controller's targets name them; none if they name none.
+	Categories []string `json:"categories,omitempty"`
 	// Ground is a restriction's ground of Art. 18(1).
 	Ground erasure.Ground `json:"ground,omitempty"`
 	// Purposes are the purposes a restriction covers; none: every
@@ -116,6 +119,8 @@ func encode(n erasure.RecipientNotice) ([]byte, error) {
 	switch n.Kind {
 	case gdpr.KindRectification:
 		d.Fields = n.Fields
+	case gdpr.KindErasure:
+		d.Categories = n.Categories
 	case gdpr.KindRestriction:
 		if n.Ground != "" && !n.Ground.Valid() {
 			return nil, errs.At("Ground", invalidf("unknown ground %s", errs.Show(string(n.Ground))))
