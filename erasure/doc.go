@@ -82,7 +82,8 @@
 // restriction's ID or none for all). It needs a Notifier: its first step
 // tells the subject (NoticeLifting, Art. 18(3)) and records that it did,
 // and only its second step, after that record, lifts the restrictions the
-// notice named.
+// notice named: at once, or once WithLiftDelay has passed since the
+// notice, for the subject to answer before processing resumes.
 //
 // # Objection
 //

@@ -60,6 +60,7 @@ type Engine struct {
 	rectifiers  []Rectifier
 	objected    func(context.Context, Objection) error
 	cacheTTL    time.Duration
+	liftDelay   time.Duration
 	cache       *restrictionCache
 	sealer      *sealer
 }

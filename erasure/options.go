@@ -513,3 +513,18 @@ func WithRestrictionCache(ttl time.Duration) Option {
 		return nil
 	}}
 }
+
+// WithLiftDelay sets how long after the subject is told of a lift
+// (NoticeLifting, Art. 18(3)) the restriction is lifted: time for them to
+// answer, say, with an objection or a complaint, before processing
+// resumes. The lift's request waits it out as a NextAt. Default: 0 — the
+// lift takes effect once the notice is on record; negative is an error.
+func WithLiftDelay(d time.Duration) Option {
+	return option{"WithLiftDelay", func(e *Engine) error {
+		if d < 0 {
+			return because(ErrInvalid, "negative delay", nil)
+		}
+		e.liftDelay = d
+		return nil
+	}}
+}

@@ -638,3 +638,39 @@ func (f *failingList) ListRestrictions(ctx context.Context, rf erasure.Restricti
 	}
 	return f.Store.ListRestrictions(ctx, rf)
 }
+
+// TestLiftDelay: with WithLiftDelay the restriction stays in force for
+// that long after the subject was told, and is lifted only then.
+func TestLiftDelay(t *testing.T) {
+	f, e := newFixture(t, 1, erasure.WithRestrictionCache(0), erasure.WithLiftDelay(7*24*time.Hour))
+	ctx := t.Context()
+	const s = gdpr.SubjectID("del@example.org")
+	r := submitOK(t, e, erasure.Submission{Kind: gdpr.KindRestriction, Subject: s, Ground: erasure.GroundAccuracy})
+	settle(t, f, e, r.ID)
+	lift := submitOK(t, e, erasure.Submission{Kind: gdpr.KindLiftRestriction, Subject: s})
+	got, err := e.Process(ctx, lift.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	told := got.Steps[0].At
+	if got.State != erasure.StateInProgress || !got.NextAt.Equal(told.Add(7*24*time.Hour)) || got.Steps[0].Outcome != erasure.OutcomeApplied {
+		t.Fatalf("after the notice: %s next %v, steps %+v", got.State, got.NextAt, got.Steps)
+	}
+	f.clk.Add(24 * time.Hour)
+	if again, _ := e.Process(ctx, lift.ID); again.State != erasure.StateInProgress || again.Version != got.Version {
+		t.Errorf("processed early: %s, version %d → %d", again.State, got.Version, again.Version)
+	}
+	if err := e.Check(ctx, s, "support", gdpr.AllowNone); !errors.Is(err, erasure.ErrRestricted) {
+		t.Errorf("lifted before its delay: %v", err)
+	}
+	done := settle(t, f, e, lift.ID)
+	if done.State != erasure.StateCompleted || done.Steps[1].At.Before(told.Add(7*24*time.Hour)) {
+		t.Fatalf("lift %s at %v, told at %v", done.State, done.Steps[1].At, told)
+	}
+	if err := e.Check(ctx, s, "support", gdpr.AllowNone); err != nil {
+		t.Errorf("after the delay: %v", err)
+	}
+	if _, err := erasure.New(memerasure.New(), testKey, erasure.WithLiftDelay(-1)); fieldOf(err) != "WithLiftDelay" {
+		t.Errorf("negative delay: %v", err)
+	}
+}

@@ -215,6 +215,9 @@ func (e *Engine) next(ctx context.Context, r Request) (nextAction, mutation, err
 	if i < 0 {
 		return e.finish(ctx, r)
 	}
+	if r.Steps[i].Target == stepLift && i > 0 && e.now().Before(r.Steps[i-1].At.Add(e.liftDelay)) {
+		return waitNow, nil, nil // the subject was told; the lift waits its time (WithLiftDelay)
+	}
 	return e.step(ctx, r, i)
 }
 
@@ -364,12 +367,20 @@ func (e *Engine) step(ctx context.Context, r Request, i int) (nextAction, mutati
 	if err := e.record(rctx, "erasure.step", r, gdpr.Success, attrs); err != nil {
 		return goOn, nil, err
 	}
-	return goOn, func(r *Request, now time.Time) error {
+	then := goOn
+	wait := out.Target == stepLiftNotice && out.Outcome == OutcomeApplied && e.liftDelay > 0
+	if wait {
+		then = waitNow
+	}
+	return then, func(r *Request, now time.Time) error {
 		if r.State != StateInProgress || r.Steps[i].Outcome.Done() {
 			return errStop
 		}
 		out.At = now
 		r.Steps[i] = out
+		if wait {
+			r.NextAt = now.Add(e.liftDelay)
+		}
 		r.Steps = append(r.Steps, extra...)
 		if r.Kind == gdpr.KindRectification {
 			if k := correctionIndex(*r, out); k >= 0 {
