@@ -220,5 +220,5 @@ func (d Disclosure) Format(f fmt.State, _ rune) {
 	if d.Reference != "" {
 		ref = " reference:[reference]"
 	}
-	fmt.Fprintf(f, "gdpr.Disclosure{%s %s%s}", showKey(d.Recipient), d.Kind, ref)
+	fmt.Fprintf(f, "gdpr.Disclosure{%q %s%s}", d.Recipient, d.Kind, ref)
 }
