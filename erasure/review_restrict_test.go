@@ -104,9 +104,12 @@ func TestReviewBoundFromReadEnd(t *testing.T) {
 	placed := time.Now()
 	refused := false
 	for time.Since(placed) < 1500*time.Millisecond {
+		// A Check that starts past the bound (with a margin for timers
+		// that fire late on a loaded machine) must not allow.
+		started := time.Since(placed)
 		err := b.Check(ctx, s, "", gdpr.AllowNone)
-		if err == nil && time.Since(placed) > 2*ttl+20*time.Millisecond {
-			t.Fatalf("R3: instance b allowed %v after the write; bound %v", time.Since(placed), 2*ttl)
+		if err == nil && started > 2*ttl+100*time.Millisecond {
+			t.Fatalf("R3: instance b allowed a check started %v after the write; bound %v", started, 2*ttl)
 		}
 		refused = refused || err != nil
 		time.Sleep(time.Millisecond)
