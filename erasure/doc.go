@@ -289,8 +289,11 @@
 // # Testing
 //
 // A host's tests run the Engine over memerasure's stores with WithClock
-// to cross deadlines, backoffs and lease expiries. erasuretest holds the
-// conformance suites of Store, CodeStore and Journal for a host's own
-// stores, and RunTargetTests, which checks a host's target for idempotence
-// and isolation.
+// to cross deadlines, backoffs and lease expiries, and with
+// WithRestrictionCache(0) so that a restriction is seen at once.
+// erasuretest holds the conformance suites of Store (restrictions and
+// statements included), CodeStore and Journal for a host's own stores,
+// and RunTargetTests, which checks a host's target for idempotence and
+// isolation. gdprtest/fake wires an Engine to a consent ledger, a keyring
+// it guards and an audit trail in one call.
 package erasure
