@@ -88,7 +88,12 @@
 //
 // Nothing of a secret or a reference ever reaches fmt, an error or a log
 // line: Secret, Reference, Endpoint, Notifier, Verifier and MemSeen print a
-// mask under every verb (%v, %+v, %#v, %s, %q, %x). Errors name an endpoint
+// mask under every verb (%v, %+v, %#v, %s, %q, %x). A Secret, Notifier and
+// Verifier hold their keys and URLs behind two pointers, so that in an
+// unexported field of a host's struct, where fmt calls no Format method,
+// they print as addresses. An Endpoint is a plain struct of the host's
+// configuration: its secrets never print, but in an unexported field its
+// URL prints as any string does, so keep it in the Notifier, not beside it. Errors name an endpoint
 // by scheme and host only, never its userinfo, path or query, which may
 // hold a token; the answer's body is read (at most 64 KiB, then
 // discarded) only so the connection can be reused, and never quoted.

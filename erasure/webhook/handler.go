@@ -36,7 +36,8 @@ func FromContext(ctx context.Context) (Message, bool) {
 // dropped (Forget), so that the retry is taken. The claims last the
 // tolerance window; for exactly-once beyond it, a host keeps its own
 // record of the IDs it processed (the idempotency key).
-func (v *Verifier) Handler(next http.Handler) http.Handler {
+func (vv *Verifier) Handler(next http.Handler) http.Handler {
+	v := vv.s.get()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
@@ -52,7 +53,7 @@ func (v *Verifier) Handler(next http.Handler) http.Handler {
 			answer(w, http.StatusRequestEntityTooLarge)
 			return
 		}
-		m, err := v.Verify(r.Context(), r.Header, body)
+		m, err := vv.Verify(r.Context(), r.Header, body)
 		if err != nil {
 			answer(w, status(err))
 			return

@@ -60,7 +60,17 @@ type Endpoints map[string]Endpoint
 // exponential backoff and jitter (erasure.WithRetry), and each retry is
 // a new attempt under the same webhook-id, signed with a new
 // webhook-timestamp.
+//
+// A Notifier prints as "webhook.Notifier(<n> endpoints)" under every fmt
+// verb, a Notifier value (*n) too; its state is held behind a pointer, so
+// that where fmt cannot call Format (a Notifier in an unexported field)
+// it prints an address, never a URL or a key.
 type Notifier struct {
+	s sealed[notifierState] // see sealed: fmt prints no URL or key of it
+}
+
+// notifierState is a Notifier's configuration, set by New and its options.
+type notifierState struct {
 	endpoints map[string]endpoint
 	client    *http.Client
 	timeout   time.Duration
@@ -84,7 +94,7 @@ var _ erasure.RecipientNotifier = (*Notifier)(nil)
 // "WithTimeout". A recipient's name is quoted in a Field only if it looks
 // like a name, not like an address or a number.
 func New(endpoints Endpoints, opts ...Option) (*Notifier, error) {
-	n := &Notifier{timeout: DefaultTimeout, now: time.Now, endpoints: map[string]endpoint{}}
+	n := &notifierState{timeout: DefaultTimeout, now: time.Now, endpoints: map[string]endpoint{}}
 	for _, o := range opts {
 		if o == nil {
 			return nil, fail("new", "opts", invalidf("nil option"))
@@ -121,12 +131,12 @@ func New(endpoints Endpoints, opts ...Option) (*Notifier, error) {
 		n.client = &http.Client{}
 	}
 	n.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return n, nil
+	return &Notifier{s: seal(n)}, nil
 }
 
 // check validates one endpoint; its error is marked with the Endpoint's
 // field at fault.
-func (n *Notifier) check(e Endpoint) (endpoint, error) {
+func (n *notifierState) check(e Endpoint) (endpoint, error) {
 	u, err := url.Parse(e.URL)
 	switch {
 	case e.URL == "":
@@ -172,7 +182,8 @@ const maxDrain = 64 << 10
 // than rectification, erasure and restriction) is an error wrapping
 // ErrInvalid. Every error is an *Error of Op "notify"; its text names the
 // endpoint by scheme and host only, and never holds a reference.
-func (n *Notifier) NotifyRecipient(ctx context.Context, rn erasure.RecipientNotice) error {
+func (nn *Notifier) NotifyRecipient(ctx context.Context, rn erasure.RecipientNotice) error {
+	n := nn.s.get()
 	if ctx == nil {
 		return fail("notify", "ctx", errNilContext)
 	}
@@ -191,7 +202,7 @@ func (n *Notifier) NotifyRecipient(ctx context.Context, rn erasure.RecipientNoti
 }
 
 // deliver makes one attempt.
-func (n *Notifier) deliver(ctx context.Context, ep endpoint, id string, body []byte) error {
+func (n *notifierState) deliver(ctx context.Context, ep endpoint, id string, body []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, n.timeout)
 	defer cancel()
 	ts := strconv.AppendInt(nil, n.now().Unix(), 10)
@@ -226,7 +237,7 @@ func (n *Notifier) deliver(ctx context.Context, ep endpoint, id string, body []b
 
 // why describes a failed request without quoting the URL (the text of a
 // *url.Error holds it, query and all).
-func (n *Notifier) why(ctx context.Context, err error) string {
+func (n *notifierState) why(ctx context.Context, err error) string {
 	var (
 		ne   net.Error
 		cve  *tls.CertificateVerificationError
@@ -264,12 +275,16 @@ func unwrapURL(err error) error {
 
 // String returns "webhook.Notifier(<n> endpoints)"; no URL or secret is
 // printed.
-func (n *Notifier) String() string {
-	return fmt.Sprintf("webhook.Notifier(%d endpoints)", len(n.endpoints))
+func (n Notifier) String() string {
+	k := 0
+	if s := n.s.get(); s != nil {
+		k = len(s.endpoints)
+	}
+	return fmt.Sprintf("webhook.Notifier(%d endpoints)", k)
 }
 
 // Format prints String whatever the verb, so that no secret reaches fmt.
-func (n *Notifier) Format(f fmt.State, verb rune) { mask(f, verb, n.String(), n.String()) }
+func (n Notifier) Format(f fmt.State, verb rune) { mask(f, verb, n.String(), n.String()) }
 
 // redact returns the scheme and host of raw, or "(URL not shown)".
 func redact(raw string) string {

@@ -14,17 +14,17 @@ import (
 // meant for the other, with an *Error whose Field is the option's name
 // (e.g. "WithTimeout"), wrapping ErrInvalid.
 type Option interface {
-	notifier(*Notifier) error
-	verifier(*Verifier) error
+	notifier(*notifierState) error
+	verifier(*verifierState) error
 }
 
 type option struct {
 	name string
-	n    func(*Notifier) error // nil: not an option of New
-	v    func(*Verifier) error // nil: not an option of NewVerifier
+	n    func(*notifierState) error // nil: not an option of New
+	v    func(*verifierState) error // nil: not an option of NewVerifier
 }
 
-func (o option) notifier(n *Notifier) error {
+func (o option) notifier(n *notifierState) error {
 	if o.n == nil {
 		return errs.At(o.name, invalidf("an option of NewVerifier, not of New"))
 	}
@@ -34,7 +34,7 @@ func (o option) notifier(n *Notifier) error {
 	return nil
 }
 
-func (o option) verifier(v *Verifier) error {
+func (o option) verifier(v *verifierState) error {
 	if o.v == nil {
 		return errs.At(o.name, invalidf("an option of New, not of NewVerifier"))
 	}
@@ -68,7 +68,7 @@ const (
 // applies beside WithTimeout. Default: a client on
 // http.DefaultTransport. For New; nil is an error.
 func WithClient(c *http.Client) Option {
-	return option{name: "WithClient", n: func(n *Notifier) error {
+	return option{name: "WithClient", n: func(n *notifierState) error {
 		if c == nil {
 			return invalidf("nil client")
 		}
@@ -83,7 +83,7 @@ func WithClient(c *http.Client) Option {
 // ErrDelivery error, which the engine retries. Default: DefaultTimeout
 // (15 s). For New; it must be positive.
 func WithTimeout(d time.Duration) Option {
-	return option{name: "WithTimeout", n: func(n *Notifier) error {
+	return option{name: "WithTimeout", n: func(n *notifierState) error {
 		if d <= 0 {
 			return invalidf("non-positive timeout")
 		}
@@ -99,7 +99,7 @@ func WithTimeout(d time.Duration) Option {
 // and for networks the host trusts, never across the internet. Default:
 // https only. For New.
 func WithInsecureHTTP() Option {
-	return option{name: "WithInsecureHTTP", n: func(n *Notifier) error {
+	return option{name: "WithInsecureHTTP", n: func(n *notifierState) error {
 		n.insecure = true
 		return nil
 	}}
@@ -118,8 +118,8 @@ func WithClock(now func() time.Time) Option {
 		return nil
 	}
 	return option{name: "WithClock",
-		n: func(n *Notifier) error { return set(&n.now) },
-		v: func(v *Verifier) error { return set(&v.now) },
+		n: func(n *notifierState) error { return set(&n.now) },
+		v: func(v *verifierState) error { return set(&v.now) },
 	}
 }
 
@@ -128,7 +128,7 @@ func WithClock(now func() time.Time) Option {
 // accepted ID is remembered against replays. Default: DefaultTolerance
 // (5 minutes). For NewVerifier; from 1 second to 24 hours.
 func WithTolerance(d time.Duration) Option {
-	return option{name: "WithTolerance", v: func(v *Verifier) error {
+	return option{name: "WithTolerance", v: func(v *verifierState) error {
 		if d < time.Second || d > 24*time.Hour {
 			return invalidf("tolerance out of 1s..24h")
 		}
@@ -143,7 +143,7 @@ func WithTolerance(d time.Duration) Option {
 // MemSeen of DefaultSeenCapacity IDs, for this Verifier alone. For
 // NewVerifier; nil is an error.
 func WithSeen(s SeenStore) Option {
-	return option{name: "WithSeen", v: func(v *Verifier) error {
+	return option{name: "WithSeen", v: func(v *verifierState) error {
 		if s == nil {
 			return invalidf("nil seen store")
 		}
@@ -156,7 +156,7 @@ func WithSeen(s SeenStore) Option {
 // Handler reads no more than that. Default: DefaultMaxBody (256 KiB). For
 // NewVerifier; from 1 KiB to 64 MiB.
 func WithMaxBody(n int) Option {
-	return option{name: "WithMaxBody", v: func(v *Verifier) error {
+	return option{name: "WithMaxBody", v: func(v *verifierState) error {
 		if n < 1<<10 || n > 64<<20 {
 			return invalidf("maximum body out of 1 KiB..64 MiB")
 		}

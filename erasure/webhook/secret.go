@@ -29,11 +29,41 @@ const (
 // key; New and NewVerifier refuse it.
 //
 // A Secret never prints: under every fmt verb (%v, %+v, %#v, %s, %q, %x,
-// …) it shows "[secret]" ("webhook.Secret([secret])" for %#v). Expose
+// …) it shows "[secret]" ("webhook.Secret([secret])" for %#v), and in a
+// log/slog record too (LogValue). The key is held behind two pointers
+// (see sealed), so that where fmt cannot call Format — a Secret in an
+// unexported field of a host's struct — it prints an address, never the
+// key's bytes. Expose
 // returns the serialised form for the one place that needs it: handing
 // the secret to the recipient, or storing it in the host's secret store.
 type Secret struct {
-	key []byte
+	k sealed[[]byte] // never modified once made
+}
+
+// sealed holds a value where fmt does not print it. fmt calls no method
+// of a value it reaches through an unexported field; it prints a pointer
+// there as its address, but under a verb it has no pointer form for (%s,
+// %q) it prints what the pointer points to, one level deep. Behind two
+// pointers, that level is itself a pointer, printed as an address. The
+// zero sealed holds nothing.
+type sealed[T any] struct{ p **T }
+
+func seal[T any](v *T) sealed[T] { return sealed[T]{p: &v} }
+
+// get returns the value sealed, nil if none.
+func (s sealed[T]) get() *T {
+	if s.p == nil {
+		return nil
+	}
+	return *s.p
+}
+
+// bytes returns the key, nil for the zero Secret.
+func (s Secret) bytes() []byte {
+	if b := s.k.get(); b != nil {
+		return *b
+	}
+	return nil
 }
 
 // ParseSecret reads a secret in the spec's form, "whsec_" and the
@@ -45,7 +75,7 @@ func ParseSecret(s string) (Secret, error) {
 	if err != nil {
 		return Secret{}, fail("parse secret", "", err)
 	}
-	return Secret{key: k}, nil
+	return Secret{k: seal(&k)}, nil
 }
 
 func parseSecret(s string) ([]byte, error) {
@@ -74,11 +104,11 @@ func parseSecret(s string) ([]byte, error) {
 func GenerateSecret() Secret {
 	k := make([]byte, 32)
 	rand.Read(k) // never fails (crypto/rand: it crashes the program instead)
-	return Secret{key: k}
+	return Secret{k: seal(&k)}
 }
 
 // IsZero reports whether s holds no key.
-func (s Secret) IsZero() bool { return len(s.key) == 0 }
+func (s Secret) IsZero() bool { return len(s.bytes()) == 0 }
 
 // Expose returns s in the spec's serialised form, "whsec_" and the base64
 // of the key, which ParseSecret reads back. It is the secret itself: keep
@@ -87,7 +117,7 @@ func (s Secret) Expose() string {
 	if s.IsZero() {
 		return ""
 	}
-	return SecretPrefix + base64.StdEncoding.EncodeToString(s.key)
+	return SecretPrefix + base64.StdEncoding.EncodeToString(s.bytes())
 }
 
 // String returns "[secret]".
@@ -113,7 +143,7 @@ func mask(f fmt.State, verb rune, out, gostr string) {
 }
 
 // mac returns a new HMAC-SHA256 keyed with s.
-func (s Secret) mac() hash.Hash { return hmac.New(sha256.New, s.key) }
+func (s Secret) mac() hash.Hash { return hmac.New(sha256.New, s.bytes()) }
 
 // Sign returns the spec's signature of one delivery under s, as it goes
 // into the webhook-signature header: "v1," and the base64 of

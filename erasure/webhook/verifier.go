@@ -36,7 +36,18 @@ const (
 // under one of the endpoint's secrets, their timestamp against the
 // tolerance, their ID against replays, and, for Verify, their payload.
 // It is safe for concurrent use.
+//
+// A Verifier prints as "webhook.Verifier(<n> secrets, tolerance <d>)"
+// under every fmt verb, a Verifier value (*v) too; its state is held
+// behind two pointers (see sealed), so that where fmt cannot call Format (a Verifier in an
+// unexported field) it prints an address, never a key.
 type Verifier struct {
+	s sealed[verifierState] // see sealed: fmt prints no URL or key of it
+}
+
+// verifierState is a Verifier's configuration, set by NewVerifier and its
+// options.
+type verifierState struct {
 	secrets   []Secret
 	tolerance time.Duration
 	now       func() time.Time
@@ -50,7 +61,7 @@ type Verifier struct {
 // WithTolerance, WithClock, WithSeen, WithMaxBody. A bad argument is an
 // *Error of Op "new verifier" whose Field names it, wrapping ErrInvalid.
 func NewVerifier(secrets []Secret, opts ...Option) (*Verifier, error) {
-	v := &Verifier{tolerance: DefaultTolerance, now: time.Now, maxBody: DefaultMaxBody}
+	v := &verifierState{tolerance: DefaultTolerance, now: time.Now, maxBody: DefaultMaxBody}
 	if len(secrets) == 0 {
 		return nil, fail("new verifier", "secrets", invalidf("no secret"))
 	}
@@ -71,7 +82,7 @@ func NewVerifier(secrets []Secret, opts ...Option) (*Verifier, error) {
 	if v.seen == nil {
 		v.seen = NewMemSeen(DefaultSeenCapacity)
 	}
-	return v, nil
+	return &Verifier{s: seal(v)}, nil
 }
 
 // Verify checks one delivery, its headers h and its body exactly as it
@@ -92,7 +103,8 @@ func NewVerifier(secrets []Secret, opts ...Option) (*Verifier, error) {
 // which it acknowledges (the sender did not learn of the first); if it
 // could not process it, Forget, so that the retry is taken. Handler does
 // both.
-func (v *Verifier) Verify(ctx context.Context, h http.Header, body []byte) (Message, error) {
+func (vv *Verifier) Verify(ctx context.Context, h http.Header, body []byte) (Message, error) {
+	v := vv.s.get()
 	id, sent, err := v.check(ctx, h, body)
 	if err != nil {
 		return Message{}, err
@@ -112,7 +124,8 @@ func (v *Verifier) Verify(ctx context.Context, h http.Header, body []byte) (Mess
 // replay, and returns the delivery's webhook-id and webhook-timestamp,
 // without reading the body: for deliveries of any payload under the same
 // scheme. Its errors are Verify's, of Op "verify".
-func (v *Verifier) Authenticate(ctx context.Context, h http.Header, body []byte) (id string, sent time.Time, err error) {
+func (vv *Verifier) Authenticate(ctx context.Context, h http.Header, body []byte) (id string, sent time.Time, err error) {
+	v := vv.s.get()
 	id, sent, err = v.check(ctx, h, body)
 	if err != nil {
 		return "", time.Time{}, err
@@ -129,7 +142,7 @@ func (v *Verifier) Done(ctx context.Context, id string) error {
 	if ctx == nil {
 		return fail("done", "ctx", errNilContext)
 	}
-	return wrap("done", v.seen.Done(ctx, id))
+	return wrap("done", v.s.get().seen.Done(ctx, id))
 }
 
 // Forget drops the claim of id (see SeenStore.Forget), so that a delivery
@@ -138,20 +151,24 @@ func (v *Verifier) Forget(ctx context.Context, id string) error {
 	if ctx == nil {
 		return fail("forget", "ctx", errNilContext)
 	}
-	return wrap("forget", v.seen.Forget(ctx, id))
+	return wrap("forget", v.s.get().seen.Forget(ctx, id))
 }
 
 // String returns "webhook.Verifier(<n> secrets, tolerance <d>)"; no secret
 // is printed.
-func (v *Verifier) String() string {
-	return fmt.Sprintf("webhook.Verifier(%d secrets, tolerance %s)", len(v.secrets), v.tolerance)
+func (v Verifier) String() string {
+	s := v.s.get()
+	if s == nil {
+		return "webhook.Verifier(0 secrets)"
+	}
+	return fmt.Sprintf("webhook.Verifier(%d secrets, tolerance %s)", len(s.secrets), s.tolerance)
 }
 
 // Format prints String whatever the verb, so that no secret reaches fmt.
-func (v *Verifier) Format(f fmt.State, verb rune) { mask(f, verb, v.String(), v.String()) }
+func (v Verifier) Format(f fmt.State, verb rune) { mask(f, verb, v.String(), v.String()) }
 
 // check makes every check but the payload's and the replay's.
-func (v *Verifier) check(ctx context.Context, h http.Header, body []byte) (string, time.Time, error) {
+func (v *verifierState) check(ctx context.Context, h http.Header, body []byte) (string, time.Time, error) {
 	if ctx == nil {
 		return "", time.Time{}, fail("verify", "ctx", errNilContext)
 	}
@@ -192,7 +209,7 @@ func (v *Verifier) check(ctx context.Context, h http.Header, body []byte) (strin
 
 // claim claims id until the end of its timestamp's tolerance window, past
 // which no delivery signed at sent is accepted anyway.
-func (v *Verifier) claim(ctx context.Context, id string, sent time.Time) error {
+func (v *verifierState) claim(ctx context.Context, id string, sent time.Time) error {
 	c, err := v.seen.Claim(ctx, id, v.now(), sent.Add(v.tolerance))
 	switch {
 	case err != nil:
@@ -208,7 +225,7 @@ func (v *Verifier) claim(ctx context.Context, id string, sent time.Time) error {
 // match reports whether a v1 signature of sig matches the MAC of the
 // signed content under one of the secrets. Entries of other versions and
 // malformed ones match nothing; every comparison is in constant time.
-func (v *Verifier) match(id string, ts, body []byte, sig string) bool {
+func (v *verifierState) match(id string, ts, body []byte, sig string) bool {
 	var sums [][sha256.Size]byte // computed at the first v1 entry
 	n := 0
 	for entry := range strings.SplitSeq(sig, " ") {

@@ -654,11 +654,35 @@ func TestNothingSecretPrints(t *testing.T) {
 			E webhook.Endpoint
 			S []webhook.Secret
 		}{ep, []webhook.Secret{sa}},
+		// Values fmt cannot call Format on: in unexported fields of a
+		// host's struct, and the Notifier and Verifier dereferenced.
+		"unexported fields": struct {
+			name    string
+			secret  webhook.Secret
+			secrets []webhook.Secret
+			n       *webhook.Notifier
+			nv      webhook.Notifier
+			v       *webhook.Verifier
+			vv      webhook.Verifier
+		}{"acme", sa, []webhook.Secret{sa, so}, n, *n, v, *v},
+		"*Notifier deref": *n, "*Verifier deref": *v,
 	}
 	for name, x := range values {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%10.3v"} {
 			noLeak(t, name+" under "+verb, fmt.Sprintf(verb, x), canaries...)
 		}
+	}
+	// An Endpoint in an unexported field prints its URL as any string
+	// does (it is the host's own configuration, a plain struct), but
+	// never its secrets.
+	hosted := struct {
+		ep  webhook.Endpoint
+		pep *webhook.Endpoint
+		eps webhook.Endpoints
+	}{ep, &ep, eps}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {
+		noLeak(t, "unexported Endpoint under "+verb, fmt.Sprintf(verb, hosted), canaries[:4]...)
+		noLeak(t, "unexported Endpoint under "+verb, fmt.Sprintf(verb, hosted), "99 97 110 97", fmt.Sprintf("%x", "secret-A"), fmt.Sprintf("%x", "secret-OLD"))
 	}
 	if got := fmt.Sprint(ep); got != "webhook.Endpoint(https://hooks.example.org)" {
 		t.Errorf("Endpoint prints %q", got)
@@ -666,7 +690,7 @@ func TestNothingSecretPrints(t *testing.T) {
 	if got := fmt.Sprintf("%v|%#v|%q", sa, sa, sa); got != `[secret]|webhook.Secret([secret])|"[secret]"` {
 		t.Errorf("Secret prints %q", got)
 	}
-	if got := fmt.Sprint(n, " ", v); got != "webhook.Notifier(1 endpoints) webhook.Verifier(2 secrets, tolerance 5m0s)" {
+	if got := fmt.Sprint(n, " ", v, " ", *n, " ", *v); got != "webhook.Notifier(1 endpoints) webhook.Verifier(2 secrets, tolerance 5m0s) webhook.Notifier(1 endpoints) webhook.Verifier(2 secrets, tolerance 5m0s)" {
 		t.Errorf("prints %q", got)
 	}
 	// JSON of a Secret or an Endpoint carries no key either.
