@@ -61,7 +61,8 @@
 // compared in constant time; it refuses a webhook-timestamp further than
 // the tolerance (WithTolerance, default 5 minutes) from its clock in
 // either direction (ErrStale), and an ID it accepted already within that
-// window, kept in a SeenStore: by default a MemSeen of
+// window (claimed until a tolerance and a second past the later of its
+// timestamp and the Verifier's clock), kept in a SeenStore: by default a MemSeen of
 // DefaultSeenCapacity IDs for this process, or a shared one (WithSeen) for
 // a host of several instances. An ID whose message is still being
 // processed is refused with ErrReplayed (Handler: 409, and the sender

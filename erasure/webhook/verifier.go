@@ -98,14 +98,19 @@ func NewVerifier(secrets []Secret, opts ...Option) (*Verifier, error) {
 // returned wrapped). Every error is an *Error of Op "verify". A delivery
 // refused is not claimed, so the sender's retry is judged afresh.
 //
-// An accepted ID is claimed, pending: once the host has processed the
+// The clock is read once, and the tolerance and the claim judged at that
+// time. An accepted ID is claimed, pending, until a tolerance (and a
+// second) past the later of its timestamp and the clock, so that no
+// replay within the window is taken, and a retry signed later is not
+// taken while the first is processed. Once the host has processed the
 // message it calls Done, so that a retry is refused with ErrDuplicate,
 // which it acknowledges (the sender did not learn of the first); if it
 // could not process it, Forget, so that the retry is taken. Handler does
 // both.
 func (vv *Verifier) Verify(ctx context.Context, h http.Header, body []byte) (Message, error) {
 	v := vv.s.get()
-	id, sent, err := v.check(ctx, h, body)
+	now := v.now() // once: the tolerance and the claim are judged at one time
+	id, sent, err := v.check(ctx, h, body, now)
 	if err != nil {
 		return Message{}, err
 	}
@@ -114,7 +119,7 @@ func (vv *Verifier) Verify(ctx context.Context, h http.Header, body []byte) (Mes
 		return Message{}, wrap("verify", err)
 	}
 	m.Sent = sent
-	if err := v.claim(ctx, id, sent); err != nil {
+	if err := v.claim(ctx, id, sent, now); err != nil {
 		return Message{}, err
 	}
 	return m, nil
@@ -126,11 +131,12 @@ func (vv *Verifier) Verify(ctx context.Context, h http.Header, body []byte) (Mes
 // scheme. Its errors are Verify's, of Op "verify".
 func (vv *Verifier) Authenticate(ctx context.Context, h http.Header, body []byte) (id string, sent time.Time, err error) {
 	v := vv.s.get()
-	id, sent, err = v.check(ctx, h, body)
+	now := v.now()
+	id, sent, err = v.check(ctx, h, body, now)
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	if err := v.claim(ctx, id, sent); err != nil {
+	if err := v.claim(ctx, id, sent, now); err != nil {
 		return "", time.Time{}, err
 	}
 	return id, sent, nil
@@ -168,7 +174,7 @@ func (v Verifier) String() string {
 func (v Verifier) Format(f fmt.State, verb rune) { mask(f, verb, v.String(), v.String()) }
 
 // check makes every check but the payload's and the replay's.
-func (v *verifierState) check(ctx context.Context, h http.Header, body []byte) (string, time.Time, error) {
+func (v *verifierState) check(ctx context.Context, h http.Header, body []byte, now time.Time) (string, time.Time, error) {
 	if ctx == nil {
 		return "", time.Time{}, fail("verify", "ctx", errNilContext)
 	}
@@ -198,7 +204,7 @@ func (v *verifierState) check(ctx context.Context, h http.Header, body []byte) (
 		return "", time.Time{}, fail("verify", "body", invalidf("larger than %d bytes", v.maxBody))
 	}
 	sent := time.Unix(secs, 0)
-	if now := v.now(); now.Sub(sent) > v.tolerance || sent.Sub(now) > v.tolerance {
+	if now.Sub(sent) > v.tolerance || sent.Sub(now) > v.tolerance {
 		return "", time.Time{}, fail("verify", "", ErrStale)
 	}
 	if !v.match(id, []byte(ts), body, sig) {
@@ -207,10 +213,24 @@ func (v *verifierState) check(ctx context.Context, h http.Header, body []byte) (
 	return id, sent, nil
 }
 
-// claim claims id until the end of its timestamp's tolerance window, past
-// which no delivery signed at sent is accepted anyway.
-func (v *verifierState) claim(ctx context.Context, id string, sent time.Time) error {
-	c, err := v.seen.Claim(ctx, id, v.now(), sent.Add(v.tolerance))
+// claimMargin is how much longer than the tolerance window a claim
+// lasts, so that a claim outlives every time at which its delivery is
+// accepted, the last one included, whatever a SeenStore makes of a claim
+// whose until equals now.
+const claimMargin = time.Second
+
+// claim claims id, as of now, until max(sent, now) + tolerance +
+// claimMargin. A delivery signed at sent is accepted up to sent +
+// tolerance, so the claim outlives every replay of it; and it lasts a
+// full tolerance from now, so that a pending claim also outlives the
+// message's processing when this clock is ahead of the sender's (a retry
+// signed later is still within the window while the first is processed).
+func (v *verifierState) claim(ctx context.Context, id string, sent, now time.Time) error {
+	from := sent
+	if now.After(from) {
+		from = now
+	}
+	c, err := v.seen.Claim(ctx, id, now, from.Add(v.tolerance+claimMargin))
 	switch {
 	case err != nil:
 		return wrap("verify", err)

@@ -697,3 +697,111 @@ func TestNothingSecretPrints(t *testing.T) {
 	js, _ := json.Marshal(ep)
 	noLeak(t, "Endpoint JSON", string(js), canaries[:4]...)
 }
+
+// A delivery is accepted up to now − sent == tolerance; its claim must
+// outlive that last second, so that a replay of it then is refused.
+func TestReplayRefusedAtTheWindowsLastSecond(t *testing.T) {
+	c := &clock{now: t0}
+	v := newVerifier(t, c, nil, secretA)
+	body := payload("req-1-2")
+	h := specHeaders("req-1-2", t0, body, secretA)
+	if _, err := v.Verify(t.Context(), h, body); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Done(t.Context(), "req-1-2"); err != nil {
+		t.Fatal(err)
+	}
+	c.Set(t0.Add(5 * time.Minute)) // now − sent == tolerance: not stale
+	if _, err := v.Verify(t.Context(), h, body); !errors.Is(err, webhook.ErrDuplicate) {
+		t.Errorf("replay at now == sent+tolerance: %v, want ErrDuplicate", err)
+	}
+}
+
+// Verify reads the clock once: a replay checked just before the window
+// ends is claimed at the same time, not a moment later when the first
+// claim has expired.
+func TestReplayJudgedAtOneClockReading(t *testing.T) {
+	var mu sync.Mutex
+	var queue []time.Time
+	now := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		n := queue[0]
+		if len(queue) > 1 {
+			queue = queue[1:]
+		}
+		return n
+	}
+	queue = []time.Time{t0, t0}
+	v, err := webhook.NewVerifier([]webhook.Secret{mustSecret(t, secretA)}, webhook.WithClock(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := payload("req-1-2")
+	h := specHeaders("req-1-2", t0, body, secretA)
+	if _, err := v.Verify(t.Context(), h, body); err != nil {
+		t.Fatal(err)
+	}
+	_ = v.Done(t.Context(), "req-1-2")
+	mu.Lock()
+	queue = []time.Time{t0.Add(5*time.Minute - time.Millisecond), t0.Add(5*time.Minute + 2*time.Second)}
+	mu.Unlock()
+	if _, err := v.Verify(t.Context(), h, body); !errors.Is(err, webhook.ErrDuplicate) {
+		t.Errorf("replay checked at sent+tol−1ms: %v, want ErrDuplicate", err)
+	}
+}
+
+// With the receiver's clock ahead of the sender's (within the
+// tolerance), a pending claim must last while the message is processed:
+// the sender's retry, signed later, is refused (409), not processed
+// beside the first.
+func TestPendingClaimOutlivesProcessingWhenReceiverAhead(t *testing.T) {
+	c := &clock{now: t0.Add(4*time.Minute + 50*time.Second)} // 4m50s ahead of the sender
+	v := newVerifier(t, c, nil, secretA)
+	var mu sync.Mutex
+	active, maxActive := 0, 0
+	release := make(chan struct{})
+	entered := make(chan struct{}, 2)
+	h := v.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		active++
+		maxActive = max(maxActive, active)
+		mu.Unlock()
+		entered <- struct{}{}
+		<-release
+		mu.Lock()
+		active--
+		mu.Unlock()
+	}))
+	send := func(sent time.Time) int {
+		body := payload("req-1-2")
+		req := httptest.NewRequest("POST", "/", bytes.NewReader(body))
+		for k, vs := range specHeaders("req-1-2", sent, body, secretA) {
+			req.Header[k] = vs
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w.Code
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); send(t0) }()
+	<-entered
+	c.Set(t0.Add(5*time.Minute + 20*time.Second)) // 30 s on: the sender timed out and retries
+	retry := make(chan int, 1)
+	wg.Add(1)
+	go func() { defer wg.Done(); retry <- send(t0.Add(30 * time.Second)) }()
+	select {
+	case code := <-retry:
+		if code != http.StatusConflict {
+			t.Errorf("retry while the first is processed: %d, want 409", code)
+		}
+	case <-entered:
+		t.Errorf("the retry was processed while the first was")
+	}
+	close(release)
+	wg.Wait()
+	if maxActive > 1 {
+		t.Errorf("%d concurrent deliveries of one webhook-id processed", maxActive)
+	}
+}
