@@ -91,7 +91,10 @@ var _ erasure.RecipientNotifier = (*Notifier)(nil)
 // one). Options: WithClient, WithTimeout, WithInsecureHTTP, WithClock.
 // A bad endpoint or option is an *Error of Op "new", wrapping ErrInvalid,
 // whose Field names it: `Endpoints["acme"].URL`, `Endpoints["acme"].Secret`,
-// "WithTimeout". A recipient's name is quoted in a Field only if it looks
+// "WithTimeout". A secret (current or Previous) on two endpoints is
+// refused, the Field naming the second in the order of their names: its
+// recipient could sign notices the other would take for the
+// controller's. A recipient's name is quoted in a Field only if it looks
 // like a name, not like an address or a number.
 func New(endpoints Endpoints, opts ...Option) (*Notifier, error) {
 	n := &notifierState{timeout: DefaultTimeout, now: time.Now, endpoints: map[string]endpoint{}}
@@ -110,7 +113,8 @@ func New(endpoints Endpoints, opts ...Option) (*Notifier, error) {
 	for name := range endpoints {
 		names = append(names, name)
 	}
-	sort.Strings(names) // the first bad one is always the same
+	sort.Strings(names)          // the first bad one is always the same
+	owner := map[string]string{} // a key → the first endpoint that has it
 	for _, name := range names {
 		if name == "" {
 			return nil, fail("new", `Endpoints[""]`, invalidf("a recipient needs a name"))
@@ -124,6 +128,19 @@ func New(endpoints Endpoints, opts ...Option) (*Notifier, error) {
 				err = fe.Err
 			}
 			return nil, fail("new", field, err)
+		}
+		// One key on two endpoints lets either recipient sign notices
+		// the other would take as the controller's.
+		for i, sec := range ep.secrets {
+			k := string(sec.bytes())
+			if other, ok := owner[k]; ok && other != name {
+				field := "Endpoints[" + showName(name) + "].Secret"
+				if i > 0 {
+					field = fmt.Sprintf("Endpoints[%s].Previous[%d]", showName(name), i-1)
+				}
+				return nil, fail("new", field, invalidf("the secret of another endpoint, Endpoints[%s]; each endpoint needs its own", showName(other)))
+			}
+			owner[k] = name
 		}
 		n.endpoints[name] = ep
 	}

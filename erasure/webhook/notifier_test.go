@@ -352,13 +352,13 @@ func TestDeliveryFailures(t *testing.T) {
 	tlsServer := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer tlsServer.Close()
 
-	s := mustSecret(t, secretA)
+	s := webhook.GenerateSecret // each endpoint its own
 	n, err := webhook.New(webhook.Endpoints{
-		"slow":     {URL: slow.URL + "/?token=canary-query", Secret: s},
-		"redirect": {URL: redirect.URL, Secret: s},
-		"closed":   {URL: closedURL + "/?token=canary-query", Secret: s},
-		"tls":      {URL: tlsServer.URL + "/?token=canary-query", Secret: s},
-		"plain":    {URL: strings.Replace(plain.URL, "http:", "https:", 1) + "/?token=canary-query", Secret: s},
+		"slow":     {URL: slow.URL + "/?token=canary-query", Secret: s()},
+		"redirect": {URL: redirect.URL, Secret: s()},
+		"closed":   {URL: closedURL + "/?token=canary-query", Secret: s()},
+		"tls":      {URL: tlsServer.URL + "/?token=canary-query", Secret: s()},
+		"plain":    {URL: strings.Replace(plain.URL, "http:", "https:", 1) + "/?token=canary-query", Secret: s()},
 	}, webhook.WithInsecureHTTP(), webhook.WithTimeout(time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -381,7 +381,7 @@ func TestDeliveryFailures(t *testing.T) {
 		t.Errorf("cancelled: %v, want ErrDelivery wrapping context.Canceled", err)
 	}
 	// The endpoint's own client, with its CA: accepted.
-	n2, err := webhook.New(webhook.Endpoints{"tls": {URL: tlsServer.URL, Secret: s}}, webhook.WithClient(tlsServer.Client()))
+	n2, err := webhook.New(webhook.Endpoints{"tls": {URL: tlsServer.URL, Secret: s()}}, webhook.WithClient(tlsServer.Client()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -474,6 +474,12 @@ func TestNewRefuses(t *testing.T) {
 		{webhook.Endpoints{"acme": {URL: good.URL, Secret: s, Previous: []webhook.Secret{s, {}}}}, nil, `Endpoints["acme"].Previous[1]`},
 		{webhook.Endpoints{"": good}, nil, `Endpoints[""]`},
 		{webhook.Endpoints{"ann@example.org": {URL: "http://x.example/?token=canary-query", Secret: s}}, nil, `Endpoints[(value not shown)].URL`},
+		// One key on two endpoints: either recipient could forge the
+		// other's notices. The same key parsed twice is the same key.
+		{webhook.Endpoints{"acme": good, "bolt": {URL: "https://b.example/", Secret: s}}, nil, `Endpoints["bolt"].Secret`},
+		{webhook.Endpoints{"acme": good, "bolt": {URL: "https://b.example/", Secret: mustSecret(t, secretA)}}, nil, `Endpoints["bolt"].Secret`},
+		{webhook.Endpoints{"acme": good, "bolt": {URL: "https://b.example/", Secret: mustSecret(t, secretB), Previous: []webhook.Secret{mustSecret(t, secretOld), s}}}, nil, `Endpoints["bolt"].Previous[1]`},
+		{webhook.Endpoints{"acme": {URL: good.URL, Secret: mustSecret(t, secretB), Previous: []webhook.Secret{s}}, "bolt": {URL: "https://b.example/", Secret: s}}, nil, `Endpoints["bolt"].Secret`},
 		{webhook.Endpoints{"acme": good}, []webhook.Option{webhook.WithClient(nil)}, "WithClient"},
 		{webhook.Endpoints{"acme": good}, []webhook.Option{webhook.WithTimeout(0)}, "WithTimeout"},
 		{webhook.Endpoints{"acme": good}, []webhook.Option{webhook.WithClock(nil)}, "WithClock"},
@@ -488,6 +494,11 @@ func TestNewRefuses(t *testing.T) {
 			continue
 		}
 		noLeak(t, "error", err.Error(), "canary", "ann@")
+	}
+	// Each endpoint with its own keys is accepted, a key listed twice on
+	// one endpoint too.
+	if _, err := webhook.New(webhook.Endpoints{"acme": {URL: good.URL, Secret: s, Previous: []webhook.Secret{s}}, "bolt": {URL: "https://b.example/", Secret: mustSecret(t, secretB)}}); err != nil {
+		t.Errorf("New of two endpoints with their own secrets: %v", err)
 	}
 	// http is refused unless allowed, also for loopback.
 	if _, err := webhook.New(webhook.Endpoints{"acme": {URL: "http://127.0.0.1:8080/", Secret: s}}); !errors.Is(err, webhook.ErrInvalid) {
