@@ -89,7 +89,11 @@
 //
 // Nothing of a secret or a reference ever reaches fmt, an error or a log
 // line: Secret, Reference, Endpoint, Notifier, Verifier and MemSeen print a
-// mask under every verb (%v, %+v, %#v, %s, %q, %x). A Secret, Notifier and
+// mask under every verb (%v, %+v, %#v, %s, %q, %x); Secret, Reference,
+// Endpoint, Notice and Message are slog.LogValuers, so that a
+// slog.JSONHandler, which encodes with encoding/json, writes the mask
+// too, and an Endpoint's JSON is masked (a Notice's JSON is the payload
+// and carries the reference; log a Notice through slog). A Secret, Notifier and
 // Verifier hold their keys and URLs behind two pointers, so that in an
 // unexported field of a host's struct, where fmt calls no Format method,
 // they print as addresses. An Endpoint is a plain struct of the host's

@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -24,8 +26,9 @@ import (
 // the deliveries are signed with.
 //
 // An Endpoint prints its URL as scheme and host only and its secrets
-// masked, under every fmt verb: the userinfo, path and query of a webhook
-// URL may hold a token.
+// masked, under every fmt verb, in a log/slog record and in JSON
+// (MarshalJSON): the userinfo, path and query of a webhook URL may hold a
+// token.
 type Endpoint struct {
 	// URL is the endpoint, https:// (http:// only with WithInsecureHTTP).
 	// Userinfo, if any, is sent as HTTP Basic authentication.
@@ -45,6 +48,30 @@ func (e Endpoint) String() string { return "webhook.Endpoint(" + redact(e.URL) +
 
 // Format prints String whatever the verb.
 func (e Endpoint) Format(f fmt.State, verb rune) { mask(f, verb, e.String(), e.String()) }
+
+// LogValue returns String, for log/slog.
+func (e Endpoint) LogValue() slog.Value { return slog.StringValue(e.String()) }
+
+// MarshalJSON writes the Endpoint masked, as it prints: the URL as scheme
+// and host only, each secret as "[secret]",
+// {"URL":"https://hooks.example.org","Secret":"[secret]","Previous":["[secret]"]}.
+// It is for logs and diagnostics; there is no UnmarshalJSON, and a host's
+// configuration holds the URL and ParseSecret's input apart.
+func (e Endpoint) MarshalJSON() ([]byte, error) {
+	type masked struct {
+		URL      string
+		Secret   string
+		Previous []string `json:",omitempty"`
+	}
+	m := masked{URL: redact(e.URL)}
+	if !e.Secret.IsZero() {
+		m.Secret = e.Secret.String()
+	}
+	for range e.Previous {
+		m.Previous = append(m.Previous, "[secret]")
+	}
+	return json.Marshal(m)
+}
 
 // Endpoints maps a recipient's name (gdpr.Disclosure.Recipient, as the
 // Register names it) to its endpoint.

@@ -3,6 +3,7 @@ package webhook
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -213,4 +214,35 @@ func validID(id string) bool {
 		}
 	}
 	return true
+}
+
+// LogValue returns the Notice for log/slog with its Reference masked
+// ("[reference]"), so that slog.JSONHandler, which would encode it with
+// encoding/json, writes no reference. (Its JSON, the payload, carries the
+// reference: it is what the recipient is sent.)
+func (n Notice) LogValue() slog.Value {
+	attrs := []slog.Attr{
+		slog.String("id", n.ID), slog.String("request", n.Request), slog.String("kind", string(n.Kind)),
+		slog.String("article", n.Article), slog.Any("reference", n.Reference),
+	}
+	if len(n.Fields) > 0 {
+		attrs = append(attrs, slog.Any("fields", n.Fields))
+	}
+	if len(n.Categories) > 0 {
+		attrs = append(attrs, slog.Any("categories", n.Categories))
+	}
+	if n.Ground != "" {
+		attrs = append(attrs, slog.String("ground", string(n.Ground)))
+	}
+	if len(n.Purposes) > 0 {
+		attrs = append(attrs, slog.Any("purposes", n.Purposes))
+	}
+	return slog.GroupValue(append(attrs, slog.Time("at", n.At))...)
+}
+
+// LogValue returns the Message for log/slog, its Notice's reference
+// masked (see Notice.LogValue).
+func (m Message) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", m.ID), slog.Time("sent", m.Sent), slog.String("type", m.Type),
+		slog.Time("timestamp", m.Timestamp), slog.Any("notice", m.Notice))
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -130,6 +131,10 @@ func (s Secret) GoString() string { return "webhook.Secret([secret])" }
 // otherwise (quoted for %q).
 func (s Secret) Format(f fmt.State, verb rune) { mask(f, verb, s.String(), s.GoString()) }
 
+// LogValue returns "[secret]", for log/slog: a handler that encodes
+// values itself (slog.JSONHandler, with encoding/json) never sees the key.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
 // mask writes out (or gostr for %#v, out quoted for %q) to f, whatever
 // the verb and flags.
 func mask(f fmt.State, verb rune, out, gostr string) {
@@ -184,8 +189,8 @@ var dot = []byte{'.'}
 // Reference is a recipient's own reference for a subject
 // (gdpr.Disclosure.Reference: their customer number with the recipient),
 // as a Notice carries it. It is personal data to the recipient, so it
-// never prints: under every fmt verb it shows "[reference]". Use
-// string(r) for the value; JSON carries it.
+// never prints: under every fmt verb, and in a log/slog record, it shows
+// "[reference]". Use string(r) for the value; JSON carries it.
 type Reference string
 
 // String returns "[reference]".
@@ -193,6 +198,10 @@ func (r Reference) String() string { return "[reference]" }
 
 // GoString returns "webhook.Reference([reference])".
 func (r Reference) GoString() string { return "webhook.Reference([reference])" }
+
+// LogValue returns "[reference]", for log/slog: slog.JSONHandler would
+// otherwise write the value, as encoding/json does.
+func (r Reference) LogValue() slog.Value { return slog.StringValue(r.String()) }
 
 // Format prints the mask whatever the verb.
 func (r Reference) Format(f fmt.State, verb rune) { mask(f, verb, r.String(), r.GoString()) }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -803,5 +804,43 @@ func TestPendingClaimOutlivesProcessingWhenReceiverAhead(t *testing.T) {
 	wg.Wait()
 	if maxActive > 1 {
 		t.Errorf("%d concurrent deliveries of one webhook-id processed", maxActive)
+	}
+}
+
+// log/slog's JSON handler encodes a value with encoding/json, past
+// Format: Secret, Reference, Endpoint, Notice and Message are LogValuers,
+// and an Endpoint marshals masked.
+func TestNothingSecretLogsOrMarshals(t *testing.T) {
+	sa, so := mustSecret(t, secretA), mustSecret(t, secretOld)
+	ep := webhook.Endpoint{URL: "https://canary-user:canary-pass@hooks.example.org/canary-path?token=canary-query", Secret: sa, Previous: []webhook.Secret{so}}
+	notice := webhook.Notice{ID: "n-1", Request: "r", Kind: gdpr.KindErasure, Reference: "CANARY-REF-7781", Categories: []string{"orders"}, At: t0}
+	msg := webhook.Message{ID: "n-1", Sent: t0, Type: webhook.TypeErasure, Timestamp: t0, Notice: notice}
+	canaries := []string{
+		strings.TrimPrefix(secretA, "whsec_"), strings.TrimPrefix(secretOld, "whsec_"), "canary-secret", "Y2FuYXJ5",
+		"canary-user", "canary-pass", "canary-path", "canary-query", "CANARY-REF",
+	}
+	for _, newHandler := range []func(io.Writer) slog.Handler{
+		func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, nil) },
+		func(w io.Writer) slog.Handler { return slog.NewTextHandler(w, nil) },
+	} {
+		var buf bytes.Buffer
+		l := slog.New(newHandler(&buf))
+		l.Info("notice", "secret", sa, "secrets", []webhook.Secret{sa, so}, "endpoint", ep, "*endpoint", &ep,
+			"endpoints", webhook.Endpoints{"acme": ep}, "reference", notice.Reference,
+			"notice", notice, "message", msg, "*message", &msg, slog.Group("g", "message", msg))
+		noLeak(t, "slog", buf.String(), canaries...)
+		for _, want := range []string{"[secret]", "[reference]", "hooks.example.org", "orders"} {
+			if !strings.Contains(buf.String(), want) {
+				t.Errorf("slog line lacks %q: %s", want, buf.String())
+			}
+		}
+	}
+	js, err := json.Marshal(map[string]any{"endpoint": ep, "endpoints": webhook.Endpoints{"acme": ep}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noLeak(t, "Endpoint JSON", string(js), canaries...)
+	if got, _ := json.Marshal(ep); string(got) != `{"URL":"https://hooks.example.org","Secret":"[secret]","Previous":["[secret]"]}` {
+		t.Errorf("Endpoint JSON = %s", got)
 	}
 }
