@@ -73,10 +73,13 @@
 // instead of running out of attempts. Verification reads the raw body as
 // it came; parse the JSON afterwards, never re-encode it before verifying.
 //
-// The spec asks that a webhook-id hold no '.', since the signed content is
-// id.timestamp.body; the engine's notice IDs ("<request>-<step>") hold
-// none. A Verifier accepts an ID of 1
-// to 255 bytes of printable ASCII without spaces, and only a timestamp in
+// The spec says a webhook-id must not include any '.', since the signed
+// content is id.timestamp.body: an ID with a dot and digits could be split
+// otherwise, as another ID with another body under the same signature.
+// The engine's notice IDs ("<request>-<step>", a UUID and a number) hold
+// none. Both sides keep to it: NotifyRecipient refuses a notice ID with a
+// '.' (ErrInvalid), and a Verifier accepts only an ID of 1 to 255 bytes of
+// printable ASCII without spaces or dots, and only a timestamp in
 // canonical decimal, so that what it checks is what was signed.
 //
 // Endpoints must be https:// unless WithInsecureHTTP is given, which is

@@ -79,7 +79,7 @@ func ExampleNotifier() {
 	fmt.Println(n)
 	// The engine calls it (erasure.WithRecipients(n, disclosures)).
 	err = n.NotifyRecipient(context.Background(), erasure.RecipientNotice{
-		ID:        "0190a3b2-7d1e-7f00-8a2b-123456789012.4",
+		ID:        "0190a3b2-7d1e-7f00-8a2b-123456789012-4",
 		Kind:      gdpr.KindRestriction,
 		Request:   "0190a3b2-7d1e-7f00-8a2b-123456789012",
 		Recipient: gdpr.Disclosure{Recipient: "Acme Mail", Kind: gdpr.Processor, Reference: "C-1042"},
@@ -91,7 +91,7 @@ func ExampleNotifier() {
 
 	// A recipient without an endpoint cannot be told this way.
 	err = n.NotifyRecipient(context.Background(), erasure.RecipientNotice{
-		ID: "0190a3b2-7d1e-7f00-8a2b-123456789012.5", Kind: gdpr.KindRestriction, Request: "0190a3b2-7d1e-7f00-8a2b-123456789012",
+		ID: "0190a3b2-7d1e-7f00-8a2b-123456789012-5", Kind: gdpr.KindRestriction, Request: "0190a3b2-7d1e-7f00-8a2b-123456789012",
 		Recipient: gdpr.Disclosure{Recipient: "Initech"}, At: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC),
 	})
 	fmt.Println(errors.Is(err, erasure.ErrImpossible), err)

@@ -102,7 +102,7 @@ func article(k gdpr.RequestKind, g erasure.Ground) string {
 // checked here.
 func encode(n erasure.RecipientNotice) ([]byte, error) {
 	if !validID(n.ID) {
-		return nil, errs.At("ID", invalidf("a notice ID is 1 to %d bytes of printable ASCII without spaces", maxIDLen))
+		return nil, errs.At("ID", invalidf("a notice ID is 1 to %d bytes of printable ASCII without spaces or dots", maxIDLen))
 	}
 	if n.Request == "" {
 		return nil, errs.At("Request", invalidf("no request ID"))
@@ -203,13 +203,16 @@ func jsonWhere(err error) string {
 const maxIDLen = 255
 
 // validID reports whether id can be a webhook-id: 1 to maxIDLen bytes of
-// printable ASCII, no space (a header value, signed as it is).
+// printable ASCII, no space (a header value, signed as it is), and no
+// '.', which the spec forbids: the signed content is id.timestamp.body,
+// and an ID with a dot could be split otherwise, as another ID with
+// another body under the same signature.
 func validID(id string) bool {
 	if id == "" || len(id) > maxIDLen {
 		return false
 	}
 	for i := 0; i < len(id); i++ {
-		if id[i] < 0x21 || id[i] > 0x7e {
+		if id[i] < 0x21 || id[i] > 0x7e || id[i] == '.' {
 			return false
 		}
 	}

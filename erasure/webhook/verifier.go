@@ -183,7 +183,7 @@ func (v *verifierState) check(ctx context.Context, h http.Header, body []byte, n
 		return "", time.Time{}, err
 	}
 	if !validID(id) {
-		return "", time.Time{}, fail("verify", HeaderID, invalidf("not 1 to %d bytes of printable ASCII without spaces", maxIDLen))
+		return "", time.Time{}, fail("verify", HeaderID, invalidf("not 1 to %d bytes of printable ASCII without spaces or dots", maxIDLen))
 	}
 	ts, err := single(h, keyTimestamp)
 	if err != nil {

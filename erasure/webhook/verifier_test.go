@@ -283,6 +283,7 @@ func TestVerifyRefusesMalformed(t *testing.T) {
 		{with("webhook-id", "a b"), body, "webhook-id"},
 		{with("webhook-id", strings.Repeat("a", 256)), body, "webhook-id"},
 		{with("webhook-id", "ann\u00e9"), body, "webhook-id"},
+		{with("webhook-id", "req-1.2"), body, "webhook-id"},
 		{with("webhook-timestamp"), body, "webhook-timestamp"},
 		{with("webhook-timestamp", "+1772442000"), body, "webhook-timestamp"},
 		{with("webhook-timestamp", "-1"), body, "webhook-timestamp"},
@@ -526,7 +527,7 @@ func TestHandler(t *testing.T) {
 	srv2 := httptest.NewServer(v2.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
 	defer srv2.Close()
 	for i, want := range []int{200, 503} {
-		id := "req-2." + strconv.Itoa(i)
+		id := "req-2-" + strconv.Itoa(i)
 		req, _ := http.NewRequest(http.MethodPost, srv2.URL, bytes.NewReader(payload(id)))
 		for k, vs := range specHeaders(id, t0, payload(id), secretA) {
 			req.Header[k] = vs
@@ -842,5 +843,37 @@ func TestNothingSecretLogsOrMarshals(t *testing.T) {
 	noLeak(t, "Endpoint JSON", string(js), canaries...)
 	if got, _ := json.Marshal(ep); string(got) != `{"URL":"https://hooks.example.org","Secret":"[secret]","Previous":["[secret]"]}` {
 		t.Errorf("Endpoint JSON = %s", got)
+	}
+}
+
+// The spec forbids a '.' in a webhook-id: the signed content is
+// id.timestamp.body, so "evt.<ts>" signed over a body "<ts>.{…}" is
+// also "evt" over "<ts>.<ts>.{…}". Neither side takes such an ID.
+func TestIDWithADotRefused(t *testing.T) {
+	c := &clock{now: t0}
+	v := newVerifier(t, c, nil, secretA)
+	ts := strconv.FormatInt(t0.Unix(), 10)
+	id := "evt." + ts
+	body := []byte(ts + `.{"x":1}`)
+	h := specHeaders(id, t0, body, secretA)
+	var we *webhook.Error
+	if _, _, err := v.Authenticate(t.Context(), h, body); !errors.Is(err, webhook.ErrInvalid) || !errors.As(err, &we) || we.Field != webhook.HeaderID {
+		t.Errorf("Authenticate of an ID with a '.': %v, want ErrInvalid at %s", err, webhook.HeaderID)
+	}
+	if _, err := v.Verify(t.Context(), h, body); !errors.Is(err, webhook.ErrInvalid) {
+		t.Errorf("Verify of an ID with a '.': %v, want ErrInvalid", err)
+	}
+	rcv := newReceiver(t, ok)
+	n, err := webhook.New(webhook.Endpoints{"acme": {URL: rcv.URL, Secret: mustSecret(t, secretA)}}, webhook.WithInsecureHTTP())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nt := notice(gdpr.KindErasure, "acme", "C-1")
+	nt.ID = "req-1.2"
+	if err := n.NotifyRecipient(t.Context(), nt); !errors.Is(err, webhook.ErrInvalid) || !errors.As(err, &we) || we.Field != "ID" {
+		t.Errorf("NotifyRecipient of an ID with a '.': %v, want ErrInvalid at ID", err)
+	}
+	if d := rcv.deliveries(); len(d) != 0 {
+		t.Errorf("%d deliveries sent", len(d))
 	}
 }
