@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gdprkit/gdpr/erasure"
 	"github.com/gdprkit/gdpr/internal/errs"
@@ -219,12 +220,14 @@ const maxDrain = 64 << 10
 // (redirects are not followed), a timeout, a network or TLS error is an
 // error wrapping ErrDelivery, which the engine retries.
 //
-// A recipient with no endpoint, or with no Reference for the subject, is
-// refused with an error wrapping erasure.ErrImpossible, saying which of
-// the two: the engine records the recipient as not notified, and does not
-// try again. A notice that cannot be encoded (no ID, no time, a kind other
-// than rectification, erasure and restriction) is an error wrapping
-// ErrInvalid. Every error is an *Error of Op "notify"; its text names the
+// A recipient with no endpoint, or with no Reference for the subject, or
+// one that is not valid UTF-8 (JSON cannot carry it as it is), is
+// refused with an error wrapping erasure.ErrImpossible, saying which (and
+// never quoting the reference): the engine records the recipient as not notified, and does not
+// try again. A notice that cannot be encoded (no ID, an ID with a '.', no
+// time, a kind other than rectification, erasure and restriction, a
+// request ID, field, category or purpose that is not valid UTF-8, which
+// encoding/json would rewrite) is an error wrapping ErrInvalid. Every error is an *Error of Op "notify"; its text names the
 // endpoint by scheme and host only, and never holds a reference.
 func (nn *Notifier) NotifyRecipient(ctx context.Context, rn erasure.RecipientNotice) error {
 	n := nn.s.get()
@@ -241,6 +244,11 @@ func (nn *Notifier) NotifyRecipient(ctx context.Context, rn erasure.RecipientNot
 	}
 	if rn.Recipient.Reference == "" {
 		return fail("notify", "Recipient.Reference", because(erasure.ErrImpossible, "no reference of the recipient's for the subject", nil))
+	}
+	if !utf8.ValidString(rn.Recipient.Reference) {
+		// JSON would carry it as another reference (U+FFFD for each bad
+		// byte), perhaps another subject's: it cannot be sent as it is.
+		return fail("notify", "Recipient.Reference", because(erasure.ErrImpossible, "the recipient's reference for the subject is not valid UTF-8", nil))
 	}
 	return n.deliver(ctx, ep, rn.ID, body)
 }

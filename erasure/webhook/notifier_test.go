@@ -403,6 +403,9 @@ func TestImpossible(t *testing.T) {
 	}{
 		{notice(gdpr.KindErasure, "Initech Payroll", "CANARY-REF-1"), "Recipient", "no webhook endpoint for this recipient"},
 		{notice(gdpr.KindErasure, "acme", ""), "Recipient.Reference", "no reference of the recipient's for the subject"},
+		// JSON would carry "C-\xff" and "C-\xfe" as one reference, "C-\uFFFD".
+		{notice(gdpr.KindErasure, "acme", "CANARY-REF-\xff"), "Recipient.Reference", "the recipient's reference for the subject is not valid UTF-8"},
+		{notice(gdpr.KindErasure, "acme", "CANARY-REF-\xfe"), "Recipient.Reference", "the recipient's reference for the subject is not valid UTF-8"},
 	} {
 		err := n.NotifyRecipient(t.Context(), c.rn)
 		var we *webhook.Error
@@ -436,6 +439,11 @@ func TestNotifyRefusesBadNotices(t *testing.T) {
 		"Kind":    func(n *erasure.RecipientNotice) { n.Kind = gdpr.KindAccess },
 		"Kind ":   func(n *erasure.RecipientNotice) { n.Kind = "ann@example.org" },
 		"Ground":  func(n *erasure.RecipientNotice) { n.Kind, n.Ground = gdpr.KindRestriction, "ann@example.org" },
+		// encoding/json would write U+FFFD for the bad byte, silently.
+		"Request ":      func(n *erasure.RecipientNotice) { n.Request = "r-\xff" },
+		"Categories[1]": func(n *erasure.RecipientNotice) { n.Categories = []string{"orders", "ann\xff"} },
+		"Fields[0]":     func(n *erasure.RecipientNotice) { n.Kind, n.Fields = gdpr.KindRectification, []string{"crm.\xfe"} },
+		"Purposes[0]":   func(n *erasure.RecipientNotice) { n.Kind, n.Purposes = gdpr.KindRestriction, []gdpr.Purpose{"ann\xc3"} },
 	} {
 		rn := good
 		mut(&rn)
@@ -445,7 +453,7 @@ func TestNotifyRefusesBadNotices(t *testing.T) {
 			t.Errorf("%q: %v, want ErrInvalid with Field %q", field, err, strings.TrimSpace(field))
 			continue
 		}
-		noLeak(t, "error", err.Error(), "CANARY", "ann@")
+		noLeak(t, "error", err.Error(), "CANARY", "ann@", "\xff", "\xfe", "\xc3")
 	}
 	//lint:ignore SA1012 a nil context is what is tested
 	if err := n.NotifyRecipient(nil, good); !errors.Is(err, webhook.ErrInvalid) {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/erasure"
@@ -107,6 +108,12 @@ func encode(n erasure.RecipientNotice) ([]byte, error) {
 	if n.Request == "" {
 		return nil, errs.At("Request", invalidf("no request ID"))
 	}
+	// encoding/json would write U+FFFD for each invalid byte, silently:
+	// two values would reach the recipient as one.
+	if !utf8.ValidString(n.Request) {
+		return nil, errs.At("Request", invalidf("not valid UTF-8"))
+	}
+
 	if n.At.IsZero() {
 		return nil, errs.At("At", invalidf("no time of the action"))
 	}
@@ -128,6 +135,22 @@ func encode(n erasure.RecipientNotice) ([]byte, error) {
 		}
 		d.Ground, d.Purposes = n.Ground, n.Purposes
 	}
+	// Of what is sent, as for the request ID.
+	for _, l := range []struct {
+		name string
+		vs   []string
+	}{{"Fields", d.Fields}, {"Categories", d.Categories}} {
+		for i, v := range l.vs {
+			if !utf8.ValidString(v) {
+				return nil, errs.At(fmt.Sprintf("%s[%d]", l.name, i), invalidf("not valid UTF-8"))
+			}
+		}
+	}
+	for i, p := range d.Purposes {
+		if !utf8.ValidString(string(p)) {
+			return nil, errs.At(fmt.Sprintf("Purposes[%d]", i), invalidf("not valid UTF-8"))
+		}
+	}
 	data, err := json.Marshal(d)
 	if err != nil { // a time beyond the year 9999
 		return nil, errs.At("At", invalidf("a time JSON cannot hold"))
@@ -143,6 +166,11 @@ func encode(n erasure.RecipientNotice) ([]byte, error) {
 // belongs to the delivery id. The error is marked with the payload's
 // field at fault and never quotes a value.
 func decode(id string, body []byte) (Message, error) {
+	// encoding/json reads each invalid byte as U+FFFD: two references
+	// would be read as one.
+	if !utf8.Valid(body) {
+		return Message{}, errs.At("body", invalidf("not valid UTF-8"))
+	}
 	var env struct {
 		Type      string  `json:"type"`
 		Timestamp string  `json:"timestamp"`

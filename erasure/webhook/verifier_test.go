@@ -328,6 +328,8 @@ func TestVerifyRefusesMalformed(t *testing.T) {
 		"data.at":        strings.Replace(string(body), `,"at":"2026-03-02T09:00:00Z"`, ``, 1),
 		"data.ground":    strings.Replace(string(body), `"at"`, `"ground":"whim","at"`, 1),
 		"data  ":         strings.Replace(string(body), `"reference":"C-1042"`, `"reference":42`, 1),
+		// encoding/json would read the bad byte as U+FFFD.
+		"body  ": strings.Replace(string(body), `"reference":"C-1042"`, "\"reference\":\"C-1042\xff\"", 1),
 	} {
 		v := newVerifier(t, c, nil, secretA)
 		_, err := v.Verify(t.Context(), specHeaders("req-1-2", t0, []byte(b), secretA), []byte(b))
