@@ -125,6 +125,11 @@
 // check its signatures with a verifier written from the spec apart from
 // the package's own code, and against the spec's published test vector;
 // the nested integration module cross-checks them with the official Go
-// library of the Standard Webhooks project, both ways. FuzzVerify and
-// FuzzParseSecret feed the decoders of outside bytes.
+// library of the Standard Webhooks project, both ways. FuzzVerify feeds
+// a Verifier unsigned headers and bodies (it accepts only what the spec's
+// verifier does); FuzzVerifySigned signs the fuzzed ID, timestamp and
+// body inside the target and moves the Verifier's clock, so that the
+// tolerance, the payload's checks and the claims of a real MemSeen are
+// reached; FuzzDecode feeds the payload decoder alone, and
+// FuzzParseSecret the secrets' parser.
 package webhook

@@ -28,14 +28,24 @@ func FromContext(ctx context.Context) (Message, bool) {
 //	401 Unauthorized          no matching signature, or a stale timestamp (ErrSignature, ErrStale)
 //	409 Conflict              the ID was accepted and is being processed (ErrReplayed)
 //	200 OK                    the ID was processed already (ErrDuplicate): next is not called
-//	503 Service Unavailable   the SeenStore failed (ErrSeenFull, or the store's error)
+//	503 Service Unavailable   the SeenStore failed (ErrSeenFull, or the store's error),
+//	                          with Retry-After: 5 (seconds)
 //
 // If next answers with a 2xx (or writes nothing), the ID's claim is marked
 // Done, so that the sender's retry of a delivery whose answer it did not
 // get is acknowledged; if next answers otherwise, or panics, the claim is
-// dropped (Forget), so that the retry is taken. The claims last the
-// tolerance window; for exactly-once beyond it, a host keeps its own
-// record of the IDs it processed (the idempotency key).
+// dropped (Forget), so that the retry is taken. If Done fails (a shared
+// SeenStore unreachable), the claim is dropped too, and nothing is logged:
+// a retry is then processed again — the host's processing of an ID is
+// idempotent anyway — rather than refused with 409 until the window ends.
+// The claims last the tolerance window; for exactly-once beyond it, a host
+// keeps its own record of the IDs it processed (the idempotency key).
+//
+// A next that hijacks the connection (http.Hijacker, reached through
+// http.ResponseController) answers the sender itself, unseen by the
+// Handler: unless it wrote a status first, its claim is marked Done as for
+// a 2xx. Such a next should answer a failure with a status before it
+// hijacks, or call Forget itself.
 func (vv *Verifier) Handler(next http.Handler) http.Handler {
 	v := vv.s.get()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -55,18 +65,21 @@ func (vv *Verifier) Handler(next http.Handler) http.Handler {
 		}
 		m, err := vv.Verify(r.Context(), r.Header, body)
 		if err != nil {
-			answer(w, status(err))
+			code := status(err)
+			if code == http.StatusServiceUnavailable {
+				w.Header().Set("Retry-After", retryAfter)
+			}
+			answer(w, code)
 			return
 		}
 		ok := false
 		rec := &recorder{ResponseWriter: w}
 		defer func() {
 			ctx := context.WithoutCancel(r.Context())
-			if ok {
-				_ = v.seen.Done(ctx, m.ID)
-			} else {
-				_ = v.seen.Forget(ctx, m.ID)
+			if ok && v.seen.Done(ctx, m.ID) == nil {
+				return
 			}
+			_ = v.seen.Forget(ctx, m.ID) // no Done: let a retry be taken
 		}()
 		r = r.WithContext(context.WithValue(r.Context(), messageKey{}, m))
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -74,6 +87,10 @@ func (vv *Verifier) Handler(next http.Handler) http.Handler {
 		ok = rec.code == 0 || rec.code >= 200 && rec.code <= 299
 	})
 }
+
+// retryAfter is the Retry-After of a 503, in seconds: a SeenStore that
+// is full frees room as claims expire, one that is unreachable may be back.
+const retryAfter = "5"
 
 // status maps Verify's errors to the Handler's answers.
 func status(err error) int {

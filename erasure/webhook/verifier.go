@@ -143,7 +143,9 @@ func (vv *Verifier) Authenticate(ctx context.Context, h http.Header, body []byte
 }
 
 // Done marks id's claim as done (see SeenStore.Done): its message was
-// processed, and a delivery of it again is refused with ErrDuplicate.
+// processed, and a delivery of it again is refused with ErrDuplicate. If
+// it fails, Forget, so that a retry is taken rather than refused with
+// ErrReplayed until the window ends (Handler does so).
 func (v *Verifier) Done(ctx context.Context, id string) error {
 	if ctx == nil {
 		return fail("done", "ctx", errNilContext)

@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -877,5 +878,63 @@ func TestIDWithADotRefused(t *testing.T) {
 	}
 	if d := rcv.deliveries(); len(d) != 0 {
 		t.Errorf("%d deliveries sent", len(d))
+	}
+}
+
+// doneFails is a MemSeen whose Done fails, as a shared store that went
+// away between the claim and the answer.
+type doneFails struct{ *webhook.MemSeen }
+
+func (doneFails) Done(context.Context, string) error { return errors.New("store unreachable") }
+
+// claimFails is a SeenStore that takes no claim.
+type claimFails struct{ doneFails }
+
+func (claimFails) Claim(context.Context, string, time.Time, time.Time) (webhook.Claim, error) {
+	return 0, errors.New("store unreachable")
+}
+
+// If Done fails after next processed a delivery, the claim is forgotten:
+// the sender's retry is taken (processed again), not refused with 409
+// until the window ends.
+func TestHandlerForgetsAClaimItCouldNotMarkDone(t *testing.T) {
+	c := &clock{now: t0}
+	v := newVerifier(t, c, []webhook.Option{webhook.WithSeen(doneFails{webhook.NewMemSeen(8)})}, secretA)
+	calls := 0
+	h := v.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { calls++ }))
+	body := payload("req-1-2")
+	for i := range 2 {
+		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+		for k, vs := range specHeaders("req-1-2", t0, body, secretA) {
+			req.Header[k] = vs
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			t.Errorf("delivery %d: %d, want 200", i, w.Code)
+		}
+	}
+	if calls != 2 {
+		t.Errorf("next called %d times, want 2 (the retry taken)", calls)
+	}
+}
+
+// A SeenStore that fails is a 503 with a Retry-After.
+func TestHandler503HasRetryAfter(t *testing.T) {
+	c := &clock{now: t0}
+	v := newVerifier(t, c, []webhook.Option{webhook.WithSeen(claimFails{})}, secretA)
+	h := v.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("next called") }))
+	body := payload("req-1-2")
+	req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+	for k, vs := range specHeaders("req-1-2", t0, body, secretA) {
+		req.Header[k] = vs
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+		t.Errorf("%d, Retry-After %q: want 503 with a Retry-After", w.Code, w.Header().Get("Retry-After"))
+	}
+	if secs, err := strconv.Atoi(w.Header().Get("Retry-After")); err != nil || secs < 1 {
+		t.Errorf("Retry-After %q, want delay-seconds", w.Header().Get("Retry-After"))
 	}
 }
