@@ -53,7 +53,7 @@ func TestOfficialVerifierAcceptsOurDeliveries(t *testing.T) {
 	}
 	for _, kind := range []gdpr.RequestKind{gdpr.KindRectification, gdpr.KindErasure, gdpr.KindRestriction} {
 		rn := erasure.RecipientNotice{
-			ID: "0190a3b2-7d1e-7f00-8a2b-123456789012.3", Kind: kind, Request: "0190a3b2-7d1e-7f00-8a2b-123456789012",
+			ID: "0190a3b2-7d1e-7f00-8a2b-123456789012-3", Kind: kind, Request: "0190a3b2-7d1e-7f00-8a2b-123456789012",
 			Recipient: gdpr.Disclosure{Recipient: "acme", Reference: "C-1042"}, Fields: []string{"crm.address"},
 			Ground: erasure.GroundAccuracy, Purposes: []gdpr.Purpose{"newsletter"}, At: time.Now(),
 		}
@@ -88,7 +88,7 @@ func TestOurVerifierAcceptsOfficialSignatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	id := "0190a3b2-7d1e-7f00-8a2b-123456789012.3"
+	id := "0190a3b2-7d1e-7f00-8a2b-123456789012-3"
 	body := []byte(`{"type":"gdpr.erasure","timestamp":"2026-03-02T09:00:00Z","data":{"id":"` + id +
 		`","request":"0190a3b2-7d1e-7f00-8a2b-123456789012","kind":"erasure","article":"Art. 17(1)","reference":"C-1042","at":"2026-03-02T09:00:00Z"}}`)
 	sig, err := wh.Sign(id, now, body)
