@@ -565,6 +565,9 @@ func TestRecipientDownThenUp(t *testing.T) {
 	if got.Steps[0].Target != "recipients" {
 		t.Errorf("recipients are listed first, before any target runs: %+v", got.Steps)
 	}
+	if es, _ := f.journal.Match(t.Context(), []string{e.SubjectRef(s)}); len(es) != 1 || strings.Join(es[0].Targets, ",") != "t1" {
+		t.Errorf("the journal names the targets only: %+v", es)
+	}
 }
 
 func TestCheckSeesOtherInstances(t *testing.T) {

@@ -605,9 +605,11 @@ func (e *Engine) finish(ctx context.Context, r Request) (nextAction, mutation, e
 		}
 	}
 	if r.Kind == gdpr.KindErasure && e.journal != nil {
-		targets := make([]string, len(r.Steps))
-		for i, s := range r.Steps {
-			targets[i] = s.Target
+		var targets []string // the targets, not the recipients' steps
+		for _, s := range r.Steps {
+			if _, ok := e.target(s.Target); ok {
+				targets = append(targets, s.Target)
+			}
 		}
 		if err := e.journal.Append(ctx, JournalEntry{RequestID: r.ID, SubjectRef: r.SubjectRef, Completed: now, Targets: targets}); err != nil {
 			return goOn, nil, fmt.Errorf("%w: %w", errJournal, err)
