@@ -752,7 +752,7 @@ func (e *Engine) checkAsk(ctx context.Context, s Submission) (Ask, error) {
 			if s.DirectMarketing {
 				return a, invalidf("purposes", "purpose %s is not direct marketing in the Register", show(string(p)))
 			}
-			if act.Basis != gdpr.LegitimateInterests && act.Basis != gdpr.PublicTask {
+			if !act.Basis.AllowsObjection() {
 				return a, invalidf("purposes", "purpose %s rests on %s: Art. 21(1) covers legitimate interests and public tasks (withdraw a consent instead)",
 					show(string(p)), act.Basis)
 			}
