@@ -130,7 +130,8 @@
 // outcome recorded: notified, not notified (the RecipientNotifier said
 // ErrImpossible or ErrDisproportionate, with its reason), or failed and
 // retried with backoff like a target. A recipient is told of an erasure
-// only if something was erased, with the categories erased; a disclosure
+// with the categories erased, and not told when every datum was kept (a
+// legal hold), the reason recorded; a disclosure
 // record without a usable name is on the request as not notified. The
 // completion notice lists them
 // (Notice.Recipients), so the subject can be told who was informed

@@ -58,8 +58,8 @@ type RecipientNotice struct {
 	Fields []string
 	// Categories are the data categories an erasure erased, as its
 	// targets name them (Target.Categories), once each; none if the
-	// targets that erased name none. A recipient is told of an erasure
-	// only if something was erased.
+	// targets that erased name none. A recipient is not told of an
+	// erasure whose data were all kept (a legal hold).
 	Categories []string
 	// Ground and Purposes describe a restriction: its ground of
 	// Art. 18(1), and the purposes it covers (none: every processing but
@@ -210,8 +210,9 @@ func (e *Engine) tellRecipient(ctx context.Context, r Request, i int, st Step) (
 	case gdpr.KindRestriction:
 		n.Ground, n.Purposes = r.Ask.Ground, slices.Clone(r.Ask.Purposes)
 	case gdpr.KindErasure:
-		erased := false
+		erased, kept := false, false
 		for _, s := range r.Steps {
+			kept = kept || s.Outcome == OutcomeRetained
 			if s.Outcome != OutcomeErased && !(s.Outcome == OutcomeRetained && s.Count > 0) {
 				continue
 			}
@@ -224,11 +225,17 @@ func (e *Engine) tellRecipient(ctx context.Context, r Request, i int, st Step) (
 				}
 			}
 		}
-		if !erased {
-			// Art. 19 is about an erasure carried out: nothing was.
-			st.Outcome, st.Error = OutcomeNotNotified, "nothing was erased: every target found nothing or kept the data"
+		if !erased && kept {
+			// Art. 19 is about an erasure carried out: the data were kept
+			// (a legal hold), so the recipient is not asked to erase its
+			// copy. (Where the targets only found nothing, the recipient
+			// may still hold what it was given, and is told.)
+			st.Outcome, st.Error = OutcomeNotNotified, "nothing was erased: the data were kept on the grounds the request names"
 			return st, nil
 		}
+	}
+	if e.recipients == nil {
+		return st, errors.New("this Engine has no RecipientNotifier (WithRecipients), and the request has recipients to tell")
 	}
 	err := e.recipients.NotifyRecipient(ctx, n)
 	switch {

@@ -677,3 +677,48 @@ func TestLiftDelay(t *testing.T) {
 		t.Errorf("negative delay: %v", err)
 	}
 }
+
+// TestRecipientToldWhenNothingWasFound: an erasure whose targets found
+// nothing still tells a recipient the subject's data were disclosed to
+// (it may hold its copy); an instance without a RecipientNotifier fails
+// the step instead of panicking.
+func TestRecipientToldWhenNothingWasFound(t *testing.T) {
+	var told int
+	rn := erasure.RecipientNotifierFunc(func(context.Context, erasure.RecipientNotice) error { told++; return nil })
+	disc := gdpr.DisclosuresFunc(func(context.Context, gdpr.SubjectID) ([]gdpr.Disclosure, error) {
+		return []gdpr.Disclosure{{Recipient: "partner", Reference: "p-9"}}, nil
+	})
+	f, e := newFixture(t, 1, erasure.WithRecipients(rn, disc))
+	r := submit(t, e, "none@example.org") // not seeded: nothing to find
+	got := settle(t, f, e, r.ID)
+	if got.State != erasure.StateCompleted || told != 1 || got.Recipients()[0].Outcome != erasure.OutcomeNotified {
+		t.Fatalf("%s, told %d, %+v", got.State, told, got.Steps)
+	}
+
+	// The same store, another instance without WithRecipients, takes up
+	// a request whose recipients the first listed.
+	lister, err := erasure.New(f.store, testKey, erasure.WithTargets(erasure.Target{Name: "t1", Eraser: newTable("t1")}),
+		erasure.WithRecipients(erasure.RecipientNotifierFunc(func(context.Context, erasure.RecipientNotice) error {
+			return errors.New("down")
+		}), disc), erasure.WithRetry(5, time.Second, time.Minute), erasure.WithClock(f.clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, _, _ := lister.Submit(t.Context(), erasure.Submission{Kind: gdpr.KindErasure, Subject: "other@example.org"})
+	if _, err := lister.Process(t.Context(), r2.ID); err != nil {
+		t.Fatal(err)
+	}
+	bare, err := erasure.New(f.store, testKey, erasure.WithTargets(erasure.Target{Name: "t1", Eraser: newTable("t1")}), erasure.WithClock(f.clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clk.Add(time.Hour)
+	got2, err := bare.Process(t.Context(), r2.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := got2.Steps[len(got2.Steps)-1]
+	if last.Outcome != erasure.OutcomeFailed || !strings.Contains(last.Error, "RecipientNotifier") {
+		t.Errorf("recipient step on an Engine without a notifier: %+v", last)
+	}
+}
