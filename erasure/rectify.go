@@ -216,9 +216,11 @@ func (e *Engine) Statements(ctx context.Context, subject gdpr.SubjectID) ([]Open
 	return out, wrap(op, err)
 }
 
-// OpenStatement is a Statement with its text.
+// OpenStatement is a Statement with its text. It never prints the text
+// (Format); the text is the subject's personal data, for their export.
 type OpenStatement struct {
 	Statement
+	// Text is the statement as the subject wrote it.
 	Text string
 }
 

@@ -174,11 +174,23 @@ type Filter struct {
 	Limit int
 }
 
-// The page sizes of Filter.Limit.
+// The page sizes of Filter.Limit and RestrictionFilter.Limit.
 const (
 	DefaultLimit = 100
 	MaxLimit     = 1000
 )
+
+// PageSize returns the page a Store lists for a filter's limit: limit
+// itself, DefaultLimit for 0 or less, MaxLimit past it.
+func PageSize(limit int) int {
+	switch {
+	case limit <= 0:
+		return DefaultLimit
+	case limit > MaxLimit:
+		return MaxLimit
+	}
+	return limit
+}
 
 // Count is the number of requests, N, in one State of one Kind.
 type Count struct {

@@ -316,13 +316,7 @@ func (s *Store) List(ctx context.Context, f erasure.Filter) ([]erasure.Request, 
 	if err := check(op, ctx); err != nil {
 		return nil, err
 	}
-	limit := f.Limit
-	switch {
-	case limit <= 0:
-		limit = erasure.DefaultLimit
-	case limit > erasure.MaxLimit:
-		limit = erasure.MaxLimit
-	}
+	limit := erasure.PageSize(f.Limit)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var match []*erasure.Request

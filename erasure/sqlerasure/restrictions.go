@@ -269,13 +269,7 @@ func (s *Store) ListRestrictions(ctx context.Context, f erasure.RestrictionFilte
 	if err := checkCtx(op, ctx); err != nil {
 		return nil, err
 	}
-	limit := f.Limit
-	switch {
-	case limit <= 0:
-		limit = erasure.DefaultLimit
-	case limit > erasure.MaxLimit:
-		limit = erasure.MaxLimit
-	}
+	limit := erasure.PageSize(f.Limit)
 	shape := 0
 	var args []any
 	if f.SubjectRef != "" {

@@ -496,13 +496,7 @@ func (s *Store) List(ctx context.Context, f erasure.Filter) ([]erasure.Request, 
 		return nil, err
 	}
 	where, args := s.where(f, true)
-	limit := f.Limit
-	switch {
-	case limit <= 0:
-		limit = erasure.DefaultLimit
-	case limit > erasure.MaxLimit:
-		limit = erasure.MaxLimit
-	}
+	limit := erasure.PageSize(f.Limit)
 	// Built per call from the filter's shape: run directly, not kept in
 	// the statement cache.
 	q := s.b.D.Rebind("SELECT " + reqSelect + " FROM " + s.q.reqs + where + " ORDER BY id LIMIT ?")
