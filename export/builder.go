@@ -1,0 +1,258 @@
+package export
+
+import (
+	"compress/flate"
+	"context"
+	"crypto"
+	"crypto/ed25519"
+	"os"
+	"time"
+
+	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/internal/errs"
+)
+
+// Source is one place the host keeps a subject's data: the consent
+// ledger, the key store, the audit log, the request engine's history, the
+// host's own tables. Every source of a Builder is asked for every bundle.
+type Source struct {
+	// Name names the source in errors and in the manifest, e.g.
+	// "consent", "crm"; a key of ^[a-z0-9_][a-z0-9_.-]{0,63}$, unique
+	// among the sources. Required.
+	Name string
+	// Exporter streams the subject's records. Required.
+	Exporter gdpr.Exporter
+	// Redact, if set, is called with every record of the source before
+	// it is written, to remove what would adversely affect the rights
+	// and freedoms of others (Art. 15(4)): another person's name in a
+	// message, a third party's data in a shared document. It returns the
+	// record to write, or keep false to leave the record out; an error
+	// aborts the bundle as the source's. It may change r.Fields in place.
+	Redact func(ctx context.Context, r gdpr.Record) (out gdpr.Record, keep bool, err error)
+}
+
+// Builder writes a subject's bundle from its sources. It holds no state
+// between bundles and is safe for concurrent use.
+type Builder struct {
+	signer      crypto.Signer
+	pub         ed25519.PublicKey
+	sources     []Source
+	register    *gdpr.Register
+	disclosures gdpr.Disclosures
+	authority   *gdpr.Party
+	now         func() time.Time
+	rec         gdpr.Recorder
+	level       int
+	partSize    int64
+	htmlRows    int
+	spoolDir    string
+}
+
+// Option configures a Builder. Options are applied in order; each
+// validates its argument in New.
+type Option interface{ apply(*Builder) error }
+
+type option struct {
+	name string
+	fn   func(*Builder) error
+}
+
+func (o option) apply(b *Builder) error {
+	if err := o.fn(b); err != nil {
+		return errs.At(o.name, err)
+	}
+	return nil
+}
+
+// WithSources adds sources, asked in the order given. A Builder with no
+// source writes a bundle with the Art. 15 information only. Repeated, it
+// adds more. Names must be unique.
+func WithSources(sources ...Source) Option {
+	return option{"WithSources", func(b *Builder) error {
+		for _, s := range sources {
+			if !datasetRE.MatchString(s.Name) {
+				return because(ErrInvalid, "source name "+show(s.Name)+" is not a key of "+datasetPattern, nil)
+			}
+			if s.Exporter == nil {
+				return because(ErrInvalid, "source "+show(s.Name)+" has a nil Exporter", nil)
+			}
+			for _, o := range b.sources {
+				if o.Name == s.Name {
+					return because(ErrInvalid, "source "+show(s.Name)+" given twice", nil)
+				}
+			}
+			b.sources = append(b.sources, s)
+		}
+		return nil
+	}}
+}
+
+// WithRegister sets the record of processing activities the Art. 15
+// information is drawn from (purposes, categories, recipients, retention,
+// sources, automated decisions, transfers), and the lawful basis that
+// decides what a portability bundle holds. The Builder keeps r.Clone().
+// Default: none — an access bundle then names only the rights, and a
+// portability bundle holds no record, since no basis is known. nil is an
+// error.
+func WithRegister(r *gdpr.Register) Option {
+	return option{"WithRegister", func(b *Builder) error {
+		if r == nil {
+			return because(ErrInvalid, "nil register", nil)
+		}
+		if err := r.Validate(); err != nil {
+			return because(ErrInvalid, "the register does not validate", err)
+		}
+		b.register = r.Clone()
+		return nil
+	}}
+}
+
+// WithDisclosures sets the host's record of the actual recipients of a
+// subject's data, which an access bundle names (Art. 15(1)(c), CJEU
+// C-154/21). Default: none. nil is an error.
+func WithDisclosures(d gdpr.Disclosures) Option {
+	return option{"WithDisclosures", func(b *Builder) error {
+		if d == nil {
+			return because(ErrInvalid, "nil disclosures", nil)
+		}
+		b.disclosures = d
+		return nil
+	}}
+}
+
+// WithAuthority names the supervisory authority the subject may complain
+// to (Art. 15(1)(f), Art. 77): its name and contact details. Default:
+// none — the bundle states the right without naming an authority. A
+// Party without a name is an error.
+func WithAuthority(p gdpr.Party) Option {
+	return option{"WithAuthority", func(b *Builder) error {
+		if p.Name == "" {
+			return because(ErrInvalid, "an authority without a name", nil)
+		}
+		b.authority = &p
+		return nil
+	}}
+}
+
+// WithClock sets the clock that dates bundles and deliveries. Default:
+// time.Now. nil is an error.
+func WithClock(now func() time.Time) Option {
+	return option{"WithClock", func(b *Builder) error {
+		if now == nil {
+			return because(ErrInvalid, "nil clock", nil)
+		}
+		b.now = now
+		return nil
+	}}
+}
+
+// WithRecorder sets where the Builder records each bundle it writes
+// ("export.written", with the request, the kind and the record counts;
+// no personal data). Default: gdpr.Discard. nil is an error.
+func WithRecorder(r gdpr.Recorder) Option {
+	return option{"WithRecorder", func(b *Builder) error {
+		if r == nil {
+			return because(ErrInvalid, "nil recorder", nil)
+		}
+		b.rec = r
+		return nil
+	}}
+}
+
+// WithCompression sets the deflate level of the archive's entries, from
+// flate.NoCompression (0; entries are then stored) to
+// flate.BestCompression (9), or flate.DefaultCompression (-1), the
+// default; flate.HuffmanOnly is an error.
+func WithCompression(level int) Option {
+	return option{"WithCompression", func(b *Builder) error {
+		if level < flate.DefaultCompression || level > flate.BestCompression {
+			return because(ErrInvalid, "a compression level outside -1..9", nil)
+		}
+		b.level = level
+		return nil
+	}}
+}
+
+// MinPartSize is the least part size WithPartSize accepts.
+const MinPartSize = 1 << 20
+
+// WithPartSize sets the size at which WriteParts starts a new part: once
+// a part's archive reaches n bytes, the data file being written is closed
+// at the next record boundary and continued, under the same path, in the
+// next part. A part may therefore exceed n by one record and the
+// compressor's buffer; the last part also holds the information, the
+// HTML page and the manifest. Default: 1 GiB. Under MinPartSize is an
+// error. Write ignores it and writes a single archive.
+func WithPartSize(n int64) Option {
+	return option{"WithPartSize", func(b *Builder) error {
+		if n < MinPartSize {
+			return because(ErrInvalid, "a part size under 1 MiB", nil)
+		}
+		b.partSize = n
+		return nil
+	}}
+}
+
+// WithHTMLRows sets how many records of each dataset index.html shows as
+// table rows; the page says how many more the data files hold. Default:
+// 1000. Under 1 is an error.
+func WithHTMLRows(n int) Option {
+	return option{"WithHTMLRows", func(b *Builder) error {
+		if n < 1 {
+			return because(ErrInvalid, "fewer than one HTML row", nil)
+		}
+		b.htmlRows = n
+		return nil
+	}}
+}
+
+// WithSpoolDir sets the directory where a bundle's data is spooled while
+// it is written, so that memory stays constant whatever the size: each
+// dataset's files are written there first, encrypted under a key that
+// lives only in memory for the bundle, and are unlinked as soon as they
+// are created (on Unix; elsewhere when the bundle is done), so a crash
+// leaves nothing readable behind. Default: os.TempDir(). The directory
+// must exist.
+func WithSpoolDir(dir string) Option {
+	return option{"WithSpoolDir", func(b *Builder) error {
+		fi, err := os.Stat(dir)
+		if err != nil || !fi.IsDir() {
+			return because(ErrInvalid, "the spool directory does not exist", nil)
+		}
+		b.spoolDir = dir
+		return nil
+	}}
+}
+
+// New returns a Builder that signs every manifest with signer, an Ed25519
+// key: an ed25519.PrivateKey, or a crypto.Signer backed by a KMS or HSM
+// whose Public() is an ed25519.PublicKey and which signs with
+// crypto.Hash(0) (pure Ed25519, RFC 8032). The receiving side verifies
+// the manifest with the public key (see Open).
+func New(signer crypto.Signer, opts ...Option) (*Builder, error) {
+	const op = "new"
+	if signer == nil {
+		return nil, &Error{Op: op, Field: "signer", Err: because(ErrInvalid, "nil signer", nil)}
+	}
+	pub, ok := signer.Public().(ed25519.PublicKey)
+	if !ok || len(pub) != ed25519.PublicKeySize {
+		return nil, &Error{Op: op, Field: "signer", Err: because(ErrInvalid, "the signer's public key is not an Ed25519 key", nil)}
+	}
+	b := &Builder{
+		signer: signer, pub: pub, now: time.Now, rec: gdpr.Discard,
+		level: flate.DefaultCompression, partSize: 1 << 30, htmlRows: 1000, spoolDir: os.TempDir(),
+	}
+	for _, o := range opts {
+		if o == nil {
+			return nil, &Error{Op: op, Err: because(ErrInvalid, "nil option", nil)}
+		}
+		if err := o.apply(b); err != nil {
+			return nil, wrap(op, err)
+		}
+	}
+	return b, nil
+}
+
+// PublicKey returns the key the Builder's manifests verify under.
+func (b *Builder) PublicKey() ed25519.PublicKey { return append(ed25519.PublicKey(nil), b.pub...) }
+

@@ -1,0 +1,116 @@
+package export
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/gdprkit/gdpr"
+)
+
+// Delivery is a bundle waiting to be downloaded: its parts, each stored
+// as a blob and fetched once with its own token. The Store keeps only a
+// hash of each token; the blob is encrypted under a key derived from the
+// token, so neither the Store nor the blobs alone can be read.
+type Delivery struct {
+	// ID identifies the delivery (a UUIDv7).
+	ID string
+	// Request is the ID of the request the bundle answers; may be empty
+	// for a bundle the host made outside the request engine.
+	Request string
+	// Kind is gdpr.KindAccess or gdpr.KindPortability.
+	Kind gdpr.RequestKind
+	// Subject is the data subject the bundle is about: the delivery is
+	// erased with their data (see Deliverer.EraseSubject), and each
+	// download is recorded for them.
+	Subject gdpr.SubjectID
+	// Created is when the delivery was made, Expires when its tokens
+	// stop working and its blobs are deleted (Art. 5(1)(e)).
+	Created time.Time
+	Expires time.Time
+	// Parts are the bundle's parts, in order.
+	Parts []DeliveryPart
+}
+
+// DeliveryPart is one part of a delivery.
+type DeliveryPart struct {
+	// TokenHash is the SHA-256 of the part's download token; 32 bytes,
+	// unique across the Store.
+	TokenHash []byte
+	// Blob names the part's blob in the Blobs.
+	Blob string
+	// Size is the size of the part as the subject downloads it.
+	Size int64
+	// Downloaded is when the part was claimed for download; zero until
+	// then. A part is claimed once.
+	Downloaded time.Time
+}
+
+// Done reports whether every part of d was downloaded.
+func (d Delivery) Done() bool {
+	for _, p := range d.Parts {
+		if p.Downloaded.IsZero() {
+			return false
+		}
+	}
+	return true
+}
+
+// DeliveryFilter selects deliveries for Store.List. Zero fields select
+// everything; set fields are ANDed.
+type DeliveryFilter struct {
+	// Request selects the deliveries of one request.
+	Request string
+	// Subject selects the deliveries of one subject.
+	Subject gdpr.SubjectID
+	// Finished, when not zero, selects the deliveries that are over at
+	// that time: expired (Expires at or before it), or with every part
+	// downloaded.
+	Finished time.Time
+	// Limit caps the deliveries returned; 0 means the Store's default
+	// page of 100, and more than 1000 is cut to 1000.
+	Limit int
+}
+
+// Store keeps deliveries: package memexport holds them in memory (the
+// fake for tests), package sqlexport in PostgreSQL, MySQL or SQLite;
+// exporttest.RunStoreTests checks a Store meets this contract. Every
+// method may be called concurrently, from many processes sharing the
+// store; errors hold no personal data and no token hash.
+type Store interface {
+	// Create stores d. A delivery with d.ID, or a part whose TokenHash
+	// another part holds, is ErrConflict, and nothing is stored.
+	Create(ctx context.Context, d Delivery) error
+	// Get returns the delivery with the ID, or ErrNotFound.
+	Get(ctx context.Context, id string) (Delivery, error)
+	// Claim marks the part whose TokenHash is tokenHash downloaded at
+	// now, and returns its delivery (with the part's Downloaded set) and
+	// the part's index, if the part was not downloaded before and the
+	// delivery has not expired at now (Expires after now). Of concurrent
+	// claims of one part exactly one succeeds. Anything else is
+	// ErrNotFound: an unknown, used or expired token alike. The store
+	// compares the token hash in constant time.
+	Claim(ctx context.Context, tokenHash []byte, now time.Time) (Delivery, int, error)
+	// List returns the deliveries f selects, ordered by Created then ID,
+	// at most f.Limit of them.
+	List(ctx context.Context, f DeliveryFilter) ([]Delivery, error)
+	// Delete removes the delivery with the ID; deleting one that does
+	// not exist succeeds.
+	Delete(ctx context.Context, id string) error
+}
+
+// Blobs stores the bundles' bytes: the host's object store, a directory
+// (DirBlobs), memory (memexport.Blobs). The bytes are already encrypted
+// (see Delivery); a Blobs adds nothing to their protection but access
+// control. Every method may be called concurrently; names are keys of
+// [a-z0-9-] the Deliverer makes.
+type Blobs interface {
+	// Create returns a writer for a new blob; the blob exists once Close
+	// returns nil. A failed or abandoned blob is removed by Remove.
+	Create(ctx context.Context, name string) (io.WriteCloser, error)
+	// Open returns the blob's bytes, or ErrNotFound.
+	Open(ctx context.Context, name string) (io.ReadCloser, error)
+	// Remove deletes the blob; removing one that does not exist
+	// succeeds.
+	Remove(ctx context.Context, name string) error
+}
