@@ -255,4 +255,3 @@ func New(signer crypto.Signer, opts ...Option) (*Builder, error) {
 
 // PublicKey returns the key the Builder's manifests verify under.
 func (b *Builder) PublicKey() ed25519.PublicKey { return append(ed25519.PublicKey(nil), b.pub...) }
-

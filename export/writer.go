@@ -1,0 +1,715 @@
+package export
+
+import (
+	"archive/zip"
+	"bufio"
+	"compress/flate"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"hash"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/internal/errs"
+)
+
+// maxDatasets bounds the datasets of one bundle: each holds two spools.
+const maxDatasets = 1000
+
+// Write writes the bundle answering r (an access or portability request
+// of r.Subject; r.ID, if set, is named in the manifest) to w as one ZIP
+// archive, and returns its manifest.
+//
+// Every source is read first, into the spool (WithSpoolDir); nothing is
+// written to w until every source has succeeded, so a source that fails
+// leaves w untouched and the error names it (ErrSource). The archive
+// then holds, in this order: for each dataset in byte order of its name
+// data/<dataset>.json and data/<dataset>.csv, then information.json (the
+// Art. 15 information, access bundles only), index.html and, last,
+// manifest.json, signed. The same records, Register and clock give the
+// same bytes.
+//
+// An access bundle holds every record of every source. A portability
+// bundle holds only the records the subject provided (Record.Provided)
+// whose activity (Record.Activity) the Register has on consent, explicit
+// consent or a contract (Art. 20(1)); the manifest counts the others as
+// Omitted.
+func (b *Builder) Write(ctx context.Context, w io.Writer, r gdpr.Request) (*Manifest, error) {
+	if w == nil {
+		return nil, &Error{Op: "write", Field: "w", Err: because(ErrInvalid, "nil writer", nil)}
+	}
+	first := true
+	return b.write(ctx, "write", r, math.MaxInt64, func(part int) (io.WriteCloser, error) {
+		if !first {
+			return nil, errors.New("a second part of a single archive")
+		}
+		first = false
+		return nopCloser{w}, nil
+	})
+}
+
+// WriteParts writes the bundle answering r as Write does, split into
+// parts of about WithPartSize bytes: next is called with 1, 2, … for the
+// writer of each part, and each is closed when its part is complete. A
+// dataset too large for one part is continued under the same path in
+// the next; the manifest, in the last part, lists every part before it
+// with its size and SHA-256, and every file with its part.
+func (b *Builder) WriteParts(ctx context.Context, r gdpr.Request, next func(part int) (io.WriteCloser, error)) (*Manifest, error) {
+	if next == nil {
+		return nil, &Error{Op: "write_parts", Field: "next", Err: because(ErrInvalid, "nil next", nil)}
+	}
+	return b.write(ctx, "write_parts", r, b.partSize, next)
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+func (b *Builder) write(ctx context.Context, op string, r gdpr.Request, partSize int64, next func(int) (io.WriteCloser, error)) (*Manifest, error) {
+	if err := checkCtx(op, ctx); err != nil {
+		return nil, err
+	}
+	if r.Kind != gdpr.KindAccess && r.Kind != gdpr.KindPortability {
+		return nil, &Error{Op: op, Field: "kind", Err: because(ErrInvalid, "a bundle answers an access or a portability request, not "+show(string(r.Kind)), nil)}
+	}
+	if err := r.Subject.Validate(); err != nil {
+		return nil, wrap(op, invalid("subject", err))
+	}
+	if r.ID != "" && (len(r.ID) > 128 || !utf8.ValidString(r.ID)) {
+		return nil, &Error{Op: op, Field: "id", Err: because(ErrInvalid, "a request ID over 128 bytes or not UTF-8", nil)}
+	}
+	sp, err := newSpooler(b.spoolDir)
+	if err != nil {
+		return nil, &Error{Op: op, Err: err}
+	}
+	bw := &bundleWriter{b: b, req: r, sp: sp, sets: map[string]*dataset{}, counts: map[string]int64{}}
+	defer bw.close()
+	if err := bw.read(ctx); err != nil {
+		return nil, wrap(op, err)
+	}
+	m, err := bw.assemble(ctx, partSize, next)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	return m, nil
+}
+
+// dataset is one dataset's spools while a bundle is written.
+type dataset struct {
+	name      string
+	json, csv *spool
+	records   int64
+	cols      columns
+}
+
+type bundleWriter struct {
+	b       *Builder
+	req     gdpr.Request
+	sp      *spooler
+	sets    map[string]*dataset
+	counts  map[string]int64 // records by activity ID
+	omitted int64
+	total   int64
+
+	source string // the source being read
+	redact func(context.Context, gdpr.Record) (gdpr.Record, bool, error)
+	err    error // the first error WriteRecord returned to the source
+	enc    encoder
+	row    rowEncoder
+}
+
+func (bw *bundleWriter) close() {
+	for _, d := range bw.sets {
+		if d.json != nil {
+			d.json.close()
+		}
+		if d.csv != nil {
+			d.csv.close()
+		}
+	}
+}
+
+// read asks every source in turn for the subject's records.
+func (bw *bundleWriter) read(ctx context.Context) error {
+	for _, s := range bw.b.sources {
+		bw.source, bw.redact, bw.err = s.Name, s.Redact, nil
+		err := s.Exporter.ExportSubject(ctx, bw.req.Subject, bw)
+		if err == nil {
+			err = bw.err // a source that swallowed the writer's error
+		}
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			detail := "source " + show(s.Name) + " failed"
+			var ve *errValue
+			if errors.As(err, &ve) || errors.Is(err, ErrInvalid) {
+				detail = "source " + show(s.Name) + " wrote a record the bundle cannot hold"
+			}
+			return errs.At(s.Name, because(ErrSource, detail, err))
+		}
+	}
+	for _, d := range bw.sets {
+		if err := d.json.finish(); err != nil {
+			return err
+		}
+		if err := d.csv.finish(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteRecord takes one record from the source being read; it is the
+// gdpr.RecordWriter every source writes to.
+func (bw *bundleWriter) WriteRecord(ctx context.Context, r gdpr.Record) error {
+	if bw.err != nil {
+		return bw.err
+	}
+	err := bw.writeRecord(ctx, r)
+	if err != nil {
+		bw.err = err
+	}
+	return err
+}
+
+func (bw *bundleWriter) writeRecord(ctx context.Context, r gdpr.Record) error {
+	if ctx != nil && bw.total&1023 == 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if bw.redact != nil {
+		out, keep, err := bw.redact(ctx, r)
+		if err != nil {
+			return because(ErrSource, "the redaction of "+show(bw.source)+" failed", err)
+		}
+		if !keep {
+			return nil
+		}
+		r = out
+	}
+	if !datasetRE.MatchString(r.Dataset) {
+		return because(ErrInvalid, "a record whose dataset is not a key of "+datasetPattern, nil)
+	}
+	if r.ID == "" || len(r.ID) > 1024 || !utf8.ValidString(r.ID) {
+		return because(ErrInvalid, "a record of "+show(r.Dataset)+" whose ID is empty, over 1024 bytes or not UTF-8", nil)
+	}
+	if !utf8.ValidString(r.Category) || !utf8.ValidString(r.Activity) {
+		return because(ErrInvalid, "a record of "+show(r.Dataset)+" whose category or activity is not UTF-8", nil)
+	}
+	if y := r.Time.Year(); !r.Time.IsZero() && (y < 0 || y > 9999) {
+		return because(ErrInvalid, "a record of "+show(r.Dataset)+" dated outside the years 0 to 9999", nil)
+	}
+	if bw.req.Kind == gdpr.KindPortability && !bw.portable(r) {
+		bw.omitted++
+		return nil
+	}
+	bw.enc.buf = bw.enc.buf[:0]
+	if err := bw.enc.record(&r); err != nil {
+		return because(ErrInvalid, "a record of "+show(r.Dataset)+" with a "+err.Error(), nil)
+	}
+	d := bw.sets[r.Dataset]
+	if d == nil {
+		if len(bw.sets) >= maxDatasets {
+			return because(ErrInvalid, "more than "+strconv.Itoa(maxDatasets)+" datasets", nil)
+		}
+		var err error
+		d = &dataset{name: r.Dataset, cols: columns{index: map[string]int{}}}
+		bw.sets[r.Dataset] = d
+		if d.json, err = bw.sp.create("json/" + r.Dataset); err != nil {
+			return err
+		}
+		if d.csv, err = bw.sp.create("csv/" + r.Dataset); err != nil {
+			return err
+		}
+	}
+	bw.row.cols, bw.row.buf = &d.cols, bw.row.buf[:0]
+	if err := bw.row.row(&r); err != nil {
+		return because(ErrInvalid, "a record of "+show(r.Dataset)+" with a "+err.Error(), nil)
+	}
+	bw.enc.buf = append(bw.enc.buf, '\n')
+	if _, err := d.json.w.Write(bw.enc.buf); err != nil {
+		return err
+	}
+	if _, err := d.csv.w.Write(bw.row.buf); err != nil {
+		return err
+	}
+	d.records++
+	bw.total++
+	if r.Activity != "" {
+		bw.counts[r.Activity]++
+	}
+	return nil
+}
+
+// portable reports whether r belongs in a portability bundle: provided
+// by the subject, under an activity on consent or a contract.
+func (bw *bundleWriter) portable(r gdpr.Record) bool {
+	if !r.Provided || r.Activity == "" || bw.b.register == nil {
+		return false
+	}
+	for _, a := range bw.b.register.Activities {
+		if a.ID == r.Activity {
+			return a.Basis.IsConsent() || a.Basis == gdpr.Contract
+		}
+	}
+	return false
+}
+
+// assemble writes the archive(s) from the spools.
+func (bw *bundleWriter) assemble(ctx context.Context, partSize int64, next func(int) (io.WriteCloser, error)) (*Manifest, error) {
+	b := bw.b
+	gen := b.now().UTC()
+	m := &Manifest{
+		Format: FormatVersion, Kind: bw.req.Kind, Request: bw.req.ID, Generated: gen,
+		Sources: make([]string, 0, len(b.sources)), Files: []FileEntry{}, Omitted: bw.omitted,
+	}
+	if b.register != nil {
+		m.Controller = b.register.Controller.Name
+	}
+	for _, s := range b.sources {
+		m.Sources = append(m.Sources, s.Name)
+	}
+	var info *Information
+	if bw.req.Kind == gdpr.KindAccess {
+		i, err := b.information(ctx, bw.req.Subject, bw.counts)
+		if err != nil {
+			return nil, err
+		}
+		info = &i
+	}
+	// The event comes before the bundle is complete: without it, no
+	// manifest is written.
+	if err := b.rec.Record(ctx, gdpr.Event{
+		Time: gen, Actor: gdpr.System("export"), Action: "export.written",
+		Subject: bw.req.Subject, Resource: "export/" + bw.req.ID, Outcome: gdpr.Success,
+		Attrs: map[string]string{
+			"kind": string(bw.req.Kind), "records": strconv.FormatInt(bw.total, 10),
+			"datasets": strconv.Itoa(len(bw.sets)), "omitted": strconv.FormatInt(bw.omitted, 10),
+		},
+	}); err != nil {
+		return nil, because(ErrSource, "the audit event was not recorded", err)
+	}
+	names := make([]string, 0, len(bw.sets))
+	for n := range bw.sets {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+
+	ps := &partSink{next: next, limit: partSize, level: b.level, modified: gen.Truncate(time.Second)}
+	defer ps.abort()
+	if err := ps.open(); err != nil {
+		return nil, err
+	}
+	page := &htmlPage{Kind: bw.req.Kind, Request: bw.req.ID, Generated: gen, Info: info, Controller: m.Controller, Omitted: bw.omitted}
+	for _, n := range names {
+		d := bw.sets[n]
+		jf, err := bw.writeJSON(ctx, ps, d)
+		if err != nil {
+			return nil, err
+		}
+		cf, header, err := bw.writeCSV(ctx, ps, d)
+		if err != nil {
+			return nil, err
+		}
+		m.Files = append(m.Files, jf...)
+		m.Files = append(m.Files, cf...)
+		hd := htmlDataset{Name: n, Records: d.records, Shown: min(d.records, int64(b.htmlRows)), Columns: header}
+		for _, f := range append(jf, cf...) {
+			if !slices.Contains(hd.Files, f.Path) {
+				hd.Files = append(hd.Files, f.Path)
+			}
+		}
+		hd.Rows = bw.htmlRows(d, int(hd.Shown))
+		page.Datasets = append(page.Datasets, hd)
+	}
+	if info != nil {
+		raw, err := json.MarshalIndent(info, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		raw = append(raw, '\n')
+		f, err := ps.file(InformationPath, "", 0, func(w io.Writer) error { _, err := w.Write(raw); return err })
+		if err != nil {
+			return nil, err
+		}
+		m.Files = append(m.Files, f)
+	}
+	var shown int64
+	for _, d := range page.Datasets {
+		shown += d.Shown
+	}
+	f, err := ps.file(HTMLPath, "", shown, func(w io.Writer) error { return writeHTML(w, page) })
+	if err != nil {
+		return nil, err
+	}
+	m.Files = append(m.Files, f)
+	m.Parts = ps.n
+	m.Earlier = ps.earlier
+	raw, err := sign(m, b.signer, b.pub)
+	if err != nil {
+		return nil, because(ErrInvalid, "the signer failed", err)
+	}
+	if _, err := ps.file(ManifestPath, "", 0, func(w io.Writer) error { _, err := w.Write(raw); return err }); err != nil {
+		return nil, err
+	}
+	if err := ps.closePart(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// writeJSON writes d's data/<name>.json, split across parts as needed.
+func (bw *bundleWriter) writeJSON(ctx context.Context, ps *partSink, d *dataset) ([]FileEntry, error) {
+	rd, err := d.json.reader()
+	if err != nil {
+		return nil, err
+	}
+	path := DataDir + d.name + ".json"
+	var files []FileEntry
+	var line []byte
+	e, err := ps.entry(path)
+	if err != nil {
+		return nil, err
+	}
+	var n int64
+	e.WriteString("[\n")
+	for {
+		line, err = readLine(rd, line[:0])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, errSpool
+		}
+		if n > 0 {
+			if ps.full() {
+				e.WriteString("\n]\n")
+				files = append(files, e.done(d.name, n))
+				if err := ps.nextPart(); err != nil {
+					return nil, err
+				}
+				if e, err = ps.entry(path); err != nil {
+					return nil, err
+				}
+				e.WriteString("[\n")
+				n = 0
+			} else {
+				e.WriteString(",\n")
+			}
+		}
+		e.Write(line)
+		n++
+		if n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		if e.err != nil {
+			return nil, e.err
+		}
+	}
+	if n > 0 {
+		e.WriteString("\n")
+	}
+	e.WriteString("]\n")
+	if e.err != nil {
+		return nil, e.err
+	}
+	return append(files, e.done(d.name, n)), nil
+}
+
+// readLine reads one spooled line, without its newline, into buf.
+func readLine(r *bufio.Reader, buf []byte) ([]byte, error) {
+	for {
+		s, err := r.ReadSlice('\n')
+		buf = append(buf, s...)
+		switch err {
+		case nil:
+			return buf[:len(buf)-1], nil
+		case bufio.ErrBufferFull:
+			continue
+		case io.EOF:
+			if len(buf) == 0 {
+				return nil, io.EOF
+			}
+			return nil, errSpool
+		default:
+			return nil, err
+		}
+	}
+}
+
+// writeCSV writes d's data/<name>.csv, split across parts as needed,
+// each part's file with the header.
+func (bw *bundleWriter) writeCSV(ctx context.Context, ps *partSink, d *dataset) ([]FileEntry, []string, error) {
+	rd, err := d.csv.reader()
+	if err != nil {
+		return nil, nil, err
+	}
+	names, pos := d.cols.header()
+	rr := &rowReader{r: rd, pos: pos, cells: make([]string, len(names)), text: make([]bool, len(names))}
+	path := DataDir + d.name + ".csv"
+	var files []FileEntry
+	start := func() (*entryWriter, *csvWriter, error) {
+		e, err := ps.entry(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		cw := newCSVWriter(e)
+		return e, cw, cw.header(names)
+	}
+	e, cw, err := start()
+	if err != nil {
+		return nil, nil, err
+	}
+	var n int64
+	for {
+		err := rr.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if n > 0 && ps.full() {
+			if err := cw.flush(); err != nil {
+				return nil, nil, err
+			}
+			files = append(files, e.done(d.name, n))
+			if err := ps.nextPart(); err != nil {
+				return nil, nil, err
+			}
+			if e, cw, err = start(); err != nil {
+				return nil, nil, err
+			}
+			n = 0
+		}
+		if err := cw.row(rr.cells, rr.text); err != nil {
+			return nil, nil, err
+		}
+		n++
+		if n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, nil, err
+			}
+			if err := cw.flush(); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	if err := cw.flush(); err != nil {
+		return nil, nil, err
+	}
+	if e.err != nil {
+		return nil, nil, e.err
+	}
+	return append(files, e.done(d.name, n)), names, nil
+}
+
+// htmlRows streams the first n rows of d for the HTML page.
+func (bw *bundleWriter) htmlRows(d *dataset, n int) func(func([]string) error) error {
+	return func(emit func([]string) error) error {
+		rd, err := d.csv.reader()
+		if err != nil {
+			return err
+		}
+		names, pos := d.cols.header()
+		rr := &rowReader{r: rd, pos: pos, cells: make([]string, len(names)), text: make([]bool, len(names))}
+		for i := 0; i < n; i++ {
+			if err := rr.next(); err != nil {
+				if err == io.EOF {
+					return errSpool
+				}
+				return err
+			}
+			if err := emit(rr.cells); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// partSink writes the parts of a bundle: a ZIP archive per part, counted
+// and hashed as it is written.
+type partSink struct {
+	next     func(int) (io.WriteCloser, error)
+	limit    int64
+	level    int
+	modified time.Time
+
+	n       int
+	out     io.WriteCloser
+	cw      *countWriter
+	zw      *zip.Writer
+	earlier []PartEntry
+}
+
+type countWriter struct {
+	w   io.Writer
+	h   hash.Hash
+	n   int64
+	err error
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.w.Write(p)
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	if err != nil {
+		c.err = err
+	}
+	return n, err
+}
+
+var flatePool = [flate.BestCompression + 2]sync.Pool{}
+
+type pooledFlate struct {
+	*flate.Writer
+	level int
+}
+
+func (p *pooledFlate) Close() error {
+	err := p.Writer.Close()
+	flatePool[p.level+1].Put(p)
+	return err
+}
+
+func (ps *partSink) open() error {
+	ps.n++
+	if ps.n > maxParts {
+		return because(ErrInvalid, "more than "+strconv.Itoa(maxParts)+" parts", nil)
+	}
+	out, err := ps.next(ps.n)
+	if err != nil {
+		return err
+	}
+	if out == nil {
+		return because(ErrInvalid, "next returned a nil writer", nil)
+	}
+	ps.out = out
+	ps.cw = &countWriter{w: out, h: sha256.New()}
+	ps.zw = zip.NewWriter(ps.cw)
+	level := ps.level
+	ps.zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
+		if p, ok := flatePool[level+1].Get().(*pooledFlate); ok {
+			p.Reset(w)
+			return p, nil
+		}
+		fw, err := flate.NewWriter(w, level)
+		if err != nil {
+			return nil, err
+		}
+		return &pooledFlate{fw, level}, nil
+	})
+	return nil
+}
+
+// full reports whether the part has reached its size.
+func (ps *partSink) full() bool { return ps.cw.n >= ps.limit }
+
+// closePart finishes the current part.
+func (ps *partSink) closePart() error {
+	if err := ps.zw.Close(); err != nil {
+		return err
+	}
+	if err := ps.cw.err; err != nil {
+		return err
+	}
+	out := ps.out
+	ps.out = nil
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// nextPart finishes the current part and opens the next.
+func (ps *partSink) nextPart() error {
+	if err := ps.closePart(); err != nil {
+		return err
+	}
+	ps.earlier = append(ps.earlier, PartEntry{Part: ps.n, Size: ps.cw.n, SHA256: hex.EncodeToString(ps.cw.h.Sum(nil))})
+	return ps.open()
+}
+
+// abort closes a part left open by an error; what was written of it is
+// not a bundle (it has no manifest).
+func (ps *partSink) abort() {
+	if ps.out != nil {
+		ps.out.Close()
+		ps.out = nil
+	}
+}
+
+// entryWriter is one file of the archive being written, hashed and
+// counted.
+type entryWriter struct {
+	ps   *partSink
+	path string
+	w    io.Writer
+	h    hash.Hash
+	n    int64
+	err  error
+}
+
+func (ps *partSink) entry(path string) (*entryWriter, error) {
+	method := zip.Deflate
+	if ps.level == flate.NoCompression {
+		method = zip.Store
+	}
+	w, err := ps.zw.CreateHeader(&zip.FileHeader{Name: path, Method: method, Modified: ps.modified})
+	if err != nil {
+		return nil, err
+	}
+	return &entryWriter{ps: ps, path: path, w: w, h: sha256.New()}, nil
+}
+
+func (e *entryWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.h.Write(p[:n])
+	e.n += int64(n)
+	if err != nil {
+		e.err = err
+	}
+	return n, err
+}
+
+func (e *entryWriter) WriteString(s string) { e.Write([]byte(s)) }
+
+func (e *entryWriter) done(dataset string, records int64) FileEntry {
+	return FileEntry{Path: e.path, Part: e.ps.n, Dataset: dataset, Records: records, Size: e.n, SHA256: hex.EncodeToString(e.h.Sum(nil))}
+}
+
+// file writes one whole file with fn.
+func (ps *partSink) file(path, dataset string, records int64, fn func(io.Writer) error) (FileEntry, error) {
+	e, err := ps.entry(path)
+	if err != nil {
+		return FileEntry{}, err
+	}
+	bw := bufio.NewWriterSize(e, 32<<10)
+	if err := fn(bw); err != nil {
+		return FileEntry{}, err
+	}
+	if err := bw.Flush(); err != nil {
+		return FileEntry{}, err
+	}
+	return e.done(dataset, records), nil
+}
