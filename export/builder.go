@@ -6,7 +6,10 @@ import (
 	"crypto"
 	"crypto/ed25519"
 	"os"
+	"strings"
 	"time"
+
+	"filippo.io/age"
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/internal/errs"
@@ -34,32 +37,83 @@ type Source struct {
 // Builder writes a subject's bundle from its sources. It holds no state
 // between bundles and is safe for concurrent use.
 type Builder struct {
-	signer      crypto.Signer
-	pub         ed25519.PublicKey
+	settings
+	signer crypto.Signer
+	pub    ed25519.PublicKey
+}
+
+// settings holds what the options set, for the Builder, the Deliverer
+// and the Handler alike: each takes the options that concern it and
+// refuses the others.
+type settings struct {
+	// Builder
 	sources     []Source
 	register    *gdpr.Register
 	disclosures gdpr.Disclosures
 	authority   *gdpr.Party
-	now         func() time.Time
-	rec         gdpr.Recorder
 	level       int
 	partSize    int64
 	htmlRows    int
 	spoolDir    string
+	// Deliverer
+	ttl time.Duration
+	// Handler
+	encryptTo   func(ctx context.Context, r gdpr.Request) ([]age.Recipient, error)
+	transmitter Transmitter
+	// all
+	now func() time.Time
+	rec gdpr.Recorder
 }
 
-// Option configures a Builder. Options are applied in order; each
-// validates its argument in New.
-type Option interface{ apply(*Builder) error }
+// Option configures a Builder (New), a Deliverer (NewDeliverer) or a
+// Handler (NewHandler); each option's doc says which it configures, and
+// the others refuse it. Options are applied in order; each validates its
+// argument when it is applied.
+type Option interface{ apply(*settings, target) error }
+
+// target is what an option configures.
+type target uint8
+
+const (
+	forBuilder target = 1 << iota
+	forDeliverer
+	forHandler
+	forAll = forBuilder | forDeliverer | forHandler
+)
+
+var targetNames = map[target]string{forBuilder: "New", forDeliverer: "NewDeliverer", forHandler: "NewHandler"}
 
 type option struct {
 	name string
-	fn   func(*Builder) error
+	to   target
+	fn   func(*settings) error
 }
 
-func (o option) apply(b *Builder) error {
-	if err := o.fn(b); err != nil {
+func (o option) apply(s *settings, t target) error {
+	if o.to&t == 0 {
+		var of []string
+		for _, x := range []target{forBuilder, forDeliverer, forHandler} {
+			if o.to&x != 0 {
+				of = append(of, targetNames[x])
+			}
+		}
+		return errs.At(o.name, because(ErrInvalid, o.name+" is an option of "+strings.Join(of, ", ")+", not of "+targetNames[t], nil))
+	}
+	if err := o.fn(s); err != nil {
 		return errs.At(o.name, err)
+	}
+	return nil
+}
+
+// applyOptions applies opts for t to s.
+func applyOptions(s *settings, t target, opts []Option) error {
+	for _, o := range opts {
+		if o == nil {
+			return because(ErrInvalid, "nil option", nil)
+		}
+		if err := o.apply(s, t); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -68,7 +122,7 @@ func (o option) apply(b *Builder) error {
 // source writes a bundle with the Art. 15 information only. Repeated, it
 // adds more. Names must be unique.
 func WithSources(sources ...Source) Option {
-	return option{"WithSources", func(b *Builder) error {
+	return option{"WithSources", forBuilder, func(b *settings) error {
 		for _, s := range sources {
 			if !datasetRE.MatchString(s.Name) {
 				return because(ErrInvalid, "source name "+show(s.Name)+" is not a key of "+datasetPattern, nil)
@@ -95,7 +149,7 @@ func WithSources(sources ...Source) Option {
 // portability bundle holds no record, since no basis is known. nil is an
 // error.
 func WithRegister(r *gdpr.Register) Option {
-	return option{"WithRegister", func(b *Builder) error {
+	return option{"WithRegister", forBuilder, func(b *settings) error {
 		if r == nil {
 			return because(ErrInvalid, "nil register", nil)
 		}
@@ -111,7 +165,7 @@ func WithRegister(r *gdpr.Register) Option {
 // subject's data, which an access bundle names (Art. 15(1)(c), CJEU
 // C-154/21). Default: none. nil is an error.
 func WithDisclosures(d gdpr.Disclosures) Option {
-	return option{"WithDisclosures", func(b *Builder) error {
+	return option{"WithDisclosures", forBuilder, func(b *settings) error {
 		if d == nil {
 			return because(ErrInvalid, "nil disclosures", nil)
 		}
@@ -125,7 +179,7 @@ func WithDisclosures(d gdpr.Disclosures) Option {
 // none — the bundle states the right without naming an authority. A
 // Party without a name is an error.
 func WithAuthority(p gdpr.Party) Option {
-	return option{"WithAuthority", func(b *Builder) error {
+	return option{"WithAuthority", forBuilder, func(b *settings) error {
 		if p.Name == "" {
 			return because(ErrInvalid, "an authority without a name", nil)
 		}
@@ -134,10 +188,10 @@ func WithAuthority(p gdpr.Party) Option {
 	}}
 }
 
-// WithClock sets the clock that dates bundles and deliveries. Default:
-// time.Now. nil is an error.
+// WithClock sets the clock that dates bundles (New), deliveries and
+// downloads (NewDeliverer, NewHandler). Default: time.Now. nil is an error.
 func WithClock(now func() time.Time) Option {
-	return option{"WithClock", func(b *Builder) error {
+	return option{"WithClock", forAll, func(b *settings) error {
 		if now == nil {
 			return because(ErrInvalid, "nil clock", nil)
 		}
@@ -147,10 +201,13 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithRecorder sets where the Builder records each bundle it writes
-// ("export.written", with the request, the kind and the record counts;
-// no personal data). Default: gdpr.Discard. nil is an error.
+// ("export.written", with the request, the kind and the record counts),
+// and the Deliverer each delivery it makes, each download and each
+// deletion ("export.delivered", "export.downloaded", "export.deleted");
+// no personal data but the subject, which the Recorder pseudonymises.
+// For New, NewDeliverer and NewHandler. Default: gdpr.Discard. nil is an error.
 func WithRecorder(r gdpr.Recorder) Option {
-	return option{"WithRecorder", func(b *Builder) error {
+	return option{"WithRecorder", forAll, func(b *settings) error {
 		if r == nil {
 			return because(ErrInvalid, "nil recorder", nil)
 		}
@@ -164,7 +221,7 @@ func WithRecorder(r gdpr.Recorder) Option {
 // flate.BestCompression (9), or flate.DefaultCompression (-1), the
 // default; flate.HuffmanOnly is an error.
 func WithCompression(level int) Option {
-	return option{"WithCompression", func(b *Builder) error {
+	return option{"WithCompression", forBuilder, func(b *settings) error {
 		if level < flate.DefaultCompression || level > flate.BestCompression {
 			return because(ErrInvalid, "a compression level outside -1..9", nil)
 		}
@@ -184,7 +241,7 @@ const MinPartSize = 1 << 20
 // HTML page and the manifest. Default: 1 GiB. Under MinPartSize is an
 // error. Write ignores it and writes a single archive.
 func WithPartSize(n int64) Option {
-	return option{"WithPartSize", func(b *Builder) error {
+	return option{"WithPartSize", forBuilder, func(b *settings) error {
 		if n < MinPartSize {
 			return because(ErrInvalid, "a part size under 1 MiB", nil)
 		}
@@ -197,7 +254,7 @@ func WithPartSize(n int64) Option {
 // table rows; the page says how many more the data files hold. Default:
 // 1000. Under 1 is an error.
 func WithHTMLRows(n int) Option {
-	return option{"WithHTMLRows", func(b *Builder) error {
+	return option{"WithHTMLRows", forBuilder, func(b *settings) error {
 		if n < 1 {
 			return because(ErrInvalid, "fewer than one HTML row", nil)
 		}
@@ -214,7 +271,7 @@ func WithHTMLRows(n int) Option {
 // leaves nothing readable behind. Default: os.TempDir(). The directory
 // must exist.
 func WithSpoolDir(dir string) Option {
-	return option{"WithSpoolDir", func(b *Builder) error {
+	return option{"WithSpoolDir", forBuilder, func(b *settings) error {
 		fi, err := os.Stat(dir)
 		if err != nil || !fi.IsDir() {
 			return because(ErrInvalid, "the spool directory does not exist", nil)
@@ -238,17 +295,12 @@ func New(signer crypto.Signer, opts ...Option) (*Builder, error) {
 	if !ok || len(pub) != ed25519.PublicKeySize {
 		return nil, &Error{Op: op, Field: "signer", Err: because(ErrInvalid, "the signer's public key is not an Ed25519 key", nil)}
 	}
-	b := &Builder{
-		signer: signer, pub: pub, now: time.Now, rec: gdpr.Discard,
+	b := &Builder{signer: signer, pub: pub, settings: settings{
+		now: time.Now, rec: gdpr.Discard,
 		level: flate.DefaultCompression, partSize: 1 << 30, htmlRows: 1000, spoolDir: os.TempDir(),
-	}
-	for _, o := range opts {
-		if o == nil {
-			return nil, &Error{Op: op, Err: because(ErrInvalid, "nil option", nil)}
-		}
-		if err := o.apply(b); err != nil {
-			return nil, wrap(op, err)
-		}
+	}}
+	if err := applyOptions(&b.settings, forBuilder, opts); err != nil {
+		return nil, wrap(op, err)
 	}
 	return b, nil
 }
