@@ -410,7 +410,10 @@ func (d *Deliverer) Download(ctx context.Context, token string) (*Download, erro
 		return fail(because(ErrBundle, "the stored part is corrupt", nil))
 	}
 	dl.r, dl.blob = r, blob
-	dl.Encrypted = isAge(r, dl)
+	if dl.Encrypted, err = isAge(r, dl); err != nil {
+		blob.Close()
+		return fail(because(ErrBundle, "the stored part is corrupt", nil))
+	}
 	dl.Name = fileName(del, i+1, dl.Encrypted)
 	return dl, nil
 }
@@ -442,14 +445,17 @@ func (d *Deliverer) openPart(ctx context.Context, del Delivery, part int, tok To
 	}{r, blob}, nil
 }
 
-// isAge peeks at the part's first bytes: an age file begins with its
-// version line, a ZIP archive with "PK".
-func isAge(r io.Reader, dl *Download) bool {
+// isAge peeks at the part's first bytes, which decrypts and
+// authenticates its first segment: an age file begins with its version
+// line, a ZIP archive with "PK".
+func isAge(r io.Reader, dl *Download) (bool, error) {
 	const magic = "age-encryption.org/"
 	buf := make([]byte, len(magic))
-	n, _ := io.ReadFull(r, buf)
-	dl.r = io.MultiReader(bytesReader(buf[:n]), r)
-	return string(buf[:n]) == magic
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return false, err
+	}
+	dl.r = io.MultiReader(bytesReader(buf), r)
+	return string(buf) == magic, nil
 }
 
 func bytesReader(b []byte) io.Reader { return &sliceReader{b} }
