@@ -18,7 +18,7 @@
 // the ledger, the keyring and the trail, in that order.
 //
 // Unlike package gdprtest, which imports only the root package, fake
-// imports consent, crypto, audit and erasure with their memory stores: a package of
+// imports consent, crypto, audit, erasure and export with their memory stores: a package of
 // this module cannot use it in its own internal tests.
 //
 // The keys are made for each Kit and live only in memory. Nothing here is
@@ -43,6 +43,8 @@ import (
 	"github.com/gdprkit/gdpr/crypto/memkeys"
 	"github.com/gdprkit/gdpr/erasure"
 	"github.com/gdprkit/gdpr/erasure/memerasure"
+	"github.com/gdprkit/gdpr/export"
+	"github.com/gdprkit/gdpr/export/memexport"
 	"github.com/gdprkit/gdpr/gdprtest"
 )
 
@@ -71,9 +73,24 @@ type Kit struct {
 	// in Ledger too (Ledger.Object, and Ledger.OverrideObjection for an
 	// override), so that its decisions deny the purpose. It has the
 	// Register given to New, and tells recipients through Recipients.
-	// Access, portability and rectification have no handler or rectifier:
-	// add them with erasure.New over RequestStore.
+	// Access and portability requests are answered by Handler, which
+	// builds the bundle with Export and delivers it with Deliveries;
+	// rectification has no rectifier: add one with erasure.New over
+	// RequestStore.
 	Requests *erasure.Engine
+	// Export builds access and portability bundles from Ledger, Keys,
+	// Trail and Requests, with the Register given to New, signed by a
+	// key ExportKey verifies.
+	Export *export.Builder
+	// Deliveries keeps the bundles behind single-use tokens, in
+	// DeliveryStore and DeliveryBlobs; it is the first erasure target
+	// of Requests, so no bundle outlives an erasure.
+	Deliveries *export.Deliverer
+	// Handler answers Requests' access and portability requests; the
+	// tokens it would send the subject go to Links.
+	Handler *export.Handler
+	// Links records the download tokens Handler sends, by request ID.
+	Links *Links
 	// Recipients records the notices Requests sends to recipients
 	// (Art. 19).
 	Recipients *Recipients
@@ -86,6 +103,36 @@ type Kit struct {
 	RequestJournal *memerasure.Journal
 	// ReceiptKey verifies the Ledger's receipts.
 	ReceiptKey ed25519.PublicKey
+	// DeliveryStore and DeliveryBlobs are Deliveries'.
+	DeliveryStore *memexport.Store
+	DeliveryBlobs *memexport.Blobs
+	// ExportKey verifies the manifests of Export's bundles (export.Open).
+	ExportKey ed25519.PublicKey
+}
+
+// Links records the download tokens a Kit's Handler sends. It is safe
+// for concurrent use.
+type Links struct {
+	mu     sync.Mutex
+	tokens map[string][]export.Token
+}
+
+// Send records the tokens of request r; it is the Handler's send.
+func (l *Links) Send(_ context.Context, r gdpr.Request, _ export.Delivery, tokens []export.Token) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.tokens == nil {
+		l.tokens = map[string][]export.Token{}
+	}
+	l.tokens[r.ID] = append([]export.Token(nil), tokens...)
+	return nil
+}
+
+// Tokens returns the tokens last sent for the request, one per part.
+func (l *Links) Tokens(request string) []export.Token {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]export.Token(nil), l.tokens[request]...)
 }
 
 // Controller is the controller named on the Kit's receipts.
@@ -105,7 +152,8 @@ func New(t testing.TB, reg *gdpr.Register) *Kit {
 	t.Helper()
 	ctx := context.Background()
 	k := &Kit{Events: new(gdprtest.Recorder), ConsentStore: memconsent.New(), KeyStore: memkeys.New(), AuditStore: memaudit.New(),
-		RequestStore: memerasure.New(), RequestJournal: memerasure.NewJournal()}
+		RequestStore: memerasure.New(), RequestJournal: memerasure.NewJournal(),
+		DeliveryStore: memexport.New(), DeliveryBlobs: memexport.NewBlobs(), Links: &Links{}}
 
 	skey, _, err := audit.GenerateKey("fake.example/audit")
 	check(t, err)
@@ -147,8 +195,35 @@ func New(t testing.TB, reg *gdpr.Register) *Kit {
 	k.Ledger, err = consent.New(k.ConsentStore, opts...)
 	check(t, err)
 	k.Recipients = &Recipients{}
+
+	epub, epriv, err := ed25519.GenerateKey(rand.Reader)
+	check(t, err)
+	k.ExportKey = epub
+	// The engine is a source of its own history; it is made below.
+	history := gdpr.ExporterFunc(func(ctx context.Context, s gdpr.SubjectID, w gdpr.RecordWriter) error {
+		return k.Requests.ExportSubject(ctx, s, w)
+	})
+	xopts := []export.Option{export.WithRecorder(rec), export.WithSources(
+		export.Source{Name: "consent", Exporter: k.Ledger},
+		export.Source{Name: "keys", Exporter: k.Keys},
+		export.Source{Name: "audit", Exporter: k.Trail},
+		export.Source{Name: "requests", Exporter: history},
+	)}
+	if reg != nil {
+		xopts = append(xopts, export.WithRegister(reg))
+	}
+	k.Export, err = export.New(epriv, xopts...)
+	check(t, err)
+	k.Deliveries, err = export.NewDeliverer(k.DeliveryStore, k.DeliveryBlobs, export.WithRecorder(rec))
+	check(t, err)
+	k.Handler, err = export.NewHandler(k.Export, k.Deliveries, k.Links.Send)
+	check(t, err)
+
 	eopts := []erasure.Option{erasure.WithRecorder(rec), erasure.WithJournal(k.RequestJournal),
+		erasure.WithHandler(gdpr.KindAccess, k.Handler),
+		erasure.WithHandler(gdpr.KindPortability, k.Handler),
 		erasure.WithTargets(
+			erasure.Target{Name: "deliveries", Eraser: k.Deliveries},
 			erasure.Target{Name: "consent", Eraser: k.Ledger},
 			erasure.Target{Name: "keys", Eraser: k.Keys, Latency: -1},
 			erasure.Target{Name: "audit", Eraser: k.Trail, Latency: -1},
