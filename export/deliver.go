@@ -520,6 +520,29 @@ func (d *Deliverer) Sweep(ctx context.Context) (int, error) {
 	}
 }
 
+// Run sweeps every interval until ctx is done, and returns ctx's error;
+// a failed sweep is tried again at the next interval. Run it on one
+// instance or on each: sweeps on several instances at once only repeat
+// each other's deletions, which are idempotent.
+func (d *Deliverer) Run(ctx context.Context, every time.Duration) error {
+	if err := checkCtx("run", ctx); err != nil {
+		return err
+	}
+	if every <= 0 {
+		return &Error{Op: "run", Field: "every", Err: because(ErrInvalid, "a non-positive interval", nil)}
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		d.Sweep(ctx)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
 // remove deletes a delivery's blobs and then the delivery, recording it
 // first.
 func (d *Deliverer) remove(ctx context.Context, del Delivery, reason string) error {

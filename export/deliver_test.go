@@ -458,3 +458,23 @@ func TestServeHTTP(t *testing.T) {
 		t.Fatalf("PUT: %d", resp.StatusCode)
 	}
 }
+
+func TestRunSweeps(t *testing.T) {
+	f := newFixture(t, export.WithTTL(time.Minute))
+	f.deliver(t, "s-1")
+	f.clk.Add(time.Minute)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.d.Run(ctx, time.Millisecond) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for f.blobs.Len() != 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run returned %v", err)
+	}
+	if f.blobs.Len() != 0 {
+		t.Fatal("Run did not sweep the expired delivery")
+	}
+}
