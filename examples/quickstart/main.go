@@ -4,9 +4,11 @@
 // processing is decided with the event that proves it, the subject gets a
 // signed receipt, unsubscribes from a link, contests their data, which
 // restricts its processing (a support decryption is refused until the
-// restriction is lifted, after the subject is told), and is finally
-// erased through the request engine (package erasure), which answers with
-// a signed receipt of its own. Every step is recorded in a tamper-evident audit
+// restriction is lifted, after the subject is told), asks for a copy of
+// their data, which the request engine (package erasure) answers with a
+// signed bundle (package export) behind a single-use link that the
+// subject downloads and verifies, and is finally erased through the
+// engine, which answers with a signed receipt of its own. Every step is recorded in a tamper-evident audit
 // trail, which is verified at the end.
 //
 //	go run ./examples/quickstart
@@ -55,6 +57,8 @@ import (
 	"github.com/gdprkit/gdpr/crypto"
 	"github.com/gdprkit/gdpr/erasure"
 	"github.com/gdprkit/gdpr/erasure/sqlerasure"
+	"github.com/gdprkit/gdpr/export"
+	"github.com/gdprkit/gdpr/export/sqlexport"
 	"github.com/gdprkit/gdpr/insecuredevkeys"
 	"github.com/gdprkit/gdpr/sqldialect"
 )
@@ -136,6 +140,11 @@ func register() *gdpr.Register {
 			DirectMarketing: true, SubjectCategories: []string{"subscribers"},
 			DataCategories: []gdpr.Category{{ID: "contact", Description: "e-mail address"}},
 			Retention:      gdpr.RetentionRule{Description: "until the subscriber withdraws"},
+		}, {
+			ID: "account", Name: "User account", Purpose: "account", Basis: gdpr.Contract,
+			Description: "To run the account you signed up for.", SubjectCategories: []string{"users"},
+			DataCategories: []gdpr.Category{{ID: "contact", Description: "name and e-mail address"}},
+			Retention:      gdpr.RetentionRule{Description: "until the account is closed"},
 		}},
 	}
 }
@@ -165,6 +174,13 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 		return err
 	}
 	if err := requests.Migrate(ctx); err != nil {
+		return err
+	}
+	deliveries, err := sqlexport.New(db, dialect, sqlexport.WithTablePrefix(prefix))
+	if err != nil {
+		return err
+	}
+	if err := deliveries.Migrate(ctx); err != nil {
 		return err
 	}
 	trail, err := openTrail(ctx, db, dialect, prefix, keys, filepath.Join(state, "anchor"))
@@ -285,11 +301,29 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 	//   - the audit trail last: it forgets the subject's pseudonym, which
 	//     unlinks every entry about them, those the steps before made
 	//     included (the erasures themselves are recorded without a subject).
+	//
+	// Every component that holds the subject's data is a gdpr.Exporter
+	// too, and a source of their access and portability bundles, which
+	// the engine's export handler answers. A bundle waits, encrypted,
+	// behind a single-use link until it is downloaded; the deliverer is
+	// the first target of an erasure, so no copy outlives it.
+	deliverer, handler, links, err := openExport(keys, deliveries, trail, state,
+		export.Source{Name: "consent", Exporter: ledger},
+		export.Source{Name: "profiles", Exporter: profiles},
+		export.Source{Name: "keys", Exporter: keyring},
+		export.Source{Name: "audit", Exporter: trail},
+		export.Source{Name: "requests", Exporter: gdpr.ExporterFunc(func(ctx context.Context, s gdpr.SubjectID, w gdpr.RecordWriter) error {
+			return engine.ExportSubject(ctx, s, w) // the engine's own records of the subject
+		})})
+	if err != nil {
+		return err
+	}
 	var notices []erasure.Notice // a host e-mails these to the subject
-	engine, journal, err := openEngine(keys, requests, trail, state, func(_ context.Context, n erasure.Notice) error {
+	engine, journal, err := openEngine(keys, requests, trail, state, handler, func(_ context.Context, n erasure.Notice) error {
 		notices = append(notices, n)
 		return nil
 	},
+		erasure.Target{Name: "deliveries", Eraser: deliverer},
 		erasure.Target{Name: "consent", Eraser: ledger},
 		erasure.Target{Name: "profiles", Eraser: profiles},
 		erasure.Target{Name: "keys", Eraser: keyring},
@@ -365,7 +399,37 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 	step(out, 9, "restricted (%s): support refused: %v; for legal claims (Art. 18(2)): %s; subject told: %s; after the lift support reads: %s",
 		erasure.GroundAccuracy.Article(), refused, claims, strings.Join(told, ", "), after)
 
-	// 10. The subject asks for erasure, and the request engine answers it:
+	// 10. Before they go, the subject asks for a copy of their data
+	// (Art. 15), and the engine answers it with the export handler: every
+	// source streams into one bundle, with the Art. 15 information from
+	// the register, signed; it waits encrypted behind a single-use link,
+	// which a host e-mails the subject. The subject downloads it and
+	// checks it with our public key: the signature, every file's hash,
+	// nothing missing or added. The link then no longer works.
+	access, _, err := engine.Submit(gdpr.WithActor(ctx, gdpr.SubjectActor()),
+		erasure.Submission{Kind: gdpr.KindAccess, Subject: subject, Channel: "web", Authenticated: true})
+	if err != nil {
+		return err
+	}
+	if answered, err := processUntilDone(ctx, engine, access.ID); err != nil {
+		return err
+	} else if answered.State != erasure.StateCompleted {
+		return fmt.Errorf("access request %s is %s", answered.ID, answered.State)
+	}
+	saved, err := downloadBundle(ctx, deliverer, links.last(access.ID), state)
+	if err != nil {
+		return err
+	}
+	bundle, contents, err := readBundle(ctx, saved, keys.ReceiptKey().Public().(ed25519.PublicKey))
+	if err != nil {
+		return err
+	}
+	_, err = deliverer.Download(ctx, links.last(access.ID))
+	spent := errors.Is(err, export.ErrNotFound)
+	step(out, 10, "access request %s answered: bundle of %s verified (%d files, signed), %s; the link works once: %v",
+		access.ID, filepath.Base(saved), len(bundle.Manifest().Files), contents, spent)
+
+	// 11. The subject asks for erasure, and the request engine answers it:
 	// it keeps the request with its deadline, runs it target by target,
 	// and proves the result.
 	// The subject is signed in, and the sign-in is the identity check
@@ -380,10 +444,10 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 	if err != nil {
 		return err
 	}
-	step(out, 10, "erasure request %s received on the web, %s, due by the end of %s (Art. 12(3), %s time)",
+	step(out, 11, "erasure request %s received on the web, %s, due by the end of %s (Art. 12(3), %s time)",
 		req.ID, req.State, req.Deadline.LastDay.Format("2 January 2006"), req.Deadline.Location)
 
-	// 11. A worker does the work. Here it is Process, as a host's job
+	// 12. A worker does the work. Here it is Process, as a host's job
 	// system would call it (its job carries the request ID, never personal
 	// data); a host without one runs engine.Run(ctx) on every instance.
 	// Each target's outcome is stored before the next one starts, so a
@@ -403,10 +467,10 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 	for _, s := range done.Steps {
 		outcomes = append(outcomes, fmt.Sprintf("%s %s %d", s.Target, s.Outcome, s.Count))
 	}
-	step(out, 11, "erased, target by target: %s; %s once other instances' key caches expired (%s)",
+	step(out, 12, "erased, target by target: %s; %s once other instances' key caches expired (%s)",
 		strings.Join(outcomes, ", "), done.State, time.Since(start).Round(10*time.Millisecond))
 
-	// 12. The subject's receipt: what was done, signed, checked offline by
+	// 13. The subject's receipt: what was done, signed, checked offline by
 	// anyone with our public key. It names no subject; the request ID ties
 	// it to the subject's own copy. The closed request keeps only the
 	// subject's keyed reference, and the journal an entry for replays.
@@ -418,14 +482,14 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 	if err != nil {
 		return err
 	}
-	step(out, 12, "erasure receipt verified: request %s %s, %d targets, answered in time: %v, signed by key %s (%d bytes)",
+	step(out, 13, "erasure receipt verified: request %s %s, %d targets, answered in time: %v, signed by key %s (%d bytes)",
 		rc.Request, rc.State, len(rc.Steps), rc.Closed.Before(rc.Due), rc.Issuer, len(jws))
 
-	if err := decide(ctx, out, ledger, subject, 13, "after erasure"); err != nil {
+	if err := decide(ctx, out, ledger, subject, 14, "after erasure"); err != nil {
 		return err
 	}
 
-	// 14. The backup holds a ciphertext nobody can read any more. After a
+	// 15. The backup holds a ciphertext nobody can read any more. After a
 	// restore of the database, the journal, kept apart from it, erases
 	// again the subjects erased since the backup was taken: give Replay
 	// the subject IDs found in the restored data.
@@ -444,10 +508,10 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 		}
 		again = string(r.State)
 	}
-	step(out, 14, "profile restored from the backup, unreadable: %v; journal replay: %d of %d subjects erased before, erased again: %s",
+	step(out, 15, "profile restored from the backup, unreadable: %v; journal replay: %d of %d subjects erased before, erased again: %s",
 		unreadable, replay.Matched, replay.Checked, again)
 
-	// 15. The trail still verifies: every entry against its hash, the tree
+	// 16. The trail still verifies: every entry against its hash, the tree
 	// against the signed checkpoint anchored outside the database. Nothing
 	// in it links to the erased subject any more.
 	cp, err := trail.Checkpoint(ctx)
@@ -470,7 +534,7 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 	if err != nil {
 		return err
 	}
-	step(out, 15, "audit trail verified: %d entries, checkpoint %d signed and anchored, entry 0 proven: %v, entries still linked to %s: %d",
+	step(out, 16, "audit trail verified: %d entries, checkpoint %d signed and anchored, entry 0 proven: %v, entries still linked to %s: %d",
 		report.Entries, cp.Size, audit.CheckEntry(cp, 0, body, proof) == nil, string(subject), len(linked))
 	return nil
 }
@@ -478,7 +542,7 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 // openEngine builds the request engine over the requests' store, with the
 // targets of an erasure in the order given.
 func openEngine(keys *insecuredevkeys.Keys, requests erasure.Store, trail gdpr.Recorder, state string,
-	notify erasure.NotifierFunc, targets ...erasure.Target) (*erasure.Engine, *erasure.FileJournal, error) {
+	exports gdpr.RequestHandler, notify erasure.NotifierFunc, targets ...erasure.Target) (*erasure.Engine, *erasure.FileJournal, error) {
 	// The journal: per completed erasure the subject's keyed reference, the
 	// time and the targets, nothing in clear. It must outlive a restore of
 	// the database, so it is kept apart from it: here a file in the state
@@ -510,6 +574,10 @@ func openEngine(keys *insecuredevkeys.Keys, requests erasure.Store, trail gdpr.R
 	}
 	engine, err := erasure.New(requests, subjectKey,
 		erasure.WithTargets(targets...),
+		// Access and portability requests are answered by the export
+		// handler, with the same deadlines and identity checks.
+		erasure.WithHandler(gdpr.KindAccess, exports),
+		erasure.WithHandler(gdpr.KindPortability, exports),
 		erasure.WithJournal(journal),
 		// Erasure receipts are signed with the controller's receipt key, as
 		// consent receipts are: one public key checks both, and neither
@@ -606,4 +674,108 @@ func processUntilDone(ctx context.Context, engine *erasure.Engine, id string) (e
 		done, err = engine.Process(ctx, id)
 	}
 	return done, err
+}
+
+// openExport makes the deliverer (deliveries in the database, the
+// bundles' encrypted blobs in the state directory) and the handler that
+// answers access and portability requests from the sources. The bundles'
+// manifests are signed with the controller's receipt key: the signature
+// covers a text of its own ("gdpr-export/1 manifest"), so no receipt
+// verifier takes a manifest, or the other way round.
+func openExport(keys *insecuredevkeys.Keys, deliveries export.Store, trail gdpr.Recorder, state string,
+	sources ...export.Source) (*export.Deliverer, *export.Handler, *links, error) {
+	dir := filepath.Join(state, "deliveries")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, nil, err
+	}
+	blobs, err := export.DirBlobs(dir) // in production: your object store
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	deliverer, err := export.NewDeliverer(deliveries, blobs, export.WithRecorder(trail))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	builder, err := export.New(keys.ReceiptKey(), export.WithRegister(register()), export.WithRecorder(trail),
+		export.WithSources(sources...))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	l := &links{}
+	handler, err := export.NewHandler(builder, deliverer, l.send)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return deliverer, handler, l, nil
+}
+
+// links stands in for the e-mail that brings the subject their download
+// links: it keeps the tokens of each request, in memory only.
+type links struct{ byRequest map[string][]export.Token }
+
+func (l *links) send(_ context.Context, r gdpr.Request, _ export.Delivery, tokens []export.Token) error {
+	if l.byRequest == nil {
+		l.byRequest = map[string][]export.Token{}
+	}
+	l.byRequest[r.ID] = tokens
+	return nil
+}
+
+// last returns the token of the request's one part.
+func (l *links) last(request string) string {
+	t := l.byRequest[request]
+	if len(t) == 0 {
+		return ""
+	}
+	return t[0].Reveal()
+}
+
+// downloadBundle is the subject following their link: it spends the
+// token and saves the bundle in dir.
+func downloadBundle(ctx context.Context, d *export.Deliverer, token, dir string) (string, error) {
+	dl, err := d.Download(ctx, token)
+	if err != nil {
+		return "", err
+	}
+	defer dl.Close()
+	path := filepath.Join(dir, dl.Name)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(f, dl); err != nil {
+		f.Close()
+		return "", err
+	}
+	return path, f.Close()
+}
+
+// readBundle opens a saved bundle as its receiver would, and counts its
+// records by dataset.
+func readBundle(ctx context.Context, path string, key ed25519.PublicKey) (*export.Bundle, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, "", err
+	}
+	b, err := export.Open(f, fi.Size(), key)
+	if err != nil {
+		return nil, "", err
+	}
+	var counts []string
+	for _, ds := range b.Datasets() {
+		n := 0
+		for _, err := range b.Records(ctx, ds) {
+			if err != nil {
+				return nil, "", err
+			}
+			n++
+		}
+		counts = append(counts, fmt.Sprintf("%s %d", ds, n))
+	}
+	return b, strings.Join(counts, ", "), nil
 }

@@ -159,6 +159,25 @@ func (p *profiles) restore(ctx context.Context, s gdpr.SubjectID, r row) (email,
 	return string(e), string(n), err
 }
 
+// ExportSubject writes the subject's profile, decrypted, for their
+// access and portability bundles (gdpr.Exporter): the name and the
+// e-mail address they gave at sign-up, under the account activity.
+func (p *profiles) ExportSubject(ctx context.Context, s gdpr.SubjectID, w gdpr.RecordWriter) error {
+	r, err := p.backup(ctx, s)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // no profile: no record
+	}
+	if err != nil {
+		return err
+	}
+	email, name, err := p.restore(ctx, s, r)
+	if err != nil {
+		return err
+	}
+	return w.WriteRecord(ctx, gdpr.Record{Dataset: "profiles", ID: "profile", Category: "contact", Activity: "account",
+		Provided: true, Fields: map[string]any{"name": name, "email": email}})
+}
+
 // EraseSubject deletes the subject's row, blind index and all: the index
 // is not under the subject's key, so shredding alone would leave it to
 // confirm the address was a user's (gdpr.Eraser).
