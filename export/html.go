@@ -66,7 +66,7 @@ p.lead{color:#444;margin-top:0}
 .art{color:#555;font-weight:normal;font-size:.9em}
 table{border-collapse:collapse;border:1px solid #888;margin:.5rem 0 1rem;font-size:.92rem;width:100%}
 th,td{border:1px solid #888;padding:.3rem .5rem;text-align:left;vertical-align:top}
-table.data td{white-space:pre-wrap;overflow-wrap:anywhere}
+table.data td{white-space:pre-wrap;overflow-wrap:break-word}
 thead th{background:#e8eef4}
 tbody tr:nth-child(even){background:#f6f8fa}
 table.kv th{width:16rem;background:#f0f3f6}
@@ -77,7 +77,7 @@ table.kv th{width:16rem;background:#f0f3f6}
 ul{margin:.2rem 0;padding-left:1.4rem}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em;background:#f0f0f0;padding:0 .2em}
 footer{margin-top:3rem;padding-top:.5rem;border-top:1px solid #ccc;color:#555;font-size:.85rem}
-@media print{body{max-width:none;padding:0;font-size:10pt}.scroll{overflow:visible}thead{display:table-header-group}tr,th,td{break-inside:avoid}h2,h3{break-after:avoid}a{color:inherit;text-decoration:none}nav{display:none}}
+@media print{body{max-width:none;padding:0;font-size:10pt}.scroll{overflow:visible}thead{display:table-header-group}tr,th,td{break-inside:avoid}h2,h3{break-after:avoid}a{color:inherit;text-decoration:none}nav{display:none}table.data td{overflow-wrap:anywhere}}
 `
 
 // htmlCSP is the page's Content-Security-Policy: nothing is allowed but
@@ -238,8 +238,8 @@ const htmlPartyText = `<table class="kv">
 <tr><th>Web</th><td>{{.URL}}</td></tr>{{end}}
 </table>`
 
-// htmlDatasetHead opens a dataset's section and table; the rows follow,
-// written by writeRow, then htmlDatasetFoot.
+// htmlDatasetHead opens a dataset's section and table; writeHTML then
+// writes the rows (writeRow) and closes the table and the section.
 const htmlDatasetHead = `
 <section id="dataset-{{.Name}}">
 <h3>{{.Name}}</h3>
@@ -356,7 +356,7 @@ func writeRow(bw *bufio.Writer, cells []string, ncol int) error {
 	bw.WriteString("<tr>")
 	for _, c := range cells {
 		bw.WriteString("<td>")
-		bw.WriteString(template.HTMLEscapeString(valid(c)))
+		escapeTo(bw, valid(c))
 		bw.WriteString("</td>")
 	}
 	for i := len(cells); i < ncol; i++ {
@@ -364,6 +364,35 @@ func writeRow(bw *bufio.Writer, cells []string, ncol int) error {
 	}
 	_, err := bw.WriteString("</tr>\n")
 	return err
+}
+
+// escapeTo writes s to bw escaped as text, as template.HTMLEscapeString
+// escapes it (& < > " ' and NUL), but without building a string.
+func escapeTo(bw *bufio.Writer, s string) {
+	last := 0
+	for i := 0; i < len(s); i++ {
+		var esc string
+		switch s[i] {
+		case '&':
+			esc = "&amp;"
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case '"':
+			esc = "&#34;"
+		case '\'':
+			esc = "&#39;"
+		case 0:
+			esc = "\uFFFD"
+		default:
+			continue
+		}
+		bw.WriteString(s[last:i])
+		bw.WriteString(esc)
+		last = i + 1
+	}
+	bw.WriteString(s[last:])
 }
 
 // valid returns s with every invalid UTF-8 sequence replaced by U+FFFD.
@@ -452,7 +481,7 @@ func partyPtr(p *gdpr.Party) *htmlParty {
 func activity(a ActivityInfo) htmlActivity {
 	v := htmlActivity{
 		Title: valid(a.Name), Purpose: valid(string(a.Purpose)), Description: valid(a.Description),
-		Basis: words(a.Basis.String()), BasisArticle: valid(a.BasisArticle),
+		Basis: capital(words(a.Basis.String())), BasisArticle: valid(a.BasisArticle),
 		Retention: retention(a.Retention), Source: valid(a.Source), Records: a.Records,
 	}
 	if v.Title == "" {
@@ -556,6 +585,15 @@ func periodWords(p gdpr.Period) string {
 		return parts[0]
 	}
 	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
+// capital capitalises the first letter of an ASCII word: "contract" →
+// "Contract".
+func capital(s string) string {
+	if s != "" && 'a' <= s[0] && s[0] <= 'z' {
+		return string(s[0]-'a'+'A') + s[1:]
+	}
+	return s
 }
 
 // words turns a key into words: "third_party" → "third party".

@@ -1,11 +1,14 @@
 package export
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"html/template"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -120,7 +123,10 @@ var allowedTags = map[string]bool{
 	"table": true, "thead": true, "tbody": true, "tr": true, "th": true, "td": true,
 }
 
-var tagRE = regexp.MustCompile(`<(/?)([!a-zA-Z][a-zA-Z0-9]*)([^<>]*)>`)
+var (
+	tagRE       = regexp.MustCompile(`<(/?)([!a-zA-Z][a-zA-Z0-9]*)([^<>]*)>`)
+	forbiddenRE = regexp.MustCompile(`(^|\s)(on[a-z]+|style|src|srcset|action|formaction)\s*=`)
+)
 
 // checkMarkup checks that every '<' of out opens an allowed tag, that no
 // tag has an event handler, style or src attribute, and that the tags
@@ -144,7 +150,7 @@ func checkMarkup(t *testing.T, out string) {
 			t.Errorf("unexpected element <%s%s>", m[1]+m[2], m[3])
 		}
 		attrs := strings.ToLower(m[3])
-		if regexp.MustCompile(`(^|\s)(on[a-z]+|style|src|srcset|action|formaction)\s*=`).MatchString(attrs) {
+		if forbiddenRE.MatchString(attrs) {
 			t.Errorf("forbidden attribute in <%s%s>", m[2], m[3])
 		}
 		if m[1] == "/" {
@@ -262,7 +268,7 @@ func TestHTMLArt15Information(t *testing.T) {
 		"Acme GmbH", "Hauptstr. 1, 10115 Berlin", "privacy@acme.example", "&#43;49 30 1234", "https://acme.example/privacy",
 		"Acme EU Rep", "rep@acme.example", "Art. 27", "Data Protection Officer", "dpo@acme.example",
 		// (a) purpose and basis
-		"Art. 15(1)(a)", "Order handling", "We process your orders and deliver them.", "order_fulfilment", "contract", "Art. 6(1)(b)",
+		"Art. 15(1)(a)", "Order handling", "We process your orders and deliver them.", "order_fulfilment", "Contract <span class=\"art\">Art. 6(1)(b)</span>",
 		// (b) categories
 		"Art. 15(1)(b)", "contact", "Name and address", "health_notes", "Allergies you told us", "special category: health (Art. 9(1))",
 		// (c) recipients and actual recipients
@@ -341,10 +347,14 @@ func TestHTMLRows(t *testing.T) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
+	// Every row, in order.
+	rest := out
 	for i := range rows {
-		if !strings.Contains(out, "<tr><td>"+rows[i][0]+"</td><td>value "+fmt.Sprint(i)+" &amp; more</td></tr>\n") {
-			t.Fatalf("row %d missing", i)
+		j := strings.Index(rest, "<tr><td>"+rows[i][0]+"</td><td>value "+fmt.Sprint(i)+" &amp; more</td></tr>\n")
+		if j < 0 {
+			t.Fatalf("row %d missing or out of order", i)
 		}
+		rest = rest[j:]
 	}
 	if i, j := strings.Index(out, "r0999"), strings.Index(out, `id="dataset-empty"`); i > j {
 		t.Error("datasets out of order")
@@ -425,6 +435,29 @@ func TestHTMLErrors(t *testing.T) {
 	}
 	if emitted == len(big) {
 		t.Error("the rows went on after the writer failed")
+	}
+}
+
+func TestHTMLEscapeTo(t *testing.T) {
+	for _, s := range []string{"", "plain", xssScript, xssImg, xssTable, "a\x00b", "'&'", "ünïcödé <b>", "&amp;"} {
+		var buf bytes.Buffer
+		bw := bufio.NewWriter(&buf)
+		escapeTo(bw, s)
+		bw.Flush()
+		if got, want := buf.String(), template.HTMLEscapeString(s); got != want {
+			t.Errorf("escapeTo(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+// TestHTMLDump writes the sample page to $GDPR_HTML_DUMP, to look at.
+func TestHTMLDump(t *testing.T) {
+	path := os.Getenv("GDPR_HTML_DUMP")
+	if path == "" {
+		t.Skip("GDPR_HTML_DUMP not set")
+	}
+	if err := os.WriteFile(path, []byte(render(t, testAccessPage())), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
