@@ -13,9 +13,11 @@ import (
 // that an access bundle gives beside the data, drawn from the Register,
 // the host's record of actual disclosures and the records themselves. It
 // is written to the bundle as information.json and shown in index.html.
-// Every field is the controller's information, not the subject's: it
-// holds no personal data of the subject (the contact details of the
-// controller and its DPO may be personal data of the people named).
+// It is the controller's information about the processing; of the
+// subject's own data it holds only the references the recipients know
+// them by (Disclosure.Reference), which the subject needs to reach their
+// data there. The contact details of the controller and its DPO may be
+// personal data of the people named.
 type Information struct {
 	// Controller is the controller: name and contact details (Art. 13(1)(a),
 	// which a reply under Art. 15 repeats so the subject knows who answers).
