@@ -24,6 +24,9 @@ import (
 	"github.com/gdprkit/gdpr/crypto/sqlkeys"
 	"github.com/gdprkit/gdpr/erasure"
 	"github.com/gdprkit/gdpr/erasure/sqlerasure"
+	"github.com/gdprkit/gdpr/export"
+	"github.com/gdprkit/gdpr/export/exporttest"
+	"github.com/gdprkit/gdpr/export/sqlexport"
 	"github.com/gdprkit/gdpr/integration/testdb"
 	"github.com/gdprkit/gdpr/sqldialect"
 )
@@ -150,6 +153,23 @@ var kinds = []kind{
 			return err
 		},
 	},
+	{
+		name: "sqlexport", component: "export", tables: []string{"export_deliveries", "export_parts"}, invalid: export.ErrInvalid,
+		open: func(db *sql.DB, d sqldialect.Dialect, p string) (store, error) {
+			return sqlexport.New(db, d, sqlexport.WithTablePrefix(p))
+		},
+		openNil:    func(db *sql.DB, d sqldialect.Dialect) error { _, err := sqlexport.New(db, d); return err },
+		migrations: sqlexport.Migrations,
+		use: func(ctx context.Context, s store) error {
+			xs := s.(*sqlexport.Store)
+			del := exporttest.NewDelivery("subject-1", testTime, 1)
+			if err := xs.Create(ctx, del); err != nil {
+				return err
+			}
+			_, err := xs.Get(ctx, del.ID)
+			return err
+		},
+	},
 }
 
 // TestMigrateTwiceAndSideBySide migrates every store twice under two
@@ -192,7 +212,7 @@ func TestMigrateTwiceAndSideBySide(t *testing.T) {
 			}
 			rows.Close()
 			slices.Sort(comps) // byte order, whatever the database's collation
-			want := "audit:" + p + " consent:" + p + " crypto:" + p + " erasure:" + p + " erasure_journal:" + p
+			want := "audit:" + p + " consent:" + p + " crypto:" + p + " erasure:" + p + " erasure_journal:" + p + " export:" + p
 			if strings.Join(comps, " ") != want {
 				t.Errorf("%sschema_version records %v; want %s", p, comps, want)
 			}
