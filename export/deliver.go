@@ -348,8 +348,17 @@ func (dl *Download) Close() error {
 			err = wrap("download", e)
 			return
 		}
-		if dl.Delivery.Done() {
-			if e := dl.d.store.Delete(ctx, dl.Delivery.ID); e != nil {
+		// The last part downloaded takes the delivery with it. Two last
+		// parts claimed at once may each see the other pending: ask the
+		// Store again (Sweep catches what still slips through).
+		del := dl.Delivery
+		if !del.Done() {
+			if now, e := dl.d.store.Get(ctx, del.ID); e == nil {
+				del = now
+			}
+		}
+		if del.Done() {
+			if e := dl.d.store.Delete(ctx, del.ID); e != nil {
 				err = wrap("download", e)
 			}
 		}

@@ -19,7 +19,8 @@ var (
 	// token that was used or has expired is reported as ErrNotFound too,
 	// so a caller learns nothing about tokens it does not hold.
 	ErrNotFound = errs.Sentinel("not found", gdpr.ErrNotFound)
-	// ErrConflict: a delivery with that ID exists already.
+	// ErrConflict: a delivery with that ID, or a part with that token
+	// hash, exists already; or a blob of that name is being written.
 	ErrConflict = errs.Sentinel("conflict", gdpr.ErrConflict)
 	// ErrSource: a source failed while the bundle was written; the
 	// bundle is incomplete and must not be used. The *Error names the

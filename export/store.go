@@ -65,10 +65,10 @@ type DeliveryFilter struct {
 	Subject gdpr.SubjectID
 	// Finished, when not zero, selects the deliveries that are over at
 	// that time: expired (Expires at or before it), or with every part
-	// downloaded.
+	// downloaded at or before it.
 	Finished time.Time
-	// Limit caps the deliveries returned; 0 means the Store's default
-	// page of 100, and more than 1000 is cut to 1000.
+	// Limit caps the deliveries returned; 0 or less means the Store's
+	// default page of 100, and more than 1000 is cut to 1000.
 	Limit int
 }
 
@@ -78,8 +78,10 @@ type DeliveryFilter struct {
 // method may be called concurrently, from many processes sharing the
 // store; errors hold no personal data and no token hash.
 type Store interface {
-	// Create stores d. A delivery with d.ID, or a part whose TokenHash
-	// another part holds, is ErrConflict, and nothing is stored.
+	// Create stores d, all of it or nothing. A delivery with d.ID, or a
+	// part whose TokenHash another part holds, is ErrConflict; an empty
+	// ID, no parts, a TokenHash not 32 bytes long, an empty Blob, a
+	// negative Size, or Expires not after Created is ErrInvalid.
 	Create(ctx context.Context, d Delivery) error
 	// Get returns the delivery with the ID, or ErrNotFound.
 	Get(ctx context.Context, id string) (Delivery, error)
@@ -88,8 +90,11 @@ type Store interface {
 	// the part's index, if the part was not downloaded before and the
 	// delivery has not expired at now (Expires after now). Of concurrent
 	// claims of one part exactly one succeeds. Anything else is
-	// ErrNotFound: an unknown, used or expired token alike. The store
-	// compares the token hash in constant time.
+	// ErrNotFound: an unknown, used or expired token alike. The part is
+	// looked up by its token hash (an index, in a database): a timing
+	// difference reveals nothing of a token, since what is looked up is
+	// the SHA-256 of 32 random bytes; a store that compares hashes itself
+	// compares them in constant time.
 	Claim(ctx context.Context, tokenHash []byte, now time.Time) (Delivery, int, error)
 	// List returns the deliveries f selects, ordered by Created then ID,
 	// at most f.Limit of them.
@@ -102,11 +107,14 @@ type Store interface {
 // Blobs stores the bundles' bytes: the host's object store, a directory
 // (DirBlobs), memory (memexport.Blobs). The bytes are already encrypted
 // (see Delivery); a Blobs adds nothing to their protection but access
-// control. Every method may be called concurrently; names are keys of
-// [a-z0-9-] the Deliverer makes.
+// control. Every method may be called concurrently. Names are keys the
+// Deliverer makes; a name outside ^[a-z0-9-]{1,128}$ is ErrInvalid.
 type Blobs interface {
-	// Create returns a writer for a new blob; the blob exists once Close
-	// returns nil. A failed or abandoned blob is removed by Remove.
+	// Create returns a writer for a blob; the blob exists, complete,
+	// once Close returns nil, replacing one of the same name. Once ctx is
+	// done, Write and Close fail and no blob is made: that is how a
+	// writer is abandoned. A second writer of a name being written is
+	// ErrConflict. Remove deletes a blob being written too.
 	Create(ctx context.Context, name string) (io.WriteCloser, error)
 	// Open returns the blob's bytes, or ErrNotFound.
 	Open(ctx context.Context, name string) (io.ReadCloser, error)
