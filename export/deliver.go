@@ -219,7 +219,8 @@ type partWriter struct {
 	d       *Deliverer
 	name    string
 	blob    io.WriteCloser
-	enc     io.WriteCloser // the token's AEAD over blob
+	cancel  context.CancelFunc // abandons blob (see Blobs.Create)
+	enc     io.WriteCloser     // the token's AEAD over blob
 	age     io.WriteCloser // nil without recipients
 	w       io.Writer      // what the bundle is written to
 	n       int64          // bytes as the subject gets them
@@ -232,19 +233,23 @@ func (d *Deliverer) createPart(ctx context.Context, name string, raw []byte, rec
 	if err != nil {
 		return nil, err
 	}
-	blob, err := d.blobs.Create(ctx, name)
+	bctx, cancel := context.WithCancel(ctx)
+	blob, err := d.blobs.Create(bctx, name)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
 	enc, err := a.NewEncryptingWriter(blob, []byte(name))
 	if err != nil {
+		cancel()
 		blob.Close()
 		return nil, err
 	}
-	pw := &partWriter{d: d, name: name, blob: blob, enc: enc, w: enc}
+	pw := &partWriter{d: d, name: name, blob: blob, cancel: cancel, enc: enc, w: enc}
 	if len(recipients) > 0 {
 		aw, err := age.Encrypt(countingTo{enc, &pw.n}, recipients...)
 		if err != nil {
+			cancel()
 			blob.Close()
 			return nil, because(ErrInvalid, "the subject's recipients cannot be encrypted to", err)
 		}
@@ -277,13 +282,16 @@ func (p *partWriter) Close() error {
 		return nil
 	}
 	p.closed = true
+	defer p.cancel()
 	if p.age != nil {
 		if err := p.age.Close(); err != nil {
+			p.cancel()
 			p.blob.Close()
 			return err
 		}
 	}
 	if err := p.enc.Close(); err != nil {
+		p.cancel()
 		p.blob.Close()
 		return err
 	}
@@ -298,6 +306,7 @@ func (p *partWriter) Close() error {
 func (p *partWriter) abort(ctx context.Context) {
 	if !p.closed {
 		p.closed = true
+		p.cancel()
 		p.blob.Close()
 	}
 	p.d.blobs.Remove(ctx, p.name)

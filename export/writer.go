@@ -62,7 +62,9 @@ func (b *Builder) Write(ctx context.Context, w io.Writer, r gdpr.Request) (*Mani
 // writer of each part, and each is closed when its part is complete. A
 // dataset too large for one part is continued under the same path in
 // the next; the manifest, in the last part, lists every part before it
-// with its size and SHA-256, and every file with its part.
+// with its size and SHA-256, and every file with its part. On error the
+// part being written is not closed: its owner discards it, with the
+// parts before it.
 func (b *Builder) WriteParts(ctx context.Context, r gdpr.Request, next func(part int) (io.WriteCloser, error)) (*Manifest, error) {
 	if next == nil {
 		return nil, &Error{Op: "write_parts", Field: "next", Err: because(ErrInvalid, "nil next", nil)}
@@ -307,7 +309,6 @@ func (bw *bundleWriter) assemble(ctx context.Context, partSize int64, next func(
 	slices.Sort(names)
 
 	ps := &partSink{next: next, limit: partSize, level: b.level, modified: gen.Truncate(time.Second)}
-	defer ps.abort()
 	if err := ps.open(); err != nil {
 		return nil, err
 	}
@@ -645,15 +646,6 @@ func (ps *partSink) nextPart() error {
 	}
 	ps.earlier = append(ps.earlier, PartEntry{Part: ps.n, Size: ps.cw.n, SHA256: hex.EncodeToString(ps.cw.h.Sum(nil))})
 	return ps.open()
-}
-
-// abort closes a part left open by an error; what was written of it is
-// not a bundle (it has no manifest).
-func (ps *partSink) abort() {
-	if ps.out != nil {
-		ps.out.Close()
-		ps.out = nil
-	}
 }
 
 // entryWriter is one file of the archive being written, hashed and
