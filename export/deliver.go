@@ -221,9 +221,9 @@ type partWriter struct {
 	blob    io.WriteCloser
 	cancel  context.CancelFunc // abandons blob (see Blobs.Create)
 	enc     io.WriteCloser     // the token's AEAD over blob
-	age     io.WriteCloser // nil without recipients
-	w       io.Writer      // what the bundle is written to
-	n       int64          // bytes as the subject gets them
+	age     io.WriteCloser     // nil without recipients
+	w       io.Writer          // what the bundle is written to
+	n       int64              // bytes as the subject gets them
 	onClose func(size int64)
 	closed  bool
 }
