@@ -23,7 +23,11 @@ type Source struct {
 	// "consent", "crm"; a key of ^[a-z0-9_][a-z0-9_.-]{0,63}$, unique
 	// among the sources. Required.
 	Name string
-	// Exporter streams the subject's records. Required.
+	// Exporter streams the subject's records. Required. It is called
+	// with a ctx that carries gdpr.AllowConsent unless the caller's
+	// claims another allowance: the subject asked for their data, so a
+	// restriction (Art. 18(2)) does not keep it from them, and a
+	// decryption made for the bundle is recorded with that allowance.
 	Exporter gdpr.Exporter
 	// Redact, if set, is called with every record of the source before
 	// it is written, to remove what would adversely affect the rights

@@ -478,3 +478,28 @@ func TestRunSweeps(t *testing.T) {
 		t.Fatal("Run did not sweep the expired delivery")
 	}
 }
+
+// A subject whose data is restricted still gets their copy: the sources
+// are asked with the subject's consent as the allowance (Art. 18(2)).
+func TestSourcesCalledWithConsentAllowance(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(nil)
+	var got []gdpr.Allowance
+	src := gdpr.ExporterFunc(func(ctx context.Context, s gdpr.SubjectID, w gdpr.RecordWriter) error {
+		got = append(got, gdpr.AllowanceFrom(ctx))
+		return nil
+	})
+	b, err := export.New(key, export.WithSources(export.Source{Name: "s", Exporter: src}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gdpr.Request{Kind: gdpr.KindAccess, Subject: "s-1"}
+	if _, err := b.Write(context.Background(), io.Discard, r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Write(gdpr.WithAllowance(context.Background(), gdpr.AllowLegalClaims), io.Discard, r); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != gdpr.AllowConsent || got[1] != gdpr.AllowLegalClaims {
+		t.Fatalf("allowances %v", got)
+	}
+}

@@ -140,8 +140,15 @@ func (bw *bundleWriter) close() {
 	}
 }
 
-// read asks every source in turn for the subject's records.
+// read asks every source in turn for the subject's records. The
+// subject asked for them: where ctx claims no allowance, the sources are
+// called with gdpr.AllowConsent, so that a source whose data is
+// restricted (Art. 18) still hands it to the subject, processing "with
+// the data subject's consent" (Art. 18(2)).
 func (bw *bundleWriter) read(ctx context.Context) error {
+	if gdpr.AllowanceFrom(ctx) == gdpr.AllowNone {
+		ctx = gdpr.WithAllowance(ctx, gdpr.AllowConsent)
+	}
 	for _, s := range bw.b.sources {
 		bw.source, bw.redact, bw.err = s.Name, s.Redact, nil
 		err := s.Exporter.ExportSubject(ctx, bw.req.Subject, bw)
