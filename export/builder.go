@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto"
 	"crypto/ed25519"
+	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -82,7 +84,6 @@ const (
 	forBuilder target = 1 << iota
 	forDeliverer
 	forHandler
-	forAll = forBuilder | forDeliverer | forHandler
 )
 
 var targetNames = map[target]string{forBuilder: "New", forDeliverer: "NewDeliverer", forHandler: "NewHandler"}
@@ -192,10 +193,11 @@ func WithAuthority(p gdpr.Party) Option {
 	}}
 }
 
-// WithClock sets the clock that dates bundles (New), deliveries and
-// downloads (NewDeliverer, NewHandler). Default: time.Now. nil is an error.
+// WithClock sets the clock that dates bundles (New), and deliveries and
+// downloads (NewDeliverer); a Handler uses its Builder's and Deliverer's.
+// Default: time.Now. nil is an error.
 func WithClock(now func() time.Time) Option {
-	return option{"WithClock", forAll, func(b *settings) error {
+	return option{"WithClock", forBuilder | forDeliverer, func(b *settings) error {
 		if now == nil {
 			return because(ErrInvalid, "nil clock", nil)
 		}
@@ -209,9 +211,10 @@ func WithClock(now func() time.Time) Option {
 // and the Deliverer each delivery it makes, each download and each
 // deletion ("export.delivered", "export.downloaded", "export.deleted");
 // no personal data but the subject, which the Recorder pseudonymises.
-// For New, NewDeliverer and NewHandler. Default: gdpr.Discard. nil is an error.
+// For New and NewDeliverer (a Handler records through its Builder and
+// Deliverer). Default: gdpr.Discard. nil is an error.
 func WithRecorder(r gdpr.Recorder) Option {
-	return option{"WithRecorder", forAll, func(b *settings) error {
+	return option{"WithRecorder", forBuilder | forDeliverer, func(b *settings) error {
 		if r == nil {
 			return because(ErrInvalid, "nil recorder", nil)
 		}
@@ -308,6 +311,19 @@ func New(signer crypto.Signer, opts ...Option) (*Builder, error) {
 	}
 	return b, nil
 }
+
+// Format prints the Builder by the ID of its key, under every verb: it
+// holds the signing key, which must never print.
+func (b Builder) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		io.WriteString(f, b.GoString())
+		return
+	}
+	io.WriteString(f, "export.Builder{kid:"+KeyID(b.pub)+"}")
+}
+
+// GoString returns "&export.Builder{kid:…}".
+func (b Builder) GoString() string { return "&export.Builder{kid:" + KeyID(b.pub) + "}" }
 
 // PublicKey returns the key the Builder's manifests verify under.
 func (b *Builder) PublicKey() ed25519.PublicKey { return append(ed25519.PublicKey(nil), b.pub...) }
