@@ -59,6 +59,7 @@ type readConfig struct {
 	maxRatio  int64
 	maxFiles  int
 	maxRecord int
+	request   string
 }
 
 // WithKeys trusts more keys beside the one Open is given, e.g. a
@@ -89,15 +90,33 @@ func WithMaxSize(n int64) ReadOption {
 }
 
 // WithMaxRatio sets the highest ratio of uncompressed to compressed size
-// a file over 1 MiB may have, against decompression bombs. Default: 200
-// (deflate's best is about 1032; JSON records compress 5 to 20 times).
-// Under 2 is an error.
+// a file over 1 MiB may have, against decompression bombs. Default: 1000,
+// just under deflate's best (about 1032), so that only a file of almost
+// nothing but one repeated byte is refused: JSON records compress 5 to 20
+// times, and a receiver that expects such files raises it. (The archive's
+// layout is checked too, so entries cannot overlap to multiply their
+// expansion, and every size is bounded by the signed manifest and by
+// WithMaxSize.) Under 2 is an error.
 func WithMaxRatio(r int) ReadOption {
 	return readOption{"WithMaxRatio", func(c *readConfig) error {
 		if r < 2 {
 			return because(ErrInvalid, "a ratio limit under 2", nil)
 		}
 		c.maxRatio = int64(r)
+		return nil
+	}}
+}
+
+// WithRequest requires the bundle to answer the request with the ID, as
+// its signed manifest says: a receiving controller that was told which
+// request a transfer answers refuses a bundle of another request or
+// subject, signed by the same controller. Default: any request.
+func WithRequest(id string) ReadOption {
+	return readOption{"WithRequest", func(c *readConfig) error {
+		if id == "" {
+			return because(ErrInvalid, "an empty request ID", nil)
+		}
+		c.request = id
 		return nil
 	}}
 }
@@ -139,7 +158,7 @@ func Open(r io.ReaderAt, size int64, key ed25519.PublicKey, opts ...ReadOption) 
 // the manifest gives.
 func OpenParts(parts []Part, key ed25519.PublicKey, opts ...ReadOption) (*Bundle, error) {
 	const op = "open"
-	cfg := readConfig{maxSize: 16 << 30, maxRatio: 200, maxFiles: maxFilesPerPart, maxRecord: 64 << 20}
+	cfg := readConfig{maxSize: 16 << 30, maxRatio: 1000, maxFiles: maxFilesPerPart, maxRecord: 64 << 20}
 	if len(key) != ed25519.PublicKeySize {
 		return nil, &Error{Op: op, Field: "key", Err: because(ErrInvalid, "not an Ed25519 public key", nil)}
 	}
@@ -182,6 +201,9 @@ func openParts(parts []Part, cfg readConfig) (*Bundle, error) {
 		if len(zr.File) > cfg.maxFiles {
 			return nil, errs.At(where, because(ErrTooLarge, "more than "+strconv.Itoa(cfg.maxFiles)+" files", nil))
 		}
+		if err := checkLayout(p, zr); err != nil {
+			return nil, errs.At(where, err)
+		}
 		for _, f := range zr.File {
 			if err := checkEntry(f, cfg); err != nil {
 				return nil, errs.At(where, err)
@@ -191,7 +213,7 @@ func openParts(parts []Part, cfg readConfig) (*Bundle, error) {
 				return nil, errs.At(where, because(ErrTooLarge, "over the size limit", nil))
 			}
 			key := strconv.Itoa(n) + "/" + f.Name
-			if b.files[key] != nil {
+			if b.files[key] != nil || (f.Name == ManifestPath && manifest != nil) {
 				return nil, bundleErr(where, "a path twice in the archive")
 			}
 			if f.Name == ManifestPath {
@@ -218,6 +240,9 @@ func openParts(parts []Part, cfg readConfig) (*Bundle, error) {
 	}
 	if err := m.verify(cfg.keys); err != nil {
 		return nil, err
+	}
+	if cfg.request != "" && m.Request != cfg.request {
+		return nil, bundleErr(ManifestPath, "answers another request")
 	}
 	b.m = m
 	if m.Parts != len(parts) {
@@ -441,9 +466,12 @@ func (b *Bundle) Information() (*Information, error) {
 		}
 		defer rc.Close()
 		var info Information
-		data, err := io.ReadAll(rc)
+		data, err := io.ReadAll(io.LimitReader(rc, maxManifest+1))
 		if err != nil {
 			return nil, wrap(op, err)
+		}
+		if len(data) > maxManifest {
+			return nil, wrap(op, errs.At(InformationPath, because(ErrTooLarge, "over the limit of an information file", nil)))
 		}
 		if err := json.Unmarshal(data, &info); err != nil {
 			return nil, wrap(op, bundleErr(InformationPath, "malformed"))
@@ -459,7 +487,11 @@ func (b *Bundle) Information() (*Information, error) {
 // every data file's hash and record count again as it reads, and yields
 // an error, and then stops, at the first thing amiss: a malformed line,
 // a count or hash that differs from the manifest. A dataset the bundle
-// does not hold yields nothing.
+// does not hold yields nothing. Open checked every hash already, so an
+// error here means the bytes under the ReaderAt changed since, which
+// they must not; a record is known intact only once the iteration ends
+// without error, so a receiver that imports the records does so in one
+// transaction and rolls it back on an error.
 func (b *Bundle) Records(ctx context.Context, dataset string) iter.Seq2[gdpr.Record, error] {
 	return func(yield func(gdpr.Record, error) bool) {
 		for _, fe := range b.m.Files {
@@ -582,4 +614,183 @@ func ignoreEOF(err error) error {
 		return nil
 	}
 	return err
+}
+
+// The signatures and fixed sizes of the ZIP records checkLayout reads
+// (APPNOTE.TXT 4.3).
+const (
+	sigLocal      = 0x04034b50
+	sigDescriptor = 0x08074b50
+	sigEnd        = 0x06054b50
+	sigEnd64      = 0x06064b50
+	sigLocator64  = 0x07064b50
+	localLen      = 30
+	endLen        = 22
+	locator64Len  = 20
+)
+
+// checkLayout checks what archive/zip, which reads only the central
+// directory, does not: that the part is nothing but its entries, back to
+// back from offset 0, each local header agreeing with its central one
+// (name, flags, method) and its data descriptor with its sizes and CRC,
+// then the central directory, and the end record with no comment. A
+// streaming extractor, which reads local headers, then sees exactly the
+// files the manifest lists: no hidden entry, no renamed path, no bytes
+// before, between or after, no entries that overlap.
+func checkLayout(p Part, zr *zip.Reader) error {
+	if zr.Comment != "" {
+		return because(ErrBundle, "an archive comment", nil)
+	}
+	files := slices.Clone(zr.File)
+	offsets := make(map[*zip.File]int64, len(files))
+	for _, f := range files {
+		off, err := f.DataOffset()
+		if err != nil {
+			return because(ErrBundle, "an entry whose local header is unreadable", nil)
+		}
+		offsets[f] = off
+	}
+	slices.SortFunc(files, func(a, b *zip.File) int { return cmpInt(offsets[a], offsets[b]) })
+	var pos int64
+	var hdr [localLen]byte
+	for _, f := range files {
+		if _, err := p.R.ReadAt(hdr[:], pos); err != nil {
+			return because(ErrBundle, "bytes between entries, or a truncated entry", nil)
+		}
+		le := leBytes(hdr[:])
+		if le.u32(0) != sigLocal {
+			return because(ErrBundle, "bytes between entries", nil)
+		}
+		flags, method := le.u16(6), le.u16(8)
+		nameLen, extraLen := int64(le.u16(26)), int64(le.u16(28))
+		name := make([]byte, nameLen)
+		if _, err := p.R.ReadAt(name, pos+localLen); err != nil {
+			return because(ErrBundle, "a truncated local header", nil)
+		}
+		if string(name) != f.Name || flags != f.Flags || method != f.Method {
+			return because(ErrBundle, "a local header that differs from the central directory", nil)
+		}
+		if pos+localLen+nameLen+extraLen != offsets[f] {
+			return because(ErrBundle, "entries that overlap", nil)
+		}
+		pos = offsets[f] + int64(f.CompressedSize64)
+		if pos < 0 || pos > p.Size {
+			return because(ErrBundle, "an entry past the end of the archive", nil)
+		}
+		if flags&0x8 != 0 {
+			n, err := checkDescriptor(p, pos, f)
+			if err != nil {
+				return err
+			}
+			pos += n
+		}
+	}
+	cdStart, err := centralDirectory(p)
+	if err != nil {
+		return err
+	}
+	if pos != cdStart {
+		return because(ErrBundle, "bytes between the last entry and the central directory", nil)
+	}
+	return nil
+}
+
+// checkDescriptor checks the data descriptor at pos against f, and
+// returns its length: an optional signature, the CRC-32 and the two
+// sizes, of 8 bytes each for a ZIP64 entry (as archive/zip writes them).
+func checkDescriptor(p Part, pos int64, f *zip.File) (int64, error) {
+	var buf [24]byte
+	n, _ := p.R.ReadAt(buf[:], pos)
+	le := leBytes(buf[:n])
+	var off int64
+	if n >= 4 && le.u32(0) == sigDescriptor {
+		off = 4
+	}
+	zip64 := f.CompressedSize64 >= 0xffffffff || f.UncompressedSize64 >= 0xffffffff
+	size := int64(12)
+	if zip64 {
+		size = 20
+	}
+	if int64(n) < off+size {
+		return 0, because(ErrBundle, "a truncated data descriptor", nil)
+	}
+	d := le[off:]
+	var csize, usize uint64
+	if zip64 {
+		csize, usize = d.u64(4), d.u64(12)
+	} else {
+		csize, usize = uint64(d.u32(4)), uint64(d.u32(8))
+	}
+	if d.u32(0) != f.CRC32 || csize != f.CompressedSize64 || usize != f.UncompressedSize64 {
+		return 0, because(ErrBundle, "a data descriptor that differs from the central directory", nil)
+	}
+	return off + size, nil
+}
+
+// centralDirectory returns where the central directory starts, from the
+// end record, which must close the part (no comment), and the ZIP64 end
+// record before it if there is one; the directory must end where the
+// end records begin.
+func centralDirectory(p Part) (int64, error) {
+	bad := because(ErrBundle, "a malformed end of the central directory", nil)
+	if p.Size < endLen {
+		return 0, bad
+	}
+	var rec [endLen]byte
+	if _, err := p.R.ReadAt(rec[:], p.Size-endLen); err != nil {
+		return 0, bad
+	}
+	le := leBytes(rec[:])
+	if le.u32(0) != sigEnd || le.u16(20) != 0 {
+		return 0, bad
+	}
+	size, offset := int64(le.u32(12)), int64(le.u32(16))
+	end := p.Size - endLen
+	if le.u32(16) == 0xffffffff || le.u32(12) == 0xffffffff || le.u16(10) == 0xffff {
+		var loc [locator64Len]byte
+		if p.Size < endLen+locator64Len {
+			return 0, bad
+		}
+		if _, err := p.R.ReadAt(loc[:], p.Size-endLen-locator64Len); err != nil {
+			return 0, bad
+		}
+		ll := leBytes(loc[:])
+		if ll.u32(0) != sigLocator64 {
+			return 0, bad
+		}
+		recOff := int64(ll.u64(8))
+		var r64 [56]byte
+		if recOff < 0 || recOff+56 > p.Size {
+			return 0, bad
+		}
+		if _, err := p.R.ReadAt(r64[:], recOff); err != nil {
+			return 0, bad
+		}
+		rl := leBytes(r64[:])
+		if rl.u32(0) != sigEnd64 || int64(rl.u64(4))+12 != p.Size-endLen-locator64Len-recOff {
+			return 0, bad
+		}
+		size, offset = int64(rl.u64(40)), int64(rl.u64(48))
+		end = recOff
+	}
+	if offset < 0 || size < 0 || offset+size != end {
+		return 0, bad
+	}
+	return offset, nil
+}
+
+type leBytes []byte
+
+func (b leBytes) u16(i int) uint16 { return uint16(b[i]) | uint16(b[i+1])<<8 }
+func (b leBytes) u32(i int) uint32 { return uint32(b.u16(i)) | uint32(b.u16(i+2))<<16 }
+func (b leBytes) u64(i int) uint64 { return uint64(b.u32(i)) | uint64(b.u32(i+4))<<32 }
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
