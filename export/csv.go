@@ -2,9 +2,11 @@ package export
 
 import (
 	"bufio"
+	"encoding"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"io"
 	"reflect"
@@ -28,11 +30,17 @@ import (
 //     "address.city". An empty object is the cell "{}" in its own column.
 //   - an array is one cell, holding its JSON text: ["a","b"] is
 //     `["a","b"]`.
-//   - a []byte is standard base64; a time is RFC 3339 with nanoseconds;
-//     null is an empty cell; a string that is not valid UTF-8 has each
-//     invalid byte replaced by U+FFFD.
-//   - the paths after the first MaxColumns of a dataset go into the
-//     "(more)" cell, as a JSON object of path to cell text.
+//   - a []byte is standard base64; a time is RFC 3339 in UTC with
+//     nanoseconds; a value with a MarshalText method is its text; null is
+//     an empty cell; a string that is not valid UTF-8 has each run of
+//     invalid bytes replaced by U+FFFD.
+//   - a key that holds a "." flattens to the same column as the nested
+//     path it spells ({"a.b": 1} and {"a": {"b": 1}} are both "a.b");
+//     when one record has both, the second in byte order of the keys goes
+//     into the "(more)" cell. The JSON file keeps them apart.
+//   - the paths after the first MaxColumns of a dataset (or once its
+//     column names reach 256 KiB together) go into the "(more)" cell, as
+//     a JSON object of path to cell text.
 //
 // A record without a value for a column has an empty cell. A text cell
 // that a spreadsheet would take for a formula — one that begins, after
@@ -45,6 +53,9 @@ import (
 // MaxColumns is the most field columns a dataset's CSV file has.
 const MaxColumns = 1024
 
+// maxColumnBytes bounds the length of a dataset's column names together.
+const maxColumnBytes = 256 << 10
+
 // moreColumn is the column of the paths past MaxColumns.
 const moreColumn = "(more)"
 
@@ -54,7 +65,10 @@ var fixedColumns = []string{"id", "time", "category", "activity", "provided"}
 type columns struct {
 	index map[string]int // path → column number among the field columns
 	names []string
-	more  bool // some record had paths past MaxColumns
+	bytes int      // the names' length together
+	seen  []uint64 // by column: the row that last filled it
+	row   uint64   // the row being flattened, from 1
+	more  bool     // some record had paths past MaxColumns
 }
 
 // a cell of a spooled row: its column, whether its text comes from a
@@ -105,6 +119,7 @@ func (r *rowEncoder) row(rec *gdpr.Record) error {
 	r.fixed(4, false, []byte(strconv.FormatBool(rec.Provided)))
 	r.more = r.more[:0]
 	r.path = r.path[:0]
+	r.cols.row++
 	if err := r.object(rec.Fields); err != nil {
 		return err
 	}
@@ -150,9 +165,12 @@ func (r *rowEncoder) field(v any) error {
 	case bool:
 		b = strconv.AppendBool(b, v)
 	case []byte:
+		text = true // base64 may begin with "+"
 		b = base64.StdEncoding.AppendEncode(b, v)
 	case time.Time:
-		b = v.AppendFormat(b, time.RFC3339Nano)
+		b = v.UTC().AppendFormat(b, time.RFC3339Nano)
+	case json.Number:
+		b = append(b, v...)
 	case map[string]any:
 		b = append(b, "{}"...)
 	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64:
@@ -161,6 +179,13 @@ func (r *rowEncoder) field(v any) error {
 			return err
 		}
 		b = append(b, r.enc.buf...)
+	case encoding.TextMarshaler:
+		t, err := v.MarshalText()
+		if err != nil {
+			return &errValue{string(r.path), "a value whose MarshalText fails"}
+		}
+		text = true
+		b = append(b, strings.ToValidUTF8(string(t), "\uFFFD")...)
 	default:
 		rv := reflect.ValueOf(v)
 		switch {
@@ -185,8 +210,18 @@ func (r *rowEncoder) field(v any) error {
 	}
 	r.value = b
 	col, ok := r.cols.index[string(r.path)]
+	if ok && r.cols.seen[col] == r.cols.row {
+		// a key with a "." that spells a nested path this record has
+		// too: the second value goes to (more) rather than over the first
+		r.cols.more = true
+		r.more = append(r.more, ',')
+		r.more = appendString(r.more, strings.ToValidUTF8(string(r.path), "\uFFFD"))
+		r.more = append(r.more, ':')
+		r.more = appendString(r.more, string(b))
+		return nil
+	}
 	if !ok {
-		if len(r.cols.names) >= MaxColumns {
+		if len(r.cols.names) >= MaxColumns || r.cols.bytes+len(r.path) > maxColumnBytes {
 			r.cols.more = true
 			r.more = append(r.more, ',')
 			r.more = appendString(r.more, strings.ToValidUTF8(string(r.path), "\uFFFD"))
@@ -196,9 +231,12 @@ func (r *rowEncoder) field(v any) error {
 		}
 		col = len(r.cols.names)
 		name := string(r.path)
+		r.cols.bytes += len(name)
 		r.cols.index[name] = col
 		r.cols.names = append(r.cols.names, name)
+		r.cols.seen = append(r.cols.seen, 0)
 	}
+	r.cols.seen[col] = r.cols.row
 	r.cell(col, text, b)
 	return nil
 }

@@ -204,13 +204,16 @@ func newToken(part int) (Token, []byte, error) {
 	return Token{s: tokenEncoding.EncodeToString(raw), part: part}, raw, nil
 }
 
+// deliverySegment is the segment size of a part's encryption at rest.
+const deliverySegment = 64 << 10
+
 // partAEAD returns the streaming AEAD of a part whose token is raw.
 func partAEAD(raw []byte) (*subtle.AESGCMHKDF, error) {
 	key, err := hkdf.Key(sha256.New, raw, nil, "gdpr-export/1 delivery", 32)
 	if err != nil {
 		return nil, err
 	}
-	return subtle.NewAESGCMHKDF(key, "SHA256", 32, spoolSegment, 0)
+	return subtle.NewAESGCMHKDF(key, "SHA256", 32, deliverySegment, 0)
 }
 
 // partWriter writes one part: through age to the subject's recipients, if
@@ -378,7 +381,9 @@ func (dl *Download) Close() error {
 // Download spends token and returns the part it fetches. An unknown,
 // used or expired token is ErrNotFound, with nothing said about which.
 // The download is recorded ("export.downloaded") before a byte is
-// returned; the caller must Close the Download.
+// returned; the caller must Close the Download. A failure once the token
+// is spent (the Recorder's, the blobs') is ErrSpent: the part is gone,
+// and the subject needs a new copy.
 func (d *Deliverer) Download(ctx context.Context, token string) (*Download, error) {
 	const op = "download"
 	if err := checkCtx(op, ctx); err != nil {
@@ -405,15 +410,11 @@ func (d *Deliverer) Download(ctx context.Context, token string) (*Download, erro
 		if del.Done() {
 			d.store.Delete(context.WithoutCancel(ctx), del.ID)
 		}
-		return nil, wrap(op, err)
+		return nil, &Error{Op: op, Err: because(ErrSpent, "the download failed after its token was spent", err)}
 	}
-	if err := d.rec.Record(ctx, gdpr.Event{
-		Time: now, Actor: gdpr.Actor{Kind: gdpr.ActorSubject}, Action: "export.downloaded", Subject: del.Subject,
-		Resource: "export_delivery/" + del.ID, Outcome: gdpr.Success,
-		Attrs: map[string]string{"part": strconv.Itoa(i + 1), "parts": strconv.Itoa(len(del.Parts)), "request": del.Request},
-	}); err != nil {
-		return fail(because(ErrSource, "the audit event was not recorded", err))
-	}
+	// The part is opened and its first segment authenticated before the
+	// download is recorded, so that only the Recorder's failure can
+	// spend a token without a download.
 	a, err := partAEAD(raw)
 	if err != nil {
 		return fail(err)
@@ -431,6 +432,14 @@ func (d *Deliverer) Download(ctx context.Context, token string) (*Download, erro
 	if dl.Encrypted, err = isAge(r, dl); err != nil {
 		blob.Close()
 		return fail(because(ErrBundle, "the stored part is corrupt", nil))
+	}
+	if err := d.rec.Record(ctx, gdpr.Event{
+		Time: now, Actor: gdpr.Actor{Kind: gdpr.ActorSubject}, Action: "export.downloaded", Subject: del.Subject,
+		Resource: "export_delivery/" + del.ID, Outcome: gdpr.Success,
+		Attrs: map[string]string{"part": strconv.Itoa(i + 1), "parts": strconv.Itoa(len(del.Parts)), "request": del.Request},
+	}); err != nil {
+		blob.Close()
+		return fail(because(ErrSource, "the audit event was not recorded", err))
 	}
 	dl.Name = fileName(del, i+1, dl.Encrypted)
 	return dl, nil

@@ -22,6 +22,9 @@ var (
 	// ErrConflict: a delivery with that ID, or a part with that token
 	// hash, exists already; or a blob of that name is being written.
 	ErrConflict = errs.Sentinel("conflict", gdpr.ErrConflict)
+	// ErrSpent: a download failed after its token was spent; the part
+	// is deleted, and the subject must ask for a new copy.
+	ErrSpent = errs.Sentinel("the download link is used up", nil)
 	// ErrSource: a source failed while the bundle was written; the
 	// bundle is incomplete and must not be used. The *Error names the
 	// source. It wraps the source's error.

@@ -3,10 +3,12 @@ package export
 import (
 	"context"
 	"io"
+	"strconv"
 
 	"filippo.io/age"
 
 	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/internal/errs"
 )
 
 // Handler answers access (Art. 15) and portability (Art. 20) requests
@@ -93,8 +95,14 @@ func NewHandler(b *Builder, d *Deliverer, send func(ctx context.Context, r gdpr.
 
 // HandleRequest answers an access or a portability request: it deletes
 // any delivery an earlier attempt left for the request, builds and
-// delivers the bundle, transmits it (portability, with a Transmitter),
-// and calls send. The result counts the records and names the delivery.
+// delivers the bundle, transmits it (portability, with a Transmitter;
+// recorded as "export.transmitted", with whether it was sent), and calls
+// send. The result counts the records and names the delivery.
+//
+// Called again for the same request, as the engine does after a failure,
+// it makes a new delivery and the links of the earlier one stop working:
+// if send had succeeded before the failure, the subject's first e-mail
+// is then void and the second one holds the links that work.
 func (h *Handler) HandleRequest(ctx context.Context, r gdpr.Request) (gdpr.RequestResult, error) {
 	const op = "handle_request"
 	if err := checkCtx(op, ctx); err != nil {
@@ -134,15 +142,9 @@ func (h *Handler) HandleRequest(ctx context.Context, r gdpr.Request) (gdpr.Reque
 		return gdpr.RequestResult{}, wrap(op, err)
 	}
 	if h.transmitter != nil && r.Kind == gdpr.KindPortability {
-		open := func(part int) (io.ReadCloser, error) {
-			if part < 1 || part > len(tokens) {
-				return nil, because(ErrNotFound, "no such part", nil)
-			}
-			return h.d.openPart(ctx, del, part, tokens[part-1])
-		}
-		if _, err := h.transmitter.Transmit(ctx, r, m, open); err != nil {
+		if err := h.transmit(ctx, r, del, tokens, m, recipients); err != nil {
 			h.d.remove(context.WithoutCancel(ctx), del, "superseded")
-			return gdpr.RequestResult{}, &Error{Op: op, Field: "WithTransmitter", Err: because(ErrSource, "the transmission to the other controller failed", err)}
+			return gdpr.RequestResult{}, wrap(op, err)
 		}
 	}
 	if err := h.send(ctx, r, del, tokens); err != nil {
@@ -156,4 +158,41 @@ func (h *Handler) HandleRequest(ctx context.Context, r gdpr.Request) (gdpr.Reque
 		}
 	}
 	return gdpr.RequestResult{Records: records, Reference: del.ID}, nil
+}
+
+// transmit hands the portability bundle to the Transmitter. The other
+// controller must be able to open it: when the subject's copy is
+// encrypted to the subject, the Transmitter is given a copy of its own,
+// made for it and deleted once it is sent.
+func (h *Handler) transmit(ctx context.Context, r gdpr.Request, del Delivery, tokens []Token, m *Manifest, recipients []age.Recipient) error {
+	if len(recipients) > 0 {
+		plain, ptoks, pm, err := h.d.deliver(ctx, h.b, r, nil)
+		if err != nil {
+			return err
+		}
+		defer h.d.remove(context.WithoutCancel(ctx), plain, "transmitted")
+		del, tokens, m = plain, ptoks, pm
+	}
+	open := func(part int) (io.ReadCloser, error) {
+		if part < 1 || part > len(tokens) {
+			return nil, because(ErrNotFound, "no such part", nil)
+		}
+		return h.d.openPart(ctx, del, part, tokens[part-1])
+	}
+	sent, err := h.transmitter.Transmit(ctx, r, m, open)
+	if err != nil {
+		return errs.At("WithTransmitter", because(ErrSource, "the transmission to the other controller failed", err))
+	}
+	return h.d.rec.Record(ctx, gdpr.Event{
+		Time: h.d.now().UTC(), Actor: gdpr.System("export"), Action: "export.transmitted", Subject: r.Subject,
+		Resource: "export_delivery/" + del.ID, Outcome: outcome(sent),
+		Attrs: map[string]string{"request": r.ID, "sent": strconv.FormatBool(sent)},
+	})
+}
+
+func outcome(ok bool) gdpr.Outcome {
+	if ok {
+		return gdpr.Success
+	}
+	return gdpr.Failure
 }

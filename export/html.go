@@ -142,6 +142,9 @@ The personal data you provided to {{.ControllerName}} that are processed on your
 <table class="kv">
 <tr><th>Purpose <span class="art">Art. 15(1)(a)</span></th><td>{{if .Description}}{{.Description}} {{end}}<span class="art">(purpose <code>{{.Purpose}}</code>)</span></td></tr>
 <tr><th>Lawful basis <span class="art">Art. 6, Art. 9</span></th><td>{{.Basis}} <span class="art">{{.BasisArticle}}</span></td></tr>
+{{- if .JointControllers}}
+<tr><th>Joint controllers <span class="art">Art. 26</span></th><td><ul>{{range .JointControllers}}<li>{{.Name}}{{if .Address}}, {{.Address}}{{end}}{{if .Email}}, {{.Email}}{{end}}{{if .Phone}}, {{.Phone}}{{end}}{{if .URL}}, {{.URL}}{{end}}</li>{{end}}</ul> You may exercise your rights against each of them (Art. 26(3)).</td></tr>
+{{- end}}
 <tr><th>Categories of personal data <span class="art">Art. 15(1)(b)</span></th><td>{{if .Categories}}<ul>
 {{- range .Categories}}
 <li><code>{{.ID}}</code>{{if .Description}} — {{.Description}}{{end}}{{if .Special}} <span class="special">special category: {{.Special}} ({{.SpecialArticle}})</span>{{end}}</li>
@@ -292,6 +295,7 @@ type htmlActivity struct {
 	Retention, Source                                string
 	Automated                                        *gdpr.AutomatedDecisions
 	Transfers                                        []htmlTransfer
+	JointControllers                                 []htmlParty
 	Records                                          int64
 }
 
@@ -483,6 +487,9 @@ func activity(a ActivityInfo) htmlActivity {
 		Title: valid(a.Name), Purpose: valid(string(a.Purpose)), Description: valid(a.Description),
 		Basis: capital(words(a.Basis.String())), BasisArticle: valid(a.BasisArticle),
 		Retention: retention(a.Retention), Source: valid(a.Source), Records: a.Records,
+	}
+	for _, p := range a.JointControllers {
+		v.JointControllers = append(v.JointControllers, party(p))
 	}
 	if v.Title == "" {
 		v.Title = valid(a.ID)

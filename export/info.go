@@ -31,9 +31,9 @@ type Information struct {
 	// data are processed, each with its purposes, categories, recipients,
 	// retention, source, automated decisions and transfers: Art. 15(1)(a)
 	// to (d), (g), (h) and 15(2). They are the activities the exported
-	// records name (Record.Activity); when no record names one, every
-	// activity of the Register, since the controller's processing cannot
-	// then be narrowed down.
+	// records name (Record.Activity) when every record names one of the
+	// Register's; otherwise every activity of the Register, since the
+	// processing of the other records cannot be narrowed down.
 	Activities []ActivityInfo `json:"activities"`
 	// Disclosures are the actual recipients of the subject's data the
 	// host records (Art. 15(1)(c) as the CJEU reads it in C-154/21: the
@@ -57,6 +57,10 @@ type ActivityInfo struct {
 	ID string `json:"id"`
 	// Name is the activity's name.
 	Name string `json:"name,omitempty"`
+	// JointControllers are the controllers that determine the purposes
+	// and means with the controller (Art. 26): the subject may exercise
+	// their rights against each of them (Art. 26(3)).
+	JointControllers []gdpr.Party `json:"joint_controllers,omitempty"`
 	// Purpose and Description: the purpose of the processing,
 	// Art. 15(1)(a).
 	Purpose     gdpr.Purpose `json:"purpose"`
@@ -118,18 +122,23 @@ func Rights() []Right { return slices.Clone(rights) }
 // information assembles the Information for a bundle: the activities the
 // records named (counts by activity ID), or all of them when none was
 // named, and the disclosures.
-func (b *Builder) information(ctx context.Context, subject gdpr.SubjectID, counts map[string]int64) (Information, error) {
+func (b *Builder) information(ctx context.Context, subject gdpr.SubjectID, counts map[string]int64, untagged bool) (Information, error) {
 	info := Information{Rights: Rights(), Authority: b.authority}
 	reg := b.register
 	if reg != nil {
 		info.Controller = reg.Controller
 		info.Representative = reg.Representative
 		info.DPO = reg.DPO
-		named := false
-		for _, a := range reg.Activities {
-			if counts[a.ID] > 0 {
-				named = true
-				break
+		// Narrowed to the activities the records name only when every
+		// record names one: a record that names none could be under any.
+		named := !untagged
+		if named {
+			named = false
+			for _, a := range reg.Activities {
+				if counts[a.ID] > 0 {
+					named = true
+					break
+				}
 			}
 		}
 		for _, a := range reg.Activities {
@@ -137,7 +146,7 @@ func (b *Builder) information(ctx context.Context, subject gdpr.SubjectID, count
 				continue
 			}
 			ai := ActivityInfo{
-				ID: a.ID, Name: a.Name, Purpose: a.PurposeKey(), Description: a.Description,
+				ID: a.ID, Name: a.Name, JointControllers: a.JointControllers, Purpose: a.PurposeKey(), Description: a.Description,
 				Basis: a.Basis, BasisArticle: a.Basis.Article(),
 				Categories: a.DataCategories, Recipients: a.Recipients,
 				Retention: a.Retention, AutomatedDecisions: a.AutomatedDecisions,

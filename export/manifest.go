@@ -47,7 +47,10 @@ type Manifest struct {
 	Format string `json:"format"`
 	// Kind is gdpr.KindAccess or gdpr.KindPortability.
 	Kind gdpr.RequestKind `json:"kind"`
-	// Request is the ID of the request the bundle answers, if any.
+	// Request is the ID of the request the bundle answers, if any: what
+	// binds a bundle to its subject, since the manifest names no
+	// subject. A receiver told which request a transfer answers checks
+	// it with WithRequest; a Handler always sets it.
 	Request string `json:"request,omitempty"`
 	// Generated is when the bundle was written, in UTC.
 	Generated time.Time `json:"generated"`
@@ -211,6 +214,14 @@ func parseManifest(data []byte) (*Manifest, error) {
 	if dec.More() {
 		return nil, bundleErr(ManifestPath, "trailing data")
 	}
+	// encoding/json matches member names case-insensitively: the file
+	// must be exactly what m encodes to, or another reader (jq, a
+	// browser) could read other values than the ones signed.
+	if re, err := json.Marshal(&m); err != nil {
+		return nil, bundleErr(ManifestPath, "malformed")
+	} else if a, b := mustCanonical(data), mustCanonical(re); a == nil || !bytes.Equal(a, b) {
+		return nil, bundleErr(ManifestPath, "members spelt or valued otherwise than the format has them")
+	}
 	if m.Format != FormatVersion {
 		return nil, bundleErr(ManifestPath, "format %s, want %q", show(m.Format), FormatVersion)
 	}
@@ -271,6 +282,14 @@ func (m *Manifest) verify(trusted []ed25519.PublicKey) error {
 
 func bundleErrAs(sentinel error, format string, args ...any) error {
 	return because(sentinel, ManifestPath+": "+fmt.Sprintf(format, args...), nil)
+}
+
+func mustCanonical(data []byte) []byte {
+	c, err := Canonical(data)
+	if err != nil {
+		return nil
+	}
+	return c
 }
 
 // maxParts bounds a bundle's parts.

@@ -46,6 +46,10 @@ func (d *Deliverer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				http.Error(w, "This link is unknown, used or expired. Ask the controller for a new copy of your data.", http.StatusNotFound)
 				return
 			}
+			if errors.Is(err, ErrSpent) {
+				http.Error(w, "The download failed, and this link is now used. Ask the controller for a new copy of your data.", http.StatusGone)
+				return
+			}
 			http.Error(w, "The download failed. Try again later.", http.StatusInternalServerError)
 			return
 		}

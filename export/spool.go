@@ -14,13 +14,14 @@ import (
 // CSV rows) while the sources are read, so that the archive's entries
 // can be written one after the other however the sources interleave
 // their datasets, with memory bounded by the buffers. It is a temporary
-// file encrypted with Tink's streaming AEAD (AES-256-GCM-HKDF, 64 KiB
-// segments) under a key that exists only in memory for one bundle, and
+// file encrypted with Tink's streaming AEAD (AES-256-GCM-HKDF, 16 KiB
+// segments, whose writer is the spool's only buffer: about 40 KiB a
+// spool) under a key that exists only in memory for one bundle, and
 // unlinked as soon as it is created where the system allows it, so
 // neither a crash nor a look at the disk leaves the subject's data
 // readable.
 
-const spoolSegment = 1 << 16
+const spoolSegment = 16 << 10
 
 type spooler struct {
 	aead *subtle.AESGCMHKDF
@@ -45,8 +46,8 @@ type spool struct {
 	f        *os.File
 	unlinked bool
 	enc      io.WriteCloser
-	w        *bufio.Writer
-	size     int64 // ciphertext bytes in f
+	w        io.Writer // enc, which buffers a segment
+	size     int64     // ciphertext bytes in f
 }
 
 // create makes a spool whose ciphertext is bound to name.
@@ -66,15 +67,12 @@ func (sp *spooler) create(name string) (*spool, error) {
 		s.close()
 		return nil, err
 	}
-	s.w = bufio.NewWriterSize(s.enc, spoolSegment)
+	s.w = s.enc
 	return s, nil
 }
 
 // finish ends writing: everything written is in the file.
 func (s *spool) finish() error {
-	if err := s.w.Flush(); err != nil {
-		return err
-	}
 	if err := s.enc.Close(); err != nil {
 		return err
 	}
@@ -93,7 +91,7 @@ func (s *spool) reader() (*bufio.Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return bufio.NewReaderSize(r, spoolSegment), nil
+	return bufio.NewReaderSize(r, 64<<10), nil
 }
 
 // close closes and removes the file.

@@ -2,6 +2,7 @@ package export
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -36,12 +37,14 @@ import (
 //	"bytes"          a []byte, as standard base64
 //	"binary-string"  a string that is not valid UTF-8, as standard base64
 //	                 of its bytes (JSON strings are Unicode text)
-//	"time"           a time.Time, as RFC 3339 with nanoseconds
+//	"time"           a time.Time, as RFC 3339 in UTC with nanoseconds
 //
 // Numbers are written as Go's encoding/json writes them and read back as
 // json.Number, which keeps every digit; integers of any size stay exact.
-// Values of other types (structs, types with a MarshalJSON method) are
-// written by encoding/json and read back as the generic JSON value.
+// Values of other types (structs, types with a MarshalJSON or MarshalText
+// method, such as uuid.UUID and net.IP) are written by encoding/json and
+// read back as the generic JSON value. A field name is at most 1024
+// bytes of UTF-8.
 
 // The kinds of the "types" member.
 const (
@@ -57,7 +60,28 @@ const maxValueDepth = 64
 // field's path (keys, no values).
 type errValue struct{ path, why string }
 
-func (e *errValue) Error() string { return "field " + show(e.path) + ": " + e.why }
+func (e *errValue) Error() string { return "field " + showPath(e.path) + ": " + e.why }
+
+// showPath renders a JSON Pointer for an error: each key as show quotes
+// it (or hides it), indices as numbers, joined with ".".
+func showPath(ptr string) string {
+	if ptr == "" {
+		return "(top)"
+	}
+	var b strings.Builder
+	for i, tok := range strings.Split(strings.TrimPrefix(ptr, "/"), "/") {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		if _, err := strconv.Atoi(tok); err == nil {
+			b.WriteString(tok)
+		} else {
+			b.WriteString(show(tok))
+		}
+	}
+	return b.String()
+}
 
 // encoder appends records as JSON lines and collects their "types".
 type encoder struct {
@@ -128,9 +152,12 @@ func (e *encoder) fieldMap(m map[string]any, depth int) error {
 	return nil
 }
 
+// maxKey bounds a field name: names are kept as CSV columns.
+const maxKey = 1024
+
 func (e *encoder) key(k string) error {
-	if !utf8.ValidString(k) {
-		return &errValue{string(e.path), "a field name that is not valid UTF-8"}
+	if !utf8.ValidString(k) || len(k) > maxKey {
+		return &errValue{string(e.path), "a field name over 1024 bytes or not valid UTF-8"}
 	}
 	e.buf = appendString(e.buf, k)
 	e.buf = append(e.buf, ':')
@@ -191,6 +218,7 @@ func (e *encoder) value(v any, depth int) error {
 		}
 		e.buf = append(e.buf, v...)
 	case time.Time:
+		v = v.UTC() // RFC 3339 offsets are whole minutes; some zones' are not
 		if y := v.Year(); y < 0 || y > 9999 {
 			return &errValue{string(e.path), "a time outside the years 0 to 9999"}
 		}
@@ -269,7 +297,10 @@ func (e *encoder) value(v any, depth int) error {
 // slices and arrays, pointers, and, through encoding/json, structs and
 // types with their own JSON encoding.
 func (e *encoder) reflectValue(v any, depth int) error {
-	if _, ok := v.(json.Marshaler); ok {
+	switch v.(type) {
+	case json.Marshaler, encoding.TextMarshaler:
+		// uuid.UUID, net.IP and the like: their text, as encoding/json
+		// writes them, not the bytes they are made of
 		return e.marshal(v)
 	}
 	rv := reflect.ValueOf(v)
@@ -526,6 +557,9 @@ func decodeRecord(dataset string, line []byte) (gdpr.Record, error) {
 	if err := noDuplicateMembers(line); err != nil {
 		return gdpr.Record{}, err
 	}
+	if err := exactMembers(line); err != nil {
+		return gdpr.Record{}, err
+	}
 	if raw.ID == nil || *raw.ID == "" || raw.Provided == nil || raw.Fields == nil {
 		return gdpr.Record{}, errors.New("a record without its id, provided or fields")
 	}
@@ -662,4 +696,24 @@ func noDuplicateMembers(data []byte) error {
 			stack = stack[:len(stack)-1]
 		}
 	}
+}
+
+// recordMembers are the members of a record object, as the writer spells
+// them: encoding/json matches names case-insensitively, and a record
+// whose "ID" and "id" differ must not read as one of them.
+var recordMembers = map[string]bool{"id": true, "time": true, "category": true, "activity": true, "provided": true, "fields": true, "types": true}
+
+// exactMembers rejects a record whose top-level members are not spelt as
+// the writer spells them.
+func exactMembers(line []byte) error {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(line, &top); err != nil {
+		return errors.New("a malformed record")
+	}
+	for k := range top {
+		if !recordMembers[k] {
+			return errors.New("a record with a member this format does not have")
+		}
+	}
+	return nil
 }

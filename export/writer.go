@@ -22,8 +22,13 @@ import (
 	"github.com/gdprkit/gdpr/internal/errs"
 )
 
-// maxDatasets bounds the datasets of one bundle: each holds two spools.
-const maxDatasets = 1000
+// maxDatasets bounds the datasets of one bundle: each holds two spools,
+// an open file and about 40 KiB of buffers each.
+const maxDatasets = 256
+
+// maxRecordLine bounds one record as JSON, the reader's default
+// WithMaxRecord.
+const maxRecordLine = 64 << 20
 
 // Write writes the bundle answering r (an access or portability request
 // of r.Subject; r.ID, if set, is named in the manifest) to w as one ZIP
@@ -80,6 +85,14 @@ func (b *Builder) write(ctx context.Context, op string, r gdpr.Request, partSize
 	if err := checkCtx(op, ctx); err != nil {
 		return nil, err
 	}
+	// The subject asked for their data: where ctx claims no allowance,
+	// the sources and the record of disclosures are asked with
+	// gdpr.AllowConsent, so that a restriction (Art. 18) does not keep
+	// the data from the subject, processing "with the data subject's
+	// consent" (Art. 18(2)).
+	if gdpr.AllowanceFrom(ctx) == gdpr.AllowNone {
+		ctx = gdpr.WithAllowance(ctx, gdpr.AllowConsent)
+	}
 	if r.Kind != gdpr.KindAccess && r.Kind != gdpr.KindPortability {
 		return nil, &Error{Op: op, Field: "kind", Err: because(ErrInvalid, "a bundle answers an access or a portability request, not "+show(string(r.Kind)), nil)}
 	}
@@ -114,19 +127,17 @@ type dataset struct {
 }
 
 type bundleWriter struct {
-	b       *Builder
-	req     gdpr.Request
-	sp      *spooler
-	sets    map[string]*dataset
-	counts  map[string]int64 // records by activity ID
-	omitted int64
-	total   int64
+	b        *Builder
+	req      gdpr.Request
+	sp       *spooler
+	sets     map[string]*dataset
+	counts   map[string]int64 // records by activity ID
+	omitted  int64
+	total    int64
+	untagged int64 // records that name no activity of the register
 
-	source string // the source being read
-	redact func(context.Context, gdpr.Record) (gdpr.Record, bool, error)
-	err    error // the first error WriteRecord returned to the source
-	enc    encoder
-	row    rowEncoder
+	enc encoder
+	row rowEncoder
 }
 
 func (bw *bundleWriter) close() {
@@ -140,29 +151,26 @@ func (bw *bundleWriter) close() {
 	}
 }
 
-// read asks every source in turn for the subject's records. The
-// subject asked for them: where ctx claims no allowance, the sources are
-// called with gdpr.AllowConsent, so that a source whose data is
-// restricted (Art. 18) still hands it to the subject, processing "with
-// the data subject's consent" (Art. 18(2)).
+// read asks every source in turn for the subject's records, each through
+// a writer of its own that refuses to be used once its source returned.
 func (bw *bundleWriter) read(ctx context.Context) error {
-	if gdpr.AllowanceFrom(ctx) == gdpr.AllowNone {
-		ctx = gdpr.WithAllowance(ctx, gdpr.AllowConsent)
-	}
 	for _, s := range bw.b.sources {
-		bw.source, bw.redact, bw.err = s.Name, s.Redact, nil
-		err := s.Exporter.ExportSubject(ctx, bw.req.Subject, bw)
+		sw := &sourceWriter{bw: bw, name: s.Name, redact: s.Redact}
+		err := s.Exporter.ExportSubject(ctx, bw.req.Subject, sw)
+		sw.mu.Lock()
+		sw.done = true
 		if err == nil {
-			err = bw.err // a source that swallowed the writer's error
+			err = sw.err // a source that swallowed the writer's error
 		}
+		sw.mu.Unlock()
 		if err == nil {
 			err = ctx.Err()
 		}
 		if err != nil {
 			detail := "source " + show(s.Name) + " failed"
-			var ve *errValue
-			if errors.As(err, &ve) || errors.Is(err, ErrInvalid) {
-				detail = "source " + show(s.Name) + " wrote a record the bundle cannot hold"
+			var own *writerError
+			if errors.As(err, &own) {
+				detail = "source " + show(s.Name) + " wrote a record the bundle cannot hold: " + errs.StripInvalid(own.err, "export")
 			}
 			return errs.At(s.Name, because(ErrSource, detail, err))
 		}
@@ -178,29 +186,59 @@ func (bw *bundleWriter) read(ctx context.Context) error {
 	return nil
 }
 
-// WriteRecord takes one record from the source being read; it is the
-// gdpr.RecordWriter every source writes to.
-func (bw *bundleWriter) WriteRecord(ctx context.Context, r gdpr.Record) error {
-	if bw.err != nil {
-		return bw.err
+// sourceWriter is the gdpr.RecordWriter one source writes to. It
+// serialises the source's writes, and refuses any after the source
+// returned: a late record would escape its source's Redact, and the
+// bundle being assembled.
+type sourceWriter struct {
+	bw     *bundleWriter
+	name   string
+	redact func(context.Context, gdpr.Record) (gdpr.Record, bool, error)
+	mu     sync.Mutex
+	done   bool
+	err    error // the first error WriteRecord returned
+}
+
+// writerError marks an error of the bundle's own checks, whose text
+// names only keys, so the source's failure may repeat it.
+type writerError struct{ err error }
+
+func (e *writerError) Error() string { return e.err.Error() }
+func (e *writerError) Unwrap() error { return e.err }
+
+var errLate = because(ErrInvalid, "a record written after its source returned", nil)
+
+// WriteRecord takes one record of the source.
+func (sw *sourceWriter) WriteRecord(ctx context.Context, r gdpr.Record) error {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	if sw.done {
+		return &writerError{errLate}
 	}
-	err := bw.writeRecord(ctx, r)
+	if sw.err != nil {
+		return sw.err
+	}
+	err := sw.bw.writeRecord(ctx, sw.redact, sw.name, r)
 	if err != nil {
-		bw.err = err
+		var own *writerError
+		if !errors.As(err, &own) && errors.Is(err, ErrInvalid) {
+			err = &writerError{err}
+		}
+		sw.err = err
 	}
 	return err
 }
 
-func (bw *bundleWriter) writeRecord(ctx context.Context, r gdpr.Record) error {
+func (bw *bundleWriter) writeRecord(ctx context.Context, redact func(context.Context, gdpr.Record) (gdpr.Record, bool, error), source string, r gdpr.Record) error {
 	if ctx != nil && bw.total&1023 == 0 {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 	}
-	if bw.redact != nil {
-		out, keep, err := bw.redact(ctx, r)
+	if redact != nil {
+		out, keep, err := redact(ctx, r)
 		if err != nil {
-			return because(ErrSource, "the redaction of "+show(bw.source)+" failed", err)
+			return because(ErrSource, "the redaction of "+show(source)+" failed", err)
 		}
 		if !keep {
 			return nil
@@ -213,10 +251,10 @@ func (bw *bundleWriter) writeRecord(ctx context.Context, r gdpr.Record) error {
 	if r.ID == "" || len(r.ID) > 1024 || !utf8.ValidString(r.ID) {
 		return because(ErrInvalid, "a record of "+show(r.Dataset)+" whose ID is empty, over 1024 bytes or not UTF-8", nil)
 	}
-	if !utf8.ValidString(r.Category) || !utf8.ValidString(r.Activity) {
-		return because(ErrInvalid, "a record of "+show(r.Dataset)+" whose category or activity is not UTF-8", nil)
+	if !utf8.ValidString(r.Category) || !utf8.ValidString(r.Activity) || len(r.Category) > 1024 || len(r.Activity) > 1024 {
+		return because(ErrInvalid, "a record of "+show(r.Dataset)+" whose category or activity is over 1024 bytes or not UTF-8", nil)
 	}
-	if y := r.Time.Year(); !r.Time.IsZero() && (y < 0 || y > 9999) {
+	if y := r.Time.UTC().Year(); !r.Time.IsZero() && (y < 0 || y > 9999) {
 		return because(ErrInvalid, "a record of "+show(r.Dataset)+" dated outside the years 0 to 9999", nil)
 	}
 	if bw.req.Kind == gdpr.KindPortability && !bw.portable(r) {
@@ -226,6 +264,9 @@ func (bw *bundleWriter) writeRecord(ctx context.Context, r gdpr.Record) error {
 	bw.enc.buf = bw.enc.buf[:0]
 	if err := bw.enc.record(&r); err != nil {
 		return because(ErrInvalid, "a record of "+show(r.Dataset)+" with a "+err.Error(), nil)
+	}
+	if len(bw.enc.buf) > maxRecordLine {
+		return because(ErrInvalid, "a record of "+show(r.Dataset)+" over 64 MiB as JSON", nil)
 	}
 	d := bw.sets[r.Dataset]
 	if d == nil {
@@ -255,8 +296,13 @@ func (bw *bundleWriter) writeRecord(ctx context.Context, r gdpr.Record) error {
 	}
 	d.records++
 	bw.total++
-	if r.Activity != "" {
+	// Counted by activity only what the register knows: the counts say
+	// which activities the information names, and an unknown name is
+	// not kept (it would grow the map with every record).
+	if _, ok := bw.activity(r.Activity); ok {
 		bw.counts[r.Activity]++
+	} else {
+		bw.untagged++
 	}
 	return nil
 }
@@ -264,15 +310,24 @@ func (bw *bundleWriter) writeRecord(ctx context.Context, r gdpr.Record) error {
 // portable reports whether r belongs in a portability bundle: provided
 // by the subject, under an activity on consent or a contract.
 func (bw *bundleWriter) portable(r gdpr.Record) bool {
-	if !r.Provided || r.Activity == "" || bw.b.register == nil {
+	if !r.Provided {
 		return false
 	}
+	a, ok := bw.activity(r.Activity)
+	return ok && (a.Basis.IsConsent() || a.Basis == gdpr.Contract)
+}
+
+// activity returns the register's activity of the ID.
+func (bw *bundleWriter) activity(id string) (gdpr.Activity, bool) {
+	if id == "" || bw.b.register == nil {
+		return gdpr.Activity{}, false
+	}
 	for _, a := range bw.b.register.Activities {
-		if a.ID == r.Activity {
-			return a.Basis.IsConsent() || a.Basis == gdpr.Contract
+		if a.ID == id {
+			return a, true
 		}
 	}
-	return false
+	return gdpr.Activity{}, false
 }
 
 // assemble writes the archive(s) from the spools.
@@ -291,7 +346,7 @@ func (bw *bundleWriter) assemble(ctx context.Context, partSize int64, next func(
 	}
 	var info *Information
 	if bw.req.Kind == gdpr.KindAccess {
-		i, err := b.information(ctx, bw.req.Subject, bw.counts)
+		i, err := b.information(ctx, bw.req.Subject, bw.counts, bw.untagged > 0)
 		if err != nil {
 			return nil, err
 		}
@@ -386,6 +441,9 @@ func (bw *bundleWriter) writeJSON(ctx context.Context, ps *partSink, d *dataset)
 	path := DataDir + d.name + ".json"
 	var files []FileEntry
 	var line []byte
+	if err := ps.startFile(); err != nil {
+		return nil, err
+	}
 	e, err := ps.entry(path)
 	if err != nil {
 		return nil, err
@@ -469,6 +527,9 @@ func (bw *bundleWriter) writeCSV(ctx context.Context, ps *partSink, d *dataset) 
 	rr := &rowReader{r: rd, pos: pos, cells: make([]string, len(names)), text: make([]bool, len(names))}
 	path := DataDir + d.name + ".csv"
 	var files []FileEntry
+	if err := ps.startFile(); err != nil {
+		return nil, nil, err
+	}
 	start := func() (*entryWriter, *csvWriter, error) {
 		e, err := ps.entry(path)
 		if err != nil {
@@ -558,6 +619,7 @@ type partSink struct {
 	modified time.Time
 
 	n       int
+	entries int // in the current part
 	out     io.WriteCloser
 	cw      *countWriter
 	zw      *zip.Writer
@@ -609,7 +671,7 @@ func (ps *partSink) open() error {
 	if out == nil {
 		return because(ErrInvalid, "next returned a nil writer", nil)
 	}
-	ps.out = out
+	ps.out, ps.entries = out, 0
 	ps.cw = &countWriter{w: out, h: sha256.New()}
 	ps.zw = zip.NewWriter(ps.cw)
 	level := ps.level
@@ -629,6 +691,15 @@ func (ps *partSink) open() error {
 
 // full reports whether the part has reached its size.
 func (ps *partSink) full() bool { return ps.cw.n >= ps.limit }
+
+// startFile begins the next part before a data file if this one is full
+// and holds a file already.
+func (ps *partSink) startFile() error {
+	if ps.entries > 0 && ps.full() {
+		return ps.nextPart()
+	}
+	return nil
+}
 
 // closePart finishes the current part.
 func (ps *partSink) closePart() error {
@@ -675,6 +746,7 @@ func (ps *partSink) entry(path string) (*entryWriter, error) {
 	if err != nil {
 		return nil, err
 	}
+	ps.entries++
 	return &entryWriter{ps: ps, path: path, w: w, h: sha256.New()}, nil
 }
 
