@@ -503,3 +503,22 @@ func TestSourcesCalledWithConsentAllowance(t *testing.T) {
 		t.Fatalf("allowances %v", got)
 	}
 }
+
+// FuzzDownloadToken: any text as a token is refused with ErrNotFound
+// (never a panic, never another error), and spends nothing.
+func FuzzDownloadToken(f *testing.F) {
+	f.Add("")
+	f.Add(strings.Repeat("A", 43))
+	f.Add("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+	f.Add("../../etc/passwd")
+	f.Add("\xff\xfe")
+	d, err := export.NewDeliverer(memexport.New(), memexport.NewBlobs())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, tok string) {
+		if _, err := d.Download(context.Background(), tok); !errors.Is(err, export.ErrNotFound) {
+			t.Fatalf("Download(%q): %v, want ErrNotFound", tok, err)
+		}
+	})
+}
