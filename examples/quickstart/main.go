@@ -416,18 +416,21 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 	} else if answered.State != erasure.StateCompleted {
 		return fmt.Errorf("access request %s is %s", answered.ID, answered.State)
 	}
-	saved, err := downloadBundle(ctx, deliverer, links.last(access.ID), state)
+	// The subject's copy goes to a temporary file here, removed at once:
+	// a copy left in the state directory would outlive the erasure below.
+	saved, name, err := downloadBundle(ctx, deliverer, links.first(access.ID), os.TempDir())
 	if err != nil {
 		return err
 	}
 	bundle, contents, err := readBundle(ctx, saved, keys.ReceiptKey().Public().(ed25519.PublicKey))
+	os.Remove(saved)
 	if err != nil {
 		return err
 	}
-	_, err = deliverer.Download(ctx, links.last(access.ID))
+	_, err = deliverer.Download(ctx, links.first(access.ID))
 	spent := errors.Is(err, export.ErrNotFound)
 	step(out, 10, "access request %s answered: bundle of %s verified (%d files, signed), %s; the link works once: %v",
-		access.ID, filepath.Base(saved), len(bundle.Manifest().Files), contents, spent)
+		access.ID, name, len(bundle.Manifest().Files), contents, spent)
 
 	// 11. The subject asks for erasure, and the request engine answers it:
 	// it keeps the request with its deadline, runs it target by target,
@@ -721,8 +724,9 @@ func (l *links) send(_ context.Context, r gdpr.Request, _ export.Delivery, token
 	return nil
 }
 
-// last returns the token of the request's one part.
-func (l *links) last(request string) string {
+// first returns the token of the request's first part (the quickstart's
+// bundles have one; a host's e-mail holds a link per part).
+func (l *links) first(request string) string {
 	t := l.byRequest[request]
 	if len(t) == 0 {
 		return ""
@@ -731,23 +735,24 @@ func (l *links) last(request string) string {
 }
 
 // downloadBundle is the subject following their link: it spends the
-// token and saves the bundle in dir.
-func downloadBundle(ctx context.Context, d *export.Deliverer, token, dir string) (string, error) {
+// token and saves the bundle in a new file in dir, named after it.
+func downloadBundle(ctx context.Context, d *export.Deliverer, token, dir string) (path, name string, err error) {
 	dl, err := d.Download(ctx, token)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	defer dl.Close()
-	path := filepath.Join(dir, dl.Name)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	f, err := os.CreateTemp(dir, "*-"+dl.Name)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
+	path = f.Name()
 	if _, err := io.Copy(f, dl); err != nil {
 		f.Close()
-		return "", err
+		os.Remove(path)
+		return "", "", err
 	}
-	return path, f.Close()
+	return path, dl.Name, f.Close()
 }
 
 // readBundle opens a saved bundle as its receiver would, and counts its
