@@ -36,7 +36,9 @@ type Source struct {
 	// and freedoms of others (Art. 15(4)): another person's name in a
 	// message, a third party's data in a shared document. It returns the
 	// record to write, or keep false to leave the record out; an error
-	// aborts the bundle as the source's. It may change r.Fields in place.
+	// aborts the bundle as the source's. r.Fields is the source's own
+	// map: to change it, return a copy (maps.Clone) unless the source
+	// does not keep it.
 	Redact func(ctx context.Context, r gdpr.Record) (out gdpr.Record, keep bool, err error)
 }
 

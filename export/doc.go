@@ -62,10 +62,13 @@
 // offline, and the manifest covers every byte of every file. The same
 // records, Register and clock give the same bytes.
 //
-// Memory stays constant whatever the size of a bundle: every dataset is
+// Memory stays constant whatever the number of records: every dataset is
 // spooled to a temporary file encrypted under a key that lives only in
 // memory (Tink's streaming AEAD), unlinked at once, and the entries are
-// then streamed into the archive one after the other. Large bundles are
+// then streamed into the archive one after the other. Each dataset costs
+// two open files and about 80 KiB while a bundle is written; a bundle
+// holds at most 256 datasets, a record at most 64 MiB as JSON, a field
+// name at most 1024 bytes. Large bundles are
 // split into parts of about WithPartSize bytes, with one manifest over
 // all.
 //
@@ -110,8 +113,10 @@
 // or archive path at fault, and a cause that wraps one of the sentinels:
 // ErrInvalid (and gdpr.ErrInvalid), ErrNotFound (an unknown, used or
 // expired token alike), ErrConflict, ErrSource, ErrBundle, ErrSignature,
-// ErrTooLarge. No error holds a personal-data value or a token: record
-// IDs, dataset and source names and paths only.
+// ErrTooLarge, ErrSpent; errors of the host's own writers, blobs and
+// signer are passed on as they are. No error holds a personal-data
+// value or a token: dataset, source and field names (as keys) and
+// archive paths only.
 //
 // # Testing
 //
