@@ -46,19 +46,6 @@ func entries(t *testing.T, dir string) []string {
 	return out
 }
 
-func write(t *testing.T, b export.Blobs, name, data string) {
-	t.Helper()
-	w, err := b.Create(t.Context(), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.WriteString(w, data); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // TestDirBlobsFiles: a blob is a file of its name, 0600, and the
 // temporary file is gone once it is closed or removed.

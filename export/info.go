@@ -3,7 +3,6 @@ package export
 import (
 	"context"
 	"slices"
-	"time"
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/internal/errs"
@@ -170,6 +169,3 @@ func (b *Builder) information(ctx context.Context, subject gdpr.SubjectID, count
 	}
 	return info, nil
 }
-
-// when is a time as the bundle writes it: UTC, to the nanosecond.
-func when(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

@@ -627,19 +627,6 @@ func TestReviewManifestFileIsWhatIsSigned(t *testing.T) {
 	}
 }
 
-// swapReader serves a, until swap is set, then b.
-type swapReader struct {
-	a, b []byte
-	swap bool
-}
-
-func (s *swapReader) ReadAt(p []byte, off int64) (int, error) {
-	src := s.a
-	if s.swap {
-		src = s.b
-	}
-	return bytes.NewReader(src).ReadAt(p, off)
-}
 
 // Defect: every dataset gets two spools the moment its first record
 // arrives, each an open temporary file with a 64 KiB bufio.Writer over a
