@@ -46,7 +46,6 @@ func entries(t *testing.T, dir string) []string {
 	return out
 }
 
-
 // TestDirBlobsFiles: a blob is a file of its name, 0600, and the
 // temporary file is gone once it is closed or removed.
 func TestDirBlobsFiles(t *testing.T) {

@@ -66,7 +66,6 @@ func invalid(field string, cause error) error {
 	return errs.At(field, because(ErrInvalid, errs.StripInvalid(cause, "export"), cause))
 }
 
-
 func bundleErr(path, format string, args ...any) error {
 	return errs.At(path, because(ErrBundle, fmt.Sprintf(format, args...), nil))
 }

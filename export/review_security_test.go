@@ -627,7 +627,6 @@ func TestReviewManifestFileIsWhatIsSigned(t *testing.T) {
 	}
 }
 
-
 // Defect: every dataset gets two spools the moment its first record
 // arrives, each an open temporary file with a 64 KiB bufio.Writer over a
 // Tink encrypting writer with its own 64 KiB plaintext and ciphertext
