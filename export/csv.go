@@ -5,7 +5,6 @@ import (
 	"encoding"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/gdprkit/gdpr"
@@ -79,46 +79,66 @@ const (
 	colBias   = 8  // added to a column number so every code is positive
 )
 
-// rowEncoder flattens records into spooled rows: for each cell a uvarint
-// of (column+colBias)<<1 | text, a uvarint length and the bytes; a 0 ends the
-// row.
+// rowEncoder flattens records into spooled rows: a uvarint of the row's
+// length, then for each cell a uvarint of (column+colBias)<<1 | text, a
+// uvarint length and the bytes.
 type rowEncoder struct {
 	cols  *columns
-	buf   []byte
+	buf   []byte // the framed row
+	cells []byte // the row's cells, before the frame
 	more  []byte // the (more) cell's JSON being built
 	path  []byte
 	enc   encoder // for arrays' JSON text
 	value []byte
+	// top is the sorted keys of the last record's fields, and vals
+	// their values: records of a dataset mostly have the same keys, so
+	// checking that a record has the keys of the last one is cheaper
+	// than sorting them again. keys are the scratch slices of the
+	// nested objects, by depth.
+	top   []string
+	vals  []any
+	keys  [][]string
+	depth int
 }
 
-func (r *rowEncoder) cell(col int, text bool, v []byte) {
+func (r *rowEncoder) code(col int, text bool, n int) {
 	c := uint64(col+colBias) << 1
 	if text {
 		c |= 1
 	}
-	r.buf = binary.AppendUvarint(r.buf, c)
-	r.buf = binary.AppendUvarint(r.buf, uint64(len(v)))
-	r.buf = append(r.buf, v...)
+	r.cells = binary.AppendUvarint(r.cells, c)
+	r.cells = binary.AppendUvarint(r.cells, uint64(n))
 }
 
-func (r *rowEncoder) fixed(i int, text bool, v []byte) { r.cell(cellFixed-i, text, v) }
+func (r *rowEncoder) cell(col int, text bool, v []byte) {
+	r.code(col, text, len(v))
+	r.cells = append(r.cells, v...)
+}
 
-// row appends rec's spooled row to r.buf. The record was encoded as JSON
+func (r *rowEncoder) cellString(col int, text bool, v string) {
+	r.code(col, text, len(v))
+	r.cells = append(r.cells, v...)
+}
+
+// row sets r.buf to rec's spooled row. The record was encoded as JSON
 // first, so its values are known to be representable.
 func (r *rowEncoder) row(rec *gdpr.Record) error {
-	r.fixed(0, true, []byte(rec.ID))
+	r.cells = r.cells[:0]
+	r.cellString(cellFixed, true, rec.ID)
 	if !rec.Time.IsZero() {
-		r.fixed(1, false, rec.Time.UTC().AppendFormat(r.value[:0], time.RFC3339Nano))
+		r.value = rec.Time.UTC().AppendFormat(r.value[:0], time.RFC3339Nano)
+		r.cell(cellFixed-1, false, r.value)
 	}
 	if rec.Category != "" {
-		r.fixed(2, true, []byte(rec.Category))
+		r.cellString(cellFixed-2, true, rec.Category)
 	}
 	if rec.Activity != "" {
-		r.fixed(3, true, []byte(rec.Activity))
+		r.cellString(cellFixed-3, true, rec.Activity)
 	}
-	r.fixed(4, false, []byte(strconv.FormatBool(rec.Provided)))
+	r.cellString(cellFixed-4, false, strconv.FormatBool(rec.Provided))
 	r.more = r.more[:0]
 	r.path = r.path[:0]
+	r.depth = 0
 	r.cols.row++
 	if err := r.object(rec.Fields); err != nil {
 		return err
@@ -128,23 +148,84 @@ func (r *rowEncoder) row(rec *gdpr.Record) error {
 		r.more[0] = '{'
 		r.cell(cellMore, true, r.more)
 	}
-	r.buf = append(r.buf, 0)
+	r.buf = binary.AppendUvarint(r.buf[:0], uint64(len(r.cells)))
+	r.buf = append(r.buf, r.cells...)
 	return nil
 }
 
-func (r *rowEncoder) object(m map[string]any) error {
-	for _, k := range sortedKeys(m) {
-		n := len(r.path)
-		if n > 0 {
-			r.path = append(r.path, '.')
+// sameKeys reports whether m has exactly the keys of r.top, and if so
+// leaves their values in r.vals.
+func (r *rowEncoder) sameKeys(m map[string]any) bool {
+	if len(m) != len(r.top) || len(m) == 0 {
+		return false
+	}
+	r.vals = r.vals[:0]
+	for _, k := range r.top {
+		v, ok := m[k]
+		if !ok {
+			return false
 		}
-		r.path = append(r.path, k...)
-		if err := r.field(m[k]); err != nil {
+		r.vals = append(r.vals, v)
+	}
+	return true
+}
+
+func (r *rowEncoder) object(m map[string]any) error {
+	if r.depth == 0 {
+		if !r.sameKeys(m) {
+			r.top = appendSortedKeys(r.top[:0], m)
+			r.vals = r.vals[:0]
+			for _, k := range r.top {
+				r.vals = append(r.vals, m[k])
+			}
+		}
+		// r.top and r.vals stay as they are below depth 0. On an error
+		// the depth is left as it is: the row is abandoned.
+		r.depth++
+		for i, k := range r.top {
+			if err := r.member(k, r.vals[i]); err != nil {
+				return err
+			}
+		}
+		r.depth--
+		return nil
+	}
+	d := r.depth
+	if len(r.keys) < d {
+		r.keys = append(r.keys, nil)
+	}
+	keys := appendSortedKeys(r.keys[d-1][:0], m)
+	r.keys[d-1] = keys
+	r.depth++
+	for _, k := range keys {
+		if err := r.member(k, m[k]); err != nil {
 			return err
 		}
-		r.path = r.path[:n]
 	}
+	r.depth--
 	return nil
+}
+
+func (r *rowEncoder) member(k string, v any) error {
+	n := len(r.path)
+	if n > 0 {
+		r.path = append(r.path, '.')
+	}
+	r.path = append(r.path, k...)
+	if err := r.field(v); err != nil {
+		return err
+	}
+	r.path = r.path[:n]
+	return nil
+}
+
+// appendSortedKeys appends m's keys, in byte order, to keys.
+func appendSortedKeys(keys []string, m map[string]any) []string {
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 func (r *rowEncoder) field(v any) error {
@@ -156,12 +237,17 @@ func (r *rowEncoder) field(v any) error {
 	switch v := v.(type) {
 	case nil:
 	case string:
-		text = true
 		if utf8.ValidString(v) {
+			// the common case, without a copy
+			if col, ok := r.column(); ok {
+				r.cellString(col, true, v)
+				return nil
+			}
 			b = append(b, v...)
 		} else {
 			b = append(b, strings.ToValidUTF8(v, "\uFFFD")...)
 		}
+		text = true
 	case bool:
 		b = strconv.AppendBool(b, v)
 	case []byte:
@@ -173,7 +259,11 @@ func (r *rowEncoder) field(v any) error {
 		b = append(b, v...)
 	case map[string]any:
 		b = append(b, "{}"...)
-	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64:
+	case int:
+		b = strconv.AppendInt(b, int64(v), 10)
+	case int64:
+		b = strconv.AppendInt(b, v, 10)
+	case int8, int16, int32, uint, uint8, uint16, uint32, uint64, float32, float64:
 		r.enc.buf = r.enc.buf[:0]
 		if err := r.enc.value(v, 0); err != nil {
 			return err
@@ -209,25 +299,32 @@ func (r *rowEncoder) field(v any) error {
 		b = append(b, r.enc.buf...)
 	}
 	r.value = b
-	col, ok := r.cols.index[string(r.path)]
-	if ok && r.cols.seen[col] == r.cols.row {
-		// a key with a "." that spells a nested path this record has
-		// too: the second value goes to (more) rather than over the first
-		r.cols.more = true
+	col, ok := r.column()
+	if !ok {
 		r.more = append(r.more, ',')
 		r.more = appendString(r.more, strings.ToValidUTF8(string(r.path), "\uFFFD"))
 		r.more = append(r.more, ':')
 		r.more = appendString(r.more, string(b))
 		return nil
 	}
+	r.cell(col, text, b)
+	return nil
+}
+
+// column returns the column of r.path for this row, registering it if
+// new; false if its value goes into (more): the dataset has MaxColumns
+// (or maxColumnBytes of names) already, or a key with a "." spells a
+// nested path this record has too, whose value the column holds.
+func (r *rowEncoder) column() (int, bool) {
+	col, ok := r.cols.index[string(r.path)]
+	if ok && r.cols.seen[col] == r.cols.row {
+		r.cols.more = true
+		return 0, false
+	}
 	if !ok {
 		if len(r.cols.names) >= MaxColumns || r.cols.bytes+len(r.path) > maxColumnBytes {
 			r.cols.more = true
-			r.more = append(r.more, ',')
-			r.more = appendString(r.more, strings.ToValidUTF8(string(r.path), "\uFFFD"))
-			r.more = append(r.more, ':')
-			r.more = appendString(r.more, string(b))
-			return nil
+			return 0, false
 		}
 		col = len(r.cols.names)
 		name := string(r.path)
@@ -237,29 +334,32 @@ func (r *rowEncoder) field(v any) error {
 		r.cols.seen = append(r.cols.seen, 0)
 	}
 	r.cols.seen[col] = r.cols.row
-	r.cell(col, text, b)
-	return nil
+	return col, true
 }
 
-// header returns the CSV header and, for each spooled column number
-// (field columns from 0, then cellMore and the fixed ones), its position.
-func (c *columns) header() (names []string, pos map[int]int) {
+// header returns the CSV header and, for each spooled column code
+// (column+colBias: the fixed columns, cellMore, then the field columns
+// from colBias), its position in the header, -1 for none.
+func (c *columns) header() (names []string, pos []int) {
 	order := make([]int, len(c.names))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortFunc(order, func(a, b int) int { return strings.Compare(c.names[a], c.names[b]) })
-	pos = make(map[int]int, len(c.names)+len(fixedColumns)+1)
+	pos = make([]int, colBias+len(c.names))
+	for i := range pos {
+		pos[i] = -1
+	}
 	names = append(names, fixedColumns...)
 	for i := range fixedColumns {
-		pos[cellFixed-i] = i
+		pos[cellFixed-i+colBias] = i
 	}
 	for _, col := range order {
-		pos[col] = len(names)
+		pos[col+colBias] = len(names)
 		names = append(names, strings.ToValidUTF8(c.names[col], "\uFFFD"))
 	}
 	if c.more {
-		pos[cellMore] = len(names)
+		pos[cellMore+colBias] = len(names)
 		names = append(names, moreColumn)
 	}
 	return names, pos
@@ -268,10 +368,14 @@ func (c *columns) header() (names []string, pos map[int]int) {
 // rowReader reads spooled rows back.
 type rowReader struct {
 	r     *bufio.Reader
-	pos   map[int]int
-	cells []string
+	pos   []int
+	cells [][]byte // into buf, valid until the next call of next
 	text  []bool
 	buf   []byte
+}
+
+func newRowReader(r *bufio.Reader, names []string, pos []int) *rowReader {
+	return &rowReader{r: r, pos: pos, cells: make([][]byte, len(names)), text: make([]bool, len(names))}
 }
 
 var errSpool = errors.New("export: spool corrupted")
@@ -279,102 +383,169 @@ var errSpool = errors.New("export: spool corrupted")
 // next reads one row into rr.cells (and whether each is text); io.EOF at
 // the end.
 func (rr *rowReader) next() error {
-	for i := range rr.cells {
-		rr.cells[i] = ""
-		rr.text[i] = false
+	clear(rr.cells)
+	clear(rr.text)
+	n, err := binary.ReadUvarint(rr.r)
+	if err != nil {
+		if err == io.EOF {
+			return io.EOF
+		}
+		return errSpool
 	}
-	first := true
-	for {
-		c, err := binary.ReadUvarint(rr.r)
-		if err != nil {
-			if first && err == io.EOF {
-				return io.EOF
-			}
+	if n > 1<<31 {
+		return errSpool
+	}
+	if uint64(cap(rr.buf)) < n {
+		rr.buf = make([]byte, n)
+	}
+	b := rr.buf[:n]
+	if _, err := io.ReadFull(rr.r, b); err != nil {
+		return errSpool
+	}
+	for len(b) > 0 {
+		c, k := binary.Uvarint(b)
+		if k <= 0 {
 			return errSpool
 		}
-		first = false
-		if c == 0 {
-			return nil
-		}
-		n, err := binary.ReadUvarint(rr.r)
-		if err != nil || n > 1<<31 {
+		b = b[k:]
+		l, k := binary.Uvarint(b)
+		if k <= 0 || l > uint64(len(b)-k) {
 			return errSpool
 		}
-		if uint64(cap(rr.buf)) < n {
-			rr.buf = make([]byte, n)
-		}
-		b := rr.buf[:n]
-		if _, err := io.ReadFull(rr.r, b); err != nil {
+		b = b[k:]
+		col := c >> 1
+		if col >= uint64(len(rr.pos)) || rr.pos[col] < 0 {
 			return errSpool
 		}
-		col := int(c>>1) - colBias
-		p, ok := rr.pos[col]
-		if !ok {
-			return errSpool
-		}
-		rr.cells[p] = string(b)
+		p := rr.pos[col]
+		rr.cells[p] = b[:l:l]
 		rr.text[p] = c&1 == 1
+		b = b[l:]
 	}
+	return nil
 }
 
-// needsQuote reports whether a text cell would be taken for a formula.
-func needsApostrophe(s string) bool {
-	s = strings.TrimLeft(s, " ")
-	if s == "" {
+// strings returns the row's cells as strings.
+func (rr *rowReader) strings(out []string) []string {
+	out = out[:0]
+	for _, c := range rr.cells {
+		out = append(out, string(c))
+	}
+	return out
+}
+
+// needsApostrophe reports whether a text cell would be taken for a
+// formula.
+func needsApostrophe(s []byte) bool {
+	i := 0
+	for i < len(s) && s[i] == ' ' {
+		i++
+	}
+	if i == len(s) {
 		return false
 	}
-	switch s[0] {
+	switch s[i] {
 	case '=', '+', '-', '@', '\t', '\r', '\n':
 		return true
-	}
-	// the full-width forms some spreadsheets accept as well
-	r, _ := utf8.DecodeRuneInString(s)
-	switch r {
-	case '＝', '＋', '－', '＠':
-		return true
+	case 0xEF:
+		// the full-width forms some spreadsheets accept as well:
+		// U+FF1D ＝, U+FF0B ＋, U+FF0D －, U+FF20 ＠ (EF BC 9D, EF BC 8B,
+		// EF BC 8D, EF BC A0)
+		if i+2 < len(s) && s[i+1] == 0xBC {
+			switch s[i+2] {
+			case 0x9D, 0x8B, 0x8D, 0xA0:
+				return true
+			}
+		}
 	}
 	return false
 }
 
-func inert(s string) string {
-	if needsApostrophe(s) {
-		return "'" + s
-	}
-	return s
-}
-
-// csvWriter writes a dataset's CSV rows.
+// csvWriter writes a dataset's CSV rows as encoding/csv writes them
+// with UseCRLF, byte for byte, straight from the spooled cells.
 type csvWriter struct {
-	w   *csv.Writer
-	rec []string
+	w *bufio.Writer
 }
 
-func newCSVWriter(w io.Writer) *csvWriter {
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
-	return &csvWriter{w: cw}
-}
+func newCSVWriter(w *bufio.Writer) *csvWriter { return &csvWriter{w: w} }
 
 func (c *csvWriter) header(names []string) error {
-	c.rec = c.rec[:0]
-	for _, n := range names {
-		c.rec = append(c.rec, inert(n))
-	}
-	return c.w.Write(c.rec)
-}
-
-func (c *csvWriter) row(cells []string, text []bool) error {
-	c.rec = c.rec[:0]
-	for i, s := range cells {
-		if text[i] {
-			s = inert(s)
+	for i, n := range names {
+		if i > 0 {
+			c.w.WriteByte(',')
 		}
-		c.rec = append(c.rec, s)
+		b := []byte(n)
+		writeCell(c.w, needsApostrophe(b), b)
 	}
-	return c.w.Write(c.rec)
+	_, err := c.w.WriteString("\r\n")
+	return err
 }
 
-func (c *csvWriter) flush() error {
-	c.w.Flush()
-	return c.w.Error()
+func (c *csvWriter) row(cells [][]byte, text []bool) error {
+	for i, s := range cells {
+		if i > 0 {
+			c.w.WriteByte(',')
+		}
+		writeCell(c.w, text[i] && needsApostrophe(s), s)
+	}
+	_, err := c.w.WriteString("\r\n")
+	return err
 }
+
+// writeCell writes one cell, after an apostrophe if apos, quoted as
+// encoding/csv quotes: a cell is quoted if it holds a comma, a quote, a
+// CR or an LF, if it is \. or if it begins with a Unicode space; in a
+// quoted cell a quote is doubled, an LF is written as CRLF and a CR is
+// left out (encoding/csv's UseCRLF).
+func writeCell(w *bufio.Writer, apos bool, s []byte) {
+	quote := false
+	if len(s) > 0 || apos {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c == '\n' || c == '\r' || c == '"' || c == ',' {
+				quote = true
+				break
+			}
+		}
+		if !quote && !apos {
+			if string(s) == `\.` {
+				quote = true
+			} else if s[0] < utf8.RuneSelf {
+				quote = asciiSpace[s[0]]
+			} else {
+				r, _ := utf8.DecodeRune(s)
+				quote = unicode.IsSpace(r)
+			}
+		}
+	}
+	if !quote {
+		if apos {
+			w.WriteByte('\'')
+		}
+		w.Write(s)
+		return
+	}
+	w.WriteByte('"')
+	if apos {
+		w.WriteByte('\'')
+	}
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && s[i] != '"' && s[i] != '\r' && s[i] != '\n' {
+			i++
+		}
+		w.Write(s[:i])
+		if i == len(s) {
+			break
+		}
+		switch s[i] {
+		case '"':
+			w.WriteString(`""`)
+		case '\n':
+			w.WriteString("\r\n")
+		}
+		s = s[i+1:]
+	}
+	w.WriteByte('"')
+}
+
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}

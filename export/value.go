@@ -86,8 +86,9 @@ func showPath(ptr string) string {
 // encoder appends records as JSON lines and collects their "types".
 type encoder struct {
 	buf   []byte
-	types []byte // the "types" members of the current record
-	path  []byte // JSON Pointer of the value being written
+	types []byte   // the "types" members of the current record
+	path  []byte   // JSON Pointer of the value being written
+	top   []string // the sorted keys of the last fields (see topKeys)
 }
 
 // record appends r's JSON line, without a newline, to e.buf.
@@ -132,7 +133,12 @@ func (e *encoder) fieldMap(m map[string]any, depth int) error {
 		e.buf = append(e.buf, "{}"...)
 		return nil
 	}
-	keys := sortedKeys(m)
+	var keys []string
+	if depth == 0 {
+		keys = e.topKeys(m)
+	} else {
+		keys = sortedKeys(m)
+	}
 	e.buf = append(e.buf, '{')
 	for i, k := range keys {
 		if i > 0 {
@@ -150,6 +156,30 @@ func (e *encoder) fieldMap(m map[string]any, depth int) error {
 	}
 	e.buf = append(e.buf, '}')
 	return nil
+}
+
+// topKeys returns the keys of a record's fields in order: those of the
+// last record if m has the same (the records of a dataset mostly do),
+// which is cheaper than sorting them again.
+func (e *encoder) topKeys(m map[string]any) []string {
+	if len(m) == len(e.top) {
+		same := true
+		for _, k := range e.top {
+			if _, ok := m[k]; !ok {
+				same = false
+				break
+			}
+		}
+		if same {
+			return e.top
+		}
+	}
+	e.top = e.top[:0]
+	for k := range m {
+		e.top = append(e.top, k)
+	}
+	slices.Sort(e.top)
+	return e.top
 }
 
 // maxKey bounds a field name: names are kept as CSV columns.
@@ -461,7 +491,7 @@ func sortedKeys(m map[string]any) []string {
 // "~" as "~0", "/" as "~1").
 func appendPointer(p []byte, k string) []byte {
 	p = append(p, '/')
-	if !strings.ContainsAny(k, "~/") {
+	if strings.IndexByte(k, '~') < 0 && strings.IndexByte(k, '/') < 0 {
 		return append(p, k...)
 	}
 	for i := 0; i < len(k); i++ {

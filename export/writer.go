@@ -10,8 +10,10 @@ import (
 	"encoding/json"
 	"errors"
 	"hash"
+	"hash/crc32"
 	"io"
 	"math"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -245,7 +247,8 @@ func (bw *bundleWriter) writeRecord(ctx context.Context, redact func(context.Con
 		}
 		r = out
 	}
-	if !datasetRE.MatchString(r.Dataset) {
+	d := bw.sets[r.Dataset] // known datasets have been checked
+	if d == nil && !datasetRE.MatchString(r.Dataset) {
 		return because(ErrInvalid, "a record whose dataset is not a key of "+datasetPattern, nil)
 	}
 	if r.ID == "" || len(r.ID) > 1024 || !utf8.ValidString(r.ID) {
@@ -268,7 +271,6 @@ func (bw *bundleWriter) writeRecord(ctx context.Context, redact func(context.Con
 	if len(bw.enc.buf) > maxRecordLine {
 		return because(ErrInvalid, "a record of "+show(r.Dataset)+" over 64 MiB as JSON", nil)
 	}
-	d := bw.sets[r.Dataset]
 	if d == nil {
 		if len(bw.sets) >= maxDatasets {
 			return because(ErrInvalid, "more than "+strconv.Itoa(maxDatasets)+" datasets", nil)
@@ -377,11 +379,13 @@ func (bw *bundleWriter) assemble(ctx context.Context, partSize int64, next func(
 	page := &htmlPage{Kind: bw.req.Kind, Request: bw.req.ID, Generated: gen, Info: info, Controller: m.Controller, Omitted: bw.omitted}
 	for _, n := range names {
 		d := bw.sets[n]
+		a := bw.compressAhead(ctx, ps, d)
 		jf, err := bw.writeJSON(ctx, ps, d)
 		if err != nil {
+			a.discard()
 			return nil, err
 		}
-		cf, header, err := bw.writeCSV(ctx, ps, d)
+		cf, header, err := bw.writeCSVAhead(ctx, ps, d, a)
 		if err != nil {
 			return nil, err
 		}
@@ -432,6 +436,10 @@ func (bw *bundleWriter) assemble(ctx context.Context, partSize int64, next func(
 	return m, nil
 }
 
+// entryBuffer is the size of the buffer in front of each data file's
+// entry, so that the hashes and the compressor see large writes.
+const entryBuffer = 64 << 10
+
 // writeJSON writes d's data/<name>.json, split across parts as needed.
 func (bw *bundleWriter) writeJSON(ctx context.Context, ps *partSink, d *dataset) ([]FileEntry, error) {
 	rd, err := d.json.reader()
@@ -440,7 +448,7 @@ func (bw *bundleWriter) writeJSON(ctx context.Context, ps *partSink, d *dataset)
 	}
 	path := DataDir + d.name + ".json"
 	var files []FileEntry
-	var line []byte
+	var long []byte // a line longer than rd's buffer
 	if err := ps.startFile(); err != nil {
 		return nil, err
 	}
@@ -448,19 +456,32 @@ func (bw *bundleWriter) writeJSON(ctx context.Context, ps *partSink, d *dataset)
 	if err != nil {
 		return nil, err
 	}
+	out := ps.buffer(e)
 	var n int64
-	e.WriteString("[\n")
+	out.WriteString("[\n")
 	for {
-		line, err = readLine(rd, line[:0])
-		if err == io.EOF {
+		line, err := rd.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			long = append(long[:0], line...)
+			for err == bufio.ErrBufferFull {
+				line, err = rd.ReadSlice('\n')
+				long = append(long, line...)
+			}
+			line = long
+		}
+		if err == io.EOF && len(line) == 0 {
 			break
 		}
 		if err != nil {
 			return nil, errSpool
 		}
+		line = line[:len(line)-1]
 		if n > 0 {
-			if ps.full() {
-				e.WriteString("\n]\n")
+			if ps.full(out.Buffered()) {
+				out.WriteString("\n]\n")
+				if err := out.Flush(); err != nil {
+					return nil, err
+				}
 				files = append(files, e.done(d.name, n))
 				if err := ps.nextPart(); err != nil {
 					return nil, err
@@ -468,13 +489,14 @@ func (bw *bundleWriter) writeJSON(ctx context.Context, ps *partSink, d *dataset)
 				if e, err = ps.entry(path); err != nil {
 					return nil, err
 				}
-				e.WriteString("[\n")
+				out.Reset(e)
+				out.WriteString("[\n")
 				n = 0
 			} else {
-				e.WriteString(",\n")
+				out.WriteString(",\n")
 			}
 		}
-		e.Write(line)
+		out.Write(line)
 		n++
 		if n&1023 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -486,34 +508,13 @@ func (bw *bundleWriter) writeJSON(ctx context.Context, ps *partSink, d *dataset)
 		}
 	}
 	if n > 0 {
-		e.WriteString("\n")
+		out.WriteString("\n")
 	}
-	e.WriteString("]\n")
-	if e.err != nil {
-		return nil, e.err
+	out.WriteString("]\n")
+	if err := out.Flush(); err != nil {
+		return nil, err
 	}
 	return append(files, e.done(d.name, n)), nil
-}
-
-// readLine reads one spooled line, without its newline, into buf.
-func readLine(r *bufio.Reader, buf []byte) ([]byte, error) {
-	for {
-		s, err := r.ReadSlice('\n')
-		buf = append(buf, s...)
-		switch err {
-		case nil:
-			return buf[:len(buf)-1], nil
-		case bufio.ErrBufferFull:
-			continue
-		case io.EOF:
-			if len(buf) == 0 {
-				return nil, io.EOF
-			}
-			return nil, errSpool
-		default:
-			return nil, err
-		}
-	}
 }
 
 // writeCSV writes d's data/<name>.csv, split across parts as needed,
@@ -524,18 +525,24 @@ func (bw *bundleWriter) writeCSV(ctx context.Context, ps *partSink, d *dataset) 
 		return nil, nil, err
 	}
 	names, pos := d.cols.header()
-	rr := &rowReader{r: rd, pos: pos, cells: make([]string, len(names)), text: make([]bool, len(names))}
+	rr := newRowReader(rd, names, pos)
 	path := DataDir + d.name + ".csv"
 	var files []FileEntry
 	if err := ps.startFile(); err != nil {
 		return nil, nil, err
 	}
+	var out *bufio.Writer
 	start := func() (*entryWriter, *csvWriter, error) {
 		e, err := ps.entry(path)
 		if err != nil {
 			return nil, nil, err
 		}
-		cw := newCSVWriter(e)
+		if out == nil {
+			out = ps.buffer(e)
+		} else {
+			out.Reset(e)
+		}
+		cw := newCSVWriter(out)
 		return e, cw, cw.header(names)
 	}
 	e, cw, err := start()
@@ -551,8 +558,8 @@ func (bw *bundleWriter) writeCSV(ctx context.Context, ps *partSink, d *dataset) 
 		if err != nil {
 			return nil, nil, err
 		}
-		if n > 0 && ps.full() {
-			if err := cw.flush(); err != nil {
+		if n > 0 && ps.full(out.Buffered()) {
+			if err := out.Flush(); err != nil {
 				return nil, nil, err
 			}
 			files = append(files, e.done(d.name, n))
@@ -572,18 +579,205 @@ func (bw *bundleWriter) writeCSV(ctx context.Context, ps *partSink, d *dataset) 
 			if err := ctx.Err(); err != nil {
 				return nil, nil, err
 			}
-			if err := cw.flush(); err != nil {
-				return nil, nil, err
-			}
 		}
 	}
-	if err := cw.flush(); err != nil {
+	if err := out.Flush(); err != nil {
 		return nil, nil, err
 	}
 	if e.err != nil {
 		return nil, nil, e.err
 	}
 	return append(files, e.done(d.name, n)), names, nil
+}
+
+// ahead is a dataset's CSV file compressed, into a spool of its own,
+// while its JSON file is written: with two CPUs or more, the two deflate
+// streams, most of a bundle's work, then run side by side. The
+// compressed file is then copied into the archive as it is, with the
+// entry header the streaming path would have written, so the bytes of
+// the archive are the same either way.
+type ahead struct {
+	cancel  context.CancelFunc
+	done    chan struct{}
+	sp      *spool // the deflate stream, encrypted like every spool
+	crc     uint32
+	size    int64 // uncompressed
+	csize   int64 // compressed
+	sum     []byte
+	records int64
+	names   []string
+	err     error
+}
+
+// compressAhead starts compressing d's CSV file; nil if entries are
+// stored, or there is one CPU.
+func (bw *bundleWriter) compressAhead(ctx context.Context, ps *partSink, d *dataset) *ahead {
+	if ps.level == flate.NoCompression || runtime.GOMAXPROCS(0) < 2 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	a := &ahead{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		a.err = bw.compressCSV(ctx, ps.level, d, a)
+	}()
+	return a
+}
+
+// discard stops a and removes its spool.
+func (a *ahead) discard() {
+	if a == nil {
+		return
+	}
+	a.cancel()
+	<-a.done
+	if a.sp != nil {
+		a.sp.close()
+		a.sp = nil
+	}
+}
+
+// compressCSV writes d's whole CSV file, deflated at level, to a new
+// spool.
+func (bw *bundleWriter) compressCSV(ctx context.Context, level int, d *dataset, a *ahead) error {
+	rd, err := d.csv.reader()
+	if err != nil {
+		return err
+	}
+	names, pos := d.cols.header()
+	rr := newRowReader(rd, names, pos)
+	if a.sp, err = bw.sp.create("csv.deflated/" + d.name); err != nil {
+		return err
+	}
+	comp := &countWriter{w: a.sp.w}
+	fw, err := newFlate(comp, level)
+	if err != nil {
+		return err
+	}
+	h := &hashWriter{w: fw, sha: sha256.New(), crc: crc32.NewIEEE()}
+	out := bufio.NewWriterSize(h, entryBuffer)
+	cw := newCSVWriter(out)
+	if err := cw.header(names); err != nil {
+		return err
+	}
+	var n int64
+	for {
+		err := rr.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if err := cw.row(rr.cells, rr.text); err != nil {
+			return err
+		}
+		n++
+		if n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := out.Flush(); err != nil {
+		return err
+	}
+	if err := fw.Close(); err != nil {
+		return err
+	}
+	if err := a.sp.finish(); err != nil {
+		return err
+	}
+	if comp.err != nil {
+		return comp.err
+	}
+	a.crc, a.size, a.csize, a.sum, a.records, a.names = h.crc.Sum32(), h.n, comp.n, h.sha.Sum(nil), n, names
+	return nil
+}
+
+// hashWriter counts and hashes (SHA-256 and the ZIP's CRC-32) what it
+// writes to w.
+type hashWriter struct {
+	w   io.Writer
+	sha hash.Hash
+	crc hash.Hash32
+	n   int64
+}
+
+func (h *hashWriter) Write(p []byte) (int, error) {
+	n, err := h.w.Write(p)
+	h.sha.Write(p[:n])
+	h.crc.Write(p[:n])
+	h.n += int64(n)
+	return n, err
+}
+
+// writeCSVAhead writes d's CSV file from a, if a is not nil and the
+// file fits in the part whole; otherwise as writeCSV does.
+func (bw *bundleWriter) writeCSVAhead(ctx context.Context, ps *partSink, d *dataset, a *ahead) ([]FileEntry, []string, error) {
+	if a == nil {
+		return bw.writeCSV(ctx, ps, d)
+	}
+	<-a.done
+	defer a.discard()
+	if a.err != nil {
+		return nil, nil, a.err
+	}
+	if err := ps.startFile(); err != nil { // as writeCSV begins
+		return nil, nil, err
+	}
+	path := DataDir + d.name + ".csv"
+	// The streaming path splits the file when the part, as counted
+	// under the ZIP writer's buffer, reaches its limit: the file fits if
+	// the part's end, with that buffer, the local header and the data
+	// descriptor, stays below the limit.
+	const slack = 4096 + 30 + 9 + 24
+	if ps.cw.n+slack+int64(len(path))+a.csize >= ps.limit {
+		return bw.writeCSV(ctx, ps, d)
+	}
+	f, err := ps.rawEntry(path, d.name, a)
+	if err != nil {
+		return nil, nil, err
+	}
+	return []FileEntry{f}, a.names, nil
+}
+
+// rawEntry copies a's compressed file into the archive as path.
+func (ps *partSink) rawEntry(path, dataset string, a *ahead) (FileEntry, error) {
+	// The header as CreateHeader makes it (flags, versions, the DOS and
+	// the extended time), from a scratch writer, so that the entry is
+	// the one the streaming path writes.
+	fh := &zip.FileHeader{Name: path, Method: zip.Deflate, Modified: ps.modified}
+	scratch := zip.NewWriter(io.Discard)
+	scratch.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) { return nopCloser{w}, nil })
+	if _, err := scratch.CreateHeader(fh); err != nil {
+		return FileEntry{}, err
+	}
+	fh.CRC32, fh.CompressedSize64, fh.UncompressedSize64 = a.crc, uint64(a.csize), uint64(a.size)
+	w, err := ps.zw.CreateRaw(fh)
+	if err != nil {
+		return FileEntry{}, err
+	}
+	if fh.CompressedSize64 >= math.MaxUint32 || fh.UncompressedSize64 >= math.MaxUint32 {
+		// as the streaming path sets it, once the sizes are known, for
+		// the central directory
+		fh.ReaderVersion = 45
+	}
+	rd, err := a.sp.reader()
+	if err != nil {
+		return FileEntry{}, err
+	}
+	n, err := rd.WriteTo(w)
+	if err != nil {
+		if ps.cw.err != nil {
+			return FileEntry{}, ps.cw.err
+		}
+		return FileEntry{}, errSpool
+	}
+	if n != a.csize {
+		return FileEntry{}, errSpool
+	}
+	return FileEntry{Path: path, Part: ps.n, Dataset: dataset, Records: a.records, Size: a.size, SHA256: hex.EncodeToString(a.sum)}, nil
 }
 
 // htmlRows streams the first n rows of d for the HTML page.
@@ -594,7 +788,8 @@ func (bw *bundleWriter) htmlRows(d *dataset, n int) func(func([]string) error) e
 			return err
 		}
 		names, pos := d.cols.header()
-		rr := &rowReader{r: rd, pos: pos, cells: make([]string, len(names)), text: make([]bool, len(names))}
+		rr := newRowReader(rd, names, pos)
+		var cells []string
 		for i := 0; i < n; i++ {
 			if err := rr.next(); err != nil {
 				if err == io.EOF {
@@ -602,7 +797,8 @@ func (bw *bundleWriter) htmlRows(d *dataset, n int) func(func([]string) error) e
 				}
 				return err
 			}
-			if err := emit(rr.cells); err != nil {
+			cells = rr.strings(cells)
+			if err := emit(cells); err != nil {
 				return err
 			}
 		}
@@ -628,7 +824,7 @@ type partSink struct {
 
 type countWriter struct {
 	w   io.Writer
-	h   hash.Hash
+	h   hash.Hash // nil: not hashed
 	n   int64
 	err error
 }
@@ -638,7 +834,9 @@ func (c *countWriter) Write(p []byte) (int, error) {
 		return 0, c.err
 	}
 	n, err := c.w.Write(p)
-	c.h.Write(p[:n])
+	if c.h != nil {
+		c.h.Write(p[:n])
+	}
 	c.n += int64(n)
 	if err != nil {
 		c.err = err
@@ -672,30 +870,45 @@ func (ps *partSink) open() error {
 		return because(ErrInvalid, "next returned a nil writer", nil)
 	}
 	ps.out, ps.entries = out, 0
-	ps.cw = &countWriter{w: out, h: sha256.New()}
+	ps.cw = &countWriter{w: out}
+	if ps.limit != math.MaxInt64 {
+		// Only parts before the last are hashed (into the manifest's
+		// Earlier); a single archive is not.
+		ps.cw.h = sha256.New()
+	}
 	ps.zw = zip.NewWriter(ps.cw)
 	level := ps.level
-	ps.zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
-		if p, ok := flatePool[level+1].Get().(*pooledFlate); ok {
-			p.Reset(w)
-			return p, nil
-		}
-		fw, err := flate.NewWriter(w, level)
-		if err != nil {
-			return nil, err
-		}
-		return &pooledFlate{fw, level}, nil
-	})
+	ps.zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) { return newFlate(w, level) })
 	return nil
 }
 
-// full reports whether the part has reached its size.
-func (ps *partSink) full() bool { return ps.cw.n >= ps.limit }
+// newFlate returns a deflate writer at level from the pool; Close puts
+// it back.
+func newFlate(w io.Writer, level int) (*pooledFlate, error) {
+	if p, ok := flatePool[level+1].Get().(*pooledFlate); ok {
+		p.Reset(w)
+		return p, nil
+	}
+	fw, err := flate.NewWriter(w, level)
+	if err != nil {
+		return nil, err
+	}
+	return &pooledFlate{fw, level}, nil
+}
+
+// full reports whether the part has reached its size, with pending
+// bytes still buffered in front of a stored entry.
+func (ps *partSink) full(pending int) bool {
+	if ps.level == flate.NoCompression {
+		return ps.cw.n+int64(pending) >= ps.limit
+	}
+	return ps.cw.n >= ps.limit
+}
 
 // startFile begins the next part before a data file if this one is full
 // and holds a file already.
 func (ps *partSink) startFile() error {
-	if ps.entries > 0 && ps.full() {
+	if ps.entries > 0 && ps.full(0) {
 		return ps.nextPart()
 	}
 	return nil
@@ -764,6 +977,9 @@ func (e *entryWriter) Write(p []byte) (int, error) {
 }
 
 func (e *entryWriter) WriteString(s string) { e.Write([]byte(s)) }
+
+// buffer returns a writer of entryBuffer bytes in front of e.
+func (ps *partSink) buffer(e *entryWriter) *bufio.Writer { return bufio.NewWriterSize(e, entryBuffer) }
 
 func (e *entryWriter) done(dataset string, records int64) FileEntry {
 	return FileEntry{Path: e.path, Part: e.ps.n, Dataset: dataset, Records: records, Size: e.n, SHA256: hex.EncodeToString(e.h.Sum(nil))}
