@@ -27,7 +27,7 @@ import (
 // GDPR_BENCH_EXPORT_N sets another) of about 200 bytes of fields each,
 // against encoding/json writing the same records, in the same run:
 //
-//	go test -run '^$' -bench 'Export' -benchtime 1x -count 5 ./export/
+//	go test -run '^$' -bench 'Export' -benchtime 1x -count 5 -timeout 60m ./export/
 //
 // Every sub-benchmark reports the JSON bytes of its records as its
 // MB/s (b.SetBytes), records/s, and peak-heap-MiB, the highest HeapInuse
