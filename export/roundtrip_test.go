@@ -367,6 +367,14 @@ func rtRandom(t *testing.T, n int) []byte {
 
 type rtCents int64
 
+// rtText is a value with a MarshalText method; rtName a named string.
+type (
+	rtText string
+	rtName string
+)
+
+func (s rtText) MarshalText() ([]byte, error) { return []byte(s), nil }
+
 type rtCounter struct{ n int64 }
 
 func (c *rtCounter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
@@ -378,6 +386,7 @@ func (c *rtCounter) Write(p []byte) (int, error) { c.n += int64(len(p)); return 
 // encoding/json's digits, []byte as []byte, non-UTF-8 strings as the same
 // bytes, times equal and in UTC; and the record's own members.
 func TestRoundTripEveryValueType(t *testing.T) {
+	t.Parallel() // the two large round trips, side by side under -race
 	nepal := time.FixedZone("NPT", 5*3600+45*60)
 	odd := time.FixedZone("LMT", 3600+23) // an offset RFC 3339 cannot write
 	tm := time.Date(2026, 2, 3, 4, 5, 6, 789012345, nepal)
@@ -552,6 +561,7 @@ func TestInjectionInertEverywhere(t *testing.T) {
 			Fields: map[string]any{
 				"v": p, p: "named", "n": -5, "num": json.Number("-5"),
 				"list": []string{p}, "nested": map[string]any{"x": p},
+				"text": rtText(p), "named": rtName(p),
 			},
 		})
 		// a second dataset where the payload is the only column
@@ -563,7 +573,8 @@ func TestInjectionInertEverywhere(t *testing.T) {
 	// The JSON files hold the values as written.
 	for i, r := range rtRecords(t, bd, "inject") {
 		p := payloads[i]
-		if r.ID != p || r.Category != p || r.Activity != p || r.Fields["v"] != p || r.Fields[p] != "named" {
+		if r.ID != p || r.Category != p || r.Activity != p || r.Fields["v"] != p || r.Fields[p] != "named" ||
+			r.Fields["text"] != p || r.Fields["named"] != p {
 			t.Errorf("payload %q does not come back exact from the JSON file: %+v", p, r)
 		}
 	}
@@ -933,6 +944,7 @@ func (p *rtPart) Close() error { p.closed = true; return nil }
 // A bundle split into parts reads back whole, in order, and only with
 // every part, each in its place and unchanged.
 func TestPartsRoundTripInOrder(t *testing.T) {
+	t.Parallel() // the two large round trips, side by side under -race
 	var recs []gdpr.Record
 	want := map[string][]string{}
 	ids := map[string][]string{}
@@ -1027,6 +1039,12 @@ func TestPartsRoundTripInOrder(t *testing.T) {
 		altered[off+int64(f.CompressedSize64)/2] ^= 1
 		ps := append(append(append([][]byte{}, raw[:i]...), altered), raw[i+1:]...)
 		wantBad(fmt.Sprintf("a byte of part %d altered", i+1), asParts(ps...))
+		// The modification time of the part's first entry: no file's
+		// bytes, only the part's SHA-256 in the manifest covers it.
+		altered = bytes.Clone(raw[i])
+		altered[10] ^= 1
+		ps = append(append(append([][]byte{}, raw[:i]...), altered), raw[i+1:]...)
+		wantBad(fmt.Sprintf("the first entry's time in part %d altered", i+1), asParts(ps...))
 	}
 }
 
@@ -1310,7 +1328,8 @@ func TestAccessInformation(t *testing.T) {
 		}
 	}
 	page := string(rtFile(t, bd, 1, export.HTMLPath))
-	for _, s := range []string{"Berliner Beauftragte", "dpo@info.example", "EU Rep Ltd", "Credit agency X", "A score from payment history."} {
+	for _, s := range []string{"Berliner Beauftragte", "dpo@info.example", "EU Rep Ltd", "Credit agency X", "A score from payment history.",
+		"<td>tea</td>", "<td>cake</td>", "<td>612</td>"} {
 		if !strings.Contains(page, s) {
 			t.Errorf("index.html does not show %q", s)
 		}
