@@ -245,8 +245,9 @@ const MinPartSize = 1 << 20
 // WithPartSize sets the size at which WriteParts starts a new part: once
 // a part's archive reaches n bytes, the data file being written is closed
 // at the next record boundary and continued, under the same path, in the
-// next part. A part may therefore exceed n by one record and the
-// compressor's buffer; the last part also holds the information, the
+// next part. A part may therefore exceed n by one record, the
+// compressor's buffer and the 64 KiB buffer before each data file; a new
+// part also begins before a data file once n is reached. The last part also holds the information, the
 // HTML page and the manifest. Default: 1 GiB. Under MinPartSize is an
 // error. Write ignores it and writes a single archive.
 func WithPartSize(n int64) Option {

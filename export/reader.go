@@ -670,6 +670,18 @@ func checkLayout(p Part, zr *zip.Reader) error {
 		if string(name) != f.Name || flags != f.Flags || method != f.Method {
 			return because(ErrBundle, "a local header that differs from the central directory", nil)
 		}
+		// Nothing the manifest does not cover: no entry comment, no
+		// file mode, no extra field but those archive/zip writes.
+		if f.Comment != "" || f.ExternalAttrs != 0 {
+			return because(ErrBundle, "an entry with a comment or a file mode", nil)
+		}
+		extra := make([]byte, extraLen)
+		if _, err := p.R.ReadAt(extra, pos+localLen+nameLen); err != nil {
+			return because(ErrBundle, "a truncated local header", nil)
+		}
+		if !knownExtra(extra) || !knownExtra(f.Extra) {
+			return because(ErrBundle, "an entry with an extra field this format does not write", nil)
+		}
 		if pos+localLen+nameLen+extraLen != offsets[f] {
 			return because(ErrBundle, "entries that overlap", nil)
 		}
@@ -777,6 +789,22 @@ func centralDirectory(p Part) (int64, error) {
 		return 0, bad
 	}
 	return offset, nil
+}
+
+// knownExtra reports whether an extra field holds only the records
+// archive/zip writes: the extended timestamp (0x5455) and ZIP64 (0x0001).
+func knownExtra(b []byte) bool {
+	for len(b) > 0 {
+		if len(b) < 4 {
+			return false
+		}
+		tag, n := leBytes(b).u16(0), int(leBytes(b).u16(2))
+		if (tag != 0x5455 && tag != 0x0001) || len(b) < 4+n {
+			return false
+		}
+		b = b[4+n:]
+	}
+	return true
 }
 
 type leBytes []byte

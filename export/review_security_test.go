@@ -668,3 +668,37 @@ func TestReviewDisclosuresAskedWithConsentAllowance(t *testing.T) {
 		t.Fatalf("the access bundle of a restricted subject: %v", err)
 	}
 }
+
+// An entry comment, an unknown extra field or a file mode would carry
+// bytes no signature covers in the last part: the reader refuses them.
+func TestReviewReaderRejectsUnsignedEntryBytes(t *testing.T) {
+	data, pub := bundleOf(t, gdpr.KindAccess, gdpr.Record{Dataset: "orders", ID: "1", Fields: map[string]any{"item": "tea"}})
+	if _, err := export.Open(bytes.NewReader(data), int64(len(data)), pub); err != nil {
+		t.Fatal(err)
+	}
+	for name, edit := range map[string]func(*zip.FileHeader){
+		"entry comment":   func(fh *zip.FileHeader) { fh.Comment = "<script>alert(1)</script>" },
+		"unknown extra":   func(fh *zip.FileHeader) { fh.Extra = append(fh.Extra, 0x99, 0x99, 4, 0, 'e', 'v', 'i', 'l') },
+		"executable mode": func(fh *zip.FileHeader) { fh.SetMode(0o755) },
+	} {
+		zr, _ := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		var out bytes.Buffer
+		zw := zip.NewWriter(&out)
+		for _, f := range zr.File {
+			fh := f.FileHeader
+			if f.Name == "data/orders.json" {
+				edit(&fh)
+			}
+			r, _ := f.OpenRaw()
+			w, err := zw.CreateRaw(&fh)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(w, r)
+		}
+		zw.Close()
+		if _, err := export.Open(bytes.NewReader(out.Bytes()), int64(out.Len()), pub); !errors.Is(err, export.ErrBundle) {
+			t.Errorf("%s: Open = %v, want ErrBundle", name, err)
+		}
+	}
+}
