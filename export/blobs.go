@@ -13,21 +13,6 @@ import (
 // dirNamePattern is the shape of a blob name DirBlobs accepts.
 const dirNamePattern = "^[a-z0-9-]{1,128}$"
 
-// dirNameOK reports whether name matches dirNamePattern.
-func dirNameOK(name string) bool {
-	if len(name) == 0 || len(name) > 128 {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		switch c := name[i]; {
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // DirBlobs returns Blobs that keep each blob as a file of its name in
 // dir, a directory that must exist. Every access goes through an
 // os.Root on dir, so no name, and no symbolic link planted in dir, can
@@ -83,7 +68,7 @@ func dirCheck(op string, ctx context.Context, name string) error {
 	if err := ctx.Err(); err != nil {
 		return &Error{Op: op, Err: err}
 	}
-	if !dirNameOK(name) {
+	if !ValidBlobName(name) {
 		return &Error{Op: op, Field: "name", Err: because(ErrInvalid, "a blob name must match "+dirNamePattern, nil)}
 	}
 	return nil

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"bytes"
 	"context"
 	"crypto/hkdf"
 	"crypto/rand"
@@ -481,21 +482,8 @@ func isAge(r io.Reader, dl *Download) (bool, error) {
 	if _, err := io.ReadFull(r, buf); err != nil {
 		return false, err
 	}
-	dl.r = io.MultiReader(bytesReader(buf), r)
+	dl.r = io.MultiReader(bytes.NewReader(buf), r)
 	return string(buf) == magic, nil
-}
-
-func bytesReader(b []byte) io.Reader { return &sliceReader{b} }
-
-type sliceReader struct{ b []byte }
-
-func (s *sliceReader) Read(p []byte) (int, error) {
-	if len(s.b) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, s.b)
-	s.b = s.b[n:]
-	return n, nil
 }
 
 func fileName(del Delivery, part int, encrypted bool) string {
@@ -527,7 +515,7 @@ func (d *Deliverer) Sweep(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for {
-		page, err := d.store.List(ctx, DeliveryFilter{Finished: d.now(), Limit: 100})
+		page, err := d.store.List(ctx, DeliveryFilter{Finished: d.now(), Limit: DefaultLimit})
 		if err != nil {
 			return n, wrap(op, err)
 		}
@@ -541,7 +529,7 @@ func (d *Deliverer) Sweep(ctx context.Context) (int, error) {
 			}
 			n++
 		}
-		if len(page) < 100 {
+		if len(page) < DefaultLimit {
 			return n, nil
 		}
 	}
@@ -601,7 +589,7 @@ func (d *Deliverer) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (g
 	}
 	var rep gdpr.ErasureReport
 	for {
-		page, err := d.store.List(ctx, DeliveryFilter{Subject: subject, Limit: 100})
+		page, err := d.store.List(ctx, DeliveryFilter{Subject: subject, Limit: DefaultLimit})
 		if err != nil {
 			return rep, wrap(op, err)
 		}
@@ -611,7 +599,7 @@ func (d *Deliverer) EraseSubject(ctx context.Context, subject gdpr.SubjectID) (g
 			}
 			rep.Erased++
 		}
-		if len(page) < 100 {
+		if len(page) < DefaultLimit {
 			return rep, nil
 		}
 	}

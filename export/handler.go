@@ -117,7 +117,7 @@ func (h *Handler) HandleRequest(ctx context.Context, r gdpr.Request) (gdpr.Reque
 	// An earlier attempt's delivery was never announced, or its tokens
 	// go with the failure: only the newest delivery of a request lives.
 	for {
-		old, err := h.d.store.List(ctx, DeliveryFilter{Request: r.ID, Limit: 100})
+		old, err := h.d.store.List(ctx, DeliveryFilter{Request: r.ID, Limit: DefaultLimit})
 		if err != nil {
 			return gdpr.RequestResult{}, wrap(op, err)
 		}
@@ -126,7 +126,7 @@ func (h *Handler) HandleRequest(ctx context.Context, r gdpr.Request) (gdpr.Reque
 				return gdpr.RequestResult{}, wrap(op, err)
 			}
 		}
-		if len(old) < 100 {
+		if len(old) < DefaultLimit {
 			break
 		}
 	}

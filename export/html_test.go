@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -447,17 +446,6 @@ func TestHTMLEscapeTo(t *testing.T) {
 		if got, want := buf.String(), template.HTMLEscapeString(s); got != want {
 			t.Errorf("escapeTo(%q) = %q, want %q", s, got, want)
 		}
-	}
-}
-
-// TestHTMLDump writes the sample page to $GDPR_HTML_DUMP, to look at.
-func TestHTMLDump(t *testing.T) {
-	path := os.Getenv("GDPR_HTML_DUMP")
-	if path == "" {
-		t.Skip("GDPR_HTML_DUMP not set")
-	}
-	if err := os.WriteFile(path, []byte(render(t, testAccessPage())), 0o644); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -67,9 +67,43 @@ type DeliveryFilter struct {
 	// that time: expired (Expires at or before it), or with every part
 	// downloaded at or before it.
 	Finished time.Time
-	// Limit caps the deliveries returned; 0 or less means the Store's
-	// default page of 100, and more than 1000 is cut to 1000.
+	// Limit caps the deliveries returned; 0 or less means DefaultLimit,
+	// and more than MaxLimit is cut to MaxLimit (see PageSize).
 	Limit int
+}
+
+// The page sizes of DeliveryFilter.Limit.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// PageSize returns the page a Store lists for a filter's limit: limit
+// itself, DefaultLimit for 0 or less, MaxLimit past it.
+func PageSize(limit int) int {
+	switch {
+	case limit <= 0:
+		return DefaultLimit
+	case limit > MaxLimit:
+		return MaxLimit
+	}
+	return limit
+}
+
+// ValidBlobName reports whether name is a blob name a Blobs accepts,
+// ^[a-z0-9-]{1,128}$: the names the Deliverer makes.
+func ValidBlobName(name string) bool {
+	if len(name) == 0 || len(name) > 128 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Store keeps deliveries: package memexport holds them in memory (the

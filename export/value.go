@@ -432,50 +432,13 @@ func appendFloat(b []byte, f float64, bits int) []byte {
 	return b
 }
 
-// isNumber reports whether s is a JSON number literal.
+// isNumber reports whether s is a JSON number literal, and nothing else.
 func isNumber(s string) bool {
 	if s == "" {
 		return false
 	}
-	i := 0
-	if s[i] == '-' {
-		i++
-	}
-	if i == len(s) {
-		return false
-	}
-	switch {
-	case s[i] == '0':
-		i++
-	case '1' <= s[i] && s[i] <= '9':
-		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-			i++
-		}
-	default:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		if i == len(s) || s[i] < '0' || s[i] > '9' {
-			return false
-		}
-		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-			i++
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if i == len(s) || s[i] < '0' || s[i] > '9' {
-			return false
-		}
-		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-			i++
-		}
-	}
-	return i == len(s)
+	first, last := s[0], s[len(s)-1]
+	return (first == '-' || '0' <= first && first <= '9') && '0' <= last && last <= '9' && json.Valid([]byte(s))
 }
 
 func sortedKeys(m map[string]any) []string {

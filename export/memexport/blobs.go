@@ -56,25 +56,11 @@ func (b *Blobs) Pending() int {
 	return len(b.pending)
 }
 
-func nameOK(name string) bool {
-	if len(name) == 0 || len(name) > 128 {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		switch c := name[i]; {
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 func checkName(op string, ctx context.Context, name string) error {
 	if err := check(op, ctx); err != nil {
 		return err
 	}
-	if !nameOK(name) {
+	if !export.ValidBlobName(name) {
 		return fieldErr(op, "name", "a blob name must match ^[a-z0-9-]{1,128}$")
 	}
 	return nil

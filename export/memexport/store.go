@@ -58,23 +58,6 @@ func format(f fmt.State, verb rune, typ string) {
 	}
 }
 
-// The page sizes of DeliveryFilter.Limit, as export.DeliveryFilter
-// documents them.
-const (
-	defaultLimit = 100
-	maxLimit     = 1000
-)
-
-func pageSize(limit int) int {
-	switch {
-	case limit <= 0:
-		return defaultLimit
-	case limit > maxLimit:
-		return maxLimit
-	}
-	return limit
-}
-
 // Create implements export.Store. It refuses with an error wrapping
 // export.ErrInvalid an empty ID, no parts, a TokenHash that is not 32
 // bytes, an empty Blob, a negative Size, and Expires not after Created.
@@ -216,7 +199,7 @@ func (s *Store) List(ctx context.Context, f export.DeliveryFilter) ([]export.Del
 	slices.SortFunc(keep, func(a, b *export.Delivery) int {
 		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.ID, b.ID))
 	})
-	keep = keep[:min(len(keep), pageSize(f.Limit))]
+	keep = keep[:min(len(keep), export.PageSize(f.Limit))]
 	out := make([]export.Delivery, len(keep))
 	for i, d := range keep {
 		out[i] = copyOf(d)

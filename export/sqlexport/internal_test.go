@@ -82,14 +82,6 @@ func TestQueries(t *testing.T) {
 	}
 }
 
-func TestPageSize(t *testing.T) {
-	for in, want := range map[int]int{-1: 100, 0: 100, 1: 1, 100: 100, 1000: 1000, 1001: 1000, 1 << 30: 1000} {
-		if got := pageSize(in); got != want {
-			t.Errorf("pageSize(%d) = %d; want %d", in, got, want)
-		}
-	}
-}
-
 func TestNewRefuses(t *testing.T) {
 	for name, c := range map[string]struct {
 		db    *sql.DB

@@ -55,23 +55,6 @@ const (
 	MaxKindLen = 32
 )
 
-// The page sizes of DeliveryFilter.Limit, as export.DeliveryFilter
-// documents them.
-const (
-	defaultLimit = 100
-	maxLimit     = 1000
-)
-
-func pageSize(limit int) int {
-	switch {
-	case limit <= 0:
-		return defaultLimit
-	case limit > maxLimit:
-		return maxLimit
-	}
-	return limit
-}
-
 // Store is an export.Store in a SQL database. It is safe for concurrent
 // use by many goroutines and by many processes sharing the database.
 type Store struct {
@@ -392,7 +375,7 @@ func (s *Store) List(ctx context.Context, f export.DeliveryFilter) ([]export.Del
 		" FROM (SELECT " + prefixCols("x.", dlvCols) + " FROM " + s.q.deliveries + " x" + where +
 		" ORDER BY x.created_us, x.id LIMIT ?) d JOIN " + s.q.parts + " p ON p.delivery_id = d.id" +
 		" ORDER BY d.created_us, d.id, p.idx")
-	rows, err := s.b.DB.QueryContext(ctx, q, append(args, pageSize(f.Limit))...)
+	rows, err := s.b.DB.QueryContext(ctx, q, append(args, export.PageSize(f.Limit))...)
 	if err != nil {
 		return nil, storeErr(op, err)
 	}
