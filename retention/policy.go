@@ -1,0 +1,297 @@
+package retention
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gdprkit/gdpr"
+)
+
+// Start is the event a retention period counts from. A Deleter's time
+// column holds that event's instant for each record.
+type Start string
+
+// The events a period counts from.
+const (
+	// FromCollection counts from when the data were collected: a row's
+	// creation time.
+	FromCollection Start = "collection"
+	// FromLastActivity counts from the subject's last activity: a login,
+	// an order, a reply. The time moves forward while the subject is
+	// active.
+	FromLastActivity Start = "last_activity"
+	// FromRelationshipEnd counts from the end of the relationship: a
+	// contract's termination, an account's closure. A record whose
+	// relationship has not ended has no such time (NULL in SQL) and never
+	// expires.
+	FromRelationshipEnd Start = "relationship_end"
+	// FromHostTime counts from another instant the host keeps per record
+	// (the end of a tax year, a warranty's end), named in Policy.Reason.
+	FromHostTime Start = "host_time"
+)
+
+// Valid reports whether s is one of the Starts above.
+func (s Start) Valid() bool {
+	switch s {
+	case FromCollection, FromLastActivity, FromRelationshipEnd, FromHostTime:
+		return true
+	}
+	return false
+}
+
+// Action is what happens to a record at the end of its period.
+type Action string
+
+// The actions.
+const (
+	// Delete removes the record.
+	Delete Action = "delete"
+	// Anonymise keeps the record with its personal data removed or
+	// masked, by the strategy Policy.Strategy names; the record is
+	// unlinked from its subject.
+	Anonymise Action = "anonymise"
+	// Review leaves the record as it is and counts it as due for review
+	// by a person, who decides whether a ground to keep it remains. A
+	// sweep reports the count and records it; it changes nothing.
+	Review Action = "review"
+)
+
+// Valid reports whether a is one of the Actions above.
+func (a Action) Valid() bool {
+	switch a {
+	case Delete, Anonymise, Review:
+		return true
+	}
+	return false
+}
+
+// Policy is the retention policy of one data category (Art. 5(1)(e),
+// Art. 30(1)(f)): how long its records are kept, from which event, and
+// what happens to them at the end.
+type Policy struct {
+	// Category is the data category, as the Register declares it
+	// (gdpr.Category.ID); required.
+	Category string `json:"category"`
+	// Period is how long records are kept after From; required, not
+	// zero.
+	Period gdpr.Period `json:"period"`
+	// From is the event the Period counts from; default FromCollection.
+	From Start `json:"from,omitempty"`
+	// Action is what happens at the end; default Delete.
+	Action Action `json:"action,omitempty"`
+	// Strategy names the anonymisation strategy, a key the target's
+	// Deleter knows; required when Action is Anonymise, empty otherwise.
+	Strategy string `json:"strategy,omitempty"`
+	// Reason states why the data are kept that long (a law, "§ 147 AO",
+	// a contract term) for the register and the subject's reply; no
+	// personal data.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Limits of a Policy's and a Hold's strings, in bytes.
+const (
+	// MaxKeyLen is the longest category, strategy, hold ID and target
+	// name.
+	MaxKeyLen = 255
+	// MaxTextLen is the longest reason.
+	MaxTextLen = 4096
+)
+
+// withDefaults returns p with From and Action set to their defaults.
+func (p Policy) withDefaults() Policy {
+	if p.From == "" {
+		p.From = FromCollection
+	}
+	if p.Action == "" {
+		p.Action = Delete
+	}
+	return p
+}
+
+// Validate reports whether p is a policy a sweep can enforce: a category,
+// a valid Period that is not zero, a known From and Action (empty for
+// the defaults) and a Strategy exactly when the Action is Anonymise. The
+// error wraps ErrInvalid and names the field at fault.
+func (p Policy) Validate() error { return wrap("policy", p.validate()) }
+
+func (p Policy) validate() error {
+	switch {
+	case p.Category == "":
+		return invalid("category", "a policy needs a data category")
+	case !validKey(p.Category):
+		return invalid("category", "a category is a key of at most 255 bytes with no control characters")
+	case p.Period.Validate() != nil:
+		return invalid("period", p.Period.Validate().Error())
+	case p.Period.IsZero():
+		return invalid("period", "a retention period must not be zero")
+	case p.From != "" && !p.From.Valid():
+		return invalid("from", "unknown start "+show(string(p.From)))
+	case p.Action != "" && !p.Action.Valid():
+		return invalid("action", "unknown action "+show(string(p.Action)))
+	case p.Action == Anonymise && p.Strategy == "":
+		return invalid("strategy", "anonymise needs a strategy")
+	case p.Action != Anonymise && p.Strategy != "":
+		return invalid("strategy", "a strategy is for the anonymise action only")
+	case p.Strategy != "" && !validKey(p.Strategy):
+		return invalid("strategy", "a strategy is a key of at most 255 bytes with no control characters")
+	case len(p.Reason) > MaxTextLen:
+		return invalid("reason", "longer than 4096 bytes")
+	}
+	return nil
+}
+
+// validKey reports whether s is a non-empty key of at most MaxKeyLen
+// bytes, valid UTF-8 without control characters or surrounding spaces.
+func validKey(s string) bool {
+	if s == "" || len(s) > MaxKeyLen || strings.TrimSpace(s) != s || !validText(s) {
+		return false
+	}
+	return true
+}
+
+func validText(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == '\uFFFD' {
+			return false
+		}
+	}
+	return true
+}
+
+// Expiry returns the instant from which a record whose period started at
+// start has expired: 00:00, in start's location, of the day after the
+// period's last day. The period is counted as the module counts every
+// period of the GDPR (gdpr.Deadline), by Regulation (EEC, Euratom) No
+// 1182/71: the day of the event does not count (Art. 3(1)); a period of
+// months or years ends with the day of the same date, or with the last
+// day of a month that has no such date (Art. 3(2)(c)). So data collected
+// on 15 January at 10:00 with a period of P1M are kept through 15
+// February and expire at 00:00 on 16 February; data of 31 January with
+// P1M expire at 00:00 on 1 March, of 29 February 2024 with P1Y at 00:00 on
+// 1 March 2025.
+//
+// Expiry depends only on start's date, and never decreases as start
+// moves forward, so the expired records at any instant are exactly those
+// whose start is before Cutoff.
+func (p Policy) Expiry(start time.Time) time.Time {
+	y, m, d := start.Date()
+	last := p.Period.AddTo(time.Date(y, m, d, 0, 0, 0, 0, start.Location()))
+	y, m, d = last.Date()
+	return time.Date(y, m, d+1, 0, 0, 0, 0, start.Location())
+}
+
+// Cutoff returns the instant before which every record has expired at
+// now: a record whose start is before Cutoff(now) has an Expiry not after
+// now, and one whose start is at or after it has not expired yet. It is
+// 00:00, in now's location, of the first day whose records have not
+// expired. The Sweeper reads now in its location (WithLocation, UTC by
+// default).
+func (p Policy) Cutoff(now time.Time) time.Time {
+	loc := now.Location()
+	y, m, d := now.Date()
+	// A first guess, the period counted back from now's date: within a
+	// few days of the answer (month ends clamp by at most three days).
+	day := time.Date(y-p.Period.Years, m-time.Month(p.Period.Months), d-7*p.Period.Weeks-p.Period.Days, 0, 0, 0, 0, loc)
+	expired := func(t time.Time) bool { return !p.Expiry(t).After(now) }
+	// Expiry is non-decreasing in the date: walk to the first day that
+	// has not expired.
+	for expired(day) {
+		day = nextDay(day)
+	}
+	for {
+		prev := prevDay(day)
+		if !expired(prev) {
+			day = prev
+			continue
+		}
+		return day
+	}
+}
+
+func nextDay(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d+1, 0, 0, 0, 0, t.Location())
+}
+
+func prevDay(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d-1, 0, 0, 0, 0, t.Location())
+}
+
+// Policies returns the policies of every data category the Register
+// declares, as NewSweeper does with WithRegister and WithPolicies: a
+// category takes its activity's retention Period, counted from
+// collection and ending in deletion; a category several activities keep
+// takes the longest of their periods, since it is needed while any of
+// its purposes needs it; a policy of code replaces the Register's for its
+// category. A nil Register gives the policies of code alone.
+//
+// It is an error wrapping ErrInvalid when a policy fails Validate or two
+// policies of code name one category; ErrUnknownCategory when a Register
+// is given and a policy names a category it does not declare; ErrNoPolicy
+// when a category of the Register has no Period (its rule is only a
+// Description, "until the end of the contract") and no policy of code
+// gives one. The result is sorted by category.
+func Policies(reg *gdpr.Register, code ...Policy) ([]Policy, error) {
+	out, err := policies(reg, code)
+	return out, wrap("policies", err)
+}
+
+func policies(reg *gdpr.Register, code []Policy) ([]Policy, error) {
+	byCat := map[string]Policy{}
+	for i, p := range code {
+		if err := p.validate(); err != nil {
+			return nil, atIndex("policies", i, err)
+		}
+		if _, dup := byCat[p.Category]; dup {
+			return nil, invalid("policies", "two policies for category "+show(p.Category))
+		}
+		byCat[p.Category] = p.withDefaults()
+	}
+	if reg != nil {
+		declared := map[string]bool{}
+		fromReg := map[string]gdpr.Period{}
+		for _, a := range reg.Activities {
+			for _, c := range a.DataCategories {
+				declared[c.ID] = true
+				if a.Retention.Period.IsZero() {
+					if _, ok := fromReg[c.ID]; !ok {
+						fromReg[c.ID] = gdpr.Period{}
+					}
+					continue
+				}
+				if cur, ok := fromReg[c.ID]; !ok || longer(a.Retention.Period, cur) {
+					fromReg[c.ID] = a.Retention.Period
+				}
+			}
+		}
+		for cat := range byCat {
+			if !declared[cat] {
+				return nil, at("policies", because(ErrUnknownCategory, "category "+show(cat)+" is not in the register", nil))
+			}
+		}
+		for cat, period := range fromReg {
+			if _, ok := byCat[cat]; ok {
+				continue
+			}
+			if period.IsZero() {
+				return nil, at("policies", because(ErrNoPolicy, "the register gives category "+show(cat)+" no period; a policy must", nil))
+			}
+			byCat[cat] = Policy{Category: cat, Period: period}.withDefaults()
+		}
+	}
+	out := make([]Policy, 0, len(byCat))
+	for _, p := range byCat {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b Policy) int { return strings.Compare(a.Category, b.Category) })
+	return out, nil
+}
+
+// longer reports whether a lasts longer than b from a common start: the
+// later of their ends, counted from a fixed date.
+func longer(a, b gdpr.Period) bool {
+	ref := time.Date(2000, time.January, 31, 0, 0, 0, 0, time.UTC)
+	return a.AddTo(ref).After(b.AddTo(ref))
+}
