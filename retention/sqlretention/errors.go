@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/gdprkit/gdpr/retention"
 	"github.com/gdprkit/gdpr/internal/dialect"
+	"github.com/gdprkit/gdpr/retention"
 )
 
-// Errors. Every error is an *retention.Error whose Op is
-// "sqlretention.<method>"; the conditions of the contract wrap the export
+// Errors. Every error is a *retention.Error whose Op is
+// "sqlretention.<method>"; the conditions of the contract wrap the retention
 // sentinels with fixed texts, database errors are redacted to their
 // codes.
 
@@ -20,7 +20,7 @@ func condErr(op string, sentinel error, detail string) error {
 
 // storeErr wraps a database error, with the server's message withheld
 // (dialect.Redact): servers quote bound values in their messages and
-// details, and those values are subject IDs. An
+// details, and those values are subject IDs. A
 // *retention.Error passes unchanged.
 func storeErr(op string, err error) error {
 	if err == nil {
