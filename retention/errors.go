@@ -42,6 +42,10 @@ var (
 	// The sweep stopped there; its checkpoint keeps what was done, and
 	// the next sweep resumes from it. It wraps the Deleter's error.
 	ErrTarget = errs.Sentinel("target failed", nil)
+	// ErrNotRecorded: the Recorder failed, so what needed an audit event
+	// was not done (a target not begun, a hold not placed). It wraps the
+	// Recorder's error.
+	ErrNotRecorded = errs.Sentinel("the audit event was not recorded", nil)
 )
 
 // Error is the typed error of this package and of its stores, for

@@ -1,0 +1,54 @@
+package retention
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+)
+
+// Run sweeps every interval until ctx ends, and returns ctx's error. Each
+// wait is the interval shortened or lengthened by a random amount of up
+// to jitter, so that instances started together do not all reach for the
+// lease at once; the first sweep comes after one such wait. After every
+// sweep it calls done, if not nil, with the report and the error: an
+// ErrLeased means another instance is sweeping, and this one waits for
+// its next turn. A sweep that failed is resumed at the next turn. An
+// interval under a second, or a jitter negative or not under the
+// interval, is an error wrapping ErrInvalid.
+func (s *Sweeper) Run(ctx context.Context, interval, jitter time.Duration, done func(Sweep, error)) error {
+	if err := checkCtx("run", ctx); err != nil {
+		return err
+	}
+	if interval < time.Second {
+		return wrap("run", invalid("interval", "an interval is at least a second"))
+	}
+	if jitter < 0 || jitter >= interval {
+		return wrap("run", invalid("jitter", "a jitter is at least 0 and under the interval"))
+	}
+	t := time.NewTimer(wait(interval, jitter))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		sw, err := s.Sweep(ctx)
+		if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return ctx.Err()
+		}
+		if done != nil {
+			done(sw, err)
+		}
+		t.Reset(wait(interval, jitter))
+	}
+}
+
+// wait returns interval moved by a random amount in [-jitter, jitter].
+func wait(interval, jitter time.Duration) time.Duration {
+	if jitter == 0 {
+		return interval
+	}
+	return interval - jitter + time.Duration(rand.Int64N(int64(2*jitter)+1))
+}
