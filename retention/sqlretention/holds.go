@@ -6,8 +6,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/gdprkit/gdpr"
@@ -15,35 +15,45 @@ import (
 	"github.com/gdprkit/gdpr/retention"
 )
 
-// validateHold refuses a hold the columns cannot keep.
+// validateHold refuses a hold that is not valid (retention.Hold.Validate,
+// whose Field the error keeps), that has no Placed, or that the columns
+// cannot keep.
 func validateHold(op string, h retention.Hold) error {
-	if h.ID == "" {
-		return fieldErr(op, "id", "empty hold ID")
+	if err := h.Validate(); err != nil {
+		var re *retention.Error
+		if errors.As(err, &re) {
+			return &retention.Error{Op: "sqlretention." + op, Field: re.Field, Err: re.Err}
+		}
+		return &retention.Error{Op: "sqlretention." + op, Err: err}
 	}
+	if h.Placed.IsZero() {
+		return fieldErr(op, "placed", "a stored hold has Placed set")
+	}
+	// What Validate allows the columns keep; checked again, so that the
+	// limits of the tables hold whatever Validate becomes.
 	if err := checkCol(op, "id", h.ID, MaxIDLen); err != nil {
 		return err
 	}
 	if err := checkCol(op, "subject", string(h.Subject), MaxIDLen); err != nil {
 		return err
 	}
-	if len(h.Categories) > retention.MaxHoldCategories {
-		return fieldErr(op, "categories", fmt.Sprintf("more than %d categories", retention.MaxHoldCategories))
-	}
-	for _, c := range h.Categories {
-		if c == "" {
-			return fieldErr(op, "categories", "an empty category")
-		}
-		if err := checkCol(op, "categories", c, MaxIDLen); err != nil {
+	for i, c := range h.Categories {
+		if err := checkCol(op, "categories["+strconv.Itoa(i)+"]", c, MaxIDLen); err != nil {
 			return err
 		}
 	}
 	if err := checkCol(op, "reason", h.Reason, MaxReasonLen); err != nil {
 		return err
 	}
-	if err := checkActor(op, "placed_by", h.PlacedBy); err != nil {
-		return err
+	return checkActor(op, "placed_by", h.PlacedBy)
+}
+
+// checkKey refuses an empty key, or one its column cannot keep.
+func checkKey(op, field, v string) error {
+	if v == "" {
+		return fieldErr(op, field, "empty")
 	}
-	return checkActor(op, "released_by", h.ReleasedBy)
+	return checkCol(op, field, v, MaxIDLen)
 }
 
 func checkActor(op, field string, a gdpr.Actor) error {
@@ -176,14 +186,19 @@ func (s *Store) ReleaseHold(ctx context.Context, id string, at time.Time, by gdp
 	if err := checkCtx(op, ctx); err != nil {
 		return retention.Hold{}, err
 	}
+	if err := checkKey(op, "id", id); err != nil {
+		return retention.Hold{}, err
+	}
+	if at.IsZero() {
+		return retention.Hold{}, fieldErr(op, "at", "a release needs its time")
+	}
+	if by.IsZero() || by.Validate() != nil {
+		return retention.Hold{}, fieldErr(op, "by", "a release needs a valid actor")
+	}
 	if err := checkActor(op, "by", by); err != nil {
 		return retention.Hold{}, err
 	}
 	notFound := condErr(op, retention.ErrNotFound, "no hold of that ID")
-	id = storable(id)
-	if id == "" {
-		return retention.Hold{}, notFound
-	}
 	atUS := sqlbase.Micros(at)
 	var out retention.Hold
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -209,11 +224,10 @@ func (s *Store) GetHold(ctx context.Context, id string) (retention.Hold, error) 
 	if err := checkCtx(op, ctx); err != nil {
 		return retention.Hold{}, err
 	}
-	notFound := condErr(op, retention.ErrNotFound, "no hold of that ID")
-	id = storable(id)
-	if id == "" {
-		return retention.Hold{}, notFound
+	if err := checkKey(op, "id", id); err != nil {
+		return retention.Hold{}, err
 	}
+	notFound := condErr(op, retention.ErrNotFound, "no hold of that ID")
 	var h retention.Hold
 	err := sqlbase.Retry(ctx, func() error {
 		var err error
@@ -229,19 +243,6 @@ func (s *Store) GetHold(ctx context.Context, id string) (retention.Hold, error) 
 	return h, nil
 }
 
-// pageSize returns the page ListHolds reads for a filter's limit: the
-// limit itself, retention.DefaultLimit for 0 or less,
-// retention.MaxLimit past it.
-func pageSize(limit int) int {
-	switch {
-	case limit <= 0:
-		return retention.DefaultLimit
-	case limit > retention.MaxLimit:
-		return retention.MaxLimit
-	}
-	return limit
-}
-
 // ListHolds implements retention.Store: one query in primary-key (ID)
 // order, WHERE id > f.After, LIMIT the page, with f's conditions in SQL:
 // Subject is subject = ? OR subject IS NULL; Category is categories IS
@@ -252,10 +253,17 @@ func (s *Store) ListHolds(ctx context.Context, f retention.HoldFilter) ([]retent
 	if err := checkCtx(op, ctx); err != nil {
 		return nil, err
 	}
+	limit := f.Limit
+	switch {
+	case limit == 0:
+		limit = retention.DefaultLimit
+	case limit < 0 || limit > retention.MaxLimit:
+		return nil, fieldErr(op, "limit", "a limit is 0 (the default) to 1000")
+	}
 	if !validText(f.After) {
 		return nil, fieldErr(op, "after", "not valid UTF-8 text without NUL")
 	}
-	q, args := s.q.listHolds(s.b.D, f, pageSize(f.Limit))
+	q, args := s.q.listHolds(s.b.D, f, limit)
 	var out []retention.Hold
 	err := sqlbase.Retry(ctx, func() error {
 		var err error
@@ -281,6 +289,9 @@ func (s *Store) Holds(ctx context.Context, subject gdpr.SubjectID, now time.Time
 	const op = "Holds"
 	if err := checkCtx(op, ctx); err != nil {
 		return nil, err
+	}
+	if subject.Validate() != nil {
+		return nil, fieldErr(op, "subject", "not a valid subject ID")
 	}
 	subj, nowUS := storable(string(subject)), sqlbase.Micros(now)
 	out := []gdpr.Hold{}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -36,13 +37,10 @@ func (s *Store) AcquireSweep(ctx context.Context, name, owner string, now time.T
 	if err := checkCtx(op, ctx); err != nil {
 		return retention.Lease{}, err
 	}
-	if name == "" {
-		return retention.Lease{}, fieldErr(op, "name", "empty sweep name")
-	}
-	if err := checkCol(op, "name", name, MaxIDLen); err != nil {
+	if err := checkKey(op, "name", name); err != nil {
 		return retention.Lease{}, err
 	}
-	if err := checkCol(op, "owner", owner, MaxIDLen); err != nil {
+	if err := checkKey(op, "owner", owner); err != nil {
 		return retention.Lease{}, err
 	}
 	if ttl <= 0 {
@@ -85,20 +83,21 @@ func (s *Store) AcquireSweep(ctx context.Context, name, owner string, now time.T
 	return retention.Lease{Name: name, Owner: owner, Token: token, Until: sqlbase.FromMicros(untilUS)}, nil
 }
 
-// encodeSweep returns the checkpoint column of sw, refusing one the
-// Store cannot keep unchanged: more than retention.MaxTargets targets, a
+// encodeSweep returns the checkpoint column of sw, its times to the
+// microsecond in UTC as every time the Store keeps, refusing one it
+// cannot keep unchanged: more than retention.MaxTargets targets, a
 // cursor longer than retention.MaxCursorLen, a string that is not valid
 // UTF-8 (JSON would replace its bytes), or more than MaxStateLen bytes of
 // JSON.
 func encodeSweep(op string, sw retention.Sweep) (string, error) {
 	if len(sw.Targets) > retention.MaxTargets {
-		return "", fieldErr(op, "targets", fmt.Sprintf("more than %d targets", retention.MaxTargets))
+		return "", fieldErr(op, "sweep.targets", fmt.Sprintf("more than %d targets", retention.MaxTargets))
 	}
-	if !utf8.ValidString(sw.Name) || !utf8.ValidString(sw.ID) {
-		return "", fieldErr(op, "sweep", "a name or ID that is not valid UTF-8")
+	if !utf8.ValidString(sw.ID) {
+		return "", fieldErr(op, "sweep.id", "not valid UTF-8")
 	}
 	for i, t := range sw.Targets {
-		field := "targets[" + strconv.Itoa(i) + "]"
+		field := "sweep.targets[" + strconv.Itoa(i) + "]"
 		if len(t.Cursor) > retention.MaxCursorLen {
 			return "", fieldErr(op, field+".cursor", fmt.Sprintf("longer than %d bytes", retention.MaxCursorLen))
 		}
@@ -107,6 +106,11 @@ func encodeSweep(op string, sw retention.Sweep) (string, error) {
 				return "", fieldErr(op, field, "a string that is not valid UTF-8")
 			}
 		}
+	}
+	sw.Started, sw.Finished = storedTime(sw.Started), storedTime(sw.Finished)
+	sw.Targets = slices.Clone(sw.Targets)
+	for i := range sw.Targets {
+		sw.Targets[i].Cutoff = storedTime(sw.Targets[i].Cutoff)
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -131,18 +135,21 @@ func (s *Store) SaveSweep(ctx context.Context, l retention.Lease, sw retention.S
 	if err := checkCtx(op, ctx); err != nil {
 		return err
 	}
+	if err := checkKey(op, "name", l.Name); err != nil {
+		return err
+	}
 	if sw.Name != l.Name {
-		return fieldErr(op, "name", "the sweep's name is not the lease's")
+		return fieldErr(op, "sweep.name", "a checkpoint is of its lease's sweep")
 	}
 	state, err := encodeSweep(op, sw)
 	if err != nil {
 		return err
 	}
-	name, token := storable(l.Name), storable(l.Token)
+	token := storable(l.Token)
 	nowUS, untilUS := sqlbase.Micros(now), sqlbase.Micros(until)
 	var held bool
 	err = sqlbase.Retry(ctx, func() error {
-		res, err := s.st.Exec(ctx, s.q.saveSweep, state, untilUS, name, token, nowUS)
+		res, err := s.st.Exec(ctx, s.q.saveSweep, state, untilUS, l.Name, token, nowUS)
 		if err != nil {
 			return err
 		}
@@ -157,7 +164,7 @@ func (s *Store) SaveSweep(ctx context.Context, l retention.Lease, sw retention.S
 		// Matched but unchanged: the row's until_us is untilUS, which is
 		// after now, so the condition held.
 		var stored int64
-		err = s.st.QueryRow(ctx, s.q.sweepUntil, name, token).Scan(&stored)
+		err = s.st.QueryRow(ctx, s.q.sweepUntil, l.Name, token).Scan(&stored)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -182,12 +189,15 @@ func (s *Store) ReleaseSweep(ctx context.Context, l retention.Lease) error {
 	if err := checkCtx(op, ctx); err != nil {
 		return err
 	}
-	name, token := storable(l.Name), storable(l.Token)
-	if name == "" || token == "" {
+	if err := checkKey(op, "name", l.Name); err != nil {
+		return err
+	}
+	token := storable(l.Token)
+	if token == "" {
 		return nil
 	}
 	err := sqlbase.Retry(ctx, func() error {
-		_, err := s.st.Exec(ctx, s.q.freeSweep, int64(releasedUntil), name, token)
+		_, err := s.st.Exec(ctx, s.q.freeSweep, int64(releasedUntil), l.Name, token)
 		return err
 	})
 	return storeErr(op, err)
@@ -201,11 +211,10 @@ func (s *Store) LastSweep(ctx context.Context, name string) (retention.Sweep, er
 	if err := checkCtx(op, ctx); err != nil {
 		return retention.Sweep{}, err
 	}
-	notFound := condErr(op, retention.ErrNotFound, "no checkpoint of that sweep")
-	name = storable(name)
-	if name == "" {
-		return retention.Sweep{}, notFound
+	if err := checkKey(op, "name", name); err != nil {
+		return retention.Sweep{}, err
 	}
+	notFound := condErr(op, retention.ErrNotFound, "no checkpoint of that sweep")
 	var state sql.NullString
 	err := sqlbase.Retry(ctx, func() error { return s.st.QueryRow(ctx, s.q.lastSweep, name).Scan(&state) })
 	if errors.Is(err, sql.ErrNoRows) || err == nil && !state.Valid {
