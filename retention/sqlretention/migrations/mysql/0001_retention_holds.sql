@@ -1,6 +1,6 @@
 -- The legal holds (retention.Hold), one row per hold, keyed by its ID.
--- subject is NULL for a hold on every subject's data of its categories;
--- categories is the JSON array of the hold's categories in their order,
+-- subject is NULL for a hold on every subject's data of its categories,
+-- and categories is the JSON array of the hold's categories in order,
 -- NULL for a hold on every category of its subject. The actors are a kind
 -- and an ID ('' for none). Times are microseconds since the Unix epoch
 -- (UTC); until_us and released_us are NULL while unknown, and ends_us is
