@@ -235,7 +235,7 @@ func prevDay(t time.Time) time.Time {
 // gives one. The result is sorted by category.
 func Policies(reg *gdpr.Register, code ...Policy) ([]Policy, error) {
 	out, err := policies(reg, code)
-	return out, wrap("policies", err)
+	return out, wrap("", err)
 }
 
 func policies(reg *gdpr.Register, code []Policy) ([]Policy, error) {
@@ -266,12 +266,18 @@ func policies(reg *gdpr.Register, code []Policy) ([]Policy, error) {
 				}
 			}
 		}
-		for cat := range byCat {
-			if !declared[cat] {
+		for _, p := range code {
+			if cat := p.Category; !declared[cat] {
 				return nil, at("policies", because(ErrUnknownCategory, "category "+show(cat)+" is not in the register", nil))
 			}
 		}
-		for cat, period := range fromReg {
+		cats := make([]string, 0, len(fromReg))
+		for cat := range fromReg {
+			cats = append(cats, cat)
+		}
+		slices.Sort(cats)
+		for _, cat := range cats {
+			period := fromReg[cat]
 			if _, ok := byCat[cat]; ok {
 				continue
 			}
