@@ -11,6 +11,7 @@ import (
 	"github.com/gdprkit/gdpr/crypto"
 	"github.com/gdprkit/gdpr/erasure"
 	"github.com/gdprkit/gdpr/gdprtest/fake"
+	"github.com/gdprkit/gdpr/retention"
 )
 
 // TestErasureInAnyOrder erases one subject through the ledger, the
@@ -96,5 +97,41 @@ func TestRequestsEngineErases(t *testing.T) {
 	}
 	if es, _ := k.RequestJournal.Match(ctx, []string{k.Requests.SubjectRef(s)}); len(es) != 1 {
 		t.Errorf("journal entries: %d", len(es))
+	}
+}
+
+// TestHoldKeepsFromErasure: a legal hold placed through the Kit keeps the
+// subject's data from the Requests engine, on Art. 17(3)(e), and is in
+// the trail.
+func TestHoldKeepsFromErasure(t *testing.T) {
+	ctx := context.Background()
+	k := fake.New(t, nil)
+	const s = gdpr.SubjectID("user-held")
+	f := crypto.Field{Table: "users", Column: "email", Category: "contact"}
+	ct, err := k.Keys.Encrypt(ctx, s, f, []byte("ann@example.org"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Holds.Place(ctx, retention.Hold{ID: "case-1", Subject: s, Reason: "claim pending", PlacedBy: gdpr.Staff("legal")}); err != nil {
+		t.Fatal(err)
+	}
+	r, _, err := k.Requests.Submit(ctx, erasure.Submission{Kind: gdpr.KindErasure, Subject: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err = k.Requests.Process(ctx, r.ID)
+	if err != nil || r.State != erasure.StateCompletedWithExemptions {
+		t.Fatalf("Process: %v, state %s", err, r.State)
+	}
+	for _, x := range r.Exemptions() {
+		if x.Ground != gdpr.GroundLegalClaims {
+			t.Errorf("exemption %+v, want Art. 17(3)(e)", x)
+		}
+	}
+	if pt, err := k.Keys.Decrypt(ctx, s, f, ct); err != nil || string(pt) != "ann@example.org" {
+		t.Errorf("Decrypt under the hold: %v", err)
+	}
+	if got := k.Events.ByAction("retention.hold_placed"); len(got) != 1 {
+		t.Errorf("hold events %d, want 1", len(got))
 	}
 }

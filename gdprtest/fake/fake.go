@@ -18,8 +18,9 @@
 // the ledger, the keyring and the trail, in that order.
 //
 // Unlike package gdprtest, which imports only the root package, fake
-// imports consent, crypto, audit, erasure and export with their memory stores: a package of
-// this module cannot use it in its own internal tests.
+// imports consent, crypto, audit, erasure, export and retention with
+// their memory stores: a package of this module cannot use it in its own
+// internal tests.
 //
 // The keys are made for each Kit and live only in memory. Nothing here is
 // fit for production: the stores keep everything in memory, and the
@@ -46,6 +47,8 @@ import (
 	"github.com/gdprkit/gdpr/export"
 	"github.com/gdprkit/gdpr/export/memexport"
 	"github.com/gdprkit/gdpr/gdprtest"
+	"github.com/gdprkit/gdpr/retention"
+	"github.com/gdprkit/gdpr/retention/memretention"
 )
 
 // Kit is the module's components over in-memory stores. Every field is
@@ -94,6 +97,11 @@ type Kit struct {
 	// Recipients records the notices Requests sends to recipients
 	// (Art. 19).
 	Recipients *Recipients
+	// Holds places and lifts legal holds in HoldStore, recording into
+	// Trail; Requests keeps a held subject's data from an erasure
+	// (Art. 17(3)(e)). A retention.Sweeper over HoldStore respects them
+	// too.
+	Holds *retention.Holds
 
 	ConsentStore *memconsent.Store
 	KeyStore     *memkeys.Store
@@ -101,6 +109,9 @@ type Kit struct {
 	// RequestStore and RequestJournal are the Requests engine's.
 	RequestStore   *memerasure.Store
 	RequestJournal *memerasure.Journal
+	// HoldStore keeps Holds' holds, and a Sweeper's lease and
+	// checkpoints.
+	HoldStore *memretention.Store
 	// ReceiptKey verifies the Ledger's receipts.
 	ReceiptKey ed25519.PublicKey
 	// DeliveryStore and DeliveryBlobs are Deliveries'.
@@ -153,7 +164,8 @@ func New(t testing.TB, reg *gdpr.Register) *Kit {
 	ctx := context.Background()
 	k := &Kit{Events: new(gdprtest.Recorder), ConsentStore: memconsent.New(), KeyStore: memkeys.New(), AuditStore: memaudit.New(),
 		RequestStore: memerasure.New(), RequestJournal: memerasure.NewJournal(),
-		DeliveryStore: memexport.New(), DeliveryBlobs: memexport.NewBlobs(), Links: &Links{}}
+		DeliveryStore: memexport.New(), DeliveryBlobs: memexport.NewBlobs(), Links: &Links{},
+		HoldStore: memretention.New()}
 
 	skey, _, err := audit.GenerateKey("fake.example/audit")
 	check(t, err)
@@ -219,7 +231,15 @@ func New(t testing.TB, reg *gdpr.Register) *Kit {
 	k.Handler, err = export.NewHandler(k.Export, k.Deliveries, k.Links.Send)
 	check(t, err)
 
+	hopts := []retention.Option{retention.WithRecorder(rec)}
+	if reg != nil {
+		hopts = append(hopts, retention.WithRegister(reg))
+	}
+	k.Holds, err = retention.NewHolds(k.HoldStore, hopts...)
+	check(t, err)
+
 	eopts := []erasure.Option{erasure.WithRecorder(rec), erasure.WithJournal(k.RequestJournal),
+		erasure.WithLegalHolds(k.HoldStore),
 		erasure.WithHandler(gdpr.KindAccess, k.Handler),
 		erasure.WithHandler(gdpr.KindPortability, k.Handler),
 		erasure.WithTargets(
