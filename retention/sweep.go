@@ -289,7 +289,10 @@ func (s *Sweeper) sweepTarget(ctx context.Context, l *Lease, sw *Sweep, i int, d
 		if res.Done {
 			break
 		}
-		if res.Acted == 0 && res.Held == 0 && res.Cursor == b.Cursor {
+		// A batch that left the cursor where it was would be run again on
+		// the same records: only a Deleter that removed some (a plain
+		// DELETE ... LIMIT, with no cursor) is making progress.
+		if res.Cursor == b.Cursor && (res.Acted == 0 || b.DryRun) {
 			if !dry {
 				s.record(ctx, t, ts, "failed", gdpr.Failure)
 			}

@@ -595,6 +595,7 @@ func TestSweepRefusesBadDeleters(t *testing.T) {
 		"over the limit": func(b retention.Batch) retention.Result { return retention.Result{Acted: int64(b.Limit) + 1} },
 		"negative":       func(b retention.Batch) retention.Result { return retention.Result{Acted: -1} },
 		"no progress":    func(b retention.Batch) retention.Result { return retention.Result{Cursor: b.Cursor} },
+		"only held":      func(b retention.Batch) retention.Result { return retention.Result{Held: 3, Cursor: b.Cursor} },
 		"long cursor":    func(b retention.Batch) retention.Result { return retention.Result{Cursor: strings.Repeat("x", retention.MaxCursorLen+1)} },
 	} {
 		s, err := retention.NewSweeper(memretention.New(), retention.WithPolicies(retention.Policy{Category: "c", Period: gdpr.Period{Days: 1}}),
@@ -690,5 +691,39 @@ func TestRun(t *testing.T) {
 	}
 	if err := f.sweep.Run(ctx, time.Millisecond, 0, nil); !errors.Is(err, retention.ErrInvalid) {
 		t.Errorf("an interval under a second: %v", err)
+	}
+}
+
+// TestSweepCursorlessDeleter sweeps with a Deleter that keeps no cursor,
+// a plain DELETE ... LIMIT: it is done when a batch acts on fewer than
+// the limit. Its dry run, which would count the same records forever, is
+// refused.
+func TestSweepCursorlessDeleter(t *testing.T) {
+	f := newFixture(t)
+	f.fill(day(2024, 12, 1), 95, 3)
+	gone, _ := f.expired(f.clock.Now())
+	plain := retention.DeleterFunc(func(ctx context.Context, b retention.Batch) (retention.Result, error) {
+		b.Cursor = ""
+		res, err := f.table.Expire(ctx, b)
+		res.Cursor = ""
+		res.Done = res.Acted < int64(b.Limit)
+		return res, err
+	})
+	s, err := retention.NewSweeper(f.store, retention.WithPolicies(f.policy),
+		retention.WithTargets(retention.Target{Name: "plain", Category: "logins", Deleter: plain}),
+		retention.WithClock(f.clock.Now), retention.WithBatchSize(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DryRun(ctx); !errors.Is(err, retention.ErrTarget) {
+		t.Errorf("a dry run without a cursor: %v, want ErrTarget", err)
+	}
+	sw, err := s.Sweep(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.check(t, gone, nil)
+	if sw.Targets[0].Acted != int64(len(gone)) {
+		t.Errorf("acted %d, want %d", sw.Targets[0].Acted, len(gone))
 	}
 }
