@@ -294,3 +294,104 @@ func runStoreTests(t *testing.T, newStore func(t *testing.T) *sqlretention.Store
 		}
 	})
 }
+
+// TestHoldsUsesSubjectIndex: the query of Holds(subject, now), on a
+// table of thousands of holds each of its own subject, reads the index
+// on (subject, id) for both of its branches (the subject's holds and the
+// holds on categories, subject NULL), on every database. The query is
+// the Store's own, as sqlretention builds it (inForceFor); Holds is run
+// on the same rows to check that it is.
+func TestHoldsUsesSubjectIndex(t *testing.T) {
+	t.Parallel()
+	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
+		db := testdb.Open(t, d)
+		s := testdb.Migrated(t, d, db, sqlretention.New)
+		ctx := t.Context()
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ins := "INSERT INTO gdpr_retention_holds (id, subject, categories, reason, placed_by_kind, placed_by_id, placed_us, released_by_kind, released_by_id)" +
+			" VALUES (?, ?, ?, 'claim', 'staff', 'legal', ?, '', '')"
+		if d == sqldialect.Postgres {
+			ins = strings.NewReplacer("?, ?, ?, 'claim'", "$1, $2, $3, 'claim'", "'legal', ?", "'legal', $4").Replace(ins)
+		}
+		const n = 5000
+		for i := range n {
+			var subject, cats any = fmt.Sprintf("subject-%d", i), nil
+			if i%50 == 0 {
+				subject, cats = nil, `["orders"]`
+			}
+			if _, err := tx.ExecContext(ctx, ins, fmt.Sprintf("h%05d", i), subject, cats, storeT0.Add(-time.Hour).UnixMicro()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		analyze := map[sqldialect.Dialect]string{sqldialect.Postgres: "ANALYZE gdpr_retention_holds",
+			sqldialect.MySQL: "ANALYZE TABLE gdpr_retention_holds", sqldialect.SQLite: "ANALYZE"}[d]
+		if _, err := db.ExecContext(ctx, analyze); err != nil {
+			t.Fatal(err)
+		}
+		hs, err := s.Holds(ctx, "subject-7", storeT0)
+		if err != nil || len(hs) != n/50+1 || hs[1].ID != "h00007" {
+			t.Fatalf("Holds: %d, %v; want the subject's one and the %d on categories", len(hs), err, n/50)
+		}
+
+		q := "SELECT h.id FROM gdpr_retention_holds h WHERE (h.subject = ? OR h.subject IS NULL)" +
+			" AND h.placed_us <= ? AND (h.ends_us IS NULL OR h.ends_us > ?) AND h.id > ? ORDER BY h.id LIMIT ?"
+		explain := "EXPLAIN "
+		switch d {
+		case sqldialect.Postgres:
+			for i := 1; strings.Contains(q, "?"); i++ {
+				q = strings.Replace(q, "?", fmt.Sprintf("$%d", i), 1)
+			}
+		case sqldialect.SQLite:
+			explain = "EXPLAIN QUERY PLAN "
+		}
+		nowUS := storeT0.UnixMicro()
+		rows, err := db.QueryContext(ctx, explain+q, "subject-7", nowUS, nowUS, "", retention.MaxLimit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		var plan []string
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			var parts []string
+			for i, v := range vals {
+				if b, ok := v.([]byte); ok {
+					v = string(b)
+				}
+				parts = append(parts, fmt.Sprintf("%s=%v", cols[i], v))
+			}
+			plan = append(plan, strings.Join(parts, " "))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Join(plan, "\n")
+		var ok bool
+		switch d {
+		case sqldialect.Postgres:
+			ok = strings.Count(text, "Index Scan on gdpr_retention_hold_subject") >= 2 ||
+				strings.Contains(text, "Index Scan using gdpr_retention_hold_subject")
+		case sqldialect.MySQL:
+			ok = strings.Contains(text, "key=gdpr_retention_hold_subject ")
+		case sqldialect.SQLite:
+			ok = strings.Count(text, "USING INDEX gdpr_retention_hold_subject") >= 2
+		}
+		if !ok {
+			t.Errorf("Holds(subject) on %d holds does not read the index on subject:\n%s", n, text)
+		}
+	})
+}
