@@ -1,0 +1,468 @@
+package retention
+
+// # Anonymisation
+//
+// When a policy's Action is Anonymise, a Deleter keeps the record and
+// replaces its personal data. TruncateIP, Coarsen, BirthYear, AgeBand,
+// GeneralisePostcode and the keyed Pseudonymiser are the pieces such a
+// Deleter applies to one value at a time. None of them makes a record
+// anonymous by itself, and their names do not promise it.
+//
+// Data are anonymous, and outside the GDPR, only when the person can no
+// longer be identified by any means reasonably likely to be used, by the
+// controller or by anyone else, taking account of the cost and the time
+// identification takes and of the technology available (Recital 26).
+// The Article 29 Working Party's Opinion 05/2014 on anonymisation
+// techniques (WP216) tests a dataset against three risks: singling out
+// (isolating some or all of the records of one person), linkability
+// (linking two records of one person, in the dataset or across
+// datasets) and inference (deducing one attribute from others).
+// Anonymity is therefore a property of the whole dataset — every column
+// together, how many records share each combination of values, what else
+// is kept or published — and never of one column. The host decides it
+// for the table after the sweep, in a documented assessment, and repeats
+// the assessment when the data, or what can be linked to them, change.
+// Until then, the results below are personal data.
+//
+//   - Pseudonymiser.Pseudonym is pseudonymisation (Art. 4(5)), not
+//     anonymisation: WP216 (section 4) lists keyed hashing among the
+//     pseudonymisation techniques. The same value gives the same
+//     pseudonym, so the records of one person stay linked to one
+//     another; and whoever holds the key can compute the pseudonym of
+//     any candidate value and so re-identify it. Data that can be
+//     attributed to a person with additional information are personal
+//     data (Recital 26): the pseudonyms are personal data for as long as
+//     the key exists anywhere (the configuration, a backup, a copy on a
+//     laptop), and Art. 4(5) asks that it be kept separately, under
+//     technical and organisational measures. Destroying every copy of
+//     the key does not make them anonymous when the values come from a
+//     small or skewed set (a country, a sex, a status, a year of birth, a
+//     postcode prefix): the pseudonyms' frequencies, matched against the
+//     known distribution of the values, reveal which pseudonym is which
+//     value, and the links between records remain.
+//
+//   - TruncateIP keeps the network: an IPv4 /24 (256 addresses, often one
+//     organisation or one provider's pool in one town) or an IPv6 /48,
+//     which many providers assign to a single customer site (RIPE-690
+//     recommends a /48 per business customer), so it may still point to
+//     one customer. With a timestamp, a user agent or a path it can single
+//     out a person, and the access provider, or the host's own unexpired
+//     logs, can link it back; a dynamic IP address is personal data for a
+//     site that has the legal means to have it identified (CJEU C-582/14,
+//     Breyer).
+//
+//   - Coarsen keeps an hour, a day, a month or a year. A coarsened time
+//     still orders events, and with other attributes can single out (the
+//     only order of the day in a small shop) or link records across
+//     datasets that kept the same granularity.
+//
+//   - BirthYear and AgeBand reduce a date of birth, a quasi-identifier
+//     that together with a postcode and sex identifies most people.
+//     BirthYear never changes and is the same in every dataset that keeps
+//     it, so it links; an AgeBand of 5 years or more, computed at one
+//     reference date for the whole dataset, reveals less and is the safer
+//     of the two. Neither is anonymous by itself, and the oldest bands
+//     hold few people: top-code them (e.g. "90 and over").
+//
+//   - GeneralisePostcode keeps the first characters of a postcode. The
+//     same length of prefix covers a million people in one city and a few
+//     hundred in the countryside or on an island; a prefix with a small
+//     population can still single out a person, alone or with an age band
+//     and a sex. Choose the length per country, and merge the areas whose
+//     population is below a threshold (k-anonymity, WP216 section 3.2.1).
+//
+// No error of these functions echoes the value it refused: each wraps
+// ErrInvalid and names the argument at fault only.
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"hash"
+	"io"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+)
+
+// TruncateIP returns a with its host part set to zero: an IPv4 address
+// to its /24 (192.0.2.17 to 192.0.2.0), an IPv6 address to its /48
+// (2001:db8:1234:5678::1 to 2001:db8:1234::).
+//
+// Two IPv6 forms that carry an IPv4 address in their first 48 bits are
+// cut as that IPv4 address: an IPv4-mapped address (::ffff:192.0.2.17)
+// keeps the /24 of its IPv4 address and is returned in the form given,
+// still mapped (::ffff:192.0.2.0), so that a column keeps one form —
+// call Unmap on the argument or on the result for the plain IPv4 form;
+// and a 6to4 address (2002::/16, whose bits 16 to 47 are the IPv4
+// address of the site) is cut to its /40, the /24 of that IPv4 address.
+// A zone (fe80::1%eth0) is dropped. The zero Addr, which is not valid,
+// is returned as it is.
+//
+// TruncateIP is idempotent: TruncateIP(TruncateIP(a)) == TruncateIP(a).
+// The result is still personal data until the dataset it is part of
+// has been assessed anonymous; see the package documentation.
+func TruncateIP(a netip.Addr) netip.Addr {
+	bits := 48
+	switch {
+	case a.Is4():
+		bits = 24
+	case a.Is4In6():
+		bits = 120
+	case sixToFour.Contains(a.WithZone("")):
+		bits = 40
+	}
+	p, _ := a.Prefix(bits) // the zero Prefix for the zero Addr; never an error
+	return p.Addr()
+}
+
+var sixToFour = netip.MustParsePrefix("2002::/16")
+
+// TruncateIPString parses s with netip.ParseAddr, truncates the address
+// with TruncateIP and returns it in netip.Addr's String form (RFC 5952
+// for IPv6). An s that is not an IP address is an error wrapping
+// ErrInvalid, which does not hold s.
+func TruncateIPString(s string) (string, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return "", &Error{Op: "truncate", Field: "ip", Err: errNotIP}
+	}
+	return TruncateIP(a).String(), nil
+}
+
+var errNotIP = because(ErrInvalid, "not an IP address", nil)
+
+// Granularity is how much of a time Coarsen keeps. Its values are
+// strings, so that a Policy.Strategy or a configuration can name them.
+type Granularity string
+
+// The granularities, from the finest.
+const (
+	Hour  Granularity = "hour"
+	Day   Granularity = "day"
+	Month Granularity = "month"
+	Year  Granularity = "year"
+)
+
+// Valid reports whether g is one of the Granularities above.
+func (g Granularity) Valid() bool {
+	switch g {
+	case Hour, Day, Month, Year:
+		return true
+	}
+	return false
+}
+
+// Coarsen returns the start of the hour, day, month or year, as g says,
+// that t falls in on the clock of t's location: the first instant of the
+// run of instants up to t at which that clock reads the same hour (day,
+// month, year) as it reads at t. The result is in t's location, never
+// after t, without a monotonic clock reading, and Coarsen is
+// idempotent.
+//
+// It counts on the wall clock, not in fixed durations from the Unix
+// epoch as time.Time.Truncate does, so it is right in locations whose
+// offset is not a whole number of hours (Asia/Kolkata, +05:30) and on
+// the days clocks change:
+//
+//   - a day that starts later than midnight because the clocks went
+//     forward at midnight (America/Havana, 10 March 2024) starts at the
+//     first instant of that day, 01:00;
+//   - on the day clocks go back, the hour that repeats is one hour of
+//     the clock that lasts two (in Europe/Berlin on 27 October 2024,
+//     02:30 CET coarsens to 02:00 CEST, an hour and a half before), and
+//     a day may last 25 hours, or 23.
+//
+// Coarsen panics if g is not Valid: a Deleter checks its strategy's
+// granularity when it is made.
+func Coarsen(t time.Time, g Granularity) time.Time {
+	if !g.Valid() {
+		panic("retention: Coarsen with an unknown Granularity")
+	}
+	t = t.Round(0)
+	for {
+		// Within the zone period of t the offset is constant, so the
+		// wall clock and the instant move together.
+		s := t.Add(-sinceStart(t, g))
+		start, _ := t.ZoneBounds()
+		if start.IsZero() || s.After(start) {
+			return s
+		}
+		if s.Equal(start) {
+			// The period began with the bucket; the clock before may
+			// have read the same bucket already (clocks went back).
+			prev := start.Add(-1)
+			if !sameBucket(prev, t, g) {
+				return s
+			}
+			t = prev
+			continue
+		}
+		// The bucket began before the period of t: either the clock
+		// read the bucket before the change too (it went back, or
+		// forward within the bucket), or the bucket began with the
+		// change (the clock jumped over the bucket's start).
+		prev := start.Add(-1)
+		if !sameBucket(prev, t, g) {
+			return start
+		}
+		t = prev
+	}
+}
+
+// sinceStart returns the time t's clock has run since the start of its
+// hour (day, month, year), at t's offset.
+func sinceStart(t time.Time, g Granularity) time.Duration {
+	d := time.Duration(t.Minute())*time.Minute +
+		time.Duration(t.Second())*time.Second +
+		time.Duration(t.Nanosecond())
+	switch g {
+	case Day:
+		d += time.Duration(t.Hour()) * time.Hour
+	case Month:
+		d += time.Duration(t.Day()-1)*24*time.Hour + time.Duration(t.Hour())*time.Hour
+	case Year:
+		d += time.Duration(t.YearDay()-1)*24*time.Hour + time.Duration(t.Hour())*time.Hour
+	}
+	return d
+}
+
+// sameBucket reports whether a and b, in one location, read the same
+// hour (day, month, year) on its clock.
+func sameBucket(a, b time.Time, g Granularity) bool {
+	ay, am, ad := a.Date()
+	by, bm, bd := b.Date()
+	switch g {
+	case Year:
+		return ay == by
+	case Month:
+		return ay == by && am == bm
+	case Day:
+		return ay == by && am == bm && ad == bd
+	}
+	return ay == by && am == bm && ad == bd && a.Hour() == b.Hour()
+}
+
+// BirthYear returns the year of a date of birth, on birth's calendar
+// (birth.Year()): pass the date in the location it was recorded in; a
+// SQL DATE scans as midnight UTC, so do not convert it to local time.
+//
+// A year of birth never changes and is the same in every dataset that
+// keeps it, so it links records across them; AgeBand reveals less. See
+// the package documentation: neither is anonymous by itself.
+func BirthYear(birth time.Time) int { return birth.Year() }
+
+// AgeBand returns the band of width years that holds the age, in
+// completed years at now, of a person born on birth: lo is a multiple of
+// width and hi = lo+width-1, so age 32 in bands of 5 is (30, 34). The
+// age is counted on the calendars of the arguments (birth's date as
+// birth's location reads it, now's as now's does), and a birthday on 29
+// February counts as having passed on 1 March in a year that is not a
+// leap year. A birth after now gives a negative band, (-5, -1) for
+// width 5 and a birth a day after now: such data need checking, not
+// anonymising. AgeBand panics if width is less than 1.
+//
+// Use one now for a whole dataset, and a width of 5 or more; an age band
+// changes as time passes, so store the date it was computed at with it,
+// coarsened too. AgeBand is the safer of BirthYear and AgeBand, and not
+// anonymous by itself: the oldest bands hold few people, so top-code
+// them (e.g. every lo of 90 or more as "90 and over").
+func AgeBand(birth, now time.Time, width int) (lo, hi int) {
+	if width < 1 {
+		panic("retention: AgeBand with a width less than 1")
+	}
+	by, bm, bd := birth.Date()
+	ny, nm, nd := now.Date()
+	age := ny - by
+	if nm < bm || nm == bm && nd < bd {
+		age--
+	}
+	lo = age / width * width
+	if age%width < 0 {
+		lo -= width
+	}
+	return lo, lo + width - 1
+}
+
+// GeneralisePostcode returns the first keep letters and digits of a
+// postcode, upper-cased, without its spaces and hyphens: "10115" keeping
+// 2 is "10", the UK "SW1A 1AA" keeping 4 is its outward code "SW1A",
+// "sw1a 1aa" keeping 5 is "SW1A1", the Polish "00-950" keeping 2 is
+// "00". A code with no more than keep letters and digits is returned
+// whole, normalised so. GeneralisePostcode is idempotent.
+//
+// The code is trimmed of surrounding white space; what is left must be
+// ASCII letters and digits, separated by single spaces or hyphens, at
+// most one between two characters and none at either end. Any other
+// code, including one with other scripts' digits or letters, and a keep
+// less than 1, is an error wrapping ErrInvalid that does not hold the
+// code.
+//
+// A short prefix can still single out a person where few people live;
+// see the package documentation.
+func GeneralisePostcode(code string, keep int) (string, error) {
+	if keep < 1 {
+		return "", &Error{Op: "generalise", Field: "keep", Err: errKeep}
+	}
+	code = strings.TrimSpace(code)
+	if code == "" {
+		return "", &Error{Op: "generalise", Field: "postcode", Err: errEmptyPostcode}
+	}
+	out := make([]byte, 0, min(keep, len(code)))
+	sep := true // a separator may not come first
+	for i := 0; i < len(code); i++ {
+		c := code[i]
+		switch {
+		case '0' <= c && c <= '9', 'A' <= c && c <= 'Z':
+		case 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		case c == ' ' || c == '-':
+			if sep {
+				return "", &Error{Op: "generalise", Field: "postcode", Err: errSeparator}
+			}
+			sep = true
+			continue
+		default:
+			return "", &Error{Op: "generalise", Field: "postcode", Err: errPostcodeChar}
+		}
+		sep = false
+		if len(out) < keep {
+			out = append(out, c)
+		}
+	}
+	if sep {
+		return "", &Error{Op: "generalise", Field: "postcode", Err: errSeparator}
+	}
+	return string(out), nil
+}
+
+var (
+	errKeep          = because(ErrInvalid, "keep must be at least 1", nil)
+	errEmptyPostcode = because(ErrInvalid, "empty postcode", nil)
+	errSeparator     = because(ErrInvalid, "a postcode's spaces and hyphens come singly, between letters or digits", nil)
+	errPostcodeChar  = because(ErrInvalid, "a postcode holds ASCII letters, digits, spaces and hyphens only", nil)
+)
+
+// MinPseudonymKeyLen is the shortest key NewPseudonymiser takes, in
+// bytes.
+const MinPseudonymKeyLen = 32
+
+// PseudonymLen is the length of every pseudonym, in bytes: 32 bytes of
+// HMAC-SHA256 in unpadded base64url.
+const PseudonymLen = 43
+
+// Pseudonymiser gives keyed pseudonyms: the same (domain, value) gives
+// the same pseudonym under one key, and nobody without the key can
+// compute or invert them. A pseudonym is pseudonymisation (Art. 4(5)),
+// not anonymisation: it is personal data while the key exists, and even
+// without the key when the values come from a small or skewed set; see
+// the package documentation.
+//
+// The key never prints: String, GoString and Format show
+// "retention.Pseudonymiser{key: [redacted]}" under every verb, and the
+// struct holds the key only where fmt does not look. A Pseudonymiser is
+// safe for concurrent use and must not be copied after first use.
+type Pseudonymiser struct {
+	pool sync.Pool // of *macState, made with a copy of the key
+}
+
+type macState struct {
+	h   hash.Hash
+	buf []byte
+	sum [sha256.Size]byte
+}
+
+// maxKeptBuf is the largest message buffer a pooled state keeps.
+const maxKeptBuf = 64 << 10
+
+// NewPseudonymiser returns a Pseudonymiser keyed by a copy of key, which
+// must be at least MinPseudonymKeyLen random bytes (and not all zero).
+// Use the key for nothing else, keep it apart from the data it
+// pseudonymises, and keep it for as long as the same values must give
+// the same pseudonyms. An error wraps ErrInvalid and does not hold the
+// key.
+func NewPseudonymiser(key []byte) (*Pseudonymiser, error) {
+	if len(key) < MinPseudonymKeyLen {
+		return nil, &Error{Op: "new", Field: "key", Err: errShortKey}
+	}
+	var or byte
+	for _, b := range key {
+		or |= b
+	}
+	if or == 0 {
+		return nil, &Error{Op: "new", Field: "key", Err: errZeroKey}
+	}
+	k := append([]byte(nil), key...)
+	p := &Pseudonymiser{}
+	p.pool.New = func() any { return &macState{h: hmac.New(sha256.New, k)} }
+	return p, nil
+}
+
+var (
+	errShortKey = because(ErrInvalid, "a key needs at least 32 bytes", nil)
+	errZeroKey  = because(ErrInvalid, "a key of zero bytes only is not a key", nil)
+)
+
+// Pseudonym returns the pseudonym of value in domain: HMAC-SHA256 under
+// the key of
+//
+//	uint64be(len(domain)) || domain || uint64be(len(value)) || value
+//
+// (lengths in bytes, big-endian), in unpadded base64url (RFC 4648
+// section 5), PseudonymLen bytes. The lengths keep ("ab", "c") and ("a",
+// "bc") apart. The domain names what the value is, e.g. "users.email":
+// the same value in another domain gives an unrelated pseudonym, so
+// columns cannot be joined on pseudonyms unless they share a domain.
+// Values are taken byte for byte; normalise them first (trim, lower-case
+// an e-mail address) where equal values may be written differently.
+func (p *Pseudonymiser) Pseudonym(domain, value string) string {
+	m := p.pool.Get().(*macState)
+	m.buf = appendMessage(m.buf[:0], domain, value)
+	return p.finish(m)
+}
+
+// PseudonymBytes is Pseudonym of string(value), for a column value
+// scanned as bytes (sql.RawBytes), without copying it to a string.
+func (p *Pseudonymiser) PseudonymBytes(domain string, value []byte) string {
+	m := p.pool.Get().(*macState)
+	m.buf = appendMessage(m.buf[:0], domain, value)
+	return p.finish(m)
+}
+
+func appendMessage[V string | []byte](b []byte, domain string, value V) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(len(domain)))
+	b = append(b, domain...)
+	b = binary.BigEndian.AppendUint64(b, uint64(len(value)))
+	return append(b, value...)
+}
+
+func (p *Pseudonymiser) finish(m *macState) string {
+	m.h.Reset()
+	m.h.Write(m.buf)
+	m.h.Sum(m.sum[:0])
+	var out [PseudonymLen]byte
+	base64.RawURLEncoding.Encode(out[:], m.sum[:])
+	if cap(m.buf) > maxKeptBuf {
+		m.buf = nil
+	}
+	p.pool.Put(m)
+	return string(out[:])
+}
+
+// String returns "retention.Pseudonymiser{key: [redacted]}": the key
+// never prints.
+func (p *Pseudonymiser) String() string {
+	if p == nil {
+		return "(*retention.Pseudonymiser)(nil)"
+	}
+	return "retention.Pseudonymiser{key: [redacted]}"
+}
+
+// GoString returns the same as String, for %#v.
+func (p *Pseudonymiser) GoString() string { return p.String() }
+
+// Format prints String under every verb (%v, %+v, %#v, %s, %q, %x, …).
+func (p *Pseudonymiser) Format(f fmt.State, _ rune) { io.WriteString(f, p.String()) }
