@@ -8,7 +8,9 @@
 // their data, which the request engine (package erasure) answers with a
 // signed bundle (package export) behind a single-use link that the
 // subject downloads and verifies, and is finally erased through the
-// engine, which answers with a signed receipt of its own. Every step is recorded in a tamper-evident audit
+// engine, which answers with a signed receipt of its own. A retention
+// sweep then deletes the sign-ins past their six months, but for those a
+// legal hold keeps. Every step is recorded in a tamper-evident audit
 // trail, which is verified at the end.
 //
 //	go run ./examples/quickstart
@@ -145,6 +147,12 @@ func register() *gdpr.Register {
 			Description: "To run the account you signed up for.", SubjectCategories: []string{"users"},
 			DataCategories: []gdpr.Category{{ID: "contact", Description: "name and e-mail address"}},
 			Retention:      gdpr.RetentionRule{Description: "until the account is closed"},
+		}, {
+			ID: "security", Name: "Sign-in log", Purpose: "security", Basis: gdpr.LegitimateInterests,
+			LegitimateInterestAssessment: "LIA-2026-03 (detecting account takeover)",
+			Description:                  "To detect and investigate misuse of accounts.", SubjectCategories: []string{"users"},
+			DataCategories: []gdpr.Category{{ID: "logins", Description: "sign-in times and IP addresses"}},
+			Retention:      gdpr.RetentionRule{Period: gdpr.Period{Months: 6}},
 		}},
 	}
 }
@@ -188,6 +196,11 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 		return err
 	}
 	defer trail.Close(ctx)
+	// The legal holds, and the retention sweeps' lease and checkpoints.
+	holdStore, holds, err := openHolds(ctx, db, dialect, prefix, trail)
+	if err != nil {
+		return err
+	}
 	before, err := trail.Verify(ctx, audit.VerifyOptions{})
 	if err != nil {
 		return err
@@ -319,7 +332,7 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 		return err
 	}
 	var notices []erasure.Notice // a host e-mails these to the subject
-	engine, journal, err := openEngine(keys, requests, trail, state, handler, func(_ context.Context, n erasure.Notice) error {
+	engine, journal, err := openEngine(keys, requests, trail, holdStore, state, handler, func(_ context.Context, n erasure.Notice) error {
 		notices = append(notices, n)
 		return nil
 	},
@@ -514,7 +527,13 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 	step(out, 15, "profile restored from the backup, unreadable: %v; journal replay: %d of %d subjects erased before, erased again: %s",
 		unreadable, replay.Matched, replay.Checked, again)
 
-	// 16. The trail still verifies: every entry against its hash, the tree
+	// 16. Storage limitation (Art. 5(1)(e)): the host's sign-in log is
+	// swept of what is past its period, except what a legal hold keeps.
+	if err := sweepLogins(ctx, out, db, dialect, prefix, holdStore, holds, trail, strings.TrimPrefix(string(subject), "user-")); err != nil {
+		return err
+	}
+
+	// 17. The trail still verifies: every entry against its hash, the tree
 	// against the signed checkpoint anchored outside the database. Nothing
 	// in it links to the erased subject any more.
 	cp, err := trail.Checkpoint(ctx)
@@ -537,14 +556,14 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 	if err != nil {
 		return err
 	}
-	step(out, 16, "audit trail verified: %d entries, checkpoint %d signed and anchored, entry 0 proven: %v, entries still linked to %s: %d",
+	step(out, 17, "audit trail verified: %d entries, checkpoint %d signed and anchored, entry 0 proven: %v, entries still linked to %s: %d",
 		report.Entries, cp.Size, audit.CheckEntry(cp, 0, body, proof) == nil, string(subject), len(linked))
 	return nil
 }
 
 // openEngine builds the request engine over the requests' store, with the
 // targets of an erasure in the order given.
-func openEngine(keys *insecuredevkeys.Keys, requests erasure.Store, trail gdpr.Recorder, state string,
+func openEngine(keys *insecuredevkeys.Keys, requests erasure.Store, trail gdpr.Recorder, holds gdpr.LegalHolds, state string,
 	exports gdpr.RequestHandler, notify erasure.NotifierFunc, targets ...erasure.Target) (*erasure.Engine, *erasure.FileJournal, error) {
 	// The journal: per completed erasure the subject's keyed reference, the
 	// time and the targets, nothing in clear. It must outlive a restore of
@@ -586,6 +605,9 @@ func openEngine(keys *insecuredevkeys.Keys, requests erasure.Store, trail gdpr.R
 		// consent receipts are: one public key checks both, and neither
 		// verifier accepts the other's receipts.
 		erasure.WithReceiptKey(keys.ReceiptKey()),
+		// Before each erasure the engine asks the legal holds: data a
+		// hold covers are kept, on the ground of Art. 17(3)(e).
+		erasure.WithLegalHolds(holds),
 		erasure.WithLocation(berlin),
 		// The subject is told of every outcome (and, before it, of a lift).
 		erasure.WithNotifier(notify),

@@ -42,7 +42,10 @@ func wantTour(s string) []string {
 		" completed, 5 targets, answered in time: true, signed by key ",
 		"14. after erasure: newsletter by e-mail denied (none)",
 		"15. profile restored from the backup, unreadable: true; journal replay: 1 of 1 subjects erased before, erased again: completed",
-		"16. audit trail verified: ",
+		"16. retention sweep of login_log: sign-ins before ",
+		" deleted: 2, kept under legal hold: ",
+		"visitor-" + strings.TrimPrefix(s, "user-") + " keeps 1 of 3, claimant-" + strings.TrimPrefix(s, "user-") + " (hold case-" + strings.TrimPrefix(s, "user-") + ") keeps 2 of 2; warned ahead: [visitor-" + strings.TrimPrefix(s, "user-") + "]",
+		"17. audit trail verified: ",
 		"entry 0 proven: true, entries still linked to " + s + ": 0",
 	}
 }
