@@ -76,6 +76,80 @@
 // hold does not erase by itself: the next sweep deletes what has
 // expired, and an erasure the hold exempted runs when it is asked again.
 //
+// # Anonymisation
+//
+// When a policy's Action is Anonymise, a Deleter keeps the record and
+// replaces its personal data. TruncateIP, Coarsen, BirthYear, AgeBand,
+// GeneralisePostcode and the keyed Pseudonymiser are the pieces such a
+// Deleter applies to one value at a time. None of them makes a record
+// anonymous by itself, and their names do not promise it.
+//
+// Data are anonymous, and outside the GDPR, only when the person can no
+// longer be identified by any means reasonably likely to be used, by the
+// controller or by anyone else, taking account of the cost and the time
+// identification takes and of the technology available (Recital 26).
+// The Article 29 Working Party's Opinion 05/2014 on anonymisation
+// techniques (WP216) tests a dataset against three risks: singling out
+// (isolating some or all of the records of one person), linkability
+// (linking two records of one person, in the dataset or across
+// datasets) and inference (deducing one attribute from others).
+// Anonymity is therefore a property of the whole dataset — every column
+// together, how many records share each combination of values, what else
+// is kept or published — and never of one column. The host decides it
+// for the table after the sweep, in a documented assessment, and repeats
+// the assessment when the data, or what can be linked to them, change.
+// Until then, the results below are personal data.
+//
+//   - Pseudonymiser.Pseudonym is pseudonymisation (Art. 4(5)), not
+//     anonymisation: WP216 (section 4) lists keyed hashing among the
+//     pseudonymisation techniques. The same value gives the same
+//     pseudonym, so the records of one person stay linked to one
+//     another; and whoever holds the key can compute the pseudonym of
+//     any candidate value and so re-identify it. Data that can be
+//     attributed to a person with additional information are personal
+//     data (Recital 26): the pseudonyms are personal data for as long as
+//     the key exists anywhere (the configuration, a backup, a copy on a
+//     laptop), and Art. 4(5) asks that it be kept separately, under
+//     technical and organisational measures. Destroying every copy of
+//     the key does not make them anonymous when the values come from a
+//     small or skewed set (a country, a sex, a status, a year of birth, a
+//     postcode prefix): the pseudonyms' frequencies, matched against the
+//     known distribution of the values, reveal which pseudonym is which
+//     value, and the links between records remain.
+//
+//   - TruncateIP keeps the network: an IPv4 /24 (256 addresses, often one
+//     organisation or one provider's pool in one town) or an IPv6 /48,
+//     which many providers assign to a single customer site (RIPE-690
+//     recommends a /48 per business customer), so it may still point to
+//     one customer. With a timestamp, a user agent or a path it can single
+//     out a person, and the access provider, or the host's own unexpired
+//     logs, can link it back; a dynamic IP address is personal data for a
+//     site that has the legal means to have it identified (CJEU C-582/14,
+//     Breyer).
+//
+//   - Coarsen keeps an hour, a day, a month or a year. A coarsened time
+//     still orders events, and with other attributes can single out (the
+//     only order of the day in a small shop) or link records across
+//     datasets that kept the same granularity.
+//
+//   - BirthYear and AgeBand reduce a date of birth, a quasi-identifier
+//     that together with a postcode and sex identifies most people.
+//     BirthYear never changes and is the same in every dataset that keeps
+//     it, so it links; an AgeBand of 5 years or more, computed at one
+//     reference date for the whole dataset, reveals less and is the safer
+//     of the two. Neither is anonymous by itself, and the oldest bands
+//     hold few people: top-code them (e.g. "90 and over").
+//
+//   - GeneralisePostcode keeps the first characters of a postcode. The
+//     same length of prefix covers a million people in one city and a few
+//     hundred in the countryside or on an island; a prefix with a small
+//     population can still single out a person, alone or with an age band
+//     and a sex. Choose the length per country, and merge the areas whose
+//     population is below a threshold (k-anonymity, WP216 section 3.2.1).
+//
+// No error of these functions echoes the value it refused: each wraps
+// ErrInvalid and names the argument at fault only.
+//
 // # Storage
 //
 // The Store keeps the holds, the sweeps' leases and their checkpoints:
