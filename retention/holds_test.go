@@ -210,4 +210,3 @@ func testRegister() *gdpr.Register {
 		}},
 	}
 }
-

@@ -596,7 +596,9 @@ func TestSweepRefusesBadDeleters(t *testing.T) {
 		"negative":       func(b retention.Batch) retention.Result { return retention.Result{Acted: -1} },
 		"no progress":    func(b retention.Batch) retention.Result { return retention.Result{Cursor: b.Cursor} },
 		"only held":      func(b retention.Batch) retention.Result { return retention.Result{Held: 3, Cursor: b.Cursor} },
-		"long cursor":    func(b retention.Batch) retention.Result { return retention.Result{Cursor: strings.Repeat("x", retention.MaxCursorLen+1)} },
+		"long cursor": func(b retention.Batch) retention.Result {
+			return retention.Result{Cursor: strings.Repeat("x", retention.MaxCursorLen+1)}
+		},
 	} {
 		s, err := retention.NewSweeper(memretention.New(), retention.WithPolicies(retention.Policy{Category: "c", Period: gdpr.Period{Days: 1}}),
 			retention.WithTargets(retention.Target{Name: "t", Category: "c", Deleter: d}))
