@@ -9,11 +9,12 @@ import (
 
 	"github.com/gdprkit/gdpr/integration/testdb"
 	"github.com/gdprkit/gdpr/retention"
+	"github.com/gdprkit/gdpr/retention/retentiontest"
 	"github.com/gdprkit/gdpr/retention/sqlretention"
 	"github.com/gdprkit/gdpr/sqldialect"
 )
 
-// TestStoreThroughPgBouncer runs the Store's tests through a PgBouncer in
+// TestStoreThroughPgBouncer runs the suite through a PgBouncer in
 // transaction mode, in both pgx query exec modes a host may use behind
 // it, each subtest on tables of a prefix of its own; and the lease race
 // on several pools through it. The Store keeps no session state.
@@ -32,7 +33,7 @@ func TestStoreThroughPgBouncer(t *testing.T) {
 				t.Cleanup(func() { s.Close() })
 				return s
 			}
-			runStoreTests(t, func(t *testing.T) *sqlretention.Store {
+			retentiontest.RunStoreTests(t, func(t *testing.T) retention.Store {
 				s := open(t, fmt.Sprintf("t%d_", n.Add(1)))
 				if err := s.Migrate(t.Context()); err != nil {
 					t.Fatalf("Migrate through PgBouncer: %v", err)
