@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/internal/dialect"
 	"github.com/gdprkit/gdpr/internal/sqlbase"
 	"github.com/gdprkit/gdpr/internal/sqlstmt"
@@ -73,7 +74,10 @@ type Store struct {
 	q  storeQueries
 }
 
-var _ retention.Store = (*Store)(nil)
+var (
+	_ retention.Store = (*Store)(nil)
+	_ gdpr.LegalHolds = (*Store)(nil)
+)
 
 // New returns a Store over db, a database of dialect d. It does not touch
 // the database; call Migrate once at start-up (or apply Migrations with
