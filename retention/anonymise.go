@@ -102,11 +102,14 @@ func (g Granularity) Valid() bool {
 //     02:30 CET coarsens to 02:00 CEST, an hour and a half before), and
 //     a day may last 25 hours, or 23.
 //
-// Coarsen panics if g is not Valid: a Deleter checks its strategy's
-// granularity when it is made.
-func Coarsen(t time.Time, g Granularity) time.Time {
+// A g that is not Valid (an unknown name, "week", or one in the wrong
+// case, "HOUR") is an error wrapping ErrInvalid, an *Error of Op
+// "coarsen" and Field "g", with the zero Time. Its text quotes g only if
+// g is a short name of lower-case letters, digits, '_', '.' and '-', so
+// that a value typed into the wrong field is never echoed.
+func Coarsen(t time.Time, g Granularity) (time.Time, error) {
 	if !g.Valid() {
-		panic("retention: Coarsen with an unknown Granularity")
+		return time.Time{}, wrap("coarsen", invalid("g", "unknown granularity "+show(string(g))))
 	}
 	t = t.Round(0)
 	for {
@@ -115,14 +118,14 @@ func Coarsen(t time.Time, g Granularity) time.Time {
 		s := t.Add(-sinceStart(t, g))
 		start, _ := t.ZoneBounds()
 		if start.IsZero() || s.After(start) {
-			return s
+			return s, nil
 		}
 		if s.Equal(start) {
 			// The period began with the bucket; the clock before may
 			// have read the same bucket already (clocks went back).
 			prev := start.Add(-1)
 			if !sameBucket(prev, t, g) {
-				return s
+				return s, nil
 			}
 			t = prev
 			continue
@@ -133,7 +136,7 @@ func Coarsen(t time.Time, g Granularity) time.Time {
 		// change (the clock jumped over the bucket's start).
 		prev := start.Add(-1)
 		if !sameBucket(prev, t, g) {
-			return start
+			return start, nil
 		}
 		t = prev
 	}
@@ -189,16 +192,17 @@ func BirthYear(birth time.Time) int { return birth.Year() }
 // February counts as having passed on 1 March in a year that is not a
 // leap year. A birth after now gives a negative band, (-5, -1) for
 // width 5 and a birth a day after now: such data need checking, not
-// anonymising. AgeBand panics if width is less than 1.
+// anonymising. A width less than 1 is an error wrapping ErrInvalid, an
+// *Error of Op "age band" and Field "width", with the band (0, 0).
 //
 // Use one now for a whole dataset, and a width of 5 or more; an age band
 // changes as time passes, so store the date it was computed at with it,
 // coarsened too. AgeBand is the safer of BirthYear and AgeBand, and not
 // anonymous by itself: the oldest bands hold few people, so top-code
 // them (e.g. every lo of 90 or more as "90 and over").
-func AgeBand(birth, now time.Time, width int) (lo, hi int) {
+func AgeBand(birth, now time.Time, width int) (lo, hi int, err error) {
 	if width < 1 {
-		panic("retention: AgeBand with a width less than 1")
+		return 0, 0, wrap("age band", invalid("width", "width must be at least 1"))
 	}
 	by, bm, bd := birth.Date()
 	ny, nm, nd := now.Date()
@@ -210,7 +214,7 @@ func AgeBand(birth, now time.Time, width int) (lo, hi int) {
 	if age%width < 0 {
 		lo -= width
 	}
-	return lo, lo + width - 1
+	return lo, lo + width - 1, nil
 }
 
 // GeneralisePostcode returns the first keep letters and digits of a

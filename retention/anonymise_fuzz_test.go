@@ -2,7 +2,9 @@ package retention_test
 
 import (
 	"errors"
+	"math"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +22,28 @@ var anonymiseErrors = map[string]bool{
 	"retention generalise: postcode: invalid input: empty postcode":                                                         true,
 	"retention generalise: postcode: invalid input: a postcode's spaces and hyphens come singly, between letters or digits": true,
 	"retention generalise: postcode: invalid input: a postcode holds ASCII letters, digits, spaces and hyphens only":        true,
+	"retention age band: width: invalid input: width must be at least 1":                                                    true,
+	coarsenError + "(value not shown)":                                                                                      true,
+}
+
+// coarsenError starts the text of Coarsen's error, which ends in the
+// granularity quoted, if it is of the alphabet errors may quote, or in
+// "(value not shown)".
+const coarsenError = "retention coarsen: g: invalid input: unknown granularity "
+
+// quotable reports whether an error may quote s: ^[a-z0-9_.-]{1,40}$.
+func quotable(s string) bool {
+	if s == "" || len(s) > 40 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_', c == '.', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func checkFuzzError(t *testing.T, err error) {
@@ -157,25 +181,51 @@ func FuzzPseudonym(f *testing.F) {
 }
 
 // FuzzCoarsen checks Coarsen's contract at any instant in the zones of
-// TestCoarsenAroundChanges.
+// TestCoarsenAroundChanges, for any granularity string: one that is not
+// Valid is an error wrapping ErrInvalid that quotes it only if an error
+// may, with the zero Time.
 func FuzzCoarsen(f *testing.F) {
-	f.Add(int64(1729992600), int64(0), uint8(1), uint8(0))  // 2024-10-27 01:30 UTC, Berlin's repeated hour
-	f.Add(int64(1710046800), int64(0), uint8(3), uint8(1))  // 2024-03-10 05:00 UTC, Havana's day without midnight
-	f.Add(int64(1325239200), int64(5), uint8(10), uint8(2)) // 2011-12-30 10:00 UTC, Apia's skipped day
-	f.Add(int64(-62135596800), int64(0), uint8(0), uint8(3))
+	f.Add(int64(1729992600), int64(0), uint8(1), "hour")   // 2024-10-27 01:30 UTC, Berlin's repeated hour
+	f.Add(int64(1710046800), int64(0), uint8(3), "day")    // 2024-03-10 05:00 UTC, Havana's day without midnight
+	f.Add(int64(1325239200), int64(5), uint8(10), "month") // 2011-12-30 10:00 UTC, Apia's skipped day
+	f.Add(int64(-62135596800), int64(0), uint8(0), "year")
+	for _, g := range []string{"", "week", "HOUR", "Day", " day", "day\x00", "minute", "ada@example.com", "192.0.2.17", "\xff"} {
+		f.Add(int64(1729992600), int64(0), uint8(1), g)
+	}
 	locs := make([]*time.Location, len(zones))
 	for i, name := range zones {
 		locs[i] = mustLoad(f, name)
 	}
-	f.Fuzz(func(t *testing.T, sec, nsec int64, zone, gran uint8) {
+	f.Fuzz(func(t *testing.T, sec, nsec int64, zone uint8, gran string) {
 		// Years 1 to 9999.
 		const lo, hi = -62135596800 + 2*86400, 253402300799 - 2*86400
 		if sec < lo || sec > hi {
 			sec = lo + (sec%(hi-lo)+(hi-lo))%(hi-lo)
 		}
 		in := time.Unix(sec, nsec%1e9).In(locs[int(zone)%len(locs)])
-		g := granularities[int(gran)%len(granularities)]
-		checkCoarsened(t, in, g, retention.Coarsen(in, g))
+		g := retention.Granularity(gran)
+		got, err := retention.Coarsen(in, g)
+		if !g.Valid() {
+			if err == nil || !got.IsZero() {
+				t.Fatalf("Coarsen(%s, %q) = %s, %v; want the zero Time and an error", in, gran, got, err)
+			}
+			var re *retention.Error
+			if !errors.As(err, &re) || re.Op != "coarsen" || re.Field != "g" {
+				t.Fatalf("Coarsen(%s, %q): error %#v is not an *Error of op coarsen, field g", in, gran, err)
+			}
+			if quotable(gran) && err.Error() == coarsenError+strconv.Quote(gran) {
+				if !errors.Is(err, retention.ErrInvalid) || !errors.Is(err, gdpr.ErrInvalid) {
+					t.Fatalf("error %v does not wrap ErrInvalid", err)
+				}
+				return
+			}
+			checkFuzzError(t, err)
+			return
+		}
+		if err != nil {
+			t.Fatalf("Coarsen(%s, %q): %v", in, gran, err)
+		}
+		checkCoarsened(t, in, g, got)
 	})
 }
 
@@ -184,21 +234,41 @@ func FuzzAgeBand(f *testing.F) {
 	f.Add(int64(699235200), int64(1716000000), 5) // 1992-02-29, 2024-05-18
 	f.Add(int64(0), int64(0), 1)
 	f.Add(int64(1716000000), int64(699235200), 7)
+	f.Add(int64(699235200), int64(1716000000), 0)
+	f.Add(int64(699235200), int64(1716000000), -5)
+	f.Add(int64(699235200), int64(1716000000), math.MinInt)
 	f.Fuzz(func(t *testing.T, birthSec, nowSec int64, width int) {
-		if width < 1 || width > 200 {
-			return
-		}
 		const span = 200 * 366 * 86400
 		birth := time.Unix(birthSec%span, 0).UTC()
 		now := time.Unix(nowSec%span, 0).UTC()
-		lo, hi := retention.AgeBand(birth, now, width)
+		lo, hi, err := retention.AgeBand(birth, now, width)
+		if width < 1 {
+			if err == nil || lo != 0 || hi != 0 {
+				t.Fatalf("AgeBand(%s, %s, %d) = %d, %d, %v; want 0, 0 and an error", birth, now, width, lo, hi, err)
+			}
+			var re *retention.Error
+			if !errors.As(err, &re) || re.Op != "age band" || re.Field != "width" {
+				t.Fatalf("AgeBand(..., %d): error %#v is not an *Error of op age band, field width", width, err)
+			}
+			checkFuzzError(t, err)
+			return
+		}
+		if err != nil {
+			t.Fatalf("AgeBand(%s, %s, %d): %v", birth, now, width, err)
+		}
+		if width > 200 {
+			return
+		}
 		if hi-lo != width-1 || lo%width != 0 {
 			t.Fatalf("AgeBand(%s, %s, %d) = %d, %d", birth, now, width, lo, hi)
 		}
 		// The age is the number of completed years: the anniversary of
 		// that many years is not after now's date, the next one is (a 29
 		// February anniversary in a common year normalises to 1 March).
-		age, _ := retention.AgeBand(birth, now, 1)
+		age, _, err := retention.AgeBand(birth, now, 1)
+		if err != nil {
+			t.Fatalf("AgeBand(%s, %s, 1): %v", birth, now, err)
+		}
 		if age < lo || age > hi {
 			t.Fatalf("AgeBand(%s, %s, %d) = %d, %d, but the age is %d", birth, now, width, lo, hi, age)
 		}

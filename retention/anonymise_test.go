@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"strings"
 	"sync"
@@ -203,7 +204,11 @@ func TestCoarsen(t *testing.T) {
 		{"apia: the month of the skipped day", time.Date(2011, 12, 31, 5, 0, 0, 0, apia), retention.Month, utc("2011-12-01T10:00:00Z")},
 	}
 	for _, tt := range tests {
-		got := retention.Coarsen(tt.in, tt.g)
+		got, err := retention.Coarsen(tt.in, tt.g)
+		if err != nil {
+			t.Errorf("%s: Coarsen(%s, %s): %v", tt.name, tt.in, tt.g, err)
+			continue
+		}
 		if !got.Equal(tt.want) {
 			t.Errorf("%s: Coarsen(%s, %s) = %s, want %s", tt.name, tt.in, tt.g, got, tt.want.In(tt.in.Location()))
 		}
@@ -240,8 +245,8 @@ func checkCoarsened(t testing.TB, in time.Time, g retention.Granularity, got tim
 	if !got.Equal(time.Time{}) && same(got.Add(-1), in, g) {
 		t.Errorf("Coarsen(%s, %s) = %s, but the %s began earlier", in, g, got, g)
 	}
-	if again := retention.Coarsen(got, g); again != got {
-		t.Errorf("Coarsen(Coarsen(%s, %s)) = %s, want %s", in, g, again, got)
+	if again, err := retention.Coarsen(got, g); err != nil || again != got {
+		t.Errorf("Coarsen(Coarsen(%s, %s)) = %s, %v, want %s", in, g, again, err, got)
 	}
 	if got.Location() != in.Location() {
 		t.Errorf("Coarsen(%s, %s) is in %s", in, g, got.Location())
@@ -293,7 +298,10 @@ func TestCoarsenAroundChanges(t *testing.T) {
 			for _, d := range steps {
 				in := end.Add(d)
 				for i, g := range granularities {
-					got := retention.Coarsen(in, g)
+					got, err := retention.Coarsen(in, g)
+					if err != nil {
+						t.Fatalf("%s: Coarsen(%s, %s): %v", name, in, g, err)
+					}
 					checkCoarsened(t, in, g, got)
 					if got.Before(prev[i]) {
 						t.Errorf("%s: Coarsen(%s, %s) = %s, before Coarsen of an earlier time, %s", name, in, g, got, prev[i])
@@ -312,31 +320,68 @@ func TestCoarsenAroundChanges(t *testing.T) {
 
 func TestCoarsenStripsMonotonic(t *testing.T) {
 	now := time.Now()
-	got := retention.Coarsen(now, retention.Hour)
+	got, err := retention.Coarsen(now, retention.Hour)
+	if err != nil {
+		t.Fatalf("Coarsen(time.Now(), hour): %v", err)
+	}
 	if got != got.Round(0) {
 		t.Errorf("Coarsen(time.Now()) kept the monotonic clock reading")
 	}
 }
 
 func TestCoarsenUnknownGranularity(t *testing.T) {
-	for _, g := range []retention.Granularity{"", "minute", "HOUR", "week"} {
+	const prefix = "retention coarsen: g: invalid input: unknown granularity "
+	for _, tt := range []struct {
+		g    retention.Granularity
+		want string // the error text
+	}{
+		// A name of a granularity's alphabet is quoted; any other is not.
+		{"week", prefix + `"week"`},
+		{"minute", prefix + `"minute"`},
+		{"", prefix + "(value not shown)"},
+		{"HOUR", prefix + "(value not shown)"},
+		{"Day", prefix + "(value not shown)"},
+		{" hour", prefix + "(value not shown)"},
+		{"hour\n", prefix + "(value not shown)"},
+		{"ada@example.com", prefix + "(value not shown)"},
+		{"192.0.2.17", prefix + "(value not shown)"},
+	} {
+		g := tt.g
 		if g.Valid() {
 			t.Errorf("Granularity(%q).Valid() = true", g)
 		}
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("Coarsen(..., %q) did not panic", g)
-				}
-			}()
-			retention.Coarsen(time.Now(), g)
-		}()
+		call := fmt.Sprintf("Coarsen(..., %q)", g)
+		got, err := noPanic(t, call, func() (time.Time, error) {
+			return retention.Coarsen(time.Date(2024, 5, 17, 10, 45, 0, 0, time.UTC), g)
+		})
+		if !got.IsZero() {
+			t.Errorf("%s = %s and an error, want the zero Time", call, got)
+		}
+		input := string(g)
+		if strings.HasSuffix(tt.want, `"`) {
+			input = "" // quoted on purpose
+		}
+		checkInvalid(t, call, err, input, "coarsen", "g")
+		if err != nil && err.Error() != tt.want {
+			t.Errorf("%s: error %q, want %q", call, err, tt.want)
+		}
 	}
 	for _, g := range granularities {
 		if !g.Valid() {
 			t.Errorf("%q.Valid() = false", g)
 		}
 	}
+}
+
+// noPanic returns f(), reporting a panic in it as an error of the test.
+func noPanic[T any](t *testing.T, call string, f func() (T, error)) (v T, err error) {
+	t.Helper()
+	defer func() {
+		if p := recover(); p != nil {
+			t.Errorf("%s panicked: %v; want an error wrapping ErrInvalid", call, p)
+		}
+	}()
+	return f()
 }
 
 func TestBirthYear(t *testing.T) {
@@ -375,21 +420,35 @@ func TestAgeBand(t *testing.T) {
 			time.Date(2024, 5, 17, 0, 30, 0, 0, mustLoad(t, "Europe/Berlin")), 1, 34, 34},
 	}
 	for _, tt := range tests {
-		lo, hi := retention.AgeBand(tt.birth, tt.now, tt.width)
+		lo, hi, err := retention.AgeBand(tt.birth, tt.now, tt.width)
+		if err != nil {
+			t.Errorf("%s: AgeBand(%s, %s, %d): %v", tt.name,
+				tt.birth.Format(time.DateOnly), tt.now.Format(time.DateOnly), tt.width, err)
+			continue
+		}
 		if lo != tt.wantLo || hi != tt.wah {
 			t.Errorf("%s: AgeBand(%s, %s, %d) = %d, %d, want %d, %d", tt.name,
 				tt.birth.Format(time.DateOnly), tt.now.Format(time.DateOnly), tt.width, lo, hi, tt.wantLo, tt.wah)
 		}
 	}
-	for _, w := range []int{0, -1} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("AgeBand with width %d did not panic", w)
-				}
-			}()
-			retention.AgeBand(date(1990, 1, 1), date(2024, 1, 1), w)
-		}()
+}
+
+func TestAgeBandInvalidWidth(t *testing.T) {
+	birth := time.Date(1990, 5, 17, 0, 0, 0, 0, time.UTC)
+	now := time.Date(2024, 5, 17, 0, 0, 0, 0, time.UTC)
+	for _, w := range []int{0, -1, -5, math.MinInt} {
+		call := fmt.Sprintf("AgeBand(..., %d)", w)
+		band, err := noPanic(t, call, func() ([2]int, error) {
+			lo, hi, err := retention.AgeBand(birth, now, w)
+			return [2]int{lo, hi}, err
+		})
+		if band != [2]int{} {
+			t.Errorf("%s = %d, %d and an error, want 0, 0", call, band[0], band[1])
+		}
+		checkInvalid(t, call, err, "", "age band", "width")
+		if want := "retention age band: width: invalid input: width must be at least 1"; err != nil && err.Error() != want {
+			t.Errorf("%s: error %q, want %q", call, err, want)
+		}
 	}
 }
 
@@ -750,7 +809,7 @@ func BenchmarkCoarsen(b *testing.B) {
 	t0 := time.Date(2024, 10, 27, 15, 4, 5, 6, berlin)
 	var sink time.Time
 	for i := 0; b.Loop(); i++ {
-		sink = retention.Coarsen(t0.Add(time.Duration(i)*time.Minute), retention.Day)
+		sink, _ = retention.Coarsen(t0.Add(time.Duration(i)*time.Minute), retention.Day)
 	}
 	_ = sink
 }

@@ -37,13 +37,21 @@ func ExampleCoarsen() {
 	// 31 March 2024 had 23 hours in Berlin.
 	t := time.Date(2024, time.March, 31, 15, 4, 5, 0, berlin)
 	for _, g := range []retention.Granularity{retention.Hour, retention.Day, retention.Month, retention.Year} {
-		fmt.Println(g, retention.Coarsen(t, g).Format(time.RFC3339))
+		c, err := retention.Coarsen(t, g)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(g, c.Format(time.RFC3339))
 	}
+	// A granularity from a configuration file may be misspelt.
+	_, err = retention.Coarsen(t, "week")
+	fmt.Println(err)
 	// Output:
 	// hour 2024-03-31T15:00:00+02:00
 	// day 2024-03-31T00:00:00+01:00
 	// month 2024-03-01T00:00:00+01:00
 	// year 2024-01-01T00:00:00+01:00
+	// retention coarsen: g: invalid input: unknown granularity "week"
 }
 
 func ExampleAgeBand() {
@@ -52,12 +60,18 @@ func ExampleAgeBand() {
 		time.Date(2027, time.February, 28, 0, 0, 0, 0, time.UTC),
 		time.Date(2027, time.March, 1, 0, 0, 0, 0, time.UTC),
 	} {
-		lo, hi := retention.AgeBand(birth, now, 5)
+		lo, hi, err := retention.AgeBand(birth, now, 5)
+		if err != nil {
+			panic(err)
+		}
 		fmt.Printf("%s: %d–%d\n", now.Format(time.DateOnly), lo, hi)
 	}
+	_, _, err := retention.AgeBand(birth, time.Now(), 0)
+	fmt.Println(err)
 	// Output:
 	// 2027-02-28: 30–34
 	// 2027-03-01: 35–39
+	// retention age band: width: invalid input: width must be at least 1
 }
 
 func ExampleGeneralisePostcode() {
