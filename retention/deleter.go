@@ -73,9 +73,10 @@ type Result struct {
 	// Held counts the expired records skipped because their subject is
 	// held.
 	Held int64
-	// Cursor is where the next batch goes on; at most MaxCursorLen
-	// bytes. The Deleter's own encoding: it may hold a time and a
-	// primary key, never personal data.
+	// Cursor is where the next batch goes on: valid UTF-8 text (a
+	// Store keeps it in JSON) of at most MaxCursorLen bytes, in the
+	// Deleter's own encoding. It may hold a time and a primary key,
+	// never personal data.
 	Cursor string
 	// Done reports that no expired record remains after Cursor.
 	Done bool

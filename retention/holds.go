@@ -137,6 +137,33 @@ func (h *Holds) Release(ctx context.Context, id string, by gdpr.Actor) (Hold, er
 	return got, wrap(op, err)
 }
 
+// Purge deletes the holds that ended, by their Until or a release, more
+// than keep ago, and returns how many. A hold is itself a record of
+// personal data (its subject, the reason): keep it as long as it
+// documents why data were kept (Art. 5(2)), then purge it, as a
+// scheduled job does. The purge is recorded ("retention.holds_purged",
+// with its cut-off) before anything is deleted. A keep under a day is
+// an error wrapping ErrInvalid.
+func (h *Holds) Purge(ctx context.Context, keep time.Duration) (int64, error) {
+	const op = "purge"
+	if err := checkCtx(op, ctx); err != nil {
+		return 0, err
+	}
+	if keep < 24*time.Hour {
+		return 0, wrap(op, invalid("keep", "holds are kept at least a day after they end"))
+	}
+	before := h.clock().Add(-keep)
+	if h.recorder != nil {
+		e := gdpr.Event{Time: h.clock(), Actor: gdpr.System("retention"), Action: "retention.holds_purged",
+			Resource: "retention_hold", Outcome: gdpr.Success, Attrs: map[string]string{"ended_before": before.Format(time.RFC3339)}}
+		if err := h.recorder.Record(ctx, e); err != nil {
+			return 0, wrap(op, because(ErrNotRecorded, "the purge was not recorded", err))
+		}
+	}
+	n, err := h.store.PurgeHolds(ctx, before)
+	return n, wrap(op, err)
+}
+
 // Get returns the hold of that ID; ErrNotFound if there is none.
 func (h *Holds) Get(ctx context.Context, id string) (Hold, error) {
 	if err := checkCtx("get", ctx); err != nil {

@@ -210,3 +210,41 @@ func testRegister() *gdpr.Register {
 		}},
 	}
 }
+
+func TestHoldsPurge(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC))
+	rec := &gdprtest.Recorder{}
+	store := memretention.New()
+	h, err := retention.NewHolds(store, retention.WithClock(clk.Now), retention.WithRecorder(rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "b", "c"} {
+		if _, err := h.Place(ctx, retention.Hold{ID: id, Subject: "canary-subject-7f3a", Reason: "claim", PlacedBy: gdpr.Staff("l")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Add(time.Hour)
+	h.Release(ctx, "a", gdpr.Staff("l"))
+	clk.Add(40 * 24 * time.Hour)
+	h.Release(ctx, "b", gdpr.Staff("l"))
+	clk.Add(time.Hour)
+	n, err := h.Purge(ctx, 30*24*time.Hour)
+	if err != nil || n != 1 {
+		t.Fatalf("Purge: %d, %v; want the one hold released 40 days ago", n, err)
+	}
+	if _, err := h.Get(ctx, "a"); !errors.Is(err, retention.ErrNotFound) {
+		t.Errorf("the purged hold: %v", err)
+	}
+	for _, id := range []string{"b", "c"} {
+		if _, err := h.Get(ctx, id); err != nil {
+			t.Errorf("hold %s: %v", id, err)
+		}
+	}
+	if ev := rec.ByAction("retention.holds_purged"); len(ev) != 1 || ev[0].Subject != "" || ev[0].Attrs["ended_before"] == "" {
+		t.Errorf("purge events %+v", ev)
+	}
+	if _, err := h.Purge(ctx, time.Hour); !errors.Is(err, retention.ErrInvalid) {
+		t.Errorf("a keep of an hour: %v, want ErrInvalid", err)
+	}
+}

@@ -23,22 +23,30 @@ import (
 // wrapping ErrInvalid.
 type Store interface {
 	// PlaceHold stores h, a valid hold with Placed set. A hold of that
-	// ID with the same contents is not an error (a retry); with other
-	// contents it is ErrExists, and nothing changes.
+	// ID with the same placement (every field but Released and
+	// ReleasedBy, times to the microsecond) is not an error (a retry,
+	// even after a release); with another it is ErrExists, and nothing
+	// changes.
 	PlaceHold(ctx context.Context, h Hold) error
 	// ReleaseHold lifts the hold of that ID at the instant at, by
 	// actor by: it sets Released and ReleasedBy unless the hold is
 	// already released or has ended (Until not after at), and returns
-	// the hold as stored afterwards. Releasing a hold that is not in
-	// force changes nothing and is not an error. No hold of that ID is
-	// ErrNotFound.
+	// the hold as stored afterwards. Releasing a hold already released
+	// or ended changes nothing and is not an error. No hold of that ID
+	// is ErrNotFound.
 	ReleaseHold(ctx context.Context, id string, at time.Time, by gdpr.Actor) (Hold, error)
 	// GetHold returns the hold of that ID; ErrNotFound if there is none.
 	GetHold(ctx context.Context, id string) (Hold, error)
 	// ListHolds returns the holds f selects (HoldFilter.Match) in ID
-	// order, after f.After, at most f.Limit (0 means DefaultLimit, at
-	// most MaxLimit); none is an empty slice and no error.
+	// order, after f.After, at most f.Limit of them: 0 means
+	// DefaultLimit, and a Limit below 0 or above MaxLimit is ErrInvalid.
+	// None is an empty slice and no error.
 	ListHolds(ctx context.Context, f HoldFilter) ([]Hold, error)
+	// PurgeHolds deletes the holds that ended before the instant
+	// before: those whose Released, or else Until, is before it. Holds
+	// in force, and those that ended at or after before, stay. It
+	// returns how many it deleted.
+	PurgeHolds(ctx context.Context, before time.Time) (int64, error)
 	// Holds implements gdpr.LegalHolds: the holds in force at now that
 	// cover subject's data, those naming the subject and those naming
 	// only categories, each as Hold.Legal returns it, in ID order. No

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gdprkit/gdpr"
 	"github.com/google/uuid"
@@ -314,6 +315,8 @@ func checkResult(b Batch, r Result) error {
 		return because(ErrInvalid, "more records than the batch's limit", nil)
 	case len(r.Cursor) > MaxCursorLen:
 		return because(ErrInvalid, "a cursor over 1024 bytes", nil)
+	case !utf8.ValidString(r.Cursor):
+		return because(ErrInvalid, "a cursor that is not UTF-8 text", nil)
 	}
 	return nil
 }

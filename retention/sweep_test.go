@@ -596,6 +596,7 @@ func TestSweepRefusesBadDeleters(t *testing.T) {
 		"negative":       func(b retention.Batch) retention.Result { return retention.Result{Acted: -1} },
 		"no progress":    func(b retention.Batch) retention.Result { return retention.Result{Cursor: b.Cursor} },
 		"only held":      func(b retention.Batch) retention.Result { return retention.Result{Held: 3, Cursor: b.Cursor} },
+		"binary cursor":  func(b retention.Batch) retention.Result { return retention.Result{Acted: 1, Cursor: "\xff\xfe"} },
 		"long cursor": func(b retention.Batch) retention.Result {
 			return retention.Result{Cursor: strings.Repeat("x", retention.MaxCursorLen+1)}
 		},

@@ -197,6 +197,45 @@ func (s *Store) ListHolds(ctx context.Context, f retention.HoldFilter) ([]retent
 	return out, nil
 }
 
+// PurgeHolds implements retention.Store. A zero before is an error
+// wrapping retention.ErrInvalid ("before").
+func (s *Store) PurgeHolds(ctx context.Context, before time.Time) (int64, error) {
+	const op = "PurgeHolds"
+	if err := checkCtx(op, ctx); err != nil {
+		return 0, err
+	}
+	if before.IsZero() {
+		return 0, fieldErr(op, "before", "a purge needs its cut-off")
+	}
+	before = norm(before)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	kept := s.holds[:0]
+	for _, h := range s.holds {
+		if end := ended(h); !end.IsZero() && end.Before(before) {
+			delete(s.byID, h.ID)
+			n++
+			continue
+		}
+		kept = append(kept, h)
+	}
+	clear(s.holds[len(kept):])
+	s.holds = kept
+	return n, nil
+}
+
+// ended returns when h ended: its release, or else its Until; zero
+// while its end is not known.
+func ended(h *retention.Hold) time.Time {
+	switch {
+	case !h.Released.IsZero() && (h.Until.IsZero() || h.Released.Before(h.Until)):
+		return h.Released
+	default:
+		return h.Until
+	}
+}
+
 // Holds implements retention.Store and gdpr.LegalHolds: it scans every
 // hold, O(n) in the number stored. An empty or invalid subject is an
 // error wrapping retention.ErrInvalid ("subject").

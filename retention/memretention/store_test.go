@@ -15,7 +15,10 @@ import (
 )
 
 func TestStore(t *testing.T) {
-	retentiontest.RunStoreTests(t, func(*testing.T) retention.Store { return memretention.New() })
+	retentiontest.RunStoreTests(t, func(*testing.T) (s, other retention.Store) {
+		s = memretention.New()
+		return s, s
+	})
 }
 
 var t0 = time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)

@@ -62,6 +62,13 @@
 //     (HoldsNone); all of them when there are more than MaxLimit
 //     (HoldsMoreThanMaxLimit: 1,100 holds); an empty or a 256-byte
 //     subject is ErrInvalid (HoldsSubjectInvalid).
+//   - PurgeHolds deletes the holds whose release, or else Until, is
+//     before its instant, returns how many, and keeps those in force and
+//     those that ended at the instant or later; a second purge deletes
+//     nothing (PurgeHolds); a hold placed again under a purged one's ID
+//     keeps nothing of it, its categories included
+//     (PurgeHoldsThenPlaceAgain); the zero time is ErrInvalid with Field
+//     "before" (PurgeHoldsInvalid).
 //
 // # Sweeps
 //
@@ -114,8 +121,9 @@
 //     every method with a canceled context (ErrorsHoldNoPersonalData).
 //   - Every error the suite provokes is a *retention.Error wrapping the
 //     retention sentinel and the root package's.
-//   - Races, 8 goroutines at once (internal/suite's Race, bounded by its
-//     RaceTimeout): of AcquireSweeps of one name exactly one wins, the
+//   - Races, 8 goroutines at once, on the two handles newStore returns
+//     (goroutine g on s for even g, on other for odd; internal/suite's
+//     Race, bounded by its RaceTimeout): of AcquireSweeps of one name exactly one wins, the
 //     others ErrLeased, and the winner's lease saves
 //     (RaceAcquireSweep), on a lapsed lease too (RaceAcquireSweepTakeover);
 //     of PlaceHolds of one ID with different contents exactly one stores,
@@ -148,8 +156,9 @@
 //   - A "fresh random Token" is at least 16 bytes long and differs from
 //     every other lease's the suite sees.
 //
-// Not checked: whether a retried PlaceHold after the hold was released is
-// a retry (memretention says yes), and what a store does with a Hold that
+// A retried PlaceHold after the hold was released is a retry, as the
+// Store documentation says, but the suite does not check it. Not checked
+// either: what a store does with a Hold that
 // fails Hold.Validate within those limits (memretention refuses it).
 //
 // # Testing

@@ -30,6 +30,7 @@ func everyMethod(s retention.Store, subject gdpr.SubjectID, id string, l retenti
 			return err
 		}},
 		{"Holds", func(ctx context.Context) error { _, err := s.Holds(ctx, subject, at(0)); return err }},
+		{"PurgeHolds", func(ctx context.Context) error { _, err := s.PurgeHolds(ctx, at(1000)); return err }},
 		{"AcquireSweep", func(ctx context.Context) error {
 			_, err := s.AcquireSweep(ctx, "other-sweep", "host-2", at(0), ttl)
 			return err

@@ -12,20 +12,34 @@ import (
 // documentation for the list).
 //
 // newStore is called once per subtest with that subtest's t. It returns
-// a fresh, empty store that no other subtest uses, registers any cleanup
-// with t.Cleanup, and fails t itself if it cannot:
+// two handles on one fresh, empty storage that no other subtest uses,
+// registers any cleanup with t.Cleanup, and fails t itself if it
+// cannot. For a store over a database, the handles are two stores over
+// two connection pools (two *sql.DB) to the same database, schema or
+// file, the first migrated, as two instances of a host open them:
 //
-//	retentiontest.RunStoreTests(t, func(*testing.T) retention.Store {
-//		return memretention.New()
+//	retentiontest.RunStoreTests(t, func(t *testing.T) (s, other retention.Store) {
+//		db := openTestDB(t)  // a fresh, empty database, dropped by t.Cleanup
+//		db2 := reopen(t, db) // a second *sql.DB on the same database
+//		a := mystore.New(db)
+//		if err := a.Migrate(t.Context()); err != nil {
+//			t.Fatal(err)
+//		}
+//		return a, mystore.New(db2)
 //	})
 //
-// For a store over a database, newStore opens a fresh, empty database
-// (schema, file) for each subtest and migrates it. The race subtests run
-// many goroutines on that one store at once. A store over a database
-// should also be raced from several connection pools, as several
-// instances of a host share the database; the suite cannot open those,
-// so that is the store's own test to write.
-func RunStoreTests(t *testing.T, newStore func(t *testing.T) retention.Store) {
+// A store that lives in one process's memory has one handle on its
+// storage: return the same value twice.
+//
+//	retentiontest.RunStoreTests(t, func(*testing.T) (s, other retention.Store) {
+//		s = memretention.New()
+//		return s, s
+//	})
+//
+// Most subtests use s alone; the Race subtests run one operation
+// through both handles at once (goroutine g on s for even g, other for
+// odd) and check only what the retention.Store contract promises then.
+func RunStoreTests(t *testing.T, newStore func(t *testing.T) (s, other retention.Store)) {
 	tests := []suite.Test[retention.Store]{
 		{"PlaceGetRoundTrip", suite.One(testRoundTrip)},
 		{"TimesToTheMicrosecond", suite.One(testTimes)},
@@ -51,6 +65,9 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) retention.Store) {
 		{"HoldsNone", suite.One(testHoldsNone)},
 		{"HoldsMoreThanMaxLimit", suite.One(testHoldsMany)},
 		{"HoldsSubjectInvalid", suite.One(testHoldsInvalid)},
+		{"PurgeHolds", suite.One(testPurge)},
+		{"PurgeHoldsThenPlaceAgain", suite.One(testPurgeReplace)},
+		{"PurgeHoldsInvalid", suite.One(testPurgeInvalid)},
 		{"AcquireSweep", suite.One(testAcquire)},
 		{"AcquireSweepLeased", suite.One(testAcquireLeased)},
 		{"AcquireSweepTakesOverLapsedLease", suite.One(testAcquireTakeover)},
@@ -72,10 +89,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) retention.Store) {
 		{"RacePlaceHoldExists", testRacePlaceExists},
 		{"RacePlaceHoldRetry", testRacePlaceRetry},
 	}
-	suite.Run(t, "retention.Store", func(t *testing.T) (s, other retention.Store) {
-		s = newStore(t)
-		return s, s
-	}, tests)
+	suite.Run(t, "retention.Store", newStore, tests)
 }
 
 // The contract, quoted in failure messages.

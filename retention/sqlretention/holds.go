@@ -218,6 +218,38 @@ func (s *Store) ReleaseHold(ctx context.Context, id string, at time.Time, by gdp
 	return out, nil
 }
 
+// PurgeHolds implements retention.Store in one transaction: the
+// categories of the holds whose ends_us (the earlier of their until and
+// release) is before the instant, then the holds, each one DELETE on the
+// ends_us index. A zero before is an error wrapping retention.ErrInvalid
+// ("before").
+func (s *Store) PurgeHolds(ctx context.Context, before time.Time) (int64, error) {
+	const op = "PurgeHolds"
+	if err := checkCtx(op, ctx); err != nil {
+		return 0, err
+	}
+	if before.IsZero() {
+		return 0, fieldErr(op, "before", "a purge needs its cut-off")
+	}
+	us := sqlbase.Micros(before)
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.st.TxExec(ctx, tx, s.q.purgeCats, us); err != nil {
+			return err
+		}
+		res, err := s.st.TxExec(ctx, tx, s.q.purgeHolds, us)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, storeErr(op, err)
+	}
+	return n, nil
+}
+
 // GetHold implements retention.Store: one query by primary key.
 func (s *Store) GetHold(ctx context.Context, id string) (retention.Hold, error) {
 	const op = "GetHold"

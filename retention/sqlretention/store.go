@@ -141,6 +141,8 @@ type storeQueries struct {
 	getHold    string
 	release    string // the conditional UPDATE of ReleaseHold
 	inForceFor string // a page of Holds(subject, now)
+	purgeCats  string // PurgeHolds: the categories of the holds ended before an instant,
+	purgeHolds string // then the holds
 
 	takeSweep  string // the conditional upsert of AcquireSweep
 	sweepToken string // MySQL: the token after takeSweep
@@ -165,6 +167,9 @@ func buildStoreQueries(d dialect.Dialect, p string) storeQueries {
 			" WHERE id = ? AND released_us IS NULL AND (until_us IS NULL OR until_us > ?)"),
 		inForceFor: d.Rebind("SELECT " + prefixHoldCols("h.") + " FROM " + holds + " h WHERE " + condSubject +
 			" AND " + condInForce + " AND " + condAfter + " ORDER BY h.id LIMIT ?"),
+		purgeCats: d.Rebind("DELETE FROM " + cats + " WHERE hold_id IN (SELECT id FROM " + holds +
+			" WHERE ends_us IS NOT NULL AND ends_us < ?)"),
+		purgeHolds: d.Rebind("DELETE FROM " + holds + " WHERE ends_us IS NOT NULL AND ends_us < ?"),
 		saveSweep:  d.Rebind("UPDATE " + sweeps + " SET state = ?, until_us = ? WHERE name = ? AND token = ? AND until_us > ?"),
 		sweepUntil: d.Rebind("SELECT until_us FROM " + sweeps + " WHERE name = ? AND token = ?"),
 		freeSweep:  d.Rebind("UPDATE " + sweeps + " SET until_us = ? WHERE name = ? AND token = ?"),

@@ -21,26 +21,27 @@ import (
 )
 
 // TestStoreConformance runs the retention.Store suite on every
-// database, a fresh one per subtest.
+// database, a fresh one per subtest, through two Stores on two pools
+// (the races run on both).
 func TestStoreConformance(t *testing.T) {
 	t.Parallel()
 	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
-		retentiontest.RunStoreTests(t, func(t *testing.T) retention.Store {
-			return testdb.Migrated(t, d, testdb.Open(t, d), sqlretention.New)
+		retentiontest.RunStoreTests(t, func(t *testing.T) (s, other retention.Store) {
+			return testdb.Pair(t, d, sqlretention.New)
 		})
 	})
 }
 
-// TestStoreConformanceSecondPool runs the suite through a Store on a
-// second connection pool of a database a first Store migrated, as a
-// second instance of the host would use it (on SQLite its transactions
+// TestStoreConformanceSecondPool runs the suite mostly through the Store
+// on the second connection pool of a database the first Store migrated,
+// as a second instance of the host would use it (on SQLite its transactions
 // begin deferred, with no _txlock=immediate).
 func TestStoreConformanceSecondPool(t *testing.T) {
 	t.Parallel()
 	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
-		retentiontest.RunStoreTests(t, func(t *testing.T) retention.Store {
-			_, other := testdb.Pair(t, d, sqlretention.New)
-			return other
+		retentiontest.RunStoreTests(t, func(t *testing.T) (s, other retention.Store) {
+			first, second := testdb.Pair(t, d, sqlretention.New)
+			return second, first
 		})
 	})
 }

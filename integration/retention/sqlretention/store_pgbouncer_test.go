@@ -33,12 +33,13 @@ func TestStoreThroughPgBouncer(t *testing.T) {
 				t.Cleanup(func() { s.Close() })
 				return s
 			}
-			retentiontest.RunStoreTests(t, func(t *testing.T) retention.Store {
-				s := open(t, fmt.Sprintf("t%d_", n.Add(1)))
-				if err := s.Migrate(t.Context()); err != nil {
+			retentiontest.RunStoreTests(t, func(t *testing.T) (s, other retention.Store) {
+				prefix := fmt.Sprintf("t%d_", n.Add(1))
+				first := open(t, prefix)
+				if err := first.Migrate(t.Context()); err != nil {
 					t.Fatalf("Migrate through PgBouncer: %v", err)
 				}
-				return s
+				return first, open(t, prefix)
 			})
 			t.Run("AcquireSweepRaceOnPools", func(t *testing.T) {
 				prefix := fmt.Sprintf("t%d_", n.Add(1))
