@@ -238,10 +238,19 @@ func NewDeleter(db *sql.DB, d sqldialect.Dialect, t Table) (*Deleter, error) {
 		" WHERE " + q.subj + " IS NOT NULL AND " + q.tm + " < ?"
 	order := " ORDER BY " + q.tm + ", " + q.key + " LIMIT ?"
 	q.first = sd.Rebind(cols + order)
-	// The keyset condition (tm, key) > (?, ?), written so every database
-	// reads it as a range of the index: tm >= ? bounds the scan, the OR
-	// leaves out the rows of that instant up to the cursor's key.
-	q.next = sd.Rebind(cols + " AND " + q.tm + " >= ? AND (" + q.tm + " > ? OR (" + q.tm + " = ? AND " + q.key + " > ?))" + order)
+	// The keyset condition (tm, key) > (?, ?), written as each database
+	// reads it as a range of the index (checked with EXPLAIN):
+	// PostgreSQL and SQLite take the row comparison as an index bound on
+	// both columns (PostgreSQL turns the expanded OR below into two
+	// bitmap scans and a sort of every row left when it expects few);
+	// MySQL/MariaDB bound the index by the row comparison's first column
+	// only, so there it is expanded, with tm >= ? bounding the scan and
+	// the OR leaving out the rows of that instant up to the cursor's key.
+	if sd == dialect.MySQL {
+		q.next = sd.Rebind(cols + " AND " + q.tm + " >= ? AND (" + q.tm + " > ? OR (" + q.tm + " = ? AND " + q.key + " > ?))" + order)
+	} else {
+		q.next = sd.Rebind(cols + " AND (" + q.tm + ", " + q.key + ") > (?, ?)" + order)
+	}
 	exp := "SELECT " + q.subj + ", MIN(" + q.tm + ") FROM " + q.tbl + " WHERE " + q.subj + " IS NOT NULL AND " +
 		q.tm + " >= ? AND " + q.tm + " < ?"
 	group := " GROUP BY " + q.subj + " ORDER BY " + q.subj + " LIMIT ?"
@@ -482,9 +491,10 @@ func (d *Deleter) candidates(ctx context.Context, cut any, cur *cursor, limit in
 	var err error
 	if cur == nil {
 		rs, err = d.st.Query(ctx, d.q.first, cut, limit)
-	} else {
-		t, k := d.bindCursor(*cur)
+	} else if t, k := d.bindCursor(*cur); d.d == dialect.MySQL {
 		rs, err = d.st.Query(ctx, d.q.next, cut, t, t, t, k, limit)
+	} else {
+		rs, err = d.st.Query(ctx, d.q.next, cut, t, k, limit)
 	}
 	if err != nil {
 		return nil, err

@@ -160,7 +160,8 @@ func TestStatements(t *testing.T) {
 	lite, _ := NewDeleter(db, sqldialect.SQLite, goodTable())
 	for _, c := range []struct{ got, want string }{
 		{pg.q.first, `SELECT "id", "subject", "created_at" FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < $1 ORDER BY "created_at", "id" LIMIT $2`},
-		{pg.q.next, `SELECT "id", "subject", "created_at" FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < $1 AND "created_at" >= $2 AND ("created_at" > $3 OR ("created_at" = $4 AND "id" > $5)) ORDER BY "created_at", "id" LIMIT $6`},
+		{pg.q.next, `SELECT "id", "subject", "created_at" FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < $1 AND ("created_at", "id") > ($2, $3) ORDER BY "created_at", "id" LIMIT $4`},
+		{lite.q.next, `SELECT "id", "subject", "created_at" FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < ? AND ("created_at", "id") > (?, ?) ORDER BY "created_at", "id" LIMIT ?`},
 		{my.q.next, "SELECT `id`, `subject`, `created_at` FROM `events` WHERE `subject` IS NOT NULL AND `created_at` < ? AND `created_at` >= ? AND (`created_at` > ? OR (`created_at` = ? AND `id` > ?)) ORDER BY `created_at`, `id` LIMIT ?"},
 		{lite.q.expiringAfter, `SELECT "subject", MIN("created_at") FROM "events" WHERE "subject" IS NOT NULL AND "created_at" >= ? AND "created_at" < ? AND "subject" > ? GROUP BY "subject" ORDER BY "subject" LIMIT ?`},
 		{pg.inQuery('d', nil, 2), `DELETE FROM "events" WHERE "id" IN ($1, $2) AND "created_at" < $3`},
