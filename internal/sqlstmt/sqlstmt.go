@@ -23,6 +23,7 @@ type Cache struct {
 	db      *sql.DB
 	prepare bool
 	m       sync.Map // query text → *sql.Stmt
+	pending sync.Map // query text → struct{}: being prepared in the background
 }
 
 // New returns an empty Cache over db that prepares statements when prepare
@@ -91,17 +92,40 @@ func (c *Cache) Exec(ctx context.Context, query string, args ...any) (sql.Result
 	return st.ExecContext(ctx, args...)
 }
 
+// txStmt returns query's statement in tx: the cached one, bound to tx
+// (database/sql prepares it again on tx's connection if need be), or,
+// while the query is not cached yet, one prepared on tx's connection for
+// this call alone, which tx closes when it ends; the Cache then prepares
+// the query on the database in the background, for the calls after.
+// Preparing on the database from inside a transaction would wait for a
+// second connection, and with a pool of one connection
+// (db.SetMaxOpenConns(1), as SQLite hosts often have) wait for ever.
+func (c *Cache) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	if st, ok := c.m.Load(query); ok {
+		return tx.StmtContext(ctx, st.(*sql.Stmt)), nil
+	}
+	if _, busy := c.pending.LoadOrStore(query, struct{}{}); !busy {
+		go func() {
+			defer c.pending.Delete(query)
+			// An error is left for the next call to meet: it prepares
+			// again.
+			c.Stmt(context.Background(), query)
+		}()
+	}
+	return tx.PrepareContext(ctx, query)
+}
+
 // TxQueryRow runs query in tx, on its prepared statement when the Cache
 // prepares.
 func (c *Cache) TxQueryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) Row {
 	if !c.prepare {
 		return tx.QueryRowContext(ctx, query, args...)
 	}
-	st, err := c.Stmt(ctx, query)
+	st, err := c.txStmt(ctx, tx, query)
 	if err != nil {
 		return errRow{err}
 	}
-	return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	return st.QueryRowContext(ctx, args...)
 }
 
 // TxQuery runs query in tx, on its prepared statement when the Cache
@@ -110,11 +134,11 @@ func (c *Cache) TxQuery(ctx context.Context, tx *sql.Tx, query string, args ...a
 	if !c.prepare {
 		return tx.QueryContext(ctx, query, args...)
 	}
-	st, err := c.Stmt(ctx, query)
+	st, err := c.txStmt(ctx, tx, query)
 	if err != nil {
 		return nil, err
 	}
-	return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	return st.QueryContext(ctx, args...)
 }
 
 // TxExec runs query in tx, on its prepared statement when the Cache
@@ -123,16 +147,18 @@ func (c *Cache) TxExec(ctx context.Context, tx *sql.Tx, query string, args ...an
 	if !c.prepare {
 		return tx.ExecContext(ctx, query, args...)
 	}
-	st, err := c.Stmt(ctx, query)
+	st, err := c.txStmt(ctx, tx, query)
 	if err != nil {
 		return nil, err
 	}
-	return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	return st.ExecContext(ctx, args...)
 }
 
 // Close closes every statement; the Cache prepares them again if used
 // after. Call it when no call is in flight: a statement closed under a
-// running query fails it.
+// running query fails it. A statement still being prepared in the
+// background (see TxExec) may be cached after Close; the database
+// closes it with its connections.
 func (c *Cache) Close() error {
 	var errs []error
 	c.m.Range(func(k, v any) bool {
