@@ -75,6 +75,9 @@
 // the ground of Art. 17(3)(e) (erasure.WithLegalHolds(store)); lifting a
 // hold does not erase by itself: the next sweep deletes what has
 // expired, and an erasure the hold exempted runs when it is asked again.
+// A hold is a record of personal data too (its subject, its reason):
+// Holds.Purge deletes those that ended longer ago than they are needed
+// as the record of why data were kept (Art. 5(2)).
 //
 // # Anonymisation
 //
