@@ -37,8 +37,8 @@ func BenchmarkPurge(b *testing.B) {
 				for range b.N {
 					b.StopTimer()
 					purgeTable(b, x)
-					del := eventsDeleter(b, x, "purge")
-					batch := retention.Batch{Target: "purge", Policy: dtPolicy(retention.Delete, ""), Before: dtCut, Limit: 1000}
+					del := eventsDeleter(b, x, "purge_rows")
+					batch := retention.Batch{Target: "purge_rows", Policy: dtPolicy(retention.Delete, ""), Before: dtCut, Limit: 1000}
 					b.StartTimer()
 					start := time.Now()
 					s := sweep(b, del, batch)
@@ -61,7 +61,7 @@ func BenchmarkPurge(b *testing.B) {
 					purgeTable(b, x)
 					b.StartTimer()
 					start := time.Now()
-					r, err := x.db.ExecContext(context.Background(), x.rebind("DELETE FROM purge WHERE created_at < ?"), dtCut)
+					r, err := x.db.ExecContext(context.Background(), x.rebind("DELETE FROM purge_rows WHERE created_at < ?"), dtCut)
 					total += time.Since(start)
 					b.StopTimer()
 					if err != nil {
@@ -85,17 +85,17 @@ func BenchmarkPurge(b *testing.B) {
 // ways start from the same state.
 func purgeTable(b *testing.B, x dtDB) {
 	b.Helper()
-	x.exec(b, "DROP TABLE IF EXISTS purge")
-	x.eventsTable(b, "purge", purgeRows, purgeEvery)
+	x.exec(b, "DROP TABLE IF EXISTS purge_rows")
+	x.eventsTable(b, "purge_rows", purgeRows, purgeEvery)
 	switch x.d {
 	case sqldialect.Postgres:
-		x.exec(b, "VACUUM (ANALYZE) purge")
+		x.exec(b, "VACUUM (ANALYZE) purge_rows")
 		x.exec(b, "CHECKPOINT")
 	case sqldialect.SQLite:
 		x.exec(b, "PRAGMA wal_checkpoint(TRUNCATE)")
 	}
-	if n := x.count(b, "purge", "created_at < ?", dtCut); n != purgeRows/purgeEvery {
+	if n := x.count(b, "purge_rows", "created_at < ?", dtCut); n != purgeRows/purgeEvery {
 		b.Fatalf("%d expired rows generated, want %d", n, purgeRows/purgeEvery)
 	}
-	b.Logf("purge: %s rows, %d expired", strconv.Itoa(purgeRows), purgeRows/purgeEvery)
+	b.Logf("purge_rows: %s rows, %d expired", strconv.Itoa(purgeRows), purgeRows/purgeEvery)
 }
