@@ -124,15 +124,19 @@ func Pseudonym(column string, p Pseudonymiser) Mask {
 // Func replaces the value of column with fn(value), computed in Go for
 // anything the other masks do not do: truncating an IP address
 // (retention.TruncateIPString), coarsening a time, an age band. fn gets
-// the value as the driver reads it into an any (an int64, float64, bool,
-// string, []byte or time.Time; text is a string on every database, and
-// numeric/decimal a string; json/jsonb is []byte on PostgreSQL), never
-// nil: NULL stays NULL without a call. It returns the value to store, of
-// a type the driver binds to the column (nil stores NULL). An error
-// fails the batch and rolls back every change of it; the Deleter's error
-// wraps fn's error (errors.Is and errors.As find it) but does not repeat
-// its text, which may quote the value. fn must be safe for concurrent
-// use when different sweeps share the Deleter.
+// the value as the driver reads it into an any, never nil (NULL stays
+// NULL without a call): text as a string on every database; integers
+// as an int64; booleans as a bool on PostgreSQL, an int64 on
+// MySQL/MariaDB and SQLite; numeric/decimal as a string, on SQLite a
+// float64 (it keeps them as REAL); dates and timestamps as a time.Time
+// (on MySQL/MariaDB read without parseTime, parsed as UTC); bytea/blob
+// as a []byte; json/jsonb as a []byte on PostgreSQL, a string on
+// MariaDB and SQLite (the integration tests check each). It returns the
+// value to store, of a type the driver binds to the column (nil stores
+// NULL). An error fails the batch and rolls back every change of it;
+// the Deleter's error wraps fn's error (errors.Is and errors.As find
+// it) but does not repeat its text, which may quote the value. fn must
+// be safe for concurrent use when different sweeps share the Deleter.
 func Func(column string, fn func(v any) (any, error)) Mask {
 	return Mask{col: column, kind: maskFunc, fn: fn}
 }
