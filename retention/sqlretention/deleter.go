@@ -3,10 +3,12 @@ package sqlretention
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -74,14 +76,25 @@ func (u TimeUnit) String() string {
 type Table struct {
 	// Name is the table's name.
 	Name string
-	// Key is its primary key: one column, unique and not NULL. Its
-	// values must be integers, text or bytes, of at most 512 bytes.
+	// Key is its primary key: one column, unique and not NULL; it may
+	// be the Subject column (an accounts table keyed by the subject's
+	// ID) when the table has no Strategies, since anonymising sets the
+	// Subject NULL. Its
+	// values must be integers, text or bytes, of at most 512 bytes. A
+	// batch's cursor holds the last key it examined, in the sweep's
+	// checkpoint until the target is done (a Done batch leaves no
+	// cursor): a key that is personal data (an e-mail address) stays
+	// there that long; prefer a surrogate key.
 	Key string
 	// Subject is the column of the row's subject ID. A row whose
 	// Subject is NULL is no subject's and never swept (an anonymised
 	// row is one). Anonymising a row sets it NULL: for Anonymise the
 	// column must be nullable (NewDeleter cannot check it; the batch
-	// fails if it is not).
+	// fails if it is not). The database compares it with a batch's held
+	// subjects, by the column's type and collation, as the host's own
+	// queries do: under a case-insensitive collation "Alice" is held by
+	// a hold on "alice", and a uuid column matches a held ID in either
+	// case.
 	Subject string
 	// Time is the column of the instant the retention period counts
 	// from, encoded as TimeUnit says. A row whose Time is NULL never
@@ -148,7 +161,7 @@ type deleterQueries struct {
 	// tbl, key, subj, tm are the quoted names.
 	tbl, key, subj, tm string
 	// first and next select a batch's candidates, the first batch's and
-	// one after a cursor.
+	// one after a cursor, when no subject is held (selectQuery).
 	first, next string
 	// expiring and expiringAfter are Expiring's pages.
 	expiring, expiringAfter string
@@ -177,7 +190,8 @@ type strategy struct {
 // (see the package documentation for the partial index anonymising
 // tables want). It is an error wrapping retention.ErrInvalid when db is
 // nil, d is not a dialect, a name of t is not a valid identifier, a
-// column is named twice among Key, Subject, Time and BlindIndexes, a
+// column is named twice among Key, Subject, Time and BlindIndexes (but
+// Key may be Subject in a table with no Strategies), a
 // TimeUnit or From is unknown, a strategy's name is not a key (non-empty,
 // at most 255 bytes, no control characters), or a mask is invalid,
 // names a column twice in its strategy, or masks Key, Subject, Time or a
@@ -209,8 +223,11 @@ func NewDeleter(db *sql.DB, d sqldialect.Dialect, t Table) (*Deleter, error) {
 		return nil, fieldErr(op, "table.from", "unknown start")
 	}
 	reserved := []string{t.Key, t.Subject, t.Time}
-	if t.Key == t.Subject || t.Key == t.Time || t.Subject == t.Time {
-		return nil, fieldErr(op, "table", "key, subject and time must be three different columns")
+	switch {
+	case t.Key == t.Time || t.Subject == t.Time:
+		return nil, fieldErr(op, "table", "the time column cannot be the key or the subject column")
+	case t.Key == t.Subject && len(t.Strategies) > 0:
+		return nil, fieldErr(op, "table", "a table keyed by its subject cannot be anonymised: that sets the subject NULL")
 	}
 	for i, c := range t.BlindIndexes {
 		field := "table.blind_indexes[" + strconv.Itoa(i) + "]"
@@ -234,23 +251,7 @@ func NewDeleter(db *sql.DB, d sqldialect.Dialect, t Table) (*Deleter, error) {
 	}
 	q := &del.q
 	q.tbl, q.key, q.subj, q.tm = sd.Quote(t.Name), sd.Quote(t.Key), sd.Quote(t.Subject), sd.Quote(t.Time)
-	cols := "SELECT " + q.key + ", " + q.subj + ", " + q.tm + " FROM " + q.tbl +
-		" WHERE " + q.subj + " IS NOT NULL AND " + q.tm + " < ?"
-	order := " ORDER BY " + q.tm + ", " + q.key + " LIMIT ?"
-	q.first = sd.Rebind(cols + order)
-	// The keyset condition (tm, key) > (?, ?), written as each database
-	// reads it as a range of the index (checked with EXPLAIN):
-	// PostgreSQL and SQLite take the row comparison as an index bound on
-	// both columns (PostgreSQL turns the expanded OR below into two
-	// bitmap scans and a sort of every row left when it expects few);
-	// MySQL/MariaDB bound the index by the row comparison's first column
-	// only, so there it is expanded, with tm >= ? bounding the scan and
-	// the OR leaving out the rows of that instant up to the cursor's key.
-	if sd == dialect.MySQL {
-		q.next = sd.Rebind(cols + " AND " + q.tm + " >= ? AND (" + q.tm + " > ? OR (" + q.tm + " = ? AND " + q.key + " > ?))" + order)
-	} else {
-		q.next = sd.Rebind(cols + " AND (" + q.tm + ", " + q.key + ") > (?, ?)" + order)
-	}
+	q.first, q.next = del.selectQuery(false, 0), del.selectQuery(true, 0)
 	exp := "SELECT " + q.subj + ", MIN(" + q.tm + ") FROM " + q.tbl + " WHERE " + q.subj + " IS NOT NULL AND " +
 		q.tm + " >= ? AND " + q.tm + " < ?"
 	group := " GROUP BY " + q.subj + " ORDER BY " + q.subj + " LIMIT ?"
@@ -343,6 +344,19 @@ func compileStrategy(d dialect.Dialect, t Table, masks []Mask, reserved []string
 	return s, ""
 }
 
+// Strategies returns the names of the anonymisation strategies the
+// Deleter knows (Table.Strategies), sorted, so that a Sweeper can refuse
+// a policy whose Strategy the Deleter lacks when it is made rather than
+// at the first sweep.
+func (d *Deleter) Strategies() []string {
+	names := make([]string, 0, len(d.strategies))
+	for name := range d.strategies {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
 // CountsFrom returns the event the Time column holds the instant of
 // (Table.From), for the Sweeper's check (retention.FromDeclarer).
 func (d *Deleter) CountsFrom() retention.Start { return d.from }
@@ -355,21 +369,23 @@ func (d *Deleter) Close() error { return d.st.Close() }
 // Expire runs one batch (retention.Deleter). It selects, on the index
 // (Time, Key), at most b.Limit rows (MaxLimit at most) whose Subject is
 // not NULL and whose Time is before b.Before, after the cursor, in
-// (Time, Key) order; it counts the rows of the subjects in b.Held and
-// leaves them alone, and deletes the others, or anonymises them by the
-// strategy b.Policy.Strategy names, as b.Policy.Action says; a dry run
-// and the Review action only count them. The batch is Done when the
-// SELECT found fewer rows than the limit.
+// (Time, Key) order, each with whether the database finds its subject
+// among b.Held (IN, or = ANY on PostgreSQL, with the column's own
+// comparison); it counts the held rows and leaves them alone, and
+// deletes the others, or anonymises them by the strategy
+// b.Policy.Strategy names, as b.Policy.Action says; a dry run and the
+// Review action only count them. The batch is Done when the SELECT
+// found fewer rows than the limit; a Done batch returns no cursor.
 //
 // The DELETE or UPDATE that follows names the rows by their keys (DELETE
-// ... WHERE key IN (...) AND time < ?) on MySQL/MariaDB and SQLite; on
-// PostgreSQL it is bounded by the range of (Time, Key) the SELECT read,
-// leaving the held subjects out in SQL, which finds the rows on the
-// index pages just read instead of in the primary key (a third faster
-// on rows spread through the table); a batch with more than 1024 held
-// subjects lists its keys there too. Either way it checks the cut-off
-// (and, to anonymise, the Subject) again, so a row whose Time moved
-// forward since the SELECT stays; Result.Acted counts the rows the
+// ... WHERE key IN (...)) on MySQL/MariaDB and SQLite; on PostgreSQL it
+// is bounded by the range of (Time, Key) the SELECT read, which finds
+// the rows on the index pages just read instead of in the primary key
+// (a third faster on rows spread through the table); Go-side masks list
+// the keys there too. Either way it checks again that the row is still
+// expired, still a subject's and not a held subject's, so a row whose
+// Time moved forward, or whose subject was cleared or became a held
+// one, since the SELECT stays; Result.Acted counts the rows the
 // statement changed.
 //
 // A batch changes all its rows or none: a Delete, and an anonymisation
@@ -383,12 +399,18 @@ func (d *Deleter) Close() error { return d.st.Close() }
 // The cursor holds the last row's Time and Key, in an encoding of the
 // Deleter's own (base64url, at most retention.MaxCursorLen bytes), never
 // the subject. A malformed cursor is an error wrapping
-// retention.ErrInvalid, and so are a Limit below 1, a zero Before, an
-// unknown Action, a b.Policy.From that is not the Deleter's CountsFrom
-// (an empty one is retention.FromCollection), and a Strategy the Deleter
-// does not know. Every error is a *retention.Error and holds no value of
-// the table: database errors keep their code only, and a Func's error
-// is wrapped without its text.
+// retention.ErrInvalid, and so is one whose time is not before b.Before
+// (no batch of that cut-off wrote it), a Limit below 1, a Before after
+// the year 9999, more than MaxHeld held subjects on MySQL/MariaDB or
+// SQLite, an unknown Action, a b.Policy.From that is not the Deleter's
+// CountsFrom (an empty one is retention.FromCollection), and a Strategy
+// the Deleter does not know. A Before not after 00:00 UTC on 1 January
+// of the year 1 (the zero time.Time, or the cut-off of a period of
+// thousands of years) finds nothing: the batch is Done without a query.
+// Every error is a *retention.Error and holds no value of the table:
+// database errors keep their code only, a driver's error without a code
+// (pgx quotes a value it cannot encode) is withheld, and a Func's error
+// is wrapped without its text; errors.Is and errors.As still find them.
 func (d *Deleter) Expire(ctx context.Context, b retention.Batch) (retention.Result, error) {
 	const op = "Expire"
 	if err := checkCtx(op, ctx); err != nil {
@@ -406,15 +428,27 @@ func (d *Deleter) Expire(ctx context.Context, b retention.Batch) (retention.Resu
 		}
 		cur = &c
 	}
+	if noneBefore(b.Before) {
+		return retention.Result{Done: true}, nil
+	}
+	if cur != nil && !d.cursorBefore(*cur, b.Before) {
+		return retention.Result{}, fieldErr(op, "cursor", "the cursor is not before the cut-off: no batch of this cut-off wrote it")
+	}
+	hl, ok := d.heldList(b.Held)
+	if !ok {
+		return retention.Result{}, fieldErr(op, "held", "more than MaxHeld subjects held in one batch (hold the category)")
+	}
 	limit := min(b.Limit, MaxLimit)
 	cut := d.timeArg(b.Before)
 
-	rows, err := d.candidates(ctx, cut, cur, limit)
+	rows, err := d.candidates(ctx, cut, cur, limit, hl)
 	if err != nil {
-		return retention.Result{}, storeErr(op, err)
+		return retention.Result{}, d.fail(op, err)
 	}
-	res := retention.Result{Cursor: b.Cursor, Done: len(rows) < limit}
-	if len(rows) > 0 {
+	// Done leaves no cursor behind: it may hold a key, which the
+	// checkpoint of a finished sweep need not keep.
+	res := retention.Result{Done: len(rows) < limit}
+	if len(rows) > 0 && !res.Done {
 		last := rows[len(rows)-1]
 		if res.Cursor, err = encodeCursor(last.time, last.key); err != nil {
 			return retention.Result{}, &retention.Error{Op: "sqlretention." + op, Err: err}
@@ -422,7 +456,7 @@ func (d *Deleter) Expire(ctx context.Context, b retention.Batch) (retention.Resu
 	}
 	keys := make([]any, 0, len(rows))
 	for _, r := range rows {
-		if b.IsHeld(gdpr.SubjectID(r.subject)) {
+		if r.held {
 			res.Held++
 			continue
 		}
@@ -437,15 +471,15 @@ func (d *Deleter) Expire(ctx context.Context, b retention.Batch) (retention.Resu
 	}
 	var n int64
 	switch {
-	case d.d == dialect.Postgres && len(b.Held) <= maxHeldInSQL && (action == retention.Delete || len(strat.goMasks) == 0):
-		n, err = d.rangeWrite(ctx, strat, cut, cur, rows[len(rows)-1], b.Held)
+	case d.d == dialect.Postgres && (action == retention.Delete || len(strat.goMasks) == 0):
+		n, err = d.rangeWrite(ctx, strat, cut, cur, rows[len(rows)-1], hl)
 	case action == retention.Delete:
-		n, err = d.delete(ctx, keys, cut)
+		n, err = d.delete(ctx, keys, cut, hl)
 	default:
-		n, err = d.anonymise(ctx, strat, keys, cut)
+		n, err = d.anonymise(ctx, strat, keys, cut, hl)
 	}
 	if err != nil {
-		return retention.Result{}, storeErr(op, err)
+		return retention.Result{}, d.fail(op, err)
 	}
 	res.Acted = n
 	return res, nil
@@ -455,8 +489,8 @@ func (d *Deleter) checkBatch(op string, b retention.Batch) (retention.Action, *s
 	if b.Limit < 1 {
 		return "", nil, fieldErr(op, "limit", "a batch's limit must be at least 1")
 	}
-	if b.Before.IsZero() || !inYears(b.Before) {
-		return "", nil, fieldErr(op, "before", "a batch needs a cut-off between the years 1 and 9999")
+	if !noneBefore(b.Before) && !inYears(b.Before) {
+		return "", nil, fieldErr(op, "before", "a batch's cut-off must be before the year 10000")
 	}
 	if err := d.checkFrom(op, b.Policy); err != nil {
 		return "", nil, err
@@ -489,26 +523,130 @@ func (d *Deleter) checkFrom(op string, p retention.Policy) error {
 	return nil
 }
 
+// inYears reports whether t is in the years 1 to 9999, which every
+// database holds.
 func inYears(t time.Time) bool { y := t.Year(); return y >= 1 && y <= 9999 }
+
+// noneBefore reports whether t is a cut-off nothing can be before: 00:00
+// UTC of 1 January of the year 1 (the zero time.Time) or earlier, which
+// a period of thousands of years gives; the databases' times do not go
+// back that far, or not on all three.
+func noneBefore(t time.Time) bool { return !t.After(time.Time{}) }
 
 // row is a candidate of a batch.
 type row struct {
 	key     any
 	subject string
 	time    any
+	// held reports that the database found the subject held.
+	held bool
+}
+
+// selectQuery returns a batch's SELECT, from the start or after a
+// cursor, with held the shape of its held list (heldList.n): the rows'
+// key, subject, time and whether the database finds the subject among
+// the held ones.
+//
+// The keyset condition (tm, key) > (?, ?) is written as each database
+// reads it as a range of the index (checked with EXPLAIN): PostgreSQL
+// and SQLite take the row comparison as an index bound on both columns
+// (PostgreSQL turned the expanded OR below into two bitmap scans and a
+// sort of every row left when it expected few); MySQL/MariaDB bound the
+// index by the row comparison's first column only, so there it is
+// expanded, with tm >= ? bounding the scan and the OR leaving out the
+// rows of that instant up to the cursor's key.
+func (d *Deleter) selectQuery(after bool, held int) string {
+	k := inQueryKey{kind: 'S', h: held, after: after}
+	if q, ok := d.inQueries.Load(k); ok {
+		return q.(string)
+	}
+	tm, key := d.q.tm, d.q.key
+	flag := "0"
+	if held > 0 {
+		flag = "CASE WHEN " + d.heldIn(held) + " THEN 1 ELSE 0 END"
+	}
+	q := "SELECT " + key + ", " + d.q.subj + ", " + tm + ", " + flag + " FROM " + d.q.tbl +
+		" WHERE " + d.q.subj + " IS NOT NULL AND " + tm + " < ?"
+	switch {
+	case !after:
+	case d.d == dialect.MySQL:
+		q += " AND " + tm + " >= ? AND (" + tm + " > ? OR (" + tm + " = ? AND " + key + " > ?))"
+	default:
+		q += " AND (" + tm + ", " + key + ") > (?, ?)"
+	}
+	q = d.d.Rebind(q + " ORDER BY " + tm + ", " + key + " LIMIT ?")
+	d.inQueries.Store(k, q)
+	return q
+}
+
+// MaxHeld is the most held subjects a batch on MySQL/MariaDB or SQLite
+// takes: they are bound one by one, in an IN list. A batch with more is
+// an error wrapping retention.ErrInvalid (hold the category instead).
+// PostgreSQL takes them as one array, any number.
+const MaxHeld = 16384
+
+// heldList is a batch's held subjects as its statements bind them: n is
+// the shape, 0 for none, 1 for PostgreSQL's array, else the length of
+// the IN list, padded to a power of two (the last subject repeated).
+type heldList struct {
+	n    int
+	args []any
+}
+
+func (d *Deleter) heldList(held []gdpr.SubjectID) (heldList, bool) {
+	switch {
+	case len(held) == 0:
+		return heldList{}, true
+	case d.d == dialect.Postgres:
+		hs := make([]string, len(held))
+		for i, h := range held {
+			hs[i] = string(h)
+		}
+		return heldList{n: 1, args: []any{hs}}, true
+	case len(held) > MaxHeld:
+		return heldList{}, false
+	}
+	n := padded(len(held))
+	args := make([]any, n)
+	for i := range args {
+		args[i] = string(held[min(i, len(held)-1)])
+	}
+	return heldList{n: n, args: args}, true
+}
+
+// heldIn is the SQL of "the subject is held", for a held list of shape
+// n > 0. The database compares, with the column's own type and
+// collation, as the host's queries do: under a case-insensitive
+// collation, CHAR padding or a uuid column, a subject the database
+// finds equal to a held one is held.
+func (d *Deleter) heldIn(n int) string {
+	if d.d == dialect.Postgres {
+		return d.q.subj + " = ANY(?)"
+	}
+	return d.q.subj + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
+}
+
+// notHeld is " AND NOT <heldIn>", or "" for no held list.
+func (d *Deleter) notHeld(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return " AND NOT (" + d.heldIn(n) + ")"
 }
 
 // candidates runs a batch's SELECT.
-func (d *Deleter) candidates(ctx context.Context, cut any, cur *cursor, limit int) ([]row, error) {
-	var rs *sql.Rows
-	var err error
-	if cur == nil {
-		rs, err = d.st.Query(ctx, d.q.first, cut, limit)
-	} else if t, k := d.bindCursor(*cur); d.d == dialect.MySQL {
-		rs, err = d.st.Query(ctx, d.q.next, cut, t, t, t, k, limit)
-	} else {
-		rs, err = d.st.Query(ctx, d.q.next, cut, t, k, limit)
+func (d *Deleter) candidates(ctx context.Context, cut any, cur *cursor, limit int, hl heldList) ([]row, error) {
+	args := append(slices.Clone(hl.args), cut)
+	if cur != nil {
+		t, k := d.bindCursor(*cur)
+		if d.d == dialect.MySQL {
+			args = append(args, t, t, t, k)
+		} else {
+			args = append(args, t, k)
+		}
 	}
+	args = append(args, limit)
+	rs, err := d.st.Query(ctx, d.selectQuery(cur != nil, hl.n), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -516,7 +654,7 @@ func (d *Deleter) candidates(ctx context.Context, cut any, cur *cursor, limit in
 	out := make([]row, 0, limit)
 	for rs.Next() {
 		var r row
-		if err := rs.Scan(&r.key, &r.subject, &r.time); err != nil {
+		if err := rs.Scan(&r.key, &r.subject, &r.time, &r.held); err != nil {
 			return nil, err
 		}
 		r.key = d.normKey(r.key)
@@ -536,12 +674,12 @@ func (d *Deleter) candidates(ctx context.Context, cut any, cur *cursor, limit in
 }
 
 // normKey gives a key value as it is bound back: on MySQL/MariaDB,
-// which reads text as bytes, as a string (when it is valid UTF-8), so
-// that it compares under the column's collation (and its index) rather
-// than as binary.
+// which reads text as bytes, as a string (when it is valid UTF-8
+// without NUL: not a BINARY key's bytes), so that it compares under the
+// column's collation (and its index) rather than as binary.
 func (d *Deleter) normKey(k any) any {
 	if b, ok := k.([]byte); ok {
-		if d.d == dialect.MySQL && utf8.Valid(b) {
+		if d.d == dialect.MySQL && utf8.Valid(b) && !slices.Contains(b, 0) {
 			return string(b)
 		}
 		return slices.Clone(b)
@@ -617,30 +755,27 @@ type inQueryKey struct {
 	// a row's update, 'D' and 'U' a range's delete and update.
 	kind byte
 	s    *strategy
-	// n is the length of the IN list: of keys, or of held subjects for
-	// 'D' and 'U'.
-	n int
+	// n is the length of the IN list of keys, h the shape of the held
+	// list (heldList.n).
+	n, h int
 	// after tells a range after a cursor from the first.
 	after bool
 }
 
-// maxHeldInSQL is the most held subjects a batch on PostgreSQL
-// excludes in SQL, by a range statement (rangeWrite); with more it lists
-// its keys instead.
-const maxHeldInSQL = inChunk
-
 // rangeQuery returns the PostgreSQL statement that deletes (s nil) or
 // anonymises by s the rows of a batch's range of (Time, Key), after a
-// cursor or from the start, leaving out the held subjects when held.
+// cursor or from the start, leaving out the held subjects (bound as one
+// array) when held.
 func (d *Deleter) rangeQuery(s *strategy, after, held bool) string {
 	kind := byte('D')
 	if s != nil {
 		kind = 'U'
 	}
-	k := inQueryKey{kind: kind, s: s, after: after}
+	h := 0
 	if held {
-		k.n = 1
+		h = 1
 	}
+	k := inQueryKey{kind: kind, s: s, h: h, after: after}
 	if q, ok := d.inQueries.Load(k); ok {
 		return q.(string)
 	}
@@ -649,9 +784,7 @@ func (d *Deleter) rangeQuery(s *strategy, after, held bool) string {
 	if after {
 		where += " AND (" + tm + ", " + key + ") > (?, ?)"
 	}
-	if held {
-		where += " AND CAST(" + d.q.subj + " AS TEXT) <> ALL(?)"
-	}
+	where += d.notHeld(h)
 	var q string
 	if s == nil {
 		q = "DELETE FROM " + d.q.tbl + " WHERE " + where
@@ -675,7 +808,7 @@ func (d *Deleter) rangeQuery(s *strategy, after, held bool) string {
 // written into it since is as expired as the others. (On MySQL/MariaDB
 // the same statement took half as long again as the list of keys, and
 // on SQLite as long; they keep the list.)
-func (d *Deleter) rangeWrite(ctx context.Context, s *strategy, cut any, cur *cursor, last row, held []gdpr.SubjectID) (int64, error) {
+func (d *Deleter) rangeWrite(ctx context.Context, s *strategy, cut any, cur *cursor, last row, hl heldList) (int64, error) {
 	var args []any
 	if s != nil {
 		args = append(args, s.setArgs...)
@@ -685,14 +818,8 @@ func (d *Deleter) rangeWrite(ctx context.Context, s *strategy, cut any, cur *cur
 		t, k := d.bindCursor(*cur)
 		args = append(args, t, k)
 	}
-	if len(held) > 0 {
-		hs := make([]string, len(held))
-		for i, h := range held {
-			hs[i] = string(h)
-		}
-		args = append(args, hs)
-	}
-	q := d.rangeQuery(s, cur != nil, len(held) > 0)
+	args = append(args, hl.args...)
+	q := d.rangeQuery(s, cur != nil, hl.n > 0)
 	var affected int64
 	err := sqlbase.Retry(ctx, func() error {
 		r, err := d.st.Exec(ctx, q, args...)
@@ -705,26 +832,33 @@ func (d *Deleter) rangeWrite(ctx context.Context, s *strategy, cut any, cur *cur
 	return affected, err
 }
 
-// inQuery returns the statement of kind with an IN list of n keys.
-func (d *Deleter) inQuery(kind byte, s *strategy, n int) string {
-	k := inQueryKey{kind: kind, s: s, n: n}
+// inQuery returns the statement of kind with an IN list of n keys and no
+// held list.
+func (d *Deleter) inQuery(kind byte, s *strategy, n int) string { return d.inQueryH(kind, s, n, 0) }
+
+// inQueryH returns the statement of kind with an IN list of n keys and a
+// held list of shape h.
+func (d *Deleter) inQueryH(kind byte, s *strategy, n, h int) string {
+	k := inQueryKey{kind: kind, s: s, n: n, h: h}
 	if q, ok := d.inQueries.Load(k); ok {
 		return q.(string)
 	}
-	in := d.q.key + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
+	// The rows of the keys still expired, still a subject's, and not a
+	// held subject's: the subject may have changed since the SELECT.
+	where := d.q.key + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ") AND " +
+		d.q.subj + " IS NOT NULL AND " + d.q.tm + " < ?" + d.notHeld(h)
 	var q string
 	switch kind {
 	case 'd':
-		q = "DELETE FROM " + d.q.tbl + " WHERE " + in + " AND " + d.q.tm + " < ?"
+		q = "DELETE FROM " + d.q.tbl + " WHERE " + where
 	case 'u':
-		q = "UPDATE " + d.q.tbl + " SET " + s.set + " WHERE " + in + " AND " + d.q.subj + " IS NOT NULL AND " + d.q.tm + " < ?"
+		q = "UPDATE " + d.q.tbl + " SET " + s.set + " WHERE " + where
 	case 'r':
 		var cols []string
 		for _, m := range s.goMasks {
 			cols = append(cols, d.d.Quote(m.col))
 		}
-		q = "SELECT " + d.q.key + ", " + strings.Join(cols, ", ") + " FROM " + d.q.tbl + " WHERE " + in +
-			" AND " + d.q.subj + " IS NOT NULL AND " + d.q.tm + " < ?"
+		q = "SELECT " + d.q.key + ", " + strings.Join(cols, ", ") + " FROM " + d.q.tbl + " WHERE " + where
 		if d.d != dialect.SQLite {
 			q += " FOR UPDATE"
 		}
@@ -746,13 +880,20 @@ func (d *Deleter) rowUpdate(s *strategy) string {
 	return q
 }
 
-// delete deletes the rows of keys whose time is still before cut.
-func (d *Deleter) delete(ctx context.Context, keys []any, cut any) (int64, error) {
+// inArgs are the arguments of an inQuery: keys, the cut-off, the held
+// subjects.
+func inArgs(keys []any, cut any, hl heldList) []any {
+	return append(append(slices.Clone(keys), cut), hl.args...)
+}
+
+// delete deletes the rows of keys whose time is still before cut and
+// whose subject is still set and not held.
+func (d *Deleter) delete(ctx context.Context, keys []any, cut any, hl heldList) (int64, error) {
 	cs := chunks(keys)
 	if len(cs) == 1 {
 		var n int64
 		err := sqlbase.Retry(ctx, func() error {
-			r, err := d.st.Exec(ctx, d.inQuery('d', nil, len(cs[0])), append(cs[0], cut)...)
+			r, err := d.st.Exec(ctx, d.inQueryH('d', nil, len(cs[0]), hl.n), inArgs(cs[0], cut, hl)...)
 			if err != nil {
 				return err
 			}
@@ -765,7 +906,7 @@ func (d *Deleter) delete(ctx context.Context, keys []any, cut any) (int64, error
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
 		n = 0
 		for _, c := range cs {
-			r, err := d.st.TxExec(ctx, tx, d.inQuery('d', nil, len(c)), append(c, cut)...)
+			r, err := d.st.TxExec(ctx, tx, d.inQueryH('d', nil, len(c), hl.n), inArgs(c, cut, hl)...)
 			if err != nil {
 				return err
 			}
@@ -781,14 +922,14 @@ func (d *Deleter) delete(ctx context.Context, keys []any, cut any) (int64, error
 }
 
 // anonymise applies s to the rows of keys whose subject is still set and
-// whose time is still before cut.
-func (d *Deleter) anonymise(ctx context.Context, s *strategy, keys []any, cut any) (int64, error) {
+// not held and whose time is still before cut.
+func (d *Deleter) anonymise(ctx context.Context, s *strategy, keys []any, cut any, hl heldList) (int64, error) {
 	cs := chunks(keys)
 	if len(s.goMasks) == 0 && len(cs) == 1 {
 		var n int64
 		err := sqlbase.Retry(ctx, func() error {
-			args := append(append(slices.Clone(s.setArgs), cs[0]...), cut)
-			r, err := d.st.Exec(ctx, d.inQuery('u', s, len(cs[0])), args...)
+			args := append(slices.Clone(s.setArgs), inArgs(cs[0], cut, hl)...)
+			r, err := d.st.Exec(ctx, d.inQueryH('u', s, len(cs[0]), hl.n), args...)
 			if err != nil {
 				return err
 			}
@@ -804,9 +945,9 @@ func (d *Deleter) anonymise(ctx context.Context, s *strategy, keys []any, cut an
 			var m int64
 			var err error
 			if len(s.goMasks) == 0 {
-				m, err = d.updateChunk(ctx, tx, s, c, cut)
+				m, err = d.updateChunk(ctx, tx, s, c, cut, hl)
 			} else {
-				m, err = d.maskChunk(ctx, tx, s, c, cut)
+				m, err = d.maskChunk(ctx, tx, s, c, cut, hl)
 			}
 			if err != nil {
 				return err
@@ -818,9 +959,9 @@ func (d *Deleter) anonymise(ctx context.Context, s *strategy, keys []any, cut an
 	return n, err
 }
 
-func (d *Deleter) updateChunk(ctx context.Context, tx *sql.Tx, s *strategy, keys []any, cut any) (int64, error) {
-	args := append(append(slices.Clone(s.setArgs), keys...), cut)
-	r, err := d.st.TxExec(ctx, tx, d.inQuery('u', s, len(keys)), args...)
+func (d *Deleter) updateChunk(ctx context.Context, tx *sql.Tx, s *strategy, keys []any, cut any, hl heldList) (int64, error) {
+	args := append(slices.Clone(s.setArgs), inArgs(keys, cut, hl)...)
+	r, err := d.st.TxExec(ctx, tx, d.inQueryH('u', s, len(keys), hl.n), args...)
 	if err != nil {
 		return 0, err
 	}
@@ -829,8 +970,8 @@ func (d *Deleter) updateChunk(ctx context.Context, tx *sql.Tx, s *strategy, keys
 
 // maskChunk reads the Go-side masks' columns of keys' rows, locked, and
 // updates each row.
-func (d *Deleter) maskChunk(ctx context.Context, tx *sql.Tx, s *strategy, keys []any, cut any) (int64, error) {
-	rs, err := d.st.TxQuery(ctx, tx, d.inQuery('r', s, len(keys)), append(slices.Clone(keys), cut)...)
+func (d *Deleter) maskChunk(ctx context.Context, tx *sql.Tx, s *strategy, keys []any, cut any, hl heldList) (int64, error) {
+	rs, err := d.st.TxQuery(ctx, tx, d.inQueryH('r', s, len(keys), hl.n), inArgs(keys, cut, hl)...)
 	if err != nil {
 		return 0, err
 	}
@@ -882,11 +1023,13 @@ func (d *Deleter) maskChunk(ctx context.Context, tx *sql.Tx, s *strategy, keys [
 	q := d.rowUpdate(s)
 	exec := func(args ...any) (sql.Result, error) { return tx.ExecContext(ctx, q, args...) }
 	if d.d != dialect.Postgres {
-		st, err := d.st.Stmt(ctx, q)
+		// Prepared on the transaction's own connection, once for its
+		// rows: preparing it on the pool would wait for a second
+		// connection, for ever on a pool of one.
+		txst, err := tx.PrepareContext(ctx, q)
 		if err != nil {
 			return 0, err
 		}
-		txst := tx.StmtContext(ctx, st)
 		defer txst.Close()
 		exec = func(args ...any) (sql.Result, error) { return txst.ExecContext(ctx, args...) }
 	}
@@ -995,9 +1138,10 @@ func (d *Deleter) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // (retention.Noticer). Rows whose Subject is NULL are left out; held
 // subjects are not. It reads the index on (Time, Key) for the range and
 // groups by subject, so a short range (the weeks before the cut-off) is
-// cheap. A Limit below 1, a zero Before, a From after Before and a
-// policy whose From is not the Deleter's are errors wrapping
-// retention.ErrInvalid.
+// cheap. A Before not after the zero time.Time gives no subject, and an
+// earlier From counts from it. A Limit below 1, a From after Before, a
+// Before after the year 9999 and a policy whose From is not the
+// Deleter's are errors wrapping retention.ErrInvalid.
 func (d *Deleter) Expiring(ctx context.Context, q retention.ExpiringQuery) ([]retention.Expiring, error) {
 	const op = "Expiring"
 	if err := checkCtx(op, ctx); err != nil {
@@ -1006,15 +1150,19 @@ func (d *Deleter) Expiring(ctx context.Context, q retention.ExpiringQuery) ([]re
 	switch {
 	case q.Limit < 1:
 		return nil, fieldErr(op, "limit", "a page's limit must be at least 1")
-	case q.Before.IsZero() || !inYears(q.Before):
-		return nil, fieldErr(op, "before", "the range needs an end between the years 1 and 9999")
-	case !inYears(q.From):
-		return nil, fieldErr(op, "from", "the range's start must be between the years 1 and 9999")
+	case !noneBefore(q.Before) && !inYears(q.Before):
+		return nil, fieldErr(op, "before", "the range's end must be before the year 10000")
 	case q.From.After(q.Before):
 		return nil, fieldErr(op, "from", "the range's start is after its end")
 	}
 	if err := d.checkFrom(op, q.Policy); err != nil {
 		return nil, err
+	}
+	if noneBefore(q.Before) {
+		return []retention.Expiring{}, nil
+	}
+	if noneBefore(q.From) {
+		q.From = time.Time{}
 	}
 	limit := min(q.Limit, MaxLimit)
 	var rs *sql.Rows
@@ -1025,7 +1173,7 @@ func (d *Deleter) Expiring(ctx context.Context, q retention.ExpiringQuery) ([]re
 		rs, err = d.st.Query(ctx, d.q.expiringAfter, d.timeArg(q.From), d.timeArg(q.Before), string(q.After), limit)
 	}
 	if err != nil {
-		return nil, storeErr(op, err)
+		return nil, d.fail(op, err)
 	}
 	defer rs.Close()
 	out := []retention.Expiring{}
@@ -1033,7 +1181,7 @@ func (d *Deleter) Expiring(ctx context.Context, q retention.ExpiringQuery) ([]re
 		var subj string
 		var tv any
 		if err := rs.Scan(&subj, &tv); err != nil {
-			return nil, storeErr(op, err)
+			return nil, d.fail(op, err)
 		}
 		t, ok := d.toTime(tv)
 		if !ok {
@@ -1042,10 +1190,49 @@ func (d *Deleter) Expiring(ctx context.Context, q retention.ExpiringQuery) ([]re
 		out = append(out, retention.Expiring{Subject: gdpr.SubjectID(subj), Start: t})
 	}
 	if err := rs.Err(); err != nil {
-		return nil, storeErr(op, err)
+		return nil, d.fail(op, err)
 	}
 	return out, nil
 }
+
+// fail is storeErr, and withholds as well the text of an error that
+// carries no database code and is none of the Deleter's own: a driver's
+// own errors quote the values they refuse (pgx: "unable to encode
+// \"…\" into binary format for int8").
+func (d *Deleter) fail(op string, err error) error {
+	err = storeErr(op, err)
+	var re *retention.Error
+	if !errors.As(err, &re) || re.Op != "sqlretention."+op || re.Field != "" || !withhold(re.Err) {
+		return err
+	}
+	return &retention.Error{Op: re.Op, Err: &withheldError{re.Err}}
+}
+
+// withhold reports whether err's text may quote a value: it is no
+// server error with its code (dialect.Redact's), no mask's error, and
+// none of the conditions whose texts are fixed.
+func withhold(err error) bool {
+	var se *dialect.ServerError
+	var me *maskFuncError
+	switch {
+	case err == nil, errors.As(err, &se), errors.As(err, &me),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, sql.ErrConnDone), errors.Is(err, sql.ErrTxDone), errors.Is(err, driver.ErrBadConn),
+		errors.Is(err, errTimeColumn), errors.Is(err, errCursorKey):
+		return false
+	}
+	return true
+}
+
+// withheldError stands for a driver's error whose text is not shown;
+// it unwraps to it.
+type withheldError struct{ err error }
+
+func (e *withheldError) Error() string {
+	return "the database driver failed (its message is withheld: it may quote a bound value)"
+}
+
+func (e *withheldError) Unwrap() error { return e.err }
 
 // errTimeColumn is the cause of a time column value the Deleter cannot
 // read.
@@ -1112,6 +1299,25 @@ func parseTimeText(s string) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// cursorBefore reports whether c's time is before the cut-off before,
+// as every cursor of a batch of that cut-off is (it is the time of a row
+// the batch found expired); true when the time is text it cannot read.
+func (d *Deleter) cursorBefore(c cursor, before time.Time) bool {
+	switch c.tag {
+	case 't':
+		return time.Unix(c.sec, c.nsec).Before(before)
+	case 'i':
+		if d.unit == NativeTime {
+			return true // an integer time of modernc.org/sqlite's _time_integer_format, of a unit not known here
+		}
+		return c.sec < d.timeArg(before).(int64)
+	}
+	if t, ok := parseTimeText(c.text); ok {
+		return t.Before(before)
+	}
+	return true
 }
 
 // cursor is a decoded Result.Cursor: the Time and Key of the last row
@@ -1211,7 +1417,7 @@ func decodeCursor(s string) (cursor, error) {
 			return c, errBadCursor
 		}
 		c.sec, c.nsec = int64(binary.BigEndian.Uint64(b)), int64(binary.BigEndian.Uint32(b[8:]))
-		if c.nsec >= 1e9 || !inYears(time.Unix(c.sec, c.nsec).UTC()) {
+		if c.nsec >= 1e9 {
 			return c, errBadCursor
 		}
 		b = b[12:]
@@ -1277,7 +1483,14 @@ func printableASCII(s string) bool {
 	return true
 }
 
-// String describes the Deleter without values: "sqlretention.Deleter{table: t}".
+// String describes the Deleter without values:
+// "sqlretention.Deleter{table: t, dialect: postgres}".
 func (d *Deleter) String() string {
 	return fmt.Sprintf("sqlretention.Deleter{table: %s, dialect: %s}", d.name, d.d)
 }
+
+// GoString is String: %#v shows no Fixed value either.
+func (d *Deleter) GoString() string { return d.String() }
+
+// Format prints String under every verb.
+func (d *Deleter) Format(f fmt.State, _ rune) { io.WriteString(f, d.String()) }

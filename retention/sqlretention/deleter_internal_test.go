@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -68,7 +69,7 @@ func TestNewDeleterRefuses(t *testing.T) {
 		"empty key":         {db, sqldialect.MySQL, func(t *Table) { t.Key = "" }, "table.key"},
 		"bad subject":       {db, sqldialect.MySQL, func(t *Table) { t.Subject = "1subject" }, "table.subject"},
 		"long time":         {db, sqldialect.MySQL, func(t *Table) { t.Time = strings.Repeat("t", 64) }, "table.time"},
-		"key is subject":    {db, sqldialect.SQLite, func(t *Table) { t.Subject = "id" }, "table"},
+		"key is subject":    {db, sqldialect.SQLite, func(t *Table) { t.Subject = "id" }, "table"}, // with strategies
 		"time is key":       {db, sqldialect.SQLite, func(t *Table) { t.Time = "id" }, "table"},
 		"unknown unit":      {db, sqldialect.SQLite, func(t *Table) { t.TimeUnit = 9 }, "table.time_unit"},
 		"unknown from":      {db, sqldialect.SQLite, func(t *Table) { t.From = "birth" }, "table.from"},
@@ -141,6 +142,13 @@ func TestNewDeleterRefuses(t *testing.T) {
 			t.Errorf("CountsFrom = %q, want the default, collection", del.CountsFrom())
 		}
 	}
+	accounts, err := NewDeleter(db, sqldialect.Postgres, Table{Name: "accounts", Key: "id", Subject: "id", Time: "last_login_at", From: retention.FromLastActivity})
+	if err != nil || len(accounts.Strategies()) != 0 {
+		t.Errorf("NewDeleter of a table keyed by its subject, without strategies: %v", err)
+	}
+	if got := must(NewDeleter(db, sqldialect.SQLite, goodTable())).Strategies(); !slices.Equal(got, []string{"empty", "go", "sql"}) {
+		t.Errorf("Strategies() = %v", got)
+	}
 	tb := goodTable()
 	tb.From = retention.FromLastActivity
 	tb.Strategies = map[string][]Mask{"x": {Fixed("name", nil)}}
@@ -153,27 +161,37 @@ func TestNewDeleterRefuses(t *testing.T) {
 	}
 }
 
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
 func TestStatements(t *testing.T) {
 	db := offlineDB(t)
 	pg, _ := NewDeleter(db, sqldialect.Postgres, goodTable())
 	my, _ := NewDeleter(db, sqldialect.MySQL, goodTable())
 	lite, _ := NewDeleter(db, sqldialect.SQLite, goodTable())
 	for _, c := range []struct{ got, want string }{
-		{pg.q.first, `SELECT "id", "subject", "created_at" FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < $1 ORDER BY "created_at", "id" LIMIT $2`},
-		{pg.q.next, `SELECT "id", "subject", "created_at" FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < $1 AND ("created_at", "id") > ($2, $3) ORDER BY "created_at", "id" LIMIT $4`},
-		{lite.q.next, `SELECT "id", "subject", "created_at" FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < ? AND ("created_at", "id") > (?, ?) ORDER BY "created_at", "id" LIMIT ?`},
-		{my.q.next, "SELECT `id`, `subject`, `created_at` FROM `events` WHERE `subject` IS NOT NULL AND `created_at` < ? AND `created_at` >= ? AND (`created_at` > ? OR (`created_at` = ? AND `id` > ?)) ORDER BY `created_at`, `id` LIMIT ?"},
+		{pg.q.first, `SELECT "id", "subject", "created_at", 0 FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < $1 ORDER BY "created_at", "id" LIMIT $2`},
+		{pg.q.next, `SELECT "id", "subject", "created_at", 0 FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < $1 AND ("created_at", "id") > ($2, $3) ORDER BY "created_at", "id" LIMIT $4`},
+		{pg.selectQuery(true, 1), `SELECT "id", "subject", "created_at", CASE WHEN "subject" = ANY($1) THEN 1 ELSE 0 END FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < $2 AND ("created_at", "id") > ($3, $4) ORDER BY "created_at", "id" LIMIT $5`},
+		{lite.q.next, `SELECT "id", "subject", "created_at", 0 FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < ? AND ("created_at", "id") > (?, ?) ORDER BY "created_at", "id" LIMIT ?`},
+		{lite.selectQuery(false, 2), `SELECT "id", "subject", "created_at", CASE WHEN "subject" IN (?, ?) THEN 1 ELSE 0 END FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < ? ORDER BY "created_at", "id" LIMIT ?`},
+		{my.q.next, "SELECT `id`, `subject`, `created_at`, 0 FROM `events` WHERE `subject` IS NOT NULL AND `created_at` < ? AND `created_at` >= ? AND (`created_at` > ? OR (`created_at` = ? AND `id` > ?)) ORDER BY `created_at`, `id` LIMIT ?"},
 		{lite.q.expiringAfter, `SELECT "subject", MIN("created_at") FROM "events" WHERE "subject" IS NOT NULL AND "created_at" >= ? AND "created_at" < ? AND "subject" > ? GROUP BY "subject" ORDER BY "subject" LIMIT ?`},
 		{pg.rangeQuery(nil, false, false), `DELETE FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < $1 AND ("created_at", "id") <= ($2, $3)`},
-		{pg.rangeQuery(nil, true, true), `DELETE FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < $1 AND ("created_at", "id") <= ($2, $3) AND ("created_at", "id") > ($4, $5) AND CAST("subject" AS TEXT) <> ALL($6)`},
+		{pg.rangeQuery(nil, true, true), `DELETE FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < $1 AND ("created_at", "id") <= ($2, $3) AND ("created_at", "id") > ($4, $5) AND NOT ("subject" = ANY($6))`},
 		{pg.rangeQuery(pg.strategies["sql"], true, false), `UPDATE "events" SET "email" = NULL, "country" = $1, "name" = SUBSTRING("name" FROM 1 FOR 1), "subject" = NULL, "email_bi" = NULL WHERE "subject" IS NOT NULL AND "created_at" < $2 AND ("created_at", "id") <= ($3, $4) AND ("created_at", "id") > ($5, $6)`},
-		{pg.inQuery('d', nil, 2), `DELETE FROM "events" WHERE "id" IN ($1, $2) AND "created_at" < $3`},
-		{pg.inQuery('u', pg.strategies["sql"], 1), `UPDATE "events" SET "email" = NULL, "country" = $1, "name" = SUBSTRING("name" FROM 1 FOR 1), "subject" = NULL, "email_bi" = NULL WHERE "id" IN ($2) AND "subject" IS NOT NULL AND "created_at" < $3`},
-		{my.inQuery('u', my.strategies["sql"], 1), "UPDATE `events` SET `email` = NULL, `country` = ?, `name` = LEFT(`name`, 1), `subject` = NULL, `email_bi` = NULL WHERE `id` IN (?) AND `subject` IS NOT NULL AND `created_at` < ?"},
-		{lite.inQuery('u', lite.strategies["empty"], 1), `UPDATE "events" SET "subject" = NULL, "email_bi" = NULL WHERE "id" IN (?) AND "subject" IS NOT NULL AND "created_at" < ?`},
-		{lite.inQuery('u', lite.strategies["sql"], 1), `UPDATE "events" SET "email" = NULL, "country" = ?, "name" = SUBSTR("name", 1, 1), "subject" = NULL, "email_bi" = NULL WHERE "id" IN (?) AND "subject" IS NOT NULL AND "created_at" < ?`},
-		{pg.inQuery('r', pg.strategies["go"], 1), `SELECT "id", "email", "ip" FROM "events" WHERE "id" IN ($1) AND "subject" IS NOT NULL AND "created_at" < $2 FOR UPDATE`},
-		{lite.inQuery('r', lite.strategies["go"], 1), `SELECT "id", "email", "ip" FROM "events" WHERE "id" IN (?) AND "subject" IS NOT NULL AND "created_at" < ?`},
+		{pg.inQueryH('d', nil, 2, 0), `DELETE FROM "events" WHERE "id" IN ($1, $2) AND "subject" IS NOT NULL AND "created_at" < $3`},
+		{my.inQueryH('d', nil, 2, 2), "DELETE FROM `events` WHERE `id` IN (?, ?) AND `subject` IS NOT NULL AND `created_at` < ? AND NOT (`subject` IN (?, ?))"},
+		{pg.inQueryH('u', pg.strategies["sql"], 1, 0), `UPDATE "events" SET "email" = NULL, "country" = $1, "name" = SUBSTRING("name" FROM 1 FOR 1), "subject" = NULL, "email_bi" = NULL WHERE "id" IN ($2) AND "subject" IS NOT NULL AND "created_at" < $3`},
+		{my.inQueryH('u', my.strategies["sql"], 1, 0), "UPDATE `events` SET `email` = NULL, `country` = ?, `name` = LEFT(`name`, 1), `subject` = NULL, `email_bi` = NULL WHERE `id` IN (?) AND `subject` IS NOT NULL AND `created_at` < ?"},
+		{lite.inQueryH('u', lite.strategies["empty"], 1, 0), `UPDATE "events" SET "subject" = NULL, "email_bi" = NULL WHERE "id" IN (?) AND "subject" IS NOT NULL AND "created_at" < ?`},
+		{lite.inQueryH('u', lite.strategies["sql"], 1, 1), `UPDATE "events" SET "email" = NULL, "country" = ?, "name" = SUBSTR("name", 1, 1), "subject" = NULL, "email_bi" = NULL WHERE "id" IN (?) AND "subject" IS NOT NULL AND "created_at" < ? AND NOT ("subject" IN (?))`},
+		{pg.inQueryH('r', pg.strategies["go"], 1, 1), `SELECT "id", "email", "ip" FROM "events" WHERE "id" IN ($1) AND "subject" IS NOT NULL AND "created_at" < $2 AND NOT ("subject" = ANY($3)) FOR UPDATE`},
+		{lite.inQueryH('r', lite.strategies["go"], 1, 0), `SELECT "id", "email", "ip" FROM "events" WHERE "id" IN (?) AND "subject" IS NOT NULL AND "created_at" < ?`},
 		{pg.rowUpdate(pg.strategies["go"]), `UPDATE "events" SET "email" = $1, "ip" = $2, "phone" = NULL, "subject" = NULL, "email_bi" = NULL WHERE "id" = $3 AND "subject" IS NOT NULL AND "created_at" < $4`},
 	} {
 		if c.got != c.want {
@@ -280,6 +298,9 @@ func cursorSeeds() []string {
 	for _, tv := range []any{
 		time.Date(2024, 5, 31, 23, 59, 59, 123456789, time.UTC),
 		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(0, 6, 1, 0, 0, 0, 0, time.UTC),     // PostgreSQL keeps years BC
+		time.Date(-4712, 1, 1, 0, 0, 0, 0, time.UTC), // its earliest
+		time.Date(99999, 1, 1, 0, 0, 0, 0, time.UTC),
 		int64(1717200000), int64(-1), int64(math.MinInt64),
 		"2024-05-31 23:59:59.123456",
 	} {
@@ -386,7 +407,6 @@ func TestExpireRefusesBeforeTheDatabase(t *testing.T) {
 	}{
 		"nil ctx":          {d, nil, func(*retention.Batch) {}, "ctx"},
 		"zero limit":       {d, context.Background(), func(b *retention.Batch) { b.Limit = 0 }, "limit"},
-		"zero before":      {d, context.Background(), func(b *retention.Batch) { b.Before = time.Time{} }, "before"},
 		"far before":       {d, context.Background(), func(b *retention.Batch) { b.Before = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, "before"},
 		"unknown action":   {d, context.Background(), func(b *retention.Batch) { b.Policy.Action = "shred" }, "policy.action"},
 		"other from":       {d, context.Background(), func(b *retention.Batch) { b.Policy.From = retention.FromLastActivity }, "policy.from"},
@@ -407,6 +427,35 @@ func TestExpireRefusesBeforeTheDatabase(t *testing.T) {
 			}
 		})
 	}
+	// A cut-off nothing is before (the zero time, or that of a period of
+	// 3000 years) is Done without the database.
+	for _, before := range []time.Time{{}, time.Date(-976, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		b := ok
+		b.Before, b.Cursor = before, nativeCursor
+		if r, err := d.Expire(context.Background(), b); err != nil || !r.Done || r.Acted != 0 || r.Cursor != "" {
+			t.Errorf("Expire(before %v) = %+v, %v; want Done, no cursor", before, r, err)
+		}
+	}
+	// A cursor at or after the cut-off was not written by a batch of it.
+	for _, at := range []time.Time{before, before.Add(time.Hour)} {
+		b := ok
+		b.Cursor, _ = encodeCursor(at, int64(1))
+		_, err := d.Expire(context.Background(), b)
+		var re *retention.Error
+		if !errors.Is(err, retention.ErrInvalid) || !errors.As(err, &re) || re.Field != "cursor" {
+			t.Errorf("a cursor at %v for a cut-off at %v: %v, want ErrInvalid", at, before, err)
+		}
+	}
+	// More held subjects than an IN list takes, on MySQL/MariaDB and
+	// SQLite.
+	dm, _ := NewDeleter(db, sqldialect.MySQL, goodTable())
+	many := ok
+	for i := range MaxHeld + 1 {
+		many.Held = append(many.Held, gdpr.SubjectID(fmt.Sprintf("s%06d", i)))
+	}
+	if _, err := dm.Expire(context.Background(), many); !errors.Is(err, retention.ErrInvalid) {
+		t.Errorf("%d held subjects on MySQL: %v, want ErrInvalid", len(many.Held), err)
+	}
 	// A valid batch reaches the database (here: none), and its error is
 	// a *retention.Error too.
 	_, err = d.Expire(context.Background(), ok)
@@ -425,14 +474,22 @@ func TestExpiringRefuses(t *testing.T) {
 	d, _ := NewDeleter(offlineDB(t), sqldialect.MySQL, goodTable())
 	before := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
 	ok := retention.ExpiringQuery{Policy: retention.Policy{Category: "events"}, From: before.AddDate(0, 0, -30), Before: before, Limit: 10}
+	for _, q := range []retention.ExpiringQuery{
+		{Policy: ok.Policy, Limit: 10},
+		{Policy: ok.Policy, From: time.Date(-5000, 1, 1, 0, 0, 0, 0, time.UTC), Before: time.Date(-976, 1, 1, 0, 0, 0, 0, time.UTC), Limit: 10},
+	} {
+		if page, err := d.Expiring(context.Background(), q); err != nil || page == nil || len(page) != 0 {
+			t.Errorf("Expiring(before %v) = %v, %v; want an empty page without the database", q.Before, page, err)
+		}
+	}
 	for name, c := range map[string]struct {
 		edit  func(*retention.ExpiringQuery)
 		field string
 	}{
-		"zero limit":  {func(q *retention.ExpiringQuery) { q.Limit = 0 }, "limit"},
-		"zero before": {func(q *retention.ExpiringQuery) { q.Before = time.Time{} }, "before"},
-		"from after":  {func(q *retention.ExpiringQuery) { q.From = before.Add(time.Second) }, "from"},
-		"other from":  {func(q *retention.ExpiringQuery) { q.Policy.From = retention.FromHostTime }, "policy.from"},
+		"zero limit": {func(q *retention.ExpiringQuery) { q.Limit = 0 }, "limit"},
+		"far before": {func(q *retention.ExpiringQuery) { q.Before = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, "before"},
+		"from after": {func(q *retention.ExpiringQuery) { q.From = before.Add(time.Second) }, "from"},
+		"other from": {func(q *retention.ExpiringQuery) { q.Policy.From = retention.FromHostTime }, "policy.from"},
 	} {
 		q := ok
 		c.edit(&q)
@@ -465,6 +522,68 @@ func TestMaskErrorsWithholdValues(t *testing.T) {
 		if s := m.String(); strings.Contains(s, "secret") || !strings.Contains(s, m.Column()) {
 			t.Errorf("Mask.String() = %q", s)
 		}
+	}
+}
+
+// A MySQL/MariaDB BINARY key (bytes with NUL) stays bytes, and its
+// cursor is written; a text key becomes a string.
+func TestMySQLKeys(t *testing.T) {
+	d, _ := NewDeleter(offlineDB(t), sqldialect.MySQL, goodTable())
+	bin := d.normKey([]byte{0, 0, 0, 0, 0, 0, 0, 5})
+	if _, ok := bin.([]byte); !ok {
+		t.Fatalf("a binary key became %T", bin)
+	}
+	if _, err := encodeCursor(time.Now(), bin); err != nil {
+		t.Errorf("the cursor of a binary key: %v", err)
+	}
+	if k := d.normKey([]byte("key-1")); k != "key-1" {
+		t.Errorf("a text key = %#v", k)
+	}
+}
+
+// No fmt verb shows a Fixed value, a Func or a Pseudonymiser: not of a
+// Mask, a []Mask, a Table or a Deleter.
+func TestFmtShowsNoValue(t *testing.T) {
+	const secret = "secret-value-42"
+	tb := goodTable()
+	tb.Strategies["x"] = []Mask{Fixed("note", secret), Pseudonym("email", upperPseud{})}
+	d, err := NewDeleter(offlineDB(t), sqldialect.Postgres, tb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []any{tb.Strategies["x"][0], tb.Strategies["x"], tb, &tb, d} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+			if out := fmt.Sprintf(verb, v); strings.Contains(out, secret) || strings.Contains(out, "upperPseud") ||
+				strings.Contains(out, fmt.Sprintf("%x", secret)) {
+				t.Errorf("%s of %T shows a value: %.200s", verb, v, out)
+			}
+		}
+	}
+	if got := fmt.Sprintf("%#v", tb.Strategies["x"][0]); got != "sqlretention.Fixed(note)" {
+		t.Errorf("%%#v of a Mask = %s", got)
+	}
+}
+
+// A driver's error without a database code (pgx quotes the value it
+// cannot encode) is withheld; codes, the context's errors and the
+// Deleter's own causes pass; errors.Is still finds every one.
+func TestFailWithholds(t *testing.T) {
+	d, _ := NewDeleter(offlineDB(t), sqldialect.Postgres, goodTable())
+	const secret = "canary-5d1"
+	enc := fmt.Errorf("failed to encode args[0]: unable to encode %q into binary format for int8 (OID 20)", secret)
+	err := d.fail("Expire", enc)
+	var re *retention.Error
+	if !errors.As(err, &re) || strings.Contains(err.Error(), secret) || !errors.Is(err, enc) {
+		t.Errorf("fail(driver error) = %v", err)
+	}
+	for _, pass := range []error{context.Canceled, fmt.Errorf("conn: %w", context.DeadlineExceeded), errTimeColumn, errCursorKey,
+		&maskFuncError{col: "c"}, driver.ErrBadConn} {
+		if err := d.fail("Expire", pass); !errors.Is(err, pass) || strings.Contains(err.Error(), "withheld: it may quote a bound") {
+			t.Errorf("fail(%v) = %v, want it shown", pass, err)
+		}
+	}
+	if err := d.fail("Expire", nil); err != nil {
+		t.Errorf("fail(nil) = %v", err)
 	}
 }
 

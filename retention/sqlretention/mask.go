@@ -2,6 +2,8 @@ package sqlretention
 
 import (
 	"database/sql/driver"
+	"fmt"
+	"io"
 	"strconv"
 )
 
@@ -76,6 +78,21 @@ func (m Mask) String() string {
 		return "Func(" + m.col + ")"
 	}
 	return "Mask(invalid)"
+}
+
+// GoString is String: %#v shows no Fixed value, Func or Pseudonymiser
+// either.
+func (m Mask) GoString() string { return "sqlretention." + m.String() }
+
+// Format prints String under every verb but %#v, which prints
+// GoString, so that no Fixed value reaches fmt through a Mask, a
+// []Mask or a Table.
+func (m Mask) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		io.WriteString(f, m.GoString())
+		return
+	}
+	io.WriteString(f, m.String())
 }
 
 // goSide reports whether the mask is computed in Go, on values read from

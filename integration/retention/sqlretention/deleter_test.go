@@ -442,7 +442,7 @@ func checkPlan(t *testing.T, x dtDB, tr *pgTracer, cursor string) {
 	at := dtCut.Add(-time.Hour)
 	switch x.d {
 	case sqldialect.Postgres:
-		q, ok := tr.last(`SELECT "id", "subject", "created_at" FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < $1 AND ("created_at", "id") > `)
+		q, ok := tr.last(`SELECT "id", "subject", "created_at", CASE WHEN "subject" = ANY($1) THEN 1 ELSE 0 END FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < $2 AND ("created_at", "id") > `)
 		if !ok {
 			t.Fatal("no batch SELECT after a cursor recorded")
 		}
@@ -452,9 +452,9 @@ func checkPlan(t *testing.T, x dtDB, tr *pgTracer, cursor string) {
 		}
 		t.Logf("plan of the batch SELECT: %v", plan)
 	case sqldialect.MySQL:
-		q := "EXPLAIN SELECT `id`, `subject`, `created_at` FROM `events` WHERE `subject` IS NOT NULL AND `created_at` < ? AND `created_at` >= ? AND " +
+		q := "EXPLAIN SELECT `id`, `subject`, `created_at`, CASE WHEN `subject` IN (?, ?, ?, ?) THEN 1 ELSE 0 END FROM `events` WHERE `subject` IS NOT NULL AND `created_at` < ? AND `created_at` >= ? AND " +
 			"(`created_at` > ? OR (`created_at` = ? AND `id` > ?)) ORDER BY `created_at`, `id` LIMIT ?"
-		rs, err := x.db.Query(q, dtCut, at, at, at, 500, 1000)
+		rs, err := x.db.Query(q, "s13", "s500", "s7", "s7", dtCut, at, at, at, 500, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -479,8 +479,8 @@ func checkPlan(t *testing.T, x dtDB, tr *pgTracer, cursor string) {
 			t.Logf("plan of the batch SELECT: %v", row)
 		}
 	case sqldialect.SQLite:
-		q := `EXPLAIN QUERY PLAN SELECT "id", "subject", "created_at" FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < ? AND ("created_at", "id") > (?, ?) ORDER BY "created_at", "id" LIMIT ?`
-		rs, err := x.db.Query(q, dtCut, at, 500, 1000)
+		q := `EXPLAIN QUERY PLAN SELECT "id", "subject", "created_at", CASE WHEN "subject" IN (?, ?, ?, ?) THEN 1 ELSE 0 END FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < ? AND ("created_at", "id") > (?, ?) ORDER BY "created_at", "id" LIMIT ?`
+		rs, err := x.db.Query(q, "s13", "s500", "s7", "s7", dtCut, at, 500, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1356,4 +1356,126 @@ func waitForLockWait(t *testing.T, x dtDB, table string) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatal("the DELETE never waited for the row")
+}
+
+// TestDeleterHeldByTheDatabase: a subject is held when the database
+// finds it equal to a held one, by the column's own type and collation:
+// a uuid and CHAR(n) on PostgreSQL, a case- and pad-insensitive
+// collation on MySQL/MariaDB, COLLATE NOCASE on SQLite; deleted and
+// anonymised (in SQL and in Go), the held rows stay and are counted.
+func TestDeleterHeldByTheDatabase(t *testing.T) {
+	type c struct {
+		subjectType string
+		stored      []string
+		hold        gdpr.SubjectID
+	}
+	cases := map[sqldialect.Dialect][]c{
+		sqldialect.Postgres: {
+			{"UUID", []string{"3f2504e0-4f89-11d3-9a0c-0305e82c3301"}, "3F2504E0-4F89-11D3-9A0C-0305E82C3301"},
+			{"CHAR(16)", []string{"alice"}, "alice"},
+		},
+		sqldialect.MySQL: {
+			{"VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci", []string{"Alice", "alice ", "ALICE"}, "alice"},
+		},
+		sqldialect.SQLite: {
+			{"TEXT COLLATE NOCASE", []string{"Alice", "ALICE"}, "alice"},
+		},
+	}
+	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
+		x := dtDB{d, testdb.Open(t, d)}
+		for i, cs := range cases[d] {
+			for _, p := range []retention.Policy{dtPolicy(retention.Delete, ""), dtPolicy(retention.Anonymise, "sql"), dtPolicy(retention.Anonymise, "go")} {
+				table := fmt.Sprintf("heldcmp_%d_%s", i, strings.ReplaceAll(string(p.Action)+p.Strategy, "-", ""))
+				x.exec(t, "CREATE TABLE "+table+" (id "+x.pkType()+", subject "+cs.subjectType+" NULL, created_at "+x.tsType()+" NULL, note VARCHAR(64) NULL)")
+				x.exec(t, "CREATE INDEX "+table+"_time_key ON "+table+" (created_at, id)")
+				for j, s := range cs.stored {
+					x.exec(t, "INSERT INTO "+table+" (id, subject, created_at, note) VALUES (?, ?, ?, 'n')", j+1, s, dtCut.Add(-time.Duration(j+1)*time.Hour))
+				}
+				other := "bob"
+				if cs.subjectType == "UUID" {
+					other = "00000000-0000-0000-0000-000000000001"
+				}
+				x.exec(t, "INSERT INTO "+table+" (id, subject, created_at, note) VALUES (99, ?, ?, 'n')", other, dtCut.Add(-time.Minute))
+				del, err := sqlretention.NewDeleter(x.db, d, sqlretention.Table{Name: table, Key: "id", Subject: "subject", Time: "created_at",
+					Strategies: map[string][]sqlretention.Mask{"sql": {sqlretention.Fixed("note", "x")}, "go": {sqlretention.Func("note", upper)}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				r, err := del.Expire(context.Background(), retention.Batch{Policy: p, Before: dtCut, Limit: 10, Held: []gdpr.SubjectID{cs.hold}})
+				if err != nil {
+					t.Fatalf("%s %s: %v", cs.subjectType, p.Action, err)
+				}
+				if kept := x.count(t, table, "subject IS NOT NULL AND note = 'n'"); kept != int64(len(cs.stored)) || r.Held != int64(len(cs.stored)) || r.Acted != 1 {
+					t.Errorf("%s, %s %s: %d of %d held rows kept, result %+v; want all kept and counted held, the other row acted on",
+						cs.subjectType, p.Action, p.Strategy, kept, len(cs.stored), r)
+				}
+				del.Close()
+			}
+		}
+	})
+}
+
+// TestDeleterOneConnection: on a pool of one connection every path
+// works, the Go-side masks' transaction included; a Done batch leaves
+// no cursor.
+func TestDeleterOneConnection(t *testing.T) {
+	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
+		x := dtDB{d, testdb.Open(t, d)}
+		x.db.SetMaxOpenConns(1)
+		x.eventsTable(t, "onepool", 3000, 3)
+		del, err := sqlretention.NewDeleter(x.db, d, sqlretention.Table{Name: "onepool", Key: "id", Subject: "subject", Time: "created_at",
+			Strategies: map[string][]sqlretention.Mask{"go": {sqlretention.Func("note", upper)}, "sql": {sqlretention.Fixed("note", "x")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer del.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for _, p := range []retention.Policy{dtPolicy(retention.Anonymise, "go"), dtPolicy(retention.Anonymise, "sql"), dtPolicy(retention.Delete, "")} {
+			b := retention.Batch{Policy: p, Before: dtCut, Limit: 300, Held: dtHeld}
+			for n := 0; ; n++ {
+				r, err := del.Expire(ctx, b)
+				if err != nil {
+					t.Fatalf("%s %s: %v", p.Action, p.Strategy, err)
+				}
+				if r.Done {
+					if r.Cursor != "" {
+						t.Errorf("a Done batch left the cursor %q", r.Cursor)
+					}
+					break
+				}
+				b.Cursor = r.Cursor
+			}
+			if p.Action == retention.Anonymise {
+				x.exec(t, "UPDATE onepool SET subject = 'again', note = 'n' WHERE subject IS NULL AND created_at < ? AND id % 100000 <> 0", dtCut)
+			}
+		}
+		if got := x.count(t, "onepool", "subject IS NOT NULL AND created_at < ? AND subject NOT IN "+dtHeldSQL, dtCut); got != 0 {
+			t.Errorf("%d expired unheld rows left", got)
+		}
+	})
+}
+
+// TestDeleterAccountsTable: a table keyed by its subject, deleted a
+// while after the last login, a held account kept.
+func TestDeleterAccountsTable(t *testing.T) {
+	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
+		x := dtDB{d, testdb.Open(t, d)}
+		x.exec(t, "CREATE TABLE accounts (id VARCHAR(64) NOT NULL PRIMARY KEY, last_login_at "+x.tsType()+" NULL)")
+		x.exec(t, "CREATE INDEX accounts_time_key ON accounts (last_login_at, id)")
+		for i := range 25 {
+			x.exec(t, "INSERT INTO accounts VALUES (?, ?)", fmt.Sprintf("user-%02d", i), dtCut.Add(time.Duration(i-20)*time.Hour))
+		}
+		del, err := sqlretention.NewDeleter(x.db, d, sqlretention.Table{Name: "accounts", Key: "id", Subject: "id", Time: "last_login_at", From: retention.FromLastActivity})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer del.Close()
+		p := dtPolicy(retention.Delete, "")
+		p.From = retention.FromLastActivity
+		s := sweep(t, del, retention.Batch{Policy: p, Before: dtCut, Limit: 6, Held: []gdpr.SubjectID{"user-03"}})
+		if s.acted != 19 || s.held != 1 || x.count(t, "accounts", "") != 6 || x.count(t, "accounts", "id = 'user-03'") != 1 {
+			t.Errorf("sweep %+v, %d accounts left; want 19 deleted, user-03 held and the 5 recent ones kept", s, x.count(t, "accounts", ""))
+		}
+	})
 }
