@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/gdprkit/gdpr/internal/errs"
 	"io"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -123,6 +124,11 @@ func maskIf(a Actor) string {
 		return "-"
 	}
 	return "[id]"
+}
+
+// GoString masks a staff ID for %#v as String does for %v.
+func (a Actor) GoString() string {
+	return "gdpr.Actor{Kind:" + strconv.Quote(string(a.Kind)) + ", ID:" + maskIf(a) + "}"
 }
 
 // Validate checks that the kind is known and that staff and system actors

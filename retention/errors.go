@@ -77,8 +77,9 @@ func wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var re *Error
-	if errors.As(err, &re) {
+	// Only an *Error at the top passes as it is: one deeper down (a
+	// Deleter's own) is the cause of this one.
+	if _, ok := err.(*Error); ok {
 		return err
 	}
 	e := &Error{Op: op, Err: err}

@@ -94,7 +94,7 @@ func ExamplePolicies() {
 		fmt.Println(p.Category, p.Period, "from", p.From, p.Action)
 	}
 	// Output:
-	// retention: policies: no retention policy for the data category: the register gives category "accounts" no period; a policy must
+	// retention: policies: no retention policy for the data category: the register gives category "accounts" no period in some activity; a policy must
 	// accounts P30D from relationship_end delete
 	// orders P10Y from collection delete
 }

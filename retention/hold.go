@@ -1,7 +1,11 @@
 package retention
 
 import (
+	"fmt"
+	"io"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gdprkit/gdpr"
@@ -12,7 +16,8 @@ import (
 // or defence of legal claims (Art. 17(3)(e)) or an authority ordered it.
 // A hold is on one subject's data, on every subject's data of some
 // categories, or on one subject's data of some categories. A record a
-// hold in force covers is never swept, and the erasure engine keeps it
+// hold in force covers is not swept by any batch begun after the hold
+// was placed (see Holds.Place), and the erasure engine keeps it
 // (gdpr.LegalHolds).
 //
 // The Subject is personal data: printed with fmt it shows a mask, like
@@ -44,6 +49,40 @@ type Hold struct {
 	// ReleasedBy is who lifted it; zero while it has not been.
 	ReleasedBy gdpr.Actor `json:"released_by,omitzero"`
 }
+
+// String returns the hold's ID, categories and times, with its subject,
+// reason and actors masked: a hold is a record of personal data, and
+// may reach a log line by mistake.
+func (h Hold) String() string {
+	var b strings.Builder
+	b.WriteString("retention.Hold{ID:" + strconv.Quote(h.ID))
+	if h.Subject != "" {
+		b.WriteString(" Subject:[subject]")
+	}
+	if len(h.Categories) > 0 {
+		b.WriteString(" Categories:" + strconv.Quote(strings.Join(h.Categories, ",")))
+	}
+	b.WriteString(" Reason:[reason] PlacedBy:" + h.PlacedBy.String())
+	for _, f := range []struct {
+		name string
+		t    time.Time
+	}{{"Placed", h.Placed}, {"Until", h.Until}, {"Released", h.Released}} {
+		if !f.t.IsZero() {
+			b.WriteString(" " + f.name + ":" + f.t.UTC().Format(time.RFC3339Nano))
+		}
+	}
+	if !h.ReleasedBy.IsZero() {
+		b.WriteString(" ReleasedBy:" + h.ReleasedBy.String())
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// GoString returns String, for %#v.
+func (h Hold) GoString() string { return h.String() }
+
+// Format implements fmt.Formatter so that every verb prints String.
+func (h Hold) Format(f fmt.State, _ rune) { io.WriteString(f, h.String()) }
 
 // MaxHoldCategories is the most categories one hold names.
 const MaxHoldCategories = 64

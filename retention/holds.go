@@ -44,7 +44,12 @@ func (h *Holds) clock() time.Time { return h.now().UTC().Truncate(time.Microseco
 // returns it as stored. The hold is recorded ("retention.hold_placed")
 // before it is stored. Placing again a hold of the same ID with the same
 // contents returns the stored hold and records nothing more (a retry);
-// other contents under a taken ID are ErrExists. An invalid hold
+// other contents under a taken ID are ErrExists. A sweep under way
+// respects the hold from its next batch on: a batch that read the holds
+// before the hold was stored may still act on the subject's expired
+// records of that batch, one batch of at most WithBatchSize records; so
+// place a hold before the data it protects reach the end of their
+// period. An invalid hold
 // (Hold.Validate) is an error wrapping ErrInvalid, and one naming a
 // category the Register does not declare ErrUnknownCategory; nothing is
 // stored or recorded.

@@ -160,12 +160,19 @@ func validText(s string) bool {
 }
 
 // Expiry returns the instant from which a record whose period started at
-// start has expired: 00:00, in start's location, of the day after the
-// period's last day. The period is counted as the module counts every
-// period of the GDPR (gdpr.Deadline), by Regulation (EEC, Euratom) No
-// 1182/71: the day of the event does not count (Art. 3(1)); a period of
-// months or years ends with the day of the same date, or with the last
-// day of a month that has no such date (Art. 3(2)(c)). So data collected
+// start has expired: the first instant (00:00, or where the clocks jump
+// over midnight the instant they jump), in start's location, of the day
+// after the period's last day. The period is counted as gdpr.Deadline
+// counts the time limits of Art. 12(3), by Regulation (EEC, Euratom) No
+// 1182/71, without its move past weekends and holidays (Art. 3(4)),
+// which has no sense for keeping data: the day of the event does not
+// count (Art. 3(1)); a period of months or years ends with the day of the
+// same date, or with the last day of a month that has no such date
+// (Art. 3(2)(c)). The count is whole days, rounded up: a conservative
+// default, which keeps data to the end of the period's last day and no
+// longer; a law that counts otherwise (from the end of a calendar year,
+// as § 147(4) AO does) is met with FromHostTime and a time column that
+// holds that start. So data collected
 // on 15 January at 10:00 with a period of P1M are kept through 15
 // February and expire at 00:00 on 16 February; data of 31 January with
 // P1M expire at 00:00 on 1 March, of 29 February 2024 with P1Y at 00:00 on
@@ -176,63 +183,86 @@ func validText(s string) bool {
 // whose start is before Cutoff.
 func (p Policy) Expiry(start time.Time) time.Time {
 	y, m, d := start.Date()
-	last := p.Period.AddTo(time.Date(y, m, d, 0, 0, 0, 0, start.Location()))
-	y, m, d = last.Date()
-	return time.Date(y, m, d+1, 0, 0, 0, 0, start.Location())
+	return p.expiryOf(civil(y, m, d), start.Location())
+}
+
+// expiryOf is Expiry of a record started on the civil date day (00:00
+// UTC of it), in loc.
+func (p Policy) expiryOf(day time.Time, loc *time.Location) time.Time {
+	last := p.Period.AddTo(day) // UTC: no day is shorter or longer
+	y, m, d := last.AddDate(0, 0, 1).Date()
+	return firstInstant(y, m, d, loc)
 }
 
 // Cutoff returns the instant before which every record has expired at
 // now: a record whose start is before Cutoff(now) has an Expiry not after
 // now, and one whose start is at or after it has not expired yet. It is
-// 00:00, in now's location, of the first day whose records have not
-// expired. The Sweeper reads now in its location (WithLocation, UTC by
-// default).
+// the first instant, in now's location, of the first day whose records
+// have not expired (00:00, or the instant the clocks moved to where a
+// day's midnight does not exist). The Sweeper reads now in its location
+// (WithLocation, UTC by default).
 func (p Policy) Cutoff(now time.Time) time.Time {
 	loc := now.Location()
 	y, m, d := now.Date()
-	// A first guess, the period counted back from now's date: within a
-	// few days of the answer (month ends clamp by at most three days).
-	day := time.Date(y-p.Period.Years, m-time.Month(p.Period.Months), d-7*p.Period.Weeks-p.Period.Days, 0, 0, 0, 0, loc)
-	expired := func(t time.Time) bool { return !p.Expiry(t).After(now) }
+	// Days are walked as civil dates, 00:00 UTC of each, so that no
+	// daylight-saving change can hold the walk on one day. A first
+	// guess, the period counted back from now's date, is within a few
+	// days of the answer (month ends clamp by at most three days).
+	day := civil(y-p.Period.Years, m-time.Month(p.Period.Months), d-7*p.Period.Weeks-p.Period.Days)
+	expired := func(day time.Time) bool { return !p.expiryOf(day, loc).After(now) }
 	// Expiry is non-decreasing in the date: walk to the first day that
 	// has not expired.
 	for expired(day) {
-		day = nextDay(day)
+		day = day.AddDate(0, 0, 1)
 	}
-	for {
-		prev := prevDay(day)
-		if !expired(prev) {
-			day = prev
-			continue
+	for !expired(day.AddDate(0, 0, -1)) {
+		day = day.AddDate(0, 0, -1)
+	}
+	y, m, d = day.Date()
+	return firstInstant(y, m, d, loc)
+}
+
+// civil returns the civil date y-m-d, normalised as time.Date does, as
+// 00:00 UTC of it.
+func civil(y int, m time.Month, d int) time.Time {
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// firstInstant returns the first instant of the civil date y-m-d (as
+// normalised by time.Date) in loc: 00:00, or, where the clocks jump over
+// midnight (America/Havana on 10 March 2024, Atlantic/Azores on the last
+// Sunday of March), the instant they jump, which reads 01:00.
+func firstInstant(y int, m time.Month, d int, loc *time.Location) time.Time {
+	y, m, d = civil(y, m, d).Date()
+	t := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	if ty, tm, td := t.Date(); ty != y || tm != m || td != d {
+		// time.Date gave an instant of the day before, in the period
+		// before the jump: the day begins where that period ends.
+		if _, end := t.ZoneBounds(); !end.IsZero() {
+			t = end
 		}
-		return day
 	}
-}
-
-func nextDay(t time.Time) time.Time {
-	y, m, d := t.Date()
-	return time.Date(y, m, d+1, 0, 0, 0, 0, t.Location())
-}
-
-func prevDay(t time.Time) time.Time {
-	y, m, d := t.Date()
-	return time.Date(y, m, d-1, 0, 0, 0, 0, t.Location())
+	return t
 }
 
 // Policies returns the policies of every data category the Register
 // declares, as NewSweeper does with WithRegister and WithPolicies: a
 // category takes its activity's retention Period, counted from
 // collection and ending in deletion; a category several activities keep
-// takes the longest of their periods, since it is needed while any of
-// its purposes needs it; a policy of code replaces the Register's for its
-// category. A nil Register gives the policies of code alone.
+// takes the longest of their periods, since records that serve several
+// purposes are needed while any of them is (records of one purpose kept
+// apart, a newsletter list beside the customer file, are better
+// categories of their own, or given a policy in code); a policy of code
+// replaces the Register's for its category. A nil Register gives the
+// policies of code alone.
 //
 // It is an error wrapping ErrInvalid when a policy fails Validate or two
 // policies of code name one category; ErrUnknownCategory when a Register
 // is given and a policy names a category it does not declare; ErrNoPolicy
-// when a category of the Register has no Period (its rule is only a
-// Description, "until the end of the contract") and no policy of code
-// gives one. The result is sorted by category.
+// when a category of the Register is kept by an activity whose rule has
+// no Period (only a Description, "until the end of the contract"),
+// whatever the other activities say, and no policy of code gives one.
+// The result is sorted by category.
 func Policies(reg *gdpr.Register, code ...Policy) ([]Policy, error) {
 	out, err := policies(reg, code)
 	return out, wrap("", err)
@@ -252,14 +282,15 @@ func policies(reg *gdpr.Register, code []Policy) ([]Policy, error) {
 	if reg != nil {
 		declared := map[string]bool{}
 		fromReg := map[string]gdpr.Period{}
+		described := map[string]bool{}
 		for _, a := range reg.Activities {
 			for _, c := range a.DataCategories {
 				declared[c.ID] = true
 				if a.Retention.Period.IsZero() {
-					if _, ok := fromReg[c.ID]; !ok {
-						fromReg[c.ID] = gdpr.Period{}
-					}
-					continue
+					// A rule of words alone ("until the account is
+					// closed"): whatever period another activity gives,
+					// only code can say when this one's data go.
+					described[c.ID] = true
 				}
 				if cur, ok := fromReg[c.ID]; !ok || longer(a.Retention.Period, cur) {
 					fromReg[c.ID] = a.Retention.Period
@@ -281,8 +312,8 @@ func policies(reg *gdpr.Register, code []Policy) ([]Policy, error) {
 			if _, ok := byCat[cat]; ok {
 				continue
 			}
-			if period.IsZero() {
-				return nil, at("policies", because(ErrNoPolicy, "the register gives category "+show(cat)+" no period; a policy must", nil))
+			if period.IsZero() || described[cat] {
+				return nil, at("policies", because(ErrNoPolicy, "the register gives category "+show(cat)+" no period in some activity; a policy must", nil))
 			}
 			byCat[cat] = Policy{Category: cat, Period: period}.withDefaults()
 		}

@@ -253,7 +253,13 @@ func TestPoliciesErrors(t *testing.T) {
 			t.Errorf("%s: %v, %v; want %v", c.name, got, err, c.want)
 		}
 	}
-	if _, err := Policies(described, Policy{Category: "logins", Period: gdpr.Period{Months: 6}, From: FromRelationshipEnd}); err != nil {
-		t.Errorf("a policy of code for the category the register gives no period: %v", err)
+	// contact has P3Y from orders too, but the account activity keeps
+	// it "until the account is closed": code must say when.
+	if _, err := Policies(described, Policy{Category: "logins", Period: gdpr.Period{Months: 6}, From: FromRelationshipEnd}); !errors.Is(err, ErrNoPolicy) {
+		t.Errorf("a category one activity keeps by a Description alone, though another gives a period: %v, want ErrNoPolicy", err)
+	}
+	if _, err := Policies(described, Policy{Category: "logins", Period: gdpr.Period{Months: 6}, From: FromRelationshipEnd},
+		Policy{Category: "contact", Period: gdpr.Period{Days: 30}, From: FromRelationshipEnd}); err != nil {
+		t.Errorf("policies of code for the categories the register gives no period: %v", err)
 	}
 }

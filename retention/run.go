@@ -10,7 +10,11 @@ import (
 // Run sweeps every interval until ctx ends, and returns ctx's error. Each
 // wait is the interval shortened or lengthened by a random amount of up
 // to jitter, so that instances started together do not all reach for the
-// lease at once; the first sweep comes after one such wait. After every
+// lease at once. The first wait counts from the last sweep the Store
+// remembers (LastSweep), not from the start of the process, so that a
+// host restarted more often than the interval still sweeps: a sweep that
+// is due (none yet, one stopped midway, or the last finished an interval
+// ago or more) comes within jitter. After every
 // sweep it calls done, if not nil, with the report and the error: an
 // ErrLeased means another instance is sweeping, and this one waits for
 // its next turn. A sweep that failed is resumed at the next turn. An
@@ -26,7 +30,7 @@ func (s *Sweeper) Run(ctx context.Context, interval, jitter time.Duration, done 
 	if jitter < 0 || jitter >= interval {
 		return wrap("run", invalid("jitter", "a jitter is at least 0 and under the interval"))
 	}
-	t := time.NewTimer(wait(interval, jitter))
+	t := time.NewTimer(s.firstWait(ctx, interval, jitter))
 	defer t.Stop()
 	for {
 		select {
@@ -51,4 +55,16 @@ func wait(interval, jitter time.Duration) time.Duration {
 		return interval
 	}
 	return interval - jitter + time.Duration(rand.Int64N(int64(2*jitter)+1))
+}
+
+// firstWait is how long Run waits before its first sweep.
+func (s *Sweeper) firstWait(ctx context.Context, interval, jitter time.Duration) time.Duration {
+	due := time.Duration(0)
+	if last, err := s.store.LastSweep(ctx, s.name); err == nil && !last.Finished.IsZero() {
+		due = max(0, last.Finished.Add(interval).Sub(s.clock()))
+	}
+	if jitter == 0 {
+		return due
+	}
+	return max(0, due-jitter) + time.Duration(rand.Int64N(int64(2*jitter)+1))/2
 }

@@ -196,6 +196,15 @@ func (s *Sweeper) resume(ctx context.Context, now time.Time) (Sweep, error) {
 	case err != nil:
 		return Sweep{}, err
 	case last.Finished.IsZero() && s.sameTargets(last):
+		// The saved cut-offs, but never one after the policy's at now: a
+		// period lengthened since, a clock that ran ahead, a checkpoint
+		// altered in the database must not delete what the policy in
+		// force keeps.
+		for i, t := range s.targets {
+			if c := t.policy.Cutoff(now); c.Before(last.Targets[i].Cutoff) {
+				last.Targets[i].Cutoff = c
+			}
+		}
 		return last, nil
 	}
 	id, err := uuid.NewV7()
@@ -243,11 +252,17 @@ func (s *Sweeper) sweepTarget(ctx context.Context, l *Lease, sw *Sweep, i int, d
 	ts := &sw.Targets[i]
 	review := t.policy.Action == Review
 	if !dry && ts.Batches == 0 {
-		if err := s.record(ctx, t, ts, "begun", gdpr.Success); err != nil {
+		if err := s.record(ctx, sw.ID, t, ts, "begun", gdpr.Success); err != nil {
 			return err
 		}
 	}
-	for {
+	if ts.Cutoff.Year() < 1 {
+		// A period reaching back before the year 1 ("keep for 3,000
+		// years"): nothing has expired, and no Deleter need hold such a
+		// time.
+		ts.Done = true
+	}
+	for !ts.Done {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -261,15 +276,36 @@ func (s *Sweeper) sweepTarget(ctx context.Context, l *Lease, sw *Sweep, i int, d
 		}
 		b := Batch{Target: t.Name, Policy: t.policy, Before: ts.Cutoff, Limit: s.batch, Cursor: ts.Cursor,
 			Held: held, DryRun: dry || review}
+		bctx, cancel := ctx, context.CancelFunc(func() {})
+		if !dry {
+			// A batch ends with the lease: past it another sweeper may
+			// have taken over. (The lease is on the Sweeper's clock,
+			// the deadline on the real one.)
+			left := l.Until.Sub(s.clock())
+			if left <= 0 {
+				return because(ErrLeaseLost, "the lease lapsed before the batch", nil)
+			}
+			bctx, cancel = context.WithTimeout(ctx, left)
+		}
 		began := time.Now()
-		res, err := t.Deleter.Expire(ctx, b)
+		res, err := t.Deleter.Expire(bctx, b)
 		took := time.Since(began)
+		lapsed := ctx.Err() == nil && errors.Is(bctx.Err(), context.DeadlineExceeded)
+		cancel()
+		if lapsed {
+			// Whatever the Deleter did, the lease lapsed under it: the
+			// batch is left for the sweeper that holds the lease now.
+			if !dry {
+				s.record(ctx, sw.ID, t, ts, "failed", gdpr.Failure)
+			}
+			return because(ErrLeaseLost, "the lease lapsed during a batch of target "+show(t.Name), err)
+		}
 		if err == nil {
 			err = checkResult(b, res)
 		}
 		if err != nil {
 			if !dry {
-				s.record(ctx, t, ts, "failed", gdpr.Failure)
+				s.record(ctx, sw.ID, t, ts, "failed", gdpr.Failure)
 			}
 			return at(t.Name, because(ErrTarget, "the deleter of target "+show(t.Name)+" failed", err))
 		}
@@ -295,7 +331,7 @@ func (s *Sweeper) sweepTarget(ctx context.Context, l *Lease, sw *Sweep, i int, d
 		// DELETE ... LIMIT, with no cursor) is making progress.
 		if res.Cursor == b.Cursor && (res.Acted == 0 || b.DryRun) {
 			if !dry {
-				s.record(ctx, t, ts, "failed", gdpr.Failure)
+				s.record(ctx, sw.ID, t, ts, "failed", gdpr.Failure)
 			}
 			return at(t.Name, because(ErrTarget, "the deleter of target "+show(t.Name)+" made no progress and is not done", nil))
 		}
@@ -303,7 +339,7 @@ func (s *Sweeper) sweepTarget(ctx context.Context, l *Lease, sw *Sweep, i int, d
 	if dry {
 		return nil
 	}
-	return s.record(ctx, t, ts, "done", gdpr.Success)
+	return s.record(ctx, sw.ID, t, ts, "done", gdpr.Success)
 }
 
 // checkResult refuses a Result no Deleter keeping the contract returns.
@@ -311,7 +347,7 @@ func checkResult(b Batch, r Result) error {
 	switch {
 	case r.Acted < 0 || r.Held < 0:
 		return because(ErrInvalid, "negative counts", nil)
-	case r.Acted+r.Held > int64(b.Limit):
+	case r.Acted > int64(b.Limit) || r.Held > int64(b.Limit)-r.Acted:
 		return because(ErrInvalid, "more records than the batch's limit", nil)
 	case len(r.Cursor) > MaxCursorLen:
 		return because(ErrInvalid, "a cursor over 1024 bytes", nil)
@@ -351,7 +387,7 @@ func (s *Sweeper) held(ctx context.Context, category string) (bool, []gdpr.Subje
 }
 
 // record records a target's part of a sweep.
-func (s *Sweeper) record(ctx context.Context, t sweepTarget, ts *TargetSweep, stage string, o gdpr.Outcome) error {
+func (s *Sweeper) record(ctx context.Context, sweep string, t sweepTarget, ts *TargetSweep, stage string, o gdpr.Outcome) error {
 	if s.recorder == nil {
 		return nil
 	}
@@ -360,6 +396,7 @@ func (s *Sweeper) record(ctx context.Context, t sweepTarget, ts *TargetSweep, st
 		action = "retention.review_due"
 	}
 	attrs := map[string]string{
+		"sweep":   sweep,
 		"stage":   stage,
 		"target":  t.Name,
 		"action":  string(t.policy.Action),

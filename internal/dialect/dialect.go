@@ -1,6 +1,9 @@
 package dialect
 
 import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"reflect"
@@ -398,7 +401,41 @@ func Redact(err error) error {
 		return code != ""
 	})
 	if code == "" {
-		return err
+		return withhold(err)
 	}
 	return &ServerError{Code: code}
 }
+
+// bare are the errors without a server's code that Redact returns as
+// they are: their texts are fixed.
+var bare = []error{context.Canceled, context.DeadlineExceeded, sql.ErrNoRows, sql.ErrTxDone, sql.ErrConnDone, driver.ErrBadConn}
+
+// withhold returns err if it is one of the bare errors, and otherwise
+// err behind a fixed text: a driver's own errors quote the values it
+// could not bind (pgx: unable to encode "…" into binary format), and a
+// wrapped context error may carry a driver's text before it.
+func withhold(err error) error {
+	for _, b := range bare {
+		if err == b {
+			return err
+		}
+	}
+	return &DriverError{err: err}
+}
+
+// DriverError is an error with no server code (a driver's refusal of an
+// argument, a broken connection) with its text withheld. errors.Is and
+// errors.As see the error beneath.
+type DriverError struct{ err error }
+
+func (e *DriverError) Error() string {
+	for _, b := range bare {
+		if errors.Is(e.err, b) {
+			return "database error: " + b.Error() + " (the driver's message withheld)"
+		}
+	}
+	return "database driver error (message withheld: it may quote bound values)"
+}
+
+// Unwrap returns the error beneath.
+func (e *DriverError) Unwrap() error { return e.err }

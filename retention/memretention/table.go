@@ -124,6 +124,20 @@ func (t *Table) Expire(ctx context.Context, b retention.Batch) (retention.Result
 	if b.Limit < 1 {
 		return retention.Result{}, &retention.Error{Op: "memretention.Expire", Field: "limit", Err: fmt.Errorf("%w: a limit is at least 1", retention.ErrInvalid)}
 	}
+	p := b.Policy
+	if p.Action == "" {
+		p.Action = retention.Delete
+	}
+	if p.From == "" {
+		p.From = retention.FromCollection
+	}
+	b.Policy = p
+	if !b.Policy.Action.Valid() {
+		return retention.Result{}, &retention.Error{Op: "memretention.Expire", Field: "action", Err: fmt.Errorf("%w: unknown action", retention.ErrInvalid)}
+	}
+	if b.Policy.From != t.from {
+		return retention.Result{}, &retention.Error{Op: "memretention.Expire", Field: "from", Err: fmt.Errorf("%w: the table's times count from another event", retention.ErrInvalid)}
+	}
 	after, hasCursor, err := parseCursor(b.Cursor)
 	if err != nil {
 		return retention.Result{}, err
@@ -182,6 +196,12 @@ func (t *Table) Expire(ctx context.Context, b retention.Batch) (retention.Result
 func (t *Table) Expiring(ctx context.Context, q retention.ExpiringQuery) ([]retention.Expiring, error) {
 	if ctx == nil {
 		return nil, &retention.Error{Op: "memretention.Expiring", Field: "ctx", Err: fmt.Errorf("%w: nil context", retention.ErrInvalid)}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, &retention.Error{Op: "memretention.Expiring", Err: err}
+	}
+	if q.Policy.From != t.from && (q.Policy.From != "" || t.from != retention.FromCollection) {
+		return nil, &retention.Error{Op: "memretention.Expiring", Field: "from", Err: fmt.Errorf("%w: the table's times count from another event", retention.ErrInvalid)}
 	}
 	if q.Limit < 1 {
 		return nil, &retention.Error{Op: "memretention.Expiring", Field: "limit", Err: fmt.Errorf("%w: a limit is at least 1", retention.ErrInvalid)}

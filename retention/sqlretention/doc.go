@@ -24,7 +24,7 @@
 //     in the order placed, NULL for a hold on every category of its
 //     subject), reason, placed_by_kind and placed_by_id, placed_us,
 //     until_us (NULL while the end is unknown), released_us and
-//     released_by_kind/_id (NULL and '' until released), and ends_us,
+//     released_by_kind/_id (NULL and empty until released), and ends_us,
 //     the earlier of until_us and released_us, so that "in force at t"
 //     is placed_us <= t AND (ends_us IS NULL OR ends_us > t). Indexes on
 //     (subject, id), which serves Holds(subject) and ListHolds{Subject}
