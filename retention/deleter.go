@@ -115,3 +115,12 @@ type Expiring struct {
 type FromDeclarer interface {
 	CountsFrom() Start
 }
+
+// StrategyDeclarer is met by a Deleter that knows which anonymisation
+// strategies it has (sqlretention.Deleter and memretention.Table do):
+// NewSweeper refuses a target whose policy anonymises by a strategy its
+// Deleter does not name, so a misspelt strategy fails when the Sweeper
+// is made, not at the first sweep.
+type StrategyDeclarer interface {
+	Strategies() []string
+}

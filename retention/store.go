@@ -2,6 +2,9 @@ package retention
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"github.com/gdprkit/gdpr"
@@ -82,6 +85,18 @@ type Lease struct {
 	Token string    // random, unique to this holding of the lease
 	Until time.Time // when it lapses unless renewed
 }
+
+// String returns the lease's name, owner and end, with its token masked.
+func (l Lease) String() string {
+	return "retention.Lease{Name:" + strconv.Quote(l.Name) + " Owner:" + strconv.Quote(l.Owner) +
+		" Token:[token] Until:" + l.Until.UTC().Format(time.RFC3339Nano) + "}"
+}
+
+// GoString returns String, for %#v.
+func (l Lease) GoString() string { return l.String() }
+
+// Format implements fmt.Formatter so that every verb prints String.
+func (l Lease) Format(f fmt.State, _ rune) { io.WriteString(f, l.String()) }
 
 // Sweep is a sweep's state, saved after every batch: the checkpoint a
 // sweep that stops resumes from, and, once Finished, the report.

@@ -47,7 +47,8 @@ type sweepTarget struct {
 // the Register none (see Policies); ErrUnknownCategory when a policy or a
 // target names a category the Register does not declare; ErrInvalid when
 // a target's Deleter counts from another event than its policy
-// (FromDeclarer). Nothing is swept until Sweep.
+// (FromDeclarer), or lacks the strategy its policy anonymises by
+// (StrategyDeclarer). Nothing is swept until Sweep.
 func NewSweeper(store Store, opts ...Option) (*Sweeper, error) {
 	s, err := newSweeper(store, opts)
 	return s, wrap("new", err)
@@ -90,6 +91,10 @@ func newSweeper(store Store, opts []Option) (*Sweeper, error) {
 		if d, ok := t.Deleter.(FromDeclarer); ok && d.CountsFrom() != p.From {
 			return nil, at("WithTargets", because(ErrInvalid, "target "+show(t.Name)+" counts from "+show(string(d.CountsFrom()))+
 				" but the policy of its category from "+show(string(p.From)), nil))
+		}
+		if d, ok := t.Deleter.(StrategyDeclarer); ok && p.Action == Anonymise && !slices.Contains(d.Strategies(), p.Strategy) {
+			return nil, at("WithTargets", because(ErrInvalid, "target "+show(t.Name)+" has no strategy "+show(p.Strategy)+
+				", which the policy of its category anonymises by", nil))
 		}
 		s.targets = append(s.targets, sweepTarget{Target: t, policy: p})
 	}

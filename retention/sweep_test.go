@@ -730,3 +730,24 @@ func TestSweepCursorlessDeleter(t *testing.T) {
 		t.Errorf("acted %d, want %d", sw.Targets[0].Acted, len(gone))
 	}
 }
+
+// TestNewSweeperChecksStrategies: a policy that anonymises by a
+// strategy its target's Deleter does not name fails when the Sweeper is
+// made, not at the first sweep.
+func TestNewSweeperChecksStrategies(t *testing.T) {
+	table := memretention.NewTable(retention.FromCollection)
+	table.Strategy("drop-ip", func(r memretention.Row) memretention.Row { return r })
+	mk := func(strategy string) error {
+		_, err := retention.NewSweeper(memretention.New(),
+			retention.WithPolicies(retention.Policy{Category: "logins", Period: gdpr.Period{Months: 1}, Action: retention.Anonymise, Strategy: strategy}),
+			retention.WithTargets(retention.Target{Name: "logins", Category: "logins", Deleter: table}))
+		return err
+	}
+	if err := mk("drop-ip"); err != nil {
+		t.Errorf("a strategy the table has: %v", err)
+	}
+	var re *retention.Error
+	if err := mk("drop_ip"); !errors.Is(err, retention.ErrInvalid) || !errors.As(err, &re) || re.Field != "WithTargets" {
+		t.Errorf("a misspelt strategy: %v, want ErrInvalid at WithTargets", err)
+	}
+}

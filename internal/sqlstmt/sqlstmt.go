@@ -15,6 +15,7 @@ import (
 	"database/sql"
 	"errors"
 	"sync"
+	"time"
 )
 
 // Cache holds the prepared statements of one store. It is safe for
@@ -24,7 +25,12 @@ type Cache struct {
 	prepare bool
 	m       sync.Map // query text → *sql.Stmt
 	pending sync.Map // query text → struct{}: being prepared in the background
+	bg      sync.WaitGroup
 }
+
+// bgPrepareTimeout bounds a background preparation's wait for a
+// connection.
+const bgPrepareTimeout = time.Minute
 
 // New returns an empty Cache over db that prepares statements when prepare
 // is true and runs every query directly otherwise.
@@ -105,11 +111,15 @@ func (c *Cache) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt
 		return tx.StmtContext(ctx, st.(*sql.Stmt)), nil
 	}
 	if _, busy := c.pending.LoadOrStore(query, struct{}{}); !busy {
+		c.bg.Add(1)
 		go func() {
+			defer c.bg.Done()
 			defer c.pending.Delete(query)
 			// An error is left for the next call to meet: it prepares
 			// again.
-			c.Stmt(context.Background(), query)
+			ctx, cancel := context.WithTimeout(context.Background(), bgPrepareTimeout)
+			defer cancel()
+			c.Stmt(ctx, query)
 		}()
 	}
 	return tx.PrepareContext(ctx, query)
@@ -156,10 +166,10 @@ func (c *Cache) TxExec(ctx context.Context, tx *sql.Tx, query string, args ...an
 
 // Close closes every statement; the Cache prepares them again if used
 // after. Call it when no call is in flight: a statement closed under a
-// running query fails it. A statement still being prepared in the
-// background (see TxExec) may be cached after Close; the database
-// closes it with its connections.
+// running query fails it. Close first waits for the statements being
+// prepared in the background (see TxExec), at most a minute each.
 func (c *Cache) Close() error {
+	c.bg.Wait() // no statement prepared in the background outlives Close
 	var errs []error
 	c.m.Range(func(k, v any) bool {
 		c.m.Delete(k)

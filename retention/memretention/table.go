@@ -17,7 +17,8 @@ import (
 // Table is an in-memory table of one data category's records and its
 // retention.Deleter: the fake of a host's own table in tests of a
 // Sweeper, as sqlretention.Deleter is the real one. It is also a
-// retention.Noticer and a retention.FromDeclarer. It is safe for
+// retention.Noticer, a retention.FromDeclarer and a
+// retention.StrategyDeclarer. It is safe for
 // concurrent use.
 type Table struct {
 	mu         sync.Mutex
@@ -40,9 +41,10 @@ type Row struct {
 }
 
 var (
-	_ retention.Deleter      = (*Table)(nil)
-	_ retention.Noticer      = (*Table)(nil)
-	_ retention.FromDeclarer = (*Table)(nil)
+	_ retention.Deleter          = (*Table)(nil)
+	_ retention.Noticer          = (*Table)(nil)
+	_ retention.FromDeclarer     = (*Table)(nil)
+	_ retention.StrategyDeclarer = (*Table)(nil)
 )
 
 // NewTable returns an empty Table whose rows' Time is the event from
@@ -58,6 +60,19 @@ func (t *Table) Strategy(name string, fn func(Row) Row) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.strategies[name] = fn
+}
+
+// Strategies implements retention.StrategyDeclarer: the names given to
+// Strategy, sorted.
+func (t *Table) Strategies() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	names := make([]string, 0, len(t.strategies))
+	for n := range t.strategies {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // Put adds or replaces rows, by Key. Times are kept at microsecond
