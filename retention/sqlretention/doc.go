@@ -13,9 +13,66 @@
 // The Store is also the erasure engine's gdpr.LegalHolds
 // (erasure.WithLegalHolds(store)).
 //
+// # Deleter
+//
+// Deleter is the retention.Deleter of a host's own table: NewDeleter(db,
+// dialect, Table{Name, Key, Subject, Time, ...}) deletes, or anonymises by
+// a named strategy, the rows whose Time is before a batch's cut-off, a
+// batch at a time, for a retention.Sweeper's target. It is also a
+// retention.Noticer (Expiring: the subjects whose rows expire in a window,
+// for notices), a retention.FromDeclarer (Table.From, checked against
+// the category's policy by NewSweeper) and a retention.StrategyDeclarer.
+// It imports no driver and creates nothing: the table and its index are
+// the host's.
+//
+// The table needs an index on (Time, Key):
+//
+//	CREATE INDEX orders_time_key ON orders (placed_at, id);
+//
+// A table that is anonymised keeps its anonymised rows, whose Subject is
+// NULL and which no batch selects again: on PostgreSQL and SQLite make the
+// index partial, WHERE customer_id IS NOT NULL, so that they drop out of
+// it. A row with a NULL Subject is never swept, and a row with a NULL Time
+// never expires.
+//
+// A batch is one SELECT of at most Limit rows after the cursor, in (Time,
+// Key) order on that index, with whether the database finds each subject
+// among the batch's held subjects (by the column's own type and collation,
+// as the host's queries compare); then one DELETE or UPDATE of the unheld
+// rows, which checks again that each is still expired, still a subject's
+// and not a held subject's: by their keys on MySQL/MariaDB and SQLite, by
+// the range just read on PostgreSQL. The cursor is the last row's Time and
+// Key (base64url, never the subject; so the Key must not be personal
+// data either), and a Done batch returns none; a cursor that is
+// malformed, or not before the cut-off, is ErrInvalid. A batch changes
+// all its rows or none. Different sweeps may share a Deleter; a row is
+// acted on once.
+//
+// Time is a native timestamp column (TIMESTAMPTZ or TIMESTAMP in UTC on
+// PostgreSQL; DATETIME(6), DATETIME or TIMESTAMP in UTC on MySQL/MariaDB,
+// with the driver's loc at UTC, its default; on SQLite the text
+// modernc.org/sqlite writes for a time.Time in UTC) or an integer of Unix
+// seconds, milliseconds or microseconds (Table.TimeUnit).
+//
+// Anonymising a row applies its strategy's masks, one per column, and sets
+// Subject and the BlindIndexes NULL (they must be nullable). Null, Fixed and
+// Truncate are done by the database in the batch's one UPDATE; Pseudonym
+// (a keyed pseudonym, domain "<table>.<column>") and Func (any Go function
+// of the value: an IP's network, a coarser time) read the values FOR UPDATE
+// and write each row in one transaction, rolled back when a mask fails. A
+// NULL stays NULL under every mask but Fixed. Pseudonymised and truncated
+// values are still personal data until the dataset has been assessed
+// anonymous (package retention, "Anonymisation").
+//
+// Performance: a batch of 1000 rows takes a few milliseconds when the
+// expired rows are the table's oldest, tens of milliseconds when they are
+// spread through it. Purging a million rows in batches takes 2.5 to 8
+// times as long as one DELETE (BENCHMARKS.md), the price of short
+// transactions that hold their locks for milliseconds instead of seconds.
+//
 // # Storage
 //
-// The Store keeps three tables, named with a prefix (WithTablePrefix,
+// The Deleter's table is the host's. The Store keeps three tables, named with a prefix (WithTablePrefix,
 // default "gdpr_"):
 //
 //   - <prefix>retention_holds: one row per legal hold. id (primary key),
