@@ -25,7 +25,10 @@ type Cache struct {
 	prepare bool
 	m       sync.Map // query text → *sql.Stmt
 	pending sync.Map // query text → struct{}: being prepared in the background
-	bg      sync.WaitGroup
+	// mu orders Close against the background preparations: one that
+	// began before a Close closes its statement instead of caching it.
+	mu  sync.Mutex
+	gen uint64 // counts the Closes
 }
 
 // bgPrepareTimeout bounds a background preparation's wait for a
@@ -111,15 +114,26 @@ func (c *Cache) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt
 		return tx.StmtContext(ctx, st.(*sql.Stmt)), nil
 	}
 	if _, busy := c.pending.LoadOrStore(query, struct{}{}); !busy {
-		c.bg.Add(1)
+		c.mu.Lock()
+		gen := c.gen
+		c.mu.Unlock()
 		go func() {
-			defer c.bg.Done()
 			defer c.pending.Delete(query)
-			// An error is left for the next call to meet: it prepares
-			// again.
 			ctx, cancel := context.WithTimeout(context.Background(), bgPrepareTimeout)
 			defer cancel()
-			c.Stmt(ctx, query)
+			st, err := c.db.PrepareContext(ctx, query)
+			if err != nil {
+				return // left for the next call to meet: it prepares again
+			}
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			if c.gen != gen {
+				st.Close() // the Cache was closed meanwhile
+				return
+			}
+			if _, loaded := c.m.LoadOrStore(query, st); loaded {
+				st.Close()
+			}
 		}()
 	}
 	return tx.PrepareContext(ctx, query)
@@ -166,10 +180,12 @@ func (c *Cache) TxExec(ctx context.Context, tx *sql.Tx, query string, args ...an
 
 // Close closes every statement; the Cache prepares them again if used
 // after. Call it when no call is in flight: a statement closed under a
-// running query fails it. Close first waits for the statements being
-// prepared in the background (see TxExec), at most a minute each.
+// running query fails it. A statement still being prepared in the
+// background (see TxExec) is closed when it is ready, not cached.
 func (c *Cache) Close() error {
-	c.bg.Wait() // no statement prepared in the background outlives Close
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++ // a statement being prepared in the background is closed, not cached
 	var errs []error
 	c.m.Range(func(k, v any) bool {
 		c.m.Delete(k)
