@@ -452,12 +452,14 @@ type countingDriver struct {
 	open     atomic.Int64
 	prepared atomic.Int64
 	gate     chan struct{}
-	blocked atomic.Bool
+	blocked  atomic.Bool
 }
 
-func (d *countingDriver) Open(string) (driver.Conn, error)        { return &countingConn{d: d}, nil }
-func (d *countingDriver) Connect(context.Context) (driver.Conn, error) { return &countingConn{d: d}, nil }
-func (d *countingDriver) Driver() driver.Driver                    { return d }
+func (d *countingDriver) Open(string) (driver.Conn, error) { return &countingConn{d: d}, nil }
+func (d *countingDriver) Connect(context.Context) (driver.Conn, error) {
+	return &countingConn{d: d}, nil
+}
+func (d *countingDriver) Driver() driver.Driver { return d }
 
 type countingConn struct {
 	d    *countingDriver
@@ -495,9 +497,11 @@ func (s *countingStmt) Close() error {
 	}
 	return nil
 }
-func (s *countingStmt) NumInput() int                          { return -1 }
-func (s *countingStmt) Exec([]driver.Value) (driver.Result, error) { return driver.RowsAffected(0), nil }
-func (s *countingStmt) Query([]driver.Value) (driver.Rows, error)  { return nil, errors.New("no rows") }
+func (s *countingStmt) NumInput() int { return -1 }
+func (s *countingStmt) Exec([]driver.Value) (driver.Result, error) {
+	return driver.RowsAffected(0), nil
+}
+func (s *countingStmt) Query([]driver.Value) (driver.Rows, error) { return nil, errors.New("no rows") }
 
 // TestReviewSQLStmtCloseDuringBackgroundPrepare — DEFECT (Low): a
 // statement first used in a transaction is prepared again on the
