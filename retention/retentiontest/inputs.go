@@ -98,7 +98,7 @@ func testCanceled(t *testing.T, s retention.Store) {
 // The canaries: values no error may hold.
 const (
 	canarySubject gdpr.SubjectID = "canary-subject-7f3a"
-	canaryReason                 = "canary-reason-c41d"
+	canaryReason  string         = "canary-reason-c41d"
 )
 
 func testErrorTexts(t *testing.T, s retention.Store) {

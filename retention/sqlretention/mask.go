@@ -95,10 +95,6 @@ func (m Mask) Format(f fmt.State, verb rune) {
 	io.WriteString(f, m.String())
 }
 
-// goSide reports whether the mask is computed in Go, on values read from
-// the row, rather than by the database.
-func (m Mask) goSide() bool { return m.kind == maskPseudonym || m.kind == maskFunc }
-
 // Null sets column to NULL.
 func Null(column string) Mask { return Mask{col: column, kind: maskNull} }
 
