@@ -132,8 +132,12 @@ func (s *Sweeper) clock() time.Time {
 // cut-off and the records deleted, anonymised or due for review, and
 // those held. It takes the sweep's lease first: if another sweeper of
 // the same name holds it, Sweep returns ErrLeased at once and sweeps
-// nothing. If the last sweep of this name stopped midway, Sweep resumes
-// it, with its cut-offs and cursors; otherwise it begins a new one.
+// nothing. If the last sweep of this name stopped midway over the same
+// targets, Sweep resumes it, with its cursors and its cut-offs (but none
+// later than its policy's at now, so a period lengthened since is
+// respected); otherwise it begins a new one. A batch's context ends
+// when the lease would lapse, and a lease lapsed before or during a
+// batch is ErrLeaseLost.
 //
 // Before every batch it reads the holds in force, so a hold placed
 // during a sweep is respected from the next batch on; a hold of a whole
