@@ -277,7 +277,7 @@ func cutoffWithin(p retention.Policy, now time.Time, d time.Duration) (time.Time
 func TestReviewSkippedMidnightHangsSweep(t *testing.T) {
 	azores, err := time.LoadLocation("Atlantic/Azores")
 	if err != nil {
-		t.Skip("no tzdata for Atlantic/Azores")
+		t.Fatal("no tzdata for Atlantic/Azores")
 	}
 	now := time.Date(2025, 3, 30, 12, 0, 0, 0, time.UTC) // midnight of 30 March 2025 is skipped in the Azores
 	p := retention.Policy{Category: "events", Period: gdpr.Period{Days: 1}}
