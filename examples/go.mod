@@ -2,7 +2,7 @@
 // published; it imports database drivers, which the root module does not.
 module github.com/gdprkit/gdpr/examples
 
-go 1.25.0
+go 1.26.0
 
 require (
 	github.com/gdprkit/gdpr v0.0.0-00010101000000-000000000000
@@ -30,6 +30,7 @@ require (
 	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
+	golang.org/x/time v0.16.0 // indirect
 	google.golang.org/protobuf v1.36.11 // indirect
 	modernc.org/libc v1.75.7 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
