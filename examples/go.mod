@@ -2,13 +2,14 @@
 // published; it imports database drivers, which the root module does not.
 module github.com/gdprkit/gdpr/examples
 
-go 1.26.0
+go 1.25.0
 
 require (
 	github.com/gdprkit/gdpr v0.0.0-00010101000000-000000000000
 	github.com/gdprkit/gdpr/integration v0.0.0-00010101000000-000000000000
 	github.com/go-sql-driver/mysql v1.10.1
 	github.com/jackc/pgx/v5 v5.12.0
+	golang.org/x/time v0.15.0
 	modernc.org/sqlite v1.59.0
 )
 
@@ -30,7 +31,6 @@ require (
 	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
-	golang.org/x/time v0.16.0 // indirect
 	google.golang.org/protobuf v1.36.11 // indirect
 	modernc.org/libc v1.75.7 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
