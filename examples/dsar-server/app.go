@@ -61,6 +61,10 @@ type config struct {
 	workers    int
 	// workerID names this instance's workers in the requests' leases.
 	workerID string
+	// signinRate and intakeRate are the POSTs a client network may make
+	// per minute to the sign-in forms and to the other forms (default 10
+	// and 60), each with a burst of half as many.
+	signinRate, intakeRate int
 }
 
 // app is the privacy center: the kit's parts, the app's own accounts, the
@@ -162,13 +166,19 @@ func open(ctx context.Context, cfg config) (*app, error) {
 	if cfg.workers == 0 {
 		cfg.workers = 4
 	}
+	if cfg.signinRate == 0 {
+		cfg.signinRate = 10
+	}
+	if cfg.intakeRate == 0 {
+		cfg.intakeRate = 60
+	}
 	if cfg.prefix == "" {
 		cfg.prefix = "gdpr_"
 	}
 	if len(cfg.operatorToken) < 16 {
 		return nil, errors.New("the operator token must be at least 16 characters")
 	}
-	a := &app{cfg: cfg, log: cfg.logger, signins: newLimiter(10, 5), intake: newLimiter(60, 20),
+	a := &app{cfg: cfg, log: cfg.logger, signins: newLimiter(cfg.signinRate, max(1, cfg.signinRate/2)), intake: newLimiter(cfg.intakeRate, max(1, cfg.intakeRate/2)),
 		operator: sha256.Sum256([]byte(cfg.operatorToken))}
 	var err error
 	if a.sessions, err = newSealer(cfg.sessionSecret); err != nil {

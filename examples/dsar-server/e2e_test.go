@@ -97,16 +97,20 @@ type instance struct {
 
 // startInstance opens the app on db and serves it over TLS; its
 // background work runs until the test ends.
-func startInstance(t *testing.T, db *sql.DB, d sqldialect.Dialect, state string, keys kit.Keys, session []byte, id string) *instance {
+func startInstance(t *testing.T, db *sql.DB, d sqldialect.Dialect, state string, keys kit.Keys, session []byte, id string, rates ...int) *instance {
 	t.Helper()
 	in := &instance{mail: &inbox{}, logs: &bytes.Buffer{}}
 	var mu sync.Mutex
 	logw := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return in.logs.Write(p) })
 	in.srv = httptest.NewUnstartedServer(nil)
 	in.srv.StartTLS()
-	a, err := open(context.Background(), config{db: db, dialect: d, state: state, keys: keys, sessionSecret: session,
+	cfg := config{db: db, dialect: d, state: state, keys: keys, sessionSecret: session,
 		operatorToken: testOperatorToken, baseURL: in.srv.URL, mail: in.mail, cacheTTL: 200 * time.Millisecond,
-		logger: slog.New(redactor{slog.NewJSONHandler(logw, nil)}), workerID: id})
+		logger: slog.New(redactor{slog.NewJSONHandler(logw, nil)}), workerID: id, signinRate: 600, intakeRate: 600}
+	if len(rates) == 2 {
+		cfg.signinRate, cfg.intakeRate = rates[0], rates[1]
+	}
+	a, err := open(context.Background(), cfg)
 	if err != nil {
 		in.srv.Close()
 		t.Fatal(err)
@@ -142,9 +146,9 @@ type browser struct {
 
 func newBrowser(t *testing.T, in *instance) *browser {
 	jar, _ := cookiejar.New(nil)
-	c := in.srv.Client()
+	c := *in.srv.Client() // a copy: the server's client has no jar
 	c.Jar = jar
-	return &browser{t: t, c: c, url: in.srv.URL}
+	return &browser{t: t, c: &c, url: in.srv.URL}
 }
 
 func (b *browser) get(path string) (int, string) {

@@ -34,7 +34,11 @@ func (a *app) staff(h http.HandlerFunc) http.HandlerFunc {
 }
 
 func (a *app) operatorSignin(w http.ResponseWriter, r *http.Request) {
-	if !a.operatorOK(r.PostFormValue("token")) {
+	if err := r.ParseForm(); err != nil {
+		a.fail(w, r, formErr(err))
+		return
+	}
+	if !a.operatorOK(r.PostForm.Get("token")) {
 		a.fail(w, r, &userError{http.StatusUnauthorized, "That is not the operator token."})
 		return
 	}

@@ -170,9 +170,13 @@ func parseEmail(s string) (string, error) {
 // signin sends a sign-in link. The answer is the same whether or not
 // the address has an account, so the page tells no one who is a user.
 func (a *app) signin(w http.ResponseWriter, r *http.Request) {
-	email, err := parseEmail(r.PostFormValue("email"))
-	if err != nil {
+	if err := r.ParseForm(); err != nil {
 		a.fail(w, r, formErr(err))
+		return
+	}
+	email, err := parseEmail(r.PostForm.Get("email"))
+	if err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	token, err := a.acc.startSignin(r.Context(), email)
@@ -196,7 +200,7 @@ func formErr(err error) error {
 	if errors.As(err, &mbe) {
 		return &userError{http.StatusRequestEntityTooLarge, "The form is too large."}
 	}
-	return err
+	return badRequest("The form could not be read.")
 }
 
 // signinConfirmPage shows the button that spends a sign-in link: a GET
@@ -212,7 +216,7 @@ func (a *app) signinConfirmPage(w http.ResponseWriter, r *http.Request) {
 
 func (a *app) signinConfirm(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		a.fail(w, r, formErr(badRequest("The form could not be read.")))
+		a.fail(w, r, formErr(err))
 		return
 	}
 	ev := consent.EvidenceFromRequest(r)
@@ -348,7 +352,7 @@ func flashText(k string) string {
 // Withdrawing is as easy as giving (Art. 7(3)): one click, no question.
 func (a *app) changeConsent(w http.ResponseWriter, r *http.Request, s gdpr.SubjectID) {
 	if err := r.ParseForm(); err != nil {
-		a.fail(w, r, formErr(badRequest("The form could not be read.")))
+		a.fail(w, r, formErr(err))
 		return
 	}
 	purpose, contact, action := gdpr.Purpose(r.PostForm.Get("purpose")), consent.Contact(r.PostForm.Get("contact")), r.PostForm.Get("action")
@@ -398,7 +402,7 @@ func hasContact(cs []consent.Contact, c consent.Contact) bool {
 // identity check (Art. 12(6)): the request is Authenticated.
 func (a *app) submit(w http.ResponseWriter, r *http.Request, s gdpr.SubjectID) {
 	if err := r.ParseForm(); err != nil {
-		a.fail(w, r, formErr(badRequest("The form could not be read.")))
+		a.fail(w, r, formErr(err))
 		return
 	}
 	sub := erasure.Submission{Subject: s, Channel: "web", Authenticated: true}
