@@ -23,6 +23,7 @@ import (
 	"github.com/gdprkit/gdpr/erasure"
 	"github.com/gdprkit/gdpr/erasure/sqlerasure"
 	"github.com/gdprkit/gdpr/export"
+	"github.com/gdprkit/gdpr/gdprhttp"
 	"github.com/gdprkit/gdpr/kit"
 	"github.com/gdprkit/gdpr/retention"
 	"github.com/gdprkit/gdpr/retention/sqlretention"
@@ -81,6 +82,8 @@ type app struct {
 	operator [32]byte // SHA-256 of the operator token
 	log      *slog.Logger
 	deleters []*sqlretention.Deleter
+	unsub    http.Handler // RFC 8058 one-click unsubscribe (package gdprhttp)
+	optin    http.Handler // double opt-in confirmation (package gdprhttp)
 }
 
 // purposeNotice is a purpose the subject consents to, per channel, with
@@ -260,6 +263,14 @@ func open(ctx context.Context, cfg config) (*app, error) {
 		a.close(ctx)
 		return nil, err
 	}
+	if a.unsub, err = gdprhttp.NewUnsubscribeHandler(a.kit.Ledger(), gdprhttp.WithLogger(cfg.logger)); err != nil {
+		a.close(ctx)
+		return nil, err
+	}
+	if a.optin, err = gdprhttp.NewConfirmHandler(a.kit.Ledger(), gdprhttp.WithLogger(cfg.logger)); err != nil {
+		a.close(ctx)
+		return nil, err
+	}
 	// Publishing at every start-up is safe: the same text is the same
 	// version; a changed text is ErrConflict until its version is raised.
 	for _, p := range consentPurposes {
@@ -325,7 +336,11 @@ func (a *app) handler() http.Handler {
 	mux.HandleFunc("GET /receipts/{id}", a.receipt)
 	mux.HandleFunc("GET /notices/{purpose}", a.notice)
 	mux.Handle("/download/{token}", a.kit.Deliverer())
-	// UNSUBSCRIBE: gdprhttp's handler is mounted here once it lands.
+	// The links in mail: one-click unsubscribe (RFC 8058) and the double
+	// opt-in confirmation; a GET of either shows a button and changes
+	// nothing.
+	mux.Handle("/unsubscribe", a.unsub)
+	mux.Handle("/optin", a.optin)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 
 	mux.HandleFunc("GET /operator", a.operatorPage)
