@@ -1,18 +1,19 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"net/http"
 
-	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/crypto"
 	"github.com/gdprkit/gdpr/erasure"
+	"github.com/gdprkit/gdpr/gdprhttp"
 )
 
 // statusOf maps an error to the status of its answer: the app's own
-// refusals carry theirs, the library's errors map by their sentinels, and
-// anything else is a 500.
+// refusals carry theirs, a few of the library's sentinels map to a finer
+// status than their root sentinel's, and the rest map by gdprhttp.Status
+// (ErrInvalid 400, ErrNotFound 404, ErrConflict 409, ErrRestricted 403,
+// ErrShredded 410, anything else 500).
 func statusOf(err error) int {
 	var ue *userError
 	var mbe *http.MaxBytesError
@@ -28,23 +29,5 @@ func statusOf(err error) int {
 	case errors.Is(err, crypto.ErrRestricted):
 		return http.StatusForbidden
 	}
-	return libraryStatus(err)
-}
-
-func libraryStatus(err error) int {
-	switch {
-	case errors.Is(err, gdpr.ErrInvalid):
-		return http.StatusBadRequest
-	case errors.Is(err, gdpr.ErrNotFound):
-		return http.StatusNotFound
-	case errors.Is(err, gdpr.ErrConflict):
-		return http.StatusConflict
-	case errors.Is(err, gdpr.ErrRestricted):
-		return http.StatusForbidden
-	case errors.Is(err, gdpr.ErrShredded):
-		return http.StatusGone
-	case errors.Is(err, context.DeadlineExceeded):
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
+	return gdprhttp.Status(err)
 }
