@@ -46,8 +46,15 @@ func EvidenceFromRequest(r *http.Request) Evidence {
 // HasGPC reports whether the headers carry a Global Privacy Control signal
 // ("Sec-GPC: 1"), a browser's standing objection to the sale or sharing of
 // the user's data, which a controller can record as an objection or a
-// withdrawal with MethodGPC.
-func HasGPC(h http.Header) bool { return strings.TrimSpace(h.Get("Sec-GPC")) == "1" }
+// withdrawal with MethodGPC. It keeps to the GPC specification's grammar:
+// one Sec-GPC field whose value is "1" with optional spaces and tabs
+// around it. A missing or empty field, "0", "true", and a field given
+// twice (whose lines combine to "1, 1") are no signal.
+// gdprhttp.GPC is the same test on a request.
+func HasGPC(h http.Header) bool {
+	v := h.Values("Sec-GPC")
+	return len(v) == 1 && strings.Trim(v[0], " \t") == "1"
+}
 
 // The families UserAgentFamily returns, and that Evidence.UserAgent may
 // hold: a client family, "/", an OS family. "app" is not returned by

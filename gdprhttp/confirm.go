@@ -2,11 +2,10 @@ package gdprhttp
 
 import (
 	"errors"
-	"log/slog"
 	"net/http"
+	"net/url"
 
 	"github.com/gdprkit/gdpr/consent"
-	"github.com/gdprkit/gdpr/internal/errs"
 )
 
 // ConfirmHandler serves the confirmation links of double opt-in over a
@@ -36,7 +35,7 @@ import (
 // Nothing is written to the Ledger on a refused request. A confirmation
 // the Ledger recorded after which something failed (its audit record,
 // which the Ledger drains later) is answered PageConfirmed, since the
-// consent stands, and logged as an error (WithLogger).
+// consent stands, and logged as a warning (WithLogger).
 //
 // The evidence (consent.Evidence) holds: the network of the client's
 // address, consent.TruncateIP of r.RemoteAddr or of the address in the
@@ -56,10 +55,7 @@ import (
 //
 // Headers and pages are as an UnsubscribeHandler's. A ConfirmHandler is
 // safe for concurrent use.
-type ConfirmHandler struct {
-	ledger *consent.Ledger
-	s      settings
-}
+type ConfirmHandler struct{ l link }
 
 // NewConfirmHandler returns the handler of confirmation links over
 // ledger. Mount it for GET and POST on the path of the links the host
@@ -71,70 +67,31 @@ type ConfirmHandler struct {
 // nil option or an option's bad argument is an *OpError wrapping
 // ErrInvalid.
 func NewConfirmHandler(ledger *consent.Ledger, opts ...Option) (*ConfirmHandler, error) {
-	const op = "new_confirm_handler"
-	if ledger == nil {
-		return nil, wrap(op, errs.At("ledger", invalid("nil ledger", nil)))
-	}
-	s, err := newSettings(opts)
+	l, err := newLink("new_confirm_handler", ledger, opts, link{
+		handler: handlerConfirm, prompt: PageConfirm, done: PageConfirmed, name: "confirmation",
+		valid: func(token string) bool {
+			_, _, err := consent.ParseConfirmationToken(token)
+			return err == nil
+		},
+		act: func(l *link, r *http.Request, token string, _ url.Values) (consent.Event, error) {
+			return l.ledger.Confirm(r.Context(), token, l.s.evidence(r))
+		},
+		refused: func(err error) (PageKind, int, bool) {
+			switch {
+			case errors.Is(err, consent.ErrTokenUsed):
+				return PageUsedLink, http.StatusGone, true
+			case errors.Is(err, consent.ErrSuperseded), errors.Is(err, consent.ErrStaleNotice):
+				return PageOutdatedLink, http.StatusGone, true
+			}
+			return "", 0, false
+		},
+	})
 	if err != nil {
-		return nil, wrap(op, err)
+		return nil, err
 	}
-	if s.tmpl != nil {
-		if err := checkTemplate(s.tmpl, handlerConfirm); err != nil {
-			return nil, wrap(op, errs.At("WithTemplate", err))
-		}
-	}
-	return &ConfirmHandler{ledger: ledger, s: s}, nil
+	return &ConfirmHandler{l}, nil
 }
 
 // ServeHTTP answers a GET, HEAD or POST of a confirmation link; see
 // ConfirmHandler.
-func (h *ConfirmHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	setLinkHeaders(w)
-	page := func(kind PageKind, status int) {
-		h.s.render(w, r, newPage(handlerConfirm, kind, status))
-	}
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodPost:
-	default:
-		w.Header().Set("Allow", allow)
-		page(PageError, http.StatusMethodNotAllowed)
-		return
-	}
-	token, ok := linkToken(r.URL.RawQuery)
-	if ok {
-		_, _, err := consent.ParseConfirmationToken(token)
-		ok = err == nil
-	}
-	if !ok {
-		page(PageInvalidLink, http.StatusBadRequest)
-		return
-	}
-	if r.Method != http.MethodPost {
-		page(PageConfirm, http.StatusOK)
-		return
-	}
-	if _, err := readForm(w, r); err != nil {
-		page(PageError, formStatus(err))
-		return
-	}
-	e, err := h.ledger.Confirm(r.Context(), token, h.s.evidence(r))
-	switch {
-	case err == nil:
-		page(PageConfirmed, http.StatusOK)
-	case errors.Is(err, consent.ErrInvalidToken):
-		page(PageInvalidLink, http.StatusBadRequest)
-	case errors.Is(err, consent.ErrTokenExpired):
-		page(PageExpiredLink, http.StatusGone)
-	case errors.Is(err, consent.ErrTokenUsed):
-		page(PageUsedLink, http.StatusGone)
-	case errors.Is(err, consent.ErrSuperseded), errors.Is(err, consent.ErrStaleNotice):
-		page(PageOutdatedLink, http.StatusGone)
-	case e.ID != "":
-		h.s.logger.LogAttrs(r.Context(), slog.LevelError, "gdprhttp: confirmation recorded; what follows it failed",
-			slog.String("route", r.Pattern), slog.String("event", e.ID), slog.String("error", err.Error()))
-		page(PageConfirmed, http.StatusOK)
-	default:
-		page(PageError, h.s.fail(r, "gdprhttp: confirmation failed", err))
-	}
-}
+func (h *ConfirmHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.l.serve(w, r) }

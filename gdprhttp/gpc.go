@@ -2,7 +2,8 @@ package gdprhttp
 
 import (
 	"net/http"
-	"strings"
+
+	"github.com/gdprkit/gdpr/consent"
 )
 
 // GPC reports whether r carries a Global Privacy Control signal, as the
@@ -17,13 +18,6 @@ import (
 // personal data, sent by their browser with every request. Under the
 // GDPR it is a means of objecting by automated means (Art. 21(5)); a
 // host records it with consent.MethodGPC (an objection or a withdrawal
-// for the purposes it concerns) and honours it before processing. The
-// module's consent.HasGPC reads the same header but trims every Unicode
-// space; GPC keeps to the specification's optional whitespace.
-func GPC(r *http.Request) bool {
-	if r == nil {
-		return false
-	}
-	v := r.Header.Values("Sec-GPC")
-	return len(v) == 1 && strings.Trim(v[0], " \t") == "1"
-}
+// for the purposes it concerns) and honours it before processing. It is
+// consent.HasGPC of r's header.
+func GPC(r *http.Request) bool { return r != nil && consent.HasGPC(r.Header) }

@@ -1,8 +1,6 @@
 package gdprhttp
 
 import (
-	"errors"
-	"log/slog"
 	"net/http"
 	"net/netip"
 	"net/textproto"
@@ -72,10 +70,7 @@ import (
 // ConfirmHandler's POST, which gives consent, must stay protected.
 //
 // An UnsubscribeHandler is safe for concurrent use.
-type UnsubscribeHandler struct {
-	ledger *consent.Ledger
-	s      settings
-}
+type UnsubscribeHandler struct{ l link }
 
 // NewUnsubscribeHandler returns the handler of unsubscribe links over
 // ledger, which needs an Unsubscriber (consent.WithUnsubscriber). Mount
@@ -87,91 +82,26 @@ type UnsubscribeHandler struct {
 // nil option or an option's bad argument is an *OpError wrapping
 // ErrInvalid.
 func NewUnsubscribeHandler(ledger *consent.Ledger, opts ...Option) (*UnsubscribeHandler, error) {
-	const op = "new_unsubscribe_handler"
-	if ledger == nil {
-		return nil, wrap(op, errs.At("ledger", invalid("nil ledger", nil)))
-	}
-	s, err := newSettings(opts)
+	l, err := newLink("new_unsubscribe_handler", ledger, opts, link{
+		handler: handlerUnsubscribe, prompt: PageUnsubscribe, done: PageUnsubscribed, name: "unsubscribe",
+		valid: func(string) bool { return true }, // linkToken checked its shape; the Ledger opens it
+		act: func(l *link, r *http.Request, token string, form url.Values) (consent.Event, error) {
+			if !isOneClick(form) {
+				return consent.Event{}, errNotOneClick
+			}
+			return l.ledger.Unsubscribe(r.Context(), token, l.s.evidence(r))
+		},
+		refused: func(error) (PageKind, int, bool) { return "", 0, false },
+	})
 	if err != nil {
-		return nil, wrap(op, err)
+		return nil, err
 	}
-	if s.tmpl != nil {
-		if err := checkTemplate(s.tmpl, handlerUnsubscribe); err != nil {
-			return nil, wrap(op, errs.At("WithTemplate", err))
-		}
-	}
-	return &UnsubscribeHandler{ledger: ledger, s: s}, nil
+	return &UnsubscribeHandler{l}, nil
 }
 
 // ServeHTTP answers a GET, HEAD or POST of an unsubscribe link; see
 // UnsubscribeHandler.
-func (h *UnsubscribeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	setLinkHeaders(w)
-	page := func(kind PageKind, status int) {
-		h.s.render(w, r, newPage(handlerUnsubscribe, kind, status))
-	}
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodPost:
-	default:
-		w.Header().Set("Allow", allow)
-		page(PageError, http.StatusMethodNotAllowed)
-		return
-	}
-	token, ok := linkToken(r.URL.RawQuery)
-	if !ok {
-		page(PageInvalidLink, http.StatusBadRequest)
-		return
-	}
-	if r.Method != http.MethodPost {
-		page(PageUnsubscribe, http.StatusOK)
-		return
-	}
-	form, err := readForm(w, r)
-	if err != nil {
-		page(PageError, formStatus(err))
-		return
-	}
-	if !isOneClick(form) {
-		page(PageError, http.StatusBadRequest)
-		return
-	}
-	e, err := h.ledger.Unsubscribe(r.Context(), token, h.s.evidence(r))
-	switch {
-	case err == nil:
-		page(PageUnsubscribed, http.StatusOK)
-	case errors.Is(err, consent.ErrInvalidToken):
-		page(PageInvalidLink, http.StatusBadRequest)
-	case errors.Is(err, consent.ErrTokenExpired):
-		page(PageExpiredLink, http.StatusGone)
-	case e.ID != "":
-		// The withdrawal is in the ledger; its audit record is owed,
-		// and DrainAudit makes it.
-		h.s.logger.LogAttrs(r.Context(), slog.LevelWarn, "gdprhttp: unsubscribe recorded; its audit record failed",
-			slog.String("route", r.Pattern), slog.String("event", e.ID), slog.String("error", err.Error()))
-		page(PageUnsubscribed, http.StatusOK)
-	default:
-		page(PageError, h.s.fail(r, "gdprhttp: unsubscribe failed", err))
-	}
-}
-
-// allow is the Allow header of a 405.
-const allow = "GET, HEAD, POST"
-
-// fail logs err, a failure of the Ledger's that is not the client's,
-// and returns its status: 503 or 499 for a context that ended, else 500
-// (a bad input the Ledger refused here, such as a Ledger without an
-// Unsubscriber, is the host's configuration, not the client's).
-func (s *settings) fail(r *http.Request, msg string, err error) int {
-	status := http.StatusInternalServerError
-	if st := Status(err); st == http.StatusServiceUnavailable || st == StatusClientClosedRequest {
-		status = st
-	}
-	if status != StatusClientClosedRequest {
-		s.logger.LogAttrs(r.Context(), slog.LevelError, msg,
-			slog.String("route", r.Pattern), slog.Int("status", status), slog.String("error", err.Error()))
-	}
-	return status
-}
+func (h *UnsubscribeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.l.serve(w, r) }
 
 // UnsubscribeURL returns the unsubscribe link of a message: base with
 // token as its query parameter TokenParam, e.g.

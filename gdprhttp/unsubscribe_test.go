@@ -304,7 +304,7 @@ func TestUnsubscribeRecorderFailure(t *testing.T) {
 	if f.allowed("user-1") {
 		t.Error("still allowed")
 	}
-	if logs := f.logs.String(); !strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "audit record failed") || strings.Contains(logs, tok) {
+	if logs := f.logs.String(); !strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "unsubscribe recorded; what follows it failed") || strings.Contains(logs, tok) {
 		t.Errorf("log %q", logs)
 	}
 }

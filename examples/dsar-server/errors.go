@@ -4,8 +4,10 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/gdprkit/gdpr/audit"
 	"github.com/gdprkit/gdpr/crypto"
 	"github.com/gdprkit/gdpr/erasure"
+	"github.com/gdprkit/gdpr/export"
 	"github.com/gdprkit/gdpr/gdprhttp"
 )
 
@@ -28,6 +30,12 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, crypto.ErrRestricted):
 		return http.StatusForbidden
+	case errors.Is(err, erasure.ErrTooManyAttempts):
+		return http.StatusTooManyRequests
+	case errors.Is(err, export.ErrSpent):
+		return http.StatusGone
+	case errors.Is(err, audit.ErrClosed), errors.Is(err, erasure.ErrNotify):
+		return http.StatusServiceUnavailable // shutting down, or the mail hook is down: try again
 	}
 	return gdprhttp.Status(err)
 }

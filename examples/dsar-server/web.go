@@ -16,6 +16,7 @@ import (
 	"github.com/gdprkit/gdpr/consent"
 	"github.com/gdprkit/gdpr/crypto"
 	"github.com/gdprkit/gdpr/erasure"
+	"github.com/gdprkit/gdpr/gdprhttp"
 )
 
 // parsePages parses every page with the layout.
@@ -67,7 +68,7 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name st
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	p.GPC = consent.HasGPC(r.Header)
+	p.GPC = gdprhttp.GPC(r)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if r.Method == http.MethodHead {
@@ -288,7 +289,7 @@ func (a *app) account(w http.ResponseWriter, r *http.Request, s gdpr.SubjectID) 
 			d.Objects = append(d.Objects, act)
 		}
 	}
-	gpc := consent.HasGPC(r.Header)
+	gpc := gdprhttp.GPC(r)
 	for _, cp := range consentPurposes {
 		act, _ := a.kit.Register().Activity(cp.Purpose)
 		for _, c := range cp.Contacts {
@@ -371,7 +372,7 @@ func (a *app) changeConsent(w http.ResponseWriter, r *http.Request, s gdpr.Subje
 	var err error
 	switch action {
 	case "give":
-		if cp.Sharing && consent.HasGPC(r.Header) {
+		if cp.Sharing && gdprhttp.GPC(r) {
 			a.fail(w, r, &userError{http.StatusConflict, "Your browser sends a Global Privacy Control signal, which asks us not to share your data. Turn it off to consent to sharing."})
 			return
 		}
