@@ -55,3 +55,30 @@ func TestEvidenceFromRequest(t *testing.T) {
 		}
 	}
 }
+
+// TestHasGPC: the GPC specification's grammar, one field of "1" with
+// optional spaces and tabs; before, a doubled field and a no-break space
+// counted as a signal.
+func TestHasGPC(t *testing.T) {
+	for _, c := range []struct {
+		values []string
+		want   bool
+	}{
+		{nil, false},
+		{[]string{"1"}, true},
+		{[]string{" 1\t"}, true},
+		{[]string{""}, false},
+		{[]string{"0"}, false},
+		{[]string{"true"}, false},
+		{[]string{"1", "1"}, false},
+		{[]string{"\u00a01"}, false},
+	} {
+		h := http.Header{}
+		for _, v := range c.values {
+			h.Add("Sec-GPC", v)
+		}
+		if got := consent.HasGPC(h); got != c.want {
+			t.Errorf("HasGPC(%q) = %v", c.values, got)
+		}
+	}
+}

@@ -5,6 +5,8 @@ module github.com/gdprkit/gdpr/examples
 go 1.25.0
 
 require (
+	github.com/chromedp/cdproto v0.160.1
+	github.com/chromedp/chromedp v0.23.1
 	github.com/gdprkit/gdpr v0.0.0-00010101000000-000000000000
 	github.com/gdprkit/gdpr/integration v0.0.0-00010101000000-000000000000
 	github.com/go-sql-driver/mysql v1.10.1
@@ -18,6 +20,7 @@ require (
 	filippo.io/edwards25519 v1.2.0 // indirect
 	filippo.io/hpke v0.4.0 // indirect
 	github.com/dustin/go-humanize v1.0.1 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
