@@ -66,6 +66,33 @@ func (b *inbox) link(t *testing.T, to string, re *regexp.Regexp) string {
 	return ""
 }
 
+// last returns the newest message to `to`.
+func (b *inbox) last(t *testing.T, to string) message {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i := len(b.msgs) - 1; i >= 0; i-- {
+		if b.msgs[i].To == to {
+			return b.msgs[i]
+		}
+	}
+	t.Fatal("no message to the subject")
+	return message{}
+}
+
+// count returns the number of messages to `to`.
+func (b *inbox) count(to string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, m := range b.msgs {
+		if m.To == to {
+			n++
+		}
+	}
+	return n
+}
+
 // testKeys is a development key set for one test.
 func testKeys(t testing.TB) (kit.Keys, []byte) {
 	t.Helper()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/textproto"
 	"sync"
 	"time"
 )
@@ -13,8 +14,11 @@ import (
 type message struct {
 	To      string
 	Subject string
-	Body    string
-	Sent    time.Time
+	// Header holds the message's extra header fields, such as the
+	// List-Unsubscribe and List-Unsubscribe-Post of a bulk message.
+	Header textproto.MIMEHeader
+	Body   string
+	Sent   time.Time
 }
 
 // mailer sends the app's e-mail. Production sends it through the host's

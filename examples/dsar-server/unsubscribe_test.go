@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/gdprkit/gdpr/consent"
-	"github.com/gdprkit/gdpr/gdprhttp"
 	"github.com/gdprkit/gdpr/integration/testdb"
 	"github.com/gdprkit/gdpr/sqldialect"
 )
@@ -36,14 +35,11 @@ func TestOneClickUnsubscribe(t *testing.T) {
 	if !allowed() {
 		t.Fatal("consent not given")
 	}
-	token, err := in.app.kit.Ledger().UnsubscribeToken(subject, "newsletter", consent.Email, 0)
-	if err != nil {
-		t.Fatal(err)
+	sent, err := in.app.sendBulk(context.Background(), subject, "newsletter", "News", "This month's news.")
+	if err != nil || !sent {
+		t.Fatalf("sendBulk: %v, %v", sent, err)
 	}
-	h, err := gdprhttp.UnsubscribeHeader(in.srv.URL+"/unsubscribe", token)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := in.mail.last(t, email).Header
 	link := strings.Trim(h.Get("List-Unsubscribe"), "<>")
 	if h.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" || !strings.HasPrefix(link, in.srv.URL+"/unsubscribe?") {
 		t.Fatalf("headers %v", h)
@@ -75,5 +71,9 @@ func TestOneClickUnsubscribe(t *testing.T) {
 		if res.StatusCode != http.StatusOK || allowed() {
 			t.Fatalf("the one-click POST: %d, allowed %v; want 200 and the consent withdrawn", res.StatusCode, allowed())
 		}
+	}
+	n := in.mail.count(email)
+	if sent, err := in.app.sendBulk(context.Background(), subject, "newsletter", "News", "More news."); err != nil || sent || in.mail.count(email) != n {
+		t.Fatalf("after the unsubscribe, sendBulk sent %v (%v)", sent, err)
 	}
 }
