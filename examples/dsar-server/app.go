@@ -139,7 +139,8 @@ func register() *gdpr.Register {
 		}, {
 			ID: "partner_offers", Name: "Partners' offers", Purpose: "partner_offers", Basis: gdpr.Consent,
 			DirectMarketing: true, SubjectCategories: []string{"customers"}, DataCategories: contact,
-			Retention: gdpr.RetentionRule{Description: "until the customer withdraws"},
+			Recipients: []gdpr.Recipient{partner},
+			Retention:  gdpr.RetentionRule{Description: "until the customer withdraws"},
 		}, {
 			ID: "analytics", Name: "Service analytics", Purpose: "analytics", Basis: gdpr.LegitimateInterests,
 			LegitimateInterestAssessment: "LIA-2026-04 (improving the service)",
@@ -252,7 +253,9 @@ func open(ctx context.Context, cfg config) (*app, error) {
 		kit.WithLogger(cfg.logger),
 		kit.WithCryptoOptions(cryptoCache(cfg.cacheTTL)),
 		kit.WithAuditOptions(audit.WithPseudonymCache(10_000, cfg.cacheTTL)),
-		kit.WithErasureOptions(erasure.WithRectifiers(a.acc.rectifier()), erasure.WithWorkers(cfg.workers),
+		kit.WithExportOptions(export.WithDisclosures(gdpr.DisclosuresFunc(a.disclosures))),
+		kit.WithErasureOptions(erasure.WithRecipients(erasure.RecipientNotifierFunc(a.notifyRecipient), gdpr.DisclosuresFunc(a.disclosures)),
+			erasure.WithRectifiers(a.acc.rectifier()), erasure.WithWorkers(cfg.workers),
 			erasure.WithPoll(pollEvery(cfg.cacheTTL)), erasure.WithRestrictionCache(cfg.cacheTTL), workerID(cfg.workerID)))
 	if err != nil {
 		a.closeParts()
@@ -347,6 +350,8 @@ func (a *app) handler() http.Handler {
 	mux.HandleFunc("POST /operator/signin", a.signins.limit(a.operatorSignin))
 	mux.HandleFunc("POST /operator/signout", a.operatorSignout)
 	mux.HandleFunc("POST /operator/requests/{id}/retry", a.staff(a.retryForm))
+	mux.HandleFunc("POST /operator/requests/{id}/extend", a.staff(a.extendForm))
+	mux.HandleFunc("POST /operator/requests/{id}/reject", a.staff(a.rejectForm))
 	mux.HandleFunc("POST /operator/audit/verify", a.staff(a.verifyForm))
 	a.api(mux)
 	if a.cfg.mailbox != nil {
@@ -399,6 +404,14 @@ func (a *app) notify(ctx context.Context, n erasure.Notice) error {
 	}
 	for _, r := range n.Remedies {
 		body += "\n" + r.Text
+	}
+	for _, rc := range n.Recipients {
+		// Art. 19: whom the controller told of it, and whom not, and why.
+		if rc.Outcome == erasure.OutcomeNotified {
+			body += "\nWe told " + rc.Recipient + ", who received your data."
+		} else if rc.Reason != "" {
+			body += "\nWe did not tell " + rc.Recipient + ": " + rc.Reason + "."
+		}
 	}
 	return a.cfg.mail.send(ctx, message{To: p.Email, Subject: "Your request: " + string(n.Type), Body: body, Sent: time.Now()})
 }

@@ -80,6 +80,19 @@ func (b *inbox) last(t *testing.T, to string) message {
 	return message{}
 }
 
+// all returns the messages to `to`, oldest first.
+func (b *inbox) all(to string) []message {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []message
+	for _, m := range b.msgs {
+		if m.To == to {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // count returns the number of messages to `to`.
 func (b *inbox) count(to string) int {
 	b.mu.Lock()
@@ -123,8 +136,21 @@ type instance struct {
 }
 
 // startInstance opens the app on db and serves it over TLS; its
-// background work runs until the test ends.
+// background work runs until the test ends. rates, if given, are the
+// sign-in and intake rates per minute.
 func startInstance(t *testing.T, db *sql.DB, d sqldialect.Dialect, state string, keys kit.Keys, session []byte, id string, rates ...int) *instance {
+	t.Helper()
+	return launch(t, db, d, state, keys, session, id, true, func(cfg *config) {
+		if len(rates) == 2 {
+			cfg.signinRate, cfg.intakeRate = rates[0], rates[1]
+		}
+	})
+}
+
+// launch opens the app on db, after tweak changed its test
+// configuration, and serves it over TLS; with run, its background work
+// (the request workers, the sweeps) runs until the test ends.
+func launch(t *testing.T, db *sql.DB, d sqldialect.Dialect, state string, keys kit.Keys, session []byte, id string, run bool, tweak func(*config)) *instance {
 	t.Helper()
 	in := &instance{mail: &inbox{}, logs: &bytes.Buffer{}}
 	var mu sync.Mutex
@@ -134,8 +160,8 @@ func startInstance(t *testing.T, db *sql.DB, d sqldialect.Dialect, state string,
 	cfg := config{db: db, dialect: d, state: state, keys: keys, sessionSecret: session,
 		operatorToken: testOperatorToken, baseURL: in.srv.URL, mail: in.mail, cacheTTL: 200 * time.Millisecond,
 		logger: slog.New(redactor{slog.NewJSONHandler(logw, nil)}), workerID: id, signinRate: 600, intakeRate: 600}
-	if len(rates) == 2 {
-		cfg.signinRate, cfg.intakeRate = rates[0], rates[1]
+	if tweak != nil {
+		tweak(&cfg)
 	}
 	a, err := open(context.Background(), cfg)
 	if err != nil {
@@ -146,11 +172,15 @@ func startInstance(t *testing.T, db *sql.DB, d sqldialect.Dialect, state string,
 	in.srv.Config.Handler = a.handler()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- a.run(ctx) }()
+	if run {
+		go func() { done <- a.run(ctx) }()
+	} else {
+		done <- nil
+	}
 	in.stop = func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
+			t.Errorf("run %s: %v", id, err)
 		}
 		in.srv.Close()
 		a.close(context.Background())

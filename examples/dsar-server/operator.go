@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -138,6 +140,74 @@ func (a *app) verifyForm(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/operator?verified=1", http.StatusSeeOther)
 }
 
+func (a *app) extendForm(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		a.fail(w, r, formErr(err))
+		return
+	}
+	months, _ := strconv.Atoi(r.PostForm.Get("months"))
+	if _, err := a.extend(r, months, r.PostForm.Get("reason")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/operator", http.StatusSeeOther)
+}
+
+func (a *app) rejectForm(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		a.fail(w, r, formErr(err))
+		return
+	}
+	if _, err := a.reject(r, erasure.RejectReason(r.PostForm.Get("reason")), r.PostForm.Get("note")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/operator", http.StatusSeeOther)
+}
+
+// extend extends the request's deadline by months (1 or 2) under
+// Art. 12(3); the subject is told why, with the new deadline.
+func (a *app) extend(r *http.Request, months int, reason string) (erasure.Request, error) {
+	id := r.PathValue("id")
+	if !isUUID(id) {
+		return erasure.Request{}, &userError{http.StatusNotFound, "No such request."}
+	}
+	if months != 1 && months != 2 {
+		return erasure.Request{}, badRequest("An extension is of one or two months.")
+	}
+	q, err := a.kit.Engine().Extend(r.Context(), id, months, reason)
+	return q, operatorErr(err)
+}
+
+// reject refuses the request for reason, with note saying why (Art.
+// 12(4)); the subject is told, with their rights to complain.
+func (a *app) reject(r *http.Request, reason erasure.RejectReason, note string) (erasure.Request, error) {
+	id := r.PathValue("id")
+	if !isUUID(id) {
+		return erasure.Request{}, &userError{http.StatusNotFound, "No such request."}
+	}
+	if !reason.Valid() {
+		return erasure.Request{}, badRequest("Unknown reason.")
+	}
+	q, err := a.kit.Engine().Reject(r.Context(), id, reason, note)
+	return q, operatorErr(err)
+}
+
+// operatorErr gives an operator the engine's own reason for refusing an
+// action (its texts carry no personal data and no input): the deadline
+// has passed, the request is closed, a reason is missing.
+func operatorErr(err error) error {
+	switch {
+	case errors.Is(err, gdpr.ErrNotFound):
+		return &userError{http.StatusNotFound, "No such request."}
+	case errors.Is(err, erasure.ErrIllegalTransition):
+		return &userError{http.StatusConflict, err.Error()}
+	case errors.Is(err, gdpr.ErrInvalid):
+		return &userError{http.StatusBadRequest, err.Error()}
+	}
+	return err
+}
+
 func (a *app) retry(r *http.Request) (erasure.Request, error) {
 	id := r.PathValue("id")
 	if !isUUID(id) {
@@ -187,6 +257,26 @@ func (a *app) api(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/requests/{id}/retry", a.bearer(func(w http.ResponseWriter, r *http.Request) (any, error) {
 		return a.retry(r)
 	}))
+	mux.HandleFunc("POST /api/v1/requests/{id}/extend", a.bearer(func(w http.ResponseWriter, r *http.Request) (any, error) {
+		var body struct {
+			Months int    `json:"months"`
+			Reason string `json:"reason"`
+		}
+		if err := decodeJSON(r, &body); err != nil {
+			return nil, err
+		}
+		return a.extend(r, body.Months, body.Reason)
+	}))
+	mux.HandleFunc("POST /api/v1/requests/{id}/reject", a.bearer(func(w http.ResponseWriter, r *http.Request) (any, error) {
+		var body struct {
+			Reason erasure.RejectReason `json:"reason"`
+			Note   string               `json:"note"`
+		}
+		if err := decodeJSON(r, &body); err != nil {
+			return nil, err
+		}
+		return a.reject(r, body.Reason, body.Note)
+	}))
 	mux.HandleFunc("GET /api/v1/audit/checkpoint", a.bearer(func(w http.ResponseWriter, r *http.Request) (any, error) {
 		cp, err := a.kit.Trail().Checkpoint(r.Context())
 		if err != nil {
@@ -200,6 +290,26 @@ func (a *app) api(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/retention/last", a.bearer(func(w http.ResponseWriter, r *http.Request) (any, error) {
 		return a.kit.Sweeper().LastSweep(r.Context())
 	}))
+}
+
+// decodeJSON decodes r's body, one JSON object of known fields, into v.
+func decodeJSON(r *http.Request, v any) error {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return &userError{http.StatusUnsupportedMediaType, "send application/json"}
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return badRequest("the body is not a JSON object of the documented fields")
+	}
+	if dec.More() {
+		return badRequest("one JSON object, nothing after it")
+	}
+	return nil
 }
 
 func knownState(s erasure.State) bool {
