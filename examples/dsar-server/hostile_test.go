@@ -73,6 +73,12 @@ func TestHostileInput(t *testing.T) {
 		{"operator API without token", "GET", "/api/v1/dashboard", "", nil, true, http.StatusUnauthorized},
 		{"operator API with a wrong token", "POST", "/api/v1/audit/verify", "", map[string]string{"Authorization": "Bearer " + meta}, true, http.StatusUnauthorized},
 		{"operator retry without session", "POST", "/operator/requests/01234567-89ab-7def-8123-456789abcdef/retry", "", nil, true, http.StatusUnauthorized},
+		{"operator extend without token", "POST", "/api/v1/requests/01234567-89ab-7def-8123-456789abcdef/extend", `{"months":1,"reason":"x"}`, map[string]string{"Content-Type": "application/json"}, true, http.StatusUnauthorized},
+		{"operator extend, oversized", "POST", "/api/v1/requests/01234567-89ab-7def-8123-456789abcdef/extend", `{"months":1,"reason":"` + big + `"}`, map[string]string{"Content-Type": "application/json", "Authorization": "Bearer " + testOperatorToken}, true, http.StatusRequestEntityTooLarge},
+		{"operator extend, not JSON", "POST", "/api/v1/requests/01234567-89ab-7def-8123-456789abcdef/extend", "months=1&reason=x", map[string]string{"Authorization": "Bearer " + testOperatorToken}, true, http.StatusUnsupportedMediaType},
+		{"operator reject of a made-up request", "POST", "/api/v1/requests/" + url.PathEscape(meta) + "/reject", `{"reason":"excessive","note":"x"}`, map[string]string{"Content-Type": "application/json", "Authorization": "Bearer " + testOperatorToken}, true, http.StatusNotFound},
+		{"operator reject with a subject's session", "POST", "/operator/requests/01234567-89ab-7def-8123-456789abcdef/reject", "reason=excessive&note=x", nil, false, http.StatusUnauthorized},
+		{"operator extend without session", "POST", "/operator/requests/01234567-89ab-7def-8123-456789abcdef/extend", "months=1&reason=x", nil, true, http.StatusUnauthorized},
 		{"operator sign-in with a wrong token", "POST", "/operator/signin", "token=" + url.QueryEscape(meta), nil, true, http.StatusUnauthorized},
 		{"receipt of a made-up request", "GET", "/receipts/" + url.PathEscape(meta), "", nil, true, http.StatusNotFound},
 	}
