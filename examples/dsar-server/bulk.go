@@ -26,7 +26,8 @@ func (a *app) sendBulk(ctx context.Context, s gdpr.SubjectID, purpose gdpr.Purpo
 	if err != nil || !d.Allowed {
 		return false, err
 	}
-	p, err := a.acc.get(ctx, s)
+	p, err := a.acc.get(gdpr.WithPurpose(ctx, purpose), s) // the processing is the mailing's: an objection to it refuses
+
 	if err != nil {
 		return false, err
 	}
