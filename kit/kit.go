@@ -33,7 +33,7 @@ import (
 // Keys are the secrets the library's parts need. In production each comes
 // from a KMS or a secret store, the same on every instance and across
 // restores; package insecuredevkeys makes a development set. Keys prints
-// under every fmt verb without a secret.
+// under every fmt verb, to log/slog and to encoding/json without a secret.
 type Keys struct {
 	// KEK wraps every subject's key (package crypto): a KMS key.
 	KEK crypto.KEK
@@ -60,7 +60,17 @@ type Keys struct {
 func (k Keys) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, k.GoString()) }
 
 // GoString describes Keys for %#v, without a secret.
-func (k Keys) GoString() string { return "kit.Keys{secrets not shown}" }
+func (k Keys) GoString() string { return keysShown }
+
+// MarshalJSON encodes Keys as a JSON string that describes them, without
+// a secret: a host that logs or dumps its configuration as JSON shows
+// none. Keys do not decode from JSON; load each from its secret store.
+func (k Keys) MarshalJSON() ([]byte, error) { return []byte(`"` + keysShown + `"`), nil }
+
+// LogValue describes Keys to log/slog, without a secret.
+func (k Keys) LogValue() slog.Value { return slog.StringValue(keysShown) }
+
+const keysShown = "kit.Keys{secrets not shown}"
 
 // Kit is every part of the library, wired on one database. Its methods
 // return the parts; each is safe for concurrent use, and a host calls
@@ -123,9 +133,13 @@ func Open(ctx context.Context, db *sql.DB, d sqldialect.Dialect, reg *gdpr.Regis
 	if s.logger == nil {
 		s.logger = slog.Default()
 	}
+	if err := check(db, d, reg, keys, &s); err != nil {
+		return nil, err
+	}
 	k := &Kit{reg: reg, logger: s.logger, sweepEvery: s.sweepEvery, drainEvery: s.drainEvery}
 	if err := k.open(ctx, db, d, keys, &s); err != nil {
-		k.closeStores()
+		// The trail, if it was made, runs background work: stop it too.
+		_ = k.Close(ctx)
 		return nil, err
 	}
 	return k, nil
