@@ -250,7 +250,10 @@ type profile struct {
 
 // get reads and decrypts the subject's account. The subject's own view
 // runs with gdpr.AllowConsent: the subject asks to see their own data,
-// which a restriction does not forbid (Art. 18(2), Art. 15).
+// which a restriction does not forbid (Art. 18(2), Art. 15). It is
+// processing for the account (unless the caller names another purpose):
+// with no purpose, an objection to any other one, analytics say, would
+// refuse it too, and the objection's own notice could never be sent.
 func (a *accounts) get(ctx context.Context, s gdpr.SubjectID) (profile, error) {
 	var ect, nct []byte
 	var created int64
@@ -263,6 +266,9 @@ func (a *accounts) get(ctx context.Context, s gdpr.SubjectID) (profile, error) {
 		return profile{}, err
 	}
 	ctx = gdpr.WithAllowance(ctx, gdpr.AllowConsent)
+	if _, ok := gdpr.PurposeFrom(ctx); !ok {
+		ctx = gdpr.WithPurpose(ctx, "account")
+	}
 	email, err := a.keys.Decrypt(ctx, s, emailField, ect)
 	if err != nil {
 		return profile{}, err

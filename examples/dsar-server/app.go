@@ -280,6 +280,9 @@ func open(ctx context.Context, cfg config) (*app, error) {
 		if _, err := a.kit.Ledger().Publish(ctx, consent.Notice{ID: string(p.Purpose), Version: p.Version,
 			TextHash: consent.HashText(p.Text), Language: "en", URL: cfg.baseURL + "/notices/" + string(p.Purpose)}); err != nil {
 			a.close(ctx)
+			if errors.Is(err, gdpr.ErrConflict) {
+				err = fmt.Errorf("%w (every instance needs the same -base-url, the public URL: the notices carry it)", err)
+			}
 			return nil, fmt.Errorf("notice %s: %w", p.Purpose, err)
 		}
 	}

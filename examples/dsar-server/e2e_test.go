@@ -131,7 +131,7 @@ type instance struct {
 	app  *app
 	srv  *httptest.Server
 	mail *inbox
-	logs *bytes.Buffer
+	logs *lockedLog
 	stop func()
 }
 
@@ -152,14 +152,12 @@ func startInstance(t *testing.T, db *sql.DB, d sqldialect.Dialect, state string,
 // (the request workers, the sweeps) runs until the test ends.
 func launch(t *testing.T, db *sql.DB, d sqldialect.Dialect, state string, keys kit.Keys, session []byte, id string, run bool, tweak func(*config)) *instance {
 	t.Helper()
-	in := &instance{mail: &inbox{}, logs: &bytes.Buffer{}}
-	var mu sync.Mutex
-	logw := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return in.logs.Write(p) })
+	in := &instance{mail: &inbox{}, logs: &lockedLog{}}
 	in.srv = httptest.NewUnstartedServer(nil)
 	in.srv.StartTLS()
 	cfg := config{db: db, dialect: d, state: state, keys: keys, sessionSecret: session,
 		operatorToken: testOperatorToken, baseURL: in.srv.URL, mail: in.mail, cacheTTL: 200 * time.Millisecond,
-		logger: slog.New(redactor{slog.NewJSONHandler(logw, nil)}), workerID: id, signinRate: 600, intakeRate: 600}
+		logger: slog.New(redactor{slog.NewJSONHandler(in.logs, nil)}), workerID: id, signinRate: 600, intakeRate: 600}
 	if tweak != nil {
 		tweak(&cfg)
 	}
@@ -189,9 +187,23 @@ func launch(t *testing.T, db *sql.DB, d sqldialect.Dialect, state string, keys k
 	return in
 }
 
-type writerFunc func([]byte) (int, error)
+// lockedLog is an instance's log, safe to read while it is written.
+type lockedLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
 
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
 
 // browser is a client with a cookie jar, as a subject's browser: every
 // POST carries the Sec-Fetch-Site a browser sends for a same-origin form.

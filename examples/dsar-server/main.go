@@ -87,6 +87,14 @@ func openDB(dsn, state string) (*sql.DB, sqldialect.Dialect, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	// A pool sized for the app: database/sql keeps 2 idle connections by
+	// default, so under load it opens and closes connections all the time,
+	// each preparing every statement again (see BENCHMARKS.md, the load
+	// test). Give PostgreSQL and MySQL a limit the server's max_connections
+	// allows across every instance.
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	db.SetConnMaxIdleTime(5 * time.Minute)
 	return db, d, nil
 }
 

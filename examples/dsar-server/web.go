@@ -457,18 +457,29 @@ func (a *app) submit(w http.ResponseWriter, r *http.Request, s gdpr.SubjectID) {
 		a.fail(w, r, badRequest("Choose a kind of request."))
 		return
 	}
+	var p profile
+	if sub.Kind == gdpr.KindErasure {
+		// The receipt's link goes to the account's address, the last
+		// message to it, read before the request is filed: a worker, on
+		// this instance or another, may erase the account at once.
+		var err error
+		if p, err = a.acc.get(r.Context(), s); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
 	q, _, err := a.kit.Engine().Submit(r.Context(), sub)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	if sub.Kind == gdpr.KindErasure {
-		// The last message to the account's address: after the erasure
-		// there is none. The receipt's link names no one.
-		if p, err := a.acc.get(r.Context(), s); err == nil {
-			a.cfg.mail.send(r.Context(), message{To: p.Email, Subject: "Your erasure request",
-				Body: "We received your erasure request " + q.ID + ", due by " + q.Deadline.LastDay.Format("2 January 2006") +
-					". Once it is done, its signed receipt is at:\n\n" + a.cfg.baseURL + "/receipts/" + q.ID + "\n", Sent: time.Now()})
+		// The receipt's link names no one.
+		if err := a.cfg.mail.send(r.Context(), message{To: p.Email, Subject: "Your erasure request",
+			Body: "We received your erasure request " + q.ID + ", due by " + q.Deadline.LastDay.Format("2 January 2006") +
+				". Once it is done, its signed receipt is at:\n\n" + a.cfg.baseURL + "/receipts/" + q.ID + "\n", Sent: time.Now()}); err != nil {
+			// The request stands; the receipt is at its URL all the same.
+			a.log.ErrorContext(r.Context(), "the erasure's receipt mail failed", "request", q.ID, "error", err.Error())
 		}
 	}
 	http.Redirect(w, r, "/account?done="+done, http.StatusSeeOther)
