@@ -28,11 +28,6 @@ type mailer interface {
 	send(ctx context.Context, m message) error
 }
 
-// mailerFunc makes a function a mailer.
-type mailerFunc func(ctx context.Context, m message) error
-
-func (f mailerFunc) send(ctx context.Context, m message) error { return f(ctx, m) }
-
 // devMailbox keeps the last messages in memory, newest first, for the
 // development mailbox page. It is for development only: it shows every
 // message to whoever opens the page, and each instance has its own.

@@ -66,6 +66,7 @@ func badOpens(t *testing.T) []badOpen {
 	return []badOpen{
 		// The arguments.
 		{name: "nil ctx", fields: []string{"ctx"}, open: func(_ context.Context, db *sql.DB, d sqldialect.Dialect, keys kit.Keys, prefix string) (*kit.Kit, error) {
+			//lint:ignore SA1012 a nil ctx is the case under test
 			return kit.Open(nil, db, d, register(), keys, kit.WithTablePrefix(prefix))
 		}},
 		{name: "nil db", fields: []string{"db"}, open: func(ctx context.Context, _ *sql.DB, d sqldialect.Dialect, keys kit.Keys, prefix string) (*kit.Kit, error) {
