@@ -2,7 +2,9 @@
 // published; it imports database drivers, which the root module does not.
 module github.com/gdprkit/gdpr/examples
 
-go 1.25.0
+// go 1.25.1: http.CrossOriginProtection's bypass patterns exempt exactly
+// the pattern from 1.25.1 on (CVE-2025-47910).
+go 1.25.1
 
 require (
 	github.com/chromedp/cdproto v0.160.1

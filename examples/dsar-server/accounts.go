@@ -32,17 +32,26 @@ type accounts struct {
 	d        sqldialect.Dialect
 	keys     *crypto.Keyring
 	emailIdx *crypto.BlindIndex
-	prefix   string
-	now      func() time.Time
+	// pending seals the address of a link not yet used (a sign-in, an
+	// address change) under the app's own key: a link made for an
+	// address with no account creates no subject key.
+	pending *sealer
+	prefix  string
+	now     func() time.Time
 }
 
 var (
 	nameField  = crypto.Field{Table: "accounts", Column: "name"}
 	emailField = crypto.Field{Table: "accounts", Column: "email"}
-	linkField  = crypto.Field{Table: "signins", Column: "email"}
 )
 
-// signinTTL is how long a sign-in link works.
+// The kinds of link the app mails.
+const (
+	linkSignin = "signin" // signs the owner of the address in
+	linkEmail  = "email"  // confirms a new address of the subject's
+)
+
+// signinTTL is how long a link works.
 const signinTTL = 15 * time.Minute
 
 // errNoAccount: no account of that subject, or it is erased.
@@ -84,20 +93,25 @@ func (a *accounts) migrate(ctx context.Context) error {
 	ddl := []string{
 		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (subject %s NOT NULL PRIMARY KEY, email_idx %s NOT NULL,
 			email %s NOT NULL, name %s NULL, created_us BIGINT NOT NULL)`, a.table("accounts"), key, strings.Replace(blob, "2048", "64", 1), blob, blob),
-		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (token_hash %s NOT NULL PRIMARY KEY, subject %s NOT NULL,
+		// A link not yet used: its token's hash, what it is for, the
+		// subject it is for ("" for a sign-in: who it signs in is decided
+		// when it is used), and the address, sealed with the app's key.
+		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (token_hash %s NOT NULL PRIMARY KEY, kind VARCHAR(16) NOT NULL, subject %s NOT NULL,
 			email_idx %s NOT NULL, email %s NOT NULL, created_us BIGINT NOT NULL, expires_us BIGINT NOT NULL)`,
-			a.table("signins"), key, key, strings.Replace(blob, "2048", "64", 1), blob),
+			a.table("links"), key, key, strings.Replace(blob, "2048", "64", 1), blob),
 		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (id %s NOT NULL PRIMARY KEY, subject %s NULL, at_us BIGINT NULL, ip VARCHAR(64) NULL)`,
 			a.table("signin_log"), key, key),
+		// Sessions issued before after_us are void: sign-out, and a change
+		// of address, end every session of the subject.
+		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (subject %s NOT NULL PRIMARY KEY, after_us BIGINT NOT NULL)`, a.table("revocations"), key),
 	}
-	idx := [][2]string{{"accounts", "email_idx"}, {"signins", "created_us, token_hash"}, {"signin_log", "at_us, id"}, {"signin_log", "subject"}}
+	// One account per address: the unique blind index makes two links of
+	// one address, used at once, make one account, and refuses a
+	// correction to an address another account has.
+	ddl = append(ddl, createIndex(a.d, a.prefix+"dsar_ux0", a.table("accounts"), "email_idx", true))
+	idx := [][2]string{{"links", "created_us, token_hash"}, {"links", "email_idx"}, {"links", "subject"}, {"signin_log", "at_us, id"}, {"signin_log", "subject"}}
 	for i, ix := range idx {
-		name := fmt.Sprintf("%sdsar_ix%d", a.prefix, i)
-		if a.d == sqldialect.MySQL {
-			ddl = append(ddl, fmt.Sprintf("CREATE INDEX %s ON %s (%s)", name, a.table(ix[0]), ix[1]))
-		} else {
-			ddl = append(ddl, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", name, a.table(ix[0]), ix[1]))
-		}
+		ddl = append(ddl, createIndex(a.d, fmt.Sprintf("%sdsar_lx%d", a.prefix, i), a.table(ix[0]), ix[1], false))
 	}
 	for _, q := range ddl {
 		if _, err := a.db.ExecContext(ctx, q); err != nil {
@@ -110,6 +124,18 @@ func (a *accounts) migrate(ctx context.Context) error {
 	return nil
 }
 
+// createIndex is the statement that makes an index, if need be.
+func createIndex(d sqldialect.Dialect, name, table, cols string, unique bool) string {
+	u := ""
+	if unique {
+		u = "UNIQUE "
+	}
+	if d == sqldialect.MySQL { // no IF NOT EXISTS: a second start's error is ignored
+		return fmt.Sprintf("CREATE %sINDEX %s ON %s (%s)", u, name, table, cols)
+	}
+	return fmt.Sprintf("CREATE %sINDEX IF NOT EXISTS %s ON %s (%s)", u, name, table, cols)
+}
+
 // newSubject makes a fresh subject ID: random, so it says nothing about
 // the person.
 func newSubject() gdpr.SubjectID {
@@ -118,128 +144,230 @@ func newSubject() gdpr.SubjectID {
 	return gdpr.SubjectID("u-" + hex.EncodeToString(b))
 }
 
-// lookup finds the account of an e-mail address through the blind index,
-// checking the decrypted address (a blind index may collide). It returns
-// "" when there is none.
+// lookup finds the account of an e-mail address (one of parseEmail's)
+// through the blind index, unique in the table. It returns "" when there
+// is none. It decrypts nothing: a lookup costs the same whether or not
+// the address has an account, and leaves no entry in anyone's audit
+// trail.
 func (a *accounts) lookup(ctx context.Context, email string) (gdpr.SubjectID, error) {
-	rows, err := a.db.QueryContext(ctx, a.q("SELECT subject, email FROM "+a.table("accounts")+" WHERE email_idx = ?"), a.emailIdx.Sum(email))
-	if err != nil {
-		return "", err
+	var s string
+	err := a.db.QueryRowContext(ctx, a.q("SELECT subject FROM "+a.table("accounts")+" WHERE email_idx = ?"), a.emailIdx.Sum(email)).Scan(&s)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var s string
-		var ct []byte
-		if err := rows.Scan(&s, &ct); err != nil {
-			return "", err
-		}
-		e, err := a.keys.Decrypt(gdpr.WithAllowance(ctx, gdpr.AllowStorage), gdpr.SubjectID(s), emailField, ct)
-		if err != nil {
-			continue // shredded, or another's
-		}
-		if subtle.ConstantTimeCompare([]byte(crypto.NormalizeDefault(string(e))), []byte(crypto.NormalizeDefault(email))) == 1 {
-			return gdpr.SubjectID(s), rows.Err()
-		}
-	}
-	return "", rows.Err()
+	return gdpr.SubjectID(s), err
 }
 
-// startSignin records a sign-in link for the address and returns its
-// token: the subject of the account of that address, or a new one, which
-// becomes an account only once the link is used. The address is kept
-// encrypted under the subject's key until then.
-func (a *accounts) startSignin(ctx context.Context, email string) (token string, err error) {
-	subject, err := a.lookup(ctx, email)
-	if err != nil {
-		return "", err
-	}
-	if subject == "" {
-		subject = newSubject()
-	}
-	ct, err := a.keys.Encrypt(ctx, subject, linkField, []byte(email))
-	if err != nil {
-		return "", err
-	}
+// linkAD binds a link's sealed address to the link.
+func linkAD(hash, kind, subject string) []byte {
+	return []byte(hash + "\x00" + kind + "\x00" + subject)
+}
+
+// startLink records a link of kind for the address (one of parseEmail's)
+// and returns its token. A sign-in link is for whoever owns the address,
+// decided when it is used; an address-change link is for subject. The
+// work is the same whether or not the address has an account: no lookup,
+// no key, the address sealed under the app's key until the link is used
+// or swept.
+func (a *accounts) startLink(ctx context.Context, kind string, subject gdpr.SubjectID, email string) (token string, err error) {
 	raw := make([]byte, 32)
 	rand.Read(raw)
 	token = base64.RawURLEncoding.EncodeToString(raw)
 	sum := sha256.Sum256(raw)
+	hash := hex.EncodeToString(sum[:])
 	now := a.now()
-	_, err = a.db.ExecContext(ctx, a.q("INSERT INTO "+a.table("signins")+" (token_hash, subject, email_idx, email, created_us, expires_us) VALUES (?, ?, ?, ?, ?, ?)"),
-		hex.EncodeToString(sum[:]), string(subject), a.emailIdx.Sum(email), ct, now.UnixMicro(), now.Add(signinTTL).UnixMicro())
+	_, err = a.db.ExecContext(ctx, a.q("INSERT INTO "+a.table("links")+" (token_hash, kind, subject, email_idx, email, created_us, expires_us) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+		hash, kind, string(subject), a.emailIdx.Sum(email), a.pending.sealBytes([]byte(email), linkAD(hash, kind, string(subject))),
+		now.UnixMicro(), now.Add(signinTTL).UnixMicro())
 	return token, err
 }
 
-// finishSignin spends a sign-in link: exactly one caller gets its
-// subject, whose account it makes on first use, and logs the sign-in.
-func (a *accounts) finishSignin(ctx context.Context, token, ipPrefix string) (gdpr.SubjectID, error) {
+// link is a link not yet used.
+type link struct {
+	hash, kind string
+	subject    gdpr.SubjectID
+	email      string
+	expires    int64
+}
+
+// readLink finds the link of token, of kind, and opens its address. An
+// unknown, malformed or expired token is errBadLink.
+func (a *accounts) readLink(ctx context.Context, token, kind string) (link, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil || len(raw) != 32 {
-		return "", errBadLink
+		return link{}, errBadLink
 	}
 	sum := sha256.Sum256(raw)
-	hash := hex.EncodeToString(sum[:])
+	l := link{hash: hex.EncodeToString(sum[:])}
 	var subject string
-	var idx, ct []byte
-	var expires int64
-	err = a.db.QueryRowContext(ctx, a.q("SELECT subject, email_idx, email, expires_us FROM "+a.table("signins")+" WHERE token_hash = ?"), hash).
-		Scan(&subject, &idx, &ct, &expires)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", errBadLink
+	var sealed []byte
+	err = a.db.QueryRowContext(ctx, a.q("SELECT kind, subject, email, expires_us FROM "+a.table("links")+" WHERE token_hash = ?"), l.hash).
+		Scan(&l.kind, &subject, &sealed, &l.expires)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && (l.kind != kind || a.now().UnixMicro() >= l.expires)) {
+		return link{}, errBadLink
 	}
 	if err != nil {
-		return "", err
+		return link{}, err
 	}
-	s := gdpr.SubjectID(subject)
+	email, err := a.pending.openBytes(sealed, linkAD(l.hash, l.kind, subject))
+	if err != nil {
+		return link{}, errBadLink
+	}
+	l.subject, l.email = gdpr.SubjectID(subject), string(email)
+	return l, nil
+}
+
+// maskEmail shows enough of an address for its owner to recognise it:
+// "a•••@example.org".
+func maskEmail(email string) string {
+	local, domain, ok := strings.Cut(email, "@")
+	if !ok || local == "" {
+		return "•••"
+	}
+	return local[:1] + "•••@" + domain
+}
+
+// finishSignin spends a sign-in link: exactly one caller gets the
+// subject of the address's account, made on first use, and the sign-in
+// is logged.
+func (a *accounts) finishSignin(ctx context.Context, token, ipPrefix string) (gdpr.SubjectID, error) {
+	for attempt := 0; ; attempt++ {
+		s, retry, err := a.trySignin(ctx, token, ipPrefix)
+		if !retry || attempt > 0 {
+			return s, err
+		}
+	}
+}
+
+// trySignin is one attempt of finishSignin. It asks for a retry when the
+// account it would make was made meanwhile, by another link of the same
+// address.
+func (a *accounts) trySignin(ctx context.Context, token, ipPrefix string) (_ gdpr.SubjectID, retry bool, _ error) {
+	l, err := a.readLink(ctx, token, linkSignin)
+	if err != nil {
+		return "", false, err
+	}
 	// The keyring works on the pool, not in the transaction below: its
 	// work is done first, so a transaction never waits for another
 	// connection (one SQLite writer at a time).
-	email, err := a.keys.Decrypt(gdpr.WithAllowance(ctx, gdpr.AllowStorage), s, linkField, ct)
+	s, err := a.lookup(ctx, l.email)
 	if err != nil {
-		return "", errBadLink // the subject was erased since the link was sent
+		return "", false, err
 	}
-	ect, err := a.keys.Encrypt(ctx, s, emailField, email)
-	if err != nil {
-		return "", err
+	var ect []byte
+	made := s == ""
+	if made {
+		s = newSubject()
+		if ect, err = a.keys.Encrypt(ctx, s, emailField, []byte(l.email)); err != nil {
+			return "", false, err
+		}
+	} else if err := a.sameAddress(ctx, s, l.email); err != nil {
+		return "", false, err
 	}
 	tx, err := a.db.BeginTx(ctx, nil)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	defer tx.Rollback()
 	// The DELETE decides who spends the link: of two racing callers one
 	// deletes the row, the other nothing.
-	res, err := tx.ExecContext(ctx, a.q("DELETE FROM "+a.table("signins")+" WHERE token_hash = ?"), hash)
+	res, err := tx.ExecContext(ctx, a.q("DELETE FROM "+a.table("links")+" WHERE token_hash = ?"), l.hash)
+	if err != nil {
+		return "", false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return "", false, errBadLink
+	}
+	now := a.now()
+	if made {
+		if _, err := tx.ExecContext(ctx, a.q("INSERT INTO "+a.table("accounts")+" (subject, email_idx, email, created_us) VALUES (?, ?, ?, ?)"),
+			string(s), a.emailIdx.Sum(l.email), ect, now.UnixMicro()); err != nil {
+			// Most likely another link of the address made its account
+			// first (the unique index): the new subject's key goes, and
+			// the next attempt signs in to that account.
+			tx.Rollback()
+			_ = a.keys.Shred(ctx, s)
+			return "", true, err
+		}
+	}
+	id := make([]byte, 16)
+	rand.Read(id)
+	if _, err := tx.ExecContext(ctx, a.q("INSERT INTO "+a.table("signin_log")+" (id, subject, at_us, ip) VALUES (?, ?, ?, ?)"),
+		hex.EncodeToString(id), string(s), now.UnixMicro(), ipPrefix); err != nil {
+		return "", false, err
+	}
+	return s, false, tx.Commit()
+}
+
+// sameAddress checks that the account's address is email: the blind
+// index is a truncated MAC, and two addresses may share one value. The
+// read is the account's own processing, which the subject asks for.
+func (a *accounts) sameAddress(ctx context.Context, s gdpr.SubjectID, email string) error {
+	var ct []byte
+	if err := a.db.QueryRowContext(ctx, a.q("SELECT email FROM "+a.table("accounts")+" WHERE subject = ?"), string(s)).Scan(&ct); err != nil {
+		return err
+	}
+	got, err := a.keys.Decrypt(gdpr.WithPurpose(gdpr.WithAllowance(ctx, gdpr.AllowConsent), "account"), s, emailField, ct)
+	if err != nil {
+		return errBadLink // erased since the link was sent
+	}
+	if subtle.ConstantTimeCompare(got, []byte(email)) != 1 {
+		return errBadLink // a blind-index collision: another address's account
+	}
+	return nil
+}
+
+// revoke voids every session of the subject issued until now.
+func (a *accounts) revoke(ctx context.Context, s gdpr.SubjectID) error {
+	now := a.now().UnixMicro()
+	res, err := a.db.ExecContext(ctx, a.q("UPDATE "+a.table("revocations")+" SET after_us = ? WHERE subject = ?"), now, string(s))
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return err
+	}
+	_, err = a.db.ExecContext(ctx, a.q("INSERT INTO "+a.table("revocations")+" (subject, after_us) VALUES (?, ?)"), string(s), now)
+	if err != nil {
+		// Another instance inserted it first: set it again.
+		_, err = a.db.ExecContext(ctx, a.q("UPDATE "+a.table("revocations")+" SET after_us = ? WHERE subject = ?"), now, string(s))
+	}
+	return err
+}
+
+// startEmailChange mails a confirmation link to the subject's new
+// address; the correction is filed only once its owner uses it. To an
+// address that has an account already, it mails that it is taken
+// instead: the page says the same either way, so no one learns another's
+// address is a user's.
+func (a *accounts) startEmailChange(ctx context.Context, s gdpr.SubjectID, email string) (token string, taken bool, err error) {
+	owner, err := a.lookup(ctx, email)
+	if err != nil || owner != "" {
+		return "", owner != "", err
+	}
+	token, err = a.startLink(ctx, linkEmail, s, email)
+	return token, false, err
+}
+
+// finishEmailChange spends an address-change link of subject s and
+// returns the confirmed address. A link of another subject's is
+// errBadLink: the link proves the address, the session the account.
+func (a *accounts) finishEmailChange(ctx context.Context, token string, s gdpr.SubjectID) (string, error) {
+	l, err := a.readLink(ctx, token, linkEmail)
+	if err != nil {
+		return "", err
+	}
+	if subtle.ConstantTimeCompare([]byte(l.subject), []byte(s)) != 1 {
+		return "", errBadLink
+	}
+	res, err := a.db.ExecContext(ctx, a.q("DELETE FROM "+a.table("links")+" WHERE token_hash = ?"), l.hash)
 	if err != nil {
 		return "", err
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return "", errBadLink
 	}
-	now := a.now()
-	if now.UnixMicro() >= expires {
-		if err := tx.Commit(); err != nil { // the expired link goes all the same
-			return "", err
-		}
-		return "", errBadLink
-	}
-	var exists int
-	if err := tx.QueryRowContext(ctx, a.q("SELECT COUNT(*) FROM "+a.table("accounts")+" WHERE subject = ?"), subject).Scan(&exists); err != nil {
-		return "", err
-	}
-	if exists == 0 {
-		if _, err := tx.ExecContext(ctx, a.q("INSERT INTO "+a.table("accounts")+" (subject, email_idx, email, created_us) VALUES (?, ?, ?, ?)"),
-			subject, idx, ect, now.UnixMicro()); err != nil {
-			return "", err
-		}
-	}
-	id := make([]byte, 16)
-	rand.Read(id)
-	if _, err := tx.ExecContext(ctx, a.q("INSERT INTO "+a.table("signin_log")+" (id, subject, at_us, ip) VALUES (?, ?, ?, ?)"),
-		hex.EncodeToString(id), subject, now.UnixMicro(), ipPrefix); err != nil {
-		return "", err
-	}
-	return s, tx.Commit()
+	return l.email, nil
 }
 
 // profile is what the account page shows the subject.
@@ -255,6 +383,12 @@ type profile struct {
 // with no purpose, an objection to any other one, analytics say, would
 // refuse it too, and the objection's own notice could never be sent.
 func (a *accounts) get(ctx context.Context, s gdpr.SubjectID) (profile, error) {
+	return a.read(gdpr.WithAllowance(ctx, gdpr.AllowConsent), s)
+}
+
+// read is get with the caller's own allowance (none: the processing
+// stops where a restriction or an objection covers it).
+func (a *accounts) read(ctx context.Context, s gdpr.SubjectID) (profile, error) {
 	var ect, nct []byte
 	var created int64
 	err := a.db.QueryRowContext(ctx, a.q("SELECT email, name, created_us FROM "+a.table("accounts")+" WHERE subject = ?"), string(s)).
@@ -265,7 +399,6 @@ func (a *accounts) get(ctx context.Context, s gdpr.SubjectID) (profile, error) {
 	if err != nil {
 		return profile{}, err
 	}
-	ctx = gdpr.WithAllowance(ctx, gdpr.AllowConsent)
 	if _, ok := gdpr.PurposeFrom(ctx); !ok {
 		ctx = gdpr.WithPurpose(ctx, "account")
 	}
@@ -284,12 +417,17 @@ func (a *accounts) get(ctx context.Context, s gdpr.SubjectID) (profile, error) {
 	return p, nil
 }
 
-// exists reports whether the subject has an account: a session of an
-// erased subject is no session.
-func (a *accounts) exists(ctx context.Context, s gdpr.SubjectID) (bool, error) {
-	var n int
-	err := a.db.QueryRowContext(ctx, a.q("SELECT COUNT(*) FROM "+a.table("accounts")+" WHERE subject = ?"), string(s)).Scan(&n)
-	return n > 0, err
+// valid reports whether a session of the subject issued at issued still
+// signs them in: their account exists (a session of an erased subject is
+// no session) and no sign-out or address change came since.
+func (a *accounts) valid(ctx context.Context, s gdpr.SubjectID, issued time.Time) (bool, error) {
+	var after sql.NullInt64
+	err := a.db.QueryRowContext(ctx, a.q("SELECT r.after_us FROM "+a.table("accounts")+" a LEFT JOIN "+a.table("revocations")+
+		" r ON r.subject = a.subject WHERE a.subject = ?"), string(s)).Scan(&after)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil && (!after.Valid || issued.UnixMicro() > after.Int64), err
 }
 
 // ExportSubject writes the subject's account and sign-ins (gdpr.Exporter).
@@ -324,22 +462,37 @@ func (a *accounts) ExportSubject(ctx context.Context, s gdpr.SubjectID, w gdpr.R
 	return rows.Err()
 }
 
-// EraseSubject deletes the subject's account, blind index and all, their
-// pending sign-in links and their sign-in log (gdpr.Eraser): the blind
-// index is not under the subject's key, so shredding alone would leave it
-// to confirm the address was a user's.
+// EraseSubject deletes the subject's account, blind index and all, the
+// links pending for them or their address, their sign-in log and their
+// session revocation (gdpr.Eraser): the blind index and the pending
+// addresses are not under the subject's key, so shredding alone would
+// leave them to confirm the address was a user's. It is idempotent.
 func (a *accounts) EraseSubject(ctx context.Context, s gdpr.SubjectID) (gdpr.ErasureReport, error) {
 	var total int64
-	for _, t := range []string{"accounts", "signins", "signin_log"} {
-		res, err := a.db.ExecContext(ctx, a.q("DELETE FROM "+a.table(t)+" WHERE subject = ?"), string(s))
+	count := func(res sql.Result, err error) error {
 		if err != nil {
-			return gdpr.ErasureReport{}, err
+			return err
 		}
 		n, err := res.RowsAffected()
-		if err != nil {
+		total += n
+		return err
+	}
+	// The links pending for the account's address (a sign-in link names
+	// no subject), then every row of the subject's.
+	var idx []byte
+	err := a.db.QueryRowContext(ctx, a.q("SELECT email_idx FROM "+a.table("accounts")+" WHERE subject = ?"), string(s)).Scan(&idx)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return gdpr.ErasureReport{}, err
+	}
+	if idx != nil {
+		if err := count(a.db.ExecContext(ctx, a.q("DELETE FROM "+a.table("links")+" WHERE email_idx = ?"), idx)); err != nil {
 			return gdpr.ErasureReport{}, err
 		}
-		total += n
+	}
+	for _, t := range []string{"links", "signin_log", "revocations", "accounts"} {
+		if err := count(a.db.ExecContext(ctx, a.q("DELETE FROM "+a.table(t)+" WHERE subject = ?"), string(s))); err != nil {
+			return gdpr.ErasureReport{}, err
+		}
 	}
 	return gdpr.ErasureReport{Erased: total}, nil
 }

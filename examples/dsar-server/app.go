@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -16,6 +17,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/audit"
@@ -66,6 +69,9 @@ type config struct {
 	// per minute to the sign-in forms and to the other forms (default 10
 	// and 60), each with a burst of half as many.
 	signinRate, intakeRate int
+	// addressRate is the sign-in links an address may get an hour, from
+	// any network (3 at once), so that no one floods another's mailbox.
+	addressRate int
 }
 
 // app is the privacy center: the kit's parts, the app's own accounts, the
@@ -79,11 +85,18 @@ type app struct {
 	pages    map[string]*template.Template
 	signins  *limiter // sign-in links asked for, per client network
 	intake   *limiter // requests and consent changes, per client network
-	operator [32]byte // SHA-256 of the operator token
-	log      *slog.Logger
-	deleters []*sqlretention.Deleter
-	unsub    http.Handler // RFC 8058 one-click unsubscribe (package gdprhttp)
-	optin    http.Handler // double opt-in confirmation (package gdprhttp)
+	// perAddress limits the sign-in links of one address, by its blind
+	// index, and bearer limits the API calls whose token was wrong, per
+	// client network.
+	perAddress, bearerFails *limiter
+	operator                [32]byte // SHA-256 of the operator token
+	// operatorTag names the operator token in an operator's session, so
+	// a new token ends the sessions of the old.
+	operatorTag gdpr.SubjectID
+	pending     *sealer // the addresses of links not yet used
+	log         *slog.Logger
+	deleters    []*sqlretention.Deleter
+	unsub       http.Handler // RFC 8058 one-click unsubscribe (package gdprhttp)
 }
 
 // purposeNotice is a purpose the subject consents to, per channel, with
@@ -179,19 +192,26 @@ func open(ctx context.Context, cfg config) (*app, error) {
 	if cfg.prefix == "" {
 		cfg.prefix = "gdpr_"
 	}
-	if len(cfg.operatorToken) < 16 {
-		return nil, errors.New("the operator token must be at least 16 characters")
+	if len(cfg.operatorToken) < 32 {
+		return nil, errors.New("the operator token must be at least 32 characters, from a random source")
+	}
+	if cfg.addressRate == 0 {
+		cfg.addressRate = 6
 	}
 	a := &app{cfg: cfg, log: cfg.logger, signins: newLimiter(cfg.signinRate, max(1, cfg.signinRate/2)), intake: newLimiter(cfg.intakeRate, max(1, cfg.intakeRate/2)),
-		operator: sha256.Sum256([]byte(cfg.operatorToken))}
+		perAddress: newLimiterAt(rate.Limit(float64(cfg.addressRate)/3600), 3), bearerFails: newLimiter(10, 5), operator: sha256.Sum256([]byte(cfg.operatorToken))}
+	a.operatorTag = gdpr.SubjectID(hex.EncodeToString(a.operator[:8]))
 	var err error
 	if a.sessions, err = newSealer(cfg.sessionSecret); err != nil {
+		return nil, err
+	}
+	if a.pending, err = newSealerFor(cfg.sessionSecret, "dsar-server pending addresses v1"); err != nil {
 		return nil, err
 	}
 	if a.pages, err = parsePages(); err != nil {
 		return nil, err
 	}
-	a.acc = &accounts{db: cfg.db, d: cfg.dialect, prefix: cfg.prefix, now: time.Now}
+	a.acc = &accounts{db: cfg.db, d: cfg.dialect, prefix: cfg.prefix, now: time.Now, pending: a.pending}
 	if err := a.acc.migrate(ctx); err != nil {
 		return nil, fmt.Errorf("the app's tables: %w", err)
 	}
@@ -220,7 +240,7 @@ func open(ctx context.Context, cfg config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	links, err := sqlretention.NewDeleter(cfg.db, cfg.dialect, sqlretention.Table{Name: cfg.prefix + "signins", Key: "token_hash",
+	links, err := sqlretention.NewDeleter(cfg.db, cfg.dialect, sqlretention.Table{Name: cfg.prefix + "links", Key: "token_hash",
 		Subject: "subject", Time: "created_us", TimeUnit: sqlretention.UnixMicros})
 	if err != nil {
 		return nil, err
@@ -267,10 +287,6 @@ func open(ctx context.Context, cfg config) (*app, error) {
 		return nil, err
 	}
 	if a.unsub, err = gdprhttp.NewUnsubscribeHandler(a.kit.Ledger(), gdprhttp.WithLogger(cfg.logger)); err != nil {
-		a.close(ctx)
-		return nil, err
-	}
-	if a.optin, err = gdprhttp.NewConfirmHandler(a.kit.Ledger(), gdprhttp.WithLogger(cfg.logger)); err != nil {
 		a.close(ctx)
 		return nil, err
 	}
@@ -342,11 +358,13 @@ func (a *app) handler() http.Handler {
 	mux.HandleFunc("GET /receipts/{id}", a.receipt)
 	mux.HandleFunc("GET /notices/{purpose}", a.notice)
 	mux.Handle("/download/{token}", a.kit.Deliverer())
-	// The links in mail: one-click unsubscribe (RFC 8058) and the double
-	// opt-in confirmation; a GET of either shows a button and changes
-	// nothing.
+	mux.HandleFunc("GET /email/confirm", a.subject(a.emailConfirmPage))
+	mux.HandleFunc("POST /email/confirm", a.intake.limit(a.subject(a.emailConfirm)))
+	// The link in bulk mail: one-click unsubscribe (RFC 8058); a GET shows
+	// a button and changes nothing. (The app gives consent to signed-in
+	// subjects only, so it needs no double opt-in: a host that takes
+	// sign-ups by address mounts gdprhttp.NewConfirmHandler the same way.)
 	mux.Handle("/unsubscribe", a.unsub)
-	mux.Handle("/optin", a.optin)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 
 	mux.HandleFunc("GET /operator", a.operatorPage)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net/textproto"
 	"time"
 
@@ -26,8 +27,12 @@ func (a *app) sendBulk(ctx context.Context, s gdpr.SubjectID, purpose gdpr.Purpo
 	if err != nil || !d.Allowed {
 		return false, err
 	}
-	p, err := a.acc.get(gdpr.WithPurpose(ctx, purpose), s) // the processing is the mailing's: an objection to it refuses
-
+	// The mailing's own processing, with no allowance: a restriction
+	// (Art. 18) or an objection (Art. 21) that covers it refuses it.
+	p, err := a.acc.read(gdpr.WithPurpose(ctx, purpose), s)
+	if errors.Is(err, gdpr.ErrRestricted) {
+		return false, nil
+	}
 	if err != nil {
 		return false, err
 	}

@@ -175,13 +175,16 @@ func launch(t *testing.T, db *sql.DB, d sqldialect.Dialect, state string, keys k
 	} else {
 		done <- nil
 	}
-	in.stop = func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run %s: %v", id, err)
-		}
-		in.srv.Close()
-		a.close(context.Background())
+	var once sync.Once
+	in.stop = func() { // once: a test may stop it before its cleanup does
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("run %s: %v", id, err)
+			}
+			in.srv.Close()
+			a.close(context.Background())
+		})
 	}
 	t.Cleanup(in.stop)
 	return in

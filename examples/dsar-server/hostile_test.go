@@ -16,7 +16,7 @@ import (
 func rowCounts(t *testing.T, in *instance) map[string]int {
 	t.Helper()
 	out := map[string]int{}
-	for _, table := range []string{"accounts", "signins", "signin_log", "consent_events", "erasure_requests"} {
+	for _, table := range []string{"accounts", "links", "signin_log", "consent_events", "erasure_requests"} {
 		var n int
 		if err := in.app.cfg.db.QueryRow("SELECT COUNT(*) FROM " + in.app.acc.table(table)).Scan(&n); err != nil {
 			t.Fatalf("count %s: %v", table, err)
@@ -150,7 +150,7 @@ func TestRateLimits(t *testing.T) {
 	if codes[http.StatusOK] != 2 || codes[http.StatusTooManyRequests] != 4 {
 		t.Errorf("6 sign-ins at a rate of 4 a minute, burst 2: %v, want 2 OK and 4 refused", codes)
 	}
-	if n := rowCounts(t, in)["signins"]; n != 2 {
+	if n := rowCounts(t, in)["links"]; n != 2 {
 		t.Errorf("%d sign-in links made, want 2", n)
 	}
 }

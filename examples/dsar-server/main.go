@@ -178,6 +178,14 @@ func serve(ctx context.Context, log *slog.Logger, addr, dsn, state, base, prefix
 	if err != nil {
 		return err
 	}
+	// The development mailbox shows every sign-in and download link to
+	// whoever opens it, and the development keys are in a file: both are
+	// for this machine alone. Production replaces devConfig and the
+	// mailbox (README.md) and drops this check.
+	if ta, ok := ln.Addr().(*net.TCPAddr); !ok || !ta.IP.IsLoopback() {
+		ln.Close()
+		return errors.New("with the development keys and mailbox the app listens on a loopback address only (-addr 127.0.0.1:…): replace devConfig and the mailbox for anything else, see README.md")
+	}
 	if base == "" {
 		base = "http://" + ln.Addr().String()
 	}

@@ -86,14 +86,16 @@ func logged(log *slog.Logger, next http.Handler) http.Handler {
 	})
 }
 
-// limiter is a token bucket per client network (the address truncated
-// to /24 or /48: one household, one office), in memory per instance. It
-// forgets the buckets of networks idle for ten minutes.
+// limiter is a token bucket per key — a client network (the address
+// truncated to /24 or /48: one household, one office), or an address's
+// blind index — in memory per instance. It forgets a bucket once it has
+// been idle long enough to be full again, so forgetting loses nothing.
 type limiter struct {
 	mu      sync.Mutex
 	every   rate.Limit
 	burst   int
-	buckets map[netip.Prefix]*bucket
+	forget  time.Duration
+	buckets map[string]*bucket
 	swept   time.Time
 }
 
@@ -103,7 +105,13 @@ type bucket struct {
 }
 
 func newLimiter(perMinute, burst int) *limiter {
-	return &limiter{every: rate.Limit(float64(perMinute) / 60), burst: burst, buckets: map[netip.Prefix]*bucket{}}
+	return newLimiterAt(rate.Limit(float64(perMinute)/60), burst)
+}
+
+// newLimiterAt is a limiter of every tokens a second.
+func newLimiterAt(every rate.Limit, burst int) *limiter {
+	refill := time.Duration(float64(burst) / float64(every) * float64(time.Second))
+	return &limiter{every: every, burst: burst, forget: max(10*time.Minute, refill), buckets: map[string]*bucket{}}
 }
 
 // clientNet is the request's client network. The app trusts no proxy
@@ -126,14 +134,16 @@ func clientNet(r *http.Request) netip.Prefix {
 	return p
 }
 
-func (l *limiter) allow(r *http.Request) bool {
+func (l *limiter) allow(r *http.Request) bool { return l.allowKey(clientNet(r).String()) }
+
+// allowKey takes a token of key's bucket, if it has one.
+func (l *limiter) allowKey(key string) bool {
 	now := time.Now()
-	key := clientNet(r)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if now.Sub(l.swept) > time.Minute {
 		for k, b := range l.buckets {
-			if now.Sub(b.seen) > 10*time.Minute {
+			if now.Sub(b.seen) > l.forget {
 				delete(l.buckets, k)
 			}
 		}

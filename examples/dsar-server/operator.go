@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"mime"
@@ -27,12 +28,19 @@ var operatorActor = gdpr.Staff("operator")
 // staff requires an operator session (pages) for a form.
 func (a *app) staff(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if _, err := a.sessions.read(r, operatorCookie, "operator", time.Now()); err != nil {
+		if !a.operatorSession(r) {
 			a.fail(w, r, &userError{http.StatusUnauthorized, "Operators sign in first."})
 			return
 		}
 		h(w, r.WithContext(gdpr.WithActor(r.Context(), operatorActor)))
 	}
+}
+
+// operatorSession reports whether r carries an operator's session made
+// with the current operator token.
+func (a *app) operatorSession(r *http.Request) bool {
+	ss, err := a.sessions.read(r, operatorCookie, "operator", time.Now())
+	return err == nil && subtle.ConstantTimeCompare([]byte(ss.subject), []byte(a.operatorTag)) == 1
 }
 
 func (a *app) operatorSignin(w http.ResponseWriter, r *http.Request) {
@@ -44,7 +52,7 @@ func (a *app) operatorSignin(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, &userError{http.StatusUnauthorized, "That is not the operator token."})
 		return
 	}
-	a.sessions.setCookie(w, operatorCookie, session{kind: "operator", expires: time.Now().Add(operatorTTL)})
+	a.sessions.setCookie(w, operatorCookie, session{kind: "operator", subject: a.operatorTag, expires: time.Now().Add(operatorTTL)})
 	http.Redirect(w, r, "/operator", http.StatusSeeOther)
 }
 
@@ -108,7 +116,7 @@ func (a *app) dashboard(r *http.Request) (dashboard, error) {
 }
 
 func (a *app) operatorPage(w http.ResponseWriter, r *http.Request) {
-	if _, err := a.sessions.read(r, operatorCookie, "operator", time.Now()); err != nil {
+	if !a.operatorSession(r) {
 		a.render(w, r, http.StatusOK, "operator_signin", page{Title: "Operator sign-in"})
 		return
 	}
@@ -117,15 +125,19 @@ func (a *app) operatorPage(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	if r.URL.Query().Get("verified") != "" {
-		rep, err := a.kit.Trail().Verify(r.Context(), audit.VerifyOptions{})
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		d.Verified = rep
-	}
 	a.render(w, r, http.StatusOK, "operator", page{Title: "Operator", Operator: true, Data: d})
+}
+
+// verify checks the whole audit trail. A trail that does not verify is a
+// report of its problems, not a failure of the call: ErrTampered comes
+// with the report, which the operator must see.
+func (a *app) verify(r *http.Request) (*audit.Report, error) {
+	rep, err := a.kit.Trail().Verify(r.Context(), audit.VerifyOptions{})
+	if errors.Is(err, audit.ErrTampered) && rep != nil {
+		a.log.ErrorContext(r.Context(), "the audit trail does not verify", "problems", len(rep.Problems))
+		return rep, nil
+	}
+	return rep, err
 }
 
 func (a *app) retryForm(w http.ResponseWriter, r *http.Request) {
@@ -136,8 +148,19 @@ func (a *app) retryForm(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/operator", http.StatusSeeOther)
 }
 
+// verifyForm runs the verification on the POST (a GET changes nothing
+// and costs nothing) and shows the dashboard with its report.
 func (a *app) verifyForm(w http.ResponseWriter, r *http.Request) {
-	http.Redirect(w, r, "/operator?verified=1", http.StatusSeeOther)
+	d, err := a.dashboard(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if d.Verified, err = a.verify(r); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.render(w, r, http.StatusOK, "operator", page{Title: "Operator", Operator: true, Data: d})
 }
 
 func (a *app) extendForm(w http.ResponseWriter, r *http.Request) {
@@ -285,7 +308,11 @@ func (a *app) api(mux *http.ServeMux) {
 		return checkpointView{Origin: cp.Origin, Size: cp.Size, Note: string(cp.Note)}, nil
 	}))
 	mux.HandleFunc("POST /api/v1/audit/verify", a.bearer(func(w http.ResponseWriter, r *http.Request) (any, error) {
-		return a.kit.Trail().Verify(r.Context(), audit.VerifyOptions{})
+		rep, err := a.verify(r)
+		if err == nil && !rep.OK() {
+			return withStatus{http.StatusConflict, rep}, nil // the report says what is wrong
+		}
+		return rep, err
 	}))
 	mux.HandleFunc("GET /api/v1/retention/last", a.bearer(func(w http.ResponseWriter, r *http.Request) (any, error) {
 		return a.kit.Sweeper().LastSweep(r.Context())
@@ -329,6 +356,11 @@ func (a *app) bearer(h func(w http.ResponseWriter, r *http.Request) (any, error)
 		auth := r.Header.Get("Authorization")
 		token, ok := strings.CutPrefix(auth, "Bearer ")
 		if !ok || !a.operatorOK(token) {
+			if !a.bearerFails.allow(r) {
+				w.Header().Set("Retry-After", "60")
+				a.problem(w, r, &userError{http.StatusTooManyRequests, "too many calls with a wrong token: try again in a minute"})
+				return
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="operator"`)
 			a.problem(w, r, &userError{http.StatusUnauthorized, "the operator token is missing or wrong"})
 			return
@@ -339,10 +371,20 @@ func (a *app) bearer(h func(w http.ResponseWriter, r *http.Request) (any, error)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
+		if ws, ok := v.(withStatus); ok {
+			w.WriteHeader(ws.status)
+			v = ws.v
+		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		enc.Encode(v)
 	}
+}
+
+// withStatus is an API result answered with a status other than 200.
+type withStatus struct {
+	status int
+	v      any
 }
 
 // problem writes an error as application/problem+json (RFC 9457).

@@ -21,6 +21,9 @@ var (
 	emailRE    = regexp.MustCompile(`[^\s@]+@[^\s@]+`)
 	tokenRE    = regexp.MustCompile(`[A-Za-z0-9_\-]{24,}`)
 	ipv4RE     = regexp.MustCompile(`\b\d{1,3}(\.\d{1,3}){3}\b`)
+	// ipv6RE finds the runs an IPv6 address may be, with a zone; which
+	// of them are is decided by netip.
+	ipv6RE = regexp.MustCompile(`[0-9A-Fa-f.:]*:[0-9A-Fa-f.:]*:[0-9A-Fa-f.:]*(%[0-9A-Za-z_.-]+)?`)
 )
 
 func (h redactor) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
@@ -74,6 +77,18 @@ func scrub(s string) string {
 		s = s[:i] + "?[redacted]"
 	}
 	s = emailRE.ReplaceAllString(s, "[redacted]")
+	// IPv6 before IPv4: "::ffff:203.0.113.9" is one address. A run may
+	// carry a port ("[2001:db8::1]:51234" as net/http logs a peer, or
+	// without the brackets).
+	s = ipv6RE.ReplaceAllStringFunc(s, func(run string) string {
+		if isIPv6(run) {
+			return "[redacted]"
+		}
+		if i := strings.LastIndexByte(run, ':'); i > 0 && isIPv6(run[:i]) {
+			return "[redacted]"
+		}
+		return run
+	})
 	s = ipv4RE.ReplaceAllString(s, "[redacted]")
 	s = tokenRE.ReplaceAllStringFunc(s, func(t string) string {
 		// Request IDs (UUIDs) and other identifiers with dashes at UUID
@@ -83,14 +98,14 @@ func scrub(s string) string {
 		}
 		return "[redacted]"
 	})
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '"' || r == '(' || r == ')' }) {
-		if strings.Count(f, ":") >= 2 {
-			if _, err := netip.ParseAddr(strings.Trim(f, "[]")); err == nil {
-				s = strings.ReplaceAll(s, f, "[redacted]")
-			}
-		}
-	}
 	return s
+}
+
+// isIPv6 reports whether s is an IPv6 address (an IPv4-mapped one
+// included).
+func isIPv6(s string) bool {
+	a, err := netip.ParseAddr(s)
+	return err == nil && a.Is6()
 }
 
 func isUUID(s string) bool {

@@ -36,8 +36,23 @@ const (
 
 type sealer struct{ aead cipher.AEAD }
 
+// minSecret is the shortest session secret the app takes: every cookie,
+// and the operator's, is only as strong as it.
+const minSecret = 32
+
+var errShortSecret = errors.New("the session secret must be at least 32 random bytes")
+
 func newSealer(secret []byte) (*sealer, error) {
-	key, err := hkdf.Key(sha256.New, secret, nil, "dsar-server session cookies v1", 32)
+	return newSealerFor(secret, "dsar-server session cookies v1")
+}
+
+// newSealerFor makes a sealer under a key of its own, derived from secret
+// under label.
+func newSealerFor(secret []byte, label string) (*sealer, error) {
+	if len(secret) < minSecret {
+		return nil, errShortSecret
+	}
+	key, err := hkdf.Key(sha256.New, secret, nil, label, 32)
 	if err != nil {
 		return nil, err
 	}
@@ -52,15 +67,16 @@ func newSealer(secret []byte) (*sealer, error) {
 	return &sealer{aead: a}, nil
 }
 
-// session is what a cookie says.
+// session is what a cookie says. Its expiry, to the microsecond, less
+// its kind's lifetime is when it was issued, which a revocation compares.
 type session struct {
-	kind    string // "subject" or "operator": the cookie's name is bound too
-	subject gdpr.SubjectID
+	kind    string         // "subject" or "operator": the cookie's name is bound too
+	subject gdpr.SubjectID // for an operator: the tag of the operator token it was made with
 	expires time.Time
 }
 
 func (s *sealer) seal(name string, ss session) string {
-	plain := binary.BigEndian.AppendUint64(nil, uint64(ss.expires.Unix()))
+	plain := binary.BigEndian.AppendUint64(nil, uint64(ss.expires.UnixMicro()))
 	plain = append(plain, ss.subject...)
 	nonce := make([]byte, s.aead.NonceSize())
 	rand.Read(nonce)
@@ -69,6 +85,22 @@ func (s *sealer) seal(name string, ss session) string {
 }
 
 var errNoSession = errors.New("no valid session")
+
+// sealBytes seals plain, bound to ad.
+func (s *sealer) sealBytes(plain, ad []byte) []byte {
+	nonce := make([]byte, s.aead.NonceSize())
+	rand.Read(nonce)
+	return s.aead.Seal(nonce, nonce, plain, ad)
+}
+
+// openBytes opens what sealBytes sealed with the same ad.
+func (s *sealer) openBytes(sealed, ad []byte) ([]byte, error) {
+	n := s.aead.NonceSize()
+	if len(sealed) < n+s.aead.Overhead() {
+		return nil, errNoSession
+	}
+	return s.aead.Open(nil, sealed[:n], sealed[n:], ad)
+}
 
 func (s *sealer) open(name, kind, value string, now time.Time) (session, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(value)
@@ -80,7 +112,7 @@ func (s *sealer) open(name, kind, value string, now time.Time) (session, error) 
 	if err != nil || len(plain) < 8 {
 		return session{}, errNoSession
 	}
-	ss := session{kind: kind, expires: time.Unix(int64(binary.BigEndian.Uint64(plain)), 0), subject: gdpr.SubjectID(plain[8:])}
+	ss := session{kind: kind, expires: time.UnixMicro(int64(binary.BigEndian.Uint64(plain))), subject: gdpr.SubjectID(plain[8:])}
 	if !now.Before(ss.expires) {
 		return session{}, errNoSession
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"html/template"
 	"io/fs"
@@ -116,7 +117,7 @@ func (a *app) subject(h subjectHandler) http.HandlerFunc {
 		ss, err := a.sessions.read(r, subjectCookie, "subject", time.Now())
 		if err == nil {
 			var ok bool
-			ok, err = a.acc.exists(r.Context(), ss.subject)
+			ok, err = a.acc.valid(r.Context(), ss.subject, ss.expires.Add(-sessionTTL))
 			if err == nil && !ok {
 				err = errNoSession
 			}
@@ -155,12 +156,24 @@ func (a *app) home(w http.ResponseWriter, r *http.Request) {
 // maxEmail bounds an address (RFC 5321's path limit).
 const maxEmail = 254
 
-// parseEmail checks an address the subject typed.
+// parseEmail checks an address the subject typed and returns it in the
+// one form the app keeps: ASCII, in lower case. Two addresses the app
+// takes are the same account exactly when they are the same string, so
+// no look-alike ("İ" lower-cases to "i", the Kelvin sign to "k") reaches
+// another's account. An internationalised address (RFC 6531) is refused;
+// a host that takes them keeps the domain as its IDNA A-label and the
+// local part as given, and normalises nothing else.
 func parseEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
-	if s == "" || len(s) > maxEmail || !utf8.ValidString(s) {
+	if s == "" || len(s) > maxEmail {
 		return "", badRequest("Enter a valid e-mail address.")
 	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return "", badRequest("Enter a valid e-mail address, in ASCII letters.")
+		}
+	}
+	s = strings.ToLower(s)
 	addr, err := mail.ParseAddress(s)
 	if err != nil || addr.Address != s || addr.Name != "" || strings.ContainsAny(s, "<>\"'\\ \t\r\n") {
 		return "", badRequest("Enter a valid e-mail address.")
@@ -168,8 +181,11 @@ func parseEmail(s string) (string, error) {
 	return s, nil
 }
 
-// signin sends a sign-in link. The answer is the same whether or not
-// the address has an account, so the page tells no one who is a user.
+// signin sends a sign-in link. The answer, and the work behind it, are
+// the same whether or not the address has an account, so neither the
+// page nor its timing tells anyone who is a user. Besides the limit per
+// client network, an address gets a few links an hour, so no one floods
+// another's mailbox from many networks.
 func (a *app) signin(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		a.fail(w, r, formErr(err))
@@ -180,7 +196,13 @@ func (a *app) signin(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	token, err := a.acc.startSignin(r.Context(), email)
+	if !a.perAddress.allowKey(hex.EncodeToString(a.acc.emailIdx.Sum(email))) {
+		// Answered as a success: the page must not say the address is
+		// known; the owner has the links already sent.
+		a.render(w, r, http.StatusOK, "sent", page{Title: "Check your mail"})
+		return
+	}
+	token, err := a.acc.startLink(r.Context(), linkSignin, "", email)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -204,16 +226,25 @@ func formErr(err error) error {
 	return badRequest("The form could not be read.")
 }
 
-// signinConfirmPage shows the button that spends a sign-in link: a GET
-// spends nothing, since mail scanners fetch links.
+// signinConfirmPage shows the button that spends a sign-in link, and
+// which address it signs in (masked): a GET spends nothing, since mail
+// scanners fetch links, and a link someone else sent cannot sign the
+// visitor in to an account they do not recognise unawares.
 func (a *app) signinConfirmPage(w http.ResponseWriter, r *http.Request) {
-	t := r.URL.Query().Get("t")
-	if len(t) != 43 {
-		a.fail(w, r, badRequest("This sign-in link is not valid. Ask for a new one."))
+	l, err := a.acc.readLink(r.Context(), r.URL.Query().Get("t"), linkSignin)
+	if errors.Is(err, errBadLink) {
+		a.fail(w, r, badRequest("This sign-in link is not valid any more: it was used, or it expired. Ask for a new one."))
 		return
 	}
-	a.render(w, r, http.StatusOK, "confirm", page{Title: "Sign in", Data: t})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.render(w, r, http.StatusOK, "confirm", page{Title: "Sign in", Data: confirmView{Token: r.URL.Query().Get("t"), Address: maskEmail(l.email)}})
 }
+
+// confirmView is what a link's confirmation page shows.
+type confirmView struct{ Token, Address string }
 
 func (a *app) signinConfirm(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
@@ -234,9 +265,105 @@ func (a *app) signinConfirm(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }
 
+// signout ends every session of the subject, in every browser, not only
+// this one's cookie.
 func (a *app) signout(w http.ResponseWriter, r *http.Request) {
+	if ss, err := a.sessions.read(r, subjectCookie, "subject", time.Now()); err == nil {
+		if err := a.acc.revoke(r.Context(), ss.subject); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
 	a.sessions.setCookie(w, subjectCookie, session{})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// changeEmail starts a correction of the subject's address (Art. 16):
+// the new address's owner confirms it first, from the link mailed to it,
+// in the same account's session. Until then nothing changes.
+func (a *app) changeEmail(w http.ResponseWriter, r *http.Request, s gdpr.SubjectID, value string) {
+	email, err := parseEmail(value)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	token, taken, err := a.acc.startEmailChange(r.Context(), s, email)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	m := message{To: email, Subject: "Confirm your new address", Sent: time.Now(),
+		Body: "To make this your address at the privacy center, open this link within 15 minutes, signed in to your account:\n\n" +
+			a.cfg.baseURL + "/email/confirm?t=" + token + "\n\nIf you did not ask for it, ignore this message."}
+	if taken {
+		m = message{To: email, Subject: "Your address", Sent: time.Now(),
+			Body: "Someone asked to move another account of the privacy center to this address, which has an account already. Nothing changed.\n"}
+	}
+	if err := a.cfg.mail.send(r.Context(), m); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/account?done=email", http.StatusSeeOther)
+}
+
+// emailConfirmPage shows the button that confirms a new address.
+func (a *app) emailConfirmPage(w http.ResponseWriter, r *http.Request, s gdpr.SubjectID) {
+	l, err := a.acc.readLink(r.Context(), r.URL.Query().Get("t"), linkEmail)
+	if err == nil && l.subject != s {
+		err = errBadLink
+	}
+	if errors.Is(err, errBadLink) {
+		a.fail(w, r, badRequest("This link is not valid any more, or it is for another account: sign in to the account that asked for it."))
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.render(w, r, http.StatusOK, "email_confirm", page{Title: "Confirm your address", SignedIn: true,
+		Data: confirmView{Token: r.URL.Query().Get("t"), Address: maskEmail(l.email)}})
+}
+
+// emailConfirm spends the link and files the correction, which the
+// engine carries out and tells the recipients of (Art. 19); the old
+// address is told, and every other session of the subject ends.
+func (a *app) emailConfirm(w http.ResponseWriter, r *http.Request, s gdpr.SubjectID) {
+	if err := r.ParseForm(); err != nil {
+		a.fail(w, r, formErr(err))
+		return
+	}
+	old, err := a.acc.get(r.Context(), s)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	email, err := a.acc.finishEmailChange(r.Context(), r.PostForm.Get("t"), s)
+	if errors.Is(err, errBadLink) {
+		a.fail(w, r, badRequest("This link is not valid any more, or it is for another account."))
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if _, _, err := a.kit.Engine().Submit(r.Context(), erasure.Submission{Subject: s, Channel: "web", Authenticated: true,
+		Kind: gdpr.KindRectification, Corrections: []erasure.Correction{{Target: "account", Field: "email", Value: email}}}); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.cfg.mail.send(r.Context(), message{To: old.Email, Subject: "Your address is changing", Sent: time.Now(),
+		Body: "Your privacy center account is moving to the address " + maskEmail(email) + ", which its owner confirmed. If that was not you, write to privacy@example.com.\n"}); err != nil {
+		a.log.ErrorContext(r.Context(), "the notice to the old address failed", "error", err.Error())
+	}
+	if err := a.acc.revoke(r.Context(), s); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	// This browser stays signed in: a fresh session, issued after the
+	// revocation.
+	time.Sleep(time.Millisecond)
+	a.sessions.setCookie(w, subjectCookie, session{kind: "subject", subject: s, expires: time.Now().Add(sessionTTL)})
+	http.Redirect(w, r, "/account?done=request", http.StatusSeeOther)
 }
 
 // consentRow is one purpose and channel on the account page.
@@ -343,6 +470,8 @@ func flashText(k string) string {
 		return "Your erasure request is received. Once it is done, your account is gone; its receipt stays at the link below."
 	case "cancel":
 		return "Your request is cancelled."
+	case "email":
+		return "We sent a link to the new address. Open it, signed in here, to make the change."
 	case "gpc":
 		return "Your browser's Global Privacy Control signal is honoured: we no longer share your data with partners."
 	}
@@ -442,12 +571,8 @@ func (a *app) submit(w http.ResponseWriter, r *http.Request, s gdpr.SubjectID) {
 				return
 			}
 		case "email":
-			v, err := parseEmail(value)
-			if err != nil {
-				a.fail(w, r, err)
-				return
-			}
-			value = v
+			a.changeEmail(w, r, s, value)
+			return
 		default:
 			a.fail(w, r, badRequest("Choose what to correct."))
 			return
