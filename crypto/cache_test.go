@@ -2,6 +2,7 @@ package crypto
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -25,8 +26,8 @@ func TestCache(t *testing.T) {
 	if _, ok := c.get("1"); ok {
 		t.Error("the least recently used entry survived")
 	}
-	if c.ll.Len() != 3 || len(c.m) != 3 {
-		t.Errorf("cache holds %d/%d entries, want 3", c.ll.Len(), len(c.m))
+	if len(c.ring) != 3 || len(c.m) != 3 || len(c.used) != 3 {
+		t.Errorf("cache holds %d/%d entries, want 3", len(c.ring), len(c.m))
 	}
 	// A load that started before a shred cannot put the key back, even
 	// after the cache has filled up with other subjects.
@@ -60,5 +61,79 @@ func TestCache(t *testing.T) {
 	off.put("x", a, off.generation())
 	if _, ok := off.get("x"); ok {
 		t.Error("a disabled cache cached")
+	}
+}
+
+// checkCache fails unless the map, the ring and the second-chance bits
+// describe the same entries, within the size bound.
+func checkCache(t *testing.T, c *cache) {
+	t.Helper()
+	if len(c.m) != len(c.ring) || len(c.used) != len(c.ring) || len(c.ring) > c.size {
+		t.Fatalf("map %d, ring %d, used %d entries, size %d", len(c.m), len(c.ring), len(c.used), c.size)
+	}
+	for i, ref := range c.ring {
+		if e, ok := c.m[ref]; !ok || e.slot != i {
+			t.Fatalf("slot %d: ref %q maps to slot %d (present %v)", i, ref, e.slot, ok)
+		}
+	}
+}
+
+// Random puts, hits, shreds, rotations and revives keep the cache's
+// structures consistent and bounded, and a shredded ref is never served
+// within its marker's TTL.
+func TestCacheOperationsKeepItConsistent(t *testing.T) {
+	now := time.Unix(0, 0)
+	c := newCache(8, time.Minute, func() time.Time { return now })
+	a := nopAEAD{}
+	shredAt := map[string]time.Time{}
+	r := rand.New(rand.NewPCG(7, 7))
+	for i := range 20_000 {
+		ref := fmt.Sprint(r.IntN(20))
+		switch op := r.IntN(10); {
+		case op < 4:
+			c.put(ref, a, c.generation())
+		case op < 7:
+			_, ok := c.get(ref)
+			if at, shredded := shredAt[ref]; ok && shredded && now.Sub(at) < time.Minute {
+				t.Fatalf("op %d: a shredded ref was served", i)
+			}
+		case op < 8:
+			c.shred(ref)
+			shredAt[ref] = now
+		case op < 9:
+			c.replace(ref, a)
+		default:
+			c.forget(ref)
+			delete(shredAt, ref)
+		}
+		if r.IntN(50) == 0 {
+			now = now.Add(10 * time.Second)
+		}
+		checkCache(t, c)
+	}
+}
+
+// The hand gives every read entry a second chance: of a full cache whose
+// entries were all read but one, that one goes first, wherever it is, and
+// the read ones stay.
+func TestCacheEvictsTheUnreadEntry(t *testing.T) {
+	a := nopAEAD{}
+	for unread := range 5 {
+		c := newCache(5, time.Minute, time.Now)
+		for i := range 5 {
+			c.put(fmt.Sprint(i), a, c.generation())
+		}
+		for i := range 5 {
+			if i != unread {
+				c.get(fmt.Sprint(i))
+			}
+		}
+		c.put("new", a, c.generation())
+		checkCache(t, c)
+		for i := range 5 {
+			if _, ok := c.get(fmt.Sprint(i)); ok == (i == unread) {
+				t.Errorf("unread %d: entry %d cached %v", unread, i, ok)
+			}
+		}
 	}
 }

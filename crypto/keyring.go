@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -561,22 +562,35 @@ func printable(s string) bool { return auditlimit.Printable(s) }
 // isKey reports whether s matches ^[a-z0-9_.-]{1,max}$.
 func isKey(s string, max int) bool { return auditlimit.IsKeyN(s, max) }
 
-// fieldAD appends to dst the associated data of a field ciphertext: a
-// domain tag (one for subjects, one for scopes), then the subject or
-// scope, table, column and row, each prefixed by its length.
-func fieldAD(dst []byte, o owner, f Field) []byte {
-	id := string(o.subject)
+// The associated data of a field ciphertext is a domain tag (one for
+// subjects, one for scopes), then the subject or scope, table, column and
+// row, each prefixed by its length (a uvarint): ownerAD's part, the same
+// for every field of one owner, then fieldPartsAD's.
+
+// ownerAD appends the domain tag and the length-prefixed subject or scope.
+func ownerAD(dst []byte, o owner) []byte {
 	if o.isScope {
-		dst = append(dst, "gdpr/crypto/scope-field/v1\x00"...)
-		id = string(o.scope)
+		return appendLP(append(dst, "gdpr/crypto/scope-field/v1\x00"...), string(o.scope))
+	}
+	return appendLP(append(dst, "gdpr/crypto/field/v1\x00"...), string(o.subject))
+}
+
+// fieldPartsAD appends the length-prefixed table, column and row.
+func fieldPartsAD(dst []byte, f Field) []byte {
+	if n := len(f.Table) + len(f.Column) + len(f.Row) + 3*binary.MaxVarintLen16; cap(dst)-len(dst) < n {
+		dst = slices.Grow(dst, n)
+	}
+	return appendLP(appendLP(appendLP(dst, f.Table), f.Column), f.Row)
+}
+
+// appendLP appends the length of s as a uvarint, then s.
+func appendLP(dst []byte, s string) []byte {
+	if len(s) < 0x80 {
+		dst = append(dst, byte(len(s)))
 	} else {
-		dst = append(dst, "gdpr/crypto/field/v1\x00"...)
-	}
-	for _, s := range [...]string{id, f.Table, f.Column, f.Row} {
 		dst = binary.AppendUvarint(dst, uint64(len(s)))
-		dst = append(dst, s...)
 	}
-	return dst
+	return append(dst, s...)
 }
 
 var adPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
@@ -611,27 +625,71 @@ func (k *Keyring) encrypt(ctx context.Context, op string, o owner, f Field, plai
 	if err := checkCtx(op, ctx); err != nil {
 		return nil, err
 	}
-	if err := o.validate(); err != nil {
-		return nil, wrap(op, err)
-	}
-	if err := f.validate(); err != nil {
-		return nil, wrap(op, err)
-	}
-	w, err := actorOf(ctx)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	a, _, err := k.primitive(ctx, o, w, true, tx)
+	fields := [1]Field{f}
+	a, err := k.encryptKey(ctx, o, fields[:], tx)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
 	adp := adPool.Get().(*[]byte)
-	ad := fieldAD((*adp)[:0], o, f)
+	*adp = ownerAD((*adp)[:0], o)
+	ct, err := seal(a, adp, len(*adp), f, plaintext)
+	adPool.Put(adp)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	return ct, nil
+}
+
+// encryptKey validates the input of an encryption of fields for o (all of
+// it, before anything is read or written) and returns o's primitive,
+// creating o's key on first use.
+//
+// o is validated only when its key is not in the cache: nothing is cached
+// but for an owner that was validated (every put follows a validation),
+// and validation is a pure function of the ID, so a hit proves it valid,
+// and the checks run in the same order (owner, fields, actor) either way.
+func (k *Keyring) encryptKey(ctx context.Context, o owner, fields []Field, tx Store) (tink.AEAD, error) {
+	a, cached := k.validCached(o)
+	if !cached {
+		if err := o.validate(); err != nil {
+			return nil, err
+		}
+	}
+	for i := range fields {
+		if err := fields[i].validate(); err != nil {
+			return nil, err
+		}
+	}
+	w, err := actorOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if cached {
+		return a, nil
+	}
+	return k.reload(ctx, o, w, true, tx)
+}
+
+// validCached returns o's primitive if the cache holds it, which proves o
+// valid (see encryptKey). A subject ID that starts with NUL is never
+// looked up here: it is invalid, and it could be the cache key of a scope
+// (see owner.key), which validation alone tells apart.
+func (k *Keyring) validCached(o owner) (tink.AEAD, bool) {
+	key := o.key()
+	if !o.isScope && (key == "" || key[0] == 0) {
+		return nil, false
+	}
+	return k.cache.get(key)
+}
+
+// seal encrypts plaintext of field f with a. The associated data is built
+// in *adp, whose first pre bytes are the owner's part (ownerAD).
+func seal(a tink.AEAD, adp *[]byte, pre int, f Field, plaintext []byte) ([]byte, error) {
+	ad := fieldPartsAD((*adp)[:pre], f)
 	ct, err := a.Encrypt(plaintext, ad)
 	*adp = ad
-	adPool.Put(adp)
 	if err != nil || len(ct) == 0 || ct[0] != FormatV1 {
-		return nil, wrap(op, errEncrypt)
+		return nil, errEncrypt
 	}
 	return ct, nil
 }
@@ -653,84 +711,137 @@ func (k *Keyring) decrypt(ctx context.Context, op string, o owner, f Field, ciph
 	if err := checkCtx(op, ctx); err != nil {
 		return nil, err
 	}
-	if err := o.validate(); err != nil {
-		return nil, wrap(op, err)
-	}
-	if err := f.validate(); err != nil {
-		return nil, wrap(op, err)
-	}
-	var w actor // read only when recorded: decryption is the hot path
-	if k.auditDecrypts {
-		var err error
-		if w, err = actorOf(ctx); err != nil {
-			return nil, wrap(op, err)
-		}
-	}
-	if k.guard != nil && !o.isScope {
-		if err := k.guard(ctx, o.subject); err != nil {
-			if k.auditDecrypts { // a refused access is on the trail too; the refusal stands either way
-				_ = k.recordDecrypt(ctx, w, k.about(ctx, o, tx), f, gdpr.Denied)
-			}
-			return nil, wrap(op, restricted{err})
-		}
-	}
-	// fail records a failed attempt (a forged or misplaced ciphertext, a
-	// key shredded or never made: on the trail too) about who; the failure
-	// stands whatever the Recorder says.
-	fail := func(who owner, err error) ([]byte, error) {
-		if k.auditDecrypts {
-			_ = k.recordDecrypt(ctx, w, who, f, gdpr.Failure)
-		}
-		return nil, wrap(op, err)
-	}
-	if len(ciphertext) < 1 || ciphertext[0] != FormatV1 {
-		if !k.auditDecrypts {
-			return nil, wrap(op, ErrDecrypt)
-		}
-		return fail(k.about(ctx, o, tx), ErrDecrypt)
-	}
-	a, cached, err := k.primitive(ctx, o, w, false, tx)
-	switch {
-	case errors.Is(err, ErrNotFound): // no key: the ciphertext cannot be theirs
-		return fail(o.unlinked(), ErrDecrypt)
-	case errors.Is(err, ErrShredded):
-		return fail(o.unlinked(), ErrShredded)
-	case err != nil:
-		return nil, wrap(op, err)
+	fields := [1]Field{f}
+	var d decryption
+	if err := k.startDecrypt(&d, ctx, op, o, fields[:], tx); err != nil {
+		return nil, err
 	}
 	adp := adPool.Get().(*[]byte)
-	ad := fieldAD((*adp)[:0], o, f)
-	p, err := a.Decrypt(ciphertext, ad)
+	*adp = ownerAD((*adp)[:0], o)
+	p, err := d.open(f, ciphertext, adp, len(*adp))
+	adPool.Put(adp)
+	return p, err
+}
+
+// decryption is what the fields of one decrypt (or decryptRow) call
+// share: who asks, and o's primitive once it is loaded.
+type decryption struct {
+	k      *Keyring
+	ctx    context.Context
+	op     string
+	o      owner
+	w      actor
+	tx     Store
+	a      tink.AEAD // nil until loaded
+	cached bool      // a came from the cache (it may predate a rotation)
+}
+
+// startDecrypt sets d up for a decryption of fields for o: it validates
+// the input (all of it, before any key is read) and asks the Guard, once; a refusal is
+// recorded (with WithDecryptAudit) for fields[0], as a Decrypt of it
+// would record it. Errors are wrapped for op.
+//
+// Without a Guard to ask (or for a scope, which it does not judge), the
+// cache is read first, and a hit stands for the validation of o (see
+// encryptKey). With one, the key is looked up only once the Guard has
+// answered, as before: so a Shred during a slow Guard is seen.
+func (k *Keyring) startDecrypt(d *decryption, ctx context.Context, op string, o owner, fields []Field, tx Store) error {
+	d.k, d.ctx, d.op, d.o, d.tx = k, ctx, op, o, tx
+	guarded := k.guard != nil && !o.isScope
+	if !guarded {
+		d.a, d.cached = k.validCached(o)
+	}
+	if !d.cached {
+		if err := o.validate(); err != nil {
+			return wrap(op, err)
+		}
+	}
+	for i := range fields {
+		if err := fields[i].validate(); err != nil {
+			return wrap(op, err)
+		}
+	}
+	if k.auditDecrypts { // read only when recorded: decryption is the hot path
+		var err error
+		if d.w, err = actorOf(ctx); err != nil {
+			return wrap(op, err)
+		}
+	}
+	if guarded {
+		if err := k.guard(ctx, o.subject); err != nil {
+			if k.auditDecrypts { // a refused access is on the trail too; the refusal stands either way
+				_ = k.recordDecrypt(ctx, d.w, k.about(ctx, o, tx), fields[0], gdpr.Denied)
+			}
+			return wrap(op, restricted{err})
+		}
+	}
+	return nil
+}
+
+// fail records a failed attempt at f (a forged or misplaced ciphertext, a
+// key shredded or never made: on the trail too) about who; the failure
+// stands whatever the Recorder says.
+func (d *decryption) fail(who owner, f Field, err error) ([]byte, error) {
+	if d.k.auditDecrypts {
+		_ = d.k.recordDecrypt(d.ctx, d.w, who, f, gdpr.Failure)
+	}
+	return nil, wrap(d.op, err)
+}
+
+// open decrypts one ciphertext of field f, loading the primitive on first
+// need, building the associated data in *adp after its first pre bytes,
+// the owner's part (ownerAD), and records the outcome with
+// WithDecryptAudit.
+func (d *decryption) open(f Field, ciphertext []byte, adp *[]byte, pre int) ([]byte, error) {
+	k, ctx, o := d.k, d.ctx, d.o
+	if len(ciphertext) < 1 || ciphertext[0] != FormatV1 {
+		if !k.auditDecrypts {
+			return nil, wrap(d.op, ErrDecrypt)
+		}
+		return d.fail(k.about(ctx, o, d.tx), f, ErrDecrypt)
+	}
+	if d.a == nil {
+		a, cached, err := k.primitive(ctx, o, d.w, false, d.tx)
+		switch {
+		case errors.Is(err, ErrNotFound): // no key: the ciphertext cannot be theirs
+			return d.fail(o.unlinked(), f, ErrDecrypt)
+		case errors.Is(err, ErrShredded):
+			return d.fail(o.unlinked(), f, ErrShredded)
+		case err != nil:
+			return nil, wrap(d.op, err)
+		}
+		d.a, d.cached = a, cached
+	}
+	ad := fieldPartsAD((*adp)[:pre], f)
+	*adp = ad
+	p, err := d.a.Decrypt(ciphertext, ad)
 	who := o
-	if err != nil && cached {
+	if err != nil && d.cached {
 		// The cached keyset may predate a rotation on another instance:
 		// read the Store once more before giving up.
-		var rerr error
-		if a, rerr = k.reload(ctx, o, w, false, tx); rerr == nil {
+		a, rerr := k.reload(ctx, o, d.w, false, d.tx)
+		if rerr == nil {
+			d.a, d.cached = a, false
 			p, err = a.Decrypt(ciphertext, ad)
 		} else {
 			who = o.unlinked() // the key is gone, or the Store cannot say
 			if errors.Is(rerr, ErrShredded) {
 				err = ErrShredded
 			} else if !errors.Is(rerr, ErrNotFound) {
-				*adp = ad
-				adPool.Put(adp)
-				return nil, wrap(op, rerr)
+				return nil, wrap(d.op, rerr)
 			}
 		}
 	}
-	*adp = ad
-	adPool.Put(adp)
 	if errors.Is(err, ErrShredded) {
-		return fail(who, ErrShredded)
+		return d.fail(who, f, ErrShredded)
 	}
 	if err != nil {
-		return fail(who, ErrDecrypt)
+		return d.fail(who, f, ErrDecrypt)
 	}
 	if k.auditDecrypts {
-		if err := k.recordDecrypt(ctx, w, o, f, gdpr.Success); err != nil {
+		if err := k.recordDecrypt(ctx, d.w, o, f, gdpr.Success); err != nil {
 			clear(p) // no record, no plaintext
-			return nil, wrap(op, err)
+			return nil, wrap(d.op, err)
 		}
 	}
 	return p, nil
