@@ -37,7 +37,9 @@
 // Record takes a gdpr.Event. The log never stores its Subject, nor the ID
 // of a staff member or subject acting, in clear: each is replaced by a
 // [Pseudonym], HMAC-SHA-256 under the Log's pseudonym key of the ID and a
-// random salt kept for that ID in a separate table. Queries for a subject
+// random salt kept for that ID in a separate table (created, for an ID the
+// Log meets for the first time, in the transaction of the batch that
+// first names it: see [SaltReader]). Queries for a subject
 // ("who looked at my data", Art. 15) or an actor compute the pseudonym
 // again. [Log.EraseSubject] deletes the salt: from then on nothing in the
 // log can be linked to that subject, by anyone, key or not, while every

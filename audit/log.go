@@ -57,6 +57,10 @@ type Log struct {
 	treeMu sync.Mutex
 	tree   treeState // the last head this Log committed
 
+	// eagerSalts is set once the Store's append reader proved not to be
+	// a SaltReader: salts are then created before the append.
+	eagerSalts atomic.Bool
+
 	cpMu     sync.Mutex   // one checkpoint at a time
 	lastCP   atomic.Int64 // size of the last checkpoint this Log signed or saw
 	lastSeen Checkpoint   // that checkpoint; guarded by cpMu
@@ -76,6 +80,19 @@ type record struct {
 	subject []byte
 	actor   []byte
 	body    []byte
+	// pend, if not nil, is an entry whose pseudonyms are not all known
+	// yet: their salts are got or created in the batch's transaction
+	// (SaltReader), and the entry encoded there.
+	pend *pending
+}
+
+// pending is what encoding a record still needs.
+type pending struct {
+	ev      gdpr.Event // checked; its Subject and Actor IDs still in clear
+	en      Entry      // checked, with its time and nonce
+	actor   Pseudonym  // the actor's pseudonym, if known
+	subject bool       // the subject's pseudonym is to be made
+	actorPs bool       // the actor's pseudonym is to be made
 }
 
 // Option configures a Log in New. Options are made by this package's With
@@ -394,7 +411,8 @@ func (l *Log) append(ctx context.Context, events []gdpr.Event) (int64, error) {
 	if closed {
 		return 0, wrap("record", ErrClosed) // before a salt is made
 	}
-	recs, err := l.prepare(ctx, events, salts{l.store.Salt, true})
+	salt := salts{get: l.store.Salt, committed: true, deferNew: !l.eagerSalts.Load()}
+	recs, err := l.prepare(ctx, events, salt)
 	if err != nil {
 		return 0, wrap("record", err)
 	}
@@ -440,9 +458,9 @@ func (l *Log) AppendTx(ctx context.Context, a Appender, events ...gdpr.Event) (i
 	if closed {
 		return 0, wrap("record", ErrClosed)
 	}
-	salt := salts{l.store.Salt, true}
+	salt := salts{get: l.store.Salt, committed: true}
 	if sa, ok := a.(SaltAppender); ok {
-		salt = salts{sa.Salt, false}
+		salt = salts{get: sa.Salt}
 	}
 	recs, err := l.prepare(ctx, events, salt)
 	if err != nil {
@@ -516,48 +534,235 @@ func (l *Log) prepare(ctx context.Context, events []gdpr.Event, salt salts) ([]r
 	recs := make([]record, len(events))
 	nonces := make([]byte, NonceSize*len(events))
 	rand.Read(nonces)
-	for i, ev := range events {
+	var one [1]Pseudonym // no allocation for a single event
+	actors := one[:]
+	if len(events) > 1 {
+		actors = make([]Pseudonym, len(events))
+	}
+	if salt.deferNew {
+		// Known pseudonyms from the cache, under one lock; the others
+		// are made in the batch's transaction.
+		now := l.ps.now()
+		l.ps.mu.RLock()
+		for i := range events {
+			ev, en := &events[i], &entries[i]
+			var pend *pending
+			if ev.Subject != "" {
+				if p, ok := l.ps.cachedLocked(nsSubject, string(ev.Subject), now); ok {
+					en.Subject = p
+				} else {
+					pend = &pending{subject: true}
+				}
+			}
+			if ev.Actor.Kind != gdpr.ActorSystem && ev.Actor.ID != "" {
+				if p, ok := l.ps.cachedLocked(actorNS(ev.Actor), ev.Actor.ID, now); ok {
+					actors[i] = p
+				} else {
+					if pend == nil {
+						pend = &pending{}
+					}
+					pend.actorPs = true
+				}
+			}
+			recs[i].pend = pend
+		}
+		l.ps.mu.RUnlock()
+	} else {
+		for i, ev := range events {
+			en := &entries[i]
+			if ev.Subject != "" {
+				p, err := l.ps.get(ctx, nsSubject, string(ev.Subject), salt)
+				if err != nil {
+					return nil, err
+				}
+				en.Subject = p
+			}
+			if ev.Actor.Kind != gdpr.ActorSystem && ev.Actor.ID != "" {
+				p, err := l.ps.get(ctx, actorNS(ev.Actor), ev.Actor.ID, salt)
+				if err != nil {
+					return nil, err
+				}
+				actors[i] = p
+			}
+		}
+	}
+	// One allocation holds the columns and bodies of every record.
+	total := 0
+	for i := range events {
+		if recs[i].pend == nil {
+			total += recordSize(&entries[i], &events[i])
+		}
+	}
+	slab := make([]byte, 0, total)
+	for i := range events {
 		en := &entries[i]
-		rec := &recs[i]
-		var actor Pseudonym
 		copy(en.Nonce[:], nonces[i*NonceSize:])
-		if ev.Subject != "" {
-			p, err := l.ps.get(ctx, nsSubject, string(ev.Subject), salt)
-			if err != nil {
-				return nil, err
-			}
-			en.Subject = p
+		if p := recs[i].pend; p != nil {
+			p.ev, p.en, p.actor = events[i], *en, actors[i]
+			recs[i].time = en.Time
+			continue
 		}
-		if ev.Actor.Kind != gdpr.ActorSystem && ev.Actor.ID != "" {
-			ns := nsStaff
-			if ev.Actor.Kind == gdpr.ActorSubject {
-				ns = nsSubject
-			}
-			p, err := l.ps.get(ctx, ns, ev.Actor.ID, salt)
-			if err != nil {
-				return nil, err
-			}
-			actor = p
-		}
-		// One allocation holds the subject and actor columns and the body.
-		buf := make([]byte, 0, 2*len(Pseudonym{})+len(ev.Actor.Kind)+1+len(ev.Actor.ID)+en.size())
-		if ev.Subject != "" {
-			buf = append(buf, en.Subject[:]...)
-			rec.subject = buf[:len(buf):len(buf)]
-		}
-		n := len(buf)
-		buf = append(append(buf, ev.Actor.Kind...), ':')
-		switch {
-		case ev.Actor.Kind == gdpr.ActorSystem:
-			buf = append(buf, ev.Actor.ID...)
-		case ev.Actor.ID != "":
-			buf = append(buf, actor[:]...)
-		}
-		rec.actor = buf[n:len(buf):len(buf)]
-		rec.time = en.Time
-		rec.body = en.appendBinary(buf[len(buf):], actor[:])
+		slab = encode(&recs[i], en, &events[i], actors[i], slab)
 	}
 	return recs, nil
+}
+
+// actorNS is the namespace of a staff or subject actor's pseudonym.
+func actorNS(a gdpr.Actor) string {
+	if a.Kind == gdpr.ActorSubject {
+		return nsSubject
+	}
+	return nsStaff
+}
+
+// recordSize is the room encode takes for a record of en, for ev.
+func recordSize(en *Entry, ev *gdpr.Event) int {
+	return 2*len(Pseudonym{}) + len(ev.Actor.Kind) + 1 + len(ev.Actor.ID) + en.size()
+}
+
+// encode fills rec from the checked entry en of event ev, whose subject
+// pseudonym is set and whose actor's pseudonym is actor, in the free
+// capacity of slab if it has recordSize, and returns the rest of slab.
+func encode(rec *record, en *Entry, ev *gdpr.Event, actor Pseudonym, slab []byte) []byte {
+	var buf []byte
+	if need := recordSize(en, ev); cap(slab)-len(slab) >= need {
+		buf, slab = slab[len(slab):len(slab):len(slab)+need], slab[:len(slab)+need]
+	} else {
+		buf = make([]byte, 0, need)
+	}
+	rec.subject = nil
+	if ev.Subject != "" {
+		buf = append(buf, en.Subject[:]...)
+		rec.subject = buf[:len(buf):len(buf)]
+	}
+	n := len(buf)
+	buf = append(append(buf, ev.Actor.Kind...), ':')
+	switch {
+	case ev.Actor.Kind == gdpr.ActorSystem:
+		buf = append(buf, ev.Actor.ID...)
+	case ev.Actor.ID != "":
+		buf = append(buf, actor[:]...)
+	}
+	rec.actor = buf[n:len(buf):len(buf)]
+	rec.time = en.Time
+	rec.body = en.appendBinary(buf[len(buf):], actor[:])
+	return slab
+}
+
+// errNoSaltReader is what a batch's append function returns when the
+// Store's reader is not a SaltReader: the flusher then creates the salts
+// through Store.Salt, before the append, from then on.
+var errNoSaltReader = errors.New("audit: the store's append reader is not a SaltReader")
+
+// newPseudonym is a pseudonym made in a batch, to cache once it commits.
+type newPseudonym struct {
+	k cacheKey
+	p Pseudonym
+}
+
+// resolve encodes the pending records of recs, getting or creating their
+// salts through r in the batch's transaction, one call for the batch. It
+// returns the pseudonyms it made, for the cache.
+func (l *Log) resolve(r tlog.HashReader, recs []record) ([]newPseudonym, error) {
+	var keys []cacheKey
+	var at map[cacheKey]int
+	add := func(k cacheKey) {
+		if _, ok := at[k]; !ok {
+			if at == nil {
+				at = make(map[cacheKey]int)
+			}
+			at[k] = len(keys)
+			keys = append(keys, k)
+		}
+	}
+	for i := range recs {
+		if p := recs[i].pend; p != nil {
+			if p.subject {
+				add(cacheKey{nsSubject, string(p.ev.Subject)})
+			}
+			if p.actorPs {
+				add(cacheKey{actorNS(p.ev.Actor), p.ev.Actor.ID})
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	sr, ok := r.(SaltReader)
+	if !ok {
+		return nil, errNoSaltReader
+	}
+	refs := make([][]byte, len(keys))
+	fresh := make([][]byte, len(keys))
+	buf := make([]byte, 2*saltSize*len(keys))
+	rand.Read(buf[saltSize*len(keys):])
+	for k, key := range keys {
+		ref := l.ps.mac("gdpr/audit/salt-ref/v1\x00", key.ns, "\x00", key.id)
+		refs[k] = append(buf[k*saltSize:k*saltSize:(k+1)*saltSize], ref[:]...)
+		off := saltSize * (len(keys) + k)
+		fresh[k] = buf[off : off+saltSize : off+saltSize]
+	}
+	got, err := sr.Salts(refs, fresh)
+	if err != nil {
+		return nil, err
+	}
+	if len(got) != len(keys) {
+		return nil, fmt.Errorf("%w: the store returned %d salts for %d refs", ErrTampered, len(got), len(keys))
+	}
+	made := make([]newPseudonym, len(keys))
+	for k, key := range keys {
+		if len(got[k]) != saltSize {
+			return nil, fmt.Errorf("%w: the store returned a salt of %d bytes", ErrTampered, len(got[k]))
+		}
+		made[k] = newPseudonym{key, l.ps.derive(key.ns, key.id, got[k])}
+	}
+	for i := range recs {
+		p := recs[i].pend
+		if p == nil {
+			continue
+		}
+		en := p.en
+		actor := p.actor
+		if p.subject {
+			en.Subject = made[at[cacheKey{nsSubject, string(p.ev.Subject)}]].p
+		}
+		if p.actorPs {
+			actor = made[at[cacheKey{actorNS(p.ev.Actor), p.ev.Actor.ID}]].p
+		}
+		encode(&recs[i], &en, &p.ev, actor, nil)
+	}
+	return made, nil
+}
+
+// resolveEager encodes the pending records of recs with salts got or
+// created through Store.Salt, outside any append.
+func (l *Log) resolveEager(ctx context.Context, recs []record) error {
+	salt := salts{get: l.store.Salt, committed: true}
+	for i := range recs {
+		p := recs[i].pend
+		if p == nil {
+			continue
+		}
+		en := p.en
+		actor := p.actor
+		if p.subject {
+			ps, err := l.ps.get(ctx, nsSubject, string(p.ev.Subject), salt)
+			if err != nil {
+				return err
+			}
+			en.Subject = ps
+		}
+		if p.actorPs {
+			ps, err := l.ps.get(ctx, actorNS(p.ev.Actor), p.ev.Actor.ID, salt)
+			if err != nil {
+				return err
+			}
+			actor = ps
+		}
+		encode(&recs[i], &en, &p.ev, actor, nil)
+		recs[i].pend = nil
+	}
+	return nil
 }
 
 const placeholder = "0000000000000000000000000000000000000000000000000000000000000000"
@@ -587,7 +792,8 @@ func (l *Log) actorColumn(ctx context.Context, a gdpr.Actor) ([]byte, bool, erro
 
 // flusher is the group commit: it takes every request waiting, up to
 // maxBatch entries (a larger request goes alone), and appends them in one
-// Store transaction.
+// Store transaction, with those that arrived while it waited for the
+// append lock.
 func (l *Log) flusher() {
 	defer l.wg.Done()
 	var carry *request
@@ -609,54 +815,107 @@ func (l *Log) flusher() {
 				}
 			}
 		}
-		batch := []*request{first}
-		n := len(first.recs)
-	fill:
-		for n < l.maxBatch {
-			select {
-			case r := <-l.queue:
-				if n+len(r.recs) > l.maxBatch {
-					carry = r
-					break fill
-				}
-				batch = append(batch, r)
-				n += len(r.recs)
-			default:
-				break fill
-			}
-		}
-		l.flush(batch)
+		b := &gathered{l: l, n: len(first.recs)}
+		b.one[0] = first
+		b.reqs = b.one[:]
+		l.gather(b)
+		l.flush(b)
+		carry = b.carry
 	}
 }
 
-func (l *Log) flush(reqs []*request) {
-	var recs []record
-	if len(reqs) == 1 {
-		recs = reqs[0].recs
+// gathered is the requests of one batch, and what its append made.
+type gathered struct {
+	l     *Log
+	one   [1]*request // reqs while there is one
+	reqs  []*request
+	n     int      // their entries
+	carry *request // the first request that did not fit, for the next batch
+
+	recs  []record       // the records of reqs, in order
+	out   *Batch         // the batch of the last call of build
+	edge  []tlog.Hash    // its frontier
+	start int64          // its first index
+	made  []newPseudonym // the pseudonyms its salts gave
+}
+
+// build is the AppendFunc of the batch.
+func (b *gathered) build(h Head, r tlog.HashReader) (*Batch, error) {
+	l := b.l
+	// The requests queued while this append waited for the lock join
+	// it: under contention the batch is as large as it can be.
+	l.gather(b)
+	if len(b.reqs) == 1 {
+		b.recs = b.reqs[0].recs
 	} else {
-		for _, r := range reqs {
-			recs = append(recs, r.recs...)
+		b.recs = b.recs[:0]
+		for _, q := range b.reqs {
+			b.recs = append(b.recs, q.recs...)
 		}
 	}
+	var err error
+	if b.made, err = l.resolve(r, b.recs); err != nil {
+		b.out = nil
+		return nil, err
+	}
+	bt, f, err := l.buildFrontier(h, r, b.recs)
+	b.out, b.edge, b.start = bt, f, h.Size
+	return bt, err
+}
+
+// gather adds the requests waiting in the queue to b, up to maxBatch
+// entries, without waiting.
+func (l *Log) gather(b *gathered) {
+	for b.carry == nil && b.n < l.maxBatch {
+		select {
+		case r := <-l.queue:
+			if b.n+len(r.recs) > l.maxBatch {
+				b.carry = r
+				return
+			}
+			b.reqs = append(b.reqs, r)
+			b.n += len(r.recs)
+		default:
+			return
+		}
+	}
+}
+
+func (l *Log) flush(b *gathered) {
 	ctx, cancel := context.WithTimeout(context.Background(), l.flushTimeout)
 	defer cancel()
-	var out *Batch
-	var edge []tlog.Hash
-	var start int64
-	err := l.store.Append(ctx, func(h Head, r tlog.HashReader) (*Batch, error) {
-		b, f, err := l.buildFrontier(h, r, recs)
-		out, edge, start = b, f, h.Size
-		return b, err
-	})
+	gen := l.ps.generation()
+	fn := b.build
+	err := l.store.Append(ctx, fn)
+	for errors.Is(err, errNoSaltReader) {
+		// A Store whose reader cannot create salts: create them before
+		// the append, as Store.Salt does, for this batch and the next.
+		// (Requests made before then and gathered by the next try may
+		// need this again; they are finitely many.)
+		l.eagerSalts.Store(true)
+		for _, q := range b.reqs {
+			if err = l.resolveEager(ctx, q.recs); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = l.store.Append(ctx, fn)
+		}
+	}
+	out, start := b.out, b.start
 	if err == nil && out == nil {
 		err = errors.New("the store's Append did not call the append function")
 	}
 	if err == nil {
 		l.treeMu.Lock()
-		l.tree = treeState{size: out.Size, root: out.Root, frontier: edge}
+		l.tree = treeState{size: out.Size, root: out.Root, frontier: b.edge}
 		l.treeMu.Unlock()
+		now := l.ps.now()
+		for _, m := range b.made {
+			l.ps.put(m.k, m.p, now, gen)
+		}
 	}
-	for _, r := range reqs {
+	for _, r := range b.reqs {
 		r.first = start
 		start += int64(len(r.recs))
 		r.done <- err

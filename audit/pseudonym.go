@@ -91,6 +91,23 @@ type saltFunc func(ctx context.Context, ref, fresh []byte) ([]byte, error)
 type salts struct {
 	get       saltFunc
 	committed bool
+	// deferNew leaves the pseudonyms not cached to the batch's
+	// transaction (SaltReader) rather than getting them through get.
+	deferNew bool
+}
+
+// cachedLocked returns the cached pseudonym of id, if there is one at
+// now; p.mu is held.
+func (p *pseudonymizer) cachedLocked(ns, id string, now time.Time) (Pseudonym, bool) {
+	c, ok := p.cache[cacheKey{ns, id}]
+	return c.p, ok && now.Before(c.expires)
+}
+
+// generation returns the count of forgets, for put.
+func (p *pseudonymizer) generation() uint64 {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.forgets
 }
 
 // get returns the pseudonym of id, creating its salt with salt if it has

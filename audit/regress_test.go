@@ -3,6 +3,7 @@ package audit_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,14 +18,40 @@ import (
 // hookStore wraps a Store with hooks.
 type hookStore struct {
 	audit.Store
-	afterSalt     func()
-	afterLatestCP func()
+	afterSalt      func() // after Salt, or an append's Salts
+	afterLatestCP  func()
+	hideSaltReader bool
 }
 
 func (s *hookStore) Salt(ctx context.Context, ref, fresh []byte) ([]byte, error) {
 	b, err := s.Store.Salt(ctx, ref, fresh)
 	if h := s.afterSalt; h != nil {
 		s.afterSalt = nil
+		h()
+	}
+	return b, err
+}
+
+// Append calls fn with the Store's reader, its salts hooked by afterSalt
+// too, or, with hideSaltReader, with a reader that is no SaltReader.
+func (s *hookStore) Append(ctx context.Context, fn audit.AppendFunc) error {
+	return s.Store.Append(ctx, func(h audit.Head, r tlog.HashReader) (*audit.Batch, error) {
+		if s.hideSaltReader {
+			return fn(h, tlog.HashReaderFunc(r.ReadHashes))
+		}
+		return fn(h, hookReader{r, s})
+	})
+}
+
+type hookReader struct {
+	tlog.HashReader
+	s *hookStore
+}
+
+func (r hookReader) Salts(refs, fresh [][]byte) ([][]byte, error) {
+	b, err := r.HashReader.(audit.SaltReader).Salts(refs, fresh)
+	if h := r.s.afterSalt; h != nil {
+		r.s.afterSalt = nil
 		h()
 	}
 	return b, err
@@ -104,10 +131,20 @@ func TestNewFalseTampered(t *testing.T) {
 	l2.Close(ctx)
 }
 
-// 4. A pseudonym cached by a Record racing EraseSubject survives it, in the same process.
+// 4. A pseudonym cached by a Record racing EraseSubject survives it, in the same process:
+// whether the salt is read in the batch's transaction or, for a Store whose append reader
+// is no SaltReader, before it.
 func TestCachedPseudonymSurvivesErase(t *testing.T) {
+	for _, hide := range []bool{false, true} {
+		t.Run(map[bool]string{false: "in_batch", true: "before_batch"}[hide], func(t *testing.T) {
+			testCachedPseudonymSurvivesErase(t, hide)
+		})
+	}
+}
+
+func testCachedPseudonymSurvivesErase(t *testing.T, hide bool) {
 	ctx := t.Context()
-	hs := &hookStore{Store: memaudit.New()}
+	hs := &hookStore{Store: memaudit.New(), hideSaltReader: hide}
 	f := open(t, hs)
 	if err := f.log.Record(ctx, event(0, "alice")); err != nil {
 		t.Fatal(err)
@@ -256,5 +293,47 @@ func TestCloseVsRecord(t *testing.T) {
 		if h.Size != ok.Load() {
 			t.Fatalf("head %d, successes %d", h.Size, ok.Load())
 		}
+	}
+}
+
+// New subjects recorded at once, by many goroutines, get one pseudonym
+// each, whether their salts are made in the batch's transaction or, for a
+// Store whose append reader is no SaltReader, before it; every entry is
+// found by its subject's query and the log verifies.
+func TestNewSubjectsConcurrently(t *testing.T) {
+	for _, hide := range []bool{false, true} {
+		t.Run(map[bool]string{false: "in_batch", true: "before_batch"}[hide], func(t *testing.T) {
+			ctx := t.Context()
+			hs := &hookStore{Store: memaudit.New(), hideSaltReader: hide}
+			f := open(t, hs, audit.WithMaxBatch(16))
+			const goroutines, each, subjects = 16, 10, 7
+			var wg sync.WaitGroup
+			for g := range goroutines {
+				wg.Go(func() {
+					for n := range each {
+						if err := f.log.Record(ctx, event(g*each+n, gdpr.SubjectID(fmt.Sprint("s-", (g+n)%subjects)))); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			fresh := f.reopen(t) // an empty cache: pseudonyms from the salts stored
+			total := 0
+			for k := range subjects {
+				es, err := fresh.Entries(ctx, audit.Filter{Subject: gdpr.SubjectID(fmt.Sprint("s-", k)), Limit: audit.MaxPage})
+				if err != nil {
+					t.Fatal(err)
+				}
+				total += len(es)
+			}
+			if total != goroutines*each {
+				t.Fatalf("the subjects' queries find %d of %d entries", total, goroutines*each)
+			}
+			if rep, err := fresh.Verify(ctx, audit.VerifyOptions{}); err != nil {
+				t.Fatalf("Verify: %v %v", err, rep.Problems)
+			}
+		})
 	}
 }

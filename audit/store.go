@@ -118,7 +118,31 @@ type SaltAppender interface {
 // AppendFunc computes a Batch to append to a log whose head is h. It reads
 // the stored hashes it needs through r, which sees the state under the
 // append lock.
+//
+// A Store's Append passes an r that is also a SaltReader, so that fn can
+// get and create salts in the append's own transaction: the Log creates a
+// new subject's salt that way, with the batch that first names them,
+// rather than in a write of its own. (The Log still works with an r that
+// is not one, creating salts through Store.Salt before the append, but
+// audittest.RunStoreTests requires it.)
 type AppendFunc func(h Head, r tlog.HashReader) (*Batch, error)
+
+// SaltReader gets and creates salts inside an append, as Store.Salt does
+// outside one. The tlog.HashReader that a Store's Append passes its
+// AppendFunc implements it; it is valid only during that call.
+type SaltReader interface {
+	// Salts returns, for each refs[i] in order, the salt stored under it,
+	// storing fresh[i] first where there is none (a ref given twice gets
+	// one salt). A salt it stores is written atomically with the Batch
+	// fn returns: it is never stored if fn returns an error or a nil
+	// Batch, or if Append fails, and an append never commits without the
+	// salts its entries were computed with. Concurrent calls for one ref,
+	// from any process, through Salts or Store.Salt, all return the same
+	// salt. refs and fresh must have the same length, and each value the
+	// sizes Store.Salt accepts, or Salts returns an error wrapping
+	// ErrInvalid.
+	Salts(refs, fresh [][]byte) ([][]byte, error)
+}
 
 // Head is the committed state of a log: how many entries it holds and the
 // root hash of the Merkle tree over them.

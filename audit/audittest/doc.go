@@ -53,6 +53,10 @@
 //     never the salt again; another ref's salt is untouched; exactly one
 //     DeleteSalt reports true; the salt is gone through both handles and
 //     can be stored anew.
+//   - RaceAppendSalts: per handle, 3 appends create the salts of 4
+//     refs through the reader Append gives fn (audit.SaltReader) while 3
+//     callers get them with Salt; every caller, through either, gets
+//     the one salt LookupSalt then returns through both handles.
 //   - RacePutCheckpoint: 4 putters per handle put a checkpoint
 //     of every size from 1 to 16, each its own note, while a reader on
 //     each handle checks that LatestCheckpoint is a note that was put and

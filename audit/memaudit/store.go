@@ -179,14 +179,53 @@ func (s *Store) readHashes(op string, indexes []int64) ([]tlog.Hash, error) {
 	return out, nil
 }
 
-// hashReader is the tlog.HashReader that Append gives fn: it reads the
-// committed hashes.
-type hashReader struct{ s *Store }
+// appendReader is the tlog.HashReader and audit.SaltReader that Append
+// gives fn: it reads the committed hashes and salts, and keeps the salts
+// fn creates until the batch is applied.
+type appendReader struct {
+	s      *Store
+	staged map[string][]byte // new salts by ref
+	done   bool              // fn returned: the reader is no longer valid
+}
 
-func (r hashReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+func (r *appendReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	r.s.mu.RLock()
 	defer r.s.mu.RUnlock()
 	return r.s.readHashes("append", indexes)
+}
+
+// Salts implements audit.SaltReader. No salt can be created meanwhile:
+// Store.Salt waits for the append lock, so a staged salt is still new
+// when the batch is applied.
+func (r *appendReader) Salts(refs, fresh [][]byte) ([][]byte, error) {
+	if r.done {
+		return nil, errorf("salt", audit.ErrInvalid, "Salts called after the append function returned")
+	}
+	if len(refs) != len(fresh) {
+		return nil, errorf("salt", audit.ErrInvalid, "%d refs and %d fresh salts", len(refs), len(fresh))
+	}
+	for i := range refs {
+		if len(refs[i]) == 0 || len(fresh[i]) == 0 {
+			return nil, errorf("salt", audit.ErrInvalid, "empty ref or salt")
+		}
+	}
+	out := make([][]byte, len(refs))
+	r.s.mu.RLock()
+	defer r.s.mu.RUnlock()
+	for i, ref := range refs {
+		salt, ok := r.s.salts[string(ref)]
+		if !ok {
+			if salt, ok = r.staged[string(ref)]; !ok {
+				if r.staged == nil {
+					r.staged = make(map[string][]byte)
+				}
+				salt = bytes.Clone(fresh[i])
+				r.staged[string(ref)] = salt
+			}
+		}
+		out[i] = bytes.Clone(salt)
+	}
+	return out, nil
 }
 
 // Append implements audit.Appender. It calls fn once, holding the append
@@ -205,7 +244,9 @@ func (s *Store) Append(ctx context.Context, fn audit.AppendFunc) error {
 	h := s.head
 	s.mu.RUnlock()
 
-	b, err := fn(h, hashReader{s})
+	r := &appendReader{s: s}
+	b, err := fn(h, r)
+	r.done = true
 	if err != nil {
 		return err
 	}
@@ -222,9 +263,22 @@ func (s *Store) Append(ctx context.Context, fn audit.AppendFunc) error {
 		return nil
 	}
 
+	// Copies of the entries, in two allocations for the batch: the
+	// entries and their bytes.
+	size := 0
+	for _, e := range b.Entries {
+		size += len(e.Subject) + len(e.Actor) + len(e.Body)
+	}
+	buf := make([]byte, 0, size)
+	slab := make([]audit.StoredEntry, len(b.Entries))
 	entries := make([]*audit.StoredEntry, len(b.Entries))
 	for i, e := range b.Entries {
-		entries[i] = stored(e)
+		e.Subject, buf = cloneInto(buf, e.Subject)
+		e.Actor, buf = cloneInto(buf, e.Actor)
+		e.Body, buf = cloneInto(buf, e.Body)
+		e.Time = norm(e.Time)
+		slab[i] = e
+		entries[i] = &slab[i]
 	}
 
 	s.mu.Lock()
@@ -236,6 +290,9 @@ func (s *Store) Append(ctx context.Context, fn audit.AppendFunc) error {
 		if e.Index < int64(len(s.entries)) && s.entries[e.Index] != nil {
 			return errorf("append", audit.ErrConflict, "index %d already stored", e.Index)
 		}
+	}
+	for ref, salt := range r.staged {
+		s.salts[ref] = salt
 	}
 	s.hashes.append(b.Hashes)
 	if n := int(b.Size) - len(s.entries); n > 0 {
@@ -456,11 +513,14 @@ func (s *Store) Redact(ctx context.Context, index int64) error {
 	return nil
 }
 
-// Salt implements audit.Store.
+// Salt implements audit.Store. It waits for an append in progress, which
+// may be creating salts of its own (audit.SaltReader).
 func (s *Store) Salt(ctx context.Context, ref []byte, fresh []byte) ([]byte, error) {
 	if err := ctxErr(ctx, "salt"); err != nil {
 		return nil, err
 	}
+	s.appendMu.Lock()
+	defer s.appendMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	salt, ok := s.salts[string(ref)]

@@ -22,7 +22,8 @@ import (
 //     lock before anything is read, whether or not the DSN asks for
 //     BEGIN IMMEDIATE, then the read;
 //  2. call fn with the head and a tlog.HashReader that reads in the
-//     transaction (several indexes per query, each read at most once);
+//     transaction (several indexes per query, each read at most once),
+//     and is an audit.SaltReader whose salts are created in it;
 //  3. check the Batch (see audit.Appender) and write it: on PostgreSQL one
 //     statement inserts the entries and the hashes (unnest of arrays) and
 //     moves the head; on MySQL and SQLite multi-row INSERTs, chunked as
@@ -64,10 +65,11 @@ func (s *Store) appendOnce(ctx context.Context, fn audit.AppendFunc) error {
 //
 // Append never commits or rolls back tx, and never retries: a deadlock or
 // serialization failure is returned (wrapped, as a *dialect.ServerError
-// code), and the caller retries its whole transaction. It writes the batch
-// under a savepoint, so a refused batch (audit.ErrConflict) leaves tx as it
-// was and usable; on PostgreSQL any other database error aborts tx, as
-// every failed statement does there.
+// code), and the caller retries its whole transaction. It calls fn and
+// writes the batch under a savepoint, rolled back unless the batch is
+// written, so a refused batch (audit.ErrConflict) or an error of fn
+// leaves tx as it was (the append lock aside) and usable, with none of the
+// salts fn created through the audit.SaltReader.
 //
 // On PostgreSQL at REPEATABLE READ or SERIALIZABLE, the lock fails with a
 // serialization failure if another process appended after tx took its
@@ -149,8 +151,40 @@ func (s *Store) appendIn(ctx context.Context, tx *sql.Tx, fn audit.AppendFunc, s
 		return false, err
 	}
 
+	// In a caller's transaction, fn's salts (SaltReader) and the batch
+	// are written under a savepoint, rolled back unless both are; in the
+	// Store's own, the transaction is rolled back.
+	if sp {
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT "+savepoint); err != nil {
+			return false, storeErr("append", err)
+		}
+	}
+	wrote, err := s.appendLocked(ctx, tx, head, fn)
+	if sp {
+		if err != nil || !wrote {
+			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+savepoint); rerr != nil {
+				if err == nil {
+					err = storeErr("append", rerr)
+				}
+				return false, err
+			}
+		}
+		if _, rerr := tx.ExecContext(ctx, "RELEASE SAVEPOINT "+savepoint); rerr != nil && err == nil {
+			err = storeErr("append", rerr)
+		}
+	}
+	if err != nil {
+		return false, err
+	}
+	return wrote, nil
+}
+
+// appendLocked calls fn under the append lock and writes its batch; it
+// reports whether it wrote anything (salts included).
+func (s *Store) appendLocked(ctx context.Context, tx *sql.Tx, head audit.Head, fn audit.AppendFunc) (bool, error) {
 	r := &txHashReader{ctx: ctx, s: s, tx: tx, seen: map[int64]tlog.Hash{}}
 	b, err := fn(head, r)
+	r.done = true
 	if err != nil {
 		return false, err
 	}
@@ -163,24 +197,7 @@ func (s *Store) appendIn(ctx context.Context, tx *sql.Tx, fn audit.AppendFunc, s
 	if len(b.Entries) == 0 {
 		return false, nil // nothing to write; the head stays as it is
 	}
-
-	if sp {
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT "+savepoint); err != nil {
-			return false, storeErr("append", err)
-		}
-	}
-	err = s.write(ctx, tx, head, b)
-	if sp {
-		if err != nil {
-			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+savepoint); rerr != nil {
-				return false, err
-			}
-		}
-		if _, rerr := tx.ExecContext(ctx, "RELEASE SAVEPOINT "+savepoint); rerr != nil && err == nil {
-			err = storeErr("append", rerr)
-		}
-	}
-	if err != nil {
+	if err := s.write(ctx, tx, head, b); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -281,7 +298,7 @@ func (s *Store) insertEntries(ctx context.Context, tx *sql.Tx, es []audit.Stored
 			args = append(args, e.Index, sqlbase.Micros(e.Time), nullBytes(e.Subject), nullBytes(e.Actor), e.Body)
 		}
 		q := "INSERT INTO " + s.q.entriesT + " (" + entryCols + ") VALUES " + placeholders(n, 5)
-		if err := s.execChunk(ctx, tx, q, n == s.chunks.entries, args); err != nil {
+		if err := s.execChunk(ctx, tx, q, fixedSize(n, s.chunks.entries), args); err != nil {
 			return err
 		}
 		es = es[n:]
@@ -298,7 +315,7 @@ func (s *Store) insertHashes(ctx context.Context, tx *sql.Tx, first int64, hs []
 			args = append(args, first+int64(i), hs[i][:])
 		}
 		q := "INSERT INTO " + s.q.hashesT + " (idx, hash) VALUES " + placeholders(n, 2)
-		if err := s.execChunk(ctx, tx, q, n == s.chunks.hashes, args); err != nil {
+		if err := s.execChunk(ctx, tx, q, fixedSize(n, s.chunks.hashes), args); err != nil {
 			return err
 		}
 		first += int64(n)
@@ -307,9 +324,17 @@ func (s *Store) insertHashes(ctx context.Context, tx *sql.Tx, first int64, hs []
 	return nil
 }
 
+// fixedSize reports whether a chunk of n rows, of at most max, is of one
+// of the sizes kept prepared: max itself (the full chunks of a large
+// batch) and the powers of two (the group commit's batches, which under
+// load hold as many entries as the instance has callers), at most
+// 1 + log2(max) statements per table and connection.
+func fixedSize(n, max int) bool { return n == max || n&(n-1) == 0 }
+
 // execChunk runs a chunk's INSERT: prepared and kept when the chunk is
-// full (its text recurs), unprepared otherwise, so that the server keeps a
-// bounded number of prepared statements per connection.
+// of a fixed size (its text recurs), unprepared otherwise (on MySQL a
+// round trip more), so that the server keeps a bounded number of prepared
+// statements per connection.
 func (s *Store) execChunk(ctx context.Context, tx *sql.Tx, q string, keep bool, args []any) error {
 	var err error
 	if keep {
@@ -344,6 +369,29 @@ type txHashReader struct {
 	s    *Store
 	tx   *sql.Tx
 	seen map[int64]tlog.Hash
+	done bool // fn returned: the reader is no longer valid
+}
+
+// Salts implements audit.SaltReader in the append's transaction. The
+// append lock is held, so no other append creates salts meanwhile; a
+// Store.Salt outside an append may, and the insert that does nothing on a
+// duplicate, then a read of the latest committed salt, agrees with it.
+func (r *txHashReader) Salts(refs, fresh [][]byte) ([][]byte, error) {
+	if r.done {
+		return nil, condErr("salt", audit.ErrInvalid, "Salts called after the append function returned")
+	}
+	if len(refs) != len(fresh) {
+		return nil, condErr("salt", audit.ErrInvalid, "%d refs and %d fresh salts", len(refs), len(fresh))
+	}
+	for i := range refs {
+		if err := checkRef("salt", refs[i]); err != nil {
+			return nil, err
+		}
+		if len(fresh[i]) == 0 || len(fresh[i]) > MaxSaltLen {
+			return nil, condErr("salt", audit.ErrInvalid, "a salt must be 1 to %d bytes", MaxSaltLen)
+		}
+	}
+	return r.s.txSalts(r.ctx, r.tx, refs, fresh)
 }
 
 func (r *txHashReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {

@@ -96,12 +96,25 @@
 // snapshot on SQLite, SQLITE_BUSY_SNAPSHOT), Append runs it again, the
 // AppendFunc included, up to five times in all, as the contract allows.
 //
+// The reader Append gives the AppendFunc is an audit.SaltReader: the salts
+// of subjects and staff the Log has not met are created in the append's
+// transaction, with the batch that first names them, in one statement on
+// PostgreSQL (an INSERT … ON CONFLICT DO NOTHING RETURNING and a read of
+// the rest) and in multi-row inserts that do nothing on a duplicate and IN
+// lists on MySQL (locking reads) and SQLite. A batch that fails leaves no
+// salt, and no batch commits without its salts.
+//
+// On MySQL and SQLite, full chunks and chunks of a power-of-two number of
+// rows (the group commit's usual batches) run as prepared statements,
+// kept; other sizes run unprepared.
+//
 // Store.Tx gives an audit.SaltAppender that appends inside the host's own
 // transaction (audit.Log.AppendTx), so that an audit entry commits or rolls
 // back with the change it records: the same lock, taken in the host's
 // transaction and held until the host commits or rolls back; no commit, no
-// rollback and no retry of its own; the writes under a savepoint, so that a
-// refused batch leaves the host's transaction usable. New salts are
+// rollback and no retry of its own; the AppendFunc's salts and the writes
+// under a savepoint, so that a refused batch leaves the host's transaction
+// usable and keeps no salt of its own. New salts are
 // created in the host's transaction too: on SQLite, a second connection
 // would wait for the host's write lock, which waits for the append.
 //

@@ -148,7 +148,15 @@ type queries struct {
 
 	saltGet, saltPut, saltDel string
 	saltGetLocked             string // saltGet as a locking read on MySQL
-	cpPut, cpLatest           string
+
+	// Salts of an append (audit.SaltReader). PostgreSQL: insert the
+	// missing ones and read all in one statement, then read the latest
+	// committed of any left. MySQL and SQLite: multi-row inserts that do
+	// nothing on a duplicate, then IN lists (locking reads on MySQL), of
+	// the sizes of inSizes.
+	pgSalts, pgSaltsGet string
+	saltsPut, saltsIn   [len(inSizes)]string
+	cpPut, cpLatest     string
 }
 
 // Bits of a filter, indexing queries.query.
@@ -194,6 +202,25 @@ func buildQueries(d dialect.Dialect, prefix string) queries {
 	q.saltGetLocked = q.saltGet
 	if d == dialect.MySQL {
 		q.saltGetLocked += " LOCK IN SHARE MODE"
+	}
+	if d == dialect.Postgres {
+		// The outer read sees the table as it was when the statement
+		// began, without the rows the INSERT adds: those come from
+		// RETURNING. A ref another transaction inserted meanwhile is in
+		// neither, and read again by pgSaltsGet.
+		q.pgSalts = "WITH i AS (INSERT INTO " + salts + " (ref, salt) SELECT * FROM unnest($1::bytea[], $2::bytea[])" +
+			" ON CONFLICT DO NOTHING RETURNING ref, salt)" +
+			" SELECT ref, salt FROM i UNION ALL SELECT ref, salt FROM " + salts + " WHERE ref = ANY($1::bytea[])"
+		q.pgSaltsGet = "SELECT ref, salt FROM " + salts + " WHERE ref = ANY($1::bytea[])"
+	} else {
+		one := d.InsertIgnore(salts, "ref", "salt")
+		for i, n := range inSizes {
+			q.saltsPut[i] = strings.Replace(one, "VALUES (?, ?)", "VALUES "+placeholders(n, 2), 1)
+			q.saltsIn[i] = d.Rebind("SELECT ref, salt FROM " + salts + " WHERE ref IN (" + placeholders(n, 1) + ")")
+			if d == dialect.MySQL {
+				q.saltsIn[i] += " LOCK IN SHARE MODE"
+			}
+		}
 	}
 	switch d {
 	case dialect.SQLite:
@@ -671,6 +698,103 @@ func (s *Store) salt(ctx context.Context, r runner, reread string, ref, fresh []
 		get = reread
 	}
 	return nil, condErr("salt", audit.ErrConflict, "the salt is being deleted and created concurrently")
+}
+
+// txSalts implements audit.SaltReader in tx, under the append lock, for
+// checked refs and fresh salts.
+func (s *Store) txSalts(ctx context.Context, tx *sql.Tx, refs, fresh [][]byte) ([][]byte, error) {
+	got := make(map[string][]byte, len(refs))
+	// The distinct refs, each with its first fresh salt.
+	var want, salts [][]byte
+	for i, ref := range refs {
+		if _, ok := got[string(ref)]; !ok {
+			got[string(ref)] = nil
+			want, salts = append(want, ref), append(salts, fresh[i])
+		}
+	}
+	clear(got)
+	// A concurrent DeleteSalt can remove a salt between the insert and
+	// the read; the next round inserts again.
+	for range 3 {
+		if err := s.putSalts(ctx, tx, want, salts, got); err != nil {
+			return nil, err
+		}
+		var left, leftSalts [][]byte
+		for k, ref := range want {
+			if _, ok := got[string(ref)]; !ok {
+				left, leftSalts = append(left, ref), append(leftSalts, salts[k])
+			}
+		}
+		if len(left) > 0 && s.d == dialect.Postgres {
+			// Inserted by another transaction after this statement began.
+			if err := s.scanSalts(ctx, tx, s.q.pgSaltsGet, []any{byteaArray(left)}, got); err != nil {
+				return nil, err
+			}
+			left, leftSalts = left[:0], leftSalts[:0]
+			for k, ref := range want {
+				if _, ok := got[string(ref)]; !ok {
+					left, leftSalts = append(left, ref), append(leftSalts, salts[k])
+				}
+			}
+		}
+		if len(left) == 0 {
+			out := make([][]byte, len(refs))
+			for i, ref := range refs {
+				out[i] = got[string(ref)]
+			}
+			return out, nil
+		}
+		want, salts = left, leftSalts
+	}
+	return nil, condErr("salt", audit.ErrConflict, "a salt is being deleted and created concurrently")
+}
+
+// putSalts inserts the salts of refs that have none and reads the salts
+// of refs into got.
+func (s *Store) putSalts(ctx context.Context, tx *sql.Tx, refs, fresh [][]byte, got map[string][]byte) error {
+	if s.d == dialect.Postgres {
+		return s.scanSalts(ctx, tx, s.q.pgSalts, []any{byteaArray(refs), byteaArray(fresh)}, got)
+	}
+	for len(refs) > 0 {
+		k := 0
+		for inSizes[k] < len(refs) && k < len(inSizes)-1 {
+			k++
+		}
+		n := min(len(refs), inSizes[k])
+		// Padded with repeats of the last row, which do nothing.
+		args := make([]any, 0, 2*inSizes[k])
+		for j := range inSizes[k] {
+			args = append(args, refs[min(j, n-1)], fresh[min(j, n-1)])
+		}
+		if _, err := s.txExec(ctx, tx, s.q.saltsPut[k], args...); err != nil {
+			return storeErr("salt", err)
+		}
+		in := make([]any, inSizes[k])
+		for j := range in {
+			in[j] = refs[min(j, n-1)]
+		}
+		if err := s.scanSalts(ctx, tx, s.q.saltsIn[k], in, got); err != nil {
+			return err
+		}
+		refs, fresh = refs[n:], fresh[n:]
+	}
+	return nil
+}
+
+func (s *Store) scanSalts(ctx context.Context, tx *sql.Tx, q string, args []any, into map[string][]byte) error {
+	rows, err := s.st.TxQuery(ctx, tx, q, args...)
+	if err != nil {
+		return storeErr("salt", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ref, salt []byte
+		if err := rows.Scan(&ref, &salt); err != nil {
+			return storeErr("salt", err)
+		}
+		into[string(ref)] = salt
+	}
+	return storeErr("salt", rows.Err())
 }
 
 // LookupSalt implements audit.Store: one primary-key read.

@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"errors"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -163,6 +166,102 @@ func TestManyLogsOneTree(t *testing.T) {
 	})
 }
 
+// TestNewSubjectsSaltsInTheBatch runs two Logs on two pools, as two
+// processes, recording at once for subjects neither has met: each new
+// salt is created in the transaction of the batch that first names the
+// subject, and the two agree on one salt per subject (every entry of a
+// subject is found by one query). A batch that fails leaves no salt
+// behind.
+func TestNewSubjectsSaltsInTheBatch(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, d sqldialect.Dialect, db *sql.DB) {
+		ctx := t.Context()
+		keys := newLogKeys(t)
+		first := newStore(t, d, db)
+		second, err := sqlaudit.New(testdb.Reopen(t, d, db), d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		salts := func() int {
+			t.Helper()
+			var n int
+			if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM gdpr_audit_salts").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		const subjects, goroutines, each = 6, 6, 8
+		logs := []*audit.Log{keys.open(t, first, audit.WithMaxBatch(8)), keys.open(t, second, audit.WithMaxBatch(8))}
+		var wg sync.WaitGroup
+		for i, l := range logs {
+			for g := range goroutines {
+				wg.Go(func() {
+					for n := range each {
+						err := l.Record(ctx, gdpr.Event{Actor: gdpr.Staff("agent"), Action: "crypto.decrypt",
+							Subject: gdpr.SubjectID(fmt.Sprint("new-", (g+n)%subjects)), Resource: fmt.Sprintf("r/%d/%d/%d", i, g, n), Outcome: gdpr.Success})
+						if err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				})
+			}
+		}
+		wg.Wait()
+		for _, l := range logs {
+			if err := l.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := salts(); n != subjects+1 {
+			t.Fatalf("%d salts for %d subjects and one staff member", n, subjects)
+		}
+		check := keys.open(t, first)
+		var total int
+		for k := range subjects {
+			es, err := check.Entries(ctx, audit.Filter{Subject: gdpr.SubjectID(fmt.Sprint("new-", k)), Limit: audit.MaxPage})
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += len(es)
+		}
+		if want := len(logs) * goroutines * each; total != want {
+			t.Fatalf("the subjects' queries find %d entries of %d: some were written with another salt", total, want)
+		}
+		if rep, err := check.Verify(ctx, audit.VerifyOptions{}); err != nil {
+			t.Fatalf("Verify: %v %v", err, rep.Problems)
+		}
+
+		// A batch the store refuses, after its salts were created in the
+		// transaction, leaves none.
+		before := salts()
+		failing := keys.open(t, &refusingStore{Store: second})
+		if err := failing.Record(ctx, gdpr.Event{Actor: gdpr.Staff("agent-new"), Action: "crypto.decrypt",
+			Subject: "never-stored", Outcome: gdpr.Success}); !errors.Is(err, audit.ErrConflict) {
+			t.Fatalf("Record through a refused batch = %v; want ErrConflict", err)
+		}
+		if n := salts(); n != before {
+			t.Fatalf("a refused batch left %d salts behind", n-before)
+		}
+		if es, err := check.Entries(ctx, audit.Filter{Subject: "never-stored"}); err != nil || len(es) != 0 {
+			t.Fatalf("Entries of the refused batch's subject = %d, %v", len(es), err)
+		}
+	})
+}
+
+// refusingStore hands its Store a batch with a hash missing, which the
+// Store refuses with ErrConflict, after fn ran (and created its salts).
+type refusingStore struct{ audit.Store }
+
+func (s *refusingStore) Append(ctx context.Context, fn audit.AppendFunc) error {
+	return s.Store.Append(ctx, func(h audit.Head, r tlog.HashReader) (*audit.Batch, error) {
+		b, err := fn(h, r)
+		if err == nil && b != nil {
+			b.Hashes = b.Hashes[:len(b.Hashes)-1]
+		}
+		return b, err
+	})
+}
+
 // TestAppendTxWithTheHostsChange records inside the host's transaction:
 // rolled back, neither the change nor the entry exists; committed, both do.
 func TestAppendTxWithTheHostsChange(t *testing.T) {
@@ -220,66 +319,92 @@ func TestAppendTxWithTheHostsChange(t *testing.T) {
 // goroutines calling Record, so the group commit batches.
 //
 //	go test -run '^$' -bench LogAppend -benchtime 20000x ./audit/sqlaudit/
+//
+// The sub-benchmark new_subjects=1in8 makes every eighth event name a
+// subject never seen before, whose salt the Log creates in the batch's
+// own transaction.
 func BenchmarkLogAppend(b *testing.B) {
-	const writers, feeders, subjects = 8, 32, 2000
 	for _, d := range testdb.All() {
-		b.Run(d.String(), func(b *testing.B) {
-			if !testdb.Available(d) {
-				b.Skipf("%s: no DSN set (see integration/testdb)", d.String())
-			}
-			ctx := context.Background()
-			db := testdb.Open(b, d)
-			keys := newLogKeys(b)
-			newStore(b, d, db) // migrates
-			logs := make([]*audit.Log, writers)
-			for i := range logs {
-				pool := db
-				if i > 0 {
-					pool = testdb.Reopen(b, d, db)
-				}
-				pool.SetMaxOpenConns(4)
-				s, _ := sqlaudit.New(pool, d)
-				logs[i] = keys.open(b, s, audit.WithCheckpoints(10_000, 10*time.Second))
-			}
-			// A running service has met most of its subjects and staff:
-			// their salts exist. Creating one is a write of its own.
-			var warm []gdpr.Event
-			for k := range subjects {
-				warm = append(warm, gdpr.Event{Actor: gdpr.Staff(fmt.Sprint("agent-", k%feeders)), Action: "warm.up",
-					Subject: gdpr.SubjectID(fmt.Sprint("subject-", k)), Outcome: gdpr.Success})
-			}
-			for _, l := range logs {
-				if _, err := l.Append(ctx, warm...); err != nil {
-					b.Fatal(err)
-				}
-			}
-			var n atomic.Int64
-			var wg sync.WaitGroup
-			b.ResetTimer()
-			start := time.Now()
-			for w, l := range logs {
-				for g := range feeders {
-					wg.Go(func() {
-						for {
-							i := n.Add(1)
-							if i > int64(b.N) {
-								return
-							}
-							err := l.Record(ctx, gdpr.Event{Actor: gdpr.Staff(fmt.Sprint("agent-", g)), Action: "crypto.decrypt",
-								Subject: gdpr.SubjectID(fmt.Sprint("subject-", i%subjects)), Purpose: "support",
-								Resource: fmt.Sprintf("profiles/%d/%d", w, i), Outcome: gdpr.Success})
-							if err != nil {
-								b.Error(err)
-								return
-							}
-						}
-					})
-				}
-			}
-			wg.Wait()
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "entries/s")
-		})
+		b.Run(d.String(), func(b *testing.B) { benchLogAppend(b, d, 0) })
+		b.Run(d.String()+"_new_subjects=1in8", func(b *testing.B) { benchLogAppend(b, d, 8) })
 	}
+}
+
+// benchLogAppend runs BenchmarkLogAppend's shape on d; with newEvery > 0,
+// every newEvery-th event names a subject never seen before.
+func benchLogAppend(b *testing.B, d sqldialect.Dialect, newEvery int64) {
+	const writers, feeders, subjects = 8, 32, 2000
+	if !testdb.Available(d) {
+		b.Skipf("%s: no DSN set (see integration/testdb)", d.String())
+	}
+	ctx := context.Background()
+	db := testdb.Open(b, d)
+	keys := newLogKeys(b)
+	newStore(b, d, db) // migrates
+	logs := make([]*audit.Log, writers)
+	for i := range logs {
+		pool := db
+		if i > 0 {
+			pool = testdb.Reopen(b, d, db)
+		}
+		pool.SetMaxOpenConns(4)
+		s, _ := sqlaudit.New(pool, d)
+		logs[i] = keys.open(b, s, audit.WithCheckpoints(10_000, 10*time.Second))
+	}
+	// A running service has met most of its subjects and staff:
+	// their salts exist. Creating one is a write of its own.
+	var warm []gdpr.Event
+	for k := range subjects {
+		warm = append(warm, gdpr.Event{Actor: gdpr.Staff(fmt.Sprint("agent-", k%feeders)), Action: "warm.up",
+			Subject: gdpr.SubjectID(fmt.Sprint("subject-", k)), Outcome: gdpr.Success})
+	}
+	for _, l := range logs {
+		if _, err := l.Append(ctx, warm...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	run := rand.Text() // new subjects are new in every run
+	if path := os.Getenv("GDPR_BENCH_CPUPROFILE"); path != "" {
+		// The profile of the measured phase alone, without the warm-up.
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for w, l := range logs {
+		for g := range feeders {
+			wg.Go(func() {
+				for {
+					i := n.Add(1)
+					if i > int64(b.N) {
+						return
+					}
+					subject := fmt.Sprint("subject-", i%subjects)
+					if newEvery > 0 && i%newEvery == 0 {
+						subject = fmt.Sprint("new-", run, "-", i)
+					}
+					err := l.Record(ctx, gdpr.Event{Actor: gdpr.Staff(fmt.Sprint("agent-", g)), Action: "crypto.decrypt",
+						Subject: gdpr.SubjectID(subject), Purpose: "support",
+						Resource: fmt.Sprintf("profiles/%d/%d", w, i), Outcome: gdpr.Success})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "entries/s")
 }
 
 func mustRoot(t testing.TB, bodies [][]byte) tlog.Hash {
