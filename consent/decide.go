@@ -261,6 +261,12 @@ func (l *Ledger) Allowed(ctx context.Context, subject gdpr.SubjectID, purpose gd
 // again. Pass the last subject returned as after to get the next page; an
 // empty page is the end. A limit of 0 or less means 100, the default; a
 // limit above 10,000 means 10,000.
+//
+// A page costs one Store query for the notice's versions and one
+// (Store.StaleEvents) per batch of candidates checked: a first batch of
+// limit candidates, which is all when they are all stale; then batches
+// sized by the share of stale ones found so far (doubling while none is),
+// up to 10,000 candidates, usually one more.
 func (l *Ledger) StaleSubjects(ctx context.Context, notice string, after gdpr.SubjectID, limit int) ([]gdpr.SubjectID, error) {
 	const op = "stale_subjects"
 	if err := checkCtx(op, ctx); err != nil {
@@ -269,7 +275,7 @@ func (l *Ledger) StaleSubjects(ctx context.Context, notice string, after gdpr.Su
 	if limit <= 0 {
 		limit = 100
 	}
-	limit = min(limit, 10000)
+	limit = min(limit, maxStaleBatch)
 	ns, err := l.store.Notices(ctx, notice)
 	if err != nil {
 		return nil, wrap(op, err)
@@ -285,40 +291,61 @@ func (l *Ledger) StaleSubjects(ctx context.Context, notice string, after gdpr.Su
 		return nil, nil
 	}
 	var out []gdpr.SubjectID
-	for len(out) < limit {
-		cands, err := l.store.StaleSubjects(ctx, StaleQuery{Notice: notice, Version: latest, After: after, Limit: limit})
+	checked := 0 // candidates checked
+	for batch := limit; len(out) < limit; batch = nextStaleBatch(batch, limit-len(out), checked, len(out)) {
+		evs, err := l.store.StaleEvents(ctx, StaleQuery{Notice: notice, Version: latest, After: after, Limit: batch})
 		if err != nil {
 			return nil, wrap(op, err)
 		}
-		if len(cands) == 0 {
-			break
-		}
-		for _, s := range cands {
-			after = s
-			stale, err := l.isStale(ctx, s, notice, latest, now)
-			if err != nil {
-				return nil, wrap(op, err)
+		// evs holds each candidate's events together, candidates in
+		// ascending order: one run of events per candidate.
+		n := 0
+		for i := 0; i < len(evs) && len(out) < limit; {
+			s := evs[i].Subject
+			j := i + 1
+			for j < len(evs) && evs[j].Subject == s {
+				j++
 			}
-			if stale && len(out) < limit {
+			n++
+			after = s
+			if staleIn(evs[i:j], notice, latest, now) {
 				out = append(out, s)
 			}
+			i = j
 		}
-		if len(cands) < limit {
+		checked += n
+		if len(out) < limit && n < batch {
 			break
 		}
 	}
 	return out, nil
 }
 
-// isStale reports whether any of subject's decisions (per purpose, and per
-// channel of a consent) is now made by a Given event under an old version of
-// notice: that Given is the last non-pending event that applies to its own
-// channel, exactly as Decide would find it.
-func (l *Ledger) isStale(ctx context.Context, s gdpr.SubjectID, notice string, latest int, now time.Time) (bool, error) {
-	evs, err := l.store.Events(ctx, s, "")
-	if err != nil {
-		return false, err
+// nextStaleBatch is how many candidates StaleSubjects asks for next, when
+// need more stale subjects are wanted and found of the checked candidates
+// were stale: as many as that share says need takes, and a quarter more,
+// so one more batch is usually the last; twice the last batch while none
+// was stale; never more than maxStaleBatch.
+func nextStaleBatch(last, need, checked, found int) int {
+	if found == 0 {
+		return min(2*last, maxStaleBatch)
 	}
+	n := need * checked / found
+	return min(max(n+n/4, need), maxStaleBatch)
+}
+
+// maxStaleBatch is the most candidates StaleSubjects asks the Store for at
+// once, and the largest page.
+const maxStaleBatch = 10000
+
+// staleIn reports whether any of one subject's decisions (per purpose, and
+// per channel of a consent) is now made by a Given event under an old
+// version of notice: that Given is the last non-pending event that applies
+// to its own channel, exactly as Decide would find it. evs are the
+// subject's events in Seq order: all of them, or (Store.StaleEvents) only
+// the latest of each purpose, channel and kind, which decide alike, since
+// whether an event applies depends on its channel and kind alone.
+func staleIn(evs []Event, notice string, latest int, now time.Time) bool {
 	for i, g := range evs {
 		if g.Kind != Given || g.Notice.ID != notice || g.Notice.Version >= latest ||
 			(!g.ExpiresAt.IsZero() && !now.Before(g.ExpiresAt)) {
@@ -332,8 +359,8 @@ func (l *Ledger) isStale(ctx context.Context, s gdpr.SubjectID, notice string, l
 			}
 		}
 		if decides {
-			return true, nil
+			return true
 		}
 	}
-	return false, nil
+	return false
 }

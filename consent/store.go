@@ -84,6 +84,27 @@ type Store interface {
 	// q.Purpose is set, for that purpose). It is the candidate list of
 	// subjects to ask again after a material change; the Ledger checks each.
 	StaleSubjects(ctx context.Context, q StaleQuery) ([]gdpr.SubjectID, error)
+
+	// StaleEvents returns, with one query, what the Ledger needs to check
+	// the candidates StaleSubjects(q) lists, so a page of
+	// Ledger.StaleSubjects costs a bounded number of statements however
+	// many candidates it checks. For each of those subjects (the same
+	// ones: greater than q.After, at most q.Limit of them, 100 when
+	// q.Limit is 0 or less), it returns the latest event, the one with
+	// the highest Seq, of each (Purpose, Contact, Kind) of the subject's
+	// events whose Kind is not Pending: every purpose's events, or only
+	// q.Purpose's when it is set. Whether an event applies to a decision
+	// (Event.Applies) depends on its Contact and Kind alone, so these are
+	// enough to find, for each channel, the event that decides it.
+	//
+	// Events come in ascending order of Subject (byte for byte), then of
+	// Seq. Every candidate has its Given event for q.Notice there, or a
+	// later Given of the same purpose and channel, so the distinct
+	// subjects of the result are StaleSubjects(q)'s, in the same order;
+	// fewer than q.Limit of them means there are no more. No candidate
+	// gives an empty result and no error; an empty q.Notice is an error
+	// wrapping ErrInvalid.
+	StaleEvents(ctx context.Context, q StaleQuery) ([]Event, error)
 }
 
 // Query asks for the state of one subject's consent to one purpose.

@@ -78,6 +78,10 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) (s, other consent.S
 		{"Notices", testNotices},
 		{"StaleSubjects", suite.One(testStaleSubjects)},
 		{"StaleSubjectsPaging", suite.One(testStaleSubjectsPaging)},
+		{"StaleEvents", suite.One(testStaleEvents)},
+		{"StaleEventsMatchReference", suite.One(testStaleEventsReference)},
+		{"StaleEventsPaging", suite.One(testStaleEventsPaging)},
+		{"StaleEventsEdges", suite.One(testStaleEventsEdges)},
 		{"ConcurrentAppends", testConcurrentAppends},
 		{"ConcurrentConfirmations", testConcurrentConfirmations},
 		{"RaceAppendOneSeries", testRaceAppendOneSeries},
@@ -982,6 +986,9 @@ func testDeleteSubject(t *testing.T, s, other consent.Store) {
 	wantLatestNotFound(t, other, consent.Query{Subject: alice, Purpose: news, At: far}, "the subject was erased")
 	if subj, err := other.StaleSubjects(ctx, consent.StaleQuery{Notice: NoticeID, Version: 2, Limit: 10}); err != nil || slices.Contains(subj, alice) {
 		t.Errorf("StaleSubjects through the other handle after DeleteSubject = %v, %v; want the erased subject gone", subj, err)
+	}
+	if evs, err := other.StaleEvents(ctx, consent.StaleQuery{Notice: NoticeID, Version: 2, Limit: 10}); err != nil || slices.Contains(distinctSubjects(evs), alice) {
+		t.Errorf("StaleEvents through the other handle after DeleteSubject = %d events, %v; want the erased subject gone", len(evs), err)
 	}
 
 	got := mustEvents(t, other, bob, "")

@@ -358,9 +358,14 @@ func (s *Store) StaleSubjects(ctx context.Context, q consent.StaleQuery) ([]gdpr
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	return s.staleCandidates(q, limit), nil
+}
+
+// staleCandidates is StaleSubjects under the read lock.
+func (s *Store) staleCandidates(q consent.StaleQuery, limit int) []gdpr.SubjectID {
 	ns := s.notices[q.Notice]
 	if ns == nil {
-		return nil, nil
+		return nil
 	}
 	var out []gdpr.SubjectID
 	i := sort.Search(len(ns.given), func(i int) bool { return ns.given[i] > q.After })
@@ -368,6 +373,55 @@ func (s *Store) StaleSubjects(ctx context.Context, q consent.StaleQuery) ([]gdpr
 		if subj := ns.given[i]; s.givenBelow(subj, q) {
 			out = append(out, subj)
 		}
+	}
+	return out
+}
+
+// StaleEvents returns, under one read lock, deep copies of the latest
+// event of each (Purpose, Contact, Kind) of the subjects StaleSubjects(q)
+// lists, Pending events left out (only q.Purpose's events when it is set),
+// ordered by subject and then Seq, as consent.Store specifies. An empty
+// q.Notice is an error wrapping consent.ErrInvalid; no candidate gives a
+// nil slice.
+func (s *Store) StaleEvents(ctx context.Context, q consent.StaleQuery) ([]consent.Event, error) {
+	if err := checkCtx("stale_events", ctx); err != nil {
+		return nil, err
+	}
+	if q.Notice == "" {
+		return nil, fmt.Errorf("memconsent stale_events: notice: %w: empty", consent.ErrInvalid)
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = defaultStaleLimit
+	}
+	type group struct {
+		contact consent.Contact
+		kind    consent.Kind
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []consent.Event
+	var seen []group // of one series: at most 8 channels × 7 kinds
+	for _, subj := range s.staleCandidates(q, limit) {
+		start := len(out)
+		ps := s.purposes[subj]
+		if q.Purpose != "" {
+			ps = []gdpr.Purpose{q.Purpose}
+		}
+		for _, p := range ps {
+			seen = seen[:0]
+			es := s.series[key{subj, p}]
+			for i := len(es) - 1; i >= 0; i-- {
+				e := &es[i].ev
+				g := group{e.Contact, e.Kind}
+				if e.Kind == consent.Pending || slices.Contains(seen, g) {
+					continue
+				}
+				seen = append(seen, g)
+				out = append(out, clone(*e))
+			}
+		}
+		slices.SortFunc(out[start:], func(a, b consent.Event) int { return cmp.Compare(a.Seq, b.Seq) })
 	}
 	return out, nil
 }
