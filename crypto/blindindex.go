@@ -89,6 +89,15 @@ func WithIndexNormalizer(f func(string) string) IndexOption {
 // is not full case folding (Greek final sigma stays distinct) and does not
 // normalise Unicode composition; supply your own normaliser (for instance
 // with golang.org/x/text) where that matters.
+//
+// It makes distinct strings equal: "İ" (U+0130) lowers to "i" and the
+// Kelvin sign to "k", so "ann@gmaİl.com" has the index of "ann@gmail.com",
+// though the two are different mailboxes. Where the index finds an
+// account to sign in to or to send to, never act on the value as typed:
+// send to the value stored with the row the index found, and compare it
+// with the typed one after the host's own normalisation (or refuse what
+// is not ASCII, as examples/dsar-server does), or supply a normaliser that
+// changes nothing but ASCII letters.
 func NormalizeDefault(s string) string {
 	return strings.Map(unicode.ToLower, strings.TrimSpace(s))
 }
