@@ -15,23 +15,19 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
-	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
-	cdppage "github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/gdprkit/gdpr/consent"
 	"github.com/gdprkit/gdpr/erasure"
+	chromium "github.com/gdprkit/gdpr/integration/browser"
 	"github.com/gdprkit/gdpr/integration/testdb"
 	"github.com/gdprkit/gdpr/sqldialect"
 )
@@ -46,31 +42,12 @@ const (
 	shotWidth, shotHeight = 1000, 600
 )
 
-// chromiumPath returns the browser's path, or skips the test (fails it
-// with CI set) when it is not installed.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("chromium is not installed (CI is set, so this is a failure; .ci/run installs Debian's chromium package): %v", err)
-		}
-		t.Skipf("chromium is not installed (apt-get install chromium; .ci/run does): %v", err)
-	}
-	return path
-}
-
 // shotDirs are where the screenshots go: $GDPR_TEST_ARTIFACTS if set
 // (else a temporary directory of the test), and the committed
 // screenshots/ beside this file when GDPR_UPDATE_SCREENSHOTS=1.
 func shotDirs(t *testing.T) (artifacts, committed string) {
 	t.Helper()
-	artifacts = os.Getenv("GDPR_TEST_ARTIFACTS")
-	if artifacts == "" {
-		artifacts = t.TempDir()
-	} else if err := os.MkdirAll(artifacts, 0o755); err != nil {
-		t.Fatalf("GDPR_TEST_ARTIFACTS: %v", err)
-	}
+	artifacts = chromium.ArtifactDir(t)
 	if os.Getenv("GDPR_UPDATE_SCREENSHOTS") == "1" {
 		committed = "screenshots"
 		if err := os.MkdirAll(committed, 0o755); err != nil {
@@ -80,51 +57,10 @@ func shotDirs(t *testing.T) (artifacts, committed string) {
 	return artifacts, committed
 }
 
-// pageEvents collects what the pages did that they must not: dialogs,
-// script errors, console output, log entries (a policy violation is one),
-// requests to another origin, answers of 400 and above.
-type pageEvents struct {
-	mu       sync.Mutex
-	dialogs  []string
-	console  []string
-	requests []string
-	failed   []string
-}
-
-func (e *pageEvents) listen(ev any) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	switch ev := ev.(type) {
-	case *cdppage.EventJavascriptDialogOpening:
-		e.dialogs = append(e.dialogs, string(ev.Type)+": "+ev.Message)
-	case *runtime.EventExceptionThrown:
-		e.console = append(e.console, "exception: "+ev.ExceptionDetails.Text)
-	case *runtime.EventConsoleAPICalled:
-		e.console = append(e.console, "console."+string(ev.Type))
-	case *cdplog.EventEntryAdded:
-		// Chromium reports a Content-Security-Policy violation here, with
-		// source "security", and a failed resource with source "network".
-		e.console = append(e.console, string(ev.Entry.Source)+" "+string(ev.Entry.Level)+": "+ev.Entry.Text+" ("+ev.Entry.URL+")")
-	case *network.EventRequestWillBeSent:
-		e.requests = append(e.requests, ev.Request.URL)
-	case *network.EventResponseReceived:
-		if ev.Response.Status >= 400 {
-			e.failed = append(e.failed, fmt.Sprintf("%d %s", ev.Response.Status, ev.Response.URL))
-		}
-	}
-}
-
-func (e *pageEvents) snapshot() (dialogs, console, requests, failed []string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]string(nil), e.dialogs...), append([]string(nil), e.console...),
-		append([]string(nil), e.requests...), append([]string(nil), e.failed...)
-}
-
 // TestBrowserJourney walks one subject through the app in headless
 // Chromium, on SQLite.
 func TestBrowserJourney(t *testing.T) {
-	exe := chromiumPath(t)
+	exe := chromium.Path(t)
 	ctx, cancel := context.WithTimeout(t.Context(), browserTimeout)
 	defer cancel()
 
@@ -134,37 +70,10 @@ func TestBrowserJourney(t *testing.T) {
 	origin := in.srv.URL
 	artifacts, committed := shotDirs(t)
 
-	actx, acancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		// The test server's certificate is self-signed; the cookies are
-		// __Host- and Secure, so the app must be reached over TLS.
-		chromedp.Flag("ignore-certificate-errors", true),
-	)
-	defer acancel()
-	var ev pageEvents
-	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithListener(ev.listen), chromedp.WithLogf(t.Logf))
-	defer bcancel()
-
-	// A dialog blocks the page: dismiss any, so the test fails on the
-	// assertion below instead of timing out. The app has no script, so
-	// there should be none.
-	dialogs := chromedp.Events(bctx, cdppage.JavascriptDialogOpening)
-	go func() {
-		for _, err := range dialogs {
-			if err != nil {
-				return
-			}
-			_, _ = chromedp.Call(bctx, cdppage.HandleJavaScriptDialog, cdppage.HandleJavaScriptDialogParams{Accept: false})
-		}
-	}()
+	// The test server's certificate is self-signed; the cookies are
+	// __Host- and Secure, so the app must be reached over TLS.
+	var ev chromium.Events
+	bctx := chromium.Open(ctx, t, exe, &ev, chromedp.Flag("ignore-certificate-errors", true))
 
 	// step runs actions with a bound of their own.
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
@@ -451,7 +360,8 @@ func TestBrowserJourney(t *testing.T) {
 		t.Errorf("after the erasure the browser's session still signs the subject in: %s", got)
 	}
 
-	dl, console, requests, failed := ev.snapshot()
+	seen := ev.Seen()
+	dl, console, requests, failed := seen.Dialogs, seen.Console, seen.Requests, seen.Failed
 	if len(dl) > 0 {
 		t.Errorf("the pages opened dialogs: %q", dl)
 	}
@@ -489,7 +399,7 @@ func TestBrowserJourney(t *testing.T) {
 	}
 	var violations []string
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && len(violations) < 2; time.Sleep(50 * time.Millisecond) {
-		_, after, _, _ := ev.snapshot()
+		after := ev.Seen().Console
 		violations = violations[:0]
 		for _, c := range after[len(console):] {
 			if strings.Contains(c, "Content Security Policy") {
@@ -498,7 +408,7 @@ func TestBrowserJourney(t *testing.T) {
 		}
 	}
 	if len(violations) < 2 {
-		_, after, _, _ := ev.snapshot()
+		after := ev.Seen().Console
 		t.Errorf("the refused inline script and handler were not both reported; the log after the probe: %q", after[len(console):])
 	}
 	for _, v := range violations {

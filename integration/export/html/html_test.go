@@ -17,21 +17,16 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/export"
+	"github.com/gdprkit/gdpr/integration/browser"
 )
 
 const (
@@ -164,70 +159,8 @@ func extract(t *testing.T, archive []byte, dir string) string {
 	return index
 }
 
-// events collects what the page did that it must not: dialogs, script
-// errors, console output, policy violations, requests other than the page.
-type events struct {
-	mu       sync.Mutex
-	dialogs  []string
-	console  []string
-	requests []string
-}
-
-func (e *events) listen(ev any) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	switch ev := ev.(type) {
-	case *page.EventJavascriptDialogOpening:
-		e.dialogs = append(e.dialogs, string(ev.Type)+": "+ev.Message)
-	case *runtime.EventExceptionThrown:
-		e.console = append(e.console, "exception: "+ev.ExceptionDetails.Text)
-	case *runtime.EventConsoleAPICalled:
-		e.console = append(e.console, "console."+string(ev.Type))
-	case *log.EventEntryAdded:
-		// The browser reports a Content-Security-Policy violation here,
-		// with source "security" ("Applying inline style violates the
-		// following Content Security Policy directive …").
-		e.console = append(e.console, string(ev.Entry.Source)+" "+string(ev.Entry.Level)+": "+ev.Entry.Text)
-	case *network.EventRequestWillBeSent:
-		e.requests = append(e.requests, ev.Request.URL)
-	}
-}
-
-func (e *events) snapshot() (dialogs, console, requests []string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]string(nil), e.dialogs...), append([]string(nil), e.console...), append([]string(nil), e.requests...)
-}
-
-// chromium returns the browser's path, or skips the test (fails it with
-// CI set) when it is not installed.
-func chromium(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("chromium is not installed (CI is set, so this is a failure; .ci/run installs Debian's chromium package): %v", err)
-		}
-		t.Skipf("chromium is not installed (apt-get install chromium; .ci/run does): %v", err)
-	}
-	return path
-}
-
-// artifactDir is where the screenshot goes: $GDPR_TEST_ARTIFACTS if set,
-// else a temporary directory of the test.
-func artifactDir(t *testing.T) string {
-	dir := os.Getenv("GDPR_TEST_ARTIFACTS")
-	if dir == "" {
-		return t.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatalf("GDPR_TEST_ARTIFACTS: %v", err)
-	}
-	return dir
-}
-
 func TestIndexHTMLInChromium(t *testing.T) {
-	exe := chromium(t)
+	exe := browser.Path(t)
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	defer cancel()
 
@@ -235,37 +168,8 @@ func TestIndexHTMLInChromium(t *testing.T) {
 	index := extract(t, bundle(t, ctx), filepath.Join(dir, "bundle"))
 	pageURL := (&url.URL{Scheme: "file", Path: filepath.ToSlash(index)}).String()
 
-	actx, acancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.UserDataDir(filepath.Join(dir, "chromium-profile")),
-		chromedp.WindowSize(1280, 900),
-	)
-	defer acancel()
-	var ev events
-	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithListener(ev.listen), chromedp.WithLogf(t.Logf))
-	defer bcancel()
-
-	// A dialog blocks the page: dismiss any, so the test fails on the
-	// assertion below instead of timing out.
-	dialogs := chromedp.Events(bctx, page.JavascriptDialogOpening)
-	go func() {
-		for _, err := range dialogs {
-			if err != nil {
-				return
-			}
-			_, _ = chromedp.Call(bctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
-		}
-	}()
+	var ev browser.Events
+	bctx := browser.Open(ctx, t, exe, &ev, chromedp.WindowSize(1280, 900))
 
 	if err := chromedp.Do(bctx, chromedp.Navigate(pageURL)); err != nil {
 		t.Fatalf("navigate to %s: %v", pageURL, err)
@@ -360,13 +264,14 @@ func TestIndexHTMLInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
-	shot := filepath.Join(artifactDir(t), "export-index-html.png")
+	shot := filepath.Join(browser.ArtifactDir(t), "export-index-html.png")
 	if err := os.WriteFile(shot, png, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot of index.html: %s (%d bytes)", shot, len(png))
 
-	dl, console, requests := ev.snapshot()
+	seen := ev.Seen()
+	dl, console, requests := seen.Dialogs, seen.Console, seen.Requests
 	if len(dl) > 0 {
 		t.Errorf("the page opened dialogs: %q", dl)
 	}
