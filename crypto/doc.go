@@ -124,7 +124,9 @@
 // traffic. Its cursor (RewrapProgress.Cursor) names the last record it
 // finished, so a run resumed after a failure starts with the record that
 // failed: retire the old KEK only after a pass that ends Done with nothing
-// rewrapped or lost.
+// rewrapped or lost. Each batch's KEK work runs on GOMAXPROCS goroutines,
+// and its writes go in one call to a Store that is a BatchUpdater
+// (memkeys and sqlkeys are), each record still on its own version.
 //
 // # Transactions
 //

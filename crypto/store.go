@@ -101,3 +101,28 @@ type TombstoneReader interface {
 	// concurrent use.
 	Tombstone(ctx context.Context, ref string) (time.Time, error)
 }
+
+// BatchUpdater is an optional interface of a Store: one that can apply
+// many Updates in one round trip (one statement or one transaction)
+// implements it, and Keyring.Rewrap then writes each page of rewrapped
+// records with one UpdateMany instead of one Update per record. A Store
+// without it still works, one Update at a time. memkeys and sqlkeys
+// implement it; keystest.RunStoreTests checks it when a Store does.
+type BatchUpdater interface {
+	// UpdateMany applies Update to every record of rs, each on its own
+	// condition, exactly as Update would: the Wrapped keyset, KEK and
+	// Updated of r.Ref are replaced and the stored Version incremented if
+	// the stored Version equals r.Version and r.Ref has no tombstone. It
+	// returns one error per record, in the order of rs: nil for a record
+	// updated, or, for one refused, an error wrapping ErrConflict,
+	// ErrShredded or ErrNotFound as Update's would, nothing written for
+	// it. Each record is updated whole or not at all, and never after a
+	// Shred of its Ref that returned before UpdateMany was called.
+	//
+	// The Refs of rs are distinct; a repeated Ref is an error wrapping
+	// ErrInvalid, and nothing is written. An empty rs writes nothing. A
+	// non-nil error (the database failed, ctx is done) leaves each
+	// record's outcome unknown, updated whole or untouched: the caller
+	// treats none of them as done.
+	UpdateMany(ctx context.Context, rs []Record) ([]error, error)
+}

@@ -17,7 +17,11 @@
 // many racing Updates from the same version wins, and a Shred racing a
 // Create always leaves the tombstone. A Store that implements the optional
 // crypto.TombstoneReader is checked for it too (the time of the first
-// Shred, none for a live or revived Ref); the subtest skips otherwise.
+// Shred, none for a live or revived Ref); the subtest skips otherwise. So
+// is one that implements crypto.BatchUpdater: UpdateMany keeps each
+// record's own condition and reports each outcome in order, refuses a
+// repeated Ref, and racing Shreds of its Refs through the other handle
+// leave every shredded Ref shredded; those subtests skip otherwise.
 //
 // Each subtest gets two handles on its storage, as two processes of a host
 // would hold them. SharedStorage checks that each sees the other's writes;

@@ -53,7 +53,11 @@ import (
 // Updates from one Version exactly one wins (RaceUpdates); a Shred racing a
 // Create always leaves the tombstone (RaceCreateShred); and a Revive racing
 // a Shred ends as one of the two orders, never with the old key live
-// (RaceReviveShred). For a SQL store these are where the database, not the
+// (RaceReviveShred). A Store that is a crypto.BatchUpdater is held to its
+// UpdateMany: each record on its own condition, in order (UpdateMany,
+// UpdateManyLarge), and a batch racing Shreds of its Refs never leaves a
+// shredded key live (RaceUpdateManyShred); the three skip for a Store that
+// is not one. For a SQL store these are where the database, not the
 // Store value, has to serialise the writers.
 func RunStoreTests(t *testing.T, newStore func(t *testing.T) (s, other crypto.Store)) {
 	tests := []suite.Test[crypto.Store]{
@@ -87,6 +91,9 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) (s, other crypto.St
 		{"RaceUpdates", testRaceUpdates},
 		{"RaceCreateShred", testRaceCreateShred},
 		{"RaceReviveShred", testRaceReviveShred},
+		{"UpdateMany", suite.One(testUpdateMany)},
+		{"UpdateManyLarge", suite.One(testUpdateManyLarge)},
+		{"RaceUpdateManyShred", testRaceUpdateManyShred},
 	}
 	suite.Run(t, "crypto.Store", newStore, tests)
 }

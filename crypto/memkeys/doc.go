@@ -46,7 +46,8 @@
 // material.
 //
 // The Store also implements crypto.TombstoneReader, so a Keyring's export
-// of a shredded subject names the time of the shred.
+// of a shredded subject names the time of the shred, and
+// crypto.BatchUpdater: UpdateMany applies a batch under one lock.
 //
 // # Testing
 //

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +16,11 @@ import (
 type Store struct {
 	mu   sync.RWMutex
 	recs map[string]*entry // by Ref: a live record or a tombstone
+	// order holds the Refs of recs for List and Refs, in ascending order
+	// when sorted is set. A new Ref is appended, and clears sorted unless
+	// it sorts last; the next List or Refs sorts order again.
+	order  []string
+	sorted bool
 }
 
 // entry is a live record (shredded is zero) or a tombstone (rec holds the
@@ -29,11 +33,51 @@ type entry struct {
 var (
 	_ crypto.Store           = (*Store)(nil)
 	_ crypto.TombstoneReader = (*Store)(nil)
+	_ crypto.BatchUpdater    = (*Store)(nil)
 )
 
 // New returns an empty Store.
 func New() *Store {
-	return &Store{recs: make(map[string]*entry)}
+	return &Store{recs: make(map[string]*entry), sorted: true}
+}
+
+// add puts a new Ref's entry in s, with s.mu held.
+func (s *Store) add(ref string, e *entry) {
+	s.recs[ref] = e
+	if n := len(s.order); n > 0 && s.order[n-1] >= ref {
+		s.sorted = false
+	}
+	s.order = append(s.order, ref)
+}
+
+// rlockSorted takes s.mu for reading, with s.order sorted.
+func (s *Store) rlockSorted() {
+	for {
+		s.mu.RLock()
+		if s.sorted {
+			return
+		}
+		s.mu.RUnlock()
+		s.mu.Lock()
+		if !s.sorted {
+			slices.Sort(s.order)
+			// A Ref deleted from recs by hand (a test's partial
+			// restore) and created again is in order twice.
+			s.order = slices.Compact(s.order)
+			s.sorted = true
+		}
+		s.mu.Unlock()
+	}
+}
+
+// from returns the index in s.order of the first Ref greater than after,
+// with s.mu held and s.order sorted.
+func (s *Store) from(after string) int {
+	i, found := slices.BinarySearch(s.order, after)
+	if found {
+		i++
+	}
+	return i
 }
 
 // errOf is the error of op about the Ref given: the sentinel, with a fixed
@@ -110,7 +154,7 @@ func (s *Store) Create(ctx context.Context, r crypto.Record) error {
 		}
 		return errOf("create", crypto.ErrConflict, "a live key exists")
 	}
-	s.recs[r.Ref] = &entry{rec: r}
+	s.add(r.Ref, &entry{rec: r})
 	return nil
 }
 
@@ -122,6 +166,33 @@ func (s *Store) Update(ctx context.Context, r crypto.Record) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.update(r)
+}
+
+// UpdateMany implements crypto.BatchUpdater: the Updates of rs under one
+// lock, each on its own Version.
+func (s *Store) UpdateMany(ctx context.Context, rs []crypto.Record) ([]error, error) {
+	if err := check("update", ctx); err != nil {
+		return nil, err
+	}
+	seen := make(map[string]struct{}, len(rs))
+	for _, r := range rs {
+		if _, ok := seen[r.Ref]; ok {
+			return nil, errOf("update", crypto.ErrInvalid, "a ref repeated in one UpdateMany")
+		}
+		seen[r.Ref] = struct{}{}
+	}
+	errs := make([]error, len(rs))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, r := range rs {
+		errs[i] = s.update(r)
+	}
+	return errs, nil
+}
+
+// update is Update, with s.mu held.
+func (s *Store) update(r crypto.Record) error {
 	e, ok := s.recs[r.Ref]
 	switch {
 	case !ok:
@@ -158,7 +229,7 @@ func (s *Store) Shred(ctx context.Context, ref string, at time.Time) error {
 		}
 		return nil
 	}
-	s.recs[ref] = &entry{rec: crypto.Record{Ref: ref}, shredded: norm(at)}
+	s.add(ref, &entry{rec: crypto.Record{Ref: ref}, shredded: norm(at)})
 	return nil
 }
 
@@ -175,16 +246,22 @@ func (s *Store) Revive(ctx context.Context, r crypto.Record) error {
 	r.Version = 1
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, ok := s.recs[r.Ref]; ok && e.shredded.IsZero() {
+	e, ok := s.recs[r.Ref]
+	switch {
+	case !ok:
+		s.add(r.Ref, &entry{rec: r})
+	case e.shredded.IsZero():
 		return errOf("revive", crypto.ErrConflict, "a live key exists")
+	default:
+		s.recs[r.Ref] = &entry{rec: r}
 	}
-	s.recs[r.Ref] = &entry{rec: r}
 	return nil
 }
 
-// List implements crypto.Store. It sorts the live Refs on every call, so a
-// full pass over n records costs O(n²/limit · log n): fine for tests and
-// tools, not for millions of subjects.
+// List implements crypto.Store. It keeps the Refs sorted, and sorts them
+// again on the first List or Refs after a Create of a Ref that does not
+// sort last: a pass over n records without new ones costs O(n log n)
+// once, then O(limit + log n) a page.
 func (s *Store) List(ctx context.Context, after string, limit int) ([]crypto.Record, error) {
 	if err := check("list", ctx); err != nil {
 		return nil, err
@@ -192,27 +269,22 @@ func (s *Store) List(ctx context.Context, after string, limit int) ([]crypto.Rec
 	if limit < 0 {
 		return nil, &crypto.Error{Op: "list", Field: "limit", Err: fmt.Errorf("%w: negative limit", crypto.ErrInvalid)}
 	}
-	s.mu.RLock()
+	s.rlockSorted()
 	defer s.mu.RUnlock()
-	var refs []string
-	for ref, e := range s.recs {
-		if e.shredded.IsZero() && ref > after {
-			refs = append(refs, ref)
+	out := make([]crypto.Record, 0, min(limit, 1024))
+	for _, ref := range s.order[s.from(after):] {
+		if len(out) == limit {
+			break
 		}
-	}
-	slices.SortFunc(refs, strings.Compare)
-	if len(refs) > limit {
-		refs = refs[:limit]
-	}
-	out := make([]crypto.Record, len(refs))
-	for i, ref := range refs {
-		out[i] = copyOut(s.recs[ref].rec)
+		if e, ok := s.recs[ref]; ok && e.shredded.IsZero() {
+			out = append(out, copyOut(e.rec))
+		}
 	}
 	return out, nil
 }
 
-// Refs implements crypto.Store: live and shredded Refs alike, sorted on
-// every call as List is.
+// Refs implements crypto.Store: live and shredded Refs alike, in the order
+// List keeps.
 func (s *Store) Refs(ctx context.Context, after string, limit int) ([]string, error) {
 	if err := check("refs", ctx); err != nil {
 		return nil, err
@@ -220,17 +292,16 @@ func (s *Store) Refs(ctx context.Context, after string, limit int) ([]string, er
 	if limit < 0 {
 		return nil, &crypto.Error{Op: "refs", Field: "limit", Err: fmt.Errorf("%w: negative limit", crypto.ErrInvalid)}
 	}
-	s.mu.RLock()
+	s.rlockSorted()
 	defer s.mu.RUnlock()
-	refs := []string{}
-	for ref := range s.recs {
-		if ref > after {
+	refs := make([]string, 0, min(limit, 1024))
+	for _, ref := range s.order[s.from(after):] {
+		if len(refs) == limit {
+			break
+		}
+		if _, ok := s.recs[ref]; ok {
 			refs = append(refs, ref)
 		}
-	}
-	slices.SortFunc(refs, strings.Compare)
-	if len(refs) > limit {
-		refs = refs[:limit]
 	}
 	return refs, nil
 }

@@ -48,6 +48,14 @@
 //     writer) make exactly one of many Updates from the same Version
 //     succeed. When no row matches, a read tells ErrConflict, ErrShredded
 //     and ErrNotFound apart.
+//   - UpdateMany (crypto.BatchUpdater, Rewrap's writes) keeps Update's
+//     condition per record. On PostgreSQL it is one UPDATE … FROM
+//     unnest(arrays) … WHERE k.ref = u.ref AND k.version = u.v AND
+//     k.shredded_us IS NULL RETURNING k.ref, the arrays bound as text
+//     literals, per 1,000 records; on MySQL and SQLite, Update's statement
+//     once per record in one transaction, so a batch costs one commit. A
+//     record it did not update is read as Update's is. A deadlock or
+//     serialization failure, which writes nothing, is retried.
 //   - Revive is UPDATE … WHERE ref = ? AND shredded_us IS NOT NULL, turning
 //     the tombstone into a live row with Version 1 in one statement; if no
 //     row matched and the Ref has no row at all, it is inserted as Create

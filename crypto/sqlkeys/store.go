@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"sync"
 	"time"
 
@@ -40,6 +42,7 @@ type Store struct {
 var (
 	_ crypto.Store           = (*Store)(nil)
 	_ crypto.TombstoneReader = (*Store)(nil)
+	_ crypto.BatchUpdater    = (*Store)(nil)
 )
 
 // Option configures a Store. The SQL stores of the module share it: an
@@ -115,6 +118,10 @@ type queries struct {
 	createQuiet string
 	// shredTwice: the shred statement binds its time twice (MySQL).
 	shredTwice bool
+	// updateMany is update over arrays (PostgreSQL): one statement for a
+	// whole batch, returning the Refs it updated. Empty elsewhere, where
+	// UpdateMany runs update once per record in one transaction.
+	updateMany string
 }
 
 const liveCols = "wrapped, kek, version, created_us, updated_us"
@@ -145,6 +152,12 @@ func buildQueries(d dialect.Dialect, t string) queries {
 		q.relock = true
 	case dialect.Postgres:
 		q.getTx += " FOR SHARE"
+		// The arrays are bound as text literals, which every driver
+		// passes through, and cast by the server. Each row joins one
+		// element on the primary key and keeps update's condition.
+		q.updateMany = d.Rebind("UPDATE " + t + " AS k SET wrapped = u.w, kek = u.kek, version = k.version + 1, updated_us = u.up" +
+			" FROM unnest(?::text[], ?::bytea[], ?::text[], ?::bigint[], ?::bigint[]) AS u(ref, w, kek, up, v)" +
+			" WHERE k.ref = u.ref AND k.version = u.v AND k.shredded_us IS NULL RETURNING k.ref")
 		q.createQuiet = d.Rebind("INSERT INTO " + t + " (ref, " + liveCols + ") VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (ref) DO NOTHING")
 	}
 	// Shred is one upsert: it inserts a tombstone, or turns the live row
@@ -236,6 +249,123 @@ func (s *Store) Create(ctx context.Context, r crypto.Record) error { return s.v.
 // Wrapped, KEK and Updated; Created keeps its stored value. When no row
 // matches, a read tells ErrConflict, ErrShredded and ErrNotFound apart.
 func (s *Store) Update(ctx context.Context, r crypto.Record) error { return s.v.Update(ctx, r) }
+
+// UpdateMany implements crypto.BatchUpdater. On PostgreSQL it is one
+// UPDATE joined to arrays of the records (unnest), per batch of up to
+// MaxBatch records; on MySQL and SQLite, one transaction per batch of the
+// conditional UPDATEs of Update, prepared once, so a batch costs one
+// commit instead of one per record. Each record keeps its own condition
+// (its Version, no tombstone); a refused one is then read, as Update does,
+// to tell ErrConflict, ErrShredded and ErrNotFound apart. A deadlock or
+// serialization failure, which writes nothing, is retried.
+func (s *Store) UpdateMany(ctx context.Context, rs []crypto.Record) ([]error, error) {
+	const op = "update"
+	if err := checkCtx(op, ctx); err != nil {
+		return nil, err
+	}
+	seen := make(map[string]struct{}, len(rs))
+	for _, r := range rs {
+		if _, ok := seen[r.Ref]; ok {
+			return nil, condErr(op, crypto.ErrInvalid, "a ref repeated in one UpdateMany")
+		}
+		seen[r.Ref] = struct{}{}
+	}
+	errs := make([]error, len(rs))
+	for lo := 0; lo < len(rs); lo += MaxBatch {
+		hi := min(lo+MaxBatch, len(rs))
+		var err error
+		if s.q.updateMany != "" {
+			err = s.updateArrays(ctx, rs[lo:hi], errs[lo:hi])
+		} else {
+			err = s.updateTx(ctx, rs[lo:hi], errs[lo:hi])
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return errs, nil
+}
+
+// MaxBatch is the most records one statement (PostgreSQL) or transaction
+// (MySQL, SQLite) of UpdateMany writes; a longer call takes several.
+const MaxBatch = 1000
+
+// updateArrays is UpdateMany on PostgreSQL: one statement, retried whole.
+func (s *Store) updateArrays(ctx context.Context, rs []crypto.Record, errs []error) error {
+	refs, keks := make([]string, len(rs)), make([]string, len(rs))
+	ws := make([][]byte, len(rs))
+	ups, vs := make([]int64, len(rs)), make([]int64, len(rs))
+	for i, r := range rs {
+		refs[i], ws[i], keks[i], ups[i], vs[i] = r.Ref, wrappedArg(r.Wrapped), r.KEK, sqlbase.Micros(r.Updated), r.Version
+	}
+	args := []any{textArray(refs), byteaArray(ws), textArray(keks), int64Array(ups), int64Array(vs)}
+	var done map[string]bool
+	err := sqlbase.Retry(ctx, func() error {
+		done = make(map[string]bool, len(rs))
+		rows, err := s.b.Stmt.Query(ctx, s.q.updateMany, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var ref string
+			if err := rows.Scan(&ref); err != nil {
+				return err
+			}
+			done[ref] = true
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return storeErr("update", err)
+	}
+	for i, r := range rs {
+		if !done[r.Ref] {
+			if errs[i] = s.v.state(ctx, "update", r.Ref); errs[i] == nil {
+				errs[i] = condErr("update", crypto.ErrConflict, "stored version differs")
+			} else if !isCond(errs[i]) {
+				return errs[i]
+			}
+		}
+	}
+	return nil
+}
+
+// updateTx is UpdateMany on MySQL and SQLite: Update of each record in one
+// transaction, which a deadlock or busy snapshot runs again.
+func (s *Store) updateTx(ctx context.Context, rs []crypto.Record, errs []error) error {
+	return storeErrKeep("update", sqlbase.Retry(ctx, func() error {
+		tx, err := s.b.DB.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		v := view{q: &s.q, r: txRunner{s.b.Stmt, tx}, tx: true}
+		for i, r := range rs {
+			errs[i] = v.Update(ctx, r)
+			if errs[i] != nil && !isCond(errs[i]) {
+				return errs[i]
+			}
+		}
+		return tx.Commit()
+	}))
+}
+
+// isCond reports whether err is a refusal of the crypto.Store contract,
+// not a failure.
+func isCond(err error) bool {
+	return errors.Is(err, crypto.ErrConflict) || errors.Is(err, crypto.ErrShredded) || errors.Is(err, crypto.ErrNotFound)
+}
+
+// storeErrKeep is storeErr for an error that may already be the Store's
+// own (*crypto.Error, driver text withheld), which it keeps as it is.
+func storeErrKeep(op string, err error) error {
+	var ce *crypto.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	return storeErr(op, err)
+}
 
 // Shred implements crypto.Store: one upsert that leaves a tombstone whatever
 // the Ref held. Shredding a shredded Ref keeps the first tombstone's time.
@@ -567,4 +697,54 @@ func (v view) Tombstone(ctx context.Context, ref string) (time.Time, error) {
 		return time.Time{}, storeErr("tombstone", err)
 	}
 	return sqlbase.FromMicros(shredded.Int64), nil
+}
+
+// The arrays of updateArrays, as PostgreSQL array literals ('{…}'), which
+// every driver binds as text and the server casts.
+
+func textArray(v []string) string {
+	b := []byte{'{'}
+	for i, x := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		for j := 0; j < len(x); j++ {
+			if x[j] == '"' || x[j] == '\\' {
+				b = append(b, '\\')
+			}
+			b = append(b, x[j])
+		}
+		b = append(b, '"')
+	}
+	return string(append(b, '}'))
+}
+
+func byteaArray(v [][]byte) string {
+	n := 2
+	for _, x := range v {
+		n += 2*len(x) + 6
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '{')
+	for i, x := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `"\\x`...)
+		b = hex.AppendEncode(b, x)
+		b = append(b, '"')
+	}
+	return string(append(b, '}'))
+}
+
+func int64Array(v []int64) string {
+	b := []byte{'{'}
+	for i, x := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, x, 10)
+	}
+	return string(append(b, '}'))
 }
