@@ -242,7 +242,7 @@ func (a *accounts) finishSignin(ctx context.Context, token, ipPrefix string) (gd
 // trySignin is one attempt of finishSignin. It asks for a retry when the
 // account it would make was made meanwhile, by another link of the same
 // address.
-func (a *accounts) trySignin(ctx context.Context, token, ipPrefix string) (_ gdpr.SubjectID, retry bool, _ error) {
+func (a *accounts) trySignin(ctx context.Context, token, ipPrefix string) (_ gdpr.SubjectID, retry bool, err error) {
 	l, err := a.readLink(ctx, token, linkSignin)
 	if err != nil {
 		return "", false, err
@@ -261,6 +261,14 @@ func (a *accounts) trySignin(ctx context.Context, token, ipPrefix string) (_ gdp
 		if ect, err = a.keys.Encrypt(ctx, s, emailField, []byte(l.email)); err != nil {
 			return "", false, err
 		}
+		// A new subject's key goes again unless its account is made.
+		committed := false
+		defer func() {
+			if !committed {
+				_ = a.keys.Shred(context.WithoutCancel(ctx), s)
+			}
+		}()
+		defer func() { committed = err == nil && !retry }()
 	} else if err := a.sameAddress(ctx, s, l.email); err != nil {
 		return "", false, err
 	}
@@ -283,10 +291,8 @@ func (a *accounts) trySignin(ctx context.Context, token, ipPrefix string) (_ gdp
 		if _, err := tx.ExecContext(ctx, a.q("INSERT INTO "+a.table("accounts")+" (subject, email_idx, email, created_us) VALUES (?, ?, ?, ?)"),
 			string(s), a.emailIdx.Sum(l.email), ect, now.UnixMicro()); err != nil {
 			// Most likely another link of the address made its account
-			// first (the unique index): the new subject's key goes, and
-			// the next attempt signs in to that account.
-			tx.Rollback()
-			_ = a.keys.Shred(ctx, s)
+			// first (the unique index): the new subject's key goes (see
+			// above), and the next attempt signs in to that account.
 			return "", true, err
 		}
 	}
@@ -427,7 +433,7 @@ func (a *accounts) valid(ctx context.Context, s gdpr.SubjectID, issued time.Time
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
-	return err == nil && (!after.Valid || issued.UnixMicro() > after.Int64), err
+	return err == nil && (!after.Valid || issued.UnixMicro() >= after.Int64), err
 }
 
 // ExportSubject writes the subject's account and sign-ins (gdpr.Exporter).
