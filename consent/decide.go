@@ -262,8 +262,8 @@ func (l *Ledger) Allowed(ctx context.Context, subject gdpr.SubjectID, purpose gd
 // empty page is the end. A limit of 0 or less means 100, the default; a
 // limit above 10,000 means 10,000.
 //
-// A page costs one Store query for the notice's versions and one
-// (Store.StaleEvents) per batch of candidates checked: a first batch of
+// A page costs one Store query for the notice's versions and, with a
+// Store that is a StaleEventer, one per batch of candidates checked: a first batch of
 // limit candidates, which is all when they are all stale; then batches
 // sized by the share of stale ones found so far (doubling while none is),
 // up to 10,000 candidates, usually one more.
@@ -293,7 +293,7 @@ func (l *Ledger) StaleSubjects(ctx context.Context, notice string, after gdpr.Su
 	var out []gdpr.SubjectID
 	checked := 0 // candidates checked
 	for batch := limit; len(out) < limit; batch = nextStaleBatch(batch, limit-len(out), checked, len(out)) {
-		evs, err := l.store.StaleEvents(ctx, StaleQuery{Notice: notice, Version: latest, After: after, Limit: batch})
+		evs, err := l.staleEvents(ctx, StaleQuery{Notice: notice, Version: latest, After: after, Limit: batch})
 		if err != nil {
 			return nil, wrap(op, err)
 		}
@@ -321,6 +321,29 @@ func (l *Ledger) StaleSubjects(ctx context.Context, notice string, after gdpr.Su
 	return out, nil
 }
 
+// staleEvents returns the events of q's candidates, each candidate's
+// together and in Seq order, candidates in ascending order: in one query
+// from a StaleEventer, else each candidate's whole history by
+// Store.Events, which staleIn reads as well.
+func (l *Ledger) staleEvents(ctx context.Context, q StaleQuery) ([]Event, error) {
+	if se, ok := l.store.(StaleEventer); ok {
+		return se.StaleEvents(ctx, q)
+	}
+	subjects, err := l.store.StaleSubjects(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	var out []Event
+	for _, s := range subjects {
+		evs, err := l.store.Events(ctx, s, "")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, evs...)
+	}
+	return out, nil
+}
+
 // nextStaleBatch is how many candidates StaleSubjects asks for next, when
 // need more stale subjects are wanted and found of the checked candidates
 // were stale: as many as that share says need takes, and a quarter more,
@@ -342,7 +365,7 @@ const maxStaleBatch = 10000
 // per channel of a consent) is now made by a Given event under an old
 // version of notice: that Given is the last non-pending event that applies
 // to its own channel, exactly as Decide would find it. evs are the
-// subject's events in Seq order: all of them, or (Store.StaleEvents) only
+// subject's events in Seq order: all of them, or (StaleEventer) only
 // the latest of each purpose, channel and kind, which decide alike, since
 // whether an event applies depends on its channel and kind alone.
 func staleIn(evs []Event, notice string, latest int, now time.Time) bool {

@@ -241,7 +241,10 @@ func TestMemconsentNilContext(t *testing.T) {
 		"PutNotice":     func() error { return s.PutNotice(nilCtx, consent.Notice{ID: "n", Version: 1}) },
 		"Notices":       func() error { _, err := s.Notices(nilCtx, "n"); return err },
 		"StaleSubjects": func() error { _, err := s.StaleSubjects(nilCtx, consent.StaleQuery{Notice: "n"}); return err },
-		"StaleEvents":   func() error { _, err := s.StaleEvents(nilCtx, consent.StaleQuery{Notice: "n"}); return err },
+		"StaleEvents": func() error {
+			_, err := s.StaleEvents(nilCtx, consent.StaleQuery{Notice: "n"})
+			return err
+		},
 	} {
 		func() {
 			defer func() {

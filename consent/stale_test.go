@@ -44,7 +44,7 @@ func (c *countingStore) StaleSubjects(ctx context.Context, q consent.StaleQuery)
 
 func (c *countingStore) StaleEvents(ctx context.Context, q consent.StaleQuery) ([]consent.Event, error) {
 	c.calls.Add(1)
-	return c.Store.StaleEvents(ctx, q)
+	return c.Store.(consent.StaleEventer).StaleEvents(ctx, q)
 }
 
 var staleNow = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -196,6 +196,10 @@ func oldStaleSubjects(ctx context.Context, s consent.Store, now time.Time, notic
 // order, under every rule (versions and their material flags and
 // publication times, expiries, withdrawals and objections by channel,
 // pending events, other notices and purposes).
+// plainStore hides every method of its Store but consent.Store's: a
+// host's own Store that is no StaleEventer.
+type plainStore struct{ consent.Store }
+
 func TestStaleSubjectsMatchesPerSubjectCheck(t *testing.T) {
 	ctx := context.Background()
 	kinds := []consent.Kind{consent.Given, consent.Given, consent.Given, consent.Refused, consent.Withdrawn,
@@ -206,6 +210,12 @@ func TestStaleSubjectsMatchesPerSubjectCheck(t *testing.T) {
 		rng := rand.New(rand.NewPCG(seed, 15))
 		mem := memconsent.New()
 		l, err := consent.New(mem, consent.WithClock(func() time.Time { return staleNow }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The same ledger over a Store that is no StaleEventer: the
+		// Ledger reads each candidate's events, with the same pages.
+		plain, err := consent.New(plainStore{mem}, consent.WithClock(func() time.Time { return staleNow }))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -257,6 +267,9 @@ func TestStaleSubjectsMatchesPerSubjectCheck(t *testing.T) {
 				}
 				if !slices.Equal(got, want) {
 					t.Fatalf("seed %d: StaleSubjects(after %q, limit %d) = %v; the per-subject check gives %v", seed, after, limit, got, want)
+				}
+				if got, err := plain.StaleSubjects(ctx, "terms", after, limit); err != nil || !slices.Equal(got, want) {
+					t.Fatalf("seed %d: StaleSubjects(after %q, limit %d) over a Store that is no StaleEventer = %v, %v; want %v", seed, after, limit, got, err, want)
 				}
 			}
 		}

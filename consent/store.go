@@ -84,12 +84,19 @@ type Store interface {
 	// q.Purpose is set, for that purpose). It is the candidate list of
 	// subjects to ask again after a material change; the Ledger checks each.
 	StaleSubjects(ctx context.Context, q StaleQuery) ([]gdpr.SubjectID, error)
+}
 
-	// StaleEvents returns, with one query, what the Ledger needs to check
-	// the candidates StaleSubjects(q) lists, so a page of
-	// Ledger.StaleSubjects costs a bounded number of statements however
-	// many candidates it checks. For each of those subjects (the same
-	// ones: greater than q.After, at most q.Limit of them, 100 when
+// StaleEventer is a Store that lists the events of a page of stale
+// candidates in one query, so that a page of Ledger.StaleSubjects costs a
+// bounded number of statements however many candidates it checks.
+// memconsent and sqlconsent implement it, and consenttest checks it when
+// a Store does; without it the Ledger reads each candidate's events with
+// Store.Events, one query a candidate.
+type StaleEventer interface {
+	// StaleEvents returns, with one query, the events of the candidates
+	// StaleSubjects(q) lists that the Ledger needs to check them. For
+	// each of those subjects (the same ones: greater than q.After, at
+	// most q.Limit of them, 100 when
 	// q.Limit is 0 or less), it returns the latest event, the one with
 	// the highest Seq, of each (Purpose, Contact, Kind) of the subject's
 	// events whose Kind is not Pending: every purpose's events, or only

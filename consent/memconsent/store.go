@@ -51,7 +51,10 @@ type Store struct {
 	suppressions // the suppression list, under its own lock (suppression.go)
 }
 
-var _ consent.Store = (*Store)(nil)
+var (
+	_ consent.Store        = (*Store)(nil)
+	_ consent.StaleEventer = (*Store)(nil)
+)
 
 // New returns an empty Store.
 func New() *Store {

@@ -36,7 +36,10 @@ type Store struct {
 	q  queries
 }
 
-var _ consent.Store = (*Store)(nil)
+var (
+	_ consent.Store        = (*Store)(nil)
+	_ consent.StaleEventer = (*Store)(nil)
+)
 
 // Option configures a Store. The SQL stores of the module share it: an
 // option means the same in sqlconsent, sqlkeys and sqlaudit.
