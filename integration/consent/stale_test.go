@@ -169,7 +169,7 @@ func (c *countingStore) StaleSubjects(ctx context.Context, q consent.StaleQuery)
 
 func (c *countingStore) StaleEvents(ctx context.Context, q consent.StaleQuery) ([]consent.Event, error) {
 	c.calls.Add(1)
-	return c.Store.StaleEvents(ctx, q)
+	return c.Store.(consent.StaleEventer).StaleEvents(ctx, q)
 }
 
 // BenchmarkStaleSubjects pages the ledger of 100,000 subjects with pages
