@@ -145,18 +145,6 @@ func explainOne(ctx context.Context, tx *sql.Tx, q string, args []any) ([]scan, 
 	return s, nil
 }
 
-// planSummary explains q for args on the plain pool, for the report.
-func (e *env) planSummary(q string, args ...any) string {
-	custom, generic, err := explain(context.Background(), e.db, q, args)
-	if err != nil {
-		return "EXPLAIN failed: " + err.Error()
-	}
-	if generic == nil && genericErr != nil {
-		e.t.Logf("generic plan: %v", genericErr)
-	}
-	return "custom: " + scansText(custom) + "; generic: " + scansText(generic)
-}
-
 func scansText(s []scan) string {
 	if s == nil {
 		return "n/a"

@@ -250,14 +250,6 @@ func (d durations) pct(p float64) time.Duration {
 	return s[min(max(i, 0), len(s)-1)]
 }
 
-func (d durations) total() time.Duration {
-	var t time.Duration
-	for _, x := range d {
-		t += x
-	}
-	return t
-}
-
 func (d durations) String() string {
 	return fmt.Sprintf("p50 %v, p99 %v, max %v (n=%d)", us(d.pct(0.50)), us(d.pct(0.99)), us(d.pct(1)), len(d))
 }
