@@ -3,13 +3,12 @@ package sqlaudit
 import (
 	"context"
 	"database/sql"
-	"encoding/hex"
-	"strconv"
 
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/gdprkit/gdpr/audit"
 	"github.com/gdprkit/gdpr/internal/dialect"
+	"github.com/gdprkit/gdpr/internal/pgarray"
 	"github.com/gdprkit/gdpr/internal/sqlbase"
 	"github.com/gdprkit/gdpr/internal/sqlstmt"
 )
@@ -246,7 +245,7 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, h audit.Head, b *audit.Ba
 			times[i], subjects[i], actors[i], bodies[i] = sqlbase.Micros(e.Time), e.Subject, e.Actor, e.Body
 		}
 		res, err := s.txExec(ctx, tx, s.q.pgWrite,
-			h.Size, int64Array(times), byteaArray(subjects), byteaArray(actors), byteaArray(bodies),
+			h.Size, pgarray.Int64s(times), pgarray.Byteas(subjects), pgarray.Byteas(actors), pgarray.Byteas(bodies),
 			tlog.StoredHashIndex(0, h.Size), hashArray(b.Hashes),
 			b.Size, b.Root[:], h.Size)
 		if err != nil {
@@ -413,50 +412,11 @@ func (r *txHashReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	return ordered(indexes, r.seen)
 }
 
-// PostgreSQL array literals, bound as text and cast by the server
-// (?::bigint[], ?::bytea[]), so that no driver-specific array type is
-// needed.
-
-func int64Array(v []int64) string {
-	b := make([]byte, 0, 2+len(v)*8)
-	b = append(b, '{')
-	for i, x := range v {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, x, 10)
-	}
-	return string(append(b, '}'))
-}
-
-// byteaArray returns v as a bytea[] literal: "\\x<hex>" elements (the
-// backslash escaped for the array parser), NULL for nil.
-func byteaArray(v [][]byte) string {
-	n := 2
-	for _, x := range v {
-		n += 2*len(x) + 6
-	}
-	b := make([]byte, 0, n)
-	b = append(b, '{')
-	for i, x := range v {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		if x == nil {
-			b = append(b, "NULL"...)
-			continue
-		}
-		b = append(b, `"\\x`...)
-		b = hex.AppendEncode(b, x)
-		b = append(b, '"')
-	}
-	return string(append(b, '}'))
-}
-
+// hashArray is hs as a bytea[] literal (package pgarray).
 func hashArray(hs []tlog.Hash) string {
 	v := make([][]byte, len(hs))
 	for i := range hs {
 		v[i] = hs[i][:]
 	}
-	return byteaArray(v)
+	return pgarray.Byteas(v)
 }

@@ -4,16 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/gdprkit/gdpr/crypto"
 	"github.com/gdprkit/gdpr/internal/dialect"
+	"github.com/gdprkit/gdpr/internal/pgarray"
 	"github.com/gdprkit/gdpr/internal/sqlbase"
 	"github.com/gdprkit/gdpr/internal/sqlstmt"
 	"github.com/gdprkit/gdpr/sqldialect"
@@ -298,7 +297,7 @@ func (s *Store) updateArrays(ctx context.Context, rs []crypto.Record, errs []err
 	for i, r := range rs {
 		refs[i], ws[i], keks[i], ups[i], vs[i] = r.Ref, wrappedArg(r.Wrapped), r.KEK, sqlbase.Micros(r.Updated), r.Version
 	}
-	args := []any{textArray(refs), byteaArray(ws), textArray(keks), int64Array(ups), int64Array(vs)}
+	args := []any{pgarray.Texts(refs), pgarray.Byteas(ws), pgarray.Texts(keks), pgarray.Int64s(ups), pgarray.Int64s(vs)}
 	var done map[string]bool
 	err := sqlbase.Retry(ctx, func() error {
 		done = make(map[string]bool, len(rs))
@@ -697,54 +696,4 @@ func (v view) Tombstone(ctx context.Context, ref string) (time.Time, error) {
 		return time.Time{}, storeErr("tombstone", err)
 	}
 	return sqlbase.FromMicros(shredded.Int64), nil
-}
-
-// The arrays of updateArrays, as PostgreSQL array literals ('{…}'), which
-// every driver binds as text and the server casts.
-
-func textArray(v []string) string {
-	b := []byte{'{'}
-	for i, x := range v {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '"')
-		for j := 0; j < len(x); j++ {
-			if x[j] == '"' || x[j] == '\\' {
-				b = append(b, '\\')
-			}
-			b = append(b, x[j])
-		}
-		b = append(b, '"')
-	}
-	return string(append(b, '}'))
-}
-
-func byteaArray(v [][]byte) string {
-	n := 2
-	for _, x := range v {
-		n += 2*len(x) + 6
-	}
-	b := make([]byte, 0, n)
-	b = append(b, '{')
-	for i, x := range v {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `"\\x`...)
-		b = hex.AppendEncode(b, x)
-		b = append(b, '"')
-	}
-	return string(append(b, '}'))
-}
-
-func int64Array(v []int64) string {
-	b := []byte{'{'}
-	for i, x := range v {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, x, 10)
-	}
-	return string(append(b, '}'))
 }
