@@ -12,8 +12,8 @@ import (
 	"github.com/gdprkit/gdpr/consent"
 )
 
-// The tests of Store.StaleEvents: the candidates of StaleSubjects, each
-// with the latest of its non-pending events per (purpose, channel, kind),
+// The tests of consent.StaleEventer.StaleEvents: the candidates of
+// StaleSubjects, each with the latest of its non-pending events per (purpose, channel, kind),
 // checked against a reference computed from the events appended.
 
 // staleReference is what StaleEvents(q) must return for appended, the

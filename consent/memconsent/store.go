@@ -383,7 +383,7 @@ func (s *Store) staleCandidates(q consent.StaleQuery, limit int) []gdpr.SubjectI
 // StaleEvents returns, under one read lock, deep copies of the latest
 // event of each (Purpose, Contact, Kind) of the subjects StaleSubjects(q)
 // lists, Pending events left out (only q.Purpose's events when it is set),
-// ordered by subject and then Seq, as consent.Store specifies. An empty
+// ordered by subject and then Seq, as consent.StaleEventer specifies. An empty
 // q.Notice is an error wrapping consent.ErrInvalid; no candidate gives a
 // nil slice.
 func (s *Store) StaleEvents(ctx context.Context, q consent.StaleQuery) ([]consent.Event, error) {

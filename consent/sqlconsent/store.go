@@ -589,7 +589,7 @@ func (s *Store) StaleSubjects(ctx context.Context, q consent.StaleQuery) ([]gdpr
 	return out, storeErr("stale_subjects", rows.Err())
 }
 
-// StaleEvents implements consent.Store with one statement (see
+// StaleEvents implements consent.StaleEventer with one statement (see
 // staleEvents). An empty q.Notice is an error wrapping consent.ErrInvalid.
 func (s *Store) StaleEvents(ctx context.Context, q consent.StaleQuery) ([]consent.Event, error) {
 	if q.Notice == "" {

@@ -147,6 +147,14 @@ func startInstance(t *testing.T, db *sql.DB, d sqldialect.Dialect, state string,
 	})
 }
 
+// sqliteInstance is startInstance on a SQLite database and state of the
+// test's own, with fresh keys.
+func sqliteInstance(t *testing.T) *instance {
+	t.Helper()
+	keys, session := testKeys(t)
+	return startInstance(t, testdb.Open(t, sqldialect.SQLite), sqldialect.SQLite, t.TempDir(), keys, session, "one")
+}
+
 // launch opens the app on db, after tweak changed its test
 // configuration, and serves it over TLS; with run, its background work
 // (the request workers, the sweeps) runs until the test ends.

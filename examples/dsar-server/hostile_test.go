@@ -31,9 +31,7 @@ func rowCounts(t *testing.T, in *instance) map[string]int {
 // cross-origin posts, forged sessions and tokens. Each is refused with a
 // 4xx that echoes nothing, and nothing is written.
 func TestHostileInput(t *testing.T) {
-	db := testdb.Open(t, sqldialect.SQLite)
-	keys, session := testKeys(t)
-	in := startInstance(t, db, sqldialect.SQLite, t.TempDir(), keys, session, "one")
+	in := sqliteInstance(t)
 	b := newBrowser(t, in)
 	b.signIn(in, "victim@example.org")
 	before := rowCounts(t, in)

@@ -11,8 +11,6 @@ import (
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/erasure"
-	"github.com/gdprkit/gdpr/integration/testdb"
-	"github.com/gdprkit/gdpr/sqldialect"
 )
 
 // TestObjectionLeavesTheAccount: an objection to analytics (Art. 21(1))
@@ -21,9 +19,7 @@ import (
 // the address no longer decrypted, the objection's own notice could not
 // be sent, and the request never completed.
 func TestObjectionLeavesTheAccount(t *testing.T) {
-	db := testdb.Open(t, sqldialect.SQLite)
-	keys, session := testKeys(t)
-	in := startInstance(t, db, sqldialect.SQLite, t.TempDir(), keys, session, "one")
+	in := sqliteInstance(t)
 	b := newBrowser(t, in)
 	const email = "objector@example.org"
 	b.signIn(in, email)

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/gdprkit/gdpr/erasure"
-	"github.com/gdprkit/gdpr/integration/testdb"
-	"github.com/gdprkit/gdpr/sqldialect"
 )
 
 // TestRecipients: the partner that received a subject's address is told
@@ -19,9 +17,7 @@ import (
 // recorded as not told, with the reason; a restriction is told too, and
 // the subject's notice of it says whom the controller told.
 func TestRecipients(t *testing.T) {
-	db := testdb.Open(t, sqldialect.SQLite)
-	keys, session := testKeys(t)
-	in := startInstance(t, db, sqldialect.SQLite, t.TempDir(), keys, session, "one")
+	in := sqliteInstance(t)
 	file := func(email string, partnerConsent bool, form url.Values) (erasure.Request, string) {
 		t.Helper()
 		b := newBrowser(t, in)

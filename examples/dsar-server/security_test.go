@@ -24,9 +24,7 @@ import (
 // ("İ" to "i") is refused, so its link never reaches another's account;
 // the same address in other letter cases is the one account.
 func TestLookAlikeAddress(t *testing.T) {
-	db := testdb.Open(t, sqldialect.SQLite)
-	keys, session := testKeys(t)
-	in := startInstance(t, db, sqldialect.SQLite, t.TempDir(), keys, session, "one")
+	in := sqliteInstance(t)
 	victim := newBrowser(t, in)
 	victim.signIn(in, "victim@gmail.com")
 	s, _ := in.app.acc.lookup(context.Background(), "victim@gmail.com")
@@ -56,9 +54,7 @@ func TestLookAlikeAddress(t *testing.T) {
 // used, make one account; the page of a link says which address it signs
 // in, masked.
 func TestOneAccountPerAddress(t *testing.T) {
-	db := testdb.Open(t, sqldialect.SQLite)
-	keys, session := testKeys(t)
-	in := startInstance(t, db, sqldialect.SQLite, t.TempDir(), keys, session, "one")
+	in := sqliteInstance(t)
 	const email = "twice@example.org"
 	var links []string
 	for range 2 {
@@ -87,9 +83,7 @@ func TestOneAccountPerAddress(t *testing.T) {
 // TestSigninLimitPerAddress: an address gets three links at once, then
 // the page says the same but no more mail goes, from any network.
 func TestSigninLimitPerAddress(t *testing.T) {
-	db := testdb.Open(t, sqldialect.SQLite)
-	keys, session := testKeys(t)
-	in := startInstance(t, db, sqldialect.SQLite, t.TempDir(), keys, session, "one")
+	in := sqliteInstance(t)
 	const email = "flooded@example.org"
 	for i := range 6 {
 		if code, page := newBrowser(t, in).post("/signin", url.Values{"email": {email}}); code != http.StatusOK || !strings.Contains(page, "Check your mail") {
@@ -109,9 +103,7 @@ func TestSigninLimitPerAddress(t *testing.T) {
 // address of another account is never taken; the old address is told,
 // and the subject's other sessions end.
 func TestEmailChange(t *testing.T) {
-	db := testdb.Open(t, sqldialect.SQLite)
-	keys, session := testKeys(t)
-	in := startInstance(t, db, sqldialect.SQLite, t.TempDir(), keys, session, "one")
+	in := sqliteInstance(t)
 	owner, elsewhere, intruder := newBrowser(t, in), newBrowser(t, in), newBrowser(t, in)
 	owner.signIn(in, "old@example.org")
 	elsewhere.signIn(in, "old@example.org")
@@ -181,9 +173,7 @@ func TestEmailChange(t *testing.T) {
 // TestSignoutEverywhere: signing out ends the subject's sessions in
 // every browser, a copied cookie included.
 func TestSignoutEverywhere(t *testing.T) {
-	db := testdb.Open(t, sqldialect.SQLite)
-	keys, session := testKeys(t)
-	in := startInstance(t, db, sqldialect.SQLite, t.TempDir(), keys, session, "one")
+	in := sqliteInstance(t)
 	a, b := newBrowser(t, in), newBrowser(t, in)
 	a.signIn(in, "two@example.org")
 	b.signIn(in, "two@example.org")
@@ -200,9 +190,7 @@ func TestSignoutEverywhere(t *testing.T) {
 // TestRestrictionStopsBulkMail: once a restriction is in effect, the
 // newsletter the subject consented to is not sent (Art. 18(1)).
 func TestRestrictionStopsBulkMail(t *testing.T) {
-	db := testdb.Open(t, sqldialect.SQLite)
-	keys, session := testKeys(t)
-	in := startInstance(t, db, sqldialect.SQLite, t.TempDir(), keys, session, "one")
+	in := sqliteInstance(t)
 	b := newBrowser(t, in)
 	const email = "restricted@example.org"
 	b.signIn(in, email)
@@ -273,13 +261,11 @@ func TestOperatorSecrets(t *testing.T) {
 // a report of the problem, on the page and in the API (409), not a bare
 // 500.
 func TestTamperedTrailReported(t *testing.T) {
-	db := testdb.Open(t, sqldialect.SQLite)
-	keys, session := testKeys(t)
-	in := startInstance(t, db, sqldialect.SQLite, t.TempDir(), keys, session, "one")
+	in := sqliteInstance(t)
 	b := newBrowser(t, in)
 	b.signIn(in, "someone@example.org")
 	b.post("/consents", url.Values{"purpose": {"newsletter"}, "contact": {"email"}, "action": {"give"}})
-	if _, err := db.Exec("UPDATE "+in.app.cfg.prefix+"audit_entries SET body = ? WHERE idx = (SELECT MIN(idx) FROM "+in.app.cfg.prefix+"audit_entries)", []byte("rewritten")); err != nil {
+	if _, err := in.app.cfg.db.Exec("UPDATE "+in.app.cfg.prefix+"audit_entries SET body = ? WHERE idx = (SELECT MIN(idx) FROM "+in.app.cfg.prefix+"audit_entries)", []byte("rewritten")); err != nil {
 		t.Fatal(err)
 	}
 	code, rep := api(t, in, "POST", "/api/v1/audit/verify", "", "")

@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/gdprkit/gdpr/consent"
-	"github.com/gdprkit/gdpr/integration/testdb"
-	"github.com/gdprkit/gdpr/sqldialect"
 )
 
 // TestOneClickUnsubscribe: the List-Unsubscribe link of a bulk message
@@ -17,9 +15,7 @@ import (
 // one-click POST from a mail provider, with no session and no Origin of
 // ours, withdraws the consent; a forged token changes nothing.
 func TestOneClickUnsubscribe(t *testing.T) {
-	db := testdb.Open(t, sqldialect.SQLite)
-	keys, session := testKeys(t)
-	in := startInstance(t, db, sqldialect.SQLite, t.TempDir(), keys, session, "one")
+	in := sqliteInstance(t)
 	b := newBrowser(t, in)
 	const email = "reader@example.org"
 	b.signIn(in, email)
