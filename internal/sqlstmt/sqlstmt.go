@@ -29,6 +29,14 @@ type Cache struct {
 	// began before a Close closes its statement instead of caching it.
 	mu  sync.Mutex
 	gen uint64 // counts the Closes
+	// bg counts the background preparations begun since the last Close,
+	// and stop cancels them; Close swaps both under mu and waits on the
+	// old bg, so that no preparation still opens a connection once
+	// Close has returned (and the host closes the database, or removes
+	// the directory of its SQLite file).
+	bg    *sync.WaitGroup
+	stop  context.CancelFunc
+	bgCtx context.Context
 }
 
 // bgPrepareTimeout bounds a background preparation's wait for a
@@ -37,7 +45,12 @@ const bgPrepareTimeout = time.Minute
 
 // New returns an empty Cache over db that prepares statements when prepare
 // is true and runs every query directly otherwise.
-func New(db *sql.DB, prepare bool) *Cache { return &Cache{db: db, prepare: prepare} }
+func New(db *sql.DB, prepare bool) *Cache {
+	c := &Cache{db: db, prepare: prepare}
+	c.bgCtx, c.stop = context.WithCancel(context.Background())
+	c.bg = new(sync.WaitGroup)
+	return c
+}
 
 // Stmt returns the prepared statement for query, preparing it on first use.
 // A failed preparation is returned, not retried unprepared: it is the error
@@ -115,11 +128,13 @@ func (c *Cache) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt
 	}
 	if _, busy := c.pending.LoadOrStore(query, struct{}{}); !busy {
 		c.mu.Lock()
-		gen := c.gen
+		gen, bg, bgCtx := c.gen, c.bg, c.bgCtx
+		bg.Add(1)
 		c.mu.Unlock()
 		go func() {
+			defer bg.Done()
 			defer c.pending.Delete(query)
-			ctx, cancel := context.WithTimeout(context.Background(), bgPrepareTimeout)
+			ctx, cancel := context.WithTimeout(bgCtx, bgPrepareTimeout)
 			defer cancel()
 			st, err := c.db.PrepareContext(ctx, query)
 			if err != nil {
@@ -180,12 +195,22 @@ func (c *Cache) TxExec(ctx context.Context, tx *sql.Tx, query string, args ...an
 
 // Close closes every statement; the Cache prepares them again if used
 // after. Call it when no call is in flight: a statement closed under a
-// running query fails it. A statement still being prepared in the
-// background (see TxExec) is closed when it is ready, not cached.
+// running query fails it. Close cancels the statements still being
+// prepared in the background (see TxExec) and waits for them, so that
+// none opens a connection after it returns; one ready meanwhile is
+// closed, not cached.
 func (c *Cache) Close() error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.gen++ // a statement being prepared in the background is closed, not cached
+	bg, stop := c.bg, c.stop
+	c.bg = new(sync.WaitGroup)
+	c.bgCtx, c.stop = context.WithCancel(context.Background())
+	c.mu.Unlock()
+	stop()
+	bg.Wait() // each takes mu as it ends: wait outside it
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var errs []error
 	c.m.Range(func(k, v any) bool {
 		c.m.Delete(k)
