@@ -43,6 +43,13 @@ type Cache struct {
 // connection.
 const bgPrepareTimeout = time.Minute
 
+// closeWait bounds Close's wait for the background preparations it has
+// cancelled. Drivers that honour the context (pgx, go-sql-driver/mysql,
+// modernc's SQLite) end at once; a driver that ignores it must not hang
+// the host's shutdown, and its late statement is closed, not cached (see
+// gen).
+const closeWait = 2 * time.Second
+
 // New returns an empty Cache over db that prepares statements when prepare
 // is true and runs every query directly otherwise.
 func New(db *sql.DB, prepare bool) *Cache {
@@ -198,7 +205,9 @@ func (c *Cache) TxExec(ctx context.Context, tx *sql.Tx, query string, args ...an
 // running query fails it. Close cancels the statements still being
 // prepared in the background (see TxExec) and waits for them, so that
 // none opens a connection after it returns; one ready meanwhile is
-// closed, not cached.
+// closed, not cached. A driver that ignores the cancellation holds Close
+// for at most two seconds; the statement it prepares after that is
+// closed as soon as it is ready.
 func (c *Cache) Close() error {
 	c.mu.Lock()
 	c.gen++ // a statement being prepared in the background is closed, not cached
@@ -207,7 +216,14 @@ func (c *Cache) Close() error {
 	c.bgCtx, c.stop = context.WithCancel(context.Background())
 	c.mu.Unlock()
 	stop()
-	bg.Wait() // each takes mu as it ends: wait outside it
+	done := make(chan struct{})
+	go func() { bg.Wait(); close(done) }() // each takes mu as it ends: wait outside it
+	t := time.NewTimer(closeWait)
+	select {
+	case <-done:
+	case <-t.C:
+	}
+	t.Stop()
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
