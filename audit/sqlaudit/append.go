@@ -8,7 +8,6 @@ import (
 
 	"github.com/gdprkit/gdpr/audit"
 	"github.com/gdprkit/gdpr/internal/dialect"
-	"github.com/gdprkit/gdpr/internal/pgarray"
 	"github.com/gdprkit/gdpr/internal/sqlbase"
 	"github.com/gdprkit/gdpr/internal/sqlstmt"
 )
@@ -245,8 +244,8 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, h audit.Head, b *audit.Ba
 			times[i], subjects[i], actors[i], bodies[i] = sqlbase.Micros(e.Time), e.Subject, e.Actor, e.Body
 		}
 		res, err := s.txExec(ctx, tx, s.q.pgWrite,
-			h.Size, pgarray.Int64s(times), pgarray.Byteas(subjects), pgarray.Byteas(actors), pgarray.Byteas(bodies),
-			tlog.StoredHashIndex(0, h.Size), hashArray(b.Hashes),
+			h.Size, s.b.Arrays.Int64s(times), s.b.Arrays.Byteas(subjects), s.b.Arrays.Byteas(actors), s.b.Arrays.Byteas(bodies),
+			tlog.StoredHashIndex(0, h.Size), s.hashArray(b.Hashes),
 			b.Size, b.Root[:], h.Size)
 		if err != nil {
 			return writeErr(err)
@@ -412,11 +411,11 @@ func (r *txHashReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	return ordered(indexes, r.seen)
 }
 
-// hashArray is hs as a bytea[] literal (package pgarray).
-func hashArray(hs []tlog.Hash) string {
+// hashArray is hs as a bytea[] argument (package pgarray).
+func (s *Store) hashArray(hs []tlog.Hash) any {
 	v := make([][]byte, len(hs))
 	for i := range hs {
 		v[i] = hs[i][:]
 	}
-	return pgarray.Byteas(v)
+	return s.b.Arrays.Byteas(v)
 }

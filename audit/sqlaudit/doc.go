@@ -74,8 +74,11 @@
 // statement, COMMIT): the entries and the
 // hashes are inserted from arrays (INSERT … SELECT FROM unnest(…)) and the
 // head moved in a single statement with data-modifying CTEs, whatever the
-// batch's size. The arrays are bound as text literals cast by the server
-// ('{…}'::bytea[]), which every PostgreSQL driver passes through. On MySQL
+// batch's size. On pgx's database/sql driver (github.com/jackc/pgx/v5/stdlib)
+// the arrays are bound as Go slices, which pgx sends in binary; on any
+// other driver, a wrapped pgx included, as text literals the server casts
+// ('{…}'::bytea[]), which every driver passes through. The driver is
+// told from its type, so the Store imports no driver. On MySQL
 // and SQLite the entries go in multi-row INSERTs of up to 256 rows (1,280
 // parameters) on MySQL, 192 rows (960 parameters) on SQLite, and about 1
 // MiB of bodies, the hashes in INSERTs of up to 1,024 rows (2,048

@@ -17,7 +17,6 @@ import (
 
 	"github.com/gdprkit/gdpr/audit"
 	"github.com/gdprkit/gdpr/internal/dialect"
-	"github.com/gdprkit/gdpr/internal/pgarray"
 	"github.com/gdprkit/gdpr/internal/sqlbase"
 	"github.com/gdprkit/gdpr/internal/sqlstmt"
 	"github.com/gdprkit/gdpr/sqldialect"
@@ -490,7 +489,7 @@ func (s *Store) readHashes(ctx context.Context, query rowsFunc, indexes []int64,
 		var args []any
 		if s.d == dialect.Postgres {
 			n := min(len(scattered), pgHashChunk)
-			q, args = s.q.pgHashes, []any{pgarray.Int64s(scattered[:n])}
+			q, args = s.q.pgHashes, []any{s.b.Arrays.Int64s(scattered[:n])}
 			scattered = scattered[n:]
 		} else {
 			k := 0
@@ -728,7 +727,7 @@ func (s *Store) txSalts(ctx context.Context, tx *sql.Tx, refs, fresh [][]byte) (
 		}
 		if len(left) > 0 && s.d == dialect.Postgres {
 			// Inserted by another transaction after this statement began.
-			if err := s.scanSalts(ctx, tx, s.q.pgSaltsGet, []any{pgarray.Byteas(left)}, got); err != nil {
+			if err := s.scanSalts(ctx, tx, s.q.pgSaltsGet, []any{s.b.Arrays.Byteas(left)}, got); err != nil {
 				return nil, err
 			}
 			left, leftSalts = left[:0], leftSalts[:0]
@@ -754,7 +753,7 @@ func (s *Store) txSalts(ctx context.Context, tx *sql.Tx, refs, fresh [][]byte) (
 // of refs into got.
 func (s *Store) putSalts(ctx context.Context, tx *sql.Tx, refs, fresh [][]byte, got map[string][]byte) error {
 	if s.d == dialect.Postgres {
-		return s.scanSalts(ctx, tx, s.q.pgSalts, []any{pgarray.Byteas(refs), pgarray.Byteas(fresh)}, got)
+		return s.scanSalts(ctx, tx, s.q.pgSalts, []any{s.b.Arrays.Byteas(refs), s.b.Arrays.Byteas(fresh)}, got)
 	}
 	for len(refs) > 0 {
 		k := 0

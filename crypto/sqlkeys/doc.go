@@ -51,8 +51,9 @@
 //   - UpdateMany (crypto.BatchUpdater, Rewrap's writes) keeps Update's
 //     condition per record. On PostgreSQL it is one UPDATE … FROM
 //     unnest(arrays) … WHERE k.ref = u.ref AND k.version = u.v AND
-//     k.shredded_us IS NULL RETURNING k.ref, the arrays bound as text
-//     literals, per 1,000 records; on MySQL and SQLite, Update's statement
+//     k.shredded_us IS NULL RETURNING k.ref, per 1,000 records, the
+//     arrays bound as slices on pgx's database/sql driver and as text
+//     literals on any other; on MySQL and SQLite, Update's statement
 //     once per record in one transaction, so a batch costs one commit. A
 //     record it did not update is read as Update's is. A deadlock or
 //     serialization failure, which writes nothing, is retried.

@@ -12,7 +12,6 @@ import (
 
 	"github.com/gdprkit/gdpr/crypto"
 	"github.com/gdprkit/gdpr/internal/dialect"
-	"github.com/gdprkit/gdpr/internal/pgarray"
 	"github.com/gdprkit/gdpr/internal/sqlbase"
 	"github.com/gdprkit/gdpr/internal/sqlstmt"
 	"github.com/gdprkit/gdpr/sqldialect"
@@ -297,7 +296,8 @@ func (s *Store) updateArrays(ctx context.Context, rs []crypto.Record, errs []err
 	for i, r := range rs {
 		refs[i], ws[i], keks[i], ups[i], vs[i] = r.Ref, wrappedArg(r.Wrapped), r.KEK, sqlbase.Micros(r.Updated), r.Version
 	}
-	args := []any{pgarray.Texts(refs), pgarray.Byteas(ws), pgarray.Texts(keks), pgarray.Int64s(ups), pgarray.Int64s(vs)}
+	a := s.b.Arrays
+	args := []any{a.Texts(refs), a.Byteas(ws), a.Texts(keks), a.Int64s(ups), a.Int64s(vs)}
 	var done map[string]bool
 	err := sqlbase.Retry(ctx, func() error {
 		done = make(map[string]bool, len(rs))

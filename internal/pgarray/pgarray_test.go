@@ -1,6 +1,9 @@
 package pgarray
 
-import "testing"
+import (
+	"database/sql/driver"
+	"testing"
+)
 
 func TestLiterals(t *testing.T) {
 	for _, c := range []struct{ got, want string }{
@@ -14,5 +17,38 @@ func TestLiterals(t *testing.T) {
 		if c.got != c.want {
 			t.Errorf("got %s, want %s", c.got, c.want)
 		}
+	}
+}
+
+type otherDriver struct{ driver.Driver }
+
+func TestBinder(t *testing.T) {
+	for _, b := range []Binder{{}, For(nil), For(otherDriver{}), For(&otherDriver{})} {
+		if b.Native() {
+			t.Errorf("%#v binds natively", b)
+		}
+		if got := b.Int64s([]int64{1}); got != "{1}" {
+			t.Errorf("Int64s = %#v", got)
+		}
+		if got := b.Byteas([][]byte{nil}); got != "{NULL}" {
+			t.Errorf("Byteas = %#v", got)
+		}
+		if got := b.Texts(nil); got != "{}" {
+			t.Errorf("Texts = %#v", got)
+		}
+	}
+	n := Binder{native: true}
+	// nil slices are empty arrays, as "{}" is, not NULL.
+	if got, ok := n.Int64s(nil).([]int64); !ok || got == nil {
+		t.Errorf("native Int64s(nil) = %#v", got)
+	}
+	if got, ok := n.Byteas(nil).([][]byte); !ok || got == nil {
+		t.Errorf("native Byteas(nil) = %#v", got)
+	}
+	if got, ok := n.Texts(nil).([]string); !ok || got == nil {
+		t.Errorf("native Texts(nil) = %#v", got)
+	}
+	if got, ok := n.Byteas([][]byte{{1}, nil}).([][]byte); !ok || len(got) != 2 || got[1] != nil {
+		t.Errorf("native Byteas = %#v", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gdprkit/gdpr/internal/dialect"
 	"github.com/gdprkit/gdpr/internal/migrate"
+	"github.com/gdprkit/gdpr/internal/pgarray"
 	"github.com/gdprkit/gdpr/internal/sqlstmt"
 	"github.com/gdprkit/gdpr/sqldialect"
 )
@@ -110,7 +111,10 @@ type Base struct {
 	Prefix string
 	// Stmt runs the store's queries: prepared and kept on MySQL and
 	// SQLite, run directly on PostgreSQL (see the package doc).
-	Stmt   *sqlstmt.Cache
+	Stmt *sqlstmt.Cache
+	// Arrays binds the slices of PostgreSQL's array placeholders: natively
+	// on pgx, as literals on other drivers (package pgarray).
+	Arrays pgarray.Binder
 	schema Schema
 }
 
@@ -120,20 +124,33 @@ func New(db *sql.DB, d sqldialect.Dialect, schema Schema, opts ...Option) (*Base
 	if db == nil {
 		return nil, &InvalidError{Field: "db", Msg: "nil *sql.DB"}
 	}
+	sd, c, err := check(d, opts)
+	if err != nil {
+		return nil, err
+	}
+	b := &Base{DB: db, D: sd, Prefix: c.prefix, Stmt: sqlstmt.New(db, sd != dialect.Postgres), schema: schema}
+	if sd == dialect.Postgres {
+		b.Arrays = pgarray.For(db.Driver())
+	}
+	return b, nil
+}
+
+// check checks a dialect and options, and returns their configuration.
+func check(d sqldialect.Dialect, opts []Option) (dialect.Dialect, config, error) {
 	sd := dialect.Of(d)
 	if !sd.Valid() {
-		return nil, &InvalidError{Field: "dialect", Msg: "not one of sqldialect.Postgres, MySQL, SQLite"}
+		return sd, config{}, &InvalidError{Field: "dialect", Msg: "not one of sqldialect.Postgres, MySQL, SQLite"}
 	}
 	c := config{prefix: DefaultPrefix}
 	for _, o := range opts {
 		if o == nil {
-			return nil, &InvalidError{Field: "opts", Msg: "nil Option"}
+			return sd, c, &InvalidError{Field: "opts", Msg: "nil Option"}
 		}
 		if err := o.apply(&c); err != nil {
-			return nil, err
+			return sd, c, err
 		}
 	}
-	return &Base{DB: db, D: sd, Prefix: c.prefix, Stmt: sqlstmt.New(db, sd != dialect.Postgres), schema: schema}, nil
+	return sd, c, nil
 }
 
 // Table returns the name of the store's table called name: the prefix
@@ -162,11 +179,11 @@ func (b *Base) Close() error { return b.Stmt.Close() }
 // versioned files NNNN_name.sql, for hosts that apply migrations with
 // their own tool. A bad prefix or dialect is an *InvalidError.
 func Migrations(schema Schema, d sqldialect.Dialect, prefix string) (fs.FS, error) {
-	b, err := New(&sql.DB{}, d, schema, WithTablePrefix(prefix))
+	sd, c, err := check(d, []Option{WithTablePrefix(prefix)})
 	if err != nil {
 		return nil, err
 	}
-	migs, err := load(schema, b.D, b.Prefix)
+	migs, err := load(schema, sd, c.prefix)
 	if err != nil {
 		return nil, err
 	}

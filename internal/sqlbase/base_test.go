@@ -3,6 +3,7 @@ package sqlbase_test
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -47,22 +48,33 @@ func TestNewRefusesBadArguments(t *testing.T) {
 	}
 }
 
+// openDB returns a handle that opens no connection unless used: enough
+// for New, which does not touch the database.
+func openDB() *sql.DB { return sql.OpenDB(nopConnector{}) }
+
+type nopConnector struct{}
+
+func (nopConnector) Connect(context.Context) (driver.Conn, error) {
+	return nil, errors.New("no database")
+}
+func (nopConnector) Driver() driver.Driver { return nil }
+
 func TestPrefixNamesEveryTable(t *testing.T) {
-	b, err := sqlbase.New(&sql.DB{}, sqldialect.Postgres, schema, sqlbase.WithTablePrefix("app_"))
+	b, err := sqlbase.New(openDB(), sqldialect.Postgres, schema, sqlbase.WithTablePrefix("app_"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if b.Prefix != "app_" || b.Table("things") != "app_things" || b.VersionTable() != "app_schema_version" {
 		t.Fatalf("prefix %q, table %q, version table %q", b.Prefix, b.Table("things"), b.VersionTable())
 	}
-	d, err := sqlbase.New(&sql.DB{}, sqldialect.Postgres, schema)
+	d, err := sqlbase.New(openDB(), sqldialect.Postgres, schema)
 	if err != nil || d.Prefix != sqlbase.DefaultPrefix || d.VersionTable() != "gdpr_schema_version" {
 		t.Fatalf("default: %v, %v", d, err)
 	}
 	if d.D != dialect.Postgres {
 		t.Fatalf("dialect %v", d.D)
 	}
-	if _, err := sqlbase.New(&sql.DB{}, sqldialect.Postgres, schema, sqlbase.WithTablePrefix(strings.Repeat("a", 40))); err != nil {
+	if _, err := sqlbase.New(openDB(), sqldialect.Postgres, schema, sqlbase.WithTablePrefix(strings.Repeat("a", 40))); err != nil {
 		t.Fatalf("a 40-byte prefix is refused: %v", err)
 	}
 }
