@@ -7,8 +7,9 @@
 // gives away nothing without the keys), Art. 25 (data protection by design),
 // Art. 17 (erasure that reaches backups the controller cannot edit), Art. 18
 // (a Guard refuses decryption while processing is restricted), Art. 15 (the
-// Keyring exports what it holds about a subject) and Art. 5(2) and 30 (an
-// audit trail of who decrypted what, and why).
+// Keyring exports what it holds about a subject), Art. 5(2) and 30 (an
+// audit trail of who decrypted what, and why) and Art. 34(3)(a) (it tells
+// a breach investigation whose encrypted data stayed unintelligible).
 //
 // # Keys
 //
@@ -128,6 +129,27 @@
 // and its writes go in one call to a Store that is a BatchUpdater
 // (memkeys and sqlkeys are), each record still on its own version.
 //
+// # Breaches
+//
+// The Keyring is a gdpr.KeyCustodian: SubjectKeys tells a breach
+// investigation (package breach) whose ciphertexts stayed unintelligible
+// to whoever took a copy of them (Art. 34(3)(a)). For each subject it says
+// gdpr.KeyLive and the ID of the KEK that wraps the key, gdpr.KeyShredded,
+// or gdpr.KeyNone (no key of their own: none of their data was encrypted
+// under one), and Since, when that began: the key's last write (created,
+// rotated, revived or rewrapped) or its shred. It reports the wrapping
+// now, not at the time of the breach: before Since the key may have been wrapped under another
+// KEK (Rewrap moves every key to the current one), and a revived subject's
+// older ciphertexts were under a key now destroyed, so for a breach that
+// began before Since the answer needs an older record (a backup of the key
+// Store; the audit trail's crypto.kek_rewrapped events date each Rewrap).
+// Nor does it speak of keys a running instance holds unwrapped (its cache)
+// or of an attacker who could call the KMS: a KEK that was not compromised
+// is one the attacker could neither read nor use. It reads metadata only:
+// it creates no key, unwraps none (no KMS call), caches nothing, asks no
+// Guard and records no event, and it reads a batch of subjects in one call
+// to a Store that is a BatchGetter (memkeys and sqlkeys are).
+//
 // # Transactions
 //
 // A host often encrypts a field in the same database transaction that
@@ -164,7 +186,9 @@
 // PostgreSQL, MySQL/MariaDB or SQLite. A host's own Store passes
 // keystest.RunStoreTests, which opens two handles on one storage to race
 // them as two instances would. A Store may also implement TombstoneReader
-// (memkeys and sqlkeys do), so that an export names the time of a shred.
+// (memkeys and sqlkeys do), so that an export names the time of a shred,
+// BatchUpdater, so that Rewrap writes a page at once, and BatchGetter, so
+// that SubjectKeys reads a batch of subjects in one round trip.
 //
 // New creates the Keyring's own keys (the key of the Refs and the master
 // key of the blind indexes) only in a Store that holds no subject's or
@@ -182,8 +206,9 @@
 // ErrInvalid, ErrNotFound, ErrConflict, ErrShredded, ErrRestricted (which
 // wrap the root package's sentinels) or ErrDecrypt. Field names the input
 // or option at fault: "ctx" for a nil context (always an error, never a
-// panic), "subject", "scope", "field", "actor", "purpose", "store" (a nil
-// Store, Keyring.In(nil) included), an option's name such as "WithGuard",
+// panic), "subject", "subjects[i]" (SubjectKeys: the i-th subject),
+// "scope", "field", "actor", "purpose", "store" (a nil Store,
+// Keyring.In(nil) included), an option's name such as "WithGuard",
 // or "kek" when a stored record does not open with the KEKs the Keyring
 // holds. Texts read "crypto <op>: <field>: <cause>", e.g.
 // "crypto new: WithGuard: invalid input: nil guard" or

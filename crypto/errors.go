@@ -50,14 +50,15 @@ var (
 type Error struct {
 	// Op is the operation: the Keyring method in snake case ("encrypt",
 	// "decrypt", "encrypt_scope", "shred", "erase", "export", "rotate",
-	// "revive", "rewrap", "blind_index"), "new" for New and its options, or
-	// a Store method ("get", "create", …) for errors a Store returns.
+	// "revive", "rewrap", "blind_index", "subject_keys"), "new" for New
+	// and its options, or a Store method ("get", "create", …) for errors
+	// a Store returns.
 	Op string
 	// Field is the input field, argument or option at fault, if any: "ctx",
-	// "subject", "scope", "field", "actor", "purpose", "kek", "store",
-	// "writer", "opts" (a nil option), "keyring" (a nil TxKeyring), "ref",
-	// "limit" or "tx" (from a Store), or an option's name such as
-	// "WithGuard".
+	// "subject", "subjects[i]" (SubjectKeys: the subject at index i),
+	// "scope", "field", "actor", "purpose", "kek", "store", "writer",
+	// "opts" (a nil option), "keyring" (a nil TxKeyring), "ref", "limit"
+	// or "tx" (from a Store), or an option's name such as "WithGuard".
 	Field string
 	// Err is the cause; it wraps one of the sentinels above, or is a
 	// context's error.

@@ -162,3 +162,42 @@ func ExampleKeyring_In() {
 		panic(err)
 	}
 }
+
+// A breach investigation asks whose encrypted fields stayed
+// unintelligible (Art. 34(3)(a)): a subject whose key is wrapped under a
+// KEK the attacker did not hold, or shredded. Since says from when the
+// answer holds; before it, the key may have been wrapped under another
+// KEK. SubjectKeys creates no key for a subject it is asked about, calls
+// no KEK and records nothing.
+func ExampleKeyring_SubjectKeys() {
+	ctx := context.Background()
+	now := time.Date(2026, time.March, 1, 9, 0, 0, 0, time.UTC)
+	kek, _ := crypto.EphemeralKEK("kms-2026")
+	keys, _ := crypto.New(ctx, memkeys.New(), kek, crypto.WithClock(func() time.Time { return now }))
+	email := crypto.Field{Table: "users", Column: "email", Category: "contact"}
+
+	_, _ = keys.Encrypt(ctx, "user-1", email, []byte("ann@example.org"))
+	_, _ = keys.Encrypt(ctx, "user-2", email, []byte("bob@example.org"))
+	now = now.Add(24 * time.Hour)
+	_ = keys.Shred(ctx, "user-2")
+
+	subjects := []gdpr.SubjectID{"user-1", "user-2", "user-3"}
+	states, err := keys.SubjectKeys(ctx, subjects)
+	if err != nil {
+		panic(err)
+	}
+	for i, k := range states {
+		switch k.State {
+		case gdpr.KeyLive:
+			fmt.Printf("%d: live, wrapped under %s since %s\n", i, k.KEK, k.Since.Format(time.DateOnly))
+		case gdpr.KeyShredded:
+			fmt.Printf("%d: shredded on %s\n", i, k.Since.Format(time.DateOnly))
+		default:
+			fmt.Printf("%d: %s\n", i, k.State)
+		}
+	}
+	// Output:
+	// 0: live, wrapped under kms-2026 since 2026-03-01
+	// 1: shredded on 2026-03-02
+	// 2: none
+}

@@ -165,6 +165,7 @@ func TestNilContext(t *testing.T) {
 		"EncryptScope": {"encrypt_scope", func() error { return second(f.k.EncryptScope(nilCtx, "ticket/1", email, []byte("x"))) }},
 		"DecryptScope": {"decrypt_scope", func() error { return second(f.k.DecryptScope(nilCtx, "ticket/1", email, ct)) }},
 		"ShredScope":   {"shred_scope", func() error { return f.k.ShredScope(nilCtx, "ticket/1") }},
+		"SubjectKeys":  {"subject_keys", func() error { return second(f.k.SubjectKeys(nilCtx, []gdpr.SubjectID{"alice"})) }},
 	}
 	for name, c := range calls {
 		t.Run(name, func(t *testing.T) {

@@ -3,6 +3,8 @@ package crypto
 import (
 	"context"
 	"time"
+
+	"github.com/gdprkit/gdpr"
 )
 
 // Store keeps the wrapped (KEK-encrypted) keysets of data subjects (and of
@@ -125,4 +127,44 @@ type BatchUpdater interface {
 	// record's outcome unknown, updated whole or untouched: the caller
 	// treats none of them as done.
 	UpdateMany(ctx context.Context, rs []Record) ([]error, error)
+}
+
+// BatchGetter is an optional interface of a Store: one that can read the
+// state of many Refs in one round trip implements it, and
+// Keyring.SubjectKeys then reads a whole batch of subjects with one
+// GetMany instead of a Get (and, for a shredded one, a Tombstone) per
+// subject. A Store without it still works, one Ref at a time. memkeys and
+// sqlkeys implement it; keystest.RunStoreTests checks it when a Store
+// does.
+type BatchGetter interface {
+	// GetMany returns, for each Ref of refs and in their order, what the
+	// Store holds under it, as Get and Tombstone would say it: the live
+	// record (State gdpr.KeyLive), a tombstone and the time of its first
+	// Shred (gdpr.KeyShredded), or nothing (gdpr.KeyNone). A Ref may
+	// repeat; each of its places gets the same answer. An empty refs
+	// reads nothing and returns an empty slice.
+	//
+	// Each answer is its Ref's state at one moment of the call; the
+	// answers of different Refs need not come from one snapshot. It
+	// writes nothing. A tombstone or an unknown Ref is an answer, not an
+	// error: GetMany never returns ErrShredded or ErrNotFound. A non-nil
+	// error (the database failed, ctx is done) comes with no answers. It
+	// is safe for concurrent use.
+	GetMany(ctx context.Context, refs []string) ([]RefState, error)
+}
+
+// RefState is what a Store holds under one Ref, as BatchGetter.GetMany
+// reports it. The zero RefState is a Ref with neither a live record nor a
+// tombstone.
+type RefState struct {
+	// State is gdpr.KeyLive for a live record, gdpr.KeyShredded for a
+	// tombstone, gdpr.KeyNone for neither.
+	State gdpr.KeyState
+	// Record is the live record, as Get returns it (State gdpr.KeyLive
+	// only; zero otherwise).
+	Record Record
+	// Shredded is the time given to the first Shred of the Ref, to the
+	// microsecond in UTC, as TombstoneReader.Tombstone returns it (State
+	// gdpr.KeyShredded only; zero otherwise).
+	Shredded time.Time
 }

@@ -21,7 +21,12 @@
 // is one that implements crypto.BatchUpdater: UpdateMany keeps each
 // record's own condition and reports each outcome in order, refuses a
 // repeated Ref, and racing Shreds of its Refs through the other handle
-// leave every shredded Ref shredded; those subtests skip otherwise.
+// leave every shredded Ref shredded; those subtests skip otherwise. And
+// so is one that implements crypto.BatchGetter: GetMany answers each Ref
+// in order as Get and Tombstone would (a live record whole, a tombstone
+// with the time of its first Shred, nothing for an unknown Ref, a
+// repeated Ref alike), over more Refs than one SQL statement reads, and
+// writes nothing; those subtests skip otherwise.
 //
 // Each subtest gets two handles on its storage, as two processes of a host
 // would hold them. SharedStorage checks that each sees the other's writes;

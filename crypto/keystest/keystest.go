@@ -57,8 +57,14 @@ import (
 // UpdateMany: each record on its own condition, in order (UpdateMany,
 // UpdateManyLarge), and a batch racing Shreds of its Refs never leaves a
 // shredded key live (RaceUpdateManyShred); the three skip for a Store that
-// is not one. For a SQL store these are where the database, not the
-// Store value, has to serialise the writers.
+// is not one. A Store that is a crypto.BatchGetter is held to its
+// GetMany: each Ref answered in order as Get and Tombstone would answer
+// it, repeats and unknown Refs included, nothing written (GetMany), over
+// more Refs than one SQL statement reads (GetManyLarge), and, racing
+// Shreds through the other handle, never an answer of nothing for a Ref
+// that has a record or a tombstone (RaceGetManyShred); the three skip for
+// a Store that is not one. For a SQL store these are where the database,
+// not the Store value, has to serialise the writers.
 func RunStoreTests(t *testing.T, newStore func(t *testing.T) (s, other crypto.Store)) {
 	tests := []suite.Test[crypto.Store]{
 		{"SharedStorage", testSharedStorage},
@@ -94,6 +100,9 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) (s, other crypto.St
 		{"UpdateMany", suite.One(testUpdateMany)},
 		{"UpdateManyLarge", suite.One(testUpdateManyLarge)},
 		{"RaceUpdateManyShred", testRaceUpdateManyShred},
+		{"GetMany", suite.One(testGetMany)},
+		{"GetManyLarge", suite.One(testGetManyLarge)},
+		{"RaceGetManyShred", testRaceGetManyShred},
 	}
 	suite.Run(t, "crypto.Store", newStore, tests)
 }

@@ -47,7 +47,9 @@
 //
 // The Store also implements crypto.TombstoneReader, so a Keyring's export
 // of a shredded subject names the time of the shred, and
-// crypto.BatchUpdater: UpdateMany applies a batch under one lock.
+// crypto.BatchUpdater: UpdateMany applies a batch under one lock, and
+// crypto.BatchGetter: GetMany reads a batch of Refs under one lock (for
+// Keyring.SubjectKeys).
 //
 // # Testing
 //

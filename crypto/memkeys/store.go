@@ -8,10 +8,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/crypto"
 )
 
-// Store is an in-memory crypto.Store. The zero value is not usable; call New.
+// Store is an in-memory crypto.Store, and a crypto.TombstoneReader,
+// crypto.BatchUpdater and crypto.BatchGetter. The zero value is not
+// usable; call New.
 // A Store is safe for concurrent use by many goroutines.
 type Store struct {
 	mu   sync.RWMutex
@@ -34,6 +37,7 @@ var (
 	_ crypto.Store           = (*Store)(nil)
 	_ crypto.TombstoneReader = (*Store)(nil)
 	_ crypto.BatchUpdater    = (*Store)(nil)
+	_ crypto.BatchGetter     = (*Store)(nil)
 )
 
 // New returns an empty Store.
@@ -156,6 +160,27 @@ func (s *Store) Create(ctx context.Context, r crypto.Record) error {
 	}
 	s.add(r.Ref, &entry{rec: r})
 	return nil
+}
+
+// GetMany implements crypto.BatchGetter: the state of every Ref of refs,
+// read under one lock (so, here, at one moment).
+func (s *Store) GetMany(ctx context.Context, refs []string) ([]crypto.RefState, error) {
+	if err := check("get", ctx); err != nil {
+		return nil, err
+	}
+	out := make([]crypto.RefState, len(refs))
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for i, ref := range refs {
+		switch e, ok := s.recs[ref]; {
+		case !ok:
+		case !e.shredded.IsZero():
+			out[i] = crypto.RefState{State: gdpr.KeyShredded, Shredded: e.shredded}
+		default:
+			out[i] = crypto.RefState{State: gdpr.KeyLive, Record: copyOut(e.rec)}
+		}
+	}
+	return out, nil
 }
 
 // Update implements crypto.Store. It replaces Wrapped, KEK and Updated;

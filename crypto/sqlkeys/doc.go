@@ -70,6 +70,10 @@
 //
 // The Store is also a crypto.TombstoneReader: Tombstone reads shredded_us,
 // so a Keyring's export of a shredded subject names the time of the shred.
+// And it is a crypto.BatchGetter, for crypto.Keyring.SubjectKeys: GetMany
+// reads many Refs' rows, tombstone times included, with "ref =
+// ANY(array)" per 1,000 Refs on PostgreSQL and IN lists of up to 256
+// placeholders on MySQL and SQLite, primary-key lookups all.
 //
 // Shredding clears the keyset in the row, but the old bytes may survive for
 // a while where the database keeps old row versions and logs (PostgreSQL's

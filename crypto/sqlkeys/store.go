@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/crypto"
 	"github.com/gdprkit/gdpr/internal/dialect"
 	"github.com/gdprkit/gdpr/internal/sqlbase"
@@ -29,8 +31,9 @@ const MaxRefLen = 255
 
 // Store is a crypto.Store in a SQL database. It is safe for concurrent use
 // by many goroutines and by many processes sharing the database. It is
-// also a crypto.TombstoneReader, and Tx gives a view of it that runs in
-// the caller's transaction.
+// also a crypto.TombstoneReader, a crypto.BatchUpdater and a
+// crypto.BatchGetter, and Tx gives a view of it that runs in the caller's
+// transaction.
 type Store struct {
 	b *sqlbase.Base
 	q queries
@@ -41,6 +44,7 @@ var (
 	_ crypto.Store           = (*Store)(nil)
 	_ crypto.TombstoneReader = (*Store)(nil)
 	_ crypto.BatchUpdater    = (*Store)(nil)
+	_ crypto.BatchGetter     = (*Store)(nil)
 )
 
 // Option configures a Store. The SQL stores of the module share it: an
@@ -120,7 +124,18 @@ type queries struct {
 	// whole batch, returning the Refs it updated. Empty elsewhere, where
 	// UpdateMany runs update once per record in one transaction.
 	updateMany string
+	// getManyArray is GetMany's read over an array (PostgreSQL): one
+	// statement per MaxBatch Refs. Empty elsewhere, where getManyIn[k]
+	// reads inSizes[k] Refs with an IN list.
+	getManyArray string
+	getManyIn    [len(inSizes)]string
 }
+
+// inSizes are the sizes of GetMany's prepared "ref IN (…)" lists on MySQL
+// and SQLite: a chunk of Refs takes the smallest that holds it, padded
+// with a repeated Ref, so each connection prepares at most len(inSizes)
+// statements.
+var inSizes = [...]int{1, 2, 4, 8, 16, 32, 64, 128, 256}
 
 const liveCols = "wrapped, kek, version, created_us, updated_us"
 
@@ -157,6 +172,14 @@ func buildQueries(d dialect.Dialect, t string) queries {
 			" FROM unnest(?::text[], ?::bytea[], ?::text[], ?::bigint[], ?::bigint[]) AS u(ref, w, kek, up, v)" +
 			" WHERE k.ref = u.ref AND k.version = u.v AND k.shredded_us IS NULL RETURNING k.ref")
 		q.createQuiet = d.Rebind("INSERT INTO " + t + " (ref, " + liveCols + ") VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (ref) DO NOTHING")
+	}
+	if d == dialect.Postgres {
+		q.getManyArray = d.Rebind("SELECT ref, " + liveCols + ", shredded_us FROM " + t + " WHERE ref = ANY(?::text[])")
+	} else {
+		for i, n := range inSizes {
+			q.getManyIn[i] = d.Rebind("SELECT ref, " + liveCols + ", shredded_us FROM " + t +
+				" WHERE ref IN (" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")")
+		}
 	}
 	// Shred is one upsert: it inserts a tombstone, or turns the live row
 	// into one (dropping the keyset), or keeps a tombstone with its first
@@ -285,8 +308,91 @@ func (s *Store) UpdateMany(ctx context.Context, rs []crypto.Record) ([]error, er
 }
 
 // MaxBatch is the most records one statement (PostgreSQL) or transaction
-// (MySQL, SQLite) of UpdateMany writes; a longer call takes several.
+// (MySQL, SQLite) of UpdateMany writes, and the most Refs one statement
+// of GetMany reads on PostgreSQL; a longer call takes several.
 const MaxBatch = 1000
+
+// GetMany implements crypto.BatchGetter: one SELECT of the rows of a
+// chunk of distinct Refs, each row read with its tombstone time, so a
+// shredded Ref costs nothing more. On PostgreSQL it is "ref =
+// ANY(array)" per MaxBatch Refs, the array bound as UpdateMany's are; on
+// MySQL and SQLite an IN list of 1, 2, 4, … 256 placeholders per chunk
+// (the last one padded with a repeated Ref), each size prepared once per
+// connection. Each statement runs alone, in autocommit, on the pool: the
+// Refs of one chunk are read from one snapshot, those of different
+// chunks not.
+func (s *Store) GetMany(ctx context.Context, refs []string) ([]crypto.RefState, error) {
+	const op = "get"
+	if err := checkCtx(op, ctx); err != nil {
+		return nil, err
+	}
+	out := make([]crypto.RefState, len(refs))
+	if len(refs) == 0 {
+		return out, nil
+	}
+	uniq := make([]string, 0, len(refs))
+	got := make(map[string]crypto.RefState, len(refs))
+	for _, ref := range refs {
+		if _, ok := got[ref]; !ok {
+			got[ref] = crypto.RefState{}
+			uniq = append(uniq, ref)
+		}
+	}
+	for len(uniq) > 0 {
+		var q string
+		var args []any
+		var n int
+		if s.q.getManyArray != "" {
+			n = min(len(uniq), MaxBatch)
+			q, args = s.q.getManyArray, []any{s.b.Arrays.Texts(uniq[:n])}
+		} else {
+			k := 0
+			for inSizes[k] < len(uniq) && k < len(inSizes)-1 {
+				k++
+			}
+			n = min(len(uniq), inSizes[k])
+			args = make([]any, inSizes[k])
+			for j := range args {
+				args[j] = uniq[min(j, n-1)]
+			}
+			q = s.q.getManyIn[k]
+		}
+		if err := s.scanStates(ctx, q, args, got); err != nil {
+			return nil, err
+		}
+		uniq = uniq[n:]
+	}
+	for i, ref := range refs {
+		out[i] = got[ref]
+	}
+	return out, nil
+}
+
+// scanStates runs GetMany's query q and puts the state of every row it
+// returns in into, by Ref.
+func (s *Store) scanStates(ctx context.Context, q string, args []any, into map[string]crypto.RefState) error {
+	rows, err := s.b.Stmt.Query(ctx, q, args...)
+	if err != nil {
+		return storeErr("get", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r crypto.Record
+		var kek sql.NullString
+		var created, updated int64
+		var shredded sql.NullInt64
+		if err := rows.Scan(&r.Ref, &r.Wrapped, &kek, &r.Version, &created, &updated, &shredded); err != nil {
+			return storeErr("get", err)
+		}
+		if shredded.Valid {
+			into[r.Ref] = crypto.RefState{State: gdpr.KeyShredded, Shredded: sqlbase.FromMicros(shredded.Int64)}
+			continue
+		}
+		r.KEK, r.Created, r.Updated = kek.String, sqlbase.FromMicros(created), sqlbase.FromMicros(updated)
+		into[r.Ref] = crypto.RefState{State: gdpr.KeyLive, Record: r}
+	}
+	return storeErr("get", rows.Err())
+}
 
 // updateArrays is UpdateMany on PostgreSQL: one statement, retried whole.
 func (s *Store) updateArrays(ctx context.Context, rs []crypto.Record, errs []error) error {
