@@ -21,7 +21,7 @@ var (
 	// ErrLate: a notification to the authority made 72 hours or more
 	// after the controller became aware, without the reasons for the
 	// delay that Art. 33(1) requires. It wraps ErrInvalid.
-	ErrLate = errs.Sentinel("late notification without the reasons for the delay", ErrInvalid)
+	ErrLate = errs.Sentinel("late notification", ErrInvalid)
 	// ErrNotFound: no breach of that ID.
 	ErrNotFound = errs.Sentinel("not found", gdpr.ErrNotFound)
 	// ErrConflict: another writer changed the breach first, or it exists
@@ -32,6 +32,10 @@ var (
 	// ErrNotRecorded: the Recorder failed, so what needed an audit event
 	// was not done. It wraps the Recorder's error.
 	ErrNotRecorded = errs.Sentinel("the audit event was not recorded", nil)
+	// ErrCorrupt: the events a Store returned for a breach are out of
+	// order or do not decode; the Store's data was changed outside the
+	// Log. The error names the breach and the event, not their contents.
+	ErrCorrupt = errs.Sentinel("stored events do not decode", nil)
 	// ErrNoTrail: finding the subjects affected needs a gdpr.Trail
 	// (WithTrail).
 	ErrNoTrail = errs.Sentinel("no audit trail to search (WithTrail)", nil)

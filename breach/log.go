@@ -402,10 +402,10 @@ func (l *Log) derive(evs []Event) (Breach, error) {
 	var b Breach
 	for i, ev := range evs {
 		if ev.Seq != int64(i+1) || (i == 0) != (ev.Kind == KindRecorded) {
-			return Breach{}, fmt.Errorf("%w: breach %s: event %d out of order", errCorrupt, show(ev.Breach), ev.Seq)
+			return Breach{}, because(ErrCorrupt, fmt.Sprintf("breach %s: event %d out of order", show(ev.Breach), ev.Seq), nil)
 		}
 		if err := b.apply(ev, l.loc); err != nil {
-			return Breach{}, fmt.Errorf("%w: breach %s: event %d: %v", errCorrupt, show(ev.Breach), ev.Seq, err)
+			return Breach{}, because(ErrCorrupt, fmt.Sprintf("breach %s: event %d does not decode", show(ev.Breach), ev.Seq), nil)
 		}
 	}
 	if len(evs) == 0 {
@@ -413,8 +413,6 @@ func (l *Log) derive(evs []Event) (Breach, error) {
 	}
 	return b, nil
 }
-
-var errCorrupt = errors.New("breach: stored events do not decode")
 
 func (b *Breach) apply(ev Event, loc *time.Location) error {
 	b.Events = ev.Seq
