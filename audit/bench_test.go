@@ -2,6 +2,9 @@ package audit_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"strconv"
@@ -264,6 +267,74 @@ func BenchmarkEntries(b *testing.B) {
 			b.ReportAllocs()
 			for range b.N {
 				if _, err := f.log.Entries(ctx, c.f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSubjectTokens compares Log.SubjectTokens for 1000 recorded
+// subjects with the raw computation in a loop: per subject an
+// HMAC-SHA-256 for the salt's ref, a map lookup of the salt and an
+// HMAC-SHA-256 for the pseudonym. The Log reads the salts from memaudit
+// through LookupSalts (a Log that has nothing cached, as another
+// instance, or the same after the cache's TTL), from its cache (the Log
+// that recorded them), or one LookupSalt a subject (a Store that is no
+// SaltLookuper).
+func BenchmarkSubjectTokens(b *testing.B) {
+	const n = 1000
+	ctx := context.Background()
+	subjects := make([]gdpr.SubjectID, n)
+	evs := make([]gdpr.Event, n)
+	for i := range subjects {
+		subjects[i] = gdpr.SubjectID(fmt.Sprint("subject-", i))
+		evs[i] = gdpr.Event{Time: time.Date(2026, 11, 25, 10, 0, 0, i*1000, time.UTC), Actor: gdpr.System("import"),
+			Action: "profile.imported", Subject: subjects[i], Outcome: gdpr.Success}
+	}
+	b.Run("raw_2xHMAC+map_n=1000", func(b *testing.B) {
+		mac := hmac.New(sha256.New, pseudonymKey())
+		sum := func(parts ...string) []byte {
+			mac.Reset()
+			for _, p := range parts {
+				mac.Write([]byte(p))
+			}
+			return mac.Sum(nil)
+		}
+		salts := make(map[string][]byte, n)
+		for _, s := range subjects {
+			salt := make([]byte, 32)
+			rand.Read(salt)
+			salts[string(sum("gdpr/audit/salt-ref/v1\x00", "subject", "\x00", string(s)))] = salt
+		}
+		out := make([][]byte, n)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			for i, s := range subjects {
+				salt := salts[string(sum("gdpr/audit/salt-ref/v1\x00", "subject", "\x00", string(s)))]
+				out[i] = sum("gdpr/audit/pseudonym/v1\x00", "subject", "\x00", string(salt), string(s))
+			}
+		}
+	})
+	store := memaudit.New()
+	f := open(b, store)
+	if _, err := f.log.Append(ctx, evs...); err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		l    *audit.Log
+	}{
+		{"Log.SubjectTokens_LookupSalts_n=1000", f.reopen(b)},
+		{"Log.SubjectTokens_cached_n=1000", f.log},
+		{"Log.SubjectTokens_LookupSalt_n=1000", (&fixture{store: plainStore{store}, key: f.key, anchor: f.anchor}).reopen(b)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				ts, err := c.l.SubjectTokens(ctx, subjects)
+				if err != nil || ts[n-1] == nil {
 					b.Fatal(err)
 				}
 			}

@@ -113,6 +113,19 @@
 // before an answer that must be complete if the last run is older than
 // you accept. The check costs a read of each returned body's first bytes.
 //
+// [Log.Search] and [Log.SubjectTokens] make the Log a gdpr.Trail, through
+// which package breach finds the subjects a personal-data breach concerns
+// (Art. 33(3)(a), Art. 34). Search yields the entries of a window
+// (gdpr.TrailQuery: Since and Until required; an actor, a resource
+// prefix, categories, a purpose and actions where set), read MaxPage at
+// a time and checked as Entries checks them, each with its subject's
+// pseudonym as a token in place of the ID. SubjectTokens gives candidate
+// IDs' tokens, nil for those without a salt (never recorded, or erased),
+// and creates no salt and writes nothing: a list of candidates is
+// matched against the trail without leaving a trace of those it never
+// held. A Store that is a [SaltLookuper] reads their salts 1000 at a
+// time.
+//
 // # Options
 //
 // [New] takes the store, the pseudonym key, the signer and the verifier

@@ -20,6 +20,9 @@ const MinKeySize = 32
 // saltSize is the size of a pseudonym salt.
 const saltSize = 32
 
+// saltRefSize is the size of a salt's ref (an HMAC-SHA-256).
+const saltRefSize = 32
+
 // Namespaces of pseudonyms: a subject and a staff member with the same ID
 // get unrelated pseudonyms.
 const (
@@ -75,8 +78,13 @@ func (p *pseudonymizer) mac(parts ...string) (out [32]byte) {
 
 // ref is where the salt of id in namespace ns is stored.
 func (p *pseudonymizer) ref(ns, id string) []byte {
-	r := p.mac("gdpr/audit/salt-ref/v1\x00", ns, "\x00", id)
+	r := p.refSum(ns, id)
 	return r[:]
+}
+
+// refSum is ref as an array.
+func (p *pseudonymizer) refSum(ns, id string) [saltRefSize]byte {
+	return p.mac("gdpr/audit/salt-ref/v1\x00", ns, "\x00", id)
 }
 
 func (p *pseudonymizer) derive(ns, id string, salt []byte) Pseudonym {
@@ -153,6 +161,83 @@ func (p *pseudonymizer) lookup(ctx context.Context, ns, id string) (Pseudonym, b
 		return Pseudonym{}, false, fmt.Errorf("%w: the store returned a salt of %d bytes", ErrTampered, len(salt))
 	}
 	return p.derive(ns, id, salt), true, nil
+}
+
+// lookupBatch is the most refs lookupAll asks the Store for in one call.
+const lookupBatch = 1000
+
+// lookupAll is lookup for many IDs of namespace ns: for each ids[i], its
+// pseudonym and true if it has a salt, the zero Pseudonym and false if
+// not. A pseudonym in the cache answers without the Store; the others'
+// salts are read lookupBatch at a time, with one SaltLookuper call each
+// when the Store is one and one LookupSalt a ref when not. It never
+// creates a salt, and caches nothing: a sweep of many candidates leaves
+// the cache to the IDs being recorded.
+func (p *pseudonymizer) lookupAll(ctx context.Context, ns string, ids []string) ([]Pseudonym, []bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	ps := make([]Pseudonym, len(ids))
+	found := make([]bool, len(ids))
+	var miss []int
+	now := p.now()
+	p.mu.RLock()
+	for i, id := range ids {
+		if c, ok := p.cachedLocked(ns, id, now); ok {
+			ps[i], found[i] = c, true
+		} else {
+			miss = append(miss, i)
+		}
+	}
+	p.mu.RUnlock()
+	sl, batched := p.store.(SaltLookuper)
+	buf := make([]byte, min(len(miss), lookupBatch)*saltRefSize)
+	refs := make([][]byte, 0, min(len(miss), lookupBatch))
+	for len(miss) > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		batch := miss[:min(len(miss), lookupBatch)]
+		miss = miss[len(batch):]
+		refs = refs[:0]
+		for k, i := range batch {
+			r := p.refSum(ns, ids[i])
+			ref := buf[k*saltRefSize : (k+1)*saltRefSize : (k+1)*saltRefSize]
+			copy(ref, r[:])
+			refs = append(refs, ref)
+		}
+		var salts [][]byte
+		if batched {
+			var err error
+			if salts, err = sl.LookupSalts(ctx, refs); err != nil {
+				return nil, nil, err
+			}
+			if len(salts) != len(refs) {
+				return nil, nil, fmt.Errorf("the store returned %d salts for %d refs", len(salts), len(refs))
+			}
+		} else {
+			salts = make([][]byte, len(refs))
+			for k, ref := range refs {
+				switch s, err := p.store.LookupSalt(ctx, ref); {
+				case errors.Is(err, ErrNotFound):
+				case err != nil:
+					return nil, nil, err
+				default:
+					salts[k] = s
+				}
+			}
+		}
+		for k, i := range batch {
+			switch s := salts[k]; {
+			case s == nil:
+			case len(s) != saltSize:
+				return nil, nil, fmt.Errorf("%w: the store returned a salt of %d bytes", ErrTampered, len(s))
+			default:
+				ps[i], found[i] = p.derive(ns, ids[i], s), true
+			}
+		}
+	}
+	return ps, found, nil
 }
 
 // forget deletes the salt of id, and reports whether it had one. A get

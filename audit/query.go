@@ -77,14 +77,26 @@ func (l *Log) Entries(ctx context.Context, f Filter) ([]Entry, error) {
 }
 
 func (l *Log) entries(ctx context.Context, f Filter) ([]Entry, error) {
+	sf, ok, err := l.storeFilter(ctx, f)
+	if !ok || err != nil {
+		return nil, err
+	}
+	out, _, err := l.page(ctx, &sf)
+	return out, err
+}
+
+// storeFilter returns the StoreFilter of f, and false if f selects
+// nothing because its subject or actor was never recorded (nothing is
+// stored then).
+func (l *Log) storeFilter(ctx context.Context, f Filter) (StoreFilter, bool, error) {
 	if f.Limit == 0 {
 		f.Limit = DefaultPage
 	}
 	if f.Limit < 0 || f.Limit > MaxPage {
-		return nil, invalid("Limit", fmt.Sprintf("the limit is 0 (for %d) or 1 to %d", DefaultPage, MaxPage))
+		return StoreFilter{}, false, invalid("Limit", fmt.Sprintf("the limit is 0 (for %d) or 1 to %d", DefaultPage, MaxPage))
 	}
 	if f.From < 0 {
-		return nil, invalid("From", "a negative index")
+		return StoreFilter{}, false, invalid("From", "a negative index")
 	}
 	// Entries' times are whole microseconds: a bound rounded up to the
 	// next one selects exactly the same entries, in any Store, and the
@@ -92,24 +104,32 @@ func (l *Log) entries(ctx context.Context, f Filter) ([]Entry, error) {
 	sf := StoreFilter{Since: ceilMicro(f.Since), Until: ceilMicro(f.Until), From: f.From, Limit: f.Limit}
 	if f.Subject != "" {
 		if err := f.Subject.Validate(); err != nil {
-			return nil, invalid("Subject", "bad subject ID")
+			return StoreFilter{}, false, invalid("Subject", "bad subject ID")
 		}
 		p, ok, err := l.ps.lookup(ctx, nsSubject, string(f.Subject))
 		if !ok || err != nil {
-			return nil, err
+			return StoreFilter{}, false, err
 		}
 		sf.Subject = p[:]
 	}
 	if !f.Actor.IsZero() {
 		a, ok, err := l.actorColumn(ctx, f.Actor)
 		if !ok || err != nil {
-			return nil, err
+			return StoreFilter{}, false, err
 		}
 		sf.Actor = a
 	}
-	ses, err := l.store.Query(ctx, sf)
+	return sf, true, nil
+}
+
+// page returns the entries of the Store's answer to sf, each checked
+// against its row and sf (checkRow), and moves sf.From past the rows
+// returned. It reports whether the Store returned a full page (sf.Limit
+// rows), so that there may be more.
+func (l *Log) page(ctx context.Context, sf *StoreFilter) ([]Entry, bool, error) {
+	ses, err := l.store.Query(ctx, *sf)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	out := make([]Entry, 0, len(ses))
 	for i := range ses {
@@ -118,20 +138,25 @@ func (l *Log) entries(ctx context.Context, f Filter) ([]Entry, error) {
 			continue
 		}
 		// The Store selected the row by its columns; the answer is its
-		// body. Both must agree with each other and with f, or the
-		// page is refused: an answer (Art. 15) never holds another
-		// subject's entry, and a row moved away is reported, not
-		// dropped without a word.
-		if err := checkRow(se, &sf); err != nil {
-			return nil, err
+		// body. Both must agree with each other and with the filter,
+		// or the page is refused: an answer (Art. 15) never holds
+		// another subject's entry, and a row moved away is reported,
+		// not dropped without a word.
+		if err := checkRow(se, sf); err != nil {
+			return nil, false, err
 		}
 		e := Entry{Index: se.Index}
 		if err := e.unmarshalBinary(se.Body); err != nil {
-			return nil, fmt.Errorf("%w: entry %d does not decode", ErrTampered, se.Index)
+			return nil, false, fmt.Errorf("%w: entry %d does not decode", ErrTampered, se.Index)
 		}
 		out = append(out, e)
 	}
-	return out, nil
+	// Past the greatest index returned, whatever the rows' order, so
+	// that paging always moves forward.
+	for i := range ses {
+		sf.From = max(sf.From, ses[i].Index+1)
+	}
+	return out, len(ses) >= sf.Limit, nil
 }
 
 // checkRow returns an error wrapping ErrTampered if the row se, which the

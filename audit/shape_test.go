@@ -307,6 +307,15 @@ func TestNilContext(t *testing.T) {
 		{"export", func() error {
 			return f.log.ExportSubject(nilCtx, "alice", gdpr.RecordWriterFunc(func(context.Context, gdpr.Record) error { return nil }))
 		}},
+		{"search", func() error {
+			for _, err := range f.log.Search(nilCtx, gdpr.TrailQuery{Since: time.Unix(0, 0), Until: time.Now()}) {
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"subject tokens", func() error { _, err := f.log.SubjectTokens(nilCtx, []gdpr.SubjectID{"alice"}); return err }},
 		{"close", func() error { return f.log.Close(nilCtx) }},
 		{"anchor publish", func() error { return anchor.Publish(nilCtx, cp) }},
 		{"anchor latest", func() error { _, err := anchor.Latest(nilCtx); return err }},

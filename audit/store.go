@@ -144,6 +144,27 @@ type SaltReader interface {
 	Salts(refs, fresh [][]byte) ([][]byte, error)
 }
 
+// SaltLookuper is a Store that looks up many salts in one call, as
+// Store.LookupSalt looks up one: Log.SubjectTokens, which matches a
+// breach's candidate subjects against the trail, asks it for up to 1000
+// refs at a time. memaudit and sqlaudit implement it, and
+// audittest.RunStoreTests checks it when a Store does; without it the Log
+// calls LookupSalt once a ref.
+type SaltLookuper interface {
+	// LookupSalts returns, for each refs[i] in order, the salt stored
+	// under it, or nil where there is none; a ref given twice gets its
+	// salt twice, and no refs get none (an empty result and no error).
+	// It only reads: it never stores a salt, and a ref it did not find
+	// stays without one. The salts are the caller's: changing one
+	// changes nothing stored, nor another of the result. A SQL store
+	// reads them with a bounded number of statements whatever their
+	// number (sqlaudit: one on PostgreSQL for as many refs as the Log
+	// asks at a time, one per 256 on MySQL and SQLite), not one a ref. A
+	// ref that Store.Salt would refuse (empty, say) is an error wrapping
+	// ErrInvalid. It is safe for concurrent use.
+	LookupSalts(ctx context.Context, refs [][]byte) ([][]byte, error)
+}
+
 // Head is the committed state of a log: how many entries it holds and the
 // root hash of the Merkle tree over them.
 type Head struct {

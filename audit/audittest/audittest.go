@@ -94,6 +94,11 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) (s, other audit.Sto
 		{"AppendSaltsDiscarded", testAppendSaltsDiscarded},
 		{"AppendSaltsInvalid", suite.One(testAppendSaltsInvalid)},
 		{"RaceAppendSalts", testTwoHandlesAppendSalts},
+		{"LookupSalts", testLookupSalts},
+		{"LookupSaltsEmpty", suite.One(testLookupSaltsEmpty)},
+		{"LookupSaltsAfterDeleteSalt", testLookupSaltsAfterDelete},
+		{"LookupSaltsMany", testLookupSaltsMany},
+		{"LookupSaltsInvalid", suite.One(testLookupSaltsInvalid)},
 		{"CheckpointLatest", testCheckpointLatest},
 		{"CheckpointSameSizeKeepsFirst", testCheckpointKeepsFirst},
 		{"RacePutCheckpoint", testTwoHandlesCheckpoint},
@@ -1098,6 +1103,12 @@ func testCanceledContext(t *testing.T, s, other audit.Store) {
 	want("LookupSalt", err)
 	_, err = s.DeleteSalt(ctx, ref)
 	want("DeleteSalt", err)
+	if sl, ok := s.(audit.SaltLookuper); ok {
+		_, err = sl.LookupSalts(ctx, [][]byte{ref})
+		want("LookupSalts", err)
+		_, err = sl.LookupSalts(ctx, nil)
+		want("LookupSalts of no refs", err)
+	}
 	want("PutCheckpoint", s.PutCheckpoint(ctx, 4, checkpointNote(4)))
 	_, err = s.LatestCheckpoint(ctx)
 	want("LatestCheckpoint", err)

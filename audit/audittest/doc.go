@@ -23,6 +23,16 @@
 // checkpoint of each size kept and the greatest size the latest; and a
 // canceled context that fails every method and writes nothing.
 //
+// A Store that is an audit.SaltLookuper (memaudit and sqlaudit are) is
+// checked as one too, by the subtests named LookupSalts…, which skip for
+// a Store that is not: each ref's salt in the order asked, nil for a ref
+// without one, a ref given twice getting its salt twice in bytes of its
+// own; no refs, no salts and no error; a salt deleted through the other
+// handle gone, and a new one found; 630 refs, stored and missing
+// interleaved, in one call (more than one IN list of a SQL store); an
+// empty ref refused with audit.ErrInvalid; and nothing ever stored by a
+// lookup.
+//
 // # Two handles
 //
 // A Store's promises hold for every process that shares its database, so

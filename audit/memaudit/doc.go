@@ -27,6 +27,8 @@
 // index only scans from From on. Redact drops an entry's Body, Subject,
 // Actor and Time, overwriting their bytes with zeros, and takes it out of
 // the lists; its hashes stay. Deleting a salt overwrites its bytes too.
+// Salts are a map by ref; the Store is an audit.SaltLookuper, whose
+// LookupSalts reads every ref asked under one read lock.
 //
 // Append holds the append lock (a sync.Mutex) for the whole call, fn
 // included, and calls fn exactly once, with a tlog.HashReader of the
@@ -47,8 +49,8 @@
 // # Errors
 //
 // Methods return *audit.Error (Op "append", "read hashes", "entries",
-// "query", "redact", "lookup salt" or "latest checkpoint") wrapping
-// audit.ErrConflict, audit.ErrNotFound or audit.ErrInvalid, and so the root
+// "query", "redact", "lookup salt", "lookup salts" or "latest
+// checkpoint") wrapping audit.ErrConflict, audit.ErrNotFound or audit.ErrInvalid, and so the root
 // package's gdpr.ErrConflict, gdpr.ErrNotFound and gdpr.ErrInvalid too.
 // Append returns fn's error as it is, and an error wrapping
 // audit.ErrConflict, writing nothing, for a Batch whose entries' indexes

@@ -34,7 +34,10 @@ type Store struct {
 	checkpoints map[int64][]byte     // by tree size
 }
 
-var _ audit.Store = (*Store)(nil)
+var (
+	_ audit.Store        = (*Store)(nil)
+	_ audit.SaltLookuper = (*Store)(nil)
+)
 
 // Format implements fmt.Formatter so that no verb prints what a Store
 // holds: its salts (which, with the Log's pseudonym key, link a pseudonym
@@ -543,6 +546,35 @@ func (s *Store) LookupSalt(ctx context.Context, ref []byte) ([]byte, error) {
 		return nil, errorf("lookup salt", audit.ErrNotFound, "no salt under the ref")
 	}
 	return bytes.Clone(salt), nil
+}
+
+// LookupSalts implements audit.SaltLookuper: every ref under one read
+// lock, the salts copied into one allocation. An empty ref is refused
+// with an error wrapping audit.ErrInvalid, as the reader of an append
+// refuses one.
+func (s *Store) LookupSalts(ctx context.Context, refs [][]byte) ([][]byte, error) {
+	if err := ctxErr(ctx, "lookup salts"); err != nil {
+		return nil, err
+	}
+	for _, ref := range refs {
+		if len(ref) == 0 {
+			return nil, errorf("lookup salts", audit.ErrInvalid, "empty ref")
+		}
+	}
+	out := make([][]byte, len(refs))
+	size := 0
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for i, ref := range refs {
+		out[i] = s.salts[string(ref)]
+		size += len(out[i])
+	}
+	// Copies, so that the caller shares no bytes with the Store.
+	buf := make([]byte, 0, size)
+	for i := range out {
+		out[i], buf = cloneInto(buf, out[i])
+	}
+	return out, nil
 }
 
 // DeleteSalt implements audit.Store. The deleted salt's bytes are

@@ -107,6 +107,12 @@
 // lists on MySQL (locking reads) and SQLite. A batch that fails leaves no
 // salt, and no batch commits without its salts.
 //
+// The Store is an audit.SaltLookuper: LookupSalts, with which
+// audit.Log.SubjectTokens matches a breach's candidates, reads many salts
+// at once, on the pool and without a lock, and writes nothing: one
+// statement (ref = ANY(array)) for up to 4096 refs on PostgreSQL, IN
+// lists of up to 256 refs on MySQL and SQLite.
+//
 // On MySQL and SQLite, full chunks and chunks of a power-of-two number of
 // rows (the group commit's usual batches) run as prepared statements,
 // kept; other sizes run unprepared.
@@ -159,9 +165,9 @@
 // # Errors
 //
 // Methods return *audit.Error (Op "append", "head", "read hashes",
-// "entries", "query", "redact", "salt", "lookup salt", "delete salt", "put
-// checkpoint" or "latest checkpoint") wrapping audit.ErrNotFound,
-// audit.ErrConflict or audit.ErrInvalid (and so gdpr.ErrNotFound,
+// "entries", "query", "redact", "salt", "lookup salt", "lookup salts",
+// "delete salt", "put checkpoint" or "latest checkpoint") wrapping
+// audit.ErrNotFound, audit.ErrConflict or audit.ErrInvalid (and so gdpr.ErrNotFound,
 // gdpr.ErrConflict and gdpr.ErrInvalid) for the conditions of the
 // audit.Store contract and the Store's limits; audit.ErrTampered for a head
 // or stored hash that is not 32 bytes; or a database error otherwise. An

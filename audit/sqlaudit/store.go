@@ -53,7 +53,10 @@ type Store struct {
 	chunks chunks // MySQL and SQLite
 }
 
-var _ audit.Store = (*Store)(nil)
+var (
+	_ audit.Store        = (*Store)(nil)
+	_ audit.SaltLookuper = (*Store)(nil)
+)
 
 // Option configures a Store. The SQL stores of the module share it: an
 // option means the same in sqlconsent, sqlkeys and sqlaudit.
@@ -125,6 +128,11 @@ var inSizes = [...]int{1, 2, 4, 8, 16, 32, 64, 128, 256}
 // pgHashChunk bounds the indexes of one PostgreSQL hash read.
 const pgHashChunk = 4096
 
+// pgSaltChunk bounds the refs of one PostgreSQL read of salts
+// (LookupSalts): more than the Log asks at a time (1000), so that its
+// calls are one statement each.
+const pgSaltChunk = 4096
+
 // savepoint is the savepoint an Appender from Tx writes under.
 const savepoint = "gdpr_audit_append"
 
@@ -156,7 +164,11 @@ type queries struct {
 	// the sizes of inSizes.
 	pgSalts, pgSaltsGet string
 	saltsPut, saltsIn   [len(inSizes)]string
-	cpPut, cpLatest     string
+	// saltsGetIn are the IN lists of LookupSalts on MySQL and SQLite:
+	// saltsIn without the locking read, for the pool (PostgreSQL reads
+	// with pgSaltsGet).
+	saltsGetIn      [len(inSizes)]string
+	cpPut, cpLatest string
 }
 
 // Bits of a filter, indexing queries.query.
@@ -217,6 +229,7 @@ func buildQueries(d dialect.Dialect, prefix string) queries {
 		for i, n := range inSizes {
 			q.saltsPut[i] = strings.Replace(one, "VALUES (?, ?)", "VALUES "+placeholders(n, 2), 1)
 			q.saltsIn[i] = d.Rebind("SELECT ref, salt FROM " + salts + " WHERE ref IN (" + placeholders(n, 1) + ")")
+			q.saltsGetIn[i] = q.saltsIn[i]
 			if d == dialect.MySQL {
 				q.saltsIn[i] += " LOCK IN SHARE MODE"
 			}
@@ -782,19 +795,27 @@ func (s *Store) putSalts(ctx context.Context, tx *sql.Tx, refs, fresh [][]byte, 
 }
 
 func (s *Store) scanSalts(ctx context.Context, tx *sql.Tx, q string, args []any, into map[string][]byte) error {
-	rows, err := s.st.TxQuery(ctx, tx, q, args...)
+	return readSalts(ctx, func(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+		return s.st.TxQuery(ctx, tx, q, args...)
+	}, "salt", q, args, into)
+}
+
+// readSalts runs q, a read of (ref, salt) rows, through query and adds
+// its rows to into; op names the operation in its errors.
+func readSalts(ctx context.Context, query rowsFunc, op, q string, args []any, into map[string][]byte) error {
+	rows, err := query(ctx, q, args...)
 	if err != nil {
-		return storeErr("salt", err)
+		return storeErr(op, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var ref, salt []byte
 		if err := rows.Scan(&ref, &salt); err != nil {
-			return storeErr("salt", err)
+			return storeErr(op, err)
 		}
 		into[string(ref)] = salt
 	}
-	return storeErr("salt", rows.Err())
+	return storeErr(op, rows.Err())
 }
 
 // LookupSalt implements audit.Store: one primary-key read.
@@ -814,6 +835,69 @@ func lookupSalt(ctx context.Context, r runner, q, op string, ref []byte) ([]byte
 		return nil, storeErr(op, err)
 	}
 	return salt, nil
+}
+
+// LookupSalts implements audit.SaltLookuper: plain reads on the pool, no
+// lock taken. On PostgreSQL one statement (ref = ANY(array)) per 4096
+// distinct refs; on MySQL and SQLite IN lists of 1, 2, 4, … 256
+// placeholders, as ReadHashes reads scattered hashes, padded with a
+// repeated ref. A ref that is empty or longer than MaxRefLen is refused
+// with an error wrapping audit.ErrInvalid, before anything is read.
+func (s *Store) LookupSalts(ctx context.Context, refs [][]byte) ([][]byte, error) {
+	const op = "lookup salts"
+	for _, ref := range refs {
+		if err := checkRef(op, ref); err != nil {
+			return nil, err
+		}
+	}
+	if len(refs) == 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, storeErr(op, err)
+		}
+		return [][]byte{}, nil
+	}
+	got := make(map[string][]byte, len(refs))
+	uniq := make([][]byte, 0, len(refs))
+	for _, ref := range refs {
+		if _, ok := got[string(ref)]; !ok {
+			got[string(ref)] = nil
+			uniq = append(uniq, ref)
+		}
+	}
+	clear(got)
+	repeats := len(uniq) < len(refs)
+	for len(uniq) > 0 {
+		var q string
+		var args []any
+		var n int
+		if s.d == dialect.Postgres {
+			n = min(len(uniq), pgSaltChunk)
+			q, args = s.q.pgSaltsGet, []any{s.b.Arrays.Byteas(uniq[:n])}
+		} else {
+			k := 0
+			for inSizes[k] < len(uniq) && k < len(inSizes)-1 {
+				k++
+			}
+			n = min(len(uniq), inSizes[k])
+			q, args = s.q.saltsGetIn[k], make([]any, inSizes[k])
+			for j := range args {
+				args[j] = uniq[min(j, n-1)]
+			}
+		}
+		if err := readSalts(ctx, s.st.Query, op, q, args, got); err != nil {
+			return nil, err
+		}
+		uniq = uniq[n:]
+	}
+	out := make([][]byte, len(refs))
+	for i, ref := range refs {
+		out[i] = got[string(ref)]
+		if repeats {
+			// No two salts of the result share their bytes.
+			out[i] = bytes.Clone(out[i])
+		}
+	}
+	return out, nil
 }
 
 // DeleteSalt implements audit.Store: one DELETE.
