@@ -357,6 +357,9 @@ func TestNotifySubjectsRefusals(t *testing.T) {
 	if _, err := f.log.Publish(ctx, b.ID, breach.Public{Channel: "x"}); !errors.Is(err, breach.ErrInvalid) {
 		t.Errorf("Publish without reasoning = %v", err)
 	}
+	if _, err := f.log.Publish(ctx, b.ID, breach.Public{Channel: "x", Reasoning: "r", URL: "javascript:alert(1)"}); !errors.Is(err, breach.ErrInvalid) {
+		t.Errorf("Publish with a javascript: URL = %v", err)
+	}
 }
 
 func TestAuthorityNotice(t *testing.T) {
@@ -372,7 +375,7 @@ func TestAuthorityNotice(t *testing.T) {
 	}
 	want := []string{
 		"Art. 33(3)(a) approximate number of data subjects", "Art. 33(3)(a) approximate number of personal data records",
-		"Art. 33(3)(b) contact point for more information", "Art. 33(3)(c) likely consequences", "Art. 33(3)(d) measures taken or proposed",
+		"Art. 33(3)(c) likely consequences", "Art. 33(3)(d) measures taken or proposed",
 	}
 	if !slices.Equal(follow, want) {
 		t.Errorf("to follow %q, want %q", follow, want)
@@ -398,5 +401,13 @@ func TestAuthorityNotice(t *testing.T) {
 	*f.clock = n.Due
 	if n, _ = f.log.AuthorityNotice(ctx, b.ID); !n.Late {
 		t.Error("not late at Due")
+	}
+	// Without a DPO in a register, the contact point is to follow until
+	// the breach names one.
+	l, _ := breach.New(f.store, key, breach.WithClock(func() time.Time { return now }))
+	other, _ := l.Record(ctx, report())
+	n, _ = l.AuthorityNotice(ctx, other.ID)
+	if !slices.Contains(n.ToFollow, breach.Item{Article: "Art. 33(3)(b)", What: "contact point for more information"}) {
+		t.Errorf("no register, no contact: to follow %v", n.ToFollow)
 	}
 }

@@ -255,6 +255,9 @@ func (l *Log) Publish(ctx context.Context, id string, p Public) (Breach, error) 
 		if err := checkText("URL", p.URL, maxName, false); err != nil {
 			return "", nil, "", err
 		}
+		if p.URL != "" && !strings.HasPrefix(p.URL, "https://") && !strings.HasPrefix(p.URL, "http://") {
+			return "", nil, "", invalid("URL", "an http or https URL")
+		}
 		if err := checkText("Reasoning", p.Reasoning, maxText, true); err != nil {
 			return "", nil, "", err
 		}

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"html/template"
 	"io"
+	"slices"
 	"strings"
 	texttemplate "text/template"
 	"time"
@@ -115,6 +116,11 @@ func (l *Log) authorityNotice(b Breach) AuthorityNotice {
 		if r.DPO != nil {
 			d := *r.DPO
 			n.DPO = &d
+			if n.Contact.IsZero() {
+				// Art. 33(3)(b): the DPO is the contact point unless
+				// the breach names another.
+				n.Contact = Contact{Name: d.Name, Role: "Data protection officer", Email: d.Email, Phone: d.Phone}
+			}
 		}
 	}
 	for _, c := range b.Categories {
@@ -141,7 +147,7 @@ func (l *Log) authorityNotice(b Breach) AuthorityNotice {
 		{len(b.SubjectCategories) == 0, Item{a, "categories of data subjects"}},
 		{b.Subjects == 0, Item{a, "approximate number of data subjects"}},
 		{b.Records == 0, Item{a, "approximate number of personal data records"}},
-		{b.Contact.IsZero(), Item{"Art. 33(3)(b)", "contact point for more information"}},
+		{n.Contact.IsZero(), Item{"Art. 33(3)(b)", "contact point for more information"}},
 		{b.Consequences == "", Item{c, "likely consequences"}},
 		{b.Measures == "", Item{d, "measures taken or proposed"}},
 	} {
@@ -202,6 +208,12 @@ const noticeHTML = `<!doctype html>
 {{.}}{{end}}{{with .Phone}}
 {{.}}{{end}}</td></tr>
 {{- end}}
+{{- with .DPO}}
+<tr><th>Data protection officer <span class="art">Art. 33(3)(b)</span></th><td class="text">{{.Name}}{{with .Address}}
+{{.}}{{end}}{{with .Email}}
+{{.}}{{end}}{{with .Phone}}
+{{.}}{{end}}</td></tr>
+{{- end}}
 {{- with .Processor}}
 <tr><th>Reported by the processor <span class="art">Art. 33(2)</span></th><td>{{.Name}}, aware {{time .Aware}}</td></tr>
 {{- end}}
@@ -223,7 +235,7 @@ const noticeHTML = `<!doctype html>
 <table>
 <tr><th>What happened</th><td class="text">{{or .Description "to follow"}}</td></tr>
 <tr><th>Nature</th><td>{{range $i, $n := .Nature}}{{if $i}}, {{end}}{{$n}}{{else}}to follow{{end}}</td></tr>
-<tr><th>When it happened</th><td>{{if .OccurredFrom.IsZero}}to follow{{else}}from {{time .OccurredFrom}}{{if not .OccurredUntil.IsZero}} until {{time .OccurredUntil}}{{else}}, end not known{{end}}{{end}}</td></tr>
+<tr><th>When it happened</th><td>{{if .OccurredFrom.IsZero}}not known yet{{else}}from {{time .OccurredFrom}}{{if not .OccurredUntil.IsZero}} until {{time .OccurredUntil}}{{else}}, end not known{{end}}{{end}}</td></tr>
 <tr><th>Categories of personal data</th><td>{{range .Categories}}<div>{{.ID}}{{with .Description}}: {{.}}{{end}}{{with .Special}} <span class="special">special category ({{.}})</span>{{end}}</div>{{else}}to follow{{end}}</td></tr>
 <tr><th>Categories of data subjects</th><td>{{range $i, $c := .SubjectCategories}}{{if $i}}, {{end}}{{$c}}{{else}}to follow{{end}}</td></tr>
 <tr><th>Approximate number of data subjects</th><td id="subjects">{{if .Subjects}}{{.Subjects}}{{else}}to follow{{end}}</td></tr>
@@ -302,6 +314,25 @@ func (n AuthorityNotice) WriteHTML(w io.Writer) error {
 	}
 	v := n
 	v.Aware, v.Due, v.Generated = n.Aware.In(loc), n.Due.In(loc), n.Generated.In(loc)
+	v.OccurredFrom, v.OccurredUntil = n.OccurredFrom.In(loc), n.OccurredUntil.In(loc)
+	if p := n.Processor; p != nil {
+		c := *p
+		c.Aware = p.Aware.In(loc)
+		v.Processor = &c
+	}
+	if a := n.Affected; a != nil {
+		c := *a
+		c.At, c.Scope.Since, c.Scope.Until = a.At.In(loc), a.Scope.Since.In(loc), a.Scope.Until.In(loc)
+		v.Affected = &c
+	}
+	v.Public = slices.Clone(n.Public)
+	for i := range v.Public {
+		v.Public[i].At = v.Public[i].At.In(loc)
+	}
+	v.Notifications = slices.Clone(n.Notifications)
+	for i := range v.Notifications {
+		v.Notifications[i].At = v.Notifications[i].At.In(loc)
+	}
 	var buf bytes.Buffer
 	if err := noticeTemplate.Execute(&buf, v); err != nil {
 		return err
