@@ -7,6 +7,9 @@ import (
 	"github.com/gdprkit/gdpr/audit"
 	"github.com/gdprkit/gdpr/audit/audittest"
 	"github.com/gdprkit/gdpr/audit/sqlaudit"
+	"github.com/gdprkit/gdpr/breach"
+	"github.com/gdprkit/gdpr/breach/breachtest"
+	"github.com/gdprkit/gdpr/breach/sqlbreach"
 	"github.com/gdprkit/gdpr/consent"
 	"github.com/gdprkit/gdpr/consent/consenttest"
 	"github.com/gdprkit/gdpr/consent/sqlconsent"
@@ -80,6 +83,12 @@ func TestOnePooledConnection(t *testing.T) {
 				retentiontest.RunStoreTests(t, func(t *testing.T) (s, other retention.Store) {
 					a, b := open(t)
 					return testdb.Migrated(t, d, a, sqlretention.New), reopened(t, d, b, sqlretention.New)
+				})
+			})
+			t.Run("breach", func(t *testing.T) {
+				breachtest.RunStoreTests(t, func(t *testing.T) (s, other breach.Store) {
+					a, b := open(t)
+					return testdb.Migrated(t, d, a, sqlbreach.New), reopened(t, d, b, sqlbreach.New)
 				})
 			})
 		})

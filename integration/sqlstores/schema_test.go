@@ -18,6 +18,8 @@ import (
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/audit"
 	"github.com/gdprkit/gdpr/audit/sqlaudit"
+	"github.com/gdprkit/gdpr/breach"
+	"github.com/gdprkit/gdpr/breach/sqlbreach"
 	"github.com/gdprkit/gdpr/consent"
 	"github.com/gdprkit/gdpr/consent/sqlconsent"
 	"github.com/gdprkit/gdpr/crypto"
@@ -170,6 +172,24 @@ var kinds = []kind{
 			return err
 		},
 	},
+	{
+		name: "sqlbreach", component: "breach", tables: []string{"breach_events", "breach_notices"}, invalid: breach.ErrInvalid,
+		open: func(db *sql.DB, d sqldialect.Dialect, p string) (store, error) {
+			return sqlbreach.New(db, d, sqlbreach.WithTablePrefix(p))
+		},
+		openNil:    func(db *sql.DB, d sqldialect.Dialect) error { _, err := sqlbreach.New(db, d); return err },
+		migrations: sqlbreach.Migrations,
+		use: func(ctx context.Context, s store) error {
+			bs := s.(*sqlbreach.Store)
+			const id = "01950000-0000-7000-8000-000000000001"
+			ev := breach.Event{Breach: id, Seq: 1, Time: testTime, Kind: breach.KindRecorded, Data: []byte(`{}`)}
+			if err := bs.Append(ctx, ev); err != nil && !errors.Is(err, breach.ErrConflict) {
+				return err
+			}
+			_, err := bs.Events(ctx, id)
+			return err
+		},
+	},
 }
 
 // TestMigrateTwiceAndSideBySide migrates every store twice under two
@@ -212,7 +232,7 @@ func TestMigrateTwiceAndSideBySide(t *testing.T) {
 			}
 			rows.Close()
 			slices.Sort(comps) // byte order, whatever the database's collation
-			want := "audit:" + p + " consent:" + p + " crypto:" + p + " erasure:" + p + " erasure_journal:" + p + " export:" + p
+			want := "audit:" + p + " breach:" + p + " consent:" + p + " crypto:" + p + " erasure:" + p + " erasure_journal:" + p + " export:" + p
 			if strings.Join(comps, " ") != want {
 				t.Errorf("%sschema_version records %v; want %s", p, comps, want)
 			}
