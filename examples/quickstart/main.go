@@ -11,7 +11,9 @@
 // engine, which answers with a signed receipt of its own. A retention
 // sweep then deletes the sign-ins past their six months, but for those a
 // legal hold keeps. Every step is recorded in a tamper-evident audit
-// trail, which is verified at the end.
+// trail, which is verified at the end; last, a hijacked support account
+// is a personal-data breach, whose customers the trail finds and the
+// breach register notifies (package breach).
 //
 //	go run ./examples/quickstart
 //
@@ -558,7 +560,11 @@ func walk(ctx context.Context, out io.Writer, db *sql.DB, dialect sqldialect.Dia
 	}
 	step(out, 17, "audit trail verified: %d entries, checkpoint %d signed and anchored, entry 0 proven: %v, entries still linked to %s: %d",
 		report.Entries, cp.Size, audit.CheckEntry(cp, 0, body, proof) == nil, string(subject), len(linked))
-	return nil
+
+	// 18. A personal-data breach (Art. 33, 34): the trail says whose data
+	// a hijacked account read; the register keeps the 72-hour clock, the
+	// notification and the notices to the people concerned.
+	return breachStep(ctx, out, db, dialect, prefix, keys, trail, keyring, strings.TrimPrefix(string(subject), "user-"))
 }
 
 // openEngine builds the request engine over the requests' store, with the

@@ -47,6 +47,9 @@ func wantTour(s string) []string {
 		"visitor-" + strings.TrimPrefix(s, "user-") + " keeps 1 of 3, claimant-" + strings.TrimPrefix(s, "user-") + " (hold case-" + strings.TrimPrefix(s, "user-") + ") keeps 2 of 2; warned ahead: [visitor-" + strings.TrimPrefix(s, "user-") + "]",
 		"17. audit trail verified: ",
 		"entry 0 proven: true, entries still linked to " + s + ": 0",
+		"18. breach ",
+		": the hijacked account's reads concern 2 of 4 customers (2 entries); due ",
+		"(72 hours), authority notified in time: true, 0 items to follow; customers told: 2 sent, 0 failed",
 	}
 }
 
