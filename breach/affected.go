@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"iter"
 	"slices"
@@ -158,18 +160,54 @@ func (l *Log) newMatcher(ctx context.Context, s Scope) (*matcher, error) {
 	return m, nil
 }
 
-// match streams candidates through the trail in batches.
-func (m *matcher) match(ctx context.Context, candidates iter.Seq2[gdpr.SubjectID, error], fn func(Subject) error) error {
+// inFlight is how many batches of candidates are being turned into
+// tokens at once: the trail's lookups wait on its database, so a few
+// overlap, while the matching stays in candidate order.
+const inFlight = 4
+
+// tokensJob is one batch being turned into tokens.
+type tokensJob struct {
+	batch []gdpr.SubjectID
+	toks  [][]byte
+	err   error
+	done  chan struct{}
+}
+
+// match streams candidates through the trail in batches, up to inFlight
+// at a time, and matches each batch in order.
+func (m *matcher) match(ctx context.Context, candidates iter.Seq2[gdpr.SubjectID, error], fn func(Subject) error) (err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var queue []*tokensJob
+	defer func() {
+		cancel()
+		for _, j := range queue { // no lookup outlives the call
+			<-j.done
+		}
+	}()
+	consume := func() error {
+		j := queue[0]
+		queue = queue[1:]
+		<-j.done
+		if j.err != nil {
+			return j.err
+		}
+		return m.matchBatch(ctx, j.batch, j.toks, fn)
+	}
+	start := func(batch []gdpr.SubjectID) error {
+		j := &tokensJob{batch: batch, done: make(chan struct{})}
+		go func() {
+			defer close(j.done)
+			j.toks, j.err = m.l.trail.SubjectTokens(ctx, j.batch)
+		}()
+		queue = append(queue, j)
+		if len(queue) == inFlight {
+			return consume()
+		}
+		return nil
+	}
 	batch := make([]gdpr.SubjectID, 0, m.l.batch)
 	var n int64
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		err := m.matchBatch(ctx, batch, fn)
-		batch = batch[:0]
-		return err
-	}
 	for s, err := range candidates {
 		if err != nil {
 			return errs.At("candidates", err)
@@ -184,19 +222,26 @@ func (m *matcher) match(ctx context.Context, candidates iter.Seq2[gdpr.SubjectID
 		}
 		batch = append(batch, s)
 		if len(batch) == cap(batch) {
-			if err := flush(); err != nil {
+			if err := start(batch); err != nil {
 				return err
 			}
+			batch = make([]gdpr.SubjectID, 0, m.l.batch)
 		}
 	}
-	return flush()
+	if len(batch) > 0 {
+		if err := start(batch); err != nil {
+			return err
+		}
+	}
+	for len(queue) > 0 {
+		if err := consume(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-func (m *matcher) matchBatch(ctx context.Context, batch []gdpr.SubjectID, fn func(Subject) error) error {
-	toks, err := m.l.trail.SubjectTokens(ctx, batch)
-	if err != nil {
-		return err
-	}
+func (m *matcher) matchBatch(ctx context.Context, batch []gdpr.SubjectID, toks [][]byte, fn func(Subject) error) error {
 	if len(toks) != len(batch) {
 		return fmt.Errorf("breach: the trail gave %d tokens for %d subjects", len(toks), len(batch))
 	}
@@ -315,7 +360,8 @@ func (m *matcher) summary(now time.Time) Affected {
 		}
 	}
 	a := Affected{
-		Scope: m.scope, At: now.UTC().Truncate(time.Microsecond),
+		Scope: m.l.storedScope(m.scope), ActorRef: m.l.actorRef(m.scope.Actor), ScopeDigest: m.l.scopeDigest(m.scope),
+		At:      now.UTC().Truncate(time.Microsecond),
 		Entries: m.entries, Tokens: int64(len(m.aggs)), Candidates: m.candidates,
 		Subjects: m.subjects, Unintelligible: m.unintelligible,
 		Unmatched: int64(len(m.aggs)) - matched,
@@ -331,6 +377,44 @@ func (m *matcher) summary(now time.Time) Affected {
 			a.Subjects, a.Unintelligible, strings.Join(m.scope.Encrypted, ", "), strings.Join(m.scope.SafeKEKs, ", "))
 	}
 	return a
+}
+
+// storedScope is s as the breach's event keeps it: without the ID of a
+// staff or subject actor, which is personal data.
+func (l *Log) storedScope(s Scope) Scope {
+	if s.Actor.Kind != gdpr.ActorSystem {
+		s.Actor.ID = ""
+	}
+	s.Categories, s.Actions = slices.Clone(s.Categories), slices.Clone(s.Actions)
+	return s
+}
+
+// actorRef is the keyed reference of a staff or subject actor, "" for
+// none or a system.
+func (l *Log) actorRef(a gdpr.Actor) string {
+	if a.ID == "" || a.Kind == gdpr.ActorSystem {
+		return ""
+	}
+	return hex.EncodeToString(l.mac("gdpr/breach/actor-ref/v1", string(a.Kind), a.ID)[:16])
+}
+
+// scopeDigest is a keyed digest of the whole of s.
+func (l *Log) scopeDigest(s Scope) string {
+	b, _ := json.Marshal(struct {
+		Scope
+		ActorID string
+	}{s, s.Actor.ID}) // a Scope always encodes
+	return hex.EncodeToString(l.mac("gdpr/breach/scope/v1", string(b)))
+}
+
+func (l *Log) mac(label string, parts ...string) []byte {
+	h := hmac.New(sha256.New, l.key)
+	h.Write([]byte(label))
+	for _, p := range parts {
+		h.Write([]byte{0})
+		h.Write([]byte(p))
+	}
+	return h.Sum(nil)
 }
 
 // ref is the reference of subject in breach's notices: HMAC-SHA-256

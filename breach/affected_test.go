@@ -94,6 +94,9 @@ func TestAffected(t *testing.T) {
 	if stored.Affected == nil || stored.Affected.Subjects != 100 {
 		t.Fatalf("the counts were not recorded: %+v", stored.Affected)
 	}
+	if sa := stored.Affected; sa.Scope.Actor.ID != "" || sa.Scope.Actor.Kind != gdpr.ActorStaff || len(sa.ActorRef) != 32 || sa.ScopeDigest == "" {
+		t.Errorf("the stored scope keeps the staff ID, or no reference of it: %+v", sa)
+	}
 	// No ID reaches the store or the audit event.
 	evs, _ := f.store.Events(ctx, b.ID)
 	for _, ev := range evs {
@@ -258,25 +261,32 @@ func TestNotifySubjects(t *testing.T) {
 	f, b := trailFixture(t)
 	ctx := context.Background()
 	n := &notifier{fail: map[gdpr.SubjectID]bool{gdpr.SubjectID(user(42)): true}}
-	if _, err := f.log.NotifySubjects(ctx, b.ID, ids(200, user), n); !errors.Is(err, breach.ErrInvalid) {
+	s := scope()
+	s.Encrypted, s.SafeKEKs = []string{"payment"}, []string{"kms-v3"}
+	if _, err := f.log.NotifySubjects(ctx, b.ID, s, ids(200, user), n); !errors.Is(err, breach.ErrInvalid) {
 		t.Errorf("before an assessment: %v", err)
 	}
 	if _, err := f.log.Assess(ctx, b.ID, breach.Assessment{Risk: breach.HighRisk, Reasoning: "Order history and contact data.",
 		Exemptions: []breach.Exemption{{Ground: breach.Unintelligible, Reasoning: "Card data is encrypted under per-customer keys; the KEK was not exposed."}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.log.NotifySubjects(ctx, b.ID, ids(200, user), n); !errors.Is(err, breach.ErrInvalid) {
+	if _, err := f.log.NotifySubjects(ctx, b.ID, s, ids(200, user), n); !errors.Is(err, breach.ErrInvalid) {
 		t.Errorf("before Affected: %v", err)
 	}
 	for i := range 10 {
 		f.keys.m[gdpr.SubjectID(user(i))] = gdpr.SubjectKey{State: gdpr.KeyLive, KEK: "kms-v3", Since: since.Add(-time.Hour)}
 	}
-	s := scope()
-	s.Encrypted, s.SafeKEKs = []string{"payment"}, []string{"kms-v3"}
 	if _, err := f.log.Affected(ctx, b.ID, s, ids(200, user), nil); err != nil {
 		t.Fatal(err)
 	}
-	c, err := f.log.NotifySubjects(ctx, b.ID, ids(200, user), n)
+	// Another scope than the one searched is refused: the subjects told
+	// are those the recorded counts are of.
+	other := s
+	other.Actor = gdpr.Staff("agent-2")
+	if _, err := f.log.NotifySubjects(ctx, b.ID, other, ids(200, user), n); !errors.Is(err, breach.ErrInvalid) || len(n.sent) != 0 {
+		t.Errorf("another scope: %v", err)
+	}
+	c, err := f.log.NotifySubjects(ctx, b.ID, s, ids(200, user), n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +301,7 @@ func TestNotifySubjects(t *testing.T) {
 	}
 	// Again: nobody told twice; the failed one tried again.
 	delete(n.fail, gdpr.SubjectID(user(42)))
-	c, err = f.log.NotifySubjects(ctx, b.ID, ids(200, user), n)
+	c, err = f.log.NotifySubjects(ctx, b.ID, s, ids(200, user), n)
 	if err != nil || c != (breach.Communications{Sent: 90, Skipped: 10}) {
 		t.Errorf("second run %+v, %v", c, err)
 	}
@@ -341,11 +351,11 @@ func TestNotifySubjectsRefusals(t *testing.T) {
 			t.Fatal(err)
 		}
 		n := &notifier{}
-		if _, err := f.log.NotifySubjects(ctx, b.ID, ids(10, user), n); !errors.Is(err, breach.ErrInvalid) || len(n.sent) != 0 {
+		if _, err := f.log.NotifySubjects(ctx, b.ID, scope(), ids(10, user), n); !errors.Is(err, breach.ErrInvalid) || len(n.sent) != 0 {
 			t.Errorf("%s: NotifySubjects = %v, sent %d", name, err, len(n.sent))
 		}
 	}
-	if _, err := f.log.NotifySubjects(ctx, b.ID, ids(10, user), nil); !errors.Is(err, breach.ErrInvalid) {
+	if _, err := f.log.NotifySubjects(ctx, b.ID, scope(), ids(10, user), nil); !errors.Is(err, breach.ErrInvalid) {
 		t.Errorf("nil notifier: %v", err)
 	}
 	// The public communication is recorded as such.

@@ -230,8 +230,17 @@ type Scope struct {
 // Affected is what the search for the subjects affected found: counts for
 // the authority (Art. 33(3)(a)). It holds no subject ID.
 type Affected struct {
-	// Scope is what was searched.
+	// Scope is what was searched, with the ID of a staff or subject
+	// Actor left out (it is personal data of that person; ActorRef
+	// stands for it).
 	Scope Scope `json:"scope"`
+	// ActorRef is a keyed reference of the scope's Actor (an HMAC under
+	// the Log's subject key), empty for a scope without an actor ID.
+	ActorRef string `json:"actor_ref,omitempty"`
+	// ScopeDigest is a keyed digest of the whole scope, actor ID
+	// included, by which NotifySubjects checks that it is given the same
+	// scope.
+	ScopeDigest string `json:"scope_digest"`
 	// At is when the search ran.
 	At time.Time `json:"at"`
 	// Entries counts the audit entries the scope selected.

@@ -2,6 +2,7 @@ package breach
 
 import (
 	"context"
+	"crypto/hmac"
 	"errors"
 	"iter"
 	"time"
@@ -27,8 +28,10 @@ func (f NotifierFunc) NotifySubject(ctx context.Context, subject gdpr.SubjectID,
 }
 
 // NotifySubjects communicates breach id to the subjects it affected
-// (Art. 34(1)): the candidates are matched again with the scope of the
-// breach's latest Affected (call Affected first), and each subject found
+// (Art. 34(1)): the candidates are matched again with scope, which must
+// be the scope of the breach's latest Affected (call Affected first; the
+// breach keeps a keyed digest of it, not the staff account it names),
+// and each subject found
 // gets n's notice, once: a subject already Sent, Skipped or Pending (a
 // sender stopped between claiming and recording it) is not sent again; a
 // Failed one is tried again. A subject counted Unintelligible is Skipped
@@ -41,15 +44,15 @@ func (f NotifierFunc) NotifySubject(ctx context.Context, subject gdpr.SubjectID,
 // The breach must be assessed (Assess) first; a breach assessed NoRisk,
 // or whose assessment relies on Art. 34(3)(c) (a public communication
 // instead), is refused with ErrInvalid: nothing is sent.
-func (l *Log) NotifySubjects(ctx context.Context, id string, candidates iter.Seq2[gdpr.SubjectID, error], n Notifier) (Communications, error) {
+func (l *Log) NotifySubjects(ctx context.Context, id string, scope Scope, candidates iter.Seq2[gdpr.SubjectID, error], n Notifier) (Communications, error) {
 	if err := checkCtx("notify-subjects", ctx); err != nil {
 		return Communications{}, err
 	}
-	c, err := l.notifySubjects(ctx, id, candidates, n)
+	c, err := l.notifySubjects(ctx, id, scope, candidates, n)
 	return c, wrap("notify-subjects", err)
 }
 
-func (l *Log) notifySubjects(ctx context.Context, id string, candidates iter.Seq2[gdpr.SubjectID, error], n Notifier) (Communications, error) {
+func (l *Log) notifySubjects(ctx context.Context, id string, scope Scope, candidates iter.Seq2[gdpr.SubjectID, error], n Notifier) (Communications, error) {
 	if n == nil {
 		return Communications{}, invalid("notifier", "nil")
 	}
@@ -71,10 +74,12 @@ func (l *Log) notifySubjects(ctx context.Context, id string, candidates iter.Seq
 		return Communications{}, invalid("Assessment", "the assessment relies on a public communication instead (Art. 34(3)(c))")
 	case b.Affected == nil:
 		return Communications{}, invalid("Affected", "find the subjects affected first (Affected)")
+	case !hmac.Equal([]byte(l.scopeDigest(scope)), []byte(b.Affected.ScopeDigest)):
+		return Communications{}, invalid("scope", "not the scope of the breach's last Affected")
 	}
 	skipUnintelligible := b.relies(Unintelligible)
 	notice := b.SubjectNotice(l.controllerName())
-	m, err := l.newMatcher(ctx, b.Affected.Scope)
+	m, err := l.newMatcher(ctx, scope)
 	if err != nil {
 		return Communications{}, err
 	}

@@ -111,7 +111,7 @@ func breachStep(ctx context.Context, out io.Writer, db *sql.DB, d sqldialect.Dia
 	}
 	// Each customer concerned is told by the mail hook (here: counted).
 	sent := 0
-	comms, err := log.NotifySubjects(staff, b.ID, func(yield func(gdpr.SubjectID, error) bool) {
+	comms, err := log.NotifySubjects(staff, b.ID, scope, func(yield func(gdpr.SubjectID, error) bool) {
 		for _, s := range list {
 			if !yield(s, nil) {
 				return

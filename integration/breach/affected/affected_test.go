@@ -18,6 +18,7 @@ import (
 	"github.com/gdprkit/gdpr/audit/sqlaudit"
 	"github.com/gdprkit/gdpr/breach"
 	"github.com/gdprkit/gdpr/breach/membreach"
+	"github.com/gdprkit/gdpr/breach/sqlbreach"
 	"github.com/gdprkit/gdpr/crypto"
 	"github.com/gdprkit/gdpr/crypto/memkeys"
 	"github.com/gdprkit/gdpr/crypto/sqlkeys"
@@ -207,7 +208,8 @@ func TestAffectedSQL(t *testing.T) {
 		db := testdb.Open(t, d)
 		as := testdb.Migrated(t, d, db, sqlaudit.New)
 		ks := testdb.Migrated(t, d, db, sqlkeys.New)
-		run(t, as, ks, membreach.New(), func() int64 {
+		bs := testdb.Migrated(t, d, db, sqlbreach.New)
+		run(t, as, ks, bs, func() int64 {
 			var n int64
 			if err := db.QueryRow("SELECT COUNT(*) FROM gdpr_audit_salts").Scan(&n); err != nil {
 				t.Fatal(err)

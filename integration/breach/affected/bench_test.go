@@ -140,6 +140,33 @@ func BenchmarkAffected(b *testing.B) {
 	}
 	q := gdpr.TrailQuery{Since: base, Until: base.Add(time.Duration(n) * time.Millisecond), Actor: gdpr.Staff("agent-3")}
 
+	// Its two parts alone, to say where the time goes.
+	b.Run("part=trail.Search", func(b *testing.B) {
+		for b.Loop() {
+			var n int
+			for _, err := range trail.Search(ctx, q) {
+				if err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+			b.ReportMetric(float64(n), "entries")
+		}
+	})
+	b.Run("part=trail.SubjectTokens", func(b *testing.B) {
+		for b.Loop() {
+			batch := make([]gdpr.SubjectID, 0, 1000)
+			for s := range cands {
+				batch = append(batch, s)
+				if len(batch) == cap(batch) {
+					if _, err := trail.SubjectTokens(ctx, batch); err != nil {
+						b.Fatal(err)
+					}
+					batch = batch[:0]
+				}
+			}
+		}
+	})
 	var found int64
 	b.Run("breach.Affected", func(b *testing.B) {
 		for b.Loop() {
