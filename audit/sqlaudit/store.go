@@ -316,7 +316,13 @@ func buildQueries(d dialect.Dialect, prefix string) queries {
 				b.WriteString(" AND (actor, idx) >= (" + p + ", " + from + ")")
 			}
 		}
-		if col == "" && d == dialect.Postgres {
+		// Without a column, the From bound is on the primary key. With one
+		// and a time bound as well, it is also written plainly: a custom
+		// plan that walks the primary key filtered by the column and the
+		// times (the planner's choice when the window holds most of the
+		// trail) then starts at From instead of at the first entry, which
+		// made every page of a long search read the trail from its start.
+		if d == dialect.Postgres && (col == "" || m&(fSince|fUntil) != 0) {
 			b.WriteString(" AND idx >= " + from)
 		}
 		if m&fSince != 0 {
