@@ -14,6 +14,8 @@
 //	export       15, 20                         access and portability bundles
 //	audit        5(2), 30, 32                   tamper-evident trail without personal data in clear
 //	retention    5(1)(e)                        retention policies, legal holds, sweeps
+//	breach       33, 34                         breach register, 72-hour clock, subjects affected,
+//	                                            notices to the authority and to the subjects
 //
 // Beside them: sqldialect names the databases the SQL stores run on;
 // gdprtest holds a recording Recorder and the conformance suites of Eraser
@@ -22,13 +24,12 @@
 // development keys in a file so a program restarts against its own
 // database (never in production).
 //
-// (Packages not yet in the module are planned; see the README.)
-//
 // The packages do not import each other. They meet through the small
 // interfaces here: a component that holds a subject's data is an Eraser
 // (Art. 17) and an Exporter (Art. 15, 20); every component records what it
-// does into a Recorder (Art. 5(2)). A host wires them together in main, and
-// can adopt any one package alone.
+// does into a Recorder (Art. 5(2)); the audit trail is a Trail and the
+// keyring a KeyCustodian, which a breach investigation searches. A host
+// wires them together in main, and can adopt any one package alone.
 //
 // # Who acts, and why
 //
