@@ -123,7 +123,24 @@ type Report struct {
 	// Processor, when set, is the processor whose report (Art. 33(2))
 	// made the controller aware.
 	Processor *Processor
+	// Controllers, when set, says that this register is kept by a
+	// processor, and the breach is one it must report to these
+	// controllers without undue delay after becoming aware of it
+	// (Art. 33(2)): Aware is then the processor's awareness, the report
+	// is timed from it (ReportToController), and there is no 72-hour
+	// clock and no notification to the authority, which are the
+	// controllers' (Art. 33(1)). Not with Processor.
+	Controllers []string
 	Details
+}
+
+// ControllerReport is a processor's report of a breach to one of its
+// controllers (Art. 33(2)).
+type ControllerReport struct {
+	Controller string    `json:"controller"`
+	At         time.Time `json:"at"`
+	// Reference is the controller's reference for it, if it gave one.
+	Reference string `json:"reference,omitempty"`
 }
 
 // Assessment is the controller's assessment of the risk, with its reasoning
@@ -318,6 +335,10 @@ type Breach struct {
 	// Clock is the Art. 33(1) time limit, in the Log's zone.
 	Clock     Clock      `json:"-"`
 	Processor *Processor `json:"processor,omitempty"`
+	// Controllers are set on a processor's breach (Report.Controllers),
+	// and Reports are its reports to them, in order.
+	Controllers []string           `json:"controllers,omitempty"`
+	Reports     []ControllerReport `json:"reports,omitempty"`
 	Details
 	// Assessment is the latest assessment; Risk Unassessed before one.
 	Assessment Assessment `json:"assessment"`
@@ -339,3 +360,23 @@ type Breach struct {
 
 // Notified reports whether the authority has been notified.
 func (b Breach) Notified() bool { return len(b.Notifications) > 0 }
+
+// ForControllers reports whether b is a processor's breach, to be
+// reported to its controllers (Art. 33(2)).
+func (b Breach) ForControllers() bool { return len(b.Controllers) > 0 }
+
+// Unreported returns the controllers of a processor's breach not told of
+// it yet.
+func (b Breach) Unreported() []string {
+	var out []string
+	for _, c := range b.Controllers {
+		told := false
+		for _, r := range b.Reports {
+			told = told || r.Controller == c
+		}
+		if !told {
+			out = append(out, c)
+		}
+	}
+	return out
+}

@@ -54,7 +54,9 @@ func NewClock(aware time.Time, loc *time.Location) Clock {
 }
 
 // Late reports whether a notification made at t is late: at or after Due.
-func (c Clock) Late(t time.Time) bool { return !t.Before(c.Due) }
+// A Clock without a Due (a processor's breach, which has no fixed period)
+// is never late.
+func (c Clock) Late(t time.Time) bool { return !c.Due.IsZero() && !t.Before(c.Due) }
 
 // Left returns the time left at now before Due; negative once it has
 // passed.

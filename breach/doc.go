@@ -18,6 +18,18 @@
 // Close ends the breach. Every breach, notified or not, stays in the
 // register.
 //
+// A processor keeps a register too: a breach recorded with
+// Report.Controllers is one it must report to those controllers "without
+// undue delay after becoming aware" (Art. 33(2)). Its Aware is the
+// processor's awareness, ReportToController records each report (the
+// delay since awareness is there to see), and it has no 72-hour clock,
+// no notification to the authority and no notices to subjects: those are
+// the controllers'. On the controller's side, a breach a processor
+// reported is recorded with Report.Processor (the processor and when it
+// became aware), and its clock runs from when the processor told the
+// controller, which is when the controller became aware (EDPB Guidelines
+// 9/2022).
+//
 // # The clock
 //
 // The 72 hours are counted by Regulation (EEC, Euratom) No 1182/71 for a

@@ -27,6 +27,7 @@ func FuzzEvents(f *testing.F) {
 	f.Add("recorded", []byte(`{"aware":"2026-05-12T10:00:00Z","description":"x"}`), "notified", []byte(`{"at":"2026-05-12T11:00:00Z","authority":"a"}`))
 	f.Add("recorded", []byte(`{"aware":"x"}`), "affected", []byte(`{"scope":{"Since":"2026-05-12T11:00:00Z"},"by_category":{"a":1}}`))
 	f.Add("updated", []byte(`{}`), "closed", []byte(`null`))
+	f.Add("recorded", []byte(`{"aware":"2026-05-12T10:00:00Z","controllers":["a","b"]}`), "reported", []byte(`{"controller":"a","at":"2026-05-12T11:00:00Z"}`))
 	f.Add("recorded", []byte(`{"processor":{"name":"p","aware":"2026-05-12T09:00:00Z"},"nature":["integrity"]}`), "noticed", []byte(`{"sent":-1}`))
 	f.Fuzz(func(t *testing.T, k1 string, d1 []byte, k2 string, d2 []byte) {
 		const id = "0196d3c4-2f00-7000-8000-000000000001"

@@ -103,6 +103,20 @@ func (l *Log) record(ctx context.Context, r Report) (Breach, error) {
 			return Breach{}, invalid("Processor.Aware", "the processor's awareness is required and not after the controller's")
 		}
 	}
+	if len(r.Controllers) > 0 && r.Processor != nil {
+		return Breach{}, invalid("Controllers", "a processor's own breach (Controllers) is not reported by a processor (Processor)")
+	}
+	seen := map[string]bool{}
+	for i, c := range r.Controllers {
+		f := fmt.Sprintf("Controllers[%d]", i)
+		if err := checkText(f, c, maxName, true); err != nil {
+			return Breach{}, err
+		}
+		if seen[c] {
+			return Breach{}, invalid(f, "given twice")
+		}
+		seen[c] = true
+	}
 	if err := l.checkDetails(r.Details, now); err != nil {
 		return Breach{}, err
 	}
@@ -110,7 +124,7 @@ func (l *Log) record(ctx context.Context, r Report) (Breach, error) {
 	if err != nil {
 		return Breach{}, err
 	}
-	rec := recorded{Aware: r.Aware.UTC(), Processor: r.Processor, Details: r.Details}
+	rec := recorded{Aware: r.Aware.UTC(), Processor: r.Processor, Controllers: r.Controllers, Details: r.Details}
 	if rec.Processor != nil {
 		p := *rec.Processor
 		p.Aware = p.Aware.UTC()
@@ -131,8 +145,9 @@ func (l *Log) record(ctx context.Context, r Report) (Breach, error) {
 
 // recorded is the Data of a KindRecorded event.
 type recorded struct {
-	Aware     time.Time  `json:"aware"`
-	Processor *Processor `json:"processor,omitempty"`
+	Aware       time.Time  `json:"aware"`
+	Processor   *Processor `json:"processor,omitempty"`
+	Controllers []string   `json:"controllers,omitempty"`
 	Details
 }
 
@@ -204,6 +219,9 @@ func (l *Log) NotifyAuthority(ctx context.Context, id string, n Notification) (B
 		return Breach{}, err
 	}
 	b, err := l.change(ctx, id, func(b Breach, now time.Time) (Kind, any, string, error) {
+		if b.ForControllers() {
+			return "", nil, "", invalid("id", "a processor reports the breach to its controllers (ReportToController), which notify the authority (Art. 33(1)-(2))")
+		}
 		if n.At.IsZero() {
 			n.At = now
 		}
@@ -233,6 +251,38 @@ func (l *Log) NotifyAuthority(ctx context.Context, id string, n Notification) (B
 		return KindNotified, n, "breach.notified", nil
 	})
 	return b, wrap("notify", err)
+}
+
+// ReportToController records a processor's report of its breach to one
+// of the controllers the breach names (Report.Controllers), "without
+// undue delay after becoming aware of" it (Art. 33(2)): the delay since
+// the processor's awareness is the breach's Clock.Aware to r.At. r.At
+// defaults to now; it may be neither before the awareness nor in the
+// future. Reporting to a controller twice records both.
+func (l *Log) ReportToController(ctx context.Context, id string, r ControllerReport) (Breach, error) {
+	if err := checkCtx("report", ctx); err != nil {
+		return Breach{}, err
+	}
+	b, err := l.change(ctx, id, func(b Breach, now time.Time) (Kind, any, string, error) {
+		if !b.ForControllers() {
+			return "", nil, "", invalid("id", "not a processor's breach (Report.Controllers)")
+		}
+		if !slices.Contains(b.Controllers, r.Controller) {
+			return "", nil, "", invalid("Controller", "not one of the breach's controllers")
+		}
+		if r.At.IsZero() {
+			r.At = now
+		}
+		r.At = r.At.UTC()
+		if r.At.After(now) || r.At.Before(b.Clock.Aware) {
+			return "", nil, "", invalid("At", "between the awareness and now")
+		}
+		if err := checkText("Reference", r.Reference, maxName, false); err != nil {
+			return "", nil, "", err
+		}
+		return KindReported, r, "breach.reported", nil
+	})
+	return b, wrap("report", err)
 }
 
 // Publish records a public communication that informs the subjects
@@ -426,8 +476,11 @@ func (b *Breach) apply(ev Event, loc *time.Location) error {
 		if err := dec(&r); err != nil {
 			return err
 		}
-		b.ID, b.Recorded, b.Processor, b.Details = ev.Breach, ev.Time, r.Processor, r.Details
+		b.ID, b.Recorded, b.Processor, b.Controllers, b.Details = ev.Breach, ev.Time, r.Processor, r.Controllers, r.Details
 		b.Clock = NewClock(r.Aware, loc)
+		if len(r.Controllers) > 0 {
+			b.Clock.Due = time.Time{} // a processor reports without undue delay: no fixed period
+		}
 	case KindUpdated:
 		var d Details
 		if err := dec(&d); err != nil {
@@ -460,6 +513,12 @@ func (b *Breach) apply(ev Event, loc *time.Location) error {
 		if err := dec(&b.Communications); err != nil {
 			return err
 		}
+	case KindReported:
+		var r ControllerReport
+		if err := dec(&r); err != nil {
+			return err
+		}
+		b.Reports = append(b.Reports, r)
 	case KindClosed:
 		b.Closed = ev.Time
 	default:

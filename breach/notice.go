@@ -25,8 +25,14 @@ type AuthorityNotice struct {
 	Controller *gdpr.Party `json:"controller,omitempty"`
 	DPO        *gdpr.Party `json:"dpo,omitempty"`
 	Processor  *Processor  `json:"processor,omitempty"`
-	// Aware is when the controller became aware; Due the end of the 72
-	// hours, both in the controller's zone.
+	// Controllers and Reports are a processor's breach's controllers and
+	// its reports to them (Art. 33(2)); the notice is then the processor's
+	// report, and Due is zero.
+	Controllers []string           `json:"controllers,omitempty"`
+	Reports     []ControllerReport `json:"reports,omitempty"`
+	// Aware is when the controller (for a processor's breach, the
+	// processor) became aware; Due the end of the 72 hours, both in the
+	// controller's zone.
 	Aware time.Time `json:"aware"`
 	Due   time.Time `json:"due"`
 	Zone  string    `json:"zone"`
@@ -98,6 +104,7 @@ func (l *Log) authorityNotice(b Breach) AuthorityNotice {
 	now := l.now()
 	n := AuthorityNotice{
 		Breach: b.ID, Generated: now.In(l.loc).Truncate(time.Second), Processor: b.Processor,
+		Controllers: b.Controllers, Reports: b.Reports,
 		Aware: b.Clock.Aware, Due: b.Clock.Due, Zone: l.loc.String(),
 		Description: b.Description, Nature: b.Nature, OccurredFrom: b.OccurredFrom, OccurredUntil: b.OccurredUntil,
 		SubjectCategories: b.SubjectCategories, Subjects: b.Subjects, Records: b.Records,
@@ -199,7 +206,11 @@ const noticeHTML = `<!doctype html>
 </head>
 <body>
 <header>
+{{- if .Controllers}}
+<h1>Report of a personal data breach by a processor <span class="art">Art. 33(2) GDPR</span></h1>
+{{- else}}
 <h1>Notification of a personal data breach <span class="art">Art. 33 GDPR</span></h1>
+{{- end}}
 <table>
 <tr><th>Breach reference</th><td id="breach">{{.Breach}}</td></tr>
 {{- with .Controller}}
@@ -217,8 +228,16 @@ const noticeHTML = `<!doctype html>
 {{- with .Processor}}
 <tr><th>Reported by the processor <span class="art">Art. 33(2)</span></th><td>{{.Name}}, aware {{time .Aware}}</td></tr>
 {{- end}}
+{{- if .Controllers}}
+<tr><th>Processor aware of the breach</th><td id="aware">{{time .Aware}}</td></tr>
+<tr><th>To be reported to <span class="art">Art. 33(2)</span></th><td id="controllers">{{range $i, $c := .Controllers}}{{if $i}}, {{end}}{{$c}}{{end}}, without undue delay</td></tr>
+{{- range .Reports}}
+<tr><th>Reported to {{.Controller}}</th><td>{{time .At}}{{with .Reference}}, reference {{.}}{{end}}</td></tr>
+{{- end}}
+{{- else}}
 <tr><th>Controller aware of the breach</th><td id="aware">{{time .Aware}}</td></tr>
 <tr><th>72 hours end <span class="art">Art. 33(1)</span></th><td id="due">{{time .Due}}</td></tr>
+{{- end}}
 <tr><th>Generated</th><td>{{time .Generated}}</td></tr>
 </table>
 {{- if .Late}}
@@ -332,6 +351,10 @@ func (n AuthorityNotice) WriteHTML(w io.Writer) error {
 	v.Notifications = slices.Clone(n.Notifications)
 	for i := range v.Notifications {
 		v.Notifications[i].At = v.Notifications[i].At.In(loc)
+	}
+	v.Reports = slices.Clone(n.Reports)
+	for i := range v.Reports {
+		v.Reports[i].At = v.Reports[i].At.In(loc)
 	}
 	var buf bytes.Buffer
 	if err := noticeTemplate.Execute(&buf, v); err != nil {

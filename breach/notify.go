@@ -66,6 +66,8 @@ func (l *Log) notifySubjects(ctx context.Context, id string, scope Scope, candid
 	switch {
 	case !b.Closed.IsZero():
 		return Communications{}, because(ErrClosed, "", nil)
+	case b.ForControllers():
+		return Communications{}, invalid("id", "a processor's breach: its controllers tell the subjects (Art. 34)")
 	case b.Assessment.Risk == Unassessed:
 		return Communications{}, invalid("Assessment", "assess the risk before telling the subjects")
 	case b.Assessment.Risk == NoRisk:

@@ -18,12 +18,13 @@ const (
 	KindAffected Kind = "affected" // Affected: subjects affected found
 	KindPublic   Kind = "public"   // Public: public communication (Art. 34(3)(c))
 	KindNoticed  Kind = "noticed"  // Communications: a run of notices to subjects
+	KindReported Kind = "reported" // ControllerReport: a processor told a controller (Art. 33(2))
 	KindClosed   Kind = "closed"   // closure: {"reason": …}
 )
 
 func (k Kind) valid() bool {
 	switch k {
-	case KindRecorded, KindUpdated, KindAssessed, KindNotified, KindAffected, KindPublic, KindNoticed, KindClosed:
+	case KindRecorded, KindUpdated, KindAssessed, KindNotified, KindAffected, KindPublic, KindNoticed, KindReported, KindClosed:
 		return true
 	}
 	return false
