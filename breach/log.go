@@ -8,6 +8,7 @@ import (
 	"io"
 	"iter"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -134,7 +135,7 @@ func (l *Log) record(ctx context.Context, r Report) (Breach, error) {
 	if err != nil {
 		return Breach{}, err
 	}
-	if err := l.audit(ctx, "breach.recorded", ev.Breach, r.Categories, nil); err != nil {
+	if err := l.audit(ctx, "breach.recorded", ev.Breach, r.Categories, map[string]string{"event": "1"}); err != nil {
 		return Breach{}, err
 	}
 	if err := l.store.Append(ctx, ev); err != nil {
@@ -157,8 +158,11 @@ type closure struct {
 }
 
 // Update adds to or corrects what is known of breach id (Art. 33(4)): each
-// non-zero field of d replaces the breach's. It returns the breach as it
-// now is. ErrNotFound for an unknown breach, ErrClosed for a closed one.
+// non-zero field of d replaces the breach's (a list as a whole); a field
+// is corrected by giving its right value, never emptied, and every
+// earlier value stays in the breach's events. It returns the breach as
+// it now is. ErrNotFound for an unknown breach, ErrClosed for a closed
+// one.
 func (l *Log) Update(ctx context.Context, id string, d Details) (Breach, error) {
 	if err := checkCtx("update", ctx); err != nil {
 		return Breach{}, err
@@ -411,7 +415,11 @@ func (l *Log) change(ctx context.Context, id string, fn func(Breach, time.Time) 
 		if d, ok := data.(Details); ok {
 			cats = d.Categories
 		}
-		if err := l.audit(ctx, action, id, cats, nil); err != nil {
+		// The audit event names the event number it is for: should the
+		// Append lose a race after it, the retry records the action
+		// again for the next number, and the trail shows which number
+		// the register kept (Events).
+		if err := l.audit(ctx, action, id, cats, map[string]string{"event": strconv.FormatInt(ev.Seq, 10)}); err != nil {
 			return Breach{}, err
 		}
 		err = l.store.Append(ctx, ev)
