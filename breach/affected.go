@@ -91,6 +91,10 @@ type agg struct {
 	first, last time.Time
 	cats        []uint64 // bit set over matcher.cats
 	matched     bool
+	// decrypted: an entry in scope decrypted the subject's data
+	// (crypto.decrypt, success): whoever held the account read it in
+	// clear, whatever the keys.
+	decrypted bool
 }
 
 func (l *Log) newMatcher(ctx context.Context, s Scope) (*matcher, error) {
@@ -107,6 +111,20 @@ func (l *Log) newMatcher(ctx context.Context, s Scope) (*matcher, error) {
 	if err := l.checkCategories("Scope.Encrypted", s.Encrypted); err != nil {
 		return nil, err
 	}
+	if err := q.Actor.Validate(); err != nil && !q.Actor.IsZero() {
+		return nil, invalid("Scope.Actor", "not a valid actor")
+	}
+	if err := checkLine("Scope.ResourcePrefix", q.ResourcePrefix, maxName, false); err != nil {
+		return nil, err
+	}
+	if q.Purpose != "" && !isKey(string(q.Purpose)) {
+		return nil, invalid("Scope.Purpose", "a purpose is a key (a-z, 0-9, _ . -)")
+	}
+	for i, a := range q.Actions {
+		if !isKey(a) {
+			return nil, invalid(fmt.Sprintf("Scope.Actions[%d]", i), "an action is a key (a-z, 0-9, _ . -)")
+		}
+	}
 	if len(s.Encrypted) > 0 && l.keys == nil {
 		return nil, invalid("Scope.Encrypted", "telling encrypted data apart needs the keys (WithKeys)")
 	}
@@ -115,7 +133,7 @@ func (l *Log) newMatcher(ctx context.Context, s Scope) (*matcher, error) {
 	}
 	m := &matcher{l: l, scope: s, tokens: map[string]int32{}, safe: map[string]bool{}, byCat: map[string]int64{}}
 	for i, k := range s.SafeKEKs {
-		if err := checkText(fmt.Sprintf("Scope.SafeKEKs[%d]", i), k, maxName, true); err != nil {
+		if err := checkLine(fmt.Sprintf("Scope.SafeKEKs[%d]", i), k, maxName, true); err != nil {
 			return nil, err
 		}
 		m.safe[k] = true
@@ -137,6 +155,9 @@ func (l *Log) newMatcher(ctx context.Context, s Scope) (*matcher, error) {
 		}
 		a := &m.aggs[i]
 		a.n++
+		if e.Action == "crypto.decrypt" && e.Outcome == gdpr.Success {
+			a.decrypted = true
+		}
 		if e.Time.Before(a.first) {
 			a.first = e.Time
 		}
@@ -319,9 +340,10 @@ func (m *matcher) catsOf(a *agg) []string {
 }
 
 // allEncrypted reports whether every category of a's entries is in
-// Scope.Encrypted (and there is at least one).
+// Scope.Encrypted (and there is at least one), and none of them is a
+// decryption: data the scope's account decrypted was seen in clear.
 func (m *matcher) allEncrypted(a *agg) bool {
-	if len(m.scope.Encrypted) == 0 {
+	if len(m.scope.Encrypted) == 0 || a.decrypted {
 		return false
 	}
 	any := false
@@ -372,8 +394,9 @@ func (m *matcher) summary(now time.Time) Affected {
 	if len(m.scope.Encrypted) > 0 {
 		a.Reasoning = fmt.Sprintf("Of %d subjects affected, %d had every affected data category (%s) stored only encrypted under "+
 			"their own key, wrapped under a key-encryption key that was not compromised (%s) since before the window began, or "+
-			"shredded before it; their data is unintelligible to anyone without those keys (Art. 34(3)(a)). The others had "+
-			"data outside those categories, no key of their own, or a key wrapped anew during the window.",
+			"shredded before it, and none of whose data the entries in scope decrypted; their data is unintelligible to anyone "+
+			"without those keys (Art. 34(3)(a)). The others had data outside those categories, data decrypted in the window, "+
+			"no key of their own, or a key wrapped anew during the window.",
 			a.Subjects, a.Unintelligible, strings.Join(m.scope.Encrypted, ", "), strings.Join(m.scope.SafeKEKs, ", "))
 	}
 	return a
@@ -384,6 +407,11 @@ func (m *matcher) summary(now time.Time) Affected {
 func (l *Log) storedScope(s Scope) Scope {
 	if s.Actor.Kind != gdpr.ActorSystem {
 		s.Actor.ID = ""
+	}
+	// A resource prefix may name a record of one person
+	// ("customer/4711/"): it is kept as a keyed reference.
+	if s.ResourcePrefix != "" {
+		s.ResourcePrefix = "ref:" + hex.EncodeToString(l.mac("gdpr/breach/resource-ref/v1", s.ResourcePrefix)[:16])
 	}
 	s.Categories, s.Actions = slices.Clone(s.Categories), slices.Clone(s.Actions)
 	return s
@@ -400,6 +428,19 @@ func (l *Log) actorRef(a gdpr.Actor) string {
 
 // scopeDigest is a keyed digest of the whole of s.
 func (l *Log) scopeDigest(s Scope) string {
+	// The same scope written another way (another zone, lists in another
+	// order, nil for empty) has the same digest.
+	s.Since, s.Until = s.Since.UTC(), s.Until.UTC()
+	canon := func(v []string) []string {
+		v = slices.Clone(v)
+		slices.Sort(v)
+		v = slices.Compact(v)
+		if len(v) == 0 {
+			return nil
+		}
+		return v
+	}
+	s.Categories, s.Actions, s.Encrypted, s.SafeKEKs = canon(s.Categories), canon(s.Actions), canon(s.Encrypted), canon(s.SafeKEKs)
 	b, _ := json.Marshal(struct {
 		Scope
 		ActorID string

@@ -279,6 +279,14 @@ func TestNotifySubjects(t *testing.T) {
 	if _, err := f.log.Affected(ctx, b.ID, s, ids(200, user), nil); err != nil {
 		t.Fatal(err)
 	}
+	// Art. 34(2): not without the likely consequences and the measures
+	// (the register's DPO is the contact point).
+	if _, err := f.log.NotifySubjects(ctx, b.ID, s, ids(200, user), n); !errors.Is(err, breach.ErrInvalid) || len(n.sent) != 0 {
+		t.Errorf("without consequences and measures: %v", err)
+	}
+	if _, err := f.log.Update(ctx, b.ID, breach.Details{Consequences: "Targeted phishing.", Measures: "The account was locked."}); err != nil {
+		t.Fatal(err)
+	}
 	// Another scope than the one searched is refused: the subjects told
 	// are those the recorded counts are of.
 	other := s
@@ -296,7 +304,8 @@ func TestNotifySubjects(t *testing.T) {
 	if n.sent[gdpr.SubjectID(user(150))] != 0 || n.sent[gdpr.SubjectID(user(3))] != 0 || n.sent[gdpr.SubjectID(user(50))] != 1 {
 		t.Errorf("sent to the wrong subjects")
 	}
-	if !strings.Contains(n.last.Text, "Example Shop GmbH") || !strings.Contains(n.last.Text, report().Description) || !strings.Contains(n.last.Text, b.ID) {
+	if !strings.Contains(n.last.Text, "Example Shop GmbH") || !strings.Contains(n.last.Text, report().Description) || !strings.Contains(n.last.Text, b.ID) ||
+		!strings.Contains(n.last.Text, "dpo@shop.example") {
 		t.Errorf("notice text:\n%s", n.last.Text)
 	}
 	// Again: nobody told twice; the failed one tried again.
@@ -310,6 +319,18 @@ func TestNotifySubjects(t *testing.T) {
 			t.Errorf("%s told %d times", s, k)
 		}
 	}
+	// The exemption dropped (the KEK leaked after all): the skipped are
+	// told now, and no one else again.
+	if _, err := f.log.Assess(ctx, b.ID, breach.Assessment{Risk: breach.HighRisk, Reasoning: "The KEK leaked too."}); err != nil {
+		t.Fatal(err)
+	}
+	c, err = f.log.NotifySubjects(ctx, b.ID, s, ids(200, user), n)
+	if err != nil || c != (breach.Communications{Sent: 100}) {
+		t.Errorf("after dropping Art. 34(3)(a): %+v, %v", c, err)
+	}
+	if n.sent[gdpr.SubjectID(user(3))] != 1 {
+		t.Errorf("a subject skipped before was not told")
+	}
 	// Each outcome through the Recorder, about the subject.
 	told := 0
 	for _, e := range f.rec.events {
@@ -320,8 +341,8 @@ func TestNotifySubjects(t *testing.T) {
 			}
 		}
 	}
-	if told != 101 {
-		t.Errorf("%d subject events, want 101 (90 sent, 1 failed then sent, 10 skipped)", told)
+	if told != 111 {
+		t.Errorf("%d subject events, want 111 (90 sent, 1 failed then sent, 10 skipped then sent)", told)
 	}
 	// The store names subjects by keyed reference only.
 	ns, _ := f.store.Notices(ctx, b.ID, nil, breach.MaxPage)
@@ -331,7 +352,7 @@ func TestNotifySubjects(t *testing.T) {
 		}
 	}
 	got, _ := f.log.Get(ctx, b.ID)
-	if got.Communications != c {
+	if got.Communications != (breach.Communications{Sent: 100}) {
 		t.Errorf("recorded communications %+v", got.Communications)
 	}
 }

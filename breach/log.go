@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -97,7 +98,7 @@ func (l *Log) record(ctx context.Context, r Report) (Breach, error) {
 		return Breach{}, invalid("Aware", "in the future")
 	}
 	if p := r.Processor; p != nil {
-		if err := checkText("Processor.Name", p.Name, maxName, true); err != nil {
+		if err := checkLine("Processor.Name", p.Name, maxName, true); err != nil {
 			return Breach{}, err
 		}
 		if p.Aware.IsZero() || p.Aware.After(r.Aware) {
@@ -110,7 +111,7 @@ func (l *Log) record(ctx context.Context, r Report) (Breach, error) {
 	seen := map[string]bool{}
 	for i, c := range r.Controllers {
 		f := fmt.Sprintf("Controllers[%d]", i)
-		if err := checkText(f, c, maxName, true); err != nil {
+		if err := checkLine(f, c, maxName, true); err != nil {
 			return Breach{}, err
 		}
 		if seen[c] {
@@ -125,7 +126,7 @@ func (l *Log) record(ctx context.Context, r Report) (Breach, error) {
 	if err != nil {
 		return Breach{}, err
 	}
-	rec := recorded{Aware: r.Aware.UTC(), Processor: r.Processor, Controllers: r.Controllers, Details: r.Details}
+	rec := recorded{Aware: r.Aware.UTC(), Zone: l.loc.String(), Processor: r.Processor, Controllers: r.Controllers, Details: r.Details}
 	if rec.Processor != nil {
 		p := *rec.Processor
 		p.Aware = p.Aware.UTC()
@@ -146,7 +147,10 @@ func (l *Log) record(ctx context.Context, r Report) (Breach, error) {
 
 // recorded is the Data of a KindRecorded event.
 type recorded struct {
-	Aware       time.Time  `json:"aware"`
+	Aware time.Time `json:"aware"`
+	// Zone is the controller's zone when the breach was recorded: the
+	// hours of its clock, whatever zone a Log reading it has later.
+	Zone        string     `json:"zone,omitempty"`
 	Processor   *Processor `json:"processor,omitempty"`
 	Controllers []string   `json:"controllers,omitempty"`
 	Details
@@ -236,10 +240,10 @@ func (l *Log) NotifyAuthority(ctx context.Context, id string, n Notification) (B
 		case n.At.Before(b.Clock.Aware):
 			return "", nil, "", invalid("At", "before the controller became aware of the breach")
 		}
-		if err := checkText("Authority", n.Authority, maxName, true); err != nil {
+		if err := checkLine("Authority", n.Authority, maxName, true); err != nil {
 			return "", nil, "", err
 		}
-		if err := checkText("Reference", n.Reference, maxName, false); err != nil {
+		if err := checkLine("Reference", n.Reference, maxName, false); err != nil {
 			return "", nil, "", err
 		}
 		if err := checkText("DelayReasons", n.DelayReasons, maxText, false); err != nil {
@@ -281,7 +285,7 @@ func (l *Log) ReportToController(ctx context.Context, id string, r ControllerRep
 		if r.At.After(now) || r.At.Before(b.Clock.Aware) {
 			return "", nil, "", invalid("At", "between the awareness and now")
 		}
-		if err := checkText("Reference", r.Reference, maxName, false); err != nil {
+		if err := checkLine("Reference", r.Reference, maxName, false); err != nil {
 			return "", nil, "", err
 		}
 		return KindReported, r, "breach.reported", nil
@@ -303,10 +307,10 @@ func (l *Log) Publish(ctx context.Context, id string, p Public) (Breach, error) 
 		if p.At.After(now) || p.At.Before(b.Clock.Aware) {
 			return "", nil, "", invalid("At", "between the awareness and now")
 		}
-		if err := checkText("Channel", p.Channel, maxName, true); err != nil {
+		if err := checkLine("Channel", p.Channel, maxName, true); err != nil {
 			return "", nil, "", err
 		}
-		if err := checkText("URL", p.URL, maxName, false); err != nil {
+		if err := checkLine("URL", p.URL, maxName, false); err != nil {
 			return "", nil, "", err
 		}
 		if p.URL != "" && !strings.HasPrefix(p.URL, "https://") && !strings.HasPrefix(p.URL, "http://") {
@@ -321,7 +325,12 @@ func (l *Log) Publish(ctx context.Context, id string, p Public) (Breach, error) 
 }
 
 // Close closes breach id: nothing more is recorded for it. reason is
-// required.
+// required, and so is what the law asks first: an assessment (Art. 33(5));
+// for a risk, the notification to the authority (Art. 33(1)); for a high
+// risk, a communication to the subjects, a public communication or a
+// ground of Art. 34(3) relied on (Art. 34(1)); for a processor's breach,
+// a report to every controller (Art. 33(2)). Otherwise it is refused with
+// ErrInvalid naming what is missing.
 func (l *Log) Close(ctx context.Context, id, reason string) (Breach, error) {
 	if err := checkCtx("close", ctx); err != nil {
 		return Breach{}, err
@@ -330,9 +339,37 @@ func (l *Log) Close(ctx context.Context, id, reason string) (Breach, error) {
 		if err := checkText("reason", reason, maxText, true); err != nil {
 			return "", nil, "", err
 		}
+		if err := closable(b); err != nil {
+			return "", nil, "", err
+		}
 		return KindClosed, closure{reason}, "breach.closed", nil
 	})
 	return b, wrap("close", err)
+}
+
+// closable returns why b may not be closed yet, or nil.
+func closable(b Breach) error {
+	if b.ForControllers() {
+		if len(b.Unreported()) > 0 {
+			return invalid("Reports", "report the breach to every controller first (Art. 33(2))")
+		}
+		return nil
+	}
+	switch b.Assessment.Risk {
+	case Unassessed:
+		return invalid("Assessment", "assess the risk first (Art. 33(5))")
+	case SomeRisk, HighRisk:
+		if !b.Notified() {
+			return invalid("Notifications", "notify the authority first (Art. 33(1))")
+		}
+	}
+	if b.Assessment.Risk == HighRisk {
+		c := b.Communications
+		if c.Sent+c.Skipped == 0 && len(b.Public) == 0 && len(b.Assessment.Exemptions) == 0 {
+			return invalid("Communications", "tell the subjects, publish, or rely on a ground of Art. 34(3) first (Art. 34(1))")
+		}
+	}
+	return nil
 }
 
 // Get returns breach id as it now is, or an error wrapping ErrNotFound.
@@ -485,6 +522,9 @@ func (b *Breach) apply(ev Event, loc *time.Location) error {
 			return err
 		}
 		b.ID, b.Recorded, b.Processor, b.Controllers, b.Details = ev.Breach, ev.Time, r.Processor, r.Controllers, r.Details
+		if z := zone(r.Zone); z != nil {
+			loc = z
+		}
 		b.Clock = NewClock(r.Aware, loc)
 		if len(r.Controllers) > 0 {
 			b.Clock.Due = time.Time{} // a processor reports without undue delay: no fixed period
@@ -496,9 +536,13 @@ func (b *Breach) apply(ev Event, loc *time.Location) error {
 		}
 		b.Details.merge(d)
 	case KindAssessed:
-		if err := dec(&b.Assessment); err != nil {
+		// A fresh value: decoding onto the last assessment would keep
+		// its exemptions when the new one has none.
+		var a Assessment
+		if err := dec(&a); err != nil {
 			return err
 		}
+		b.Assessment = a
 	case KindNotified:
 		var n Notification
 		if err := dec(&n); err != nil {
@@ -518,9 +562,11 @@ func (b *Breach) apply(ev Event, loc *time.Location) error {
 		}
 		b.Public = append(b.Public, p)
 	case KindNoticed:
-		if err := dec(&b.Communications); err != nil {
+		var c Communications
+		if err := dec(&c); err != nil {
 			return err
 		}
+		b.Communications = c
 	case KindReported:
 		var r ControllerReport
 		if err := dec(&r); err != nil {
@@ -533,6 +579,26 @@ func (b *Breach) apply(ev Event, loc *time.Location) error {
 		return fmt.Errorf("unknown kind %s", show(string(ev.Kind)))
 	}
 	return nil
+}
+
+// zones caches the zones of recorded breaches by name.
+var zones sync.Map // string → *time.Location
+
+// zone returns the zone of that name, or nil for "" or a name this
+// machine does not know (the Log's own zone is used then).
+func zone(name string) *time.Location {
+	if name == "" {
+		return nil
+	}
+	if z, ok := zones.Load(name); ok {
+		return z.(*time.Location)
+	}
+	z, err := time.LoadLocation(name)
+	if err != nil {
+		return nil
+	}
+	zones.Store(name, z)
+	return z
 }
 
 // merge replaces each field of d with o's where o's is set.
@@ -577,8 +643,21 @@ const (
 	maxText = 20000
 )
 
+// checkLine checks a one-line field (a name, an address, a reference):
+// checkText's rules, and no line break, so that a host that puts it in a
+// mail header (a contact's address in Reply-To) cannot be made to add
+// headers.
+func checkLine(field, s string, max int, required bool) error {
+	if strings.ContainsAny(s, "\r\n\u2028\u2029\u0085") {
+		return invalid(field, "a line break")
+	}
+	return checkText(field, s, max, required)
+}
+
 // checkText checks a free-text field: valid UTF-8, no control character
-// but tab and line ends, at most max bytes, and not blank if required.
+// but tab and line ends (no C1 control, no bidirectional override, which
+// could make a notice read other than it says), at most max bytes, and
+// not blank if required.
 func checkText(field, s string, max int, required bool) error {
 	if required && strings.TrimSpace(s) == "" {
 		return invalid(field, "required")
@@ -590,8 +669,11 @@ func checkText(field, s string, max int, required bool) error {
 		return invalid(field, "not UTF-8")
 	}
 	for _, r := range s {
-		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f {
+		switch {
+		case r < 0x20 && r != '\t' && r != '\n' && r != '\r', r == 0x7f, 0x80 <= r && r <= 0x9f:
 			return invalid(field, "a control character")
+		case 0x202a <= r && r <= 0x202e, 0x2066 <= r && r <= 0x2069:
+			return invalid(field, "a bidirectional override")
 		}
 	}
 	return nil
@@ -626,7 +708,7 @@ func (l *Log) checkDetails(d Details, now time.Time) error {
 		return err
 	}
 	for i, s := range d.SubjectCategories {
-		if err := checkText(fmt.Sprintf("SubjectCategories[%d]", i), s, maxName, true); err != nil {
+		if err := checkLine(fmt.Sprintf("SubjectCategories[%d]", i), s, maxName, true); err != nil {
 			return err
 		}
 	}
@@ -641,7 +723,7 @@ func (l *Log) checkDetails(d Details, now time.Time) error {
 	}
 	c := d.Contact
 	for f, s := range map[string]string{"Contact.Name": c.Name, "Contact.Role": c.Role, "Contact.Email": c.Email, "Contact.Phone": c.Phone} {
-		if err := checkText(f, s, maxName, false); err != nil {
+		if err := checkLine(f, s, maxName, false); err != nil {
 			return err
 		}
 	}

@@ -286,6 +286,19 @@ func TestUpdateAssessClose(t *testing.T) {
 	if _, err := f.log.Close(ctx, b.ID, ""); !errors.Is(err, breach.ErrInvalid) {
 		t.Errorf("Close without a reason = %v", err)
 	}
+	// Not before the authority and the subjects are told (Art. 33(1), 34(1)).
+	if _, err := f.log.Close(ctx, b.ID, "Remediated."); !errors.Is(err, breach.ErrInvalid) {
+		t.Errorf("Close of a high-risk breach never notified = %v", err)
+	}
+	if _, err := f.log.NotifyAuthority(ctx, b.ID, breach.Notification{Authority: "BlnBDI", Final: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.log.Close(ctx, b.ID, "Remediated."); !errors.Is(err, breach.ErrInvalid) {
+		t.Errorf("Close of a high-risk breach whose subjects were not told = %v", err)
+	}
+	if _, err := f.log.Publish(ctx, b.ID, breach.Public{Channel: "home page", Reasoning: "no current addresses"}); err != nil {
+		t.Fatal(err)
+	}
 	if b, err = f.log.Close(ctx, b.ID, "Notified and remediated."); err != nil || b.Closed.IsZero() {
 		t.Fatalf("Close = %v", err)
 	}
@@ -298,7 +311,7 @@ func TestUpdateAssessClose(t *testing.T) {
 	if _, err := f.log.Get(ctx, "jane.doe@example.com"); !errors.Is(err, breach.ErrInvalid) || strings.Contains(err.Error(), "jane") {
 		t.Errorf("Get of a malformed ID = %v", err)
 	}
-	want := []string{"breach.recorded", "breach.updated", "breach.assessed", "breach.closed"}
+	want := []string{"breach.recorded", "breach.updated", "breach.assessed", "breach.notified", "breach.published", "breach.closed"}
 	if a := f.rec.actions(); !slices.Equal(a, want) {
 		t.Errorf("recorded %v, want %v", a, want)
 	}

@@ -123,11 +123,7 @@ func (l *Log) authorityNotice(b Breach) AuthorityNotice {
 		if r.DPO != nil {
 			d := *r.DPO
 			n.DPO = &d
-			if n.Contact.IsZero() {
-				// Art. 33(3)(b): the DPO is the contact point unless
-				// the breach names another.
-				n.Contact = Contact{Name: d.Name, Role: "Data protection officer", Email: d.Email, Phone: d.Phone}
-			}
+			n.Contact = l.withDPO(b).Contact
 		}
 	}
 	for _, c := range b.Categories {
@@ -400,8 +396,20 @@ Whom to contact
 Breach reference: {{.Breach}}
 `))
 
+// withDPO returns b with the Register's DPO as its contact point when it
+// names none (Art. 33(3)(b): "the data protection officer or other
+// contact point").
+func (l *Log) withDPO(b Breach) Breach {
+	if b.Contact.IsZero() && l.register != nil && l.register.DPO != nil {
+		d := l.register.DPO
+		b.Contact = Contact{Name: d.Name, Role: "Data protection officer", Email: d.Email, Phone: d.Phone}
+	}
+	return b
+}
+
 // SubjectNotice returns the communication to the subjects of b, from the
-// controller named controller ("" to leave it out).
+// controller named controller ("" to leave it out). NotifySubjects sends
+// it with the Register's DPO as the contact point when b names none.
 func (b Breach) SubjectNotice(controller string) SubjectNotice {
 	n := SubjectNotice{Breach: b.ID, Controller: controller, Description: b.Description,
 		Consequences: b.Consequences, Measures: b.Measures, Advice: b.Advice, Contact: b.Contact}

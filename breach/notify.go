@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"errors"
 	"iter"
+	"strings"
 	"time"
 
 	"github.com/gdprkit/gdpr"
@@ -32,10 +33,11 @@ func (f NotifierFunc) NotifySubject(ctx context.Context, subject gdpr.SubjectID,
 // be the scope of the breach's latest Affected (call Affected first; the
 // breach keeps a keyed digest of it, not the staff account it names),
 // and each subject found
-// gets n's notice, once: a subject already Sent, Skipped or Pending (a
-// sender stopped between claiming and recording it) is not sent again; a
-// Failed one is tried again. A subject counted Unintelligible is Skipped
-// when the assessment relies on Art. 34(3)(a), and notified otherwise.
+// gets n's notice, once: a subject already Sent or Pending (a sender
+// stopped between claiming and recording it) is not sent again; a Failed
+// one is tried again. A subject counted Unintelligible is Skipped when
+// the assessment relies on Art. 34(3)(a), and notified otherwise, also
+// when an earlier run skipped it (the exemption was dropped since).
 // Each outcome is stored under the subject's keyed reference and recorded
 // through the Recorder ("breach.subject_notified", about the subject,
 // which the Recorder pseudonymises). It returns the counts of all the
@@ -79,8 +81,21 @@ func (l *Log) notifySubjects(ctx context.Context, id string, scope Scope, candid
 	case !hmac.Equal([]byte(l.scopeDigest(scope)), []byte(b.Affected.ScopeDigest)):
 		return Communications{}, invalid("scope", "not the scope of the breach's last Affected")
 	}
-	skipUnintelligible := b.relies(Unintelligible)
 	notice := b.SubjectNotice(l.controllerName())
+	if notice.Contact.IsZero() {
+		notice = l.withDPO(b).SubjectNotice(l.controllerName())
+	}
+	// Art. 34(2): the communication gives at least the items of
+	// Art. 33(3)(b)-(d); it is not sent with placeholders for them.
+	switch {
+	case notice.Contact.IsZero():
+		return Communications{}, invalid("Contact", "the subjects' notice needs a contact point (Art. 34(2), 33(3)(b))")
+	case strings.TrimSpace(notice.Consequences) == "":
+		return Communications{}, invalid("Consequences", "the subjects' notice needs the likely consequences (Art. 34(2), 33(3)(c))")
+	case strings.TrimSpace(notice.Measures) == "":
+		return Communications{}, invalid("Measures", "the subjects' notice needs the measures taken or proposed (Art. 34(2), 33(3)(d))")
+	}
+	skipUnintelligible := b.relies(Unintelligible)
 	m, err := l.newMatcher(ctx, scope)
 	if err != nil {
 		return Communications{}, err
@@ -88,7 +103,10 @@ func (l *Log) notifySubjects(ctx context.Context, id string, scope Scope, candid
 	var failed error
 	err = m.match(ctx, candidates, func(s Subject) error {
 		ref := l.ref(id, s.ID)
-		claimed, err := l.store.Claim(ctx, Notice{Breach: id, Ref: ref, Time: l.stamp(), Outcome: Pending})
+		// A subject skipped by an earlier run on Art. 34(3)(a) is told
+		// now if this run does not skip it (the exemption was dropped).
+		claimed, err := l.store.Claim(ctx, Notice{Breach: id, Ref: ref, Time: l.stamp(), Outcome: Pending},
+			!(s.Unintelligible && skipUnintelligible))
 		if err != nil || !claimed {
 			return err
 		}
@@ -117,12 +135,13 @@ func (l *Log) notifySubjects(ctx context.Context, id string, scope Scope, candid
 	if err != nil {
 		return Communications{}, err
 	}
-	c, err := l.communications(ctx, id)
-	if err != nil {
-		return Communications{}, err
-	}
+	// The counts are taken in the change itself, so that of two runs the
+	// one recorded last counts the other's notices too.
+	var c Communications
 	if _, err := l.change(ctx, id, func(Breach, time.Time) (Kind, any, string, error) {
-		return KindNoticed, c, "breach.subjects_notified", nil
+		var err error
+		c, err = l.communications(ctx, id)
+		return KindNoticed, c, "breach.subjects_notified", err
 	}); err != nil {
 		return c, err
 	}

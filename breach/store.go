@@ -81,10 +81,12 @@ type Store interface {
 	Breaches(ctx context.Context, after string, limit int) ([]string, error)
 
 	// Claim stores a notice with Outcome Pending for (n.Breach, n.Ref)
-	// and reports true, if there is none or the one there has Outcome
-	// Failed; otherwise (Pending, Sent, Skipped) it stores nothing and
-	// reports false. Two concurrent Claims of one notice: one wins.
-	Claim(ctx context.Context, n Notice) (bool, error)
+	// and reports true, if there is none, or the one there has Outcome
+	// Failed, or Skipped when skipped is true (a run that no longer skips
+	// on a ground of Art. 34(3)); otherwise (Pending, Sent, or Skipped
+	// with skipped false) it stores nothing and reports false. Two
+	// concurrent Claims of one notice: one wins.
+	Claim(ctx context.Context, n Notice, skipped bool) (bool, error)
 
 	// Settle records the outcome of a claimed notice (Sent, Failed or
 	// Skipped), or returns an error wrapping ErrNotFound if

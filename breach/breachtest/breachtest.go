@@ -233,7 +233,7 @@ func testClaim(t *testing.T, s, other breach.Store) {
 	record(t, s, id, 1)
 	claim := func(st breach.Store, i int) bool {
 		t.Helper()
-		ok, err := st.Claim(ctx, notice(id, i, breach.Pending))
+		ok, err := st.Claim(ctx, notice(id, i, breach.Pending), false)
 		if err != nil {
 			t.Fatalf("Claim: %v", err)
 		}
@@ -256,10 +256,30 @@ func testClaim(t *testing.T, s, other breach.Store) {
 			t.Errorf("Claim of a %s notice = %v, want %v", o, got, want)
 		}
 	}
+	// A Skipped notice is taken back by a Claim with skipped true (the
+	// ground of Art. 34(3) no longer relied on); a Sent one never.
+	for i, o := range map[int]breach.Outcome{5: breach.Sent, 6: breach.Skipped} {
+		if !claim(s, i) {
+			t.Fatalf("Claim %d = false", i)
+		}
+		if err := s.Settle(ctx, notice(id, i, o)); err != nil {
+			t.Fatal(err)
+		}
+		ok, err := other.Claim(ctx, notice(id, i, breach.Pending), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := o == breach.Skipped; ok != want {
+			t.Errorf("Claim(skipped true) of a %s notice = %v, want %v", o, ok, want)
+		}
+	}
+	if ok, _ := other.Claim(ctx, notice(id, 1, breach.Pending), true); ok {
+		t.Error("Claim(skipped true) of a Pending notice = true")
+	}
 }
 
 func testClaimUnknownBreach(t *testing.T, s, _ breach.Store) {
-	if _, err := s.Claim(context.Background(), notice(NewID(), 1, breach.Pending)); !errors.Is(err, breach.ErrNotFound) {
+	if _, err := s.Claim(context.Background(), notice(NewID(), 1, breach.Pending), false); !errors.Is(err, breach.ErrNotFound) {
 		t.Errorf("Claim for an unknown breach = %v, want ErrNotFound", err)
 	}
 }
@@ -271,13 +291,13 @@ func testSettle(t *testing.T, s, other breach.Store) {
 	if err := s.Settle(ctx, notice(id, 1, breach.Sent)); !errors.Is(err, breach.ErrNotFound) {
 		t.Errorf("Settle of an unclaimed notice = %v, want ErrNotFound", err)
 	}
-	if ok, err := s.Claim(ctx, notice(id, 1, breach.Pending)); !ok || err != nil {
+	if ok, err := s.Claim(ctx, notice(id, 1, breach.Pending), false); !ok || err != nil {
 		t.Fatalf("Claim = %v, %v", ok, err)
 	}
 	if err := other.Settle(ctx, notice(id, 1, breach.Failed)); err != nil {
 		t.Fatalf("Settle Failed: %v", err)
 	}
-	if ok, err := s.Claim(ctx, notice(id, 1, breach.Pending)); !ok || err != nil {
+	if ok, err := s.Claim(ctx, notice(id, 1, breach.Pending), false); !ok || err != nil {
 		t.Fatalf("Claim after Failed = %v, %v", ok, err)
 	}
 	if err := s.Settle(ctx, notice(id, 1, breach.Sent)); err != nil {
@@ -303,11 +323,11 @@ func testNoticeInvalid(t *testing.T, s, _ breach.Store) {
 		"zero time":   {Breach: id, Ref: Ref(1), Outcome: breach.Pending},
 		"not pending": {Breach: id, Ref: Ref(1), Time: t0, Outcome: breach.Sent},
 	} {
-		if _, err := s.Claim(ctx, n); !errors.Is(err, breach.ErrInvalid) {
+		if _, err := s.Claim(ctx, n, false); !errors.Is(err, breach.ErrInvalid) {
 			t.Errorf("Claim, %s = %v, want ErrInvalid", name, err)
 		}
 	}
-	if ok, _ := s.Claim(ctx, notice(id, 1, breach.Pending)); !ok {
+	if ok, _ := s.Claim(ctx, notice(id, 1, breach.Pending), false); !ok {
 		t.Fatal("Claim")
 	}
 	for _, o := range []breach.Outcome{breach.Pending, "lost", ""} {
@@ -328,11 +348,11 @@ func testNotices(t *testing.T, s, other breach.Store) {
 	record(t, s, id, 1)
 	record(t, s, otherID, 1)
 	for _, i := range []int{300, 5, 7, 1, 256, 2} {
-		if ok, err := s.Claim(ctx, notice(id, i, breach.Pending)); !ok || err != nil {
+		if ok, err := s.Claim(ctx, notice(id, i, breach.Pending), false); !ok || err != nil {
 			t.Fatalf("Claim %d: %v %v", i, ok, err)
 		}
 	}
-	if ok, err := s.Claim(ctx, notice(otherID, 9, breach.Pending)); !ok || err != nil {
+	if ok, err := s.Claim(ctx, notice(otherID, 9, breach.Pending), false); !ok || err != nil {
 		t.Fatal(err)
 	}
 	var got [][]byte
@@ -412,7 +432,7 @@ func testRaceClaim(t *testing.T, s, other breach.Store) {
 			st = other
 		}
 		wg.Go(func() {
-			ok, err := st.Claim(ctx, notice(id, 1, breach.Pending))
+			ok, err := st.Claim(ctx, notice(id, 1, breach.Pending), false)
 			if err != nil {
 				t.Errorf("Claim: %v", err)
 			}

@@ -92,7 +92,7 @@ func (s *Store) Breaches(ctx context.Context, after string, limit int) ([]string
 }
 
 // Claim claims a notice (see breach.Store).
-func (s *Store) Claim(ctx context.Context, n breach.Notice) (bool, error) {
+func (s *Store) Claim(ctx context.Context, n breach.Notice, skipped bool) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
@@ -109,7 +109,7 @@ func (s *Store) Claim(ctx context.Context, n breach.Notice) (bool, error) {
 		m = map[string]breach.Notice{}
 		s.notices[n.Breach] = m
 	}
-	if old, ok := m[string(n.Ref)]; ok && old.Outcome != breach.Failed {
+	if old, ok := m[string(n.Ref)]; ok && old.Outcome != breach.Failed && !(skipped && old.Outcome == breach.Skipped) {
 		return false, nil
 	}
 	n.Ref = slices.Clone(n.Ref)

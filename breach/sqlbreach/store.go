@@ -141,13 +141,13 @@ func buildQueries(d dialect.Dialect, p string) queries {
 		// and an UPDATE that always changes the row it matches.
 		q.claim = ins
 		q.reclaim = "UPDATE " + nt + " SET time_us = ?, outcome = " + sqlPending +
-			" WHERE breach_id = ? AND ref = ? AND outcome = " + sqlFailed
+			" WHERE breach_id = ? AND ref = ? AND outcome IN (" + sqlFailed + ", ?)"
 	} else {
 		// Concurrent upserts of one notice serialise on the primary key,
 		// and the condition is evaluated on the row as committed, so one
 		// of them inserts or updates and the others change nothing.
 		q.claim = d.Rebind(ins + " ON CONFLICT (breach_id, ref) DO UPDATE SET time_us = excluded.time_us, outcome = excluded.outcome" +
-			" WHERE " + nt + ".outcome = " + sqlFailed)
+			" WHERE " + nt + ".outcome IN (" + sqlFailed + ", ?)")
 	}
 	return q
 }
@@ -304,12 +304,13 @@ func (s *Store) Breaches(ctx context.Context, after string, limit int) ([]string
 
 // Claim implements breach.Store. On PostgreSQL and SQLite it is one
 // conditional upsert: INSERT … SELECT from the breach's row of Seq 1 ON
-// CONFLICT (breach_id, ref) DO UPDATE … WHERE outcome = 'failed', whose
+// CONFLICT (breach_id, ref) DO UPDATE … WHERE outcome IN ('failed', and
+// 'skipped' when skipped is true), whose
 // rows affected tell whether it claimed; when it claimed nothing, a read
 // of the breach's row of Seq 1 tells an unknown breach (ErrNotFound) from
 // a notice that is not to be claimed (false). On MySQL/MariaDB see
 // claimMySQL.
-func (s *Store) Claim(ctx context.Context, n breach.Notice) (bool, error) {
+func (s *Store) Claim(ctx context.Context, n breach.Notice, skipped bool) (bool, error) {
 	const op = "Claim"
 	if err := checkCtx(op, ctx); err != nil {
 		return false, err
@@ -318,10 +319,15 @@ func (s *Store) Claim(ctx context.Context, n breach.Notice) (bool, error) {
 		return false, checked(op, err)
 	}
 	us := sqlbase.Micros(n.Time)
-	if s.b.D == dialect.MySQL {
-		return s.claimMySQL(ctx, n, us)
+	// The second outcome a claim takes back: skipped, or failed again.
+	again := string(breach.Failed)
+	if skipped {
+		again = string(breach.Skipped)
 	}
-	claimed, err := s.execOne(ctx, s.q.claim, n.Breach, n.Ref, us, n.Breach)
+	if s.b.D == dialect.MySQL {
+		return s.claimMySQL(ctx, n, us, again)
+	}
+	claimed, err := s.execOne(ctx, s.q.claim, n.Breach, n.Ref, us, n.Breach, again)
 	if err != nil || claimed {
 		return claimed, storeErr(op, err)
 	}
@@ -338,18 +344,19 @@ func (s *Store) Claim(ctx context.Context, n breach.Notice) (bool, error) {
 // … SELECT from the breach's row of Seq 1, which inserts the pending
 // notice (claimed) or nothing (no such breach: ErrNotFound); and, when
 // the notice's row is there already (the primary key's violation), an
-// UPDATE of it to pending WHERE outcome = 'failed', which always changes
+// UPDATE of it to pending WHERE outcome is failed (or skipped, when
+// Claim's skipped is true), which always changes
 // the row it matches (claimed) or matches none (not to be claimed). Of
 // concurrent claimers of a new notice the primary key lets one insert;
 // the others wait for it, then find it pending. Of concurrent claimers
 // of a failed one the row's lock lets one UPDATE change it; the others
 // wait for it, then find it pending.
-func (s *Store) claimMySQL(ctx context.Context, n breach.Notice, us int64) (bool, error) {
+func (s *Store) claimMySQL(ctx context.Context, n breach.Notice, us int64, again string) (bool, error) {
 	const op = "Claim"
 	ok, err := s.execOne(ctx, s.q.claim, n.Breach, n.Ref, us, n.Breach)
 	switch {
 	case dialect.IsUniqueViolation(err):
-		ok, err = s.execOne(ctx, s.q.reclaim, us, n.Breach, n.Ref)
+		ok, err = s.execOne(ctx, s.q.reclaim, us, n.Breach, n.Ref, again)
 		return ok, storeErr(op, err)
 	case err != nil:
 		return false, storeErr(op, err)

@@ -127,7 +127,7 @@ func TestStoredColumns(t *testing.T) {
 			m.Write([]byte(id))
 			m.Write([]byte(subj))
 			r := m.Sum(nil)
-			if ok, err := s.Claim(ctx, breach.Notice{Breach: id, Ref: r, Time: t0, Outcome: breach.Pending}); !ok || err != nil {
+			if ok, err := s.Claim(ctx, breach.Notice{Breach: id, Ref: r, Time: t0, Outcome: breach.Pending}, false); !ok || err != nil {
 				t.Fatalf("Claim: %v, %v", ok, err)
 			}
 			o := []breach.Outcome{breach.Sent, breach.Failed, breach.Pending}[i]

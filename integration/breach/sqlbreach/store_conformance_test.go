@@ -162,7 +162,7 @@ func sqlStoreCases(t *testing.T, newStore func(t *testing.T) *sqlbreach.Store) {
 			if ns, err := s.Notices(ctx, id, nil, 10); err != nil || len(ns) != 0 {
 				t.Errorf("Notices(%q): %v, %v; want none", id, ns, err)
 			}
-			if _, err := s.Claim(ctx, notice(id, ref(1), t0, breach.Pending)); !errors.Is(err, breach.ErrInvalid) {
+			if _, err := s.Claim(ctx, notice(id, ref(1), t0, breach.Pending), false); !errors.Is(err, breach.ErrInvalid) {
 				t.Errorf("Claim(%q): %v; want ErrInvalid", id, err)
 			}
 		}
@@ -177,7 +177,7 @@ func sqlStoreCases(t *testing.T, newStore func(t *testing.T) *sqlbreach.Store) {
 		}
 		claim := func(r []byte, at time.Time) bool {
 			t.Helper()
-			ok, err := s.Claim(ctx, notice(id, r, at, breach.Pending))
+			ok, err := s.Claim(ctx, notice(id, r, at, breach.Pending), false)
 			if err != nil {
 				t.Fatalf("Claim: %v", err)
 			}

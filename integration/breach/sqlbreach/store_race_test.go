@@ -115,7 +115,7 @@ var errLost = errors.New("not claimed")
 func claimRace(t *testing.T, what string, ss []*sqlbreach.Store, n breach.Notice) int {
 	t.Helper()
 	errs := race(racers, ss, func(g int, s *sqlbreach.Store) error {
-		ok, err := s.Claim(t.Context(), n)
+		ok, err := s.Claim(t.Context(), n, false)
 		if err == nil && !ok {
 			return errLost
 		}
@@ -151,7 +151,7 @@ func TestClaimRaceAcrossPools(t *testing.T) {
 				t.Fatal(err)
 			}
 			errs := race(racers, ss, func(g int, s *sqlbreach.Store) error {
-				ok, err := s.Claim(ctx, n)
+				ok, err := s.Claim(ctx, n, false)
 				if ok {
 					return errors.New("claimed a sent notice")
 				}
