@@ -212,6 +212,10 @@ type Notification struct {
 	// Final is true when nothing more is to follow; false when further
 	// information will be provided in phases (Art. 33(4)).
 	Final bool `json:"final"`
+	// Recorded is when the notification was recorded, set by the Log:
+	// an At given earlier than it (a notification made by telephone,
+	// recorded after) shows as such.
+	Recorded time.Time `json:"recorded"`
 }
 
 // Public is a public communication or similar measure that informs the

@@ -233,7 +233,7 @@ func (l *Log) NotifyAuthority(ctx context.Context, id string, n Notification) (B
 		if n.At.IsZero() {
 			n.At = now
 		}
-		n.At = n.At.UTC()
+		n.At, n.Recorded = n.At.UTC(), now.UTC().Truncate(time.Microsecond)
 		switch {
 		case n.At.After(now):
 			return "", nil, "", invalid("At", "in the future")

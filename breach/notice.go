@@ -294,7 +294,7 @@ const noticeHTML = `<!doctype html>
 <section id="notifications">
 <h2>Notifications made</h2>
 <table>
-{{- range .}}<tr><th>{{time .At}}</th><td>{{.Authority}}{{with .Reference}}, reference {{.}}{{end}}{{if .Final}} (final){{else}} (further information to follow){{end}}</td></tr>{{end}}
+{{- range .}}<tr><th>{{time .At}}</th><td>{{.Authority}}{{with .Reference}}, reference {{.}}{{end}}{{if .Final}} (final){{else}} (further information to follow){{end}}{{if .Recorded.After .At}}; recorded {{time .Recorded}}{{end}}</td></tr>{{end}}
 </table>
 </section>
 {{- end}}
@@ -347,6 +347,7 @@ func (n AuthorityNotice) WriteHTML(w io.Writer) error {
 	v.Notifications = slices.Clone(n.Notifications)
 	for i := range v.Notifications {
 		v.Notifications[i].At = v.Notifications[i].At.In(loc)
+		v.Notifications[i].Recorded = v.Notifications[i].Recorded.In(loc)
 	}
 	v.Reports = slices.Clone(n.Reports)
 	for i := range v.Reports {

@@ -148,6 +148,41 @@ func (l *Log) notifySubjects(ctx context.Context, id string, scope Scope, candid
 	return c, failed
 }
 
+// SettleNotice records the outcome of the notice to subject of breach id
+// that a NotifySubjects left Pending (it stopped between claiming and
+// recording it): Sent once the host has found that it went out (in its
+// mail log), Failed for the next NotifySubjects to send it again. The
+// outcome is recorded through the Recorder, about the subject. A notice
+// that is not Pending or Failed is not changed (ErrConflict), one never
+// claimed is ErrNotFound.
+func (l *Log) SettleNotice(ctx context.Context, id string, subject gdpr.SubjectID, o Outcome) error {
+	if err := checkCtx("settle-notice", ctx); err != nil {
+		return err
+	}
+	err := func() error {
+		if err := checkID(id); err != nil {
+			return err
+		}
+		if err := subject.Validate(); err != nil {
+			return invalid("subject", "not a subject ID")
+		}
+		if o != Sent && o != Failed {
+			return invalid("outcome", "sent or failed")
+		}
+		action := gdpr.Success
+		if o == Failed {
+			action = gdpr.Failure
+		}
+		if err := l.recorder.Record(ctx, gdpr.Event{Time: l.now(), Actor: l.actor(ctx), Action: "breach.subject_notified",
+			Subject: subject, Resource: "breach/" + id, Outcome: action,
+			Attrs: map[string]string{"outcome": string(o), "settled": "by hand"}}); err != nil {
+			return because(ErrNotRecorded, "", err)
+		}
+		return l.store.Settle(ctx, Notice{Breach: id, Ref: l.ref(id, subject), Time: l.stamp(), Outcome: o})
+	}()
+	return wrap("settle-notice", err)
+}
+
 // communications counts breach id's notices by outcome.
 func (l *Log) communications(ctx context.Context, id string) (Communications, error) {
 	var c Communications

@@ -154,3 +154,60 @@ func TestReviewZoneRecorded(t *testing.T) {
 		t.Errorf("read in another zone: due %v, recorded %v", got.Clock.Due, b.Clock.Due)
 	}
 }
+
+// A notice left Pending (a sender stopped between claim and outcome) is
+// settled by hand, and a Failed one goes out on the next run.
+func TestReviewSettlePending(t *testing.T) {
+	f, b := trailFixture(t)
+	ctx := context.Background()
+	f.log.Update(ctx, b.ID, breach.Details{Consequences: "c", Measures: "m"})
+	f.log.Assess(ctx, b.ID, breach.Assessment{Risk: breach.HighRisk, Reasoning: "r"})
+	if _, err := f.log.Affected(ctx, b.ID, scope(), ids(100, user), nil); err != nil {
+		t.Fatal(err)
+	}
+	// The sender dies after claiming two subjects' notices.
+	cctx, cancel := context.WithCancel(ctx)
+	n := 0
+	f.log.NotifySubjects(cctx, b.ID, scope(), ids(100, user), breach.NotifierFunc(func(context.Context, gdpr.SubjectID, breach.SubjectNotice) error {
+		n++
+		if n == 2 {
+			cancel()
+			return context.Canceled
+		}
+		return nil
+	}))
+	c, _ := f.log.NotifySubjects(ctx, b.ID, scope(), ids(100, user), &notifier{})
+	if c.Pending != 1 {
+		t.Fatalf("communications %+v, want one pending", c)
+	}
+	if err := f.log.SettleNotice(ctx, b.ID, gdpr.SubjectID(user(1)), breach.Failed); err != nil {
+		t.Fatal(err)
+	}
+	again := &notifier{}
+	if c, _ = f.log.NotifySubjects(ctx, b.ID, scope(), ids(100, user), again); c.Pending != 0 || c.Sent != 100 || again.sent[gdpr.SubjectID(user(1))] != 1 {
+		t.Errorf("after settling it Failed: %+v, sent %v", c, again.sent)
+	}
+	if err := f.log.SettleNotice(ctx, b.ID, gdpr.SubjectID(user(1)), breach.Failed); !errors.Is(err, breach.ErrConflict) {
+		t.Errorf("settling a sent notice: %v", err)
+	}
+	if err := f.log.SettleNotice(ctx, b.ID, gdpr.SubjectID(user(150)), breach.Sent); !errors.Is(err, breach.ErrNotFound) {
+		t.Errorf("settling a notice never claimed: %v", err)
+	}
+}
+
+// A notification recorded later than it was made keeps both times.
+func TestReviewNotificationRecorded(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	b, _ := f.log.Record(ctx, report())
+	b, err := f.log.NotifyAuthority(ctx, b.ID, breach.Notification{Authority: "BlnBDI", At: now.Add(-time.Hour)})
+	if err != nil || !b.Notifications[0].Recorded.Equal(now) || !b.Notifications[0].At.Equal(now.Add(-time.Hour)) {
+		t.Fatalf("%+v, %v", b.Notifications, err)
+	}
+	n, _ := f.log.AuthorityNotice(ctx, b.ID)
+	var sb strings.Builder
+	n.WriteHTML(&sb)
+	if !strings.Contains(sb.String(), "; recorded ") {
+		t.Error("the page does not say when the notification was recorded")
+	}
+}
