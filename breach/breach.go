@@ -111,6 +111,27 @@ type Details struct {
 	Advice string `json:"advice,omitempty"`
 	// Contact is where more information can be obtained (Art. 33(3)(b)).
 	Contact Contact `json:"contact,omitzero"`
+	// Clear names fields that an Update empties: a value given earlier
+	// that turned out wrong and is not known now ("Subjects",
+	// "OccurredUntil", "Contact", …, the names of the fields above). A
+	// field named here and set too takes the value set. For Update only.
+	Clear []string `json:"clear,omitempty"`
+}
+
+// clearable are the fields Details.Clear may name.
+var clearable = map[string]func(*Details){
+	"Description":       func(d *Details) { d.Description = "" },
+	"Nature":            func(d *Details) { d.Nature = nil },
+	"Categories":        func(d *Details) { d.Categories = nil },
+	"SubjectCategories": func(d *Details) { d.SubjectCategories = nil },
+	"Subjects":          func(d *Details) { d.Subjects = 0 },
+	"Records":           func(d *Details) { d.Records = 0 },
+	"OccurredFrom":      func(d *Details) { d.OccurredFrom = time.Time{} },
+	"OccurredUntil":     func(d *Details) { d.OccurredUntil = time.Time{} },
+	"Consequences":      func(d *Details) { d.Consequences = "" },
+	"Measures":          func(d *Details) { d.Measures = "" },
+	"Advice":            func(d *Details) { d.Advice = "" },
+	"Contact":           func(d *Details) { d.Contact = Contact{} },
 }
 
 // Report is a breach as the controller first records it.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -105,6 +106,9 @@ func (l *Log) record(ctx context.Context, r Report) (Breach, error) {
 			return Breach{}, invalid("Processor.Aware", "the processor's awareness is required and not after the controller's")
 		}
 	}
+	if len(r.Clear) > 0 {
+		return Breach{}, invalid("Clear", "for Update only")
+	}
 	if len(r.Controllers) > 0 && r.Processor != nil {
 		return Breach{}, invalid("Controllers", "a processor's own breach (Controllers) is not reported by a processor (Processor)")
 	}
@@ -162,9 +166,10 @@ type closure struct {
 }
 
 // Update adds to or corrects what is known of breach id (Art. 33(4)): each
-// non-zero field of d replaces the breach's (a list as a whole); a field
-// is corrected by giving its right value, never emptied, and every
-// earlier value stays in the breach's events. It returns the breach as
+// non-zero field of d replaces the breach's (a list as a whole), and the
+// fields d.Clear names are emptied (a value found wrong and not known
+// now); every earlier value stays in the breach's events. An Update that
+// changes nothing is refused. It returns the breach as
 // it now is. ErrNotFound for an unknown breach, ErrClosed for a closed
 // one.
 func (l *Log) Update(ctx context.Context, id string, d Details) (Breach, error) {
@@ -174,6 +179,23 @@ func (l *Log) Update(ctx context.Context, id string, d Details) (Breach, error) 
 	b, err := l.change(ctx, id, func(b Breach, now time.Time) (Kind, any, string, error) {
 		if err := l.checkDetails(d, now); err != nil {
 			return "", nil, "", err
+		}
+		seen := map[string]bool{}
+		for i, f := range d.Clear {
+			if clearable[f] == nil || seen[f] {
+				return "", nil, "", invalid(fmt.Sprintf("Clear[%d]", i), "a field of Details, once")
+			}
+			seen[f] = true
+		}
+		if len(d.Clear) == 0 && reflect.DeepEqual(d, Details{}) {
+			return "", nil, "", invalid("Details", "nothing to update")
+		}
+		// The result must still hold together: an end before a start
+		// is refused whichever update made it.
+		next := b.Details
+		next.merge(d)
+		if !next.OccurredFrom.IsZero() && !next.OccurredUntil.IsZero() && next.OccurredUntil.Before(next.OccurredFrom) {
+			return "", nil, "", invalid("OccurredUntil", "before OccurredFrom")
 		}
 		return KindUpdated, d, "breach.updated", nil
 	})
@@ -601,8 +623,14 @@ func zone(name string) *time.Location {
 	return z
 }
 
-// merge replaces each field of d with o's where o's is set.
+// merge empties the fields o.Clear names, then replaces each field of d
+// with o's where o's is set.
 func (d *Details) merge(o Details) {
+	for _, f := range o.Clear {
+		if c := clearable[f]; c != nil {
+			c(d)
+		}
+	}
 	set := func(dst *string, v string) {
 		if v != "" {
 			*dst = v

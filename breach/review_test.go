@@ -211,3 +211,45 @@ func TestReviewNotificationRecorded(t *testing.T) {
 		t.Error("the page does not say when the notification was recorded")
 	}
 }
+
+// A value given in an earlier phase and found wrong can be withdrawn
+// (Art. 33(4)); an update that changes nothing is refused.
+func TestReviewClear(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	b, _ := f.log.Record(ctx, report())
+	b, err := f.log.Update(ctx, b.ID, breach.Details{Subjects: 5000, OccurredUntil: now.Add(-time.Hour),
+		Contact: breach.Contact{Name: "Wrong person"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err = f.log.Update(ctx, b.ID, breach.Details{Clear: []string{"Subjects", "OccurredUntil", "Contact"}, Records: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Subjects != 0 || !b.OccurredUntil.IsZero() || !b.Contact.IsZero() || b.Records != 9 {
+		t.Errorf("after clearing: %+v", b.Details)
+	}
+	n, _ := f.log.AuthorityNotice(ctx, b.ID)
+	found := false
+	for _, it := range n.ToFollow {
+		found = found || it.What == "approximate number of data subjects"
+	}
+	if !found {
+		t.Error("a cleared count is not to follow again")
+	}
+	for name, d := range map[string]breach.Details{
+		"nothing":       {},
+		"unknown field": {Clear: []string{"Aware"}},
+		"twice":         {Clear: []string{"Advice", "Advice"}},
+	} {
+		if _, err := f.log.Update(ctx, b.ID, d); !errors.Is(err, breach.ErrInvalid) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	r := report()
+	r.Clear = []string{"Advice"}
+	if _, err := f.log.Record(ctx, r); !errors.Is(err, breach.ErrInvalid) {
+		t.Errorf("Clear at Record: %v", err)
+	}
+}
