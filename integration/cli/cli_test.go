@@ -34,8 +34,9 @@ import (
 	"github.com/gdprkit/gdpr/sqldialect"
 )
 
-// bin is the command, built once for the package's tests.
-var bin string
+// bin is the command and gentrail the trail generator, built once for
+// the package's tests.
+var bin, gentrail string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "gdpr-cli")
@@ -43,12 +44,15 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	bin = filepath.Join(dir, "gdpr")
-	build := exec.Command("go", "build", "-o", bin, "github.com/gdprkit/gdpr/cmd/gdpr")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build cmd/gdpr:", err)
-		os.Exit(2)
+	bin, gentrail = filepath.Join(dir, "gdpr"), filepath.Join(dir, "gentrail")
+	for out, pkg := range map[string]string{bin: "github.com/gdprkit/gdpr/cmd/gdpr",
+		gentrail: "github.com/gdprkit/gdpr/integration/cli/internal/gentrail"} {
+		build := exec.Command("go", "build", "-o", out, pkg)
+		build.Stderr = os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build", pkg+":", err)
+			os.Exit(2)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

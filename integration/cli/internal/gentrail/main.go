@@ -1,0 +1,81 @@
+// Command gentrail writes a SQLite audit trail of -n entries and its key
+// files, for the command line's tests of long work (a progress bar, an
+// interrupt). The tests build it without the race detector, which would
+// make a trail of this size take minutes to write.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/gdprkit/gdpr"
+	"github.com/gdprkit/gdpr/audit"
+	"github.com/gdprkit/gdpr/audit/sqlaudit"
+	"github.com/gdprkit/gdpr/sqldialect"
+)
+
+func main() {
+	dir := flag.String("dir", "", "directory of the database (app.db) and the key files (pseudonym.key, audit.key)")
+	n := flag.Int("n", 10000, "entries")
+	flag.Parse()
+	if err := gen(*dir, *n); err != nil {
+		fmt.Fprintln(os.Stderr, "gentrail:", err)
+		os.Exit(1)
+	}
+}
+
+func gen(dir string, n int) error {
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "app.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	store, err := sqlaudit.New(db, sqldialect.SQLite)
+	if err != nil {
+		return err
+	}
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	skey, _, err := audit.GenerateKey("cli.test/big")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pseudonym.key"), []byte(hex.EncodeToString(key)), 0o600); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "audit.key"), []byte(skey), 0o600); err != nil {
+		return err
+	}
+	signer, verifier, err := audit.NewSigner(skey)
+	if err != nil {
+		return err
+	}
+	trail, err := audit.New(ctx, store, key, signer, verifier)
+	if err != nil {
+		return err
+	}
+	batch := make([]gdpr.Event, 0, audit.MaxAppend)
+	for i := range n {
+		batch = append(batch, gdpr.Event{Actor: gdpr.System("batch"), Action: "crm.read",
+			Subject: gdpr.SubjectID(fmt.Sprintf("c-%d", i%1000)), Outcome: gdpr.Success})
+		if len(batch) == cap(batch) || i == n-1 {
+			if _, err := trail.Append(ctx, batch...); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	return trail.Close(ctx)
+}
