@@ -37,7 +37,7 @@ func (a *app) auditCmd() *cobra.Command {
 			}
 			defer db.Close()
 			defer log.Close(context.WithoutCancel(cmd.Context()))
-			p := a.newProgress("verify", 0)
+			p := a.newProgress("verify", "entries", 0)
 			rep, err := log.Verify(cmd.Context(), audit.VerifyOptions{Progress: p.set})
 			p.finish()
 			if errors.Is(err, audit.ErrTampered) && rep != nil {

@@ -33,7 +33,7 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-func (a *app) newProgress(what string, total int64) *progress {
+func (a *app) newProgress(what, unit string, total int64) *progress {
 	now := time.Now()
 	p := &progress{w: a.errw, what: what, json: a.json, start: now, last: now}
 	if !a.json && isTerminal(a.errw) {
@@ -42,7 +42,7 @@ func (a *app) newProgress(what string, total int64) *progress {
 			progressbar.OptionSetDescription(what),
 			progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("entries"),
+			progressbar.OptionSetItsString(unit),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionClearOnFinish(),
@@ -51,12 +51,14 @@ func (a *app) newProgress(what string, total int64) *progress {
 	return p
 }
 
-// set reports done of total.
+// set reports done of total; a negative total is not known.
 func (p *progress) set(done, total int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.bar != nil {
-		p.bar.ChangeMax64(total)
+		if total >= 0 {
+			p.bar.ChangeMax64(total)
+		}
 		_ = p.bar.Set64(done)
 		return
 	}
@@ -67,8 +69,16 @@ func (p *progress) set(done, total int64) {
 	p.last = now
 	rate := float64(done) / max(now.Sub(p.start).Seconds(), 1e-3)
 	if p.json {
-		b, _ := json.Marshal(map[string]any{"progress": p.what, "done": done, "total": total, "rate": int64(rate)})
+		m := map[string]any{"progress": p.what, "done": done, "rate": int64(rate)}
+		if total >= 0 {
+			m["total"] = total
+		}
+		b, _ := json.Marshal(m)
 		fmt.Fprintf(p.w, "%s\n", b)
+		return
+	}
+	if total < 0 {
+		fmt.Fprintf(p.w, "%s: %d done (%.0f/s)\n", p.what, done, rate)
 		return
 	}
 	fmt.Fprintf(p.w, "%s: %d of %d (%.0f/s)\n", p.what, done, total, rate)
