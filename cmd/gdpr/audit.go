@@ -149,8 +149,8 @@ checks offline with the public key.`,
 
 	var from int64
 	consistency := &cobra.Command{
-		Use:   "consistency --from SIZE",
-		Short: "Prove that the trail now extends the trail of an older checkpoint (RFC 6962 consistency proof)",
+		Use:     "consistency --from SIZE",
+		Short:   "Prove that the trail now extends the trail of an older checkpoint (RFC 6962 consistency proof)",
 		Example: `  gdpr audit consistency --from 1200 --json   # the trail of size 1200 an auditor holds is a prefix of today's`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -236,4 +236,3 @@ func interrupted(ctx context.Context, what, resume string, err error) error {
 	}
 	return err
 }
-

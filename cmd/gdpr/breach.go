@@ -129,4 +129,3 @@ func (a *app) openBreaches() (*breach.Log, *sql.DB, error) {
 	}
 	return log, db, nil
 }
-

@@ -206,4 +206,3 @@ func kekFromFile(flag, path, id string) (crypto.KEK, error) {
 	}
 	return crypto.NewKEK(id, p), nil
 }
-

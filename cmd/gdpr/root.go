@@ -35,6 +35,7 @@ type app struct {
 	dsn       string
 	prefix    string
 	json      bool
+	as        string
 	secrets   secretFlags
 }
 
@@ -83,7 +84,7 @@ Exit codes: 0 clean, 1 a problem found, 2 a usage or connection error.`,
 	f.StringVar(&a.prefix, "prefix", "gdpr_", "the stores' table prefix")
 	f.BoolVar(&a.json, "json", false, "machine-readable JSON output")
 	a.secrets.flags(f)
-	root.AddCommand(a.auditCmd(), a.keysCmd(), a.registerCmd(), a.breachCmd())
+	root.AddCommand(a.auditCmd(), a.keysCmd(), a.requestsCmd(), a.registerCmd(), a.breachCmd())
 	return root
 }
 
