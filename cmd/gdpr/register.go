@@ -53,6 +53,36 @@ func (a *app) registerCmd() *cobra.Command {
 			return nil
 		},
 	}
-	c.AddCommand(validate)
+	var format string
+	render := &cobra.Command{
+		Use:   "render FILE",
+		Short: "Write the record of processing activities for the supervisory authority (Art. 30(4)), as HTML or CSV",
+		Example: `  gdpr register render register.json --format html > record.html
+  gdpr register render register.json --format csv > record.csv`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "html" && format != "csv" {
+				return usageErr("--format: html or csv")
+			}
+			f, err := os.Open(args[0])
+			if err != nil {
+				return usageErr("cannot read the register file")
+			}
+			defer f.Close()
+			reg, err := gdpr.ParseRegister(f)
+			if err == nil {
+				err = reg.Validate()
+			}
+			if err != nil {
+				return problem("the register is not valid, and is not rendered: %v", err)
+			}
+			if format == "csv" {
+				return writeRegisterCSV(a.out, reg)
+			}
+			return writeRegisterHTML(a.out, reg)
+		},
+	}
+	render.Flags().StringVar(&format, "format", "html", "html or csv")
+	c.AddCommand(validate, render)
 	return c
 }

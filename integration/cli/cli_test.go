@@ -5,6 +5,7 @@ package cli_test
 
 import (
 	"bytes"
+	"encoding/csv"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -324,7 +325,9 @@ func TestUsage(t *testing.T) {
 		t.Errorf("a key file others can read: exit %d %q", r.code, r.stderr)
 	}
 	for _, args := range [][]string{{"--help"}, {"audit", "verify", "--help"}, {"audit", "prove", "--help"}, {"audit", "consistency", "--help"},
-		{"audit", "checkpoint", "--help"}, {"register", "validate", "--help"}, {"breach", "list", "--help"}, {"breach", "notice", "--help"}} {
+		{"audit", "checkpoint", "--help"}, {"register", "validate", "--help"}, {"register", "render", "--help"}, {"breach", "list", "--help"},
+		{"breach", "notice", "--help"}, {"keys", "status", "--help"}, {"keys", "rewrap", "--help"}, {"requests", "list", "--help"},
+		{"requests", "overdue", "--help"}, {"requests", "retry", "--help"}} {
 		r := gdprCmd(t, nil, args...)
 		if r.code != 0 || !strings.Contains(r.stdout, "Usage:") || (len(args) > 2 && !strings.Contains(r.stdout, "Examples:")) {
 			t.Errorf("%v: exit %d\n%s", args, r.code, r.stdout)
@@ -356,5 +359,30 @@ func TestRegisterValidate(t *testing.T) {
 	}
 	if r := gdprCmd(t, nil, "register", "validate", filepath.Join(dir, "missing.json")); r.code != 2 {
 		t.Errorf("a missing file: exit %d", r.code)
+	}
+
+	// render: the page and the CSV for the authority (Art. 30(4)), values
+	// escaped and formulas made inert.
+	reg.Activities[0].Description = `=HYPERLINK("http://evil.example") <script>alert(1)</script>`
+	b.Reset()
+	reg.WriteJSON(&b)
+	os.WriteFile(good, b.Bytes(), 0o644)
+	r = gdprCmd(t, nil, "register", "render", good, "--format", "html")
+	for _, want := range []string{"Art. 30(1)(a)", "Art. 30(1)(b)", "Art. 30(1)(c)", "Art. 30(1)(d)", "Art. 30(1)(e)", "Art. 30(1)(f)",
+		"Art. 30(1)(g)", "Example Ltd", "Newsletter", "&lt;script&gt;", "style-src 'sha256-"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if r.code != 0 || strings.Contains(r.stdout, "<script>") || strings.Contains(r.stdout, "unsafe-inline") {
+		t.Errorf("render html: exit %d", r.code)
+	}
+	r = gdprCmd(t, nil, "register", "render", good, "--format", "csv")
+	rows, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+	if err != nil || r.code != 0 || len(rows) != 2 || rows[1][1] != "newsletter" || !strings.HasPrefix(rows[1][4], "'=HYPERLINK") {
+		t.Errorf("render csv: exit %d, %v, %q", r.code, err, rows)
+	}
+	if r := gdprCmd(t, nil, "register", "render", bad); r.code != 1 {
+		t.Errorf("render of an invalid register: exit %d", r.code)
 	}
 }
