@@ -5,11 +5,11 @@ package cli_test
 
 import (
 	"bytes"
-	"encoding/csv"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/base64"
+	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
