@@ -1,10 +1,15 @@
 // Command gdpr is the operator's command line for the gdpr library: it
-// verifies and proves the audit trail, validates the record of processing
-// activities, and lists and renders personal-data breaches, against the
-// production database, from a shell.
+// verifies and proves the audit trail, reports and rotates the KEK of the
+// subjects' keys, lists, and retries the data subjects' requests, runs
+// the retention sweep (or says what it would delete), validates and
+// renders the record of processing activities, and lists and renders
+// personal-data breaches, against the production database, from a shell.
 //
 //	gdpr audit verify --dsn postgres://… --pseudonym-key-file k --audit-key-file s
 //	gdpr audit prove --index 41 --json
+//	gdpr keys rewrap --kek-file kek-v3.json --kek-id kms-v3 --previous-kek kms-v2=kek-v2.json
+//	gdpr requests overdue
+//	gdpr retention sweep --dry-run --register register.json --targets targets.json
 //	gdpr register validate register.json
 //	gdpr breach notice 0196… --format html > notice.html
 //

@@ -64,9 +64,10 @@ func (a *app) rootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "gdpr",
 		Short: "The operator's command line for the gdpr library",
-		Long: `gdpr verifies and proves the audit trail, validates the record of
-processing activities and renders breach notifications, against the
-production database.
+		Long: `gdpr verifies and proves the audit trail, reports and rotates the KEK,
+lists and retries requests, runs the retention sweep, validates and renders
+the record of processing activities and renders breach notifications,
+against the production database.
 
 The database comes from --dsn or GDPR_DSN: a PostgreSQL URL
 (postgres://…), a MySQL DSN (user@tcp(host:3306)/db, or mysql://user@host/db)
@@ -84,7 +85,7 @@ Exit codes: 0 clean, 1 a problem found, 2 a usage or connection error.`,
 	f.StringVar(&a.prefix, "prefix", "gdpr_", "the stores' table prefix")
 	f.BoolVar(&a.json, "json", false, "machine-readable JSON output")
 	a.secrets.flags(f)
-	root.AddCommand(a.auditCmd(), a.keysCmd(), a.requestsCmd(), a.registerCmd(), a.breachCmd())
+	root.AddCommand(a.auditCmd(), a.keysCmd(), a.requestsCmd(), a.retentionCmd(), a.registerCmd(), a.breachCmd())
 	return root
 }
 
