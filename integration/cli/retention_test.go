@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/gdprkit/gdpr"
-	"github.com/gdprkit/gdpr/internal/dialect"
 	"github.com/gdprkit/gdpr/integration/testdb"
+	"github.com/gdprkit/gdpr/internal/dialect"
 	"github.com/gdprkit/gdpr/retention"
 	"github.com/gdprkit/gdpr/retention/sqlretention"
 	"github.com/gdprkit/gdpr/sqldialect"
