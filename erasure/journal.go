@@ -257,7 +257,21 @@ type ReplayedRequest struct {
 // is idempotent (a subject erased again has an open or closed request, and
 // erasing twice is harmless).
 func (e *Engine) Replay(ctx context.Context, subjects []gdpr.SubjectID) (ReplayReport, error) {
-	const op = "replay"
+	return e.replay(ctx, "replay", subjects, true)
+}
+
+// ReplaySubmit is Replay without the processing: it matches subjects
+// against the Journal and submits, verified, an erasure request for each
+// subject it names, and leaves them to the workers of the application
+// that holds the targets. It is for a process that holds none, such as
+// an operator's command line (whose Engine's targets are never run). The
+// requests' states in the report are verified (or open or closed, for a
+// subject with a request already).
+func (e *Engine) ReplaySubmit(ctx context.Context, subjects []gdpr.SubjectID) (ReplayReport, error) {
+	return e.replay(ctx, "replay_submit", subjects, false)
+}
+
+func (e *Engine) replay(ctx context.Context, op string, subjects []gdpr.SubjectID, process bool) (ReplayReport, error) {
 	if err := checkCtx(op, ctx); err != nil {
 		return ReplayReport{}, err
 	}
@@ -299,7 +313,7 @@ func (e *Engine) Replay(ctx context.Context, subjects []gdpr.SubjectID) (ReplayR
 		if err != nil {
 			return rep, wrap(op, err)
 		}
-		if r.State.Open() {
+		if process && r.State.Open() {
 			done, err := e.Process(ctx, r.ID)
 			switch {
 			case err == nil:

@@ -309,3 +309,41 @@ func TestFileJournalConformance(t *testing.T) {
 		return j, j
 	})
 }
+
+// TestReplaySubmit: the requests of a replay submitted without being
+// processed (for a command line that holds no targets) wait, verified, for
+// the workers; the workers' Process erases.
+func TestReplaySubmit(t *testing.T) {
+	f, e := newFixture(t, 2)
+	ctx := t.Context()
+	f.seed("gone")
+	r := submit(t, e, "gone")
+	if got, _ := e.Process(ctx, r.ID); got.State != erasure.StateCompleted {
+		t.Fatalf("erasure: %s", got.State)
+	}
+	for _, tb := range f.tables { // the restore brings it back
+		tb.mu.Lock()
+		tb.rows["gone"] = 2
+		tb.mu.Unlock()
+	}
+	rep, err := e.ReplaySubmit(ctx, []gdpr.SubjectID{"gone", "never"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Checked != 2 || rep.Matched != 1 || len(rep.Requests) != 1 || rep.Requests[0].State != erasure.StateVerified {
+		t.Fatalf("report %+v", rep)
+	}
+	for _, tb := range f.tables {
+		if !tb.has("gone") {
+			t.Fatalf("%s: erased by ReplaySubmit, which must only submit", tb.name)
+		}
+	}
+	if got, err := e.Process(ctx, rep.Requests[0].ID); err != nil || got.State != erasure.StateCompleted {
+		t.Fatalf("the workers' Process: %v %v", got.State, err)
+	}
+	for _, tb := range f.tables {
+		if tb.has("gone") {
+			t.Errorf("%s after the workers ran the replay: still there", tb.name)
+		}
+	}
+}

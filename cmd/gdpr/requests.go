@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -94,8 +99,122 @@ up. The command itself erases nothing: the targets are the application's.`,
 	}
 	retry.Flags().StringVar(&anchor, "anchor", "", "the audit trail's anchor directory, checked as the trail is opened")
 	retry.Flags().StringVar(&a.as, "as", "", "the operator's name for the audit trail (default $USER)")
-	c.AddCommand(list, overdue, retry)
+	var journal, subjects, subjectKeyFile string
+	replay := &cobra.Command{
+		Use:   "replay --journal FILE --subjects FILE",
+		Short: "After a backup restore, submit again the erasures done since the backup, for the application's workers",
+		Long: `replay matches the subject IDs found in the restored data (--subjects: one per
+line, "-" for standard input) against the erasure journal (--journal, the
+application's erasure.FileJournal, kept apart from the database) and submits,
+verified, an erasure request for each subject the journal names. The
+application's workers run them with its targets; this command erases nothing
+itself. The subject key (--subject-key-file or GDPR_SUBJECT_KEY_FILE) is the
+application's erasure subject key, which the journal's references are keyed
+with.`,
+		Example: `  psql -Atc 'SELECT id FROM accounts' | gdpr requests replay --journal /var/lib/app/erasure-journal.jsonl --subjects -`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if journal == "" || subjects == "" {
+				return usageErr("give --journal and --subjects")
+			}
+			if subjectKeyFile == "" {
+				return usageErr("--subject-key-file: the application's erasure subject key")
+			}
+			raw, err := readSecret("subject-key-file", subjectKeyFile)
+			if err != nil {
+				return err
+			}
+			key := bytes.TrimSpace(raw)
+			if h, err := hex.DecodeString(string(key)); err == nil {
+				key = h
+			}
+			ids, err := readSubjects(subjects)
+			if err != nil {
+				return err
+			}
+			j, err := erasure.OpenFileJournal(journal)
+			if err != nil {
+				return usageErr("--journal: %v", err)
+			}
+			defer j.Close()
+			trail, tdb, err := a.openTrail(cmd.Context(), anchor, "")
+			if err != nil {
+				return err
+			}
+			defer tdb.Close()
+			defer trail.Close(context.WithoutCancel(cmd.Context()))
+			db, d, err := openDB(a.dsn)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			store, err := sqlerasure.New(db, d, sqlerasure.WithTablePrefix(a.prefix))
+			if err != nil {
+				return err
+			}
+			// The command's Engine accepts erasure requests but never
+			// runs one: its one target refuses, should it ever be asked.
+			notHere := erasure.Target{Name: "application", Eraser: gdpr.EraserFunc(func(context.Context, gdpr.SubjectID) (gdpr.ErasureReport, error) {
+				return gdpr.ErasureReport{}, fmt.Errorf("the command line erases nothing: the application's workers run replayed requests")
+			})}
+			eng, err := erasure.New(store, key, erasure.WithJournal(j), erasure.WithTargets(notHere), erasure.WithRecorder(trail))
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			rep, err := eng.ReplaySubmit(gdpr.WithActor(cmd.Context(), a.operator()), ids)
+			if err != nil {
+				return interrupted(cmd.Context(), "replay", "run it again: it is idempotent", err)
+			}
+			if a.json {
+				return a.writeJSON(rep)
+			}
+			fmt.Fprintf(a.out, "%d subjects checked, %d erased before the restore; %d erasure requests submitted for the application's workers\n",
+				rep.Checked, rep.Matched, len(rep.Requests))
+			for _, r := range rep.Requests {
+				fmt.Fprintf(a.out, "  %s (%s), replays %s\n", r.ID, r.State, r.Of)
+			}
+			return nil
+		},
+	}
+	replay.Flags().StringVar(&journal, "journal", "", "the application's erasure journal file")
+	replay.Flags().StringVar(&subjects, "subjects", "", `a file of the subject IDs in the restored data, one per line ("-": standard input)`)
+	replay.Flags().StringVar(&subjectKeyFile, "subject-key-file", os.Getenv("GDPR_SUBJECT_KEY_FILE"), "file of the application's erasure subject key, raw or hex (default $GDPR_SUBJECT_KEY_FILE)")
+	replay.Flags().StringVar(&anchor, "anchor", "", "the audit trail's anchor directory, checked as the trail is opened")
+	replay.Flags().StringVar(&a.as, "as", "", "the operator's name for the audit trail (default $USER)")
+	c.AddCommand(list, overdue, retry, replay)
 	return c
+}
+
+// readSubjects reads subject IDs, one per line, from path ("-": standard
+// input). The error names a line, never its content.
+func readSubjects(path string) ([]gdpr.SubjectID, error) {
+	var r io.Reader = os.Stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, usageErr("--subjects: cannot read the file")
+		}
+		defer f.Close()
+		r = f
+	}
+	var out []gdpr.SubjectID
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		s := gdpr.SubjectID(line)
+		if err := s.Validate(); err != nil {
+			return nil, usageErr("--subjects: line %d is not a subject ID", n)
+		}
+		out = append(out, s)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, usageErr("--subjects: cannot read the file")
+	}
+	return out, nil
 }
 
 // operator is the staff member the command acts for.

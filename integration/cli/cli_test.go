@@ -327,7 +327,7 @@ func TestUsage(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"audit", "verify", "--help"}, {"audit", "prove", "--help"}, {"audit", "consistency", "--help"},
 		{"audit", "checkpoint", "--help"}, {"register", "validate", "--help"}, {"register", "render", "--help"}, {"breach", "list", "--help"},
 		{"breach", "notice", "--help"}, {"keys", "status", "--help"}, {"keys", "rewrap", "--help"}, {"requests", "list", "--help"},
-		{"requests", "overdue", "--help"}, {"requests", "retry", "--help"}, {"retention", "sweep", "--help"}} {
+		{"requests", "overdue", "--help"}, {"requests", "retry", "--help"}, {"requests", "replay", "--help"}, {"retention", "sweep", "--help"}} {
 		r := gdprCmd(t, nil, args...)
 		if r.code != 0 || !strings.Contains(r.stdout, "Usage:") || (len(args) > 2 && !strings.Contains(r.stdout, "Examples:")) {
 			t.Errorf("%v: exit %d\n%s", args, r.code, r.stdout)

@@ -3,8 +3,11 @@ package cli_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +74,68 @@ func TestRequests(t *testing.T) {
 		}
 		if res = gdprCmd(t, f.env, "audit", "verify", "--json"); res.code != 0 || !strings.Contains(res.stdout, `"entries": 21`) {
 			t.Errorf("the retry is not the trail's 21st entry, or the trail does not verify: %s", res.stdout)
+		}
+	})
+}
+
+// TestRequestsReplay: after a restore, the operator replays the erasures
+// from the shell; the command only submits, the application's workers
+// erase.
+func TestRequestsReplay(t *testing.T) {
+	testdb.ForEachDialect(t, func(t *testing.T, d sqldialect.Dialect) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		store := testdb.Migrated(t, d, f.db, sqlerasure.New)
+		dir := t.TempDir()
+		key := make([]byte, erasure.MinSubjectKeyLen)
+		rand.Read(key)
+		keyFile := filepath.Join(dir, "subject.key")
+		os.WriteFile(keyFile, []byte(hex.EncodeToString(key)), 0o600)
+		journalFile := filepath.Join(dir, "journal.jsonl")
+		erased := map[gdpr.SubjectID]int{}
+		crm := erasure.Target{Name: "crm", Eraser: gdpr.EraserFunc(func(_ context.Context, s gdpr.SubjectID) (gdpr.ErasureReport, error) {
+			erased[s]++
+			return gdpr.ErasureReport{Erased: 1}, nil
+		})}
+		app := func() (*erasure.Engine, *erasure.FileJournal) {
+			j, err := erasure.OpenFileJournal(journalFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			eng, err := erasure.New(store, key, erasure.WithTargets(crm), erasure.WithJournal(j))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return eng, j
+		}
+		eng, j := app()
+		r, _, err := eng.Submit(ctx, erasure.Submission{Kind: gdpr.KindErasure, Subject: "customer-7", Channel: "web", Authenticated: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, err = eng.Process(ctx, r.ID); err != nil || r.State != erasure.StateCompleted {
+			t.Fatalf("erasure: %v %v", r.State, err)
+		}
+		j.Close() // the application stops; the backup is restored
+		subjects := filepath.Join(dir, "subjects.txt")
+		os.WriteFile(subjects, []byte("customer-7\ncustomer-8\n\n"), 0o600)
+		res := gdprCmd(t, append(f.env, "GDPR_SUBJECT_KEY_FILE="+keyFile), "requests", "replay", "--journal", journalFile, "--subjects", subjects, "--json")
+		var rep erasure.ReplayReport
+		if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil || res.code != 0 || rep.Checked != 2 || rep.Matched != 1 ||
+			len(rep.Requests) != 1 || rep.Requests[0].State != erasure.StateVerified || rep.Requests[0].Of != r.ID {
+			t.Fatalf("replay: exit %d, %+v, %v\n%s%s", res.code, rep, err, res.stdout, res.stderr)
+		}
+		if erased["customer-7"] != 1 || strings.Contains(res.stdout+res.stderr, "customer-") {
+			t.Fatalf("the command erased something itself, or printed an ID: %v", erased)
+		}
+		eng, j = app() // the application's workers, back up
+		defer j.Close()
+		if done, err := eng.Process(ctx, rep.Requests[0].ID); err != nil || done.State != erasure.StateCompleted || erased["customer-7"] != 2 {
+			t.Errorf("the workers' run of the replay: %v %v, erased %v", done.State, err, erased)
+		}
+		os.WriteFile(subjects, []byte("ok\nbad\x00id\n"), 0o600)
+		if res := gdprCmd(t, append(f.env, "GDPR_SUBJECT_KEY_FILE="+keyFile), "requests", "replay", "--journal", journalFile, "--subjects", subjects); res.code != 2 || !strings.Contains(res.stderr, "line 2") {
+			t.Errorf("a bad subject line: exit %d %q", res.code, res.stderr)
 		}
 	})
 }
