@@ -3,6 +3,7 @@ package cli_test
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -138,4 +139,111 @@ func TestRequestsReplay(t *testing.T) {
 			t.Errorf("a bad subject line: exit %d %q", res.code, res.stderr)
 		}
 	})
+}
+
+// TestReplayAfterARestoredCopy: the database is copied (the backup), a
+// subject erased, the copy restored over it; the replay from the shell,
+// against the restored database, submits the erasure the restore undid,
+// and the workers erase the subject again.
+func TestReplayAfterARestoredCopy(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, sqldialect.SQLite)
+	dir := t.TempDir()
+	key := make([]byte, erasure.MinSubjectKeyLen)
+	rand.Read(key)
+	keyFile := filepath.Join(dir, "subject.key")
+	os.WriteFile(keyFile, []byte(hex.EncodeToString(key)), 0o600)
+	journalFile := filepath.Join(dir, "journal.jsonl")
+	store := testdb.Migrated(t, sqldialect.SQLite, f.db, sqlerasure.New)
+	// The host's table of accounts, in the same database.
+	if _, err := f.db.ExecContext(ctx, "CREATE TABLE accounts (id TEXT PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	f.db.ExecContext(ctx, "INSERT INTO accounts VALUES ('customer-7'), ('customer-8')")
+	accounts := erasure.Target{Name: "accounts", Eraser: gdpr.EraserFunc(func(ctx context.Context, s gdpr.SubjectID) (gdpr.ErasureReport, error) {
+		res, err := f.db.ExecContext(ctx, "DELETE FROM accounts WHERE id = ?", string(s))
+		if err != nil {
+			return gdpr.ErasureReport{}, err
+		}
+		n, _ := res.RowsAffected()
+		return gdpr.ErasureReport{Erased: n}, nil
+	})}
+	backup := filepath.Join(dir, "backup.db")
+	if _, err := f.db.ExecContext(ctx, "VACUUM INTO ?", backup); err != nil {
+		t.Fatal(err)
+	}
+	j, err := erasure.OpenFileJournal(journalFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := erasure.New(store, key, erasure.WithTargets(accounts), erasure.WithJournal(j))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _, err := eng.Submit(ctx, erasure.Submission{Kind: gdpr.KindErasure, Subject: "customer-7", Channel: "web", Authenticated: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err = eng.Process(ctx, r.ID); err != nil || r.State != erasure.StateCompleted {
+		t.Fatalf("erasure: %v %v", r.State, err)
+	}
+	j.Close()
+	// The restore: the backup copied over the database, the journal kept.
+	restored := filepath.Join(dir, "restored.db")
+	b, err := os.ReadFile(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(restored, b, 0o600)
+	rdb, err := sql.Open("sqlite", "file:"+restored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	var back int
+	rdb.QueryRow("SELECT COUNT(*) FROM accounts WHERE id = 'customer-7'").Scan(&back)
+	if back != 1 {
+		t.Fatal("the restored copy does not hold the erased account")
+	}
+	env := append([]string{}, f.env...)
+	env[0] = "GDPR_DSN=" + restored
+	env = append(env, "GDPR_SUBJECT_KEY_FILE="+keyFile)
+	subjects := filepath.Join(dir, "subjects.txt")
+	os.WriteFile(subjects, []byte("customer-7\ncustomer-8\n"), 0o600)
+	res := gdprCmd(t, env, "requests", "replay", "--journal", journalFile, "--subjects", subjects, "--json")
+	var rep erasure.ReplayReport
+	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil || res.code != 0 || rep.Matched != 1 || len(rep.Requests) != 1 {
+		t.Fatalf("replay against the restored copy: exit %d, %+v, %v\n%s", res.code, rep, err, res.stderr)
+	}
+	// The application's workers, on the restored database.
+	rstore, err := sqlerasure.New(rdb, sqldialect.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raccounts := erasure.Target{Name: "accounts", Eraser: gdpr.EraserFunc(func(ctx context.Context, s gdpr.SubjectID) (gdpr.ErasureReport, error) {
+		res, err := rdb.ExecContext(ctx, "DELETE FROM accounts WHERE id = ?", string(s))
+		if err != nil {
+			return gdpr.ErasureReport{}, err
+		}
+		n, _ := res.RowsAffected()
+		return gdpr.ErasureReport{Erased: n}, nil
+	})}
+	j, err = erasure.OpenFileJournal(journalFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	reng, err := erasure.New(rstore, key, erasure.WithTargets(raccounts), erasure.WithJournal(j))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done, err := reng.Process(ctx, rep.Requests[0].ID); err != nil || done.State != erasure.StateCompleted {
+		t.Fatalf("the workers on the restored database: %v %v", done.State, err)
+	}
+	var left, kept int
+	rdb.QueryRow("SELECT COUNT(*) FROM accounts WHERE id = 'customer-7'").Scan(&left)
+	rdb.QueryRow("SELECT COUNT(*) FROM accounts WHERE id = 'customer-8'").Scan(&kept)
+	if left != 0 || kept != 1 {
+		t.Errorf("after the replay: customer-7 %d rows (want 0), customer-8 %d (want 1)", left, kept)
+	}
 }
