@@ -22,7 +22,16 @@ func (a *app) auditCmd() *cobra.Command {
 	}
 	c.PersistentFlags().StringVar(&anchor, "anchor", "", "a directory of anchored checkpoints (audit.FileAnchor) to check the trail against")
 	c.PersistentFlags().StringVar(&origin, "origin", "", "the trail's checkpoint origin, if the application set one (audit.WithOrigin)")
-	open := func(ctx context.Context) (*audit.Log, *sql.DB, error) { return a.openTrail(ctx, anchor, origin) }
+	// withTrail runs fn on the opened trail and closes it after.
+	withTrail := func(ctx context.Context, fn func(*audit.Log) error) error {
+		log, db, err := a.openTrail(ctx, anchor, origin)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		defer log.Close(context.WithoutCancel(ctx))
+		return fn(log)
+	}
 
 	verify := &cobra.Command{
 		Use:   "verify",
@@ -31,38 +40,34 @@ func (a *app) auditCmd() *cobra.Command {
   gdpr audit verify --json | jq .ok`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, db, err := open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			defer log.Close(context.WithoutCancel(cmd.Context()))
-			p := a.newProgress("verify", "entries", 0)
-			rep, err := log.Verify(cmd.Context(), audit.VerifyOptions{Progress: p.set})
-			p.finish()
-			if errors.Is(err, audit.ErrTampered) && rep != nil {
-				err = nil // a finding, reported below
-			}
-			if err != nil {
-				return interrupted(cmd.Context(), "verify", "run it again: a verification starts from the first entry", err)
-			}
-			if a.json {
-				if err := a.writeJSON(map[string]any{"ok": rep.OK(), "size": rep.Size, "root": rep.Root, "entries": rep.Entries,
-					"redacted": rep.Redacted, "checkpoints": len(rep.Checkpoints), "problems": append([]audit.Problem{}, rep.Problems...)}); err != nil {
-					return err
+			return withTrail(cmd.Context(), func(log *audit.Log) error {
+				p := a.newProgress("verify", "entries", 0)
+				rep, err := log.Verify(cmd.Context(), audit.VerifyOptions{Progress: p.set})
+				p.finish()
+				if errors.Is(err, audit.ErrTampered) && rep != nil {
+					err = nil // a finding, reported below
 				}
-			} else if rep.OK() {
-				fmt.Fprintf(a.out, "audit trail verified: %d entries (%d redacted), size %d, root %s, against %d signed checkpoints\n",
-					rep.Entries, rep.Redacted, rep.Size, rep.Root, len(rep.Checkpoints))
-			} else {
-				for _, pr := range rep.Problems {
-					fmt.Fprintln(a.out, pr)
+				if err != nil {
+					return interrupted(cmd.Context(), "verify", "run it again: a verification starts from the first entry", err)
 				}
-			}
-			if !rep.OK() {
-				return problem("the audit trail does not verify: %d problems", len(rep.Problems))
-			}
-			return nil
+				if a.json {
+					if err := a.writeJSON(map[string]any{"ok": rep.OK(), "size": rep.Size, "root": rep.Root, "entries": rep.Entries,
+						"redacted": rep.Redacted, "checkpoints": len(rep.Checkpoints), "problems": append([]audit.Problem{}, rep.Problems...)}); err != nil {
+						return err
+					}
+				} else if rep.OK() {
+					fmt.Fprintf(a.out, "audit trail verified: %d entries (%d redacted), size %d, root %s, against %d signed checkpoints\n",
+						rep.Entries, rep.Redacted, rep.Size, rep.Root, len(rep.Checkpoints))
+				} else {
+					for _, pr := range rep.Problems {
+						fmt.Fprintln(a.out, pr)
+					}
+				}
+				if !rep.OK() {
+					return problem("the audit trail does not verify: %d problems", len(rep.Problems))
+				}
+				return nil
+			})
 		},
 	}
 
@@ -72,21 +77,17 @@ func (a *app) auditCmd() *cobra.Command {
 		Example: `  gdpr audit checkpoint > checkpoint.txt   # a signed note anyone can check with the public key`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, db, err := open(cmd.Context())
-			if err != nil {
+			return withTrail(cmd.Context(), func(log *audit.Log) error {
+				cp, err := log.Checkpoint(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if a.json {
+					return a.writeJSON(map[string]any{"origin": cp.Origin, "size": cp.Size, "root": cp.Root, "note": string(cp.Note)})
+				}
+				_, err = a.out.Write(cp.Note)
 				return err
-			}
-			defer db.Close()
-			defer log.Close(context.WithoutCancel(cmd.Context()))
-			cp, err := log.Checkpoint(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if a.json {
-				return a.writeJSON(map[string]any{"origin": cp.Origin, "size": cp.Size, "root": cp.Root, "note": string(cp.Note)})
-			}
-			_, err = a.out.Write(cp.Note)
-			return err
+			})
 		},
 	}
 
@@ -105,43 +106,39 @@ checks offline with the public key.`,
 			if index < 0 {
 				return usageErr("--index: an entry's index, from 0")
 			}
-			log, db, err := open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			defer log.Close(context.WithoutCancel(cmd.Context()))
-			cp, err := log.Checkpoint(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if size == 0 {
-				size = cp.Size
-			}
-			if size != cp.Size {
-				return usageErr("--size: the proof is made against the latest checkpoint, of size %d", cp.Size)
-			}
-			if index >= cp.Size {
-				return problem("no entry %d: the trail holds %d", index, cp.Size)
-			}
-			_, body, err := log.Entry(cmd.Context(), index)
-			if err != nil {
-				return err
-			}
-			proof, err := log.ProveEntry(cmd.Context(), index, size)
-			if err != nil {
-				return err
-			}
-			if err := audit.CheckEntry(cp, index, body, proof); err != nil {
-				return problem("entry %d does not check against the checkpoint: %v", index, err)
-			}
-			if a.json {
-				return a.writeJSON(map[string]any{"index": index, "size": size, "body": body,
-					"proof": hashes(proof), "checkpoint": string(cp.Note)})
-			}
-			fmt.Fprintf(a.out, "entry %d is in the trail of size %d (root %s): %d hashes of proof, checked; --json writes them\n",
-				index, size, cp.Root, len(proof))
-			return nil
+			return withTrail(cmd.Context(), func(log *audit.Log) error {
+				cp, err := log.Checkpoint(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if size == 0 {
+					size = cp.Size
+				}
+				if size != cp.Size {
+					return usageErr("--size: the proof is made against the latest checkpoint, of size %d", cp.Size)
+				}
+				if index >= cp.Size {
+					return problem("no entry %d: the trail holds %d", index, cp.Size)
+				}
+				_, body, err := log.Entry(cmd.Context(), index)
+				if err != nil {
+					return err
+				}
+				proof, err := log.ProveEntry(cmd.Context(), index, size)
+				if err != nil {
+					return err
+				}
+				if err := audit.CheckEntry(cp, index, body, proof); err != nil {
+					return problem("entry %d does not check against the checkpoint: %v", index, err)
+				}
+				if a.json {
+					return a.writeJSON(map[string]any{"index": index, "size": size, "body": body,
+						"proof": hashes(proof), "checkpoint": string(cp.Note)})
+				}
+				fmt.Fprintf(a.out, "entry %d is in the trail of size %d (root %s): %d hashes of proof, checked; --json writes them\n",
+					index, size, cp.Root, len(proof))
+				return nil
+			})
 		},
 	}
 	prove.Flags().Int64Var(&index, "index", -1, "the entry's index")
@@ -149,37 +146,37 @@ checks offline with the public key.`,
 
 	var from int64
 	consistency := &cobra.Command{
-		Use:     "consistency --from SIZE",
-		Short:   "Prove that the trail now extends the trail of an older checkpoint (RFC 6962 consistency proof)",
+		Use:   "consistency --from SIZE",
+		Short: "Prove that the trail now extends the trail of an older checkpoint (RFC 6962 consistency proof)",
+		Long: `consistency signs a checkpoint of the trail as it is now (stored, and anchored
+with --anchor), and proves that the trail of size --from, which an auditor
+holds a checkpoint of, is a prefix of it: audit.CheckConsistency checks the
+two checkpoints and the proof offline.`,
 		Example: `  gdpr audit consistency --from 1200 --json   # the trail of size 1200 an auditor holds is a prefix of today's`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if from < 1 {
 				return usageErr("--from: the older tree's size, from 1")
 			}
-			log, db, err := open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			defer log.Close(context.WithoutCancel(cmd.Context()))
-			cp, err := log.Checkpoint(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if from > cp.Size {
-				return problem("the trail holds %d entries, fewer than %d", cp.Size, from)
-			}
-			proof, err := log.ProveConsistency(cmd.Context(), from, cp.Size)
-			if err != nil {
-				return err
-			}
-			if a.json {
-				return a.writeJSON(map[string]any{"from": from, "to": cp.Size, "proof": hashes(proof), "checkpoint": string(cp.Note)})
-			}
-			fmt.Fprintf(a.out, "the trail of size %d extends the trail of size %d: %d hashes of proof; --json writes them\n",
-				cp.Size, from, len(proof))
-			return nil
+			return withTrail(cmd.Context(), func(log *audit.Log) error {
+				cp, err := log.Checkpoint(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if from > cp.Size {
+					return problem("the trail holds %d entries, fewer than %d", cp.Size, from)
+				}
+				proof, err := log.ProveConsistency(cmd.Context(), from, cp.Size)
+				if err != nil {
+					return err
+				}
+				if a.json {
+					return a.writeJSON(map[string]any{"from": from, "to": cp.Size, "proof": hashes(proof), "checkpoint": string(cp.Note)})
+				}
+				fmt.Fprintf(a.out, "the trail of size %d extends the trail of size %d: %d hashes of proof; --json writes them\n",
+					cp.Size, from, len(proof))
+				return nil
+			})
 		},
 	}
 	consistency.Flags().Int64Var(&from, "from", 0, "the older tree's size")
