@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"database/sql"
 	"fmt"
+	"net/url"
+	"os"
 	"sort"
 	"strings"
+
+	vault "github.com/hashicorp/vault/api"
+	"github.com/tink-crypto/tink-go-hcvault/v2/integration/hcvault"
 
 	"github.com/spf13/cobra"
 	"github.com/tink-crypto/tink-go/v2/aead"
@@ -70,7 +75,7 @@ func (a *app) keysCmd() *cobra.Command {
 		},
 	}
 
-	var kekFile, kekID, cursor string
+	var kekFile, kekURI, kekID, cursor string
 	var previous []string
 	var batch int
 	rewrap := &cobra.Command{
@@ -82,8 +87,11 @@ application (each record changes under an optimistic version; one that
 changed meanwhile is counted lost and picked up by another pass). Ctrl-C
 stops it at the end of a batch and prints the cursor to resume from.
 
-The KEKs are Tink AEAD keysets in cleartext JSON (insecurecleartextkeyset),
-in files only their owner reads, or the development key set (--dev-keys).`,
+The current KEK is a key in a KMS (--kek-uri: hcvault://host:port/<mount>/keys/<name>,
+HashiCorp Vault's transit engine, with VAULT_TOKEN and, for a private CA,
+VAULT_CACERT from the environment), a Tink AEAD keyset in cleartext JSON
+(--kek-file, insecurecleartextkeyset) in a file only its owner reads, or the
+development key set (--dev-keys). A previous KEK is ID=FILE or ID=URI.`,
 		Example: `  gdpr keys rewrap --kek-file kek-v3.json --kek-id kms-v3 --previous-kek kms-v2=kek-v2.json
   gdpr keys rewrap --kek-file kek-v3.json --kek-id kms-v3 --previous-kek kms-v2=kek-v2.json --cursor 5f1c…   # resume`,
 		Args: cobra.NoArgs,
@@ -91,7 +99,7 @@ in files only their owner reads, or the development key set (--dev-keys).`,
 			if batch < 1 || batch > 10000 {
 				return usageErr("--batch: 1 to 10000")
 			}
-			kek, prev, err := a.keks(kekFile, kekID, previous)
+			kek, prev, err := a.keks(kekFile, kekURI, kekID, previous)
 			if err != nil {
 				return err
 			}
@@ -126,9 +134,10 @@ in files only their owner reads, or the development key set (--dev-keys).`,
 			return nil
 		},
 	}
-	rewrap.Flags().StringVar(&kekFile, "kek-file", "", "the current KEK: a Tink AEAD keyset in cleartext JSON (or give --dev-keys)")
+	rewrap.Flags().StringVar(&kekURI, "kek-uri", "", "the current KEK in a KMS: hcvault://host:port/<mount>/keys/<name>")
+	rewrap.Flags().StringVar(&kekFile, "kek-file", "", "the current KEK: a Tink AEAD keyset in cleartext JSON (or give --kek-uri or --dev-keys)")
 	rewrap.Flags().StringVar(&kekID, "kek-id", "", "the current KEK's ID, as the key records name it")
-	rewrap.Flags().StringArrayVar(&previous, "previous-kek", nil, "a previous KEK as ID=FILE; repeat for several")
+	rewrap.Flags().StringArrayVar(&previous, "previous-kek", nil, "a previous KEK as ID=FILE or ID=URI; repeat for several")
 	rewrap.Flags().StringVar(&cursor, "cursor", "", "resume after this key record (the cursor an interrupted rewrap printed)")
 	rewrap.Flags().IntVar(&batch, "batch", 1000, "records per batch")
 	c.AddCommand(status, rewrap)
@@ -150,14 +159,16 @@ func (a *app) openKeys() (*sqlkeys.Store, *sql.DB, error) {
 }
 
 // keks loads the current KEK and the previous ones.
-func (a *app) keks(file, id string, previous []string) (crypto.KEK, []crypto.KEK, error) {
+func (a *app) keks(file, uri, id string, previous []string) (crypto.KEK, []crypto.KEK, error) {
 	var kek crypto.KEK
 	switch {
-	case file != "":
+	case file != "" && uri != "":
+		return kek, nil, usageErr("give one of --kek-file and --kek-uri")
+	case file != "" || uri != "":
 		if id == "" {
-			return kek, nil, usageErr("--kek-id: the ID of the KEK in --kek-file")
+			return kek, nil, usageErr("--kek-id: the ID of the current KEK, as the key records name it")
 		}
-		k, err := kekFromFile("kek-file", file, id)
+		k, err := loadKEK("kek", id, file+uri)
 		if err != nil {
 			return kek, nil, err
 		}
@@ -173,21 +184,63 @@ func (a *app) keks(file, id string, previous []string) (crypto.KEK, []crypto.KEK
 		}
 		kek = dev.KEK()
 	default:
-		return kek, nil, usageErr("the current KEK: give --kek-file and --kek-id (or --dev-keys)")
+		return kek, nil, usageErr("the current KEK: give --kek-uri or --kek-file, and --kek-id (or --dev-keys)")
 	}
 	var prev []crypto.KEK
 	for _, p := range previous {
-		pid, pfile, ok := strings.Cut(p, "=")
-		if !ok || pid == "" || pfile == "" {
-			return kek, nil, usageErr("--previous-kek: ID=FILE")
+		pid, where, ok := strings.Cut(p, "=")
+		if !ok || pid == "" || where == "" {
+			return kek, nil, usageErr("--previous-kek: ID=FILE or ID=URI")
 		}
-		k, err := kekFromFile("previous-kek", pfile, pid)
+		k, err := loadKEK("previous-kek", pid, where)
 		if err != nil {
 			return kek, nil, err
 		}
 		prev = append(prev, k)
 	}
 	return kek, prev, nil
+}
+
+// loadKEK loads the KEK id from a KMS URI or a keyset file.
+func loadKEK(flag, id, where string) (crypto.KEK, error) {
+	if strings.HasPrefix(where, "hcvault://") {
+		return kekFromVault(flag, id, where)
+	}
+	if strings.Contains(where, "://") {
+		return crypto.KEK{}, usageErr("--%s: a KMS this command does not know (hcvault://)", flag)
+	}
+	return kekFromFile(flag, where, id)
+}
+
+// kekFromVault is the KEK at uri, a key of HashiCorp Vault's transit
+// engine: hcvault://host:port/<mount>/keys/<name>. The token and the CA
+// come from the environment (VAULT_TOKEN, VAULT_CACERT), never a flag.
+func kekFromVault(flag, id, uri string) (crypto.KEK, error) {
+	u, err := url.Parse(uri)
+	if err != nil || u.Host == "" {
+		return crypto.KEK{}, usageErr("--%s: an hcvault:// URI with a host", flag)
+	}
+	if os.Getenv("VAULT_TOKEN") == "" {
+		return crypto.KEK{}, usageErr("--%s: HashiCorp Vault needs VAULT_TOKEN in the environment", flag)
+	}
+	cfg := vault.DefaultConfig() // VAULT_CACERT, VAULT_CLIENT_CERT, … from the environment
+	if cfg.Error != nil {
+		return crypto.KEK{}, fmt.Errorf("--%s: the Vault client's configuration: %v", flag, cfg.Error)
+	}
+	cfg.Address = "https://" + u.Host
+	c, err := vault.NewClient(cfg) // VAULT_TOKEN from the environment
+	if err != nil {
+		return crypto.KEK{}, fmt.Errorf("--%s: the Vault client: %v", flag, err)
+	}
+	kc, err := hcvault.NewClientWithAEADOptions("hcvault://"+u.Host, c.Logical())
+	if err != nil {
+		return crypto.KEK{}, fmt.Errorf("--%s: %v", flag, err)
+	}
+	p, err := kc.GetAEAD(uri)
+	if err != nil {
+		return crypto.KEK{}, usageErr("--%s: not a transit key path (/<mount>/keys/<name>)", flag)
+	}
+	return crypto.NewKEK(id, p), nil
 }
 
 // kekFromFile reads a Tink AEAD keyset in cleartext JSON.

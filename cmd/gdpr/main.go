@@ -19,8 +19,11 @@
 // from flags that would land in a shell's history: --pseudonym-key-file
 // (or GDPR_PSEUDONYM_KEY_FILE) holds the audit trail's 32-byte pseudonym
 // key, hex or raw; --audit-key-file (GDPR_AUDIT_KEY_FILE) the checkpoint
-// signing key as audit.GenerateKey writes it; --dev-keys the development
-// key set of insecuredevkeys (never in production).
+// signing key as audit.GenerateKey writes it; --subject-key-file
+// (GDPR_SUBJECT_KEY_FILE) the request engine's subject key; the KEK is a
+// key in a KMS (--kek-uri hcvault://…, HashiCorp Vault's transit engine,
+// its token in VAULT_TOKEN) or a Tink keyset file; --dev-keys the
+// development key set of insecuredevkeys (never in production).
 //
 // Exit codes: 0 clean; 1 a problem found (a verification that fails, a
 // register that does not validate); 2 a usage, configuration or

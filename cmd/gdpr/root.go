@@ -73,8 +73,9 @@ The database comes from --dsn or GDPR_DSN: a PostgreSQL URL
 (postgres://…), a MySQL DSN (user@tcp(host:3306)/db, or mysql://user@host/db)
 or a SQLite file. Secrets come from files or the environment, never from
 flags: --pseudonym-key-file (GDPR_PSEUDONYM_KEY_FILE), --audit-key-file
-(GDPR_AUDIT_KEY_FILE), or --dev-keys for the development key set of
-insecuredevkeys (never in production).
+(GDPR_AUDIT_KEY_FILE), --subject-key-file (GDPR_SUBJECT_KEY_FILE), a KEK in a
+KMS (--kek-uri hcvault://…, with VAULT_TOKEN) or a keyset file, or --dev-keys
+for the development key set of insecuredevkeys (never in production).
 
 Exit codes: 0 clean, 1 a problem found, 2 a usage or connection error.`,
 		SilenceUsage:  true,
