@@ -91,7 +91,7 @@ func (a *app) auditCmd() *cobra.Command {
 		},
 	}
 
-	var index, size int64
+	var index int64
 	prove := &cobra.Command{
 		Use:   "prove --index N",
 		Short: "Prove that entry N is in the trail, for an auditor or the authority (RFC 6962 inclusion proof)",
@@ -111,12 +111,7 @@ checks offline with the public key.`,
 				if err != nil {
 					return err
 				}
-				if size == 0 {
-					size = cp.Size
-				}
-				if size != cp.Size {
-					return usageErr("--size: the proof is made against the latest checkpoint, of size %d", cp.Size)
-				}
+				size := cp.Size
 				if index >= cp.Size {
 					return problem("no entry %d: the trail holds %d", index, cp.Size)
 				}
@@ -142,7 +137,6 @@ checks offline with the public key.`,
 		},
 	}
 	prove.Flags().Int64Var(&index, "index", -1, "the entry's index")
-	prove.Flags().Int64Var(&size, "size", 0, "the tree size to prove against (default: the latest checkpoint's)")
 
 	var from int64
 	consistency := &cobra.Command{

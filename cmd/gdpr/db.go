@@ -3,6 +3,7 @@ package main
 import (
 	"database/sql"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -49,10 +50,11 @@ func driverFor(dsn string) (driver, conn string, err error) {
 		c := mysql.NewConfig()
 		c.User = u.User.Username()
 		c.Passwd, _ = u.User.Password()
-		c.Net, c.Addr, c.DBName = "tcp", u.Host, strings.TrimPrefix(u.Path, "/")
-		if !strings.Contains(u.Host, ":") {
-			c.Addr += ":3306"
+		port := u.Port()
+		if port == "" {
+			port = "3306"
 		}
+		c.Net, c.Addr, c.DBName = "tcp", net.JoinHostPort(u.Hostname(), port), strings.TrimPrefix(u.Path, "/")
 		for k, v := range u.Query() {
 			if c.Params == nil {
 				c.Params = map[string]string{}
@@ -65,6 +67,17 @@ func driverFor(dsn string) (driver, conn string, err error) {
 	case strings.HasPrefix(dsn, "sqlite://"):
 		return sqliteFile(strings.TrimPrefix(dsn, "sqlite://"))
 	case strings.HasPrefix(dsn, "file:"):
+		// A file: URI names its file before any '?': it must exist too.
+		p := strings.TrimPrefix(dsn, "file:")
+		if i := strings.IndexByte(p, '?'); i >= 0 {
+			p = p[:i]
+		}
+		if up, err := url.PathUnescape(p); err == nil {
+			p = up
+		}
+		if _, err := os.Stat(p); err != nil {
+			return "", "", fmt.Errorf("no SQLite database at that path")
+		}
 		return "sqlite", dsn, nil
 	case strings.Contains(dsn, "://"):
 		return "", "", fmt.Errorf("a DSN of a scheme this command does not know (postgres://, mysql://, sqlite://)")
@@ -81,8 +94,13 @@ func sqliteFile(path string) (driver, conn string, err error) {
 	return "sqlite", sqliteDSN(path), nil
 }
 
-// sqliteDSN is the connection string of the SQLite file at path, with a
-// busy timeout so that it waits for the application's writers.
+// sqliteDSN is the connection string of the SQLite file at path, escaped
+// (a '#' or '%' in a path would otherwise cut or change it), with a busy
+// timeout so that it waits for the application's writers. It sets no
+// journal mode: that is stored in the file, and the application's to
+// choose.
 func sqliteDSN(path string) string {
-	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate"
+	u := url.URL{Scheme: "file", Opaque: (&url.URL{Path: path}).EscapedPath(),
+		RawQuery: "_pragma=busy_timeout(10000)&_txlock=immediate"}
+	return u.String()
 }

@@ -122,6 +122,9 @@ development key set (--dev-keys). A previous KEK is ID=FILE or ID=URI.`,
 					if a.json {
 						a.writeJSON(out)
 					}
+					if res.Cursor == "" {
+						return fmt.Errorf("rewrap interrupted before its first batch; run it again from the start")
+					}
 					return fmt.Errorf("rewrap interrupted after %d records; resume with --cursor %s", res.Visited, res.Cursor)
 				}
 				return err

@@ -63,7 +63,8 @@ func (p *progress) set(done, total int64) {
 		return
 	}
 	now := time.Now()
-	if now.Sub(p.last) < 2*time.Second && (done < total || now.Sub(p.start) < 2*time.Second) {
+	finished := total >= 0 && done >= total
+	if now.Sub(p.last) < 2*time.Second && (!finished || now.Sub(p.start) < 2*time.Second) {
 		return // a line every two seconds, and none for work done in less
 	}
 	p.last = now

@@ -2,16 +2,16 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -124,10 +124,7 @@ with.`,
 			if err != nil {
 				return err
 			}
-			key := bytes.TrimSpace(raw)
-			if h, err := hex.DecodeString(string(key)); err == nil {
-				key = h
-			}
+			key := keyBytes(raw)
 			ids, err := readSubjects(subjects)
 			if err != nil {
 				return err
@@ -201,21 +198,32 @@ func readSubjects(path string) ([]gdpr.SubjectID, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
+		line := sc.Text()
+		if n == 1 {
+			line = strings.TrimPrefix(line, "\ufeff") // a byte-order mark
+		}
+		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
 		}
 		s := gdpr.SubjectID(line)
-		if err := s.Validate(); err != nil {
+		if err := s.Validate(); err != nil || strings.ContainsFunc(line, invisible) {
 			return nil, usageErr("--subjects: line %d is not a subject ID", n)
 		}
 		out = append(out, s)
 	}
-	if err := sc.Err(); err != nil {
+	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+		return nil, usageErr("--subjects: a line longer than 1 MiB")
+	} else if err != nil {
 		return nil, usageErr("--subjects: cannot read the file")
 	}
 	return out, nil
 }
+
+// invisible reports a format character (a byte-order mark, a zero-width
+// space or joiner, a bidirectional mark) that would make an ID look like
+// another and match nothing.
+func invisible(r rune) bool { return unicode.Is(unicode.Cf, r) }
 
 // operator is the staff member the command acts for.
 func (a *app) operator() gdpr.Actor {

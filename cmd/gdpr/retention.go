@@ -1,16 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gdprkit/gdpr"
 	"github.com/gdprkit/gdpr/retention"
 	"github.com/gdprkit/gdpr/retention/sqlretention"
+	"github.com/gdprkit/gdpr/sqldialect"
 )
 
 // targetsFile is the JSON file of the tables a sweep deletes from: what a
@@ -73,8 +78,17 @@ audit trail.`,
 			if err != nil {
 				return usageErr("--targets: cannot read the file")
 			}
-			if err := json.Unmarshal(b, &tf); err != nil || len(tf.Targets) == 0 {
-				return usageErr("--targets: a JSON object with a list of targets")
+			// A misspelt key must not fall back to a default that deletes
+			// more (a time unit read as native).
+			dec := json.NewDecoder(bytes.NewReader(b))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&tf); err != nil || len(tf.Targets) == 0 {
+				return usageErr("--targets: a JSON object with a list of targets, with no unknown field")
+			}
+			for i, t := range tf.Targets {
+				if t.Name == "" || t.Category == "" || t.Table == "" || t.Key == "" || t.Subject == "" || t.Time == "" {
+					return usageErr("--targets: targets[%d]: name, category, table, key, subject and time are required", i)
+				}
 			}
 			trail, tdb, err := a.openTrail(cmd.Context(), anchor, "")
 			if err != nil {
@@ -90,6 +104,14 @@ audit trail.`,
 			store, err := sqlretention.New(db, d, sqlretention.WithTablePrefix(a.prefix))
 			if err != nil {
 				return err
+			}
+			// Every column must exist before anything is swept: SQLite reads a
+			// quoted name that is no column as a string, so a misspelt
+			// subject column would match no legal hold.
+			for i, t := range tf.Targets {
+				if err := checkColumns(cmd.Context(), db, d, t.Table, t.Key, t.Subject, t.Time); err != nil {
+					return usageErr("--targets: targets[%d]: %v", i, err)
+				}
 			}
 			var ts []retention.Target
 			for i, t := range tf.Targets {
@@ -125,7 +147,11 @@ audit trail.`,
 			}
 			p.finish()
 			if err != nil {
-				return interrupted(cmd.Context(), "sweep", "run it again with --run: it resumes from its checkpoint", err)
+				hint := "run it again with --run: it resumes from its checkpoint"
+				if dry {
+					hint = "run the dry run again"
+				}
+				return interrupted(cmd.Context(), "sweep", hint, err)
 			}
 			if a.json {
 				return a.writeJSON(res)
@@ -146,6 +172,56 @@ audit trail.`,
 	sweep.Flags().StringVar(&a.as, "as", "", "the operator's name for the audit trail (default $USER)")
 	c.AddCommand(sweep)
 	return c
+}
+
+// checkColumns reports an error unless table has every one of cols.
+func checkColumns(ctx context.Context, db *sql.DB, d sqldialect.Dialect, table string, cols ...string) error {
+	var q string
+	var args []any
+	switch d {
+	case sqldialect.SQLite:
+		q, args = "SELECT name FROM pragma_table_info(?)", []any{table}
+	case sqldialect.Postgres:
+		q, args = "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1", []any{table}
+	default:
+		q, args = "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?", []any{table}
+	}
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("cannot read the table's columns")
+	}
+	defer rows.Close()
+	have := map[string]bool{}
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return fmt.Errorf("cannot read the table's columns")
+		}
+		have[strings.ToLower(c)] = true
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("cannot read the table's columns")
+	}
+	if len(have) == 0 {
+		return fmt.Errorf("no table %s", show(table))
+	}
+	for _, c := range cols {
+		if !have[strings.ToLower(c)] {
+			return fmt.Errorf("table %s has no column %s", show(table), show(c))
+		}
+	}
+	return nil
+}
+
+// show quotes a name the user gave if it is a plain identifier, and
+// leaves out anything else.
+func show(s string) string {
+	for _, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return "(name not shown)"
+		}
+	}
+	return strconv.Quote(s)
 }
 
 // readRegister reads and validates a register file.

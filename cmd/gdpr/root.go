@@ -48,6 +48,10 @@ func run(args []string, out, errw io.Writer) int {
 	root.SetErr(errw)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal asks the work to stop at its next safe point; from
+	// then on the default handling is back, so a second one ends the
+	// process at once.
+	go func() { <-ctx.Done(); stop() }()
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK

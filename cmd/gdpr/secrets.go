@@ -46,6 +46,17 @@ func readSecret(flag, path string) ([]byte, error) {
 	return b, nil
 }
 
+// keyBytes is a key file's key: hex (spaces and a line end around it
+// ignored), or else the file's bytes exactly — a raw key may start or end
+// with a byte that reads as white space, and trimming it would make
+// another key.
+func keyBytes(raw []byte) []byte {
+	if h, err := hex.DecodeString(string(bytes.TrimSpace(raw))); err == nil && len(h) > 0 {
+		return h
+	}
+	return raw
+}
+
 // auditKeys returns the audit trail's pseudonym key and checkpoint
 // signer and verifier.
 func (s *secretFlags) auditKeys() (key []byte, signer note.Signer, verifier note.Verifier, err error) {
@@ -68,10 +79,7 @@ func (s *secretFlags) auditKeys() (key []byte, signer note.Signer, verifier note
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	key = bytes.TrimSpace(raw)
-	if h, err := hex.DecodeString(string(key)); err == nil {
-		key = h
-	}
+	key = keyBytes(raw)
 	if len(key) < audit.MinKeySize {
 		return nil, nil, nil, fmt.Errorf("--pseudonym-key-file: a key of at least %d bytes", audit.MinKeySize)
 	}

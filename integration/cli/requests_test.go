@@ -88,10 +88,13 @@ func TestRequestsReplay(t *testing.T) {
 		f := newFixture(t, d)
 		store := testdb.Migrated(t, d, f.db, sqlerasure.New)
 		dir := t.TempDir()
-		key := make([]byte, erasure.MinSubjectKeyLen)
+		// A raw key (not hex) that starts with a byte that reads as white
+		// space: used exactly as it is, not trimmed into another key.
+		key := make([]byte, erasure.MinSubjectKeyLen+16)
 		rand.Read(key)
+		key[0] = '\n'
 		keyFile := filepath.Join(dir, "subject.key")
-		os.WriteFile(keyFile, []byte(hex.EncodeToString(key)), 0o600)
+		os.WriteFile(keyFile, key, 0o600)
 		journalFile := filepath.Join(dir, "journal.jsonl")
 		erased := map[gdpr.SubjectID]int{}
 		crm := erasure.Target{Name: "crm", Eraser: gdpr.EraserFunc(func(_ context.Context, s gdpr.SubjectID) (gdpr.ErasureReport, error) {
@@ -119,7 +122,8 @@ func TestRequestsReplay(t *testing.T) {
 		}
 		j.Close() // the application stops; the backup is restored
 		subjects := filepath.Join(dir, "subjects.txt")
-		os.WriteFile(subjects, []byte("customer-7\ncustomer-8\n\n"), 0o600)
+		// A byte-order mark and CRLF line ends, as a spreadsheet writes.
+		os.WriteFile(subjects, []byte("\ufeffcustomer-7\r\ncustomer-8\r\n\r\n"), 0o600)
 		res := gdprCmd(t, append(f.env, "GDPR_SUBJECT_KEY_FILE="+keyFile), "requests", "replay", "--journal", journalFile, "--subjects", subjects, "--json")
 		var rep erasure.ReplayReport
 		if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil || res.code != 0 || rep.Checked != 2 || rep.Matched != 1 ||
@@ -195,7 +199,7 @@ func TestReplayAfterARestoredCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(restored, b, 0o600)
-	rdb, err := sql.Open("sqlite", "file:"+restored)
+	rdb, err := sql.Open("sqlite", "file:"+restored+"?_pragma=busy_timeout(10000)&_txlock=immediate")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,6 +79,20 @@ func TestRetentionSweep(t *testing.T) {
 				HeldRecords int64 `json:"held_records"`
 			}
 		}
+		// A misspelt column or key is refused before anything is swept
+		// (SQLite would read an unknown quoted column as a string, and a
+		// misspelt time unit would fall back to another): nothing deleted.
+		for name, js := range map[string]string{
+			"a subject column that is not there": `{"targets":[{"name":"login_log","category":"logins","table":"login_log","key":"id","subject":"subject_id","time":"at_us","time_unit":"unix_micros"}]}`,
+			"a misspelt key":                     `{"targets":[{"name":"login_log","category":"logins","table":"login_log","key":"id","subject":"subject","time":"at_us","time_units":"unix_micros"}]}`,
+			"no subject":                         `{"targets":[{"name":"login_log","category":"logins","table":"login_log","key":"id","time":"at_us"}]}`,
+		} {
+			bad := filepath.Join(dir, "bad.json")
+			os.WriteFile(bad, []byte(js), 0o644)
+			if r := gdprCmd(t, f.env, "retention", "sweep", "--run", "--register", rf.Name(), "--targets", bad); r.code != 2 || count() != 30 {
+				t.Errorf("%s: exit %d, %d rows left\n%s", name, r.code, count(), r.stderr)
+			}
+		}
 		r := gdprCmd(t, f.env, append(args, "--dry-run")...)
 		if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || r.code != 0 || len(res.Targets) != 1 || res.Targets[0].Acted != 16 || count() != 30 {
 			t.Fatalf("dry run: exit %d, %+v, %v, %d rows\n%s%s", r.code, res, err, count(), r.stdout, r.stderr)
