@@ -184,14 +184,18 @@ func (d Dialect) Rebind(query string) string {
 	return b.String()
 }
 
-// Quote returns ident quoted as an identifier for d: "ident" for PostgreSQL
-// and SQLite, `ident` for MySQL, with any quote character inside ident
-// doubled, so the result is always a single identifier token. Quote does not
-// validate ident; names that come from options must also pass [ValidIdent].
+// Quote returns ident quoted as an identifier for d: "ident" for
+// PostgreSQL, `ident` for MySQL and SQLite, with any quote character inside
+// ident doubled, so the result is always a single identifier token. SQLite
+// takes a double-quoted name that is no column as a string literal (its
+// "double-quoted string" misfeature), so a misspelt column would compare
+// as a constant and match nothing; a backquoted one is always an
+// identifier, and a misspelt one an error. Quote does not validate ident;
+// names that come from options must also pass [ValidIdent].
 func (d Dialect) Quote(ident string) string {
 	d.mustValid()
 	q := `"`
-	if d.k == kindMySQL {
+	if d.k == kindMySQL || d.k == kindSQLite {
 		q = "`"
 	}
 	return q + strings.ReplaceAll(ident, q, q+q) + q

@@ -156,7 +156,7 @@ func TestNewDeleterRefuses(t *testing.T) {
 	if err != nil || del.CountsFrom() != retention.FromLastActivity {
 		t.Fatalf("NewDeleter, CountsFrom = %v, %v; want last_activity", err, del.CountsFrom())
 	}
-	if got := del.strategies["x"].set; got != `"name" = NULL, "subject" = NULL, "email_bi" = NULL` {
+	if got := del.strategies["x"].set; got != "`name` = NULL, `subject` = NULL, `email_bi` = NULL" {
 		t.Errorf("Fixed(nil) gives SET %s, want NULL", got)
 	}
 }
@@ -177,10 +177,10 @@ func TestStatements(t *testing.T) {
 		{pg.q.first, `SELECT "id", "subject", "created_at", 0 FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < $1 ORDER BY "created_at", "id" LIMIT $2`},
 		{pg.q.next, `SELECT "id", "subject", "created_at", 0 FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < $1 AND ("created_at", "id") > ($2, $3) ORDER BY "created_at", "id" LIMIT $4`},
 		{pg.selectQuery(true, 1), `SELECT "id", "subject", "created_at", CASE WHEN "subject" = ANY($1) THEN 1 ELSE 0 END FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < $2 AND ("created_at", "id") > ($3, $4) ORDER BY "created_at", "id" LIMIT $5`},
-		{lite.q.next, `SELECT "id", "subject", "created_at", 0 FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < ? AND ("created_at", "id") > (?, ?) ORDER BY "created_at", "id" LIMIT ?`},
-		{lite.selectQuery(false, 2), `SELECT "id", "subject", "created_at", CASE WHEN "subject" IN (?, ?) THEN 1 ELSE 0 END FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < ? ORDER BY "created_at", "id" LIMIT ?`},
+		{lite.q.next, "SELECT `id`, `subject`, `created_at`, 0 FROM `events` WHERE `subject` IS NOT NULL AND `created_at` < ? AND (`created_at`, `id`) > (?, ?) ORDER BY `created_at`, `id` LIMIT ?"},
+		{lite.selectQuery(false, 2), "SELECT `id`, `subject`, `created_at`, CASE WHEN `subject` IN (?, ?) THEN 1 ELSE 0 END FROM `events` WHERE `subject` IS NOT NULL AND `created_at` < ? ORDER BY `created_at`, `id` LIMIT ?"},
 		{my.q.next, "SELECT `id`, `subject`, `created_at`, 0 FROM `events` WHERE `subject` IS NOT NULL AND `created_at` < ? AND `created_at` >= ? AND (`created_at` > ? OR (`created_at` = ? AND `id` > ?)) ORDER BY `created_at`, `id` LIMIT ?"},
-		{lite.q.expiringAfter, `SELECT "subject", MIN("created_at") FROM "events" WHERE "subject" IS NOT NULL AND "created_at" >= ? AND "created_at" < ? AND "subject" > ? GROUP BY "subject" ORDER BY "subject" LIMIT ?`},
+		{lite.q.expiringAfter, "SELECT `subject`, MIN(`created_at`) FROM `events` WHERE `subject` IS NOT NULL AND `created_at` >= ? AND `created_at` < ? AND `subject` > ? GROUP BY `subject` ORDER BY `subject` LIMIT ?"},
 		{pg.rangeQuery(nil, false, false), `DELETE FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < $1 AND ("created_at", "id") <= ($2, $3)`},
 		{pg.rangeQuery(nil, true, true), `DELETE FROM "events" WHERE "subject" IS NOT NULL AND "created_at" < $1 AND ("created_at", "id") <= ($2, $3) AND ("created_at", "id") > ($4, $5) AND NOT ("subject" = ANY($6))`},
 		{pg.rangeQuery(pg.strategies["sql"], true, false), `UPDATE "events" SET "email" = NULL, "country" = $1, "name" = SUBSTRING("name" FROM 1 FOR 1), "subject" = NULL, "email_bi" = NULL WHERE "subject" IS NOT NULL AND "created_at" < $2 AND ("created_at", "id") <= ($3, $4) AND ("created_at", "id") > ($5, $6)`},
@@ -188,10 +188,10 @@ func TestStatements(t *testing.T) {
 		{my.inQueryH('d', nil, 2, 2), "DELETE FROM `events` WHERE `id` IN (?, ?) AND `subject` IS NOT NULL AND `created_at` < ? AND NOT (`subject` IN (?, ?))"},
 		{pg.inQueryH('u', pg.strategies["sql"], 1, 0), `UPDATE "events" SET "email" = NULL, "country" = $1, "name" = SUBSTRING("name" FROM 1 FOR 1), "subject" = NULL, "email_bi" = NULL WHERE "id" IN ($2) AND "subject" IS NOT NULL AND "created_at" < $3`},
 		{my.inQueryH('u', my.strategies["sql"], 1, 0), "UPDATE `events` SET `email` = NULL, `country` = ?, `name` = LEFT(`name`, 1), `subject` = NULL, `email_bi` = NULL WHERE `id` IN (?) AND `subject` IS NOT NULL AND `created_at` < ?"},
-		{lite.inQueryH('u', lite.strategies["empty"], 1, 0), `UPDATE "events" SET "subject" = NULL, "email_bi" = NULL WHERE "id" IN (?) AND "subject" IS NOT NULL AND "created_at" < ?`},
-		{lite.inQueryH('u', lite.strategies["sql"], 1, 1), `UPDATE "events" SET "email" = NULL, "country" = ?, "name" = SUBSTR("name", 1, 1), "subject" = NULL, "email_bi" = NULL WHERE "id" IN (?) AND "subject" IS NOT NULL AND "created_at" < ? AND NOT ("subject" IN (?))`},
+		{lite.inQueryH('u', lite.strategies["empty"], 1, 0), "UPDATE `events` SET `subject` = NULL, `email_bi` = NULL WHERE `id` IN (?) AND `subject` IS NOT NULL AND `created_at` < ?"},
+		{lite.inQueryH('u', lite.strategies["sql"], 1, 1), "UPDATE `events` SET `email` = NULL, `country` = ?, `name` = SUBSTR(`name`, 1, 1), `subject` = NULL, `email_bi` = NULL WHERE `id` IN (?) AND `subject` IS NOT NULL AND `created_at` < ? AND NOT (`subject` IN (?))"},
 		{pg.inQueryH('r', pg.strategies["go"], 1, 1), `SELECT "id", "email", "ip" FROM "events" WHERE "id" IN ($1) AND "subject" IS NOT NULL AND "created_at" < $2 AND NOT ("subject" = ANY($3)) FOR UPDATE`},
-		{lite.inQueryH('r', lite.strategies["go"], 1, 0), `SELECT "id", "email", "ip" FROM "events" WHERE "id" IN (?) AND "subject" IS NOT NULL AND "created_at" < ?`},
+		{lite.inQueryH('r', lite.strategies["go"], 1, 0), "SELECT `id`, `email`, `ip` FROM `events` WHERE `id` IN (?) AND `subject` IS NOT NULL AND `created_at` < ?"},
 		{pg.rowUpdate(pg.strategies["go"]), `UPDATE "events" SET "email" = $1, "ip" = $2, "phone" = NULL, "subject" = NULL, "email_bi" = NULL WHERE "id" = $3 AND "subject" IS NOT NULL AND "created_at" < $4`},
 	} {
 		if c.got != c.want {

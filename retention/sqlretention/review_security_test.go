@@ -290,8 +290,8 @@ func TestReviewStatementsCarryNoValues(t *testing.T) {
 				}
 			}
 			quote := `"`
-			if dia == sqldialect.MySQL {
-				quote = "`"
+			if dia == sqldialect.MySQL || dia == sqldialect.SQLite {
+				quote = "`" // SQLite too: a double-quoted name that is no column would be a string
 			}
 			for _, ident := range []string{"events", "id", "subject", "created_at"} {
 				if regexp.MustCompile(`[^` + quote + `a-z_]` + ident + `[^` + quote + `a-z_]`).MatchString(q + " ") {
