@@ -497,7 +497,7 @@ func TestAuthorityNoticeHTMLZone(t *testing.T) {
 		t.Run(c.zone, func(t *testing.T) {
 			loc, err := time.LoadLocation(c.zone)
 			if err != nil {
-				t.Skipf("no tzdata for %s: %v", c.zone, err)
+				t.Fatalf("no tzdata for %s: %v", c.zone, err)
 			}
 			f := newFixture(t, breach.WithLocation(loc))
 			b, err := f.log.Record(ctx, report())
